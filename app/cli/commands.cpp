@@ -1,0 +1,22 @@
+#include "commands.h"
+
+#include <iostream>
+
+namespace tmk::cli {
+
+const std::vector<Command>& allCommands()
+{
+    static const std::vector<Command> commands = {
+        infoCommand(),
+        inspectCommand(),
+    };
+    return commands;
+}
+
+int reportError(const Error& error)
+{
+    std::cerr << "tastemaker-cli: " << error.message << "\n";
+    return error.code == ErrorCode::InvalidArgument ? kExitUsage : kExitFailure;
+}
+
+}  // namespace tmk::cli

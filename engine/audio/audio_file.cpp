@@ -1,0 +1,152 @@
+#include "tastemaker/audio_file.h"
+
+#include <samplerate.h>
+#include <sndfile.h>
+
+#include "tastemaker/fileio.h"
+
+namespace tmk {
+
+namespace fs = std::filesystem;
+
+Expected<SampleFormat> parseSampleFormat(const std::string& text)
+{
+    if (text == "s16") return SampleFormat::S16;
+    if (text == "s24") return SampleFormat::S24;
+    if (text == "f32") return SampleFormat::F32;
+    return Error{ErrorCode::InvalidArgument, "unknown sample format '" + text + "' (valid: s16, s24, f32)"};
+}
+
+const char* sampleFormatName(SampleFormat format)
+{
+    switch (format) {
+    case SampleFormat::S16: return "s16";
+    case SampleFormat::S24: return "s24";
+    case SampleFormat::F32: return "f32";
+    }
+    return "?";
+}
+
+Expected<AudioBuffer> readAudioFile(const fs::path& path)
+{
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return Error::inFile(ErrorCode::NotFound, path.string(), "does not exist");
+    SF_INFO info{};
+    SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
+    if (!file)
+        return Error::inFile(ErrorCode::Format, path.string(), std::string("is not a readable audio file (") + sf_strerror(nullptr) + ")");
+    AudioBuffer audio;
+    audio.sampleRate = info.samplerate;
+    audio.channels = info.channels;
+    if (info.channels <= 0 || info.samplerate <= 0 || info.frames < 0) {
+        sf_close(file);
+        return Error::inFile(ErrorCode::Format, path.string(), "reports an invalid channel count or sample rate");
+    }
+    audio.samples.resize(static_cast<size_t>(info.frames) * static_cast<size_t>(info.channels));
+    const sf_count_t read = sf_readf_float(file, audio.samples.data(), info.frames);
+    sf_close(file);
+    audio.samples.resize(static_cast<size_t>(read) * static_cast<size_t>(info.channels));
+    return audio;
+}
+
+std::vector<float> downmixToMono(const AudioBuffer& audio)
+{
+    if (audio.channels == 1) return audio.samples;
+    std::vector<float> mono(static_cast<size_t>(audio.frames()));
+    for (size_t i = 0; i < mono.size(); ++i) {
+        float sum = 0.0f;
+        for (int c = 0; c < audio.channels; ++c) sum += audio.samples[i * audio.channels + c];
+        mono[i] = sum / static_cast<float>(audio.channels);
+    }
+    return mono;
+}
+
+Expected<std::vector<float>> resampleMono(std::span<const float> samples, int fromRate, int toRate)
+{
+    if (fromRate <= 0 || toRate <= 0) return Error{ErrorCode::InvalidArgument, "sample rates must be positive"};
+    if (fromRate == toRate || samples.empty()) return std::vector<float>(samples.begin(), samples.end());
+    const double ratio = static_cast<double>(toRate) / static_cast<double>(fromRate);
+    std::vector<float> out(static_cast<size_t>(static_cast<double>(samples.size()) * ratio) + 64);
+    SRC_DATA data{};
+    data.data_in = samples.data();
+    data.input_frames = static_cast<long>(samples.size());
+    data.data_out = out.data();
+    data.output_frames = static_cast<long>(out.size());
+    data.src_ratio = ratio;
+    data.end_of_input = 1;
+    const int rc = src_simple(&data, SRC_SINC_BEST_QUALITY, 1);
+    if (rc != 0) return Error{ErrorCode::Internal, std::string("resampling failed: ") + src_strerror(rc)};
+    out.resize(static_cast<size_t>(data.output_frames_gen));
+    return out;
+}
+
+Expected<std::vector<float>> readAudioMono(const fs::path& path, int sampleRate)
+{
+    Expected<AudioBuffer> audio = readAudioFile(path);
+    if (!audio) return audio.error();
+    std::vector<float> mono = downmixToMono(*audio);
+    return resampleMono(mono, audio->sampleRate, sampleRate);
+}
+
+Expected<AudioContainer> containerForPath(const fs::path& path)
+{
+    std::string ext = path.extension().string();
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ext == ".wav") return AudioContainer::Wav;
+    if (ext == ".flac") return AudioContainer::Flac;
+    if (ext == ".ogg") return AudioContainer::Ogg;
+    return Error::inFile(ErrorCode::InvalidArgument, path.string(), "has an unknown audio extension (use .wav, .flac or .ogg)");
+}
+
+namespace {
+
+int sndfileFormat(const AudioWriteOptions& options)
+{
+    switch (options.container) {
+    case AudioContainer::Flac: return SF_FORMAT_FLAC | (options.format == SampleFormat::S16 ? SF_FORMAT_PCM_16 : SF_FORMAT_PCM_24);
+    case AudioContainer::Ogg: return SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+    case AudioContainer::Wav: break;
+    }
+    switch (options.format) {
+    case SampleFormat::S16: return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    case SampleFormat::S24: return SF_FORMAT_WAV | SF_FORMAT_PCM_24;
+    case SampleFormat::F32: return SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    }
+    return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+}
+
+Expected<void> writeWithSndfile(const fs::path& finalPath, const fs::path& temp, std::span<const float> samples, int channels,
+                                int sampleRate, const AudioWriteOptions& options)
+{
+    SF_INFO info{};
+    info.samplerate = sampleRate;
+    info.channels = channels;
+    info.format = sndfileFormat(options);
+    SNDFILE* file = sf_open(temp.c_str(), SFM_WRITE, &info);
+    if (!file)
+        return Error::inFile(ErrorCode::Io, finalPath.string(), std::string("could not be created (") + sf_strerror(nullptr) + ")");
+    // Clip instead of wrapping when converting to integer samples.
+    sf_command(file, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+    if (!options.comment.empty()) sf_set_string(file, SF_STR_COMMENT, options.comment.c_str());
+    const sf_count_t frames = static_cast<sf_count_t>(samples.size() / static_cast<size_t>(channels));
+    const sf_count_t written = sf_writef_float(file, samples.data(), frames);
+    std::string problem = written == frames ? "" : sf_strerror(file);
+    sf_write_sync(file);
+    if (sf_close(file) != 0 && problem.empty()) problem = "closing failed";
+    if (!problem.empty()) return Error::inFile(ErrorCode::Io, finalPath.string(), "could not be written (" + problem + ")");
+    return {};
+}
+
+}  // namespace
+
+Expected<void> writeAudioFile(const fs::path& path, std::span<const float> samples, int channels, int sampleRate,
+                              const AudioWriteOptions& options)
+{
+    if (channels <= 0 || sampleRate <= 0 || samples.size() % static_cast<size_t>(channels) != 0)
+        return Error::inFile(ErrorCode::InvalidArgument, path.string(), "cannot be written: invalid channel count or sample rate");
+    return writeViaTempFile(path, [&](const fs::path& temp) {
+        return writeWithSndfile(path, temp, samples, channels, sampleRate, options);
+    });
+}
+
+}  // namespace tmk

@@ -1,0 +1,25 @@
+#include "tastemaker/runtime.h"
+
+#include <ATen/Parallel.h>
+#include <thread>
+
+namespace tmk {
+
+void initRuntime(int threads)
+{
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(threads);
+}
+
+RuntimeInfo runtimeInfo()
+{
+    RuntimeInfo info;
+    info.torchVersion = TORCH_VERSION;
+    info.cudaAvailable = torch::cuda::is_available();
+    info.cudaDeviceCount = info.cudaAvailable ? static_cast<int>(torch::cuda::device_count()) : 0;
+    info.intraOpThreads = at::get_num_threads();
+    info.parallelInfo = at::get_parallel_info();
+    return info;
+}
+
+}  // namespace tmk

@@ -1,0 +1,3 @@
+// Precompiled header of tm_engine (see engine/CMakeLists.txt). Only engine .cpp files see it.
+#pragma once
+#include <torch/torch.h>

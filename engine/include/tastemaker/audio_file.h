@@ -1,0 +1,49 @@
+// Audio files through libsndfile (read any format it reads; write WAV/FLAC/OGG atomically) and
+// resampling through libsamplerate.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tastemaker/error.h"
+
+namespace tmk {
+
+enum class SampleFormat { S16, S24, F32 };
+enum class AudioContainer { Wav, Flac, Ogg };
+
+Expected<SampleFormat> parseSampleFormat(const std::string& text);  // "s16", "s24", "f32"
+const char* sampleFormatName(SampleFormat format);
+
+struct AudioBuffer {
+    int sampleRate = 0;
+    int channels = 0;
+    std::vector<float> samples;  // interleaved [frames, channels]
+    int64_t frames() const { return channels > 0 ? static_cast<int64_t>(samples.size()) / channels : 0; }
+};
+
+Expected<AudioBuffer> readAudioFile(const std::filesystem::path& path);
+// Averages the channels.
+std::vector<float> downmixToMono(const AudioBuffer& audio);
+// High-quality sinc resampling of a mono signal (libsamplerate). Returns the input when the rates agree.
+Expected<std::vector<float>> resampleMono(std::span<const float> samples, int fromRate, int toRate);
+// Reads, down-mixes and resamples to `sampleRate`.
+Expected<std::vector<float>> readAudioMono(const std::filesystem::path& path, int sampleRate);
+
+struct AudioWriteOptions {
+    AudioContainer container = AudioContainer::Wav;
+    SampleFormat format = SampleFormat::S16;  // WAV only; FLAC is 16/24-bit, OGG ignores it
+    std::string comment;                      // stored in the file's comment field
+};
+
+// Writes mono or interleaved audio atomically (temporary file, then rename). A bad path or a full
+// disk is a clear error naming the file.
+Expected<void> writeAudioFile(const std::filesystem::path& path, std::span<const float> samples, int channels,
+                              int sampleRate, const AudioWriteOptions& options);
+// The container implied by a file name's extension (.wav, .flac, .ogg), or an error naming it.
+Expected<AudioContainer> containerForPath(const std::filesystem::path& path);
+
+}  // namespace tmk

@@ -1,0 +1,116 @@
+// MusicGen: load a Hugging Face checkpoint folder once (immutable, shareable), then run generation
+// jobs on it. Each job owns its own KV cache and RNG. No torch types appear here.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tastemaker/cancel.h"
+#include "tastemaker/error.h"
+#include "tastemaker/progress.h"
+
+namespace tmk {
+
+enum class DeviceKind { Cpu, Cuda };
+enum class ComputeDType { F32, BF16, F16 };
+
+Expected<DeviceKind> parseDeviceKind(const std::string& text);      // "cpu", "cuda"
+Expected<ComputeDType> parseComputeDType(const std::string& text);  // "f32", "bf16", "f16"
+const char* deviceKindName(DeviceKind device);
+const char* computeDTypeName(ComputeDType dtype);
+
+struct ModelOptions {
+    DeviceKind device = DeviceKind::Cpu;
+    ComputeDType dtype = ComputeDType::F32;  // of T5 and the decoder; EnCodec always runs in float32
+};
+
+struct SamplingDefaults {
+    bool doSample = true;
+    int64_t topK = 250;
+    double topP = 0.0;
+    double temperature = 1.0;
+    double guidanceScale = 3.0;
+};
+
+struct ModelInfo {
+    std::filesystem::path dir;
+    std::string name;           // the folder's name
+    int64_t numCodebooks = 0;   // K
+    int64_t codebookSize = 0;   // V
+    int sampleRate = 0;         // 32000
+    int64_t frameRate = 0;      // 50 frames per second
+    int64_t hopLength = 0;      // samples per frame
+    int64_t maxFrames = 0;      // the longest generation (positions limit)
+    int64_t decoderParameters = 0;
+    int64_t decoderBytes = 0;      // all decoder weight bytes
+    int64_t decoderStepBytes = 0;  // weight bytes one cached decoding step reads (no embeddings, no cross K/V)
+    SamplingDefaults sampling;
+    ModelOptions options;
+};
+
+class MusicgenModel {
+public:
+    // Loads and validates DIR (config.json, generation_config.json, safetensors, spiece.model).
+    static Expected<std::shared_ptr<const MusicgenModel>> load(const std::filesystem::path& dir, const ModelOptions& options,
+                                                              const ProgressCallback& progress = {});
+    ~MusicgenModel();
+    const ModelInfo& info() const;
+
+    struct Impl;  // engine-internal
+    Impl& impl() const { return *m_impl; }
+
+private:
+    explicit MusicgenModel(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Codes in row-major [batch, codebooks, frames] (delay pattern undone).
+struct AudioCodes {
+    int64_t batch = 0, codebooks = 0, frames = 0;
+    std::vector<int64_t> values;
+};
+
+struct GenerationRequest {
+    std::vector<std::string> prompts;  // one batch item per prompt
+    int64_t frames = 0;                // audio frames after the delay is undone
+    bool greedy = false;
+    int64_t topK = 250;
+    double topP = 0.0;
+    double temperature = 1.0;
+    double guidanceScale = 3.0;        // <= 1 disables classifier-free guidance
+    uint64_t seed = 0;
+    bool decodeAudio = true;
+
+    static GenerationRequest defaultsFor(const ModelInfo& info);
+    Expected<void> validate(const ModelInfo& info) const;
+};
+
+struct GenerationCallbacks {
+    ProgressCallback onProgress;  // stage "text encoder", "decoding" (per step), "audio decoder"
+    // Called as soon as all codebooks of `frame` are final: codes[b * K + k].
+    std::function<void(int64_t frame, std::span<const int64_t> codes)> onFrame;
+    const CancelToken* cancel = nullptr;
+};
+
+struct GenerationResult {
+    AudioCodes codes;
+    int sampleRate = 0;
+    std::vector<std::vector<float>> audio;  // one mono signal per batch item (frames * hop samples)
+    double textSeconds = 0, decodeSeconds = 0, codecSeconds = 0;
+};
+
+// A generation job. Runs on the calling thread; thread-safe against other jobs on the same model.
+Expected<GenerationResult> generate(const MusicgenModel& model, const GenerationRequest& request,
+                                    const GenerationCallbacks& callbacks = {});
+
+// EnCodec: codes [B, K, T] -> one mono signal per batch item.
+Expected<std::vector<std::vector<float>>> decodeCodes(const MusicgenModel& model, const AudioCodes& codes);
+// EnCodec: a mono signal at the model's rate -> codes [1, K, ceil(L / hop)] with the model's codebook count.
+Expected<AudioCodes> encodeAudio(const MusicgenModel& model, std::span<const float> audio);
+
+}  // namespace tmk

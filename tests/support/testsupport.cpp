@@ -1,0 +1,29 @@
+#include "testsupport.h"
+
+#include <cstdlib>
+#include <system_error>
+
+namespace tmk::test {
+
+namespace {
+std::filesystem::path envPath(const char* variable, const char* fallback)
+{
+    const char* value = std::getenv(variable);
+    return value && *value ? std::filesystem::path(value) : std::filesystem::path(fallback);
+}
+}  // namespace
+
+std::filesystem::path dataDir() { return envPath("TM_TEST_DATA", "tests/data"); }
+
+std::filesystem::path freshOutDir(const std::string& name)
+{
+    std::filesystem::path dir = envPath("TM_TEST_OUT", "test-out") / name;
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+std::filesystem::path cliPath() { return envPath("TM_CLI", "tastemaker-cli"); }
+
+}  // namespace tmk::test
