@@ -9,6 +9,11 @@ const std::vector<Command>& allCommands()
     static const std::vector<Command> commands = {
         infoCommand(),
         inspectCommand(),
+        generateCommand(),
+        encodeCommand(),
+        decodeCommand(),
+        makeModelCommand(),
+        benchCommand(),
     };
     return commands;
 }

@@ -29,5 +29,10 @@ int reportError(const Error& error);
 
 Command infoCommand();
 Command inspectCommand();
+Command generateCommand();
+Command encodeCommand();
+Command decodeCommand();
+Command makeModelCommand();
+Command benchCommand();
 
 }  // namespace tmk::cli

@@ -164,6 +164,8 @@ Expected<MusicgenConfig> MusicgenConfig::parse(const std::string& configJson, co
         root = json::parse(configJson);
     } catch (const json::parse_error& e) {
         return Error::inFile(ErrorCode::Format, where, "is not valid JSON (at byte " + std::to_string(e.byte) + ")");
+    } catch (const json::exception& e) {
+        return Error::inFile(ErrorCode::Format, where, std::string("is not valid JSON (") + e.what() + ")");
     }
     if (!root.is_object()) return Error::inFile(ErrorCode::Format, where, "is not a JSON object");
     for (const char* section : {"text_encoder", "decoder", "audio_encoder"})

@@ -1,0 +1,28 @@
+// Helpers shared by the model-using subcommands: model options, progress printing, codes files.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "args.h"
+#include "tastemaker/musicgen.h"
+
+namespace tmk::cli {
+
+// --model DIR, --device cpu|cuda, --dtype f32|bf16|f16
+std::vector<OptionSpec> modelOptions();
+Expected<std::shared_ptr<const MusicgenModel>> loadModel(const Args& args);
+
+// Prints progress to stderr on one updating line (only when stderr is a terminal, else every 10%).
+ProgressCallback stderrProgress();
+
+Expected<void> writeCodesNpy(const std::filesystem::path& path, const AudioCodes& codes);
+Expected<AudioCodes> readCodesNpy(const std::filesystem::path& path);
+
+// x.wav for one item; x-0.wav, x-1.wav, ... for several, in order.
+std::filesystem::path itemPath(const std::filesystem::path& path, size_t index, size_t count);
+
+Expected<void> writeSignals(const std::filesystem::path& out, const std::vector<std::vector<float>>& signals, int sampleRate,
+                            const std::string& sampleFormat, const std::string& comment);
+
+}  // namespace tmk::cli

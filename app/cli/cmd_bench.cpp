@@ -1,0 +1,151 @@
+// `bench`: speed and memory, reported as ratios measured in one run (see docs/performance.md).
+//   bench generate --config CONFIG.json | --model DIR [--dtype ...] [--frames N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <sys/resource.h>
+#include <thread>
+#include <unistd.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "tastemaker/model_maker.h"
+
+namespace tmk::cli {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double peakRssMiB()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+// Memory bandwidth in bytes/s from large copies (read + write counted), best of several runs.
+double measureBandwidth()
+{
+    const size_t bytes = size_t(512) << 20;
+    std::vector<char> a(bytes, 1), b(bytes, 2);
+    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    double best = 0;
+    for (int run = 0; run < 6; ++run) {
+        const unsigned parts = run % 2 == 0 ? 1 : threads;  // single-threaded and all-core copies
+        const size_t chunk = bytes / parts;
+        auto start = Clock::now();
+        std::vector<std::thread> workers;
+        for (unsigned t = 0; t < parts; ++t)
+            workers.emplace_back([&, t] { std::memcpy(b.data() + t * chunk, a.data() + t * chunk, chunk); });
+        for (std::thread& worker : workers) worker.join();
+        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        best = std::max(best, 2.0 * static_cast<double>(chunk * parts) / seconds);
+    }
+    return best;
+}
+
+double percentile(std::vector<double> values, double p)
+{
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const size_t index = std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5));
+    return values[index];
+}
+
+// The model to benchmark: --model DIR, or a random-weight model made from --config in a temp folder.
+Expected<fs::path> benchModelDir(const Args& args, fs::path* tempDir)
+{
+    if (auto model = args.get("model")) return fs::path(*model);
+    if (!args.has("config")) return Error{ErrorCode::InvalidArgument, "bench: give --model DIR or --config CONFIG.json"};
+    *tempDir = fs::temp_directory_path() / ("tastemaker-bench-" + std::to_string(::getpid()));
+    MakeModelOptions make;
+    make.configJson = *args.get("config");
+    make.outDir = *tempDir;
+    make.spieceModel = TM_DEFAULT_SPIECE_MODEL;
+    std::cerr << "making a random-weight model from " << make.configJson.string() << " ...\n";
+    TMK_TRY(makeRandomModel(make));
+    return *tempDir;
+}
+
+int benchGenerate(const Args& args)
+{
+    fs::path tempDir;
+    Expected<fs::path> dir = benchModelDir(args, &tempDir);
+    if (!dir) return reportError(dir.error());
+    ModelOptions options;
+    Expected<ComputeDType> dtype = parseComputeDType(args.getOr("dtype", "f32"));
+    Expected<DeviceKind> device = parseDeviceKind(args.getOr("device", "cpu"));
+    if (!dtype) return reportError(dtype.error());
+    if (!device) return reportError(device.error());
+    options.dtype = *dtype;
+    options.device = *device;
+    auto model = MusicgenModel::load(*dir, options);
+    std::error_code ec;
+    if (!tempDir.empty()) fs::remove_all(tempDir, ec);
+    if (!model) return reportError(model.error());
+    const ModelInfo& info = (*model)->info();
+    Expected<long long> frames = args.integer("frames", 50);
+    if (!frames) return reportError(frames.error());
+
+    GenerationRequest request = GenerationRequest::defaultsFor(info);
+    request.prompts = {"Classic Rock, electric guitar, keyboard, drums"};
+    request.frames = *frames;
+    request.greedy = false;
+    std::vector<double> stepSeconds;
+    auto last = Clock::now();
+    GenerationCallbacks callbacks;
+    callbacks.onProgress = [&](const Progress& p) {
+        auto now = Clock::now();
+        if (p.stage == "decoding" && p.done > 0) stepSeconds.push_back(std::chrono::duration<double>(now - last).count());
+        last = now;
+    };
+    Expected<GenerationResult> result = generate(**model, request, callbacks);
+    if (!result) return reportError(result.error());
+    if (stepSeconds.size() > 2) stepSeconds.erase(stepSeconds.begin());  // the first step includes cross-attention set-up
+
+    const double bandwidth = measureBandwidth();
+    const double floorSeconds = static_cast<double>(info.decoderStepBytes) / bandwidth;
+    const double median = percentile(stepSeconds, 0.5), p90 = percentile(stepSeconds, 0.9);
+    const double audioSeconds = static_cast<double>(request.frames) / static_cast<double>(info.frameRate);
+    const double total = result->textSeconds + result->decodeSeconds + result->codecSeconds;
+    std::printf("| model | device | dtype | decoder params | step bytes | T5 (s) | step median (ms) | step p90 (ms) | bandwidth (GB/s) "
+                "| floor (ms) | step / floor | EnCodec s per s audio | real-time factor | peak RSS (MiB) |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %s | %s | %.1fM | %.1f MB | %.3f | %.1f | %.1f | %.2f | %.1f | **%.2f** | %.3f | %.3f | %.0f |\n",
+                info.name.c_str(), deviceKindName(options.device), computeDTypeName(options.dtype),
+                static_cast<double>(info.decoderParameters) / 1e6, static_cast<double>(info.decoderStepBytes) / 1e6, result->textSeconds,
+                median * 1e3, p90 * 1e3, bandwidth / 1e9, floorSeconds * 1e3, median / floorSeconds, result->codecSeconds / audioSeconds,
+                audioSeconds / total, peakRssMiB());
+    return kExitOk;
+}
+
+}  // namespace
+
+Command benchCommand()
+{
+    Command command;
+    command.name = "bench";
+    command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, RSS).";
+    command.positional = {"WHAT"};
+    command.minPositional = 1;
+    command.options = {
+        {"config", OptionKind::Value, "CONFIG.json", "benchmark a random-weight model of this configuration"},
+        {"model", OptionKind::Value, "DIR", "benchmark this checkpoint folder"},
+        {"device", OptionKind::Value, "cpu|cuda", "compute device (default cpu)"},
+        {"dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype (default f32)"},
+        {"frames", OptionKind::Value, "N", "frames to generate (default 50, one second)"},
+    };
+    command.run = [](const Args& args) {
+        const std::string& what = args.positional().front();
+        if (what == "generate") return benchGenerate(args);
+        return reportError(Error{ErrorCode::InvalidArgument, "bench: unknown benchmark '" + what + "' (valid: generate)"});
+    };
+    return command;
+}
+
+}  // namespace tmk::cli

@@ -1,0 +1,123 @@
+// `generate`: text prompts -> codes and audio.
+#include <cmath>
+#include <csignal>
+#include <iostream>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "tastemaker/audio_file.h"
+
+namespace tmk::cli {
+
+namespace {
+
+CancelToken g_cancel;
+
+Expected<GenerationRequest> requestFromArgs(const Args& args, const ModelInfo& info)
+{
+    GenerationRequest request = GenerationRequest::defaultsFor(info);
+    request.prompts = args.getAll("prompt");
+    if (args.has("duration") == args.has("frames"))
+        return Error{ErrorCode::InvalidArgument, "generate: give exactly one of --duration SECONDS or --frames N"};
+    if (args.has("duration")) {
+        Expected<double> seconds = args.number("duration", 0);
+        if (!seconds) return seconds.error();
+        if (!(*seconds > 0)) return Error{ErrorCode::InvalidArgument, "generate: --duration must be positive"};
+        request.frames = static_cast<int64_t>(std::llround(*seconds * static_cast<double>(info.frameRate)));
+    } else {
+        Expected<long long> frames = args.integer("frames", 0);
+        if (!frames) return frames.error();
+        request.frames = *frames;
+    }
+    const bool samplingGiven = args.has("top-k") || args.has("top-p") || args.has("temperature");
+    if (args.has("greedy") && samplingGiven)
+        return Error{ErrorCode::InvalidArgument, "generate: --greedy cannot be combined with --top-k, --top-p or --temperature"};
+    if (args.has("greedy")) request.greedy = true;
+    else if (samplingGiven) request.greedy = false;
+    Expected<long long> topK = args.integer("top-k", request.topK);
+    Expected<double> topP = args.number("top-p", request.topP);
+    Expected<double> temperature = args.number("temperature", request.temperature);
+    Expected<double> cfg = args.number("cfg", request.guidanceScale);
+    Expected<long long> seed = args.integer("seed", 0);
+    for (const Error* e : {topK ? nullptr : &topK.error(), topP ? nullptr : &topP.error(), temperature ? nullptr : &temperature.error(),
+                           cfg ? nullptr : &cfg.error(), seed ? nullptr : &seed.error()})
+        if (e) return *e;
+    request.topK = *topK;
+    request.topP = *topP;
+    request.temperature = *temperature;
+    request.guidanceScale = *cfg;
+    request.seed = static_cast<uint64_t>(*seed);
+    request.decodeAudio = args.has("out");
+    TMK_TRY(request.validate(info));
+    return request;
+}
+
+std::string describe(const GenerationRequest& request)
+{
+    std::string text = "Tastemaker; seed " + std::to_string(request.seed) + "; prompt: ";
+    for (size_t i = 0; i < request.prompts.size(); ++i) text += (i ? " | " : "") + request.prompts[i];
+    return text;
+}
+
+int runGenerate(const Args& args)
+{
+    if (!args.has("out") && !args.has("codes-out"))
+        return reportError(Error{ErrorCode::InvalidArgument, "generate: nothing to write; give --out FILE.wav and/or --codes-out FILE.npy"});
+    if (Expected<SampleFormat> f = parseSampleFormat(args.getOr("sample-format", "s16")); !f) return reportError(f.error());
+    auto model = loadModel(args);
+    if (!model) return reportError(model.error());
+    Expected<GenerationRequest> request = requestFromArgs(args, (*model)->info());
+    if (!request) return reportError(request.error());
+
+    std::signal(SIGINT, [](int) { g_cancel.requestCancel(); });
+    GenerationCallbacks callbacks;
+    callbacks.onProgress = stderrProgress();
+    callbacks.cancel = &g_cancel;
+    Expected<GenerationResult> result = generate(**model, *request, callbacks);
+    if (!result) {
+        if (result.error().code == ErrorCode::Cancelled) {
+            std::cerr << "tastemaker-cli: cancelled\n";
+            return kExitCancelled;
+        }
+        return reportError(result.error());
+    }
+    if (auto codesOut = args.get("codes-out"))
+        if (Expected<void> w = writeCodesNpy(*codesOut, result->codes); !w) return reportError(w.error());
+    if (auto out = args.get("out"))
+        if (Expected<void> w = writeSignals(*out, result->audio, result->sampleRate, args.getOr("sample-format", "s16"), describe(*request)); !w)
+            return reportError(w.error());
+    const double audioSeconds = static_cast<double>(request->frames) / static_cast<double>((*model)->info().frameRate);
+    const double compute = result->textSeconds + result->decodeSeconds + result->codecSeconds;
+    std::fprintf(stderr, "generated %.2f s of audio in %.2f s (text %.2f s, decoder %.2f s, codec %.2f s; real-time factor %.2f)\n",
+                 audioSeconds, compute, result->textSeconds, result->decodeSeconds, result->codecSeconds,
+                 compute > 0 ? audioSeconds / compute : 0.0);
+    return kExitOk;
+}
+
+}  // namespace
+
+Command generateCommand()
+{
+    Command command;
+    command.name = "generate";
+    command.summary = "Generate music from text prompts with a MusicGen checkpoint.";
+    command.options = modelOptions();
+    command.options.insert(command.options.end(), {
+        {"prompt", OptionKind::RepeatedValue, "TEXT", "a text prompt; several make a batch", true},
+        {"duration", OptionKind::Value, "SECONDS", "length of audio to generate"},
+        {"frames", OptionKind::Value, "N", "length in audio frames (50 per second) after the delay is undone"},
+        {"greedy", OptionKind::Flag, "", "take the most likely code at every step"},
+        {"top-k", OptionKind::Value, "K", "sample from the K most likely codes (0: off; default from the checkpoint, else 250)"},
+        {"top-p", OptionKind::Value, "P", "nucleus sampling threshold (0: off)"},
+        {"temperature", OptionKind::Value, "T", "sampling temperature (default 1)"},
+        {"cfg", OptionKind::Value, "G", "classifier-free guidance scale (default from the checkpoint, usually 3)"},
+        {"seed", OptionKind::Value, "S", "random seed (default 0); same seed, build and device give the same codes"},
+        {"codes-out", OptionKind::Value, "FILE.npy", "write the codes as int64 [B, K, T]"},
+        {"out", OptionKind::Value, "FILE.wav", "write audio (x.wav, or x-0.wav, x-1.wav, ... for several prompts)"},
+        {"sample-format", OptionKind::Value, "s16|s24|f32", "WAV sample format (default s16)"},
+    });
+    command.run = runGenerate;
+    return command;
+}
+
+}  // namespace tmk::cli

@@ -1,0 +1,117 @@
+// The MusicGen decoder (Hugging Face MusicgenForCausalLM plus MusicgenForConditionalGeneration's
+// enc_to_dec_proj) in libtorch. The weights are immutable after load and may be shared between threads;
+// each run keeps its own DecoderState (kv_cache.h). Numerics follow CONVENTIONS.md §2.
+//
+// forward() opens no InferenceMode or grad guard: generation opens InferenceMode, training runs it under
+// autograd. Every weight is reachable by its Hugging Face state-dict name (parameter()), and every linear
+// projection goes through one private function, so an adapter merge can copy_ into the weights in place.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/model_config.h"
+#include "core/tensor_spec.h"
+#include "lm/kv_cache.h"
+#include "tastemaker/error.h"
+
+namespace tmk {
+
+class WeightStore;
+
+// Every tensor the decoder loads (canonical HF names), enc_to_dec_proj included when the config needs it.
+std::vector<TensorSpec> decoderTensorSpecs(const MusicgenConfig& config);
+
+// MusicGen's sinusoidal position table [positions, H]: cos first, denominator half - 1 (float32, CPU).
+at::Tensor sinusoidalPositions(int64_t positions, int64_t hiddenSize);
+
+class MusicgenDecoder {
+public:
+    // Loads and checks every decoder tensor; `options` gives the compute dtype (f32, bf16, f16) and device.
+    // A checkpoint without decoder.model.decoder.embed_positions.weights gets the formula's table.
+    static Expected<MusicgenDecoder> load(WeightStore& weights, const MusicgenConfig& config, const at::TensorOptions& options);
+
+    MusicgenDecoder(MusicgenDecoder&&) = default;
+    MusicgenDecoder& operator=(MusicgenDecoder&&) = default;
+    MusicgenDecoder(const MusicgenDecoder&) = delete;  // copies would share storage: use references
+    MusicgenDecoder& operator=(const MusicgenDecoder&) = delete;
+
+    const DecoderConfig& config() const { return m_config; }
+    int64_t textHiddenSize() const { return m_textHidden; }  // T5 d_model
+    int64_t frameRate() const { return m_frameRate; }        // codec frames per second (for messages)
+    at::ScalarType dtype() const;
+    at::Device device() const;
+
+    // enc_to_dec_proj(t5States) * mask: [B, S, Dt] x [B, S] -> [B, S, H] in the compute dtype, padded rows 0.
+    at::Tensor projectEncoder(const at::Tensor& t5States, const at::Tensor& mask) const;
+
+    // A run's state for B prompts. `encoderStates` [B, S, H] are projected states (projectEncoder),
+    // `mask` [B, S]. cacheLength > 0 preallocates a self-attention cache for that many tokens; 0 makes a
+    // state for teacher forcing, where each forward sees the whole sequence from position 0.
+    Expected<DecoderState> newState(const at::Tensor& encoderStates, const at::Tensor& mask, int64_t cacheLength) const;
+
+    // ids [B*K, L] (row b*K + k is codebook k of item b) -> logits [B*K, L, V].
+    // With a cache: the L tokens take positions state.position() .. + L - 1, are written into the cache,
+    // and the position advances by L. Without: positions 0 .. L - 1, the state is not changed.
+    at::Tensor forward(const at::Tensor& ids, DecoderState& state) const;
+    // The same, stopping after the final layer norm: [B, L, H].
+    at::Tensor forwardHidden(const at::Tensor& ids, DecoderState& state) const;
+    // lm_heads: [B, L, H] -> [B*K, L, V].
+    at::Tensor logitsFromHidden(const at::Tensor& hidden) const;
+
+    // The tensor used in forward for an HF state-dict name, or nullptr. Writes (copy_) change the model.
+    at::Tensor* parameter(const std::string& hfName);
+    const at::Tensor* parameter(const std::string& hfName) const;
+    std::vector<std::string> parameterNames() const;  // in load order
+
+private:
+    struct Linear {
+        int32_t weight = -1;
+        int32_t bias = -1;  // -1: no bias
+    };
+    struct Norm {
+        int32_t weight = -1;
+        int32_t bias = -1;
+    };
+    struct Attention {
+        Linear q, k, v, out;
+    };
+    struct Layer {
+        Norm selfNorm, crossNorm, ffnNorm;
+        Attention self, cross;
+        Linear fc1, fc2;
+    };
+    class Loader;
+
+    MusicgenDecoder() = default;
+
+    const at::Tensor& tensor(int32_t index) const { return m_tensors[static_cast<size_t>(index)]; }
+    // The one place every projection goes through (a runtime LoRA branch belongs here).
+    at::Tensor linear(const at::Tensor& x, const Linear& layer) const;
+    at::Tensor layerNorm(const at::Tensor& x, const Norm& norm) const;
+    at::Tensor embed(const at::Tensor& ids, int64_t startPosition) const;
+    at::Tensor splitHeads(const at::Tensor& x) const;  // [B, L, H] -> [B, heads, L, headDim]
+    at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias) const;
+    at::Tensor selfAttention(const Layer& layer, const at::Tensor& x, DecoderState& state, size_t layerIndex,
+                             const at::Tensor& causalBias) const;
+    at::Tensor crossAttention(const Layer& layer, const at::Tensor& x, DecoderState& state, size_t layerIndex) const;
+    LayerKv crossKeysValues(const Layer& layer, const at::Tensor& encoderStates) const;
+
+    DecoderConfig m_config;
+    int64_t m_textHidden = 0;
+    int64_t m_frameRate = 50;
+    std::vector<std::string> m_names;
+    std::vector<at::Tensor> m_tensors;
+    std::unordered_map<std::string, int32_t> m_index;
+    std::vector<int32_t> m_embedTokens;  // per codebook, [V + 1, H]
+    int32_t m_positions = -1;            // [maxPositions, H]
+    std::vector<Layer> m_layers;
+    Norm m_finalNorm;
+    std::vector<Linear> m_heads;  // per codebook, [V, H]
+    Linear m_encToDec;            // weight -1 when T5 d_model == H
+};
+
+}  // namespace tmk

@@ -1,0 +1,50 @@
+// Token selection for MusicGen: greedy, or temperature -> top-k -> top-p (nucleus) -> softmax ->
+// multinomial draw from a seeded generator owned by the sampler (one per run). The same seed, build and
+// device give the same tokens. Classifier-free guidance is applied before this (generate.cpp).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/model_config.h"
+#include "tastemaker/error.h"
+
+namespace tmk {
+
+struct SamplingParams {
+    bool greedy = false;         // argmax; the other fields but guidanceScale are ignored
+    int64_t topK = 250;          // 0: off
+    double topP = 0.0;           // nucleus mass in (0, 1); 0 or >= 1: off
+    double temperature = 1.0;    // > 0
+    double guidanceScale = 3.0;  // classifier-free guidance when > 1
+    uint64_t seed = 0;
+
+    // The checkpoint's generation_config.json defaults (top-k 250 when it sets none), with `seed`.
+    static SamplingParams fromDefaults(const GenerationDefaults& defaults, uint64_t seed);
+    Expected<void> validate() const;
+    std::string toString() const;
+};
+
+class Sampler {
+public:
+    // A generator for `device` seeded with params.seed (CPU generator on the CPU, the device's own otherwise).
+    Sampler(const SamplingParams& params, const at::Device& device);
+    ~Sampler();
+    Sampler(Sampler&&) noexcept;
+    Sampler& operator=(Sampler&&) noexcept;
+
+    // scores [N, V] (CFG already applied) -> token ids [N] int64 on the scores' device.
+    at::Tensor sample(const at::Tensor& scores);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+// The filtering steps, exposed for tests. Each takes and returns float scores [N, V]; removed entries -inf.
+at::Tensor applyTopK(const at::Tensor& scores, int64_t topK);
+at::Tensor applyTopP(const at::Tensor& scores, double topP);
+
+}  // namespace tmk

@@ -1,0 +1,174 @@
+// The generation job: prompts -> T5 -> decoder with CFG -> codes -> EnCodec -> audio.
+#include <chrono>
+
+#include "lm/generate.h"
+#include "pipeline/model_impl.h"
+
+namespace tmk {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Tokenises and encodes the prompts: T5 states [B, S, Dt] and mask [B, S].
+std::pair<at::Tensor, at::Tensor> encodePrompts(const MusicgenModel::Impl& impl, const std::vector<std::string>& prompts)
+{
+    TokenBatch tokens = impl.tokenizer->encodeBatch(prompts);
+    auto longOptions = at::TensorOptions().dtype(at::kLong);
+    at::Tensor ids = at::from_blob(tokens.ids.data(), {tokens.batch, tokens.length}, longOptions).clone().to(impl.device);
+    at::Tensor mask = at::from_blob(tokens.mask.data(), {tokens.batch, tokens.length}, longOptions).clone().to(impl.device);
+    return {impl.textEncoder->forward(ids, mask), mask};
+}
+
+std::vector<std::vector<float>> audioFromTensor(const at::Tensor& audio)  // [B, 1, L]
+{
+    at::Tensor cpu = audio.to(at::kCPU, at::kFloat).contiguous();
+    std::vector<std::vector<float>> signals;
+    for (int64_t b = 0; b < cpu.size(0); ++b) {
+        const float* data = cpu[b][0].data_ptr<float>();
+        signals.emplace_back(data, data + cpu.size(2));
+    }
+    return signals;
+}
+
+Expected<GenerationResult> runGeneration(const MusicgenModel::Impl& impl, const GenerationRequest& request,
+                                         const GenerationCallbacks& callbacks)
+{
+    GenerationResult result;
+    result.sampleRate = impl.info.sampleRate;
+    auto start = Clock::now();
+    if (callbacks.onProgress) callbacks.onProgress(Progress{"text encoder", 0, 1});
+    auto [states, mask] = encodePrompts(impl, request.prompts);
+    result.textSeconds = secondsSince(start);
+
+    SamplingParams sampling;
+    sampling.greedy = request.greedy;
+    sampling.topK = request.topK;
+    sampling.topP = request.topP;
+    sampling.temperature = request.temperature;
+    sampling.guidanceScale = request.guidanceScale;
+    sampling.seed = request.seed;
+    GenerateCallbacks lmCallbacks;
+    lmCallbacks.cancel = callbacks.cancel;
+    if (callbacks.onProgress)
+        lmCallbacks.onStep = [&](int64_t step, int64_t total) { callbacks.onProgress(Progress{"decoding", step, total}); };
+    if (callbacks.onFrame)
+        lmCallbacks.onFrame = [&](int64_t frame, const std::vector<int64_t>& codes) { callbacks.onFrame(frame, codes); };
+    start = Clock::now();
+    Expected<at::Tensor> codes = generateCodes(*impl.decoder, states, mask, request.frames, sampling, lmCallbacks);
+    if (!codes) return codes.error();
+    result.decodeSeconds = secondsSince(start);
+    result.codes = codesFromTensor(*codes);
+
+    if (request.decodeAudio) {
+        if (callbacks.onProgress) callbacks.onProgress(Progress{"audio decoder", 0, 1});
+        start = Clock::now();
+        result.audio = audioFromTensor(impl.codec->decode(codes->to(impl.device)));
+        result.codecSeconds = secondsSince(start);
+    }
+    return result;
+}
+
+template <typename Fn>
+auto guardJob(const std::string& what, Fn&& fn) -> decltype(fn())
+{
+    try {
+        c10::InferenceMode guard;
+        return fn();
+    } catch (const c10::Error& e) {
+        return Error{ErrorCode::Internal, what + " failed: " + e.what_without_backtrace()};
+    } catch (const std::bad_alloc&) {
+        return Error{ErrorCode::Device, what + " failed: out of memory"};
+    }
+}
+
+}  // namespace
+
+GenerationRequest GenerationRequest::defaultsFor(const ModelInfo& info)
+{
+    GenerationRequest request;
+    request.greedy = !info.sampling.doSample;
+    request.topK = info.sampling.topK;
+    request.topP = info.sampling.topP;
+    request.temperature = info.sampling.temperature;
+    request.guidanceScale = info.sampling.guidanceScale;
+    request.frames = info.frameRate * 10;
+    return request;
+}
+
+Expected<void> GenerationRequest::validate(const ModelInfo& info) const
+{
+    auto bad = [](const std::string& message) { return Error{ErrorCode::InvalidArgument, message}; };
+    if (prompts.empty()) return bad("at least one prompt is needed (an empty prompt \"\" is allowed)");
+    if (frames < 1) return bad("the duration must be at least one frame (1/" + std::to_string(info.frameRate) + " s)");
+    if (frames > info.maxFrames)
+        return bad("the duration " + std::to_string(frames) + " frames exceeds this model's limit of " + std::to_string(info.maxFrames) +
+                   " frames (" + std::to_string(info.maxFrames / std::max<int64_t>(1, info.frameRate)) + " s)");
+    if (!greedy) {
+        if (topK < 0) return bad("top-k must be 0 (off) or positive");
+        if (topP < 0.0 || topP > 1.0) return bad("top-p must be between 0 and 1");
+        if (!(temperature > 0.0)) return bad("the temperature must be positive");
+    }
+    if (guidanceScale < 0.0) return bad("the guidance scale must not be negative");
+    return {};
+}
+
+Expected<GenerationResult> generate(const MusicgenModel& model, const GenerationRequest& request, const GenerationCallbacks& callbacks)
+{
+    TMK_TRY(request.validate(model.info()));
+    return guardJob("generation", [&]() { return runGeneration(model.impl(), request, callbacks); });
+}
+
+Expected<at::Tensor> codesToTensor(const MusicgenModel::Impl& impl, const AudioCodes& codes)
+{
+    const int64_t expected = codes.batch * codes.codebooks * codes.frames;
+    if (codes.batch < 1 || codes.frames < 1 || static_cast<int64_t>(codes.values.size()) != expected)
+        return Error{ErrorCode::InvalidArgument, "codes must be a non-empty [batch, codebooks, frames] array"};
+    if (codes.codebooks != impl.config.decoder.numCodebooks)
+        return Error{ErrorCode::Mismatch, "the codes have " + std::to_string(codes.codebooks) + " codebooks but the model uses " +
+                                              std::to_string(impl.config.decoder.numCodebooks)};
+    for (int64_t value : codes.values)
+        if (value < 0 || value >= impl.config.codec.codebookSize)
+            return Error{ErrorCode::InvalidArgument, "code " + std::to_string(value) + " is outside the codebook range [0, " +
+                                                         std::to_string(impl.config.codec.codebookSize) + ")"};
+    return at::tensor(codes.values, at::TensorOptions().dtype(at::kLong)).view({codes.batch, codes.codebooks, codes.frames}).to(impl.device);
+}
+
+AudioCodes codesFromTensor(const at::Tensor& codes)
+{
+    at::Tensor cpu = codes.to(at::kCPU, at::kLong).contiguous();
+    AudioCodes out;
+    out.batch = cpu.size(0);
+    out.codebooks = cpu.size(1);
+    out.frames = cpu.size(2);
+    out.values.assign(cpu.data_ptr<int64_t>(), cpu.data_ptr<int64_t>() + cpu.numel());
+    return out;
+}
+
+Expected<std::vector<std::vector<float>>> decodeCodes(const MusicgenModel& model, const AudioCodes& codes)
+{
+    return guardJob("audio decoding", [&]() -> Expected<std::vector<std::vector<float>>> {
+        Expected<at::Tensor> tensor = codesToTensor(model.impl(), codes);
+        if (!tensor) return tensor.error();
+        return audioFromTensor(model.impl().codec->decode(*tensor));
+    });
+}
+
+Expected<AudioCodes> encodeAudio(const MusicgenModel& model, std::span<const float> audio)
+{
+    if (audio.empty()) return Error{ErrorCode::InvalidArgument, "cannot encode an empty signal"};
+    return guardJob("audio encoding", [&]() -> Expected<AudioCodes> {
+        const MusicgenModel::Impl& impl = model.impl();
+        at::Tensor input = at::from_blob(const_cast<float*>(audio.data()), {1, 1, static_cast<int64_t>(audio.size())}, at::kFloat)
+                               .clone()
+                               .to(impl.device);
+        return codesFromTensor(impl.codec->encode(input, impl.config.decoder.numCodebooks));
+    });
+}
+
+}  // namespace tmk

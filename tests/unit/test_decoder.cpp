@@ -1,0 +1,279 @@
+// MusicGen decoder against Hugging Face fixtures (musicgen-tiny-public, case decoder_logits): encoder
+// projection, hidden state and logits with teacher forcing; the KV cache path; the parameter table;
+// load errors naming the tensor.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "lm/decoder.h"
+#include "lm/delay_pattern.h"
+#include "tensorio/torch/torch_tensor.h"
+#include "tensorio/torch/weights.h"
+#include "testsupport.h"
+
+namespace tmk {
+namespace {
+
+std::filesystem::path modelDir() { return test::dataDir() / "musicgen-tiny-public"; }
+
+at::Tensor fixture(const std::string& caseName, const std::string& name)
+{
+    auto file = SafetensorsFile::open(modelDir() / "cases" / (caseName + ".safetensors"));
+    EXPECT_TRUE(file.ok()) << (file.ok() ? "" : file.error().message);
+    const TensorInfo* info = file->find(name);
+    EXPECT_NE(info, nullptr) << name;
+    return toTensor(file->data(*info), info->dtype, info->shape);
+}
+
+void expectClose(const at::Tensor& actual, const at::Tensor& expected, double atol, double rtol, const std::string& what)
+{
+    ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
+    at::Tensor a = actual.to(at::kCPU, at::kFloat), e = expected.to(at::kFloat);
+    const double maxDiff = (a - e).abs().max().item<double>();
+    EXPECT_TRUE(at::allclose(a, e, rtol, atol)) << what << ": max |diff| " << maxDiff;
+}
+
+class DecoderTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite()
+    {
+        auto config = MusicgenConfig::load(modelDir());
+        ASSERT_TRUE(config.ok()) << config.error().message;
+        s_config = new MusicgenConfig(*config);
+        auto store = WeightStore::open(modelDir());
+        ASSERT_TRUE(store.ok()) << store.error().message;
+        auto decoder = MusicgenDecoder::load(*store, *config, at::TensorOptions().dtype(at::kFloat));
+        ASSERT_TRUE(decoder.ok()) << decoder.error().message;
+        s_decoder = new MusicgenDecoder(std::move(*decoder));
+    }
+    static void TearDownTestSuite()
+    {
+        delete s_decoder;
+        delete s_config;
+    }
+
+    // Projected encoder states of the decoder_logits case: [2, 16, 64] and the mask [2, 16].
+    static std::pair<at::Tensor, at::Tensor> encoder()
+    {
+        at::Tensor mask = fixture("decoder_logits", "attention_mask");
+        return {s_decoder->projectEncoder(fixture("decoder_logits", "encoder_last_hidden_state"), mask), mask};
+    }
+
+    static MusicgenConfig* s_config;
+    static MusicgenDecoder* s_decoder;
+};
+
+MusicgenConfig* DecoderTest::s_config = nullptr;
+MusicgenDecoder* DecoderTest::s_decoder = nullptr;
+
+TEST_F(DecoderTest, TeacherForcingMatchesHuggingFace)
+{
+    c10::InferenceMode guard;
+    auto [states, mask] = encoder();
+    expectClose(states, fixture("decoder_logits", "encoder_hidden_states_projected"), 2e-4, 1e-4, "projected states");
+    // Padded rows are exactly zero.
+    EXPECT_TRUE(states.masked_select(mask.eq(0).unsqueeze(-1)).eq(0).all().item<bool>());
+
+    auto state = s_decoder->newState(states, mask, 0);
+    ASSERT_TRUE(state.ok()) << state.error().message;
+    at::Tensor ids = fixture("decoder_logits", "decoder_input_ids");  // [8, 12]
+    at::Tensor hidden = s_decoder->forwardHidden(ids, *state);        // [2, 12, 64]
+    expectClose(hidden, fixture("decoder_logits", "decoder_last_hidden_state"), 2e-4, 1e-4, "decoder hidden");
+    at::Tensor logits = s_decoder->logitsFromHidden(hidden);  // [8, 12, 64]
+    expectClose(logits, fixture("decoder_logits", "logits"), 2e-4, 1e-4, "logits");
+    expectClose(s_decoder->forward(ids, *state), logits, 0, 0, "forward == logitsFromHidden(forwardHidden)");
+    EXPECT_EQ(state->position(), 0);  // teacher forcing leaves the state alone
+}
+
+TEST_F(DecoderTest, KvCacheStepsMatchTeacherForcing)
+{
+    c10::InferenceMode guard;
+    auto [states, mask] = encoder();
+    at::Tensor ids = fixture("decoder_logits", "decoder_input_ids");  // [8, 12]
+    auto full = s_decoder->newState(states, mask, 0);
+    ASSERT_TRUE(full.ok());
+    at::Tensor reference = s_decoder->forward(ids, *full);  // [8, 12, 64]
+
+    auto cached = s_decoder->newState(states, mask, ids.size(1));
+    ASSERT_TRUE(cached.ok());
+    EXPECT_EQ(cached->capacity(), 12);
+    // A 5-token prefill, then one token per step.
+    at::Tensor prefill = s_decoder->forward(ids.narrow(1, 0, 5), *cached);
+    expectClose(prefill, reference.narrow(1, 0, 5), 1e-5, 1e-5, "prefill");
+    EXPECT_EQ(cached->position(), 5);
+    for (int64_t s = 5; s < ids.size(1); ++s) {
+        at::Tensor step = s_decoder->forward(ids.narrow(1, s, 1), *cached);  // [8, 1, 64]
+        expectClose(step, reference.narrow(1, s, 1), 1e-5, 1e-5, "cached step " + std::to_string(s));
+    }
+    EXPECT_EQ(cached->position(), 12);
+    EXPECT_THROW(s_decoder->forward(ids.narrow(1, 0, 1), *cached), c10::Error);  // cache full
+
+    cached->rewind(3);  // regenerate from position 3
+    expectClose(s_decoder->forward(ids.narrow(1, 3, 2), *cached), reference.narrow(1, 3, 2), 1e-5, 1e-5, "after rewind");
+}
+
+TEST_F(DecoderTest, NullConditionGivesFiniteLogits)
+{
+    // CFG's unconditional branch: zero states and an all-zero mask must not give NaN (finfo.min, not -inf).
+    c10::InferenceMode guard;
+    at::Tensor zeros = at::zeros({2, 16, 64});
+    auto state = s_decoder->newState(zeros, at::zeros({2, 16}, at::kLong), 0);
+    ASSERT_TRUE(state.ok());
+    at::Tensor logits = s_decoder->forward(fixture("decoder_logits", "decoder_input_ids"), *state);
+    EXPECT_TRUE(logits.isfinite().all().item<bool>());
+}
+
+TEST_F(DecoderTest, StoredPositionsEqualTheFormula)
+{
+    const at::Tensor* stored = s_decoder->parameter("decoder.model.decoder.embed_positions.weights");
+    ASSERT_NE(stored, nullptr);
+    expectClose(*stored, sinusoidalPositions(2048, 64), 1e-5, 1e-5, "sinusoids");
+}
+
+TEST_F(DecoderTest, SpecsListExactlyTheCheckpointsDecoderTensors)
+{
+    auto checkpoint = SafetensorsCheckpoint::open(modelDir());
+    ASSERT_TRUE(checkpoint.ok());
+    std::vector<std::string> expected;
+    for (const std::string& name : checkpoint->names())
+        if (name.rfind("decoder.", 0) == 0 || name.rfind("enc_to_dec_proj.", 0) == 0) expected.push_back(name);
+    std::vector<std::string> specNames;
+    for (const TensorSpec& spec : decoderTensorSpecs(*s_config)) {
+        specNames.push_back(spec.name);
+        auto entry = checkpoint->find(spec.name);
+        ASSERT_NE(entry.file, nullptr) << spec.name;
+        EXPECT_EQ(entry.info->shape, spec.shape) << spec.name;
+    }
+    std::sort(specNames.begin(), specNames.end());
+    EXPECT_EQ(specNames, expected);
+    std::vector<std::string> params = s_decoder->parameterNames();
+    std::sort(params.begin(), params.end());
+    EXPECT_EQ(params, expected);
+}
+
+TEST_F(DecoderTest, ParametersAreTheTensorsForwardUses)
+{
+    c10::InferenceMode guard;
+    EXPECT_EQ(s_decoder->parameter("decoder.no_such.weight"), nullptr);
+    at::Tensor* head = s_decoder->parameter("decoder.lm_heads.1.weight");
+    ASSERT_NE(head, nullptr);
+    EXPECT_EQ(head->sizes(), (std::vector<int64_t>{64, 64}));
+    auto [states, mask] = encoder();
+    auto state = s_decoder->newState(states, mask, 0);
+    ASSERT_TRUE(state.ok());
+    at::Tensor ids = fixture("decoder_logits", "decoder_input_ids");
+    at::Tensor before = s_decoder->forward(ids, *state);
+    at::Tensor saved = head->clone();
+    head->zero_();  // in place, as an adapter merge does
+    at::Tensor after = s_decoder->forward(ids, *state).view({2, 4, 12, 64});
+    EXPECT_TRUE(after.select(1, 1).eq(0).all().item<bool>());
+    EXPECT_TRUE(at::equal(after.select(1, 0), before.view({2, 4, 12, 64}).select(1, 0)));
+    head->copy_(saved);
+    EXPECT_TRUE(at::equal(s_decoder->forward(ids, *state), before));
+}
+
+TEST_F(DecoderTest, RunsUnderAutograd)
+{
+    // Training runs forward without InferenceMode; gradients reach the weights through linear().
+    auto config = MusicgenConfig::load(modelDir());
+    auto store = WeightStore::open(modelDir());
+    auto decoder = MusicgenDecoder::load(*store, *config, at::TensorOptions());
+    ASSERT_TRUE(decoder.ok());
+    at::Tensor* fc1 = decoder->parameter("decoder.model.decoder.layers.0.fc1.weight");
+    fc1->requires_grad_(true);
+    at::Tensor mask = fixture("decoder_logits", "attention_mask");
+    auto state = decoder->newState(decoder->projectEncoder(fixture("decoder_logits", "encoder_last_hidden_state"), mask), mask, 0);
+    at::Tensor loss = decoder->forward(fixture("decoder_logits", "decoder_input_ids"), *state).logsumexp(-1).mean();
+    loss.backward();
+    ASSERT_TRUE(fc1->grad().defined());
+    EXPECT_GT(fc1->grad().abs().sum().item<double>(), 0.0);
+}
+
+TEST_F(DecoderTest, BFloat16RunsCloseToFloat32)
+{
+    auto config = MusicgenConfig::load(modelDir());
+    auto store = WeightStore::open(modelDir());
+    auto decoder = MusicgenDecoder::load(*store, *config, at::TensorOptions().dtype(at::kBFloat16));
+    ASSERT_TRUE(decoder.ok()) << decoder.error().message;
+    EXPECT_EQ(decoder->dtype(), at::kBFloat16);
+    c10::InferenceMode guard;
+    at::Tensor mask = fixture("decoder_logits", "attention_mask");
+    auto state = decoder->newState(decoder->projectEncoder(fixture("decoder_logits", "encoder_last_hidden_state"), mask), mask, 0);
+    at::Tensor logits = decoder->forward(fixture("decoder_logits", "decoder_input_ids"), *state);
+    EXPECT_EQ(logits.scalar_type(), at::kBFloat16);
+    expectClose(logits, fixture("decoder_logits", "logits"), 0.15, 0.05, "bf16 logits");
+}
+
+TEST_F(DecoderTest, BadStateArgumentsAreErrors)
+{
+    auto wrongWidth = s_decoder->newState(at::zeros({1, 3, 32}), at::ones({1, 3}), 4);
+    ASSERT_FALSE(wrongWidth.ok());
+    EXPECT_EQ(wrongWidth.error().code, ErrorCode::InvalidArgument);
+    auto wrongMask = s_decoder->newState(at::zeros({1, 3, 64}), at::ones({1, 4}), 4);
+    EXPECT_FALSE(wrongMask.ok());
+    auto tooLong = s_decoder->newState(at::zeros({1, 3, 64}), at::ones({1, 3}), 4096);
+    ASSERT_FALSE(tooLong.ok());
+    EXPECT_NE(tooLong.error().message.find("max_position_embeddings"), std::string::npos);
+}
+
+// Writes the fixture checkpoint with `edit` applied into a fresh folder and returns the load error.
+Error loadEdited(const std::string& name, const std::function<void(std::map<std::string, at::Tensor>&)>& edit)
+{
+    auto checkpoint = SafetensorsCheckpoint::open(modelDir());
+    std::map<std::string, at::Tensor> tensors;
+    for (const std::string& tensorName : checkpoint->names()) tensors[tensorName] = *loadTensor(*checkpoint, tensorName);
+    edit(tensors);
+    const auto dir = test::freshOutDir(name);
+    EXPECT_TRUE(saveTensors(dir / "model.safetensors", tensors).ok());
+    auto config = MusicgenConfig::load(modelDir());
+    auto store = WeightStore::open(dir);
+    auto decoder = MusicgenDecoder::load(*store, *config, at::TensorOptions());
+    EXPECT_FALSE(decoder.ok());
+    return decoder.ok() ? Error{} : decoder.error();
+}
+
+TEST(DecoderLoad, MissingTensorIsNamed)
+{
+    const std::string victim = "decoder.model.decoder.layers.1.encoder_attn.v_proj.weight";
+    Error error = loadEdited("decoder_missing", [&](auto& tensors) { tensors.erase(victim); });
+    EXPECT_EQ(error.code, ErrorCode::NotFound);
+    EXPECT_NE(error.message.find(victim), std::string::npos) << error.message;
+}
+
+TEST(DecoderLoad, WrongShapeIsNamed)
+{
+    const std::string victim = "decoder.lm_heads.2.weight";
+    Error error = loadEdited("decoder_shape", [&](auto& tensors) { tensors[victim] = at::zeros({63, 64}); });
+    EXPECT_EQ(error.code, ErrorCode::Mismatch);
+    EXPECT_NE(error.message.find(victim), std::string::npos) << error.message;
+    EXPECT_NE(error.message.find("[63, 64]"), std::string::npos) << error.message;
+}
+
+TEST(DecoderLoad, MissingPositionTableFallsBackToTheFormula)
+{
+    auto checkpoint = SafetensorsCheckpoint::open(modelDir());
+    std::map<std::string, at::Tensor> tensors;
+    for (const std::string& name : checkpoint->names())
+        if (name != "decoder.model.decoder.embed_positions.weights") tensors[name] = *loadTensor(*checkpoint, name);
+    const auto dir = test::freshOutDir("decoder_no_positions");
+    ASSERT_TRUE(saveTensors(dir / "model.safetensors", tensors).ok());
+    auto config = MusicgenConfig::load(modelDir());
+    auto store = WeightStore::open(dir);
+    auto decoder = MusicgenDecoder::load(*store, *config, at::TensorOptions());
+    ASSERT_TRUE(decoder.ok()) << decoder.error().message;
+    expectClose(*decoder->parameter("decoder.model.decoder.embed_positions.weights"), sinusoidalPositions(2048, 64), 0, 0,
+                "fallback table");
+}
+
+TEST(DecoderLoad, UnsupportedDtypeIsAnError)
+{
+    auto config = MusicgenConfig::load(modelDir());
+    auto store = WeightStore::open(modelDir());
+    auto decoder = MusicgenDecoder::load(*store, *config, at::TensorOptions().dtype(at::kDouble));
+    ASSERT_FALSE(decoder.ok());
+    EXPECT_EQ(decoder.error().code, ErrorCode::Unsupported);
+}
+
+}  // namespace
+}  // namespace tmk

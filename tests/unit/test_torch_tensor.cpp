@@ -1,0 +1,132 @@
+// The torch bridge: at::Tensor -> safetensors / .npy -> at::Tensor is exact for every supported dtype.
+#include <cstring>
+#include <gtest/gtest.h>
+
+#include "tensorio/torch/torch_tensor.h"
+#include "testsupport.h"
+
+namespace tmk {
+namespace {
+
+namespace fs = std::filesystem;
+
+void expectSameTensor(const at::Tensor& actual, const at::Tensor& expected, const std::string& name)
+{
+    EXPECT_EQ(actual.scalar_type(), expected.scalar_type()) << name;
+    EXPECT_EQ(actual.sizes(), expected.sizes()) << name;
+    EXPECT_TRUE(actual.is_contiguous()) << name;
+    EXPECT_TRUE(actual.device().is_cpu()) << name;
+    EXPECT_TRUE(at::equal(actual, expected)) << name;
+}
+
+TEST(TorchTensor, ScalarTypesMapBothWays)
+{
+    for (DType dtype : { DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::U8, DType::Bool }) {
+        Expected<DType> back = fromScalarType(toScalarType(dtype));
+        ASSERT_TRUE(back);
+        EXPECT_EQ(*back, dtype);
+        EXPECT_EQ(at::elementSize(toScalarType(dtype)), static_cast<int64_t>(dtypeSize(dtype)));
+    }
+    Expected<DType> f64 = fromScalarType(at::kDouble);
+    ASSERT_FALSE(f64);
+    EXPECT_EQ(f64.error().code, ErrorCode::Unsupported);
+}
+
+TEST(TorchTensor, SafetensorsRoundTripIsExact)
+{
+    at::manual_seed(7);
+    const std::map<std::string, at::Tensor> tensors = {
+        { "f32", at::randn({ 3, 4 }) }, { "bf16", at::randn({ 2, 5 }).to(at::kBFloat16) },
+        { "f16", at::randn({ 7 }).to(at::kHalf) }, { "i64", at::arange(-5, 19, at::kLong).reshape({ 2, 3, 4 }) },
+        { "i32", at::arange(6, at::kInt) }, { "u8", at::arange(250, 256).to(at::kByte) },
+        { "bool", at::tensor({ 1, 0, 1 }).to(at::kBool) }, { "scalar", at::scalar_tensor(3.5) },
+        { "empty", at::zeros({ 0, 3 }) },
+        { "transposed", at::arange(12, at::kFloat).reshape({ 3, 4 }).t() }, // written as a contiguous copy
+    };
+    const fs::path path = test::freshOutDir("torch_tensor_roundtrip") / "t.safetensors";
+    ASSERT_TRUE(saveTensors(path, tensors, { { "format", "pt" } }));
+
+    Expected<SafetensorsCheckpoint> checkpoint = SafetensorsCheckpoint::open(path);
+    ASSERT_TRUE(checkpoint) << checkpoint.error().message;
+    EXPECT_EQ(checkpoint->find("bf16").info->dtype, DType::BF16);
+    for (const auto& [name, expected] : tensors) {
+        Expected<at::Tensor> loaded = loadTensor(*checkpoint, name);
+        ASSERT_TRUE(loaded) << loaded.error().message;
+        expectSameTensor(*loaded, expected, name);
+    }
+    Expected<at::Tensor> missing = loadTensor(*checkpoint, "decoder.nope");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, ErrorCode::NotFound);
+    EXPECT_EQ(missing.error().message, path.string() + ": tensor 'decoder.nope' is missing");
+}
+
+TEST(TorchTensor, ViewsWriteThroughEncodeSafetensors)
+{
+    const at::Tensor weights = at::randn({ 4, 2 }).to(at::kBFloat16);
+    Expected<std::vector<std::byte>> bytes = encodeSafetensors({ viewOf("w", weights) });
+    ASSERT_TRUE(bytes);
+    Expected<SafetensorsFile> file = SafetensorsFile::fromBuffer(*bytes, "memory");
+    ASSERT_TRUE(file) << file.error().message;
+    const TensorInfo* info = file->find("w");
+    ASSERT_NE(info, nullptr);
+    expectSameTensor(toTensor(file->data(*info), info->dtype, info->shape), weights, "w");
+
+    EXPECT_THROW(viewOf("t", at::randn({ 3, 4 }).t()), c10::Error);
+    EXPECT_THROW(viewOf("d", at::randn({ 3 }, at::kDouble)), c10::Error);
+}
+
+TEST(TorchTensor, ToTensorCopiesUnalignedData)
+{
+    const std::vector<float> values = { 1.25f, -2.5f, 1e30f };
+    std::vector<std::byte> buffer(1 + sizeof(float) * values.size());
+    std::memcpy(buffer.data() + 1, values.data(), sizeof(float) * values.size());
+    at::Tensor tensor = toTensor(std::span<const std::byte>(buffer).subspan(1), DType::F32, { 3 });
+    buffer.assign(buffer.size(), std::byte { 0 }); // the tensor owns its copy
+    expectSameTensor(tensor, at::tensor({ 1.25f, -2.5f, 1e30f }), "unaligned");
+
+    const std::vector<uint8_t> flags = { 0, 1, 2, 255 };
+    expectSameTensor(toTensor(std::as_bytes(std::span<const uint8_t>(flags)), DType::Bool, { 2, 2 }),
+        at::tensor({ 0, 1, 1, 1 }).to(at::kBool).reshape({ 2, 2 }), "bool");
+    EXPECT_THROW(toTensor(std::span<const std::byte>(buffer).first(4), DType::F32, { 3 }), c10::Error);
+}
+
+TEST(TorchTensor, NpyRoundTrip)
+{
+    const fs::path dir = test::freshOutDir("torch_tensor_npy");
+    const at::Tensor codes = at::randint(0, 2048, { 2, 4, 17 }, at::kLong);
+    ASSERT_TRUE(writeNpyTensor(dir / "codes.npy", codes));
+    Expected<at::Tensor> readCodes = readNpyTensor(dir / "codes.npy");
+    ASSERT_TRUE(readCodes) << readCodes.error().message;
+    expectSameTensor(*readCodes, codes, "codes");
+
+    for (const at::Tensor& audio :
+        { at::randn({ 1, 1, 100 }), at::randn({ 5 }), at::scalar_tensor(0.5f), at::randn({ 3, 2 }).t() }) {
+        ASSERT_TRUE(writeNpyTensor(dir / "audio.npy", audio));
+        Expected<at::Tensor> read = readNpyTensor(dir / "audio.npy");
+        ASSERT_TRUE(read) << read.error().message;
+        expectSameTensor(*read, audio.contiguous(), "audio");
+    }
+
+    Expected<void> f64 = writeNpyTensor(dir / "f64.npy", at::randn({ 2 }, at::kDouble));
+    ASSERT_FALSE(f64);
+    EXPECT_NE(f64.error().message.find("f64.npy: cannot be written"), std::string::npos);
+    Expected<at::Tensor> missing = readNpyTensor(dir / "missing.npy");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, ErrorCode::NotFound);
+}
+
+TEST(TorchTensor, LoadsTheHuggingFaceFixture)
+{
+    const fs::path folder = test::dataDir() / "musicgen-tiny-public";
+    if (!fs::exists(folder / "model.safetensors")) GTEST_SKIP() << "fixture missing: " << folder;
+    Expected<SafetensorsCheckpoint> checkpoint = SafetensorsCheckpoint::open(folder);
+    ASSERT_TRUE(checkpoint) << checkpoint.error().message;
+    Expected<at::Tensor> shared = loadTensor(*checkpoint, "text_encoder.shared.weight");
+    ASSERT_TRUE(shared) << shared.error().message;
+    EXPECT_EQ(shared->sizes(), (at::IntArrayRef { 384, 32 }));
+    EXPECT_EQ(shared->scalar_type(), at::kFloat);
+    EXPECT_TRUE(at::isfinite(*shared).all().item<bool>());
+}
+
+} // namespace
+} // namespace tmk
