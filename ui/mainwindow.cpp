@@ -28,9 +28,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     setCentralWidget(central);
 
     m_status = new QLabel(tr("No model loaded"), this);
+    m_status->setObjectName("modelStatus");
     statusBar()->addWidget(m_status);
     buildMenus();
 }
+
+void MainWindow::setModelDescription(const QString& name, bool untrained)
+{
+    QString text = tr("Model: %1").arg(name);
+    if (untrained) text += tr(" (an untrained tiny model that makes noise-like sound; open a real MusicGen folder for music)");
+    m_status->setText(text);
+}
+
+QString MainWindow::modelDescription() const { return m_status->text(); }
 
 void MainWindow::buildMenus()
 {

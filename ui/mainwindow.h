@@ -13,6 +13,10 @@ class MainWindow : public QMainWindow {
 public:
     explicit MainWindow(QWidget* parent = nullptr);
 
+    // Shows which model is loaded; untrained (random-weight) models are labelled as such.
+    void setModelDescription(const QString& name, bool untrained);
+    QString modelDescription() const;
+
 private:
     void buildMenus();
     QLabel* m_status = nullptr;

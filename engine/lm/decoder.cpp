@@ -9,27 +9,30 @@ namespace tmk {
 
 namespace {
 
-constexpr double kLayerNormEps = 1e-5;  // hard-coded in Hugging Face's MusicGen, not read from config
-constexpr int64_t kMaxGemvRows = 4;               // linear(): up to this many rows use rowsTimesWeight on the CPU
-constexpr int64_t kGemvBlockBytes = 1 << 20;      // rowsTimesWeight's block of weight rows
+constexpr double kLayerNormEps = 1e-5; // hard-coded in Hugging Face's MusicGen, not read from config
+constexpr int64_t kMaxGemvRows = 4; // linear(): up to this many rows use rowsTimesWeight on the CPU
+constexpr int64_t kGemvBlockBytes = 1 << 20; // rowsTimesWeight's block of weight rows
 const std::string kDecoderPrefix = "decoder.model.decoder.";
 const std::string kPositionsName = kDecoderPrefix + "embed_positions.weights";
 
-std::string layerPrefix(int64_t layer) { return kDecoderPrefix + "layers." + std::to_string(layer) + "."; }
+std::string layerPrefix(int64_t layer)
+{
+    return kDecoderPrefix + "layers." + std::to_string(layer) + ".";
+}
 
 void addLayerSpecs(std::vector<TensorSpec>& specs, const DecoderConfig& d, int64_t layer)
 {
     const std::string p = layerPrefix(layer);
     const int64_t h = d.hiddenSize;
-    for (const char* attention : {"self_attn", "encoder_attn"})
-        for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"})
-            specs.push_back({p + attention + "." + proj + ".weight", {h, h}, TensorInit::Normal});
-    for (const char* norm : {"self_attn_layer_norm", "encoder_attn_layer_norm", "final_layer_norm"}) {
-        specs.push_back({p + norm + ".weight", {h}, TensorInit::Ones});
-        specs.push_back({p + norm + ".bias", {h}, TensorInit::Zeros});
+    for (const char* attention : { "self_attn", "encoder_attn" })
+        for (const char* proj : { "q_proj", "k_proj", "v_proj", "out_proj" })
+            specs.push_back({ p + attention + "." + proj + ".weight", { h, h }, TensorInit::Normal });
+    for (const char* norm : { "self_attn_layer_norm", "encoder_attn_layer_norm", "final_layer_norm" }) {
+        specs.push_back({ p + norm + ".weight", { h }, TensorInit::Ones });
+        specs.push_back({ p + norm + ".bias", { h }, TensorInit::Zeros });
     }
-    specs.push_back({p + "fc1.weight", {d.ffnDim, h}, TensorInit::Normal});
-    specs.push_back({p + "fc2.weight", {h, d.ffnDim}, TensorInit::Normal});
+    specs.push_back({ p + "fc1.weight", { d.ffnDim, h }, TensorInit::Normal });
+    specs.push_back({ p + "fc2.weight", { h, d.ffnDim }, TensorInit::Normal });
 }
 
 // [B, 1, 1, S] float32: 0 where mask is set, finfo(float32).min where it is 0 (additive, never -inf).
@@ -44,7 +47,8 @@ at::Tensor encoderBias(const at::Tensor& mask)
 at::Tensor causalBias(int64_t length, int64_t start, const at::Device& device)
 {
     const float lowest = std::numeric_limits<float>::lowest();
-    return at::full({length, start + length}, lowest, at::TensorOptions().dtype(at::kFloat).device(device)).triu(start + 1);
+    return at::full({ length, start + length }, lowest, at::TensorOptions().dtype(at::kFloat).device(device))
+        .triu(start + 1);
 }
 
 // A decode step on the CPU (CFG: 2 rows): y[r] = W x[r] as matrix-vector products over ~1 MB row blocks
@@ -54,15 +58,15 @@ at::Tensor rowsTimesWeight(const at::Tensor& rows, const at::Tensor& weight)
 {
     const int64_t count = rows.size(0), out = weight.size(0);
     const int64_t block = std::max<int64_t>(1, kGemvBlockBytes / (weight.size(1) * weight.element_size()));
-    at::Tensor y = at::empty({count, out}, rows.options());  // [rows, out]
-    std::vector<at::Tensor> inputs, outputs;  // per row: [in], [out]
+    at::Tensor y = at::empty({ count, out }, rows.options()); // [rows, out]
+    std::vector<at::Tensor> inputs, outputs; // per row: [in], [out]
     for (int64_t r = 0; r < count; ++r) {
         inputs.push_back(rows.select(0, r));
         outputs.push_back(y.select(0, r));
     }
     for (int64_t start = 0; start < out; start += block) {
         const int64_t n = std::min(block, out - start);
-        at::Tensor w = weight.narrow(0, start, n);  // [n, in], contiguous
+        at::Tensor w = weight.narrow(0, start, n); // [n, in], contiguous
         for (int64_t r = 0; r < count; ++r) {
             at::Tensor target = outputs[static_cast<size_t>(r)].narrow(0, start, n);
             at::mv_out(target, w, inputs[static_cast<size_t>(r)]);
@@ -71,24 +75,25 @@ at::Tensor rowsTimesWeight(const at::Tensor& rows, const at::Tensor& weight)
     return y;
 }
 
-}  // namespace
+} // namespace
 
 std::vector<TensorSpec> decoderTensorSpecs(const MusicgenConfig& config)
 {
     const DecoderConfig& d = config.decoder;
     std::vector<TensorSpec> specs;
     for (int64_t k = 0; k < d.numCodebooks; ++k)
-        specs.push_back({kDecoderPrefix + "embed_tokens." + std::to_string(k) + ".weight", {d.vocabSize + 1, d.hiddenSize},
-                         TensorInit::Normal});
-    specs.push_back({kPositionsName, {d.maxPositions, d.hiddenSize}, TensorInit::Sinusoidal});
+        specs.push_back({ kDecoderPrefix + "embed_tokens." + std::to_string(k) + ".weight",
+            { d.vocabSize + 1, d.hiddenSize }, TensorInit::Normal });
+    specs.push_back({ kPositionsName, { d.maxPositions, d.hiddenSize }, TensorInit::Sinusoidal });
     for (int64_t layer = 0; layer < d.numLayers; ++layer) addLayerSpecs(specs, d, layer);
-    specs.push_back({kDecoderPrefix + "layer_norm.weight", {d.hiddenSize}, TensorInit::Ones});
-    specs.push_back({kDecoderPrefix + "layer_norm.bias", {d.hiddenSize}, TensorInit::Zeros});
+    specs.push_back({ kDecoderPrefix + "layer_norm.weight", { d.hiddenSize }, TensorInit::Ones });
+    specs.push_back({ kDecoderPrefix + "layer_norm.bias", { d.hiddenSize }, TensorInit::Zeros });
     for (int64_t k = 0; k < d.numCodebooks; ++k)
-        specs.push_back({"decoder.lm_heads." + std::to_string(k) + ".weight", {d.vocabSize, d.hiddenSize}, TensorInit::Normal});
+        specs.push_back(
+            { "decoder.lm_heads." + std::to_string(k) + ".weight", { d.vocabSize, d.hiddenSize }, TensorInit::Normal });
     if (config.hasEncToDecProj()) {
-        specs.push_back({"enc_to_dec_proj.weight", {d.hiddenSize, config.text.dModel}, TensorInit::Normal});
-        specs.push_back({"enc_to_dec_proj.bias", {d.hiddenSize}, TensorInit::Zeros});
+        specs.push_back({ "enc_to_dec_proj.weight", { d.hiddenSize, config.text.dModel }, TensorInit::Normal });
+        specs.push_back({ "enc_to_dec_proj.bias", { d.hiddenSize }, TensorInit::Zeros });
     }
     return specs;
 }
@@ -97,10 +102,10 @@ at::Tensor sinusoidalPositions(int64_t positions, int64_t hiddenSize)
 {
     const int64_t half = hiddenSize / 2;
     const double step = std::log(10000.0) / static_cast<double>(half - 1);
-    at::Tensor freq = at::exp(at::arange(half, at::kFloat) * -step);                           // [half]
-    at::Tensor angle = at::arange(positions, at::kFloat).unsqueeze(1) * freq.unsqueeze(0);     // [P, half]
-    at::Tensor table = at::cat({at::cos(angle), at::sin(angle)}, 1);                           // [P, 2*half]
-    if (hiddenSize % 2 == 1) table = at::cat({table, at::zeros({positions, 1})}, 1);           // HF pads odd sizes
+    at::Tensor freq = at::exp(at::arange(half, at::kFloat) * -step); // [half]
+    at::Tensor angle = at::arange(positions, at::kFloat).unsqueeze(1) * freq.unsqueeze(0); // [P, half]
+    at::Tensor table = at::cat({ at::cos(angle), at::sin(angle) }, 1); // [P, 2*half]
+    if (hiddenSize % 2 == 1) table = at::cat({ table, at::zeros({ positions, 1 }) }, 1); // HF pads odd sizes
     return table;
 }
 
@@ -108,7 +113,9 @@ at::Tensor sinusoidalPositions(int64_t positions, int64_t hiddenSize)
 class MusicgenDecoder::Loader {
 public:
     Loader(MusicgenDecoder& model, WeightStore& store, const at::TensorOptions& options)
-        : m_model(model), m_store(store), m_options(options)
+        : m_model(model)
+        , m_store(store)
+        , m_options(options)
     {
     }
 
@@ -133,13 +140,13 @@ public:
     int32_t index(const std::string& name) const { return m_model.m_index.at(name); }
     Linear linear(const std::string& prefix, bool bias = false) const
     {
-        return Linear{index(prefix + ".weight"), bias ? index(prefix + ".bias") : -1};
+        return Linear { index(prefix + ".weight"), bias ? index(prefix + ".bias") : -1 };
     }
-    Norm norm(const std::string& prefix) const { return Norm{index(prefix + ".weight"), index(prefix + ".bias")}; }
+    Norm norm(const std::string& prefix) const { return Norm { index(prefix + ".weight"), index(prefix + ".bias") }; }
     Attention attention(const std::string& prefix) const
     {
-        return Attention{linear(prefix + ".q_proj"), linear(prefix + ".k_proj"), linear(prefix + ".v_proj"),
-                         linear(prefix + ".out_proj")};
+        return Attention { linear(prefix + ".q_proj"), linear(prefix + ".k_proj"), linear(prefix + ".v_proj"),
+            linear(prefix + ".out_proj") };
     }
 
     void buildLayout(const MusicgenConfig& config)
@@ -172,14 +179,16 @@ private:
     at::TensorOptions m_options;
 };
 
-Expected<MusicgenDecoder> MusicgenDecoder::load(WeightStore& weights, const MusicgenConfig& config, const at::TensorOptions& options)
+Expected<MusicgenDecoder> MusicgenDecoder::load(
+    WeightStore& weights, const MusicgenConfig& config, const at::TensorOptions& options)
 {
     const at::ScalarType dtype = options.has_dtype() ? at::typeMetaToScalarType(options.dtype()) : at::kFloat;
     if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf)
-        return Error{ErrorCode::Unsupported, std::string("MusicGen decoder: compute dtype ") + c10::toString(dtype) +
-                                                 " is not supported (float32, bfloat16 or float16)"};
+        return Error { ErrorCode::Unsupported,
+            std::string("MusicGen decoder: compute dtype ") + c10::toString(dtype)
+                + " is not supported (float32, bfloat16 or float16)" };
     if (config.decoder.hiddenSize % config.decoder.numHeads != 0)
-        return Error{ErrorCode::Mismatch, "MusicGen decoder: hidden_size is not a multiple of num_attention_heads"};
+        return Error { ErrorCode::Mismatch, "MusicGen decoder: hidden_size is not a multiple of num_attention_heads" };
     try {
         MusicgenDecoder model;
         model.m_config = config.decoder;
@@ -191,12 +200,18 @@ Expected<MusicgenDecoder> MusicgenDecoder::load(WeightStore& weights, const Musi
         return model;
     } catch (const c10::Error& e) {
         return Error::inFile(ErrorCode::Device, weights.description(),
-                             std::string("could not place the decoder weights: ") + e.what_without_backtrace());
+            std::string("could not place the decoder weights: ") + e.what_without_backtrace());
     }
 }
 
-at::ScalarType MusicgenDecoder::dtype() const { return m_tensors.front().scalar_type(); }
-at::Device MusicgenDecoder::device() const { return m_tensors.front().device(); }
+at::ScalarType MusicgenDecoder::dtype() const
+{
+    return m_tensors.front().scalar_type();
+}
+at::Device MusicgenDecoder::device() const
+{
+    return m_tensors.front().device();
+}
 
 at::Tensor* MusicgenDecoder::parameter(const std::string& hfName)
 {
@@ -210,17 +225,20 @@ const at::Tensor* MusicgenDecoder::parameter(const std::string& hfName) const
     return it == m_index.end() ? nullptr : &m_tensors[static_cast<size_t>(it->second)];
 }
 
-std::vector<std::string> MusicgenDecoder::parameterNames() const { return m_names; }
+std::vector<std::string> MusicgenDecoder::parameterNames() const
+{
+    return m_names;
+}
 
 at::Tensor MusicgenDecoder::linear(const at::Tensor& x, const Linear& layer) const
 {
-    const at::Tensor& weight = tensor(layer.weight);  // [out, in], contiguous
+    const at::Tensor& weight = tensor(layer.weight); // [out, in], contiguous
     const int64_t rows = x.numel() / x.size(-1);
     if (rows > kMaxGemvRows || !x.is_cpu() || x.scalar_type() != at::kFloat || !c10::InferenceMode::is_enabled())
         return layer.bias < 0 ? at::linear(x, weight) : at::linear(x, weight, tensor(layer.bias));
     std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
     shape.back() = weight.size(0);
-    at::Tensor y = rowsTimesWeight(x.reshape({rows, x.size(-1)}), weight).view(shape);  // [..., out]
+    at::Tensor y = rowsTimesWeight(x.reshape({ rows, x.size(-1) }), weight).view(shape); // [..., out]
     return layer.bias < 0 ? y : y + tensor(layer.bias);
 }
 
@@ -228,36 +246,41 @@ at::Tensor MusicgenDecoder::layerNorm(const at::Tensor& x, const Norm& norm) con
 {
     const at::Tensor& weight = tensor(norm.weight);
     const at::Tensor& bias = tensor(norm.bias);
-    if (x.scalar_type() == at::kFloat) return at::layer_norm(x, {m_config.hiddenSize}, weight, bias, kLayerNormEps);
+    if (x.scalar_type() == at::kFloat) return at::layer_norm(x, { m_config.hiddenSize }, weight, bias, kLayerNormEps);
     // Half precision: normalise in float32, as the statistics need it.
-    return at::layer_norm(x.to(at::kFloat), {m_config.hiddenSize}, weight.to(at::kFloat), bias.to(at::kFloat), kLayerNormEps)
+    return at::layer_norm(
+        x.to(at::kFloat), { m_config.hiddenSize }, weight.to(at::kFloat), bias.to(at::kFloat), kLayerNormEps)
         .to(x.scalar_type());
 }
 
 at::Tensor MusicgenDecoder::projectEncoder(const at::Tensor& t5States, const at::Tensor& mask) const
 {
     TORCH_CHECK(t5States.dim() == 3 && t5States.size(2) == m_textHidden, "projectEncoder: T5 states must be [B, S, ",
-                m_textHidden, "], got ", t5States.sizes());
+        m_textHidden, "], got ", t5States.sizes());
     TORCH_CHECK(mask.dim() == 2 && mask.size(0) == t5States.size(0) && mask.size(1) == t5States.size(1),
-                "projectEncoder: mask must be [B, S] = ", t5States.sizes().slice(0, 2), ", got ", mask.sizes());
-    at::Tensor x = t5States.to(device(), dtype());  // [B, S, Dt]
+        "projectEncoder: mask must be [B, S] = ", t5States.sizes().slice(0, 2), ", got ", mask.sizes());
+    at::Tensor x = t5States.to(device(), dtype()); // [B, S, Dt]
     if (m_encToDec.weight >= 0) x = linear(x, m_encToDec);
-    return x * mask.to(device(), dtype()).unsqueeze(-1);  // [B, S, H]
+    return x * mask.to(device(), dtype()).unsqueeze(-1); // [B, S, H]
 }
 
-Expected<DecoderState> MusicgenDecoder::newState(const at::Tensor& encoderStates, const at::Tensor& mask, int64_t cacheLength) const
+Expected<DecoderState> MusicgenDecoder::newState(
+    const at::Tensor& encoderStates, const at::Tensor& mask, int64_t cacheLength) const
 {
     const int64_t h = m_config.hiddenSize;
-    if (encoderStates.dim() != 3 || encoderStates.size(2) != h || encoderStates.size(0) < 1 || encoderStates.size(1) < 1)
-        return Error{ErrorCode::InvalidArgument, "MusicGen decoder: encoder states must be [B, S, " + std::to_string(h) +
-                                                     "] with B, S >= 1, got " + shapeString(encoderStates.sizes())};
+    if (encoderStates.dim() != 3 || encoderStates.size(2) != h || encoderStates.size(0) < 1
+        || encoderStates.size(1) < 1)
+        return Error { ErrorCode::InvalidArgument,
+            "MusicGen decoder: encoder states must be [B, S, " + std::to_string(h) + "] with B, S >= 1, got "
+                + shapeString(encoderStates.sizes()) };
     if (mask.dim() != 2 || mask.size(0) != encoderStates.size(0) || mask.size(1) != encoderStates.size(1))
-        return Error{ErrorCode::InvalidArgument, "MusicGen decoder: encoder mask must be [B, S] like the states " +
-                                                     shapeString(encoderStates.sizes()) + ", got " + shapeString(mask.sizes())};
+        return Error { ErrorCode::InvalidArgument,
+            "MusicGen decoder: encoder mask must be [B, S] like the states " + shapeString(encoderStates.sizes())
+                + ", got " + shapeString(mask.sizes()) };
     if (cacheLength < 0 || cacheLength > m_config.maxPositions)
-        return Error{ErrorCode::InvalidArgument, "MusicGen decoder: cache length " + std::to_string(cacheLength) +
-                                                     " is outside 0.." + std::to_string(m_config.maxPositions) +
-                                                     " (max_position_embeddings)"};
+        return Error { ErrorCode::InvalidArgument,
+            "MusicGen decoder: cache length " + std::to_string(cacheLength) + " is outside 0.."
+                + std::to_string(m_config.maxPositions) + " (max_position_embeddings)" };
     DecoderState state;
     state.m_batch = encoderStates.size(0);
     state.m_capacity = cacheLength;
@@ -266,9 +289,10 @@ Expected<DecoderState> MusicgenDecoder::newState(const at::Tensor& encoderStates
     state.m_encoderBias = encoderBias(state.m_encoderMask);
     if (cacheLength > 0) {
         const auto options = at::TensorOptions().dtype(dtype()).device(device());
-        for (size_t i = 0; i < m_layers.size(); ++i)  // [B, heads, capacity, headDim]
-            state.m_self.push_back({at::zeros({state.m_batch, m_config.numHeads, cacheLength, m_config.headDim()}, options),
-                                    at::zeros({state.m_batch, m_config.numHeads, cacheLength, m_config.headDim()}, options)});
+        for (size_t i = 0; i < m_layers.size(); ++i) // [B, heads, capacity, headDim]
+            state.m_self.push_back(
+                { at::zeros({ state.m_batch, m_config.numHeads, cacheLength, m_config.headDim() }, options),
+                    at::zeros({ state.m_batch, m_config.numHeads, cacheLength, m_config.headDim() }, options) });
     }
     return state;
 }
@@ -278,11 +302,12 @@ at::Tensor MusicgenDecoder::embed(const at::Tensor& ids, int64_t startPosition) 
     const int64_t k = m_config.numCodebooks;
     const int64_t length = ids.size(1);
     if (ids.device().is_cpu()) {
-        TORCH_CHECK(ids.numel() == 0 || (ids.min().item<int64_t>() >= 0 && ids.max().item<int64_t>() <= m_config.vocabSize),
-                    "MusicGen decoder: input ids must lie in 0..", m_config.vocabSize);
+        TORCH_CHECK(
+            ids.numel() == 0 || (ids.min().item<int64_t>() >= 0 && ids.max().item<int64_t>() <= m_config.vocabSize),
+            "MusicGen decoder: input ids must lie in 0..", m_config.vocabSize);
     }
-    at::Tensor grouped = ids.to(device(), at::kLong).reshape({-1, k, length});  // [B, K, L]
-    at::Tensor x;                                                               // [B, L, H]
+    at::Tensor grouped = ids.to(device(), at::kLong).reshape({ -1, k, length }); // [B, K, L]
+    at::Tensor x; // [B, L, H]
     for (int64_t c = 0; c < k; ++c) {
         at::Tensor e = at::embedding(tensor(m_embedTokens[static_cast<size_t>(c)]), grouped.select(1, c));
         x = c == 0 ? e : x + e;
@@ -292,31 +317,32 @@ at::Tensor MusicgenDecoder::embed(const at::Tensor& ids, int64_t startPosition) 
 
 at::Tensor MusicgenDecoder::splitHeads(const at::Tensor& x) const
 {
-    return x.view({x.size(0), x.size(1), m_config.numHeads, m_config.headDim()}).transpose(1, 2);
+    return x.view({ x.size(0), x.size(1), m_config.numHeads, m_config.headDim() }).transpose(1, 2);
 }
 
-at::Tensor MusicgenDecoder::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias) const
+at::Tensor MusicgenDecoder::attend(
+    const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias) const
 {
     // One query on the CPU (a decode step): broadcast products read the cache at memory speed, where
     // batched matrix products of one row run about 2x slower.
     const bool oneQueryOnCpu = q.size(2) == 1 && q.is_cpu();
-    at::Tensor scores = oneQueryOnCpu ? (q * k).sum(-1).unsqueeze(2)          // [B, heads, 1, T]
-                                      : at::matmul(q, k.transpose(-1, -2));  // [B, heads, L, T]
+    at::Tensor scores = oneQueryOnCpu ? (q * k).sum(-1).unsqueeze(2) // [B, heads, 1, T]
+                                      : at::matmul(q, k.transpose(-1, -2)); // [B, heads, L, T]
     if (bias.defined()) {
         if (scores.scalar_type() != at::kFloat) scores = scores.to(at::kFloat);
         scores = scores + bias;
     }
     at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-    at::Tensor out = oneQueryOnCpu ? (probs.transpose(-1, -2) * v).sum(-2, /*keepdim=*/true)  // [B, heads, 1, headDim]
-                                   : at::matmul(probs, v);                                  // [B, heads, L, headDim]
-    return out.transpose(1, 2).reshape({q.size(0), q.size(2), m_config.hiddenSize});  // [B, L, H]
+    at::Tensor out = oneQueryOnCpu ? (probs.transpose(-1, -2) * v).sum(-2, /*keepdim=*/true) // [B, heads, 1, headDim]
+                                   : at::matmul(probs, v); // [B, heads, L, headDim]
+    return out.transpose(1, 2).reshape({ q.size(0), q.size(2), m_config.hiddenSize }); // [B, L, H]
 }
 
-at::Tensor MusicgenDecoder::selfAttention(const Layer& layer, const at::Tensor& x, DecoderState& state, size_t layerIndex,
-                                          const at::Tensor& causalBias) const
+at::Tensor MusicgenDecoder::selfAttention(
+    const Layer& layer, const at::Tensor& x, DecoderState& state, size_t layerIndex, const at::Tensor& causalBias) const
 {
     const double scaling = 1.0 / std::sqrt(static_cast<double>(m_config.headDim()));
-    at::Tensor q = splitHeads(linear(x, layer.self.q) * scaling);  // [B, heads, L, headDim]
+    at::Tensor q = splitHeads(linear(x, layer.self.q) * scaling); // [B, heads, L, headDim]
     at::Tensor k = splitHeads(linear(x, layer.self.k));
     at::Tensor v = splitHeads(linear(x, layer.self.v));
     if (state.hasCache()) {
@@ -325,7 +351,7 @@ at::Tensor MusicgenDecoder::selfAttention(const Layer& layer, const at::Tensor& 
         const int64_t length = x.size(1);
         cache.key.narrow(2, start, length).copy_(k);
         cache.value.narrow(2, start, length).copy_(v);
-        k = cache.key.narrow(2, 0, start + length);  // [B, heads, start + L, headDim], a view
+        k = cache.key.narrow(2, 0, start + length); // [B, heads, start + L, headDim], a view
         v = cache.value.narrow(2, 0, start + length);
     }
     return linear(attend(q, k, v, causalBias), layer.self.out);
@@ -333,10 +359,12 @@ at::Tensor MusicgenDecoder::selfAttention(const Layer& layer, const at::Tensor& 
 
 LayerKv MusicgenDecoder::crossKeysValues(const Layer& layer, const at::Tensor& encoderStates) const
 {
-    return LayerKv{splitHeads(linear(encoderStates, layer.cross.k)), splitHeads(linear(encoderStates, layer.cross.v))};
+    return LayerKv { splitHeads(linear(encoderStates, layer.cross.k)),
+        splitHeads(linear(encoderStates, layer.cross.v)) };
 }
 
-at::Tensor MusicgenDecoder::crossAttention(const Layer& layer, const at::Tensor& x, DecoderState& state, size_t layerIndex) const
+at::Tensor MusicgenDecoder::crossAttention(
+    const Layer& layer, const at::Tensor& x, DecoderState& state, size_t layerIndex) const
 {
     const double scaling = 1.0 / std::sqrt(static_cast<double>(m_config.headDim()));
     at::Tensor q = splitHeads(linear(x, layer.cross.q) * scaling);
@@ -345,7 +373,7 @@ at::Tensor MusicgenDecoder::crossAttention(const Layer& layer, const at::Tensor&
         if (state.m_cross.size() <= layerIndex) state.m_cross.push_back(crossKeysValues(layer, state.m_encoderStates));
         kv = state.m_cross[layerIndex];
     } else {
-        kv = crossKeysValues(layer, state.m_encoderStates);  // recomputed: under autograd the weights may change
+        kv = crossKeysValues(layer, state.m_encoderStates); // recomputed: under autograd the weights may change
     }
     return linear(attend(q, kv.key, kv.value, state.m_encoderBias), layer.cross.out);
 }
@@ -353,15 +381,15 @@ at::Tensor MusicgenDecoder::crossAttention(const Layer& layer, const at::Tensor&
 at::Tensor MusicgenDecoder::forwardHidden(const at::Tensor& ids, DecoderState& state) const
 {
     TORCH_CHECK(ids.dim() == 2 && ids.size(0) == state.batch() * m_config.numCodebooks && ids.size(1) >= 1,
-                "MusicGen decoder: ids must be [B*K, L] = [", state.batch() * m_config.numCodebooks, ", L >= 1], got ",
-                ids.sizes());
+        "MusicGen decoder: ids must be [B*K, L] = [", state.batch() * m_config.numCodebooks, ", L >= 1], got ",
+        ids.sizes());
     const int64_t length = ids.size(1);
     const int64_t start = state.hasCache() ? state.m_position : 0;
     TORCH_CHECK(start + length <= m_config.maxPositions, "MusicGen decoder: position ", start + length - 1,
-                " is past max_position_embeddings (", m_config.maxPositions, ")");
+        " is past max_position_embeddings (", m_config.maxPositions, ")");
     TORCH_CHECK(!state.hasCache() || start + length <= state.m_capacity, "MusicGen decoder: the KV cache holds ",
-                state.m_capacity, " tokens, ", start + length, " needed");
-    at::Tensor x = embed(ids, start);  // [B, L, H]
+        state.m_capacity, " tokens, ", start + length, " needed");
+    at::Tensor x = embed(ids, start); // [B, L, H]
     at::Tensor causal = length > 1 ? causalBias(length, start, device()) : at::Tensor();
     for (size_t i = 0; i < m_layers.size(); ++i) {
         const Layer& layer = m_layers[i];
@@ -370,16 +398,16 @@ at::Tensor MusicgenDecoder::forwardHidden(const at::Tensor& ids, DecoderState& s
         x = x + linear(at::gelu(linear(layerNorm(x, layer.ffnNorm), layer.fc1)), layer.fc2);
     }
     if (state.hasCache()) state.m_position += length;
-    return layerNorm(x, m_finalNorm);  // [B, L, H]
+    return layerNorm(x, m_finalNorm); // [B, L, H]
 }
 
 at::Tensor MusicgenDecoder::logitsFromHidden(const at::Tensor& hidden) const
 {
-    std::vector<at::Tensor> perCodebook;  // K x [B, L, V]
+    std::vector<at::Tensor> perCodebook; // K x [B, L, V]
     perCodebook.reserve(m_heads.size());
     for (const Linear& head : m_heads) perCodebook.push_back(linear(hidden, head));
-    at::Tensor logits = at::stack(perCodebook, 1);  // [B, K, L, V]
-    return logits.reshape({-1, hidden.size(1), m_config.vocabSize});  // [B*K, L, V]
+    at::Tensor logits = at::stack(perCodebook, 1); // [B, K, L, V]
+    return logits.reshape({ -1, hidden.size(1), m_config.vocabSize }); // [B*K, L, V]
 }
 
 at::Tensor MusicgenDecoder::forward(const at::Tensor& ids, DecoderState& state) const
@@ -387,4 +415,4 @@ at::Tensor MusicgenDecoder::forward(const at::Tensor& ids, DecoderState& state) 
     return logitsFromHidden(forwardHidden(ids, state));
 }
 
-}  // namespace tmk
+} // namespace tmk

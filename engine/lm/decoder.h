@@ -7,11 +7,12 @@
 // projection goes through one private function, so an adapter merge can copy_ into the weights in place.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "core/model_config.h"
 #include "core/tensor_spec.h"
@@ -32,16 +33,17 @@ class MusicgenDecoder {
 public:
     // Loads and checks every decoder tensor; `options` gives the compute dtype (f32, bf16, f16) and device.
     // A checkpoint without decoder.model.decoder.embed_positions.weights gets the formula's table.
-    static Expected<MusicgenDecoder> load(WeightStore& weights, const MusicgenConfig& config, const at::TensorOptions& options);
+    static Expected<MusicgenDecoder> load(
+        WeightStore& weights, const MusicgenConfig& config, const at::TensorOptions& options);
 
     MusicgenDecoder(MusicgenDecoder&&) = default;
     MusicgenDecoder& operator=(MusicgenDecoder&&) = default;
-    MusicgenDecoder(const MusicgenDecoder&) = delete;  // copies would share storage: use references
+    MusicgenDecoder(const MusicgenDecoder&) = delete; // copies would share storage: use references
     MusicgenDecoder& operator=(const MusicgenDecoder&) = delete;
 
     const DecoderConfig& config() const { return m_config; }
-    int64_t textHiddenSize() const { return m_textHidden; }  // T5 d_model
-    int64_t frameRate() const { return m_frameRate; }        // codec frames per second (for messages)
+    int64_t textHiddenSize() const { return m_textHidden; } // T5 d_model
+    int64_t frameRate() const { return m_frameRate; } // codec frames per second (for messages)
     at::ScalarType dtype() const;
     at::Device device() const;
 
@@ -65,12 +67,12 @@ public:
     // The tensor used in forward for an HF state-dict name, or nullptr. Writes (copy_) change the model.
     at::Tensor* parameter(const std::string& hfName);
     const at::Tensor* parameter(const std::string& hfName) const;
-    std::vector<std::string> parameterNames() const;  // in load order
+    std::vector<std::string> parameterNames() const; // in load order
 
 private:
     struct Linear {
         int32_t weight = -1;
-        int32_t bias = -1;  // -1: no bias
+        int32_t bias = -1; // -1: no bias
     };
     struct Norm {
         int32_t weight = -1;
@@ -93,10 +95,10 @@ private:
     at::Tensor linear(const at::Tensor& x, const Linear& layer) const;
     at::Tensor layerNorm(const at::Tensor& x, const Norm& norm) const;
     at::Tensor embed(const at::Tensor& ids, int64_t startPosition) const;
-    at::Tensor splitHeads(const at::Tensor& x) const;  // [B, L, H] -> [B, heads, L, headDim]
+    at::Tensor splitHeads(const at::Tensor& x) const; // [B, L, H] -> [B, heads, L, headDim]
     at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias) const;
     at::Tensor selfAttention(const Layer& layer, const at::Tensor& x, DecoderState& state, size_t layerIndex,
-                             const at::Tensor& causalBias) const;
+        const at::Tensor& causalBias) const;
     at::Tensor crossAttention(const Layer& layer, const at::Tensor& x, DecoderState& state, size_t layerIndex) const;
     LayerKv crossKeysValues(const Layer& layer, const at::Tensor& encoderStates) const;
 
@@ -106,12 +108,12 @@ private:
     std::vector<std::string> m_names;
     std::vector<at::Tensor> m_tensors;
     std::unordered_map<std::string, int32_t> m_index;
-    std::vector<int32_t> m_embedTokens;  // per codebook, [V + 1, H]
-    int32_t m_positions = -1;            // [maxPositions, H]
+    std::vector<int32_t> m_embedTokens; // per codebook, [V + 1, H]
+    int32_t m_positions = -1; // [maxPositions, H]
     std::vector<Layer> m_layers;
     Norm m_finalNorm;
-    std::vector<Linear> m_heads;  // per codebook, [V, H]
-    Linear m_encToDec;            // weight -1 when T5 d_model == H
+    std::vector<Linear> m_heads; // per codebook, [V, H]
+    Linear m_encToDec; // weight -1 when T5 d_model == H
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -3,8 +3,9 @@
 // codebook k. Rows are b*K + k throughout. All functions work on any device and keep it.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
+
+#include <ATen/core/Tensor.h>
 
 #include "tastemaker/error.h"
 
@@ -26,6 +27,9 @@ Expected<at::Tensor> undoDelayPattern(const at::Tensor& ids, int64_t numCodebook
 at::Tensor delayCodesForTeacherForcing(const at::Tensor& codes, int64_t padId);
 
 // The position of frame t of codebook k in a delayed row: t + k + 1.
-inline int64_t delayedPosition(int64_t frame, int64_t codebook) { return frame + codebook + 1; }
+inline int64_t delayedPosition(int64_t frame, int64_t codebook)
+{
+    return frame + codebook + 1;
+}
 
-}  // namespace tmk
+} // namespace tmk

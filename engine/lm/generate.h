@@ -4,10 +4,11 @@
 // cancellation polled at every step, every exception turned into an Error at this boundary.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <functional>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "lm/decoder.h"
 #include "lm/sampler.h"
@@ -22,12 +23,12 @@ struct GenerateCallbacks {
     // As soon as all K codebooks of `frame` are final, in frame order, once per frame.
     // codes: [B*K] for that frame, entry b*K + k.
     std::function<void(int64_t frame, const std::vector<int64_t>& codes)> onFrame;
-    const CancelToken* cancel = nullptr;  // polled before every step; cancelling returns ErrorCode::Cancelled
+    const CancelToken* cancel = nullptr; // polled before every step; cancelling returns ErrorCode::Cancelled
 };
 
 enum class DecodePath {
-    KvCache,    // one token per step against the preallocated cache (the real path)
-    Recompute,  // slow reference: the whole prefix again every step without a cache (tests only)
+    KvCache, // one token per step against the preallocated cache (the real path)
+    Recompute, // slow reference: the whole prefix again every step without a cache (tests only)
 };
 
 // Debugging and test hooks; the defaults are the normal run.
@@ -43,9 +44,8 @@ int64_t maxGenerationFrames(const DecoderConfig& config);
 // t5States [B, S, Dt] (the T5 encoder's last hidden state), mask [B, S] (1 = token) ->
 // codes [B, K, frames] int64 on the CPU with the delay undone.
 Expected<at::Tensor> generateCodes(const MusicgenDecoder& decoder, const at::Tensor& t5States, const at::Tensor& mask,
-                                   int64_t frames, const SamplingParams& params, const GenerateCallbacks& callbacks);
+    int64_t frames, const SamplingParams& params, const GenerateCallbacks& callbacks);
 Expected<at::Tensor> generateCodes(const MusicgenDecoder& decoder, const at::Tensor& t5States, const at::Tensor& mask,
-                                   int64_t frames, const SamplingParams& params, const GenerateCallbacks& callbacks,
-                                   const GenerateTrace& trace);
+    int64_t frames, const SamplingParams& params, const GenerateCallbacks& callbacks, const GenerateTrace& trace);
 
-}  // namespace tmk
+} // namespace tmk

@@ -1,11 +1,11 @@
 #include "lm/sampler.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-
 #include <cmath>
 #include <limits>
 #include <mutex>
 #include <sstream>
+
+#include <ATen/CPUGeneratorImpl.h>
 
 namespace tmk {
 
@@ -24,13 +24,13 @@ SamplingParams SamplingParams::fromDefaults(const GenerationDefaults& defaults, 
 Expected<void> SamplingParams::validate() const
 {
     if (!std::isfinite(guidanceScale) || guidanceScale < 0.0)
-        return Error{ErrorCode::InvalidArgument, "sampling: guidance scale must be a finite number >= 0"};
+        return Error { ErrorCode::InvalidArgument, "sampling: guidance scale must be a finite number >= 0" };
     if (greedy) return {};
     if (!std::isfinite(temperature) || temperature <= 0.0)
-        return Error{ErrorCode::InvalidArgument, "sampling: temperature must be > 0 (use greedy decoding for 0)"};
-    if (topK < 0) return Error{ErrorCode::InvalidArgument, "sampling: top-k must be >= 0 (0 turns it off)"};
+        return Error { ErrorCode::InvalidArgument, "sampling: temperature must be > 0 (use greedy decoding for 0)" };
+    if (topK < 0) return Error { ErrorCode::InvalidArgument, "sampling: top-k must be >= 0 (0 turns it off)" };
     if (!std::isfinite(topP) || topP < 0.0)
-        return Error{ErrorCode::InvalidArgument, "sampling: top-p must be in [0, 1] (0 or 1 turns it off)"};
+        return Error { ErrorCode::InvalidArgument, "sampling: top-p must be in [0, 1] (0 or 1 turns it off)" };
     return {};
 }
 
@@ -48,17 +48,17 @@ std::string SamplingParams::toString() const
 at::Tensor applyTopK(const at::Tensor& scores, int64_t topK)
 {
     if (topK <= 0 || topK >= scores.size(-1)) return scores;
-    at::Tensor kth = std::get<0>(scores.topk(topK, -1)).narrow(-1, topK - 1, 1);  // [N, 1]
+    at::Tensor kth = std::get<0>(scores.topk(topK, -1)).narrow(-1, topK - 1, 1); // [N, 1]
     return scores.masked_fill(scores < kth, -std::numeric_limits<float>::infinity());
 }
 
 at::Tensor applyTopP(const at::Tensor& scores, double topP)
 {
     if (topP <= 0.0 || topP >= 1.0) return scores;
-    auto [sorted, order] = scores.sort(-1, /*descending=*/false);  // [N, V], ascending
+    auto [sorted, order] = scores.sort(-1, /*descending=*/false); // [N, V], ascending
     at::Tensor cumulative = sorted.softmax(-1).cumsum(-1);
     at::Tensor removeSorted = cumulative <= (1.0 - topP);
-    removeSorted.narrow(-1, scores.size(-1) - 1, 1).fill_(false);  // keep at least the best token
+    removeSorted.narrow(-1, scores.size(-1) - 1, 1).fill_(false); // keep at least the best token
     at::Tensor remove = removeSorted.scatter(-1, order, removeSorted);
     return scores.masked_fill(remove, -std::numeric_limits<float>::infinity());
 }
@@ -73,7 +73,7 @@ namespace {
 at::Generator seededGenerator(uint64_t seed, const at::Device& device)
 {
     if (device.is_cpu()) return at::make_generator<at::CPUGeneratorImpl>(seed);
-    at::Generator global = at::globalContext().defaultGenerator(device);  // shares the implementation
+    at::Generator global = at::globalContext().defaultGenerator(device); // shares the implementation
     at::Generator generator;
     {
         std::lock_guard<std::mutex> lock(global.mutex());
@@ -83,10 +83,11 @@ at::Generator seededGenerator(uint64_t seed, const at::Device& device)
     return generator;
 }
 
-}  // namespace
+} // namespace
 
 Sampler::Sampler(const SamplingParams& params, const at::Device& device)
-    : m_impl(std::make_unique<Impl>(Impl{params, params.greedy ? at::Generator() : seededGenerator(params.seed, device)}))
+    : m_impl(
+        std::make_unique<Impl>(Impl { params, params.greedy ? at::Generator() : seededGenerator(params.seed, device) }))
 {
 }
 
@@ -97,12 +98,12 @@ Sampler& Sampler::operator=(Sampler&&) noexcept = default;
 at::Tensor Sampler::sample(const at::Tensor& scores)
 {
     const SamplingParams& p = m_impl->params;
-    if (p.greedy) return scores.argmax(-1);  // [N]
+    if (p.greedy) return scores.argmax(-1); // [N]
     at::Tensor x = scores.to(at::kFloat);
     if (p.temperature != 1.0) x = x / p.temperature;
     x = applyTopP(applyTopK(x, p.topK), p.topP);
-    at::Tensor probs = x.softmax(-1);  // [N, V]
-    return at::multinomial(probs, 1, /*replacement=*/false, m_impl->generator).squeeze(-1);  // [N]
+    at::Tensor probs = x.softmax(-1); // [N, V]
+    return at::multinomial(probs, 1, /*replacement=*/false, m_impl->generator).squeeze(-1); // [N]
 }
 
-}  // namespace tmk
+} // namespace tmk

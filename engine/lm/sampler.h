@@ -3,10 +3,11 @@
 // device give the same tokens. Classifier-free guidance is applied before this (generate.cpp).
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include <ATen/core/Tensor.h>
 
 #include "core/model_config.h"
 #include "tastemaker/error.h"
@@ -14,11 +15,11 @@
 namespace tmk {
 
 struct SamplingParams {
-    bool greedy = false;         // argmax; the other fields but guidanceScale are ignored
-    int64_t topK = 250;          // 0: off
-    double topP = 0.0;           // nucleus mass in (0, 1); 0 or >= 1: off
-    double temperature = 1.0;    // > 0
-    double guidanceScale = 3.0;  // classifier-free guidance when > 1
+    bool greedy = false; // argmax; the other fields but guidanceScale are ignored
+    int64_t topK = 250; // 0: off
+    double topP = 0.0; // nucleus mass in (0, 1); 0 or >= 1: off
+    double temperature = 1.0; // > 0
+    double guidanceScale = 3.0; // classifier-free guidance when > 1
     uint64_t seed = 0;
 
     // The checkpoint's generation_config.json defaults (top-k 250 when it sets none), with `seed`.
@@ -47,4 +48,4 @@ private:
 at::Tensor applyTopK(const at::Tensor& scores, int64_t topK);
 at::Tensor applyTopP(const at::Tensor& scores, double topP);
 
-}  // namespace tmk
+} // namespace tmk

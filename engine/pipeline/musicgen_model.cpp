@@ -110,6 +110,7 @@ Expected<void> loadParts(MusicgenModel::Impl& impl, const fs::path& dir, const P
     report("weights", 1);
     Expected<WeightStore> weights = WeightStore::open(dir);
     if (!weights) return weights.error();
+    impl.info.untrained = weights->metadataValue("tastemaker") == "random weights";
     const at::TensorOptions compute = at::TensorOptions().dtype(impl.computeType).device(impl.device);
     report("text encoder", 2);
     Expected<T5Encoder> text = T5Encoder::load(*weights, impl.config, compute);

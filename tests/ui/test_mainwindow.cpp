@@ -20,6 +20,11 @@ private Q_SLOTS:
         QCOMPARE(window.windowTitle(), QString("Tastemaker"));
         QVERIFY(window.findChild<QLabel*>("titleLabel") != nullptr);
 
+        window.setModelDescription("default-tiny", true);
+        QVERIFY(window.modelDescription().contains("untrained"));
+        window.setModelDescription("musicgen-small", false);
+        QVERIFY(!window.modelDescription().contains("untrained"));
+
         auto* quit = window.findChild<QAction*>("actionQuit");
         QVERIFY(quit != nullptr);
         QCOMPARE(quit->shortcut(), QKeySequence(QKeySequence::Quit));

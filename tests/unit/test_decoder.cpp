@@ -1,10 +1,10 @@
 // MusicGen decoder against Hugging Face fixtures (musicgen-tiny-public, case decoder_logits): encoder
 // projection, hidden state and logits with teacher forcing; the KV cache path; the parameter table;
 // load errors naming the tensor.
-#include <ATen/ATen.h>
 #include <gtest/gtest.h>
-
 #include <map>
+
+#include <ATen/ATen.h>
 
 #include "lm/decoder.h"
 #include "lm/delay_pattern.h"
@@ -15,7 +15,10 @@
 namespace tmk {
 namespace {
 
-std::filesystem::path modelDir() { return test::dataDir() / "musicgen-tiny-public"; }
+std::filesystem::path modelDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
 
 at::Tensor fixture(const std::string& caseName, const std::string& name)
 {
@@ -26,7 +29,8 @@ at::Tensor fixture(const std::string& caseName, const std::string& name)
     return toTensor(file->data(*info), info->dtype, info->shape);
 }
 
-void expectClose(const at::Tensor& actual, const at::Tensor& expected, double atol, double rtol, const std::string& what)
+void expectClose(
+    const at::Tensor& actual, const at::Tensor& expected, double atol, double rtol, const std::string& what)
 {
     ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
     at::Tensor a = actual.to(at::kCPU, at::kFloat), e = expected.to(at::kFloat);
@@ -57,7 +61,7 @@ protected:
     static std::pair<at::Tensor, at::Tensor> encoder()
     {
         at::Tensor mask = fixture("decoder_logits", "attention_mask");
-        return {s_decoder->projectEncoder(fixture("decoder_logits", "encoder_last_hidden_state"), mask), mask};
+        return { s_decoder->projectEncoder(fixture("decoder_logits", "encoder_last_hidden_state"), mask), mask };
     }
 
     static MusicgenConfig* s_config;
@@ -77,23 +81,23 @@ TEST_F(DecoderTest, TeacherForcingMatchesHuggingFace)
 
     auto state = s_decoder->newState(states, mask, 0);
     ASSERT_TRUE(state.ok()) << state.error().message;
-    at::Tensor ids = fixture("decoder_logits", "decoder_input_ids");  // [8, 12]
-    at::Tensor hidden = s_decoder->forwardHidden(ids, *state);        // [2, 12, 64]
+    at::Tensor ids = fixture("decoder_logits", "decoder_input_ids"); // [8, 12]
+    at::Tensor hidden = s_decoder->forwardHidden(ids, *state); // [2, 12, 64]
     expectClose(hidden, fixture("decoder_logits", "decoder_last_hidden_state"), 2e-4, 1e-4, "decoder hidden");
-    at::Tensor logits = s_decoder->logitsFromHidden(hidden);  // [8, 12, 64]
+    at::Tensor logits = s_decoder->logitsFromHidden(hidden); // [8, 12, 64]
     expectClose(logits, fixture("decoder_logits", "logits"), 2e-4, 1e-4, "logits");
     expectClose(s_decoder->forward(ids, *state), logits, 0, 0, "forward == logitsFromHidden(forwardHidden)");
-    EXPECT_EQ(state->position(), 0);  // teacher forcing leaves the state alone
+    EXPECT_EQ(state->position(), 0); // teacher forcing leaves the state alone
 }
 
 TEST_F(DecoderTest, KvCacheStepsMatchTeacherForcing)
 {
     c10::InferenceMode guard;
     auto [states, mask] = encoder();
-    at::Tensor ids = fixture("decoder_logits", "decoder_input_ids");  // [8, 12]
+    at::Tensor ids = fixture("decoder_logits", "decoder_input_ids"); // [8, 12]
     auto full = s_decoder->newState(states, mask, 0);
     ASSERT_TRUE(full.ok());
-    at::Tensor reference = s_decoder->forward(ids, *full);  // [8, 12, 64]
+    at::Tensor reference = s_decoder->forward(ids, *full); // [8, 12, 64]
 
     auto cached = s_decoder->newState(states, mask, ids.size(1));
     ASSERT_TRUE(cached.ok());
@@ -103,22 +107,23 @@ TEST_F(DecoderTest, KvCacheStepsMatchTeacherForcing)
     expectClose(prefill, reference.narrow(1, 0, 5), 1e-5, 1e-5, "prefill");
     EXPECT_EQ(cached->position(), 5);
     for (int64_t s = 5; s < ids.size(1); ++s) {
-        at::Tensor step = s_decoder->forward(ids.narrow(1, s, 1), *cached);  // [8, 1, 64]
+        at::Tensor step = s_decoder->forward(ids.narrow(1, s, 1), *cached); // [8, 1, 64]
         expectClose(step, reference.narrow(1, s, 1), 1e-5, 1e-5, "cached step " + std::to_string(s));
     }
     EXPECT_EQ(cached->position(), 12);
-    EXPECT_THROW(s_decoder->forward(ids.narrow(1, 0, 1), *cached), c10::Error);  // cache full
+    EXPECT_THROW(s_decoder->forward(ids.narrow(1, 0, 1), *cached), c10::Error); // cache full
 
-    cached->rewind(3);  // regenerate from position 3
-    expectClose(s_decoder->forward(ids.narrow(1, 3, 2), *cached), reference.narrow(1, 3, 2), 1e-5, 1e-5, "after rewind");
+    cached->rewind(3); // regenerate from position 3
+    expectClose(
+        s_decoder->forward(ids.narrow(1, 3, 2), *cached), reference.narrow(1, 3, 2), 1e-5, 1e-5, "after rewind");
 }
 
 TEST_F(DecoderTest, NullConditionGivesFiniteLogits)
 {
     // CFG's unconditional branch: zero states and an all-zero mask must not give NaN (finfo.min, not -inf).
     c10::InferenceMode guard;
-    at::Tensor zeros = at::zeros({2, 16, 64});
-    auto state = s_decoder->newState(zeros, at::zeros({2, 16}, at::kLong), 0);
+    at::Tensor zeros = at::zeros({ 2, 16, 64 });
+    auto state = s_decoder->newState(zeros, at::zeros({ 2, 16 }, at::kLong), 0);
     ASSERT_TRUE(state.ok());
     at::Tensor logits = s_decoder->forward(fixture("decoder_logits", "decoder_input_ids"), *state);
     EXPECT_TRUE(logits.isfinite().all().item<bool>());
@@ -158,17 +163,17 @@ TEST_F(DecoderTest, ParametersAreTheTensorsForwardUses)
     EXPECT_EQ(s_decoder->parameter("decoder.no_such.weight"), nullptr);
     at::Tensor* head = s_decoder->parameter("decoder.lm_heads.1.weight");
     ASSERT_NE(head, nullptr);
-    EXPECT_EQ(head->sizes(), (std::vector<int64_t>{64, 64}));
+    EXPECT_EQ(head->sizes(), (std::vector<int64_t> { 64, 64 }));
     auto [states, mask] = encoder();
     auto state = s_decoder->newState(states, mask, 0);
     ASSERT_TRUE(state.ok());
     at::Tensor ids = fixture("decoder_logits", "decoder_input_ids");
     at::Tensor before = s_decoder->forward(ids, *state);
     at::Tensor saved = head->clone();
-    head->zero_();  // in place, as an adapter merge does
-    at::Tensor after = s_decoder->forward(ids, *state).view({2, 4, 12, 64});
+    head->zero_(); // in place, as an adapter merge does
+    at::Tensor after = s_decoder->forward(ids, *state).view({ 2, 4, 12, 64 });
     EXPECT_TRUE(after.select(1, 1).eq(0).all().item<bool>());
-    EXPECT_TRUE(at::equal(after.select(1, 0), before.view({2, 4, 12, 64}).select(1, 0)));
+    EXPECT_TRUE(at::equal(after.select(1, 0), before.view({ 2, 4, 12, 64 }).select(1, 0)));
     head->copy_(saved);
     EXPECT_TRUE(at::equal(s_decoder->forward(ids, *state), before));
 }
@@ -183,7 +188,8 @@ TEST_F(DecoderTest, RunsUnderAutograd)
     at::Tensor* fc1 = decoder->parameter("decoder.model.decoder.layers.0.fc1.weight");
     fc1->requires_grad_(true);
     at::Tensor mask = fixture("decoder_logits", "attention_mask");
-    auto state = decoder->newState(decoder->projectEncoder(fixture("decoder_logits", "encoder_last_hidden_state"), mask), mask, 0);
+    auto state = decoder->newState(
+        decoder->projectEncoder(fixture("decoder_logits", "encoder_last_hidden_state"), mask), mask, 0);
     at::Tensor loss = decoder->forward(fixture("decoder_logits", "decoder_input_ids"), *state).logsumexp(-1).mean();
     loss.backward();
     ASSERT_TRUE(fc1->grad().defined());
@@ -199,7 +205,8 @@ TEST_F(DecoderTest, BFloat16RunsCloseToFloat32)
     EXPECT_EQ(decoder->dtype(), at::kBFloat16);
     c10::InferenceMode guard;
     at::Tensor mask = fixture("decoder_logits", "attention_mask");
-    auto state = decoder->newState(decoder->projectEncoder(fixture("decoder_logits", "encoder_last_hidden_state"), mask), mask, 0);
+    auto state = decoder->newState(
+        decoder->projectEncoder(fixture("decoder_logits", "encoder_last_hidden_state"), mask), mask, 0);
     at::Tensor logits = decoder->forward(fixture("decoder_logits", "decoder_input_ids"), *state);
     EXPECT_EQ(logits.scalar_type(), at::kBFloat16);
     expectClose(logits, fixture("decoder_logits", "logits"), 0.15, 0.05, "bf16 logits");
@@ -207,12 +214,12 @@ TEST_F(DecoderTest, BFloat16RunsCloseToFloat32)
 
 TEST_F(DecoderTest, BadStateArgumentsAreErrors)
 {
-    auto wrongWidth = s_decoder->newState(at::zeros({1, 3, 32}), at::ones({1, 3}), 4);
+    auto wrongWidth = s_decoder->newState(at::zeros({ 1, 3, 32 }), at::ones({ 1, 3 }), 4);
     ASSERT_FALSE(wrongWidth.ok());
     EXPECT_EQ(wrongWidth.error().code, ErrorCode::InvalidArgument);
-    auto wrongMask = s_decoder->newState(at::zeros({1, 3, 64}), at::ones({1, 4}), 4);
+    auto wrongMask = s_decoder->newState(at::zeros({ 1, 3, 64 }), at::ones({ 1, 4 }), 4);
     EXPECT_FALSE(wrongMask.ok());
-    auto tooLong = s_decoder->newState(at::zeros({1, 3, 64}), at::ones({1, 3}), 4096);
+    auto tooLong = s_decoder->newState(at::zeros({ 1, 3, 64 }), at::ones({ 1, 3 }), 4096);
     ASSERT_FALSE(tooLong.ok());
     EXPECT_NE(tooLong.error().message.find("max_position_embeddings"), std::string::npos);
 }
@@ -222,7 +229,8 @@ Error loadEdited(const std::string& name, const std::function<void(std::map<std:
 {
     auto checkpoint = SafetensorsCheckpoint::open(modelDir());
     std::map<std::string, at::Tensor> tensors;
-    for (const std::string& tensorName : checkpoint->names()) tensors[tensorName] = *loadTensor(*checkpoint, tensorName);
+    for (const std::string& tensorName : checkpoint->names())
+        tensors[tensorName] = *loadTensor(*checkpoint, tensorName);
     edit(tensors);
     const auto dir = test::freshOutDir(name);
     EXPECT_TRUE(saveTensors(dir / "model.safetensors", tensors).ok());
@@ -230,7 +238,7 @@ Error loadEdited(const std::string& name, const std::function<void(std::map<std:
     auto store = WeightStore::open(dir);
     auto decoder = MusicgenDecoder::load(*store, *config, at::TensorOptions());
     EXPECT_FALSE(decoder.ok());
-    return decoder.ok() ? Error{} : decoder.error();
+    return decoder.ok() ? Error {} : decoder.error();
 }
 
 TEST(DecoderLoad, MissingTensorIsNamed)
@@ -244,7 +252,7 @@ TEST(DecoderLoad, MissingTensorIsNamed)
 TEST(DecoderLoad, WrongShapeIsNamed)
 {
     const std::string victim = "decoder.lm_heads.2.weight";
-    Error error = loadEdited("decoder_shape", [&](auto& tensors) { tensors[victim] = at::zeros({63, 64}); });
+    Error error = loadEdited("decoder_shape", [&](auto& tensors) { tensors[victim] = at::zeros({ 63, 64 }); });
     EXPECT_EQ(error.code, ErrorCode::Mismatch);
     EXPECT_NE(error.message.find(victim), std::string::npos) << error.message;
     EXPECT_NE(error.message.find("[63, 64]"), std::string::npos) << error.message;
@@ -262,8 +270,8 @@ TEST(DecoderLoad, MissingPositionTableFallsBackToTheFormula)
     auto store = WeightStore::open(dir);
     auto decoder = MusicgenDecoder::load(*store, *config, at::TensorOptions());
     ASSERT_TRUE(decoder.ok()) << decoder.error().message;
-    expectClose(*decoder->parameter("decoder.model.decoder.embed_positions.weights"), sinusoidalPositions(2048, 64), 0, 0,
-                "fallback table");
+    expectClose(*decoder->parameter("decoder.model.decoder.embed_positions.weights"), sinusoidalPositions(2048, 64), 0,
+        0, "fallback table");
 }
 
 TEST(DecoderLoad, UnsupportedDtypeIsAnError)
@@ -275,5 +283,5 @@ TEST(DecoderLoad, UnsupportedDtypeIsAnError)
     EXPECT_EQ(decoder.error().code, ErrorCode::Unsupported);
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

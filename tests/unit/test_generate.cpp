@@ -1,9 +1,9 @@
 // Generation against Hugging Face's greedy CFG fixture (generate_greedy: codes exact, per-step scores),
 // the KV cache against the no-cache reference, the sampler's determinism and filters, callbacks and cancel.
-#include <ATen/ATen.h>
 #include <gtest/gtest.h>
-
 #include <limits>
+
+#include <ATen/ATen.h>
 
 #include "lm/generate.h"
 #include "tensorio/torch/torch_tensor.h"
@@ -13,7 +13,10 @@
 namespace tmk {
 namespace {
 
-std::filesystem::path modelDir() { return test::dataDir() / "musicgen-tiny-public"; }
+std::filesystem::path modelDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
 
 at::Tensor fixture(const std::string& caseName, const std::string& name)
 {
@@ -52,8 +55,8 @@ protected:
         ASSERT_TRUE(decoder.ok()) << decoder.error().message;
         s_decoder = new MusicgenDecoder(std::move(*decoder));
         // generate_greedy stores no T5 output, but its prompts are decoder_logits' (checked below).
-        s_t5 = new at::Tensor(fixture("decoder_logits", "encoder_last_hidden_state"));  // [2, 16, 32]
-        s_mask = new at::Tensor(fixture("decoder_logits", "attention_mask"));           // [2, 16]
+        s_t5 = new at::Tensor(fixture("decoder_logits", "encoder_last_hidden_state")); // [2, 16, 32]
+        s_mask = new at::Tensor(fixture("decoder_logits", "attention_mask")); // [2, 16]
     }
     static void TearDownTestSuite()
     {
@@ -62,8 +65,8 @@ protected:
         delete s_mask;
     }
 
-    static Expected<at::Tensor> generate(int64_t frames, const SamplingParams& params, const GenerateCallbacks& callbacks = {},
-                                         const GenerateTrace& trace = {})
+    static Expected<at::Tensor> generate(int64_t frames, const SamplingParams& params,
+        const GenerateCallbacks& callbacks = {}, const GenerateTrace& trace = {})
     {
         return generateCodes(*s_decoder, *s_t5, *s_mask, frames, params, callbacks, trace);
     }
@@ -93,18 +96,19 @@ TEST_F(GenerateTest, GreedyMatchesHuggingFace)
     };
     auto codes = generate(17, greedyParams(), {}, trace);
     ASSERT_TRUE(codes.ok()) << codes.error().message;
-    EXPECT_TRUE(at::equal(*codes, fixture("generate_greedy", "audio_codes").select(0, 0)))  // [2, 4, 17]
+    EXPECT_TRUE(at::equal(*codes, fixture("generate_greedy", "audio_codes").select(0, 0))) // [2, 4, 17]
         << *codes << fixture("generate_greedy", "audio_codes");
     ASSERT_EQ(scores.size(), 20u);
-    at::Tensor actual = at::stack(scores);  // [20, 8, 64]
+    at::Tensor actual = at::stack(scores); // [20, 8, 64]
     at::Tensor expected = fixture("generate_greedy", "scores");
     ASSERT_EQ(actual.sizes(), expected.sizes());
-    EXPECT_TRUE(at::allclose(actual, expected, 1e-4, 2e-4)) << "max |diff| " << (actual - expected).abs().max().item<double>();
+    EXPECT_TRUE(at::allclose(actual, expected, 1e-4, 2e-4))
+        << "max |diff| " << (actual - expected).abs().max().item<double>();
 }
 
 TEST_F(GenerateTest, KvCacheMatchesRecomputation)
 {
-    for (const SamplingParams& params : {greedyParams(), sampledParams(7)}) {
+    for (const SamplingParams& params : { greedyParams(), sampledParams(7) }) {
         std::vector<at::Tensor> cachedScores, referenceScores;
         GenerateTrace cached, reference;
         cached.onScores = [&](int64_t, const at::Tensor& s) { cachedScores.push_back(s.clone()); };
@@ -126,7 +130,7 @@ TEST_F(GenerateTest, SameSeedSameCodesOtherSeedOtherCodes)
     auto b = generate(10, sampledParams(42));
     auto c = generate(10, sampledParams(43));
     ASSERT_TRUE(a.ok() && b.ok() && c.ok());
-    EXPECT_EQ(a->sizes(), (std::vector<int64_t>{2, 4, 10}));
+    EXPECT_EQ(a->sizes(), (std::vector<int64_t> { 2, 4, 10 }));
     EXPECT_TRUE(at::equal(*a, *b));
     EXPECT_FALSE(at::equal(*a, *c));
     EXPECT_TRUE(a->ge(0).all().item<bool>() && a->lt(64).all().item<bool>());
@@ -151,12 +155,12 @@ TEST_F(GenerateTest, WithoutGuidance)
     trace.onScores = [&](int64_t, const at::Tensor& s) { scores.push_back(s.clone()); };
     auto codes = generate(6, params, {}, trace);
     ASSERT_TRUE(codes.ok()) << codes.error().message;
-    EXPECT_EQ(codes->sizes(), (std::vector<int64_t>{2, 4, 6}));
+    EXPECT_EQ(codes->sizes(), (std::vector<int64_t> { 2, 4, 6 }));
     ASSERT_EQ(scores.size(), 9u);
     // The first step's scores are then the conditional logits at position 0.
     auto state = s_decoder->newState(s_decoder->projectEncoder(*s_t5, *s_mask), *s_mask, 0);
     c10::InferenceMode guard;
-    at::Tensor logits = s_decoder->forward(at::full({8, 1}, 64, at::kLong), *state).select(1, 0);
+    at::Tensor logits = s_decoder->forward(at::full({ 8, 1 }, 64, at::kLong), *state).select(1, 0);
     EXPECT_TRUE(at::allclose(scores[0], logits, 1e-5, 1e-5));
 }
 
@@ -189,7 +193,8 @@ TEST_F(GenerateTest, FramesArriveInOrderWithTheFinalCodes)
         ASSERT_EQ(frameCodes[static_cast<size_t>(t)].size(), 8u);
         for (int64_t b = 0; b < 2; ++b)
             for (int64_t k = 0; k < 4; ++k)
-                EXPECT_EQ(frameCodes[static_cast<size_t>(t)][static_cast<size_t>(b * 4 + k)], (*codes)[b][k][t].item<int64_t>())
+                EXPECT_EQ(frameCodes[static_cast<size_t>(t)][static_cast<size_t>(b * 4 + k)],
+                    (*codes)[b][k][t].item<int64_t>())
                     << "frame " << t << " b " << b << " k " << k;
     }
 }
@@ -212,7 +217,7 @@ TEST_F(GenerateTest, CancelStopsTheRun)
 
 TEST_F(GenerateTest, BadRequestsAreErrors)
 {
-    auto tooLong = generate(2046, greedyParams());  // 2048 - 4 + 1 = 2045 frames at most
+    auto tooLong = generate(2046, greedyParams()); // 2048 - 4 + 1 = 2045 frames at most
     ASSERT_FALSE(tooLong.ok());
     EXPECT_EQ(tooLong.error().code, ErrorCode::InvalidArgument);
     EXPECT_NE(tooLong.error().message.find("2045 frames"), std::string::npos) << tooLong.error().message;
@@ -223,9 +228,9 @@ TEST_F(GenerateTest, BadRequestsAreErrors)
     SamplingParams cold = sampledParams(1);
     cold.temperature = 0.0;
     EXPECT_EQ(generate(3, cold).error().code, ErrorCode::InvalidArgument);
-    auto wrongWidth = generateCodes(*s_decoder, at::zeros({1, 4, 64}), at::ones({1, 4}), 3, greedyParams(), {});
+    auto wrongWidth = generateCodes(*s_decoder, at::zeros({ 1, 4, 64 }), at::ones({ 1, 4 }), 3, greedyParams(), {});
     EXPECT_EQ(wrongWidth.error().code, ErrorCode::InvalidArgument);
-    auto wrongMask = generateCodes(*s_decoder, at::zeros({1, 4, 32}), at::ones({1, 5}), 3, greedyParams(), {});
+    auto wrongMask = generateCodes(*s_decoder, at::zeros({ 1, 4, 32 }), at::ones({ 1, 5 }), 3, greedyParams(), {});
     EXPECT_EQ(wrongMask.error().code, ErrorCode::InvalidArgument);
 }
 
@@ -239,13 +244,16 @@ TEST_F(GenerateTest, ExceptionsInCallbacksBecomeErrors)
 }
 
 // A bool tensor from 0/1 flags (at::tensor has no bool overload in libtorch 1.13).
-at::Tensor flags(std::initializer_list<int64_t> values) { return at::tensor(std::vector<int64_t>(values)).to(at::kBool); }
+at::Tensor flags(std::initializer_list<int64_t> values)
+{
+    return at::tensor(std::vector<int64_t>(values)).to(at::kBool);
+}
 
 TEST(Sampler, TopKKeepsTheKBest)
 {
-    at::Tensor scores = at::tensor({0.1f, 3.0f, -1.0f, 2.0f, 0.5f}).unsqueeze(0);
+    at::Tensor scores = at::tensor({ 0.1f, 3.0f, -1.0f, 2.0f, 0.5f }).unsqueeze(0);
     at::Tensor kept = applyTopK(scores, 2);
-    EXPECT_TRUE(at::equal(at::isfinite(kept), flags({0, 1, 0, 1, 0}).unsqueeze(0)));
+    EXPECT_TRUE(at::equal(at::isfinite(kept), flags({ 0, 1, 0, 1, 0 }).unsqueeze(0)));
     EXPECT_TRUE(at::equal(applyTopK(scores, 0), scores));
     EXPECT_TRUE(at::equal(applyTopK(scores, 9), scores));
 }
@@ -253,13 +261,13 @@ TEST(Sampler, TopKKeepsTheKBest)
 TEST(Sampler, TopPKeepsTheNucleus)
 {
     // probabilities 0.5, 0.3, 0.15, 0.05
-    at::Tensor scores = at::log(at::tensor({0.05f, 0.5f, 0.15f, 0.3f})).unsqueeze(0);
+    at::Tensor scores = at::log(at::tensor({ 0.05f, 0.5f, 0.15f, 0.3f })).unsqueeze(0);
     auto keptFor = [&](double p) { return at::isfinite(applyTopP(scores, p)).squeeze(0); };
-    EXPECT_TRUE(at::equal(keptFor(0.4), flags({0, 1, 0, 0})));
-    EXPECT_TRUE(at::equal(keptFor(0.75), flags({0, 1, 0, 1})));
-    EXPECT_TRUE(at::equal(keptFor(0.9), flags({0, 1, 1, 1})));
-    EXPECT_TRUE(at::equal(keptFor(0.0), flags({1, 1, 1, 1})));
-    EXPECT_TRUE(at::equal(keptFor(0.01), flags({0, 1, 0, 0})));  // at least one token
+    EXPECT_TRUE(at::equal(keptFor(0.4), flags({ 0, 1, 0, 0 })));
+    EXPECT_TRUE(at::equal(keptFor(0.75), flags({ 0, 1, 0, 1 })));
+    EXPECT_TRUE(at::equal(keptFor(0.9), flags({ 0, 1, 1, 1 })));
+    EXPECT_TRUE(at::equal(keptFor(0.0), flags({ 1, 1, 1, 1 })));
+    EXPECT_TRUE(at::equal(keptFor(0.01), flags({ 0, 1, 0, 0 }))); // at least one token
 }
 
 TEST(Sampler, DrawsFollowTheDistributionAndTheSeed)
@@ -267,9 +275,9 @@ TEST(Sampler, DrawsFollowTheDistributionAndTheSeed)
     SamplingParams params;
     params.topK = 0;
     params.seed = 11;
-    at::Tensor scores = at::log(at::tensor({0.7f, 0.2f, 0.1f, 0.0f})).unsqueeze(0).repeat({4000, 1});
+    at::Tensor scores = at::log(at::tensor({ 0.7f, 0.2f, 0.1f, 0.0f })).unsqueeze(0).repeat({ 4000, 1 });
     Sampler sampler(params, at::Device(at::kCPU));
-    at::Tensor draws = sampler.sample(scores);  // [4000]
+    at::Tensor draws = sampler.sample(scores); // [4000]
     EXPECT_EQ(draws.scalar_type(), at::kLong);
     at::Tensor counts = at::bincount(draws, {}, 4).to(at::kDouble) / 4000.0;
     EXPECT_NEAR(counts[0].item<double>(), 0.7, 0.03);
@@ -287,12 +295,12 @@ TEST(Sampler, DefaultsComeFromTheCheckpoint)
     auto config = MusicgenConfig::load(modelDir());
     ASSERT_TRUE(config.ok());
     SamplingParams p = SamplingParams::fromDefaults(config->generation, 9);
-    EXPECT_FALSE(p.greedy);  // do_sample = true
+    EXPECT_FALSE(p.greedy); // do_sample = true
     EXPECT_DOUBLE_EQ(p.guidanceScale, 3.0);
     EXPECT_EQ(p.topK, config->generation.topK);
     EXPECT_EQ(p.seed, 9u);
     EXPECT_TRUE(p.validate().ok());
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

@@ -51,6 +51,7 @@ struct ModelInfo {
     int64_t decoderStepBytes = 0;  // weight bytes one cached decoding step reads (no embeddings, no cross K/V)
     SamplingDefaults sampling;
     ModelOptions options;
+    bool untrained = false;     // random weights written by make-model: noise-like sound
 };
 
 class MusicgenModel {

@@ -71,6 +71,14 @@ Expected<at::Tensor> WeightStore::getWeightNorm(const std::string& prefix, const
     return (*g * *v / norm).to(options).contiguous();
 }
 
+std::string WeightStore::metadataValue(const std::string& key) const
+{
+    if (m_checkpoint.files().empty()) return {};
+    const auto& metadata = m_checkpoint.files().front().metadata();
+    auto it = metadata.find(key);
+    return it == metadata.end() ? std::string() : it->second;
+}
+
 std::vector<std::string> WeightStore::unusedNames() const
 {
     std::vector<std::string> unused;

@@ -35,6 +35,8 @@ public:
     // Names never requested through get*, sorted: a checkpoint with tensors the model does not use.
     std::vector<std::string> unusedNames() const;
     const std::string& description() const { return m_checkpoint.description(); }
+    // A metadata value of the first file ("" when absent).
+    std::string metadataValue(const std::string& key) const;
 
 private:
     explicit WeightStore(SafetensorsCheckpoint checkpoint) : m_checkpoint(std::move(checkpoint)) {}

@@ -1,0 +1,215 @@
+#include "adapters/merger.h"
+
+#include <chrono>
+#include <cmath>
+
+namespace tmk {
+
+namespace {
+
+void synchronize(const at::Tensor& tensor)
+{
+    // A tiny read forces pending device work to finish, so timings and errors land here.
+    if (tensor.defined() && !tensor.device().is_cpu()) (void)tensor.flatten()[0].item<float>();
+}
+
+}  // namespace
+
+AdapterMerger::AdapterMerger(ParameterLookup model) : m_model(std::move(model)) {}
+
+Expected<void> AdapterMerger::add(const std::string& name, std::shared_ptr<const LoraAdapter> adapter)
+{
+    if (!adapter) return Error{ErrorCode::InvalidArgument, "No adapter was given for \"" + name + "\"."};
+    for (const Slot& slot : m_slots)
+        if (slot.name == name) return Error{ErrorCode::InvalidArgument, "An adapter named \"" + name + "\" is already merged."};
+    TMK_TRY(adapter->checkAgainst(m_model));
+    try {
+        c10::InferenceMode guard;
+        const size_t slotIndex = m_slots.size();
+        std::vector<ModuleState> added;  // new modules, committed only when every module succeeded
+        std::vector<std::pair<size_t, Term>> terms;
+        for (const LoraModule& module : adapter->modules()) {
+            at::Tensor* live = m_model(module.weightName());
+            const at::TensorOptions f32 = at::TensorOptions().device(live->device()).dtype(at::kFloat);
+            Term term;
+            term.adapter = slotIndex;
+            term.scale = module.scale;
+            if (module.kind == LoraKind::Linear) {
+                term.left = module.b.to(f32).contiguous();   // [out, r]
+                term.right = module.a.to(f32).contiguous();  // [r, in]
+            } else {
+                term.left = module.a.t().to(f32).contiguous();   // [num, r]
+                term.right = module.b.t().to(f32).contiguous();  // [r, dim]
+            }
+            auto found = m_moduleIndex.find(module.weightName());
+            size_t index = found != m_moduleIndex.end() ? found->second : m_modules.size() + added.size();
+            if (found == m_moduleIndex.end()) {
+                ModuleState state;
+                state.weightName = module.weightName();
+                state.base = live->detach().clone();  // W0
+                state.dirty = false;                  // the live weight is W0 now
+                added.push_back(std::move(state));
+            }
+            terms.emplace_back(index, std::move(term));
+        }
+        for (ModuleState& state : added) {
+            m_moduleIndex[state.weightName] = m_modules.size();
+            m_modules.push_back(std::move(state));
+        }
+        for (auto& [index, term] : terms) {
+            m_modules[index].terms.push_back(std::move(term));
+            m_modules[index].applied.push_back(0.0);
+        }
+    } catch (const std::exception& e) {
+        return Error{ErrorCode::Device, "Adapter \"" + name + "\" (" + adapter->modelFile() +
+                                            ") could not be prepared for merging: " + e.what()};
+    }
+    m_slots.push_back(Slot{name, std::move(adapter)});
+    m_current.push_back(0.0);
+    return {};
+}
+
+Expected<void> AdapterMerger::addBank(const AdapterBank& bank)
+{
+    for (const AdapterBank::Entry& entry : bank.entries()) TMK_TRY(add(entry.name, entry.adapter));
+    return {};
+}
+
+Expected<std::vector<double>> AdapterMerger::weightVector(const std::map<std::string, double>& weights) const
+{
+    std::vector<double> vector(m_slots.size(), 0.0);
+    for (const auto& [name, weight] : weights) {
+        size_t index = 0;
+        while (index < m_slots.size() && m_slots[index].name != name) ++index;
+        if (index == m_slots.size()) {
+            std::string valid;
+            for (const Slot& slot : m_slots) valid += (valid.empty() ? "" : ", ") + slot.name;
+            return Error{ErrorCode::InvalidArgument, "There is no adapter \"" + name + "\" to merge; the loaded adapters are: " +
+                                                         (valid.empty() ? std::string("(none)") : valid) + "."};
+        }
+        if (!std::isfinite(weight) || weight < 0.0)
+            return Error{ErrorCode::InvalidArgument,
+                         "Adapter \"" + name + "\" has weight " + std::to_string(weight) + "; weights must be finite and >= 0."};
+        vector[index] = weight;
+    }
+    return vector;
+}
+
+Expected<MergeStats> AdapterMerger::apply(const std::map<std::string, double>& weights)
+{
+    Expected<std::vector<double>> vector = weightVector(weights);
+    if (!vector) return vector.error();
+    try {
+        MergeStats stats = mergeAll(*vector);
+        m_current = *vector;
+        m_weights.clear();
+        for (size_t i = 0; i < m_slots.size(); ++i)
+            if (m_current[i] != 0.0) m_weights[m_slots[i].name] = m_current[i];
+        return stats;
+    } catch (const std::exception& e) {
+        std::string restored = "the previous weights were restored";
+        try {
+            invalidate();
+            mergeAll(m_current);
+        } catch (const std::exception&) {
+            restored = "the weights could not be restored; reload the model";
+        }
+        return Error{ErrorCode::Device, std::string("The adapter merge failed (") + e.what() + "); " + restored + "."};
+    }
+}
+
+Expected<MergeStats> AdapterMerger::applySliders(const AdapterBank& bank, const SliderValues& sliders)
+{
+    Expected<std::map<std::string, double>> weights = bank.adapterWeights(sliders);
+    if (!weights) return weights.error();
+    return apply(*weights);
+}
+
+void AdapterMerger::invalidate()
+{
+    for (ModuleState& module : m_modules) module.dirty = true;
+}
+
+MergeStats AdapterMerger::mergeAll(const std::vector<double>& weights)
+{
+    c10::InferenceMode guard;
+    const auto start = std::chrono::steady_clock::now();
+    MergeStats stats;
+    at::Tensor last;
+    for (ModuleState& module : m_modules) {
+        std::vector<double> coefficients(module.terms.size());
+        for (size_t t = 0; t < module.terms.size(); ++t) coefficients[t] = weights[module.terms[t].adapter];
+        if (!module.dirty && coefficients == module.applied) {
+            ++stats.modulesUnchanged;
+            continue;
+        }
+        bool anyActive = false;
+        for (double c : coefficients) anyActive = anyActive || c != 0.0;
+        writeModule(module, coefficients);
+        ++(anyActive ? stats.modulesRecomputed : stats.modulesRestored);
+        module.applied = coefficients;
+        module.dirty = false;
+        last = module.base;
+    }
+    synchronize(last);
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return stats;
+}
+
+void AdapterMerger::writeModule(ModuleState& module, const std::vector<double>& coefficients)
+{
+    at::Tensor* live = m_model(module.weightName);
+    TORCH_CHECK(live && live->sizes() == module.base.sizes(), "the model's tensor '", module.weightName,
+                "' is gone or changed shape since the adapters were loaded");
+    std::vector<at::Tensor> lefts, rights;
+    for (size_t t = 0; t < module.terms.size(); ++t) {
+        if (coefficients[t] == 0.0) continue;
+        const Term& term = module.terms[t];
+        lefts.push_back(term.left * (coefficients[t] * term.scale));  // [out, r_t]
+        rights.push_back(term.right);                                  // [r_t, in]
+    }
+    if (lefts.empty()) {
+        live->copy_(module.base);  // W0 bit for bit
+        return;
+    }
+    const at::Tensor left = lefts.size() == 1 ? lefts.front() : at::cat(lefts, 1);     // [out, R]
+    const at::Tensor right = rights.size() == 1 ? rights.front() : at::cat(rights, 0);  // [R, in]
+    if (live->scalar_type() == at::kFloat && live->is_contiguous()) {
+        at::addmm_out(*live, module.base, left, right);  // W0 + L @ R, straight into the live weight
+        return;
+    }
+    // Other dtypes: W0 + L @ R in a reused float32 buffer, cast to the model dtype once.
+    at::Tensor& scratch = m_scratch[module.base.sizes().vec()];
+    if (!scratch.defined() || scratch.device() != module.base.device())
+        scratch = at::empty(module.base.sizes(), module.base.options().dtype(at::kFloat));
+    scratch.copy_(module.base);
+    scratch.addmm_(left, right);
+    live->copy_(scratch);
+}
+
+std::vector<std::string> AdapterMerger::adapterNames() const
+{
+    std::vector<std::string> names;
+    for (const Slot& slot : m_slots) names.push_back(slot.name);
+    return names;
+}
+
+std::vector<std::string> AdapterMerger::touchedWeights() const
+{
+    std::vector<std::string> names;
+    for (const auto& [name, index] : m_moduleIndex) names.push_back(name);
+    return names;
+}
+
+MergeMemory AdapterMerger::memory() const
+{
+    MergeMemory memory;
+    for (const ModuleState& module : m_modules) {
+        memory.baseBytes += module.base.nbytes();
+        for (const Term& term : module.terms) memory.factorBytes += term.left.nbytes() + term.right.nbytes();
+    }
+    for (const auto& [shape, buffer] : m_scratch) memory.scratchBytes += buffer.nbytes();
+    return memory;
+}
+
+}  // namespace tmk

@@ -1,0 +1,117 @@
+// Sliders and the adapter bank, in plain types (torch-free; the engine's torch side is engine/adapters/).
+//
+// Each metric (tastemaker/metrics.h) has a slider value s in [-2, 2]. s > 0 blends the metric's "+"
+// adapter with weight s, s < 0 its "-" adapter with weight |s|, s = 0 neither. A bank is a folder whose
+// bank.json maps metric ids to those adapter folders:
+//   {"format": 1, "base_model": NAME, "metrics": {ID: {"+": DIR, "-": DIR}, ...}}
+// with DIRs relative to the bank folder (absolute paths are accepted). A side may be absent.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tastemaker/error.h"
+#include "tastemaker/metrics.h"
+
+namespace tmk {
+
+enum class AdapterSide { Negative, Positive };
+
+inline constexpr double kSliderLimit = 2.0;  // valid slider values: [-kSliderLimit, kSliderLimit]
+
+// Slider values by metric id. Metrics not present are 0.
+using SliderValues = std::map<std::string, double>;
+
+// "energy+" / "energy-": the adapter's name in a bank, and its folder's default name.
+std::string adapterName(const std::string& metric, AdapterSide side);
+const char* sideSymbol(AdapterSide side);  // "+" or "-"
+
+// Every id must be a metric and every value finite and within [-2, 2]; the error names the valid ids or
+// the valid range.
+Expected<void> validateSliders(const SliderValues& values, const std::vector<MetricInfo>& metrics);
+// "energy=0.7" -> {"energy", 0.7} (the CLI's --slider); checks only the syntax and the number.
+Expected<std::pair<std::string, double>> parseSliderAssignment(const std::string& text);
+
+struct BankMetric {
+    std::string id;
+    std::filesystem::path positiveDir;  // absolute; empty when the bank has no "+" adapter
+    std::filesystem::path negativeDir;  // absolute; empty when the bank has no "-" adapter
+    bool hasPositive() const { return !positiveDir.empty(); }
+    bool hasNegative() const { return !negativeDir.empty(); }
+    bool has(AdapterSide side) const { return side == AdapterSide::Positive ? hasPositive() : hasNegative(); }
+    const std::filesystem::path& dir(AdapterSide side) const
+    {
+        return side == AdapterSide::Positive ? positiveDir : negativeDir;
+    }
+};
+
+struct BankSummary {
+    std::filesystem::path dir;  // the bank folder
+    std::string baseModel;      // bank.json's base_model
+    // Every metric of metrics.json in its order, with the sides the bank has (none for metrics it omits):
+    // the UI greys out the missing ones.
+    std::vector<BankMetric> metrics;
+    const BankMetric* find(const std::string& id) const;
+    int adapterCount() const;
+};
+
+// Reads and checks bank.json (not the adapters): format 1, only known metric ids (the error names the valid
+// ids), "+"/"-" keys only, and each listed folder holds adapter_config.json.
+Expected<BankSummary> readBankSummary(const std::filesystem::path& bankDir, const std::vector<MetricInfo>& metrics);
+
+// Sets bank.json's `side` entry of `metric` to `adapterDir` (stored relative to the bank folder when it lies
+// inside it), creating bank.json (with `baseModel`) when it does not exist. The update is atomic (a temp
+// file renamed over bank.json) and serialised between processes with a lock file. The adapter folder must
+// hold adapter_config.json and adapter_model.safetensors.
+Expected<void> registerAdapter(const std::filesystem::path& bankDir, const std::string& metric, AdapterSide side,
+                               const std::filesystem::path& adapterDir, const std::vector<MetricInfo>& metrics,
+                               const std::string& baseModel = "");
+
+// `tastemaker-cli make-adapters`: writes a bank of random PEFT LoRA adapters for the model in `modelDir`
+// (only its config.json is read), two per metric of `metrics`, each targeting q/k/v/out_proj of self- and
+// cross-attention and fc1/fc2 of every decoder layer, plus bank.json. A ~ N(0, 1/in); B is drawn so that
+// the delta at weight 1 has about `deltaRatio` times the standard deviation of a 1/sqrt(in) weight.
+struct RandomBankParams {
+    std::filesystem::path modelDir;
+    std::filesystem::path outDir;
+    int64_t rank = 16;
+    double alpha = 16.0;
+    uint64_t seed = 0;
+    double deltaRatio = 0.35;
+};
+Expected<BankSummary> makeRandomAdapterBank(const RandomBankParams& params, const std::vector<MetricInfo>& metrics);
+
+// `tastemaker-cli bench merge`: the latency of slider moves on a model of `config`'s size, with random W0
+// (only the merged modules are made, in `dtype` on `device`) and a random bank of rank `rank` (2 adapters
+// per metric). Times are medians over `repeats` merges, device work included.
+struct MergeBenchParams {
+    std::filesystem::path config;  // a config.json, or a folder holding one
+    int64_t rank = 16;
+    std::string device = "cpu";    // "cpu", "cuda" or "cuda:N"
+    std::string dtype = "f32";     // "f32", "bf16" or "f16": the model's dtype
+    int repeats = 5;
+    uint64_t seed = 0;
+};
+struct MergeBenchResult {
+    std::string device;
+    std::string dtype;
+    int64_t rank = 0;
+    int adapters = 0;
+    int modules = 0;                  // weights an adapter touches
+    int64_t touchedParameters = 0;    // their elements
+    double oneSliderMs = 0.0;         // one slider moves, the others at 0
+    double oneSliderAllActiveMs = 0.0;  // one slider moves while every slider is non-zero
+    double allSlidersMs = 0.0;        // every slider moves at once
+    double resetMs = 0.0;             // every slider back to 0 (W0 copied back)
+    size_t baseBytes = 0;             // memory the merge adds: the W0 copies
+    size_t factorBytes = 0;           //   the adapters' factors (float32)
+    size_t scratchBytes = 0;          //   and float32 work buffers (non-float32 models only)
+    std::string toString() const;     // a few readable lines
+};
+Expected<MergeBenchResult> benchmarkMerge(const MergeBenchParams& params, const std::vector<MetricInfo>& metrics);
+
+}  // namespace tmk

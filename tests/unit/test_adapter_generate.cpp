@@ -1,0 +1,144 @@
+// End to end on adapters-tiny-public: T5 states from the case's prompts, the bank merged into the live
+// decoder at each case's sliders (one decoder and one merger for all cases, merging between
+// generations), then greedy CFG generation: codes identical to Hugging Face's, the top-2 scores and the
+// EnCodec audio within fixtures.json's tolerances. The optional case merges Embedding LoRA at weight 1.3.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "adapters/adapter_bank.h"
+#include "adapters/merger.h"
+#include "codec/encodec.h"
+#include "core/json.h"
+#include "lm/generate.h"
+#include "tastemaker/metrics.h"
+#include "tensorio/torch/torch_tensor.h"
+#include "tensorio/torch/weights.h"
+#include "testsupport.h"
+#include "text/t5_encoder.h"
+
+namespace tmk {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path fixtureDir() { return test::dataDir() / "adapters-tiny-public"; }
+fs::path modelDir() { return test::dataDir() / "musicgen-tiny-public"; }
+
+at::Tensor fixture(const std::string& caseName, const std::string& name)
+{
+    auto file = SafetensorsFile::open(fixtureDir() / "cases" / (caseName + ".safetensors"));
+    EXPECT_TRUE(file.ok()) << (file.ok() ? "" : file.error().message);
+    const TensorInfo* info = file->find(name);
+    EXPECT_NE(info, nullptr) << name;
+    return info ? toTensor(file->data(*info), info->dtype, info->shape) : at::Tensor();
+}
+
+std::vector<MetricInfo> metrics()
+{
+    const char* source = std::getenv("TM_SOURCE_DIR");
+    const fs::path root = source && *source ? fs::path(source) : test::dataDir() / ".." / "..";
+    auto list = loadMetrics(root / "resources" / "metrics.json");
+    EXPECT_TRUE(list.ok()) << (list.ok() ? "" : list.error().message);
+    return list.ok() ? *list : std::vector<MetricInfo>{};
+}
+
+class AdapterGenerateTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite()
+    {
+        auto config = MusicgenConfig::load(modelDir());
+        ASSERT_TRUE(config.ok()) << config.error().message;
+        auto store = WeightStore::open(modelDir());
+        ASSERT_TRUE(store.ok()) << store.error().message;
+        const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat);
+        auto t5 = T5Encoder::load(*store, *config, f32);
+        ASSERT_TRUE(t5.ok()) << t5.error().message;
+        auto decoder = MusicgenDecoder::load(*store, *config, f32);
+        ASSERT_TRUE(decoder.ok()) << decoder.error().message;
+        auto codec = Encodec::load(*store, *config, f32);
+        ASSERT_TRUE(codec.ok()) << codec.error().message;
+        s_t5 = new T5Encoder(std::move(*t5));
+        s_decoder = new MusicgenDecoder(std::move(*decoder));
+        s_codec = new Encodec(std::move(*codec));
+        ParameterLookup lookup = [](const std::string& name) { return s_decoder->parameter(name); };
+        auto bank = AdapterBank::load(fixtureDir() / "bank", metrics(), lookup);
+        ASSERT_TRUE(bank.ok()) << bank.error().message;
+        s_bank = new AdapterBank(std::move(*bank));
+        s_merger = new AdapterMerger(lookup);
+        ASSERT_TRUE(s_merger->addBank(*s_bank).ok());
+    }
+    static void TearDownTestSuite()
+    {
+        delete s_merger;
+        delete s_bank;
+        delete s_codec;
+        delete s_decoder;
+        delete s_t5;
+    }
+
+    // Greedy CFG generation of a case's prompts with whatever is merged now; checks codes, scores, audio.
+    static void generateAndCompare(const std::string& caseName)
+    {
+        SCOPED_TRACE(caseName);
+        c10::InferenceMode guard;
+        const at::Tensor ids = fixture(caseName, "input_ids"), mask = fixture(caseName, "attention_mask");
+        const at::Tensor states = s_t5->forward(ids, mask);  // [2, 16, 32]
+        SamplingParams params;
+        params.greedy = true;
+        params.guidanceScale = 3.0;
+        std::vector<at::Tensor> top2;
+        GenerateTrace trace;
+        trace.onScores = [&](int64_t, const at::Tensor& scores) { top2.push_back(std::get<0>(scores.topk(2, -1)).cpu()); };
+        Expected<at::Tensor> codes = generateCodes(*s_decoder, states, mask, 17, params, {}, trace);
+        ASSERT_TRUE(codes.ok()) << codes.error().message;
+        const at::Tensor expectedCodes = fixture(caseName, "codes");  // [2, 4, 17]
+        EXPECT_TRUE(at::equal(*codes, expectedCodes)) << (*codes).ne(expectedCodes).sum().item<int64_t>() << " codes differ";
+        const at::Tensor scores = at::stack(top2), expectedScores = fixture(caseName, "top2_scores");  // [20, 8, 2]
+        ASSERT_EQ(scores.sizes(), expectedScores.sizes());
+        EXPECT_TRUE(at::allclose(scores, expectedScores, 1e-4, 2e-4)) << "max |diff| " << (scores - expectedScores).abs().max().item<double>();
+        auto file = SafetensorsFile::open(fixtureDir() / "cases" / (caseName + ".safetensors"));
+        if (file->find("audio_values")) {
+            const at::Tensor audio = s_codec->decode(*codes).cpu(), expected = fixture(caseName, "audio_values");  // [2, 1, 10880]
+            ASSERT_EQ(audio.sizes(), expected.sizes());
+            EXPECT_TRUE(at::allclose(audio, expected, 1e-3, 1e-4)) << "max |diff| " << (audio - expected).abs().max().item<double>();
+        }
+    }
+
+    static T5Encoder* s_t5;
+    static MusicgenDecoder* s_decoder;
+    static Encodec* s_codec;
+    static AdapterBank* s_bank;
+    static AdapterMerger* s_merger;
+};
+
+T5Encoder* AdapterGenerateTest::s_t5 = nullptr;
+MusicgenDecoder* AdapterGenerateTest::s_decoder = nullptr;
+Encodec* AdapterGenerateTest::s_codec = nullptr;
+AdapterBank* AdapterGenerateTest::s_bank = nullptr;
+AdapterMerger* AdapterGenerateTest::s_merger = nullptr;
+
+TEST_F(AdapterGenerateTest, BankCasesGenerateHuggingFacesCodes)
+{
+    // "zero" last as well: after the others, the weights must be W0 again.
+    for (const std::string caseName : {"zero", "mixed", "extreme", "formats", "zero"}) {
+        Expected<nlohmann::json> sliders = readJsonFile(fixtureDir() / "cases" / (caseName + ".sliders.json"));
+        ASSERT_TRUE(sliders.ok());
+        Expected<MergeStats> merged = s_merger->applySliders(*s_bank, sliders->get<SliderValues>());
+        ASSERT_TRUE(merged.ok()) << merged.error().message;
+        generateAndCompare(caseName);
+    }
+}
+
+TEST_F(AdapterGenerateTest, OptionalEmbeddingLoraCase)
+{
+    ASSERT_TRUE(s_merger->restoreBase().ok());
+    Expected<LoraAdapter> adapter = LoraAdapter::load(fixtureDir() / "optional" / "embed-lora");
+    ASSERT_TRUE(adapter.ok()) << adapter.error().message;
+    ASSERT_TRUE(s_merger->add("embed-lora", std::make_shared<const LoraAdapter>(std::move(*adapter))).ok());
+    ASSERT_TRUE(s_merger->apply({{"embed-lora", 1.3}}).ok());
+    generateAndCompare("optional_embed_lora");
+    ASSERT_TRUE(s_merger->restoreBase().ok());
+}
+
+}  // namespace
+}  // namespace tmk
