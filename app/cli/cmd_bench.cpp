@@ -12,6 +12,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "tastemaker/adapters.h"
 #include "tastemaker/model_maker.h"
 
 namespace tmk::cli {
@@ -124,13 +125,38 @@ int benchGenerate(const Args& args)
     return kExitOk;
 }
 
+int benchMerge(const Args& args)
+{
+    if (!args.has("config")) return reportError(Error{ErrorCode::InvalidArgument, "bench merge: --config CONFIG.json is required"});
+    Expected<long long> rank = args.integer("rank", 16);
+    if (!rank) return reportError(rank.error());
+    Expected<std::vector<MetricInfo>> metrics = loadMetrics();
+    if (!metrics) return reportError(metrics.error());
+    MergeBenchParams params;
+    params.config = *args.get("config");
+    params.rank = *rank;
+    params.device = args.getOr("device", "cpu");
+    params.dtype = args.getOr("dtype", "f32");
+    Expected<MergeBenchResult> result = benchmarkMerge(params, *metrics);
+    if (!result) return reportError(result.error());
+    const MergeBenchResult& r = *result;
+    std::printf("| device | dtype | rank | adapters | modules | one slider (ms) | one slider, all active (ms) | all 13 (ms) | reset (ms) "
+                "| memory added (MiB) |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %s | %lld | %d | %d | %.0f | %.0f | %.0f | %.0f | %.0f (W0 %.0f + factors %.0f + scratch %.0f) |\n", r.device.c_str(),
+                r.dtype.c_str(), static_cast<long long>(r.rank), r.adapters, r.modules, r.oneSliderMs, r.oneSliderAllActiveMs, r.allSlidersMs,
+                r.resetMs, static_cast<double>(r.baseBytes + r.factorBytes + r.scratchBytes) / 1048576.0,
+                static_cast<double>(r.baseBytes) / 1048576.0, static_cast<double>(r.factorBytes) / 1048576.0,
+                static_cast<double>(r.scratchBytes) / 1048576.0);
+    return kExitOk;
+}
+
 }  // namespace
 
 Command benchCommand()
 {
     Command command;
     command.name = "bench";
-    command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, RSS).";
+    command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, RSS), 'bench merge' (slider-move latency).";
     command.positional = {"WHAT"};
     command.minPositional = 1;
     command.options = {
@@ -139,11 +165,13 @@ Command benchCommand()
         {"device", OptionKind::Value, "cpu|cuda", "compute device (default cpu)"},
         {"dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype (default f32)"},
         {"frames", OptionKind::Value, "N", "frames to generate (default 50, one second)"},
+        {"rank", OptionKind::Value, "R", "bench merge: LoRA rank of the random adapters (default 16)"},
     };
     command.run = [](const Args& args) {
         const std::string& what = args.positional().front();
         if (what == "generate") return benchGenerate(args);
-        return reportError(Error{ErrorCode::InvalidArgument, "bench: unknown benchmark '" + what + "' (valid: generate)"});
+        if (what == "merge") return benchMerge(args);
+        return reportError(Error{ErrorCode::InvalidArgument, "bench: unknown benchmark '" + what + "' (valid: generate, merge)"});
     };
     return command;
 }

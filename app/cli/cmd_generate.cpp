@@ -6,6 +6,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "tastemaker/audio_file.h"
+#include "tastemaker/steering.h"
 
 namespace tmk::cli {
 
@@ -52,6 +53,32 @@ Expected<GenerationRequest> requestFromArgs(const Args& args, const ModelInfo& i
     return request;
 }
 
+// --adapters BANK_DIR and --slider id=value: merge the bank into the model before generating.
+Expected<std::unique_ptr<Steering>> applySliders(const Args& args, const std::shared_ptr<const MusicgenModel>& model)
+{
+    const std::vector<std::string>& assignments = args.getAll("slider");
+    if (!args.has("adapters")) {
+        if (!assignments.empty()) return Error{ErrorCode::InvalidArgument, "generate: --slider needs --adapters BANK_DIR"};
+        return std::unique_ptr<Steering>();
+    }
+    Expected<std::vector<MetricInfo>> metrics = loadMetrics();
+    if (!metrics) return metrics.error();
+    SliderValues values;
+    for (const std::string& text : assignments) {
+        auto assignment = parseSliderAssignment(text);
+        if (!assignment) return Error{ErrorCode::InvalidArgument, "generate: " + assignment.error().message};
+        values[assignment->first] = assignment->second;
+    }
+    if (Expected<void> valid = validateSliders(values, *metrics); !valid)
+        return Error{ErrorCode::InvalidArgument, "generate: " + valid.error().message};
+    auto steering = Steering::load(model, *args.get("adapters"), *metrics);
+    if (!steering) return steering.error();
+    auto merged = (*steering)->apply(values);
+    if (!merged) return merged.error();
+    std::fprintf(stderr, "merged %zu slider(s) into %d weight(s) in %.0f ms\n", values.size(), merged->modulesWritten, merged->milliseconds);
+    return steering;
+}
+
 std::string describe(const GenerationRequest& request)
 {
     std::string text = "Tastemaker; seed " + std::to_string(request.seed) + "; prompt: ";
@@ -68,6 +95,8 @@ int runGenerate(const Args& args)
     if (!model) return reportError(model.error());
     Expected<GenerationRequest> request = requestFromArgs(args, (*model)->info());
     if (!request) return reportError(request.error());
+    auto steering = applySliders(args, *model);
+    if (!steering) return reportError(steering.error());
 
     std::signal(SIGINT, [](int) { g_cancel.requestCancel(); });
     GenerationCallbacks callbacks;
@@ -112,6 +141,8 @@ Command generateCommand()
         {"temperature", OptionKind::Value, "T", "sampling temperature (default 1)"},
         {"cfg", OptionKind::Value, "G", "classifier-free guidance scale (default from the checkpoint, usually 3)"},
         {"seed", OptionKind::Value, "S", "random seed (default 0); same seed, build and device give the same codes"},
+        {"adapters", OptionKind::Value, "BANK_DIR", "an adapter bank (bank.json) to steer with"},
+        {"slider", OptionKind::RepeatedValue, "ID=VALUE", "a slider value in [-2, 2], e.g. energy=0.7 (needs --adapters)"},
         {"codes-out", OptionKind::Value, "FILE.npy", "write the codes as int64 [B, K, T]"},
         {"out", OptionKind::Value, "FILE.wav", "write audio (x.wav, or x-0.wav, x-1.wav, ... for several prompts)"},
         {"sample-format", OptionKind::Value, "s16|s24|f32", "WAV sample format (default s16)"},

@@ -13,6 +13,7 @@ const std::vector<Command>& allCommands()
         encodeCommand(),
         decodeCommand(),
         makeModelCommand(),
+        makeAdaptersCommand(),
         benchCommand(),
     };
     return commands;

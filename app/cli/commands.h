@@ -34,5 +34,6 @@ Command encodeCommand();
 Command decodeCommand();
 Command makeModelCommand();
 Command benchCommand();
+Command makeAdaptersCommand();
 
 }  // namespace tmk::cli

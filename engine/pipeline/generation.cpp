@@ -121,6 +121,7 @@ Expected<void> GenerationRequest::validate(const ModelInfo& info) const
 Expected<GenerationResult> generate(const MusicgenModel& model, const GenerationRequest& request, const GenerationCallbacks& callbacks)
 {
     TMK_TRY(request.validate(model.info()));
+    std::shared_lock lock(model.impl().weightsMutex);
     return guardJob("generation", [&]() { return runGeneration(model.impl(), request, callbacks); });
 }
 

@@ -3,6 +3,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <optional>
+#include <shared_mutex>
 
 #include "codec/encodec.h"
 #include "core/model_config.h"
@@ -22,6 +23,8 @@ struct MusicgenModel::Impl {
     std::optional<T5Encoder> textEncoder;
     std::optional<MusicgenDecoder> decoder;  // mutable through impl(): adapter merges write its weights
     std::optional<Encodec> codec;
+    // Generations hold it shared, adapter merges exclusively (see tastemaker/steering.h).
+    mutable std::shared_mutex weightsMutex;
 };
 
 // Converts codes [B, K, T] to an int64 tensor on the codec's device, checking ids are in range.

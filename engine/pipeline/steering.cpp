@@ -1,0 +1,60 @@
+#include "tastemaker/steering.h"
+
+#include <mutex>
+
+#include "adapters/adapter_bank.h"
+#include "adapters/merger.h"
+#include "pipeline/model_impl.h"
+
+namespace tmk {
+
+struct Steering::Impl {
+    std::shared_ptr<const MusicgenModel> model;
+    std::optional<AdapterBank> bank;
+    std::optional<AdapterMerger> merger;
+    SliderValues current;
+};
+
+Steering::Steering(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Steering::~Steering() = default;
+
+Expected<std::unique_ptr<Steering>> Steering::load(std::shared_ptr<const MusicgenModel> model, const std::filesystem::path& bankDir,
+                                                   const std::vector<MetricInfo>& metrics)
+{
+    auto impl = std::make_unique<Impl>();
+    impl->model = std::move(model);
+    MusicgenDecoder* decoder = &*impl->model->impl().decoder;
+    ParameterLookup lookup = [decoder](const std::string& name) { return decoder->parameter(name); };
+    try {
+        c10::InferenceMode guard;
+        Expected<AdapterBank> bank = AdapterBank::load(bankDir, metrics, lookup);
+        if (!bank) return bank.error();
+        impl->bank.emplace(std::move(*bank));
+        impl->merger.emplace(lookup);
+        TMK_TRY(impl->merger->addBank(*impl->bank));
+    } catch (const c10::Error& e) {
+        return Error::inFile(ErrorCode::Internal, bankDir.string(), std::string("could not be loaded: ") + e.what_without_backtrace());
+    }
+    return std::unique_ptr<Steering>(new Steering(std::move(impl)));
+}
+
+const BankSummary& Steering::summary() const { return m_impl->bank->summary(); }
+const SliderValues& Steering::current() const { return m_impl->current; }
+int64_t Steering::memoryBytes() const { return static_cast<int64_t>(m_impl->merger->memory().totalBytes()); }
+
+Expected<SteeringMergeInfo> Steering::apply(const SliderValues& values)
+{
+    TMK_TRY(validateSliders(values, m_impl->bank->metrics()));
+    std::unique_lock lock(m_impl->model->impl().weightsMutex);
+    try {
+        c10::InferenceMode guard;
+        Expected<MergeStats> stats = m_impl->merger->applySliders(*m_impl->bank, values);
+        if (!stats) return stats.error();
+        m_impl->current = values;
+        return SteeringMergeInfo{stats->modulesRecomputed + stats->modulesRestored, stats->seconds * 1e3};
+    } catch (const c10::Error& e) {
+        return Error{ErrorCode::Internal, std::string("merging the adapters failed: ") + e.what_without_backtrace()};
+    }
+}
+
+}  // namespace tmk
