@@ -19,11 +19,7 @@ std::string bank() { return (test::dataDir() / "adapters-tiny-public" / "bank").
 
 std::vector<int64_t> caseCodes(const std::string& name)
 {
-    auto file = SafetensorsFile::open(test::dataDir() / "adapters-tiny-public" / "cases" / (name + ".safetensors"));
-    const TensorInfo* info = file->find("codes");
-    std::vector<int64_t> values(info->nbytes / sizeof(int64_t));
-    std::memcpy(values.data(), file->data(*info).data(), info->nbytes);
-    return values;
+    return test::tensorValues<int64_t>(test::dataDir() / "adapters-tiny-public" / "cases" / (name + ".safetensors"), "codes");
 }
 
 std::vector<int64_t> generated(const std::vector<std::string>& extra, const fs::path& codes)

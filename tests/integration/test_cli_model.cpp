@@ -20,11 +20,7 @@ std::string fixture() { return (test::dataDir() / "musicgen-tiny-public").string
 template <typename T>
 std::vector<T> caseTensor(const std::string& caseName, const std::string& tensor)
 {
-    auto file = SafetensorsFile::open(fs::path(fixture()) / "cases" / (caseName + ".safetensors"));
-    const TensorInfo* info = file->find(tensor);
-    std::vector<T> values(info->nbytes / sizeof(T));
-    std::memcpy(values.data(), file->data(*info).data(), info->nbytes);
-    return values;
+    return test::tensorValues<T>(fs::path(fixture()) / "cases" / (caseName + ".safetensors"), tensor);
 }
 
 std::vector<int64_t> npyCodes(const fs::path& path, std::vector<int64_t>* shape)

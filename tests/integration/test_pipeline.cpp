@@ -31,14 +31,7 @@ std::shared_ptr<const MusicgenModel> fixtureModel()
 template <typename T>
 std::vector<T> caseTensor(const std::string& caseName, const std::string& tensor)
 {
-    Expected<SafetensorsFile> file = SafetensorsFile::open(fixtureDir() / "cases" / (caseName + ".safetensors"));
-    EXPECT_TRUE(file);
-    const TensorInfo* info = file->find(tensor);
-    EXPECT_NE(info, nullptr) << tensor;
-    std::span<const std::byte> bytes = file->data(*info);
-    std::vector<T> values(bytes.size() / sizeof(T));
-    std::memcpy(values.data(), bytes.data(), bytes.size());
-    return values;
+    return test::tensorValues<T>(fixtureDir() / "cases" / (caseName + ".safetensors"), tensor);
 }
 
 GenerationRequest greedyRequest()

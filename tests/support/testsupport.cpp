@@ -1,5 +1,9 @@
 #include "testsupport.h"
 
+#include <gtest/gtest.h>
+
+#include "tastemaker/tensorio.h"
+
 #include <cstdlib>
 #include <system_error>
 
@@ -25,5 +29,21 @@ std::filesystem::path freshOutDir(const std::string& name)
 }
 
 std::filesystem::path cliPath() { return envPath("TM_CLI", "tastemaker-cli"); }
+
+std::vector<std::byte> tensorBytes(const std::filesystem::path& file, const std::string& tensor)
+{
+    Expected<SafetensorsFile> opened = SafetensorsFile::open(file);
+    if (!opened) {
+        ADD_FAILURE() << opened.error().message;
+        return {};
+    }
+    const TensorInfo* info = opened->find(tensor);
+    if (!info) {
+        ADD_FAILURE() << file << " has no tensor " << tensor;
+        return {};
+    }
+    std::span<const std::byte> data = opened->data(*info);
+    return {data.begin(), data.end()};
+}
 
 }  // namespace tmk::test
