@@ -6,6 +6,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "tastemaker/audio_file.h"
+#include "tastemaker/clip_library.h"
 #include "tastemaker/steering.h"
 
 namespace tmk::cli {
@@ -48,7 +49,7 @@ Expected<GenerationRequest> requestFromArgs(const Args& args, const ModelInfo& i
     request.temperature = *temperature;
     request.guidanceScale = *cfg;
     request.seed = static_cast<uint64_t>(*seed);
-    request.decodeAudio = args.has("out");
+    request.decodeAudio = args.has("out") || args.has("library");
     TMK_TRY(request.validate(info));
     return request;
 }
@@ -79,17 +80,33 @@ Expected<std::unique_ptr<Steering>> applySliders(const Args& args, const std::sh
     return steering;
 }
 
-std::string describe(const GenerationRequest& request)
+std::string describe(const GenerationRequest& request, const SliderValues& sliders)
 {
-    std::string text = "Tastemaker; seed " + std::to_string(request.seed) + "; prompt: ";
-    for (size_t i = 0; i < request.prompts.size(); ++i) text += (i ? " | " : "") + request.prompts[i];
-    return text;
+    ClipRecord record;
+    for (size_t i = 0; i < request.prompts.size(); ++i) record.prompt += (i ? " | " : "") + request.prompts[i];
+    record.seed = request.seed;
+    record.sliders = sliders;
+    return clipComment(record);
+}
+
+// --library DIR: one clip and sidecar per prompt.
+Expected<void> saveToLibrary(const Args& args, const MusicgenModel& model, const GenerationRequest& request,
+                             const GenerationResult& result, const SliderValues& sliders)
+{
+    Expected<ClipLibrary> library = ClipLibrary::open(*args.get("library"));
+    if (!library) return library.error();
+    auto entries = saveGeneration(*library, model.info(), request, result, sliders, args.getOr("adapters", ""));
+    if (!entries) return entries.error();
+    for (const ClipEntry& entry : *entries)
+        std::cerr << "saved " << entry.audioPath.string() << " and " << entry.sidecarPath.string() << "\n";
+    return {};
 }
 
 int runGenerate(const Args& args)
 {
-    if (!args.has("out") && !args.has("codes-out"))
-        return reportError(Error{ErrorCode::InvalidArgument, "generate: nothing to write; give --out FILE.wav and/or --codes-out FILE.npy"});
+    if (!args.has("out") && !args.has("codes-out") && !args.has("library"))
+        return reportError(Error{ErrorCode::InvalidArgument,
+                                 "generate: nothing to write; give --out FILE.wav, --codes-out FILE.npy and/or --library DIR"});
     if (Expected<SampleFormat> f = parseSampleFormat(args.getOr("sample-format", "s16")); !f) return reportError(f.error());
     auto model = loadModel(args);
     if (!model) return reportError(model.error());
@@ -112,9 +129,14 @@ int runGenerate(const Args& args)
     }
     if (auto codesOut = args.get("codes-out"))
         if (Expected<void> w = writeCodesNpy(*codesOut, result->codes); !w) return reportError(w.error());
+    const SliderValues sliders = *steering ? (*steering)->current() : SliderValues{};
     if (auto out = args.get("out"))
-        if (Expected<void> w = writeSignals(*out, result->audio, result->sampleRate, args.getOr("sample-format", "s16"), describe(*request)); !w)
+        if (Expected<void> w = writeSignals(*out, result->audio, result->sampleRate, args.getOr("sample-format", "s16"),
+                                           describe(*request, sliders));
+            !w)
             return reportError(w.error());
+    if (args.has("library"))
+        if (Expected<void> s = saveToLibrary(args, **model, *request, *result, sliders); !s) return reportError(s.error());
     const double audioSeconds = static_cast<double>(request->frames) / static_cast<double>((*model)->info().frameRate);
     const double compute = result->textSeconds + result->decodeSeconds + result->codecSeconds;
     std::fprintf(stderr, "generated %.2f s of audio in %.2f s (text %.2f s, decoder %.2f s, codec %.2f s; real-time factor %.2f)\n",
@@ -146,6 +168,7 @@ Command generateCommand()
         {"codes-out", OptionKind::Value, "FILE.npy", "write the codes as int64 [B, K, T]"},
         {"out", OptionKind::Value, "FILE.wav", "write audio (x.wav, or x-0.wav, x-1.wav, ... for several prompts)"},
         {"sample-format", OptionKind::Value, "s16|s24|f32", "WAV sample format (default s16)"},
+        {"library", OptionKind::Value, "DIR", "also save each clip (WAV float32) with a JSON sidecar into this clip library"},
     });
     command.run = runGenerate;
     return command;

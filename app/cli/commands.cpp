@@ -10,11 +10,13 @@ const std::vector<Command>& allCommands()
         infoCommand(),
         inspectCommand(),
         generateCommand(),
+        regenerateCommand(),
         encodeCommand(),
         decodeCommand(),
         makeModelCommand(),
         makeAdaptersCommand(),
         benchCommand(),
+        playCommand(),
     };
     return commands;
 }

@@ -35,5 +35,7 @@ Command decodeCommand();
 Command makeModelCommand();
 Command benchCommand();
 Command makeAdaptersCommand();
+Command playCommand();
+Command regenerateCommand();
 
 }  // namespace tmk::cli

@@ -3,6 +3,9 @@
 #include <samplerate.h>
 #include <sndfile.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "tastemaker/fileio.h"
 
 namespace tmk {
@@ -38,6 +41,7 @@ Expected<AudioBuffer> readAudioFile(const fs::path& path)
     AudioBuffer audio;
     audio.sampleRate = info.samplerate;
     audio.channels = info.channels;
+    if (const char* comment = sf_get_string(file, SF_STR_COMMENT)) audio.comment = comment;
     if (info.channels <= 0 || info.samplerate <= 0 || info.frames < 0) {
         sf_close(file);
         return Error::inFile(ErrorCode::Format, path.string(), "reports an invalid channel count or sample rate");
@@ -115,26 +119,68 @@ int sndfileFormat(const AudioWriteOptions& options)
     return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
 }
 
-Expected<void> writeWithSndfile(const fs::path& finalPath, const fs::path& temp, std::span<const float> samples, int channels,
-                                int sampleRate, const AudioWriteOptions& options)
+// libsndfile virtual I/O over a growable byte buffer: the file is encoded in memory, then written with
+// writeFileAtomic (temporary file, fsync, rename), so every audio write shares one tested path for
+// atomicity and disk errors (and its simulated-failure test hook).
+struct MemoryFile {
+    std::vector<std::byte> bytes;
+    sf_count_t position = 0;
+};
+
+SF_VIRTUAL_IO memoryIo()
+{
+    SF_VIRTUAL_IO io{};
+    io.get_filelen = [](void* user) -> sf_count_t { return static_cast<sf_count_t>(static_cast<MemoryFile*>(user)->bytes.size()); };
+    io.seek = [](sf_count_t offset, int whence, void* user) -> sf_count_t {
+        auto* file = static_cast<MemoryFile*>(user);
+        const sf_count_t base = whence == SEEK_CUR ? file->position : whence == SEEK_END ? static_cast<sf_count_t>(file->bytes.size()) : 0;
+        if (base + offset < 0) return -1;
+        file->position = base + offset;
+        return file->position;
+    };
+    io.read = [](void* ptr, sf_count_t count, void* user) -> sf_count_t {
+        auto* file = static_cast<MemoryFile*>(user);
+        const sf_count_t size = static_cast<sf_count_t>(file->bytes.size());
+        const sf_count_t n = std::max<sf_count_t>(0, std::min(count, size - file->position));
+        if (n > 0) std::memcpy(ptr, file->bytes.data() + file->position, static_cast<size_t>(n));
+        file->position += n;
+        return n;
+    };
+    io.write = [](const void* ptr, sf_count_t count, void* user) -> sf_count_t {
+        auto* file = static_cast<MemoryFile*>(user);
+        const size_t end = static_cast<size_t>(file->position + count);
+        if (end > file->bytes.size()) file->bytes.resize(end);
+        std::memcpy(file->bytes.data() + file->position, ptr, static_cast<size_t>(count));
+        file->position += count;
+        return count;
+    };
+    io.tell = [](void* user) -> sf_count_t { return static_cast<MemoryFile*>(user)->position; };
+    return io;
+}
+
+// Encodes the whole file into memory; the error names `path`.
+Expected<std::vector<std::byte>> encodeWithSndfile(const fs::path& path, std::span<const float> samples, int channels, int sampleRate,
+                                                   const AudioWriteOptions& options)
 {
     SF_INFO info{};
     info.samplerate = sampleRate;
     info.channels = channels;
     info.format = sndfileFormat(options);
-    SNDFILE* file = sf_open(temp.c_str(), SFM_WRITE, &info);
+    MemoryFile memory;
+    SF_VIRTUAL_IO io = memoryIo();
+    SNDFILE* file = sf_open_virtual(&io, SFM_WRITE, &info, &memory);
     if (!file)
-        return Error::inFile(ErrorCode::Io, finalPath.string(), std::string("could not be created (") + sf_strerror(nullptr) + ")");
+        return Error::inFile(ErrorCode::Io, path.string(), std::string("could not be encoded (") + sf_strerror(nullptr) + ")");
     // Clip instead of wrapping when converting to integer samples.
     sf_command(file, SFC_SET_CLIPPING, nullptr, SF_TRUE);
-    if (!options.comment.empty()) sf_set_string(file, SF_STR_COMMENT, options.comment.c_str());
+    std::string problem;
+    if (!options.comment.empty() && sf_set_string(file, SF_STR_COMMENT, options.comment.c_str()) != 0)
+        problem = std::string("the comment could not be stored: ") + sf_strerror(file);
     const sf_count_t frames = static_cast<sf_count_t>(samples.size() / static_cast<size_t>(channels));
-    const sf_count_t written = sf_writef_float(file, samples.data(), frames);
-    std::string problem = written == frames ? "" : sf_strerror(file);
-    sf_write_sync(file);
+    if (problem.empty() && sf_writef_float(file, samples.data(), frames) != frames) problem = sf_strerror(file);
     if (sf_close(file) != 0 && problem.empty()) problem = "closing failed";
-    if (!problem.empty()) return Error::inFile(ErrorCode::Io, finalPath.string(), "could not be written (" + problem + ")");
-    return {};
+    if (!problem.empty()) return Error::inFile(ErrorCode::Io, path.string(), "could not be encoded (" + problem + ")");
+    return std::move(memory.bytes);
 }
 
 }  // namespace
@@ -144,9 +190,9 @@ Expected<void> writeAudioFile(const fs::path& path, std::span<const float> sampl
 {
     if (channels <= 0 || sampleRate <= 0 || samples.size() % static_cast<size_t>(channels) != 0)
         return Error::inFile(ErrorCode::InvalidArgument, path.string(), "cannot be written: invalid channel count or sample rate");
-    return writeViaTempFile(path, [&](const fs::path& temp) {
-        return writeWithSndfile(path, temp, samples, channels, sampleRate, options);
-    });
+    Expected<std::vector<std::byte>> bytes = encodeWithSndfile(path, samples, channels, sampleRate, options);
+    if (!bytes) return bytes.error();
+    return writeFileAtomic(path, *bytes);
 }
 
 }  // namespace tmk

@@ -114,7 +114,9 @@ TEST(CliModel, ErrorsAreOneClearLine)
     EXPECT_EQ(badCodes.exitCode, 1);
     EXPECT_NE(badCodes.err.find("missing.npy"), std::string::npos) << badCodes.err;
     auto cuda = runProcess(cli(), {"generate", "--model", fixture(), "--prompt", "x", "--frames", "3", "--device", "cuda", "--out", (out / "a.wav").string()});
-    if (cuda.exitCode != 0) EXPECT_NE(cuda.err.find("CUDA"), std::string::npos) << cuda.err;
+    if (cuda.exitCode != 0) {
+        EXPECT_NE(cuda.err.find("CUDA"), std::string::npos) << cuda.err;
+    }
 }
 
 TEST(CliModel, MakeModelWritesALoadableCheckpoint)

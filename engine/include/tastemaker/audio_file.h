@@ -22,6 +22,7 @@ struct AudioBuffer {
     int sampleRate = 0;
     int channels = 0;
     std::vector<float> samples;  // interleaved [frames, channels]
+    std::string comment;         // the file's comment field, when it has one (read only; writes take AudioWriteOptions)
     int64_t frames() const { return channels > 0 ? static_cast<int64_t>(samples.size()) / channels : 0; }
 };
 
@@ -39,8 +40,9 @@ struct AudioWriteOptions {
     std::string comment;                      // stored in the file's comment field
 };
 
-// Writes mono or interleaved audio atomically (temporary file, then rename). A bad path or a full
-// disk is a clear error naming the file.
+// Writes mono or interleaved audio atomically: the file is encoded in memory, then written to a temporary
+// file in the same folder, fsynced and renamed over `path` (writeFileAtomic). A bad path or a full disk is
+// a clear error naming the file, and leaves any old file at `path` intact and no temporary file behind.
 Expected<void> writeAudioFile(const std::filesystem::path& path, std::span<const float> samples, int channels,
                               int sampleRate, const AudioWriteOptions& options);
 // The container implied by a file name's extension (.wav, .flac, .ogg), or an error naming it.
