@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "tastemaker/adapters.h"
 #include "tastemaker/model_maker.h"
+#include "tastemaker/streaming.h"
 
 namespace tmk::cli {
 
@@ -156,6 +157,35 @@ int benchGenerate(const Args& args)
     return kExitOk;
 }
 
+// Streaming: time to first audio and streamed-vs-full SNR (one prompt, CFG, default sampling).
+int benchStream(const Args& args)
+{
+    fs::path tempDir;
+    Expected<fs::path> dir = benchModelDir(args, &tempDir);
+    if (!dir) return reportError(dir.error());
+    ModelOptions options;
+    Expected<ComputeDType> dtype = parseComputeDType(args.getOr("dtype", "f32"));
+    if (!dtype) return reportError(dtype.error());
+    options.dtype = *dtype;
+    auto model = MusicgenModel::load(*dir, options);
+    std::error_code ec;
+    if (!tempDir.empty()) fs::remove_all(tempDir, ec);
+    if (!model) return reportError(model.error());
+    Expected<long long> frames = args.integer("frames", 250);
+    if (!frames) return reportError(frames.error());
+    GenerationRequest request = GenerationRequest::defaultsFor((*model)->info());
+    request.prompts = {"Classic Rock, electric guitar, keyboard, drums"};
+    request.frames = *frames;
+    Expected<StreamingBenchmark> r = benchmarkStreaming(*model, request);
+    if (!r) return reportError(r.error());
+    std::printf("| dtype | frames | time to first audio (s) | frames at first audio | generate (s) | stream decode (s) | full decode (s) "
+                "| stream / full decode | SNR streamed vs full (dB) |\n|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %lld | %.2f | %lld | %.2f | %.2f | %.2f | %.2f | %.1f |\n", computeDTypeName(options.dtype), static_cast<long long>(r->frames),
+                r->firstAudioSeconds, static_cast<long long>(r->framesAtFirstAudio), r->generateSeconds, r->streamDecodeSeconds,
+                r->fullDecodeSeconds, r->fullDecodeSeconds > 0 ? r->streamDecodeSeconds / r->fullDecodeSeconds : 0.0, r->snrDb);
+    return kExitOk;
+}
+
 int benchMerge(const Args& args)
 {
     if (!args.has("config")) return reportError(Error{ErrorCode::InvalidArgument, "bench merge: --config CONFIG.json is required"});
@@ -187,7 +217,7 @@ Command benchCommand()
 {
     Command command;
     command.name = "bench";
-    command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, RSS), 'bench merge' (slider-move latency).";
+    command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, RSS), 'bench merge' (slider-move latency), 'bench stream' (time to first audio, streaming SNR).";
     command.positional = {"WHAT"};
     command.minPositional = 1;
     command.options = {
@@ -202,7 +232,8 @@ Command benchCommand()
         const std::string& what = args.positional().front();
         if (what == "generate") return benchGenerate(args);
         if (what == "merge") return benchMerge(args);
-        return reportError(Error{ErrorCode::InvalidArgument, "bench: unknown benchmark '" + what + "' (valid: generate, merge)"});
+        if (what == "stream") return benchStream(args);
+        return reportError(Error{ErrorCode::InvalidArgument, "bench: unknown benchmark '" + what + "' (valid: generate, merge, stream)"});
     };
     return command;
 }

@@ -1,5 +1,7 @@
 // `generate`: text prompts -> codes and audio.
+#include <chrono>
 #include <cmath>
+#include <optional>
 #include <csignal>
 #include <iostream>
 
@@ -7,7 +9,9 @@
 #include "commands.h"
 #include "tastemaker/audio_file.h"
 #include "tastemaker/clip_library.h"
+#include "tastemaker/player.h"
 #include "tastemaker/steering.h"
+#include "tastemaker/streaming.h"
 
 namespace tmk::cli {
 
@@ -102,11 +106,51 @@ Expected<void> saveToLibrary(const Args& args, const MusicgenModel& model, const
     return {};
 }
 
+// --play: stream batch item 0 to the default output while generating. A missing or failing audio
+// device is reported and generation carries on (the clip is still written).
+struct LivePlayback {
+    std::optional<Player> player;
+    std::unique_ptr<StreamingDecoder> stream;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    double firstAudioSeconds = -1;
+
+    void setUp(const std::shared_ptr<const MusicgenModel>& model, double expectedSeconds)
+    {
+        Expected<Player> opened = Player::open();
+        if (!opened) {
+            std::fprintf(stderr, "tastemaker-cli: cannot play: %s (generating anyway)\n", opened.error().message.c_str());
+            return;
+        }
+        player.emplace(std::move(*opened));
+        if (Expected<void> begun = player->beginStream(model->info().sampleRate, expectedSeconds); !begun) {
+            std::fprintf(stderr, "tastemaker-cli: cannot play: %s (generating anyway)\n", begun.error().message.c_str());
+            player.reset();
+            return;
+        }
+        auto created = StreamingDecoder::create(model, 0, StreamingOptions{}, [this](std::span<const float> samples) {
+            if (firstAudioSeconds < 0) firstAudioSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            player->appendStream(samples);
+        });
+        if (created) stream = std::move(*created);
+        else std::fprintf(stderr, "tastemaker-cli: cannot stream: %s\n", created.error().message.c_str());
+    }
+
+    void finish()
+    {
+        if (!stream || !player) return;
+        if (Expected<void> done = stream->finish(); !done) std::fprintf(stderr, "tastemaker-cli: streaming failed: %s\n", done.error().message.c_str());
+        player->endStream();
+        player->waitWhilePlaying(std::chrono::milliseconds(600000));
+        if (auto error = player->deviceError()) std::fprintf(stderr, "tastemaker-cli: playback stopped: %s\n", error->message.c_str());
+        std::fprintf(stderr, "time to first audio %.2f s, underruns %lld\n", firstAudioSeconds, static_cast<long long>(player->underruns()));
+    }
+};
+
 int runGenerate(const Args& args)
 {
-    if (!args.has("out") && !args.has("codes-out") && !args.has("library"))
+    if (!args.has("out") && !args.has("codes-out") && !args.has("library") && !args.has("play"))
         return reportError(Error{ErrorCode::InvalidArgument,
-                                 "generate: nothing to write; give --out FILE.wav, --codes-out FILE.npy and/or --library DIR"});
+                                 "generate: nothing to do; give --out FILE.wav, --codes-out FILE.npy, --library DIR and/or --play"});
     if (Expected<SampleFormat> f = parseSampleFormat(args.getOr("sample-format", "s16")); !f) return reportError(f.error());
     auto model = loadModel(args);
     if (!model) return reportError(model.error());
@@ -119,7 +163,14 @@ int runGenerate(const Args& args)
     GenerationCallbacks callbacks;
     callbacks.onProgress = stderrProgress();
     callbacks.cancel = &g_cancel;
+    LivePlayback live;
+    if (args.has("play")) {
+        live.setUp(*model, static_cast<double>(request->frames) / static_cast<double>((*model)->info().frameRate));
+        if (live.stream)
+            callbacks.onFrame = [&live](int64_t frame, std::span<const int64_t> codes) { (void)live.stream->pushFrame(frame, codes); };
+    }
     Expected<GenerationResult> result = generate(**model, *request, callbacks);
+    if (result) live.finish();
     if (!result) {
         if (result.error().code == ErrorCode::Cancelled) {
             std::cerr << "tastemaker-cli: cancelled\n";
@@ -165,6 +216,7 @@ Command generateCommand()
         {"seed", OptionKind::Value, "S", "random seed (default 0); same seed, build and device give the same codes"},
         {"adapters", OptionKind::Value, "BANK_DIR", "an adapter bank (bank.json) to steer with"},
         {"slider", OptionKind::RepeatedValue, "ID=VALUE", "a slider value in [-2, 2], e.g. energy=0.7 (needs --adapters)"},
+        {"play", OptionKind::Flag, "", "play the first prompt's audio while it is generated"},
         {"codes-out", OptionKind::Value, "FILE.npy", "write the codes as int64 [B, K, T]"},
         {"out", OptionKind::Value, "FILE.wav", "write audio (x.wav, or x-0.wav, x-1.wav, ... for several prompts)"},
         {"sample-format", OptionKind::Value, "s16|s24|f32", "WAV sample format (default s16)"},
