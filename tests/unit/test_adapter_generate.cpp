@@ -13,6 +13,7 @@
 #include "tastemaker/metrics.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
+#include "fixture_tensor.h"
 #include "testsupport.h"
 #include "text/t5_encoder.h"
 
@@ -26,11 +27,7 @@ fs::path modelDir() { return test::dataDir() / "musicgen-tiny-public"; }
 
 at::Tensor fixture(const std::string& caseName, const std::string& name)
 {
-    auto file = SafetensorsFile::open(fixtureDir() / "cases" / (caseName + ".safetensors"));
-    EXPECT_TRUE(file.ok()) << (file.ok() ? "" : file.error().message);
-    const TensorInfo* info = file->find(name);
-    EXPECT_NE(info, nullptr) << name;
-    return info ? toTensor(file->data(*info), info->dtype, info->shape) : at::Tensor();
+    return test::fixtureTensor(fixtureDir() / "cases" / (caseName + ".safetensors"), name);
 }
 
 std::vector<MetricInfo> metrics()

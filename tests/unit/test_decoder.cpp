@@ -10,6 +10,7 @@
 #include "lm/delay_pattern.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
+#include "fixture_tensor.h"
 #include "testsupport.h"
 
 namespace tmk {
@@ -22,11 +23,7 @@ std::filesystem::path modelDir()
 
 at::Tensor fixture(const std::string& caseName, const std::string& name)
 {
-    auto file = SafetensorsFile::open(modelDir() / "cases" / (caseName + ".safetensors"));
-    EXPECT_TRUE(file.ok()) << (file.ok() ? "" : file.error().message);
-    const TensorInfo* info = file->find(name);
-    EXPECT_NE(info, nullptr) << name;
-    return toTensor(file->data(*info), info->dtype, info->shape);
+    return test::fixtureTensor(modelDir() / "cases" / (caseName + ".safetensors"), name);
 }
 
 void expectClose(

@@ -6,6 +6,7 @@
 
 #include "lm/delay_pattern.h"
 #include "tensorio/torch/torch_tensor.h"
+#include "fixture_tensor.h"
 #include "testsupport.h"
 
 namespace tmk {
@@ -15,11 +16,7 @@ constexpr int64_t kPad = 64;
 
 at::Tensor fixture(const std::string& caseName, const std::string& name)
 {
-    auto file = SafetensorsFile::open(test::dataDir() / "musicgen-tiny-public" / "cases" / (caseName + ".safetensors"));
-    EXPECT_TRUE(file.ok()) << (file.ok() ? "" : file.error().message);
-    const TensorInfo* info = file->find(name);
-    EXPECT_NE(info, nullptr) << name;
-    return toTensor(file->data(*info), info->dtype, info->shape);
+    return test::fixtureTensor(test::dataDir() / "musicgen-tiny-public" / "cases" / (caseName + ".safetensors"), name);
 }
 
 TEST(DelayPattern, MaskMatchesHuggingFace)

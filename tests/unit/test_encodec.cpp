@@ -16,6 +16,7 @@
 #include "core/model_config.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
+#include "fixture_tensor.h"
 #include "testsupport.h"
 
 namespace tmk {
@@ -25,11 +26,7 @@ std::filesystem::path fixtureDir() { return test::dataDir() / "musicgen-tiny-pub
 
 at::Tensor caseTensor(const std::string& caseName, const std::string& tensorName)
 {
-    Expected<SafetensorsFile> file = SafetensorsFile::open(fixtureDir() / "cases" / (caseName + ".safetensors"));
-    if (!file) throw std::runtime_error(file.error().message);
-    const TensorInfo* info = file->find(tensorName);
-    if (!info) throw std::runtime_error(caseName + ": no tensor " + tensorName);
-    return toTensor(file->data(*info), info->dtype, info->shape);
+    return test::fixtureTensor(fixtureDir() / "cases" / (caseName + ".safetensors"), tensorName);
 }
 
 // |actual - expected| <= atol + rtol * |expected| everywhere, with the worst element in the message.

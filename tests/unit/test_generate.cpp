@@ -8,6 +8,7 @@
 #include "lm/generate.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
+#include "fixture_tensor.h"
 #include "testsupport.h"
 
 namespace tmk {
@@ -20,11 +21,7 @@ std::filesystem::path modelDir()
 
 at::Tensor fixture(const std::string& caseName, const std::string& name)
 {
-    auto file = SafetensorsFile::open(modelDir() / "cases" / (caseName + ".safetensors"));
-    EXPECT_TRUE(file.ok()) << (file.ok() ? "" : file.error().message);
-    const TensorInfo* info = file->find(name);
-    EXPECT_NE(info, nullptr) << name;
-    return toTensor(file->data(*info), info->dtype, info->shape);
+    return test::fixtureTensor(modelDir() / "cases" / (caseName + ".safetensors"), name);
 }
 
 SamplingParams greedyParams()

@@ -12,6 +12,7 @@
 #include "core/model_config.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
+#include "fixture_tensor.h"
 #include "testsupport.h"
 #include "text/t5_encoder.h"
 #include "text/tokenizer.h"
@@ -32,11 +33,7 @@ MusicgenConfig fixtureConfig()
 
 at::Tensor caseTensor(const std::string& caseName, const std::string& tensor)
 {
-    Expected<SafetensorsFile> file = SafetensorsFile::open(fixtureDir() / "cases" / (caseName + ".safetensors"));
-    if (!file) throw std::runtime_error(file.error().message);
-    const TensorInfo* info = file->find(tensor);
-    if (!info) throw std::runtime_error(caseName + ": no tensor " + tensor);
-    return toTensor(file->data(*info), info->dtype, info->shape);
+    return test::fixtureTensor(fixtureDir() / "cases" / (caseName + ".safetensors"), tensor);
 }
 
 Expected<T5Encoder> loadEncoder(const fs::path& dir, at::ScalarType dtype = at::kFloat)
