@@ -9,7 +9,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp
   portaudio19-dev libsndfile1-dev libsamplerate0-dev
   libsentencepiece-dev sentencepiece
-  nlohmann-json3-dev
+  nlohmann-json3-dev zlib1g-dev
   xvfb xauth x11-utils imagemagick pulseaudio pulseaudio-utils libasound2-plugins
   libgtest-dev clang libclang-rt-14-dev
 )
