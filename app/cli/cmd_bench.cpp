@@ -18,6 +18,8 @@
 
 namespace tmk::cli {
 
+int benchTrain(const Args& args);  // cmd_bench_train.cpp
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -217,7 +219,7 @@ Command benchCommand()
 {
     Command command;
     command.name = "bench";
-    command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, RSS), 'bench merge' (slider-move latency), 'bench stream' (time to first audio, streaming SNR).";
+    command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, RSS), 'bench merge' (slider-move latency), 'bench stream' (time to first audio, streaming SNR), 'bench train' (DPO pairs per second, peak RSS).";
     command.positional = {"WHAT"};
     command.minPositional = 1;
     command.options = {
@@ -226,14 +228,17 @@ Command benchCommand()
         {"device", OptionKind::Value, "cpu|cuda", "compute device (default cpu)"},
         {"dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype (default f32)"},
         {"frames", OptionKind::Value, "N", "frames to generate (default 50, one second)"},
-        {"rank", OptionKind::Value, "R", "bench merge: LoRA rank of the random adapters (default 16)"},
+        {"rank", OptionKind::Value, "R", "bench merge: LoRA rank of the random adapters (default 16); bench train: LoRA rank (default 8)"},
+        {"steps", OptionKind::Value, "N", "bench train: timed optimiser steps (default 3)"},
+        {"batch", OptionKind::Value, "N", "bench train: pairs per step (default 1)"},
     };
     command.run = [](const Args& args) {
         const std::string& what = args.positional().front();
         if (what == "generate") return benchGenerate(args);
         if (what == "merge") return benchMerge(args);
         if (what == "stream") return benchStream(args);
-        return reportError(Error{ErrorCode::InvalidArgument, "bench: unknown benchmark '" + what + "' (valid: generate, merge, stream)"});
+        if (what == "train") return benchTrain(args);
+        return reportError(Error{ErrorCode::InvalidArgument, "bench: unknown benchmark '" + what + "' (valid: generate, merge, stream, train)"});
     };
     return command;
 }

@@ -17,6 +17,10 @@ const std::vector<Command>& allCommands()
         makeAdaptersCommand(),
         benchCommand(),
         playCommand(),
+        pairsCommand(),
+        tokenizeCommand(),
+        trainCommand(),
+        trainAllCommand(),
     };
     return commands;
 }

@@ -37,5 +37,9 @@ Command benchCommand();
 Command makeAdaptersCommand();
 Command playCommand();
 Command regenerateCommand();
+Command pairsCommand();
+Command tokenizeCommand();
+Command trainCommand();
+Command trainAllCommand();
 
 }  // namespace tmk::cli

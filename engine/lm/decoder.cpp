@@ -232,6 +232,17 @@ std::vector<std::string> MusicgenDecoder::parameterNames() const
 
 at::Tensor MusicgenDecoder::linear(const at::Tensor& x, const Linear& layer) const
 {
+    at::Tensor y = baseLinear(x, layer); // [..., out]
+    if (m_lora == nullptr || !m_lora->enabled()) return y;
+    const LoraFactors* lora = m_lora->factors(layer.weight);
+    if (lora == nullptr) return y;
+    const at::Tensor input = x.scalar_type() == lora->a.scalar_type() ? x : x.to(lora->a.scalar_type());
+    at::Tensor delta = at::linear(at::linear(input, lora->a), lora->b) * lora->scale; // [..., out]
+    return y + delta.to(y.scalar_type());
+}
+
+at::Tensor MusicgenDecoder::baseLinear(const at::Tensor& x, const Linear& layer) const
+{
     const at::Tensor& weight = tensor(layer.weight); // [out, in], contiguous
     const int64_t rows = x.numel() / x.size(-1);
     if (rows > kMaxGemvRows || !x.is_cpu() || x.scalar_type() != at::kFloat || !c10::InferenceMode::is_enabled())

@@ -23,6 +23,21 @@ namespace tmk {
 
 class WeightStore;
 
+// Low-rank terms added to the decoder's projections at run time (training's LoRA, engine/training/
+// lora_runtime.h): y = x W^T + b + scale * (x A^T) B^T for every weight that has factors while enabled.
+struct LoraFactors {
+    at::Tensor a; // [r, in]
+    at::Tensor b; // [out, r]
+    double scale = 1.0;
+};
+class LinearLoraHook {
+public:
+    virtual ~LinearLoraHook() = default;
+    virtual bool enabled() const = 0;
+    // The factors for the weight at `parameterIndex` (its position in parameterNames()), or nullptr.
+    virtual const LoraFactors* factors(int32_t parameterIndex) const = 0;
+};
+
 // Every tensor the decoder loads (canonical HF names), enc_to_dec_proj included when the config needs it.
 std::vector<TensorSpec> decoderTensorSpecs(const MusicgenConfig& config);
 
@@ -69,6 +84,11 @@ public:
     const at::Tensor* parameter(const std::string& hfName) const;
     std::vector<std::string> parameterNames() const; // in load order
 
+    // Attaches a runtime LoRA (nullptr detaches). The hook must outlive its attachment; while attached and
+    // enabled every projection it has factors for gets the low-rank term. Not thread-safe: attach between runs.
+    void setLoraHook(const LinearLoraHook* hook) { m_lora = hook; }
+    const LinearLoraHook* loraHook() const { return m_lora; }
+
 private:
     struct Linear {
         int32_t weight = -1;
@@ -93,6 +113,7 @@ private:
     const at::Tensor& tensor(int32_t index) const { return m_tensors[static_cast<size_t>(index)]; }
     // The one place every projection goes through (a runtime LoRA branch belongs here).
     at::Tensor linear(const at::Tensor& x, const Linear& layer) const;
+    at::Tensor baseLinear(const at::Tensor& x, const Linear& layer) const; // x W^T + b, no LoRA
     at::Tensor layerNorm(const at::Tensor& x, const Norm& norm) const;
     at::Tensor embed(const at::Tensor& ids, int64_t startPosition) const;
     at::Tensor splitHeads(const at::Tensor& x) const; // [B, L, H] -> [B, heads, L, headDim]
@@ -114,6 +135,7 @@ private:
     Norm m_finalNorm;
     std::vector<Linear> m_heads; // per codebook, [V, H]
     Linear m_encToDec; // weight -1 when T5 d_model == H
+    const LinearLoraHook* m_lora = nullptr;
 };
 
 } // namespace tmk

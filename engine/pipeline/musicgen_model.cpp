@@ -147,7 +147,9 @@ Expected<std::shared_ptr<const MusicgenModel>> MusicgenModel::load(const fs::pat
     impl->device = options.device == DeviceKind::Cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
     impl->computeType = scalarTypeOf(options.dtype);
     try {
-        c10::InferenceMode guard;
+        // No grad, but not InferenceMode: the weights must be normal tensors, as DPO training runs the
+        // decoder under autograd (inference tensors cannot be saved for backward).
+        at::NoGradGuard guard;
         TMK_TRY(loadParts(*impl, dir, progress));
     } catch (const c10::Error& e) {
         return Error::inFile(ErrorCode::Internal, dir.string(), std::string("could not be loaded: ") + e.what_without_backtrace());

@@ -1,0 +1,34 @@
+// The log-probability of known code sequences under the MusicGen decoder (teacher forcing, autograd on):
+// for codes [B, K, T] the sum over every codebook k and frame t of log p(codes[b][k][t] | earlier tokens
+// under the delay pattern, the prompt's T5 states). Frames holding the pad id (padTokenId) are padding:
+// a shorter sequence in a batch is right-padded with it, and its padded frames count nothing.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <string>
+#include <vector>
+
+#include "lm/decoder.h"
+#include "text/t5_encoder.h"
+#include "text/tokenizer.h"
+
+namespace tmk {
+
+struct PromptStates {
+    at::Tensor states;  // [B, S, Dt], T5's last hidden state (no grad)
+    at::Tensor mask;    // [B, S] int64
+};
+
+// Tokenises and encodes `prompts` with the frozen text encoder (under no-grad), on `device`.
+PromptStates encodePromptsNoGrad(const T5Tokenizer& tokenizer, const T5Encoder& encoder, const std::vector<std::string>& prompts,
+                                 const at::Device& device);
+
+// codes [B, K, T] int64 (values < V, or the pad id for padding) -> [B] float32 log-prob sums, differentiable
+// through whatever the decoder's weights and LoRA hook require. The prompt states go through
+// enc_to_dec_proj (and its LoRA, when targeted) inside.
+at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& prompts, const at::Tensor& codes);
+
+// Codes of several songs [1, K, T_i] (T_i may differ) -> [N, K, max T_i], right-padded with `padId`.
+at::Tensor padCodes(const std::vector<at::Tensor>& codes, int64_t padId);
+
+}  // namespace tmk

@@ -1,0 +1,185 @@
+// TrainOptions: validation and run.json's "options" object; the small parsers; TrainLogEntry's JSON line.
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "tastemaker/training.h"
+
+namespace tmk {
+
+using nlohmann::json;
+
+Expected<DpoLossType> parseDpoLossType(const std::string& text)
+{
+    if (text == "sigmoid") return DpoLossType::Sigmoid;
+    if (text == "ipo") return DpoLossType::Ipo;
+    if (text == "hinge") return DpoLossType::Hinge;
+    return Error{ErrorCode::InvalidArgument, "unknown DPO loss '" + text + "' (valid: sigmoid, ipo, hinge)"};
+}
+
+const char* dpoLossTypeName(DpoLossType type)
+{
+    switch (type) {
+    case DpoLossType::Sigmoid: return "sigmoid";
+    case DpoLossType::Ipo: return "ipo";
+    case DpoLossType::Hinge: return "hinge";
+    }
+    return "?";
+}
+
+Expected<LrSchedule> parseLrSchedule(const std::string& text)
+{
+    if (text == "linear") return LrSchedule::Linear;
+    if (text == "cosine") return LrSchedule::Cosine;
+    if (text == "constant") return LrSchedule::Constant;
+    return Error{ErrorCode::InvalidArgument, "unknown learning-rate schedule '" + text + "' (valid: linear, cosine, constant)"};
+}
+
+const char* lrScheduleName(LrSchedule schedule)
+{
+    switch (schedule) {
+    case LrSchedule::Linear: return "linear";
+    case LrSchedule::Cosine: return "cosine";
+    case LrSchedule::Constant: return "constant";
+    }
+    return "?";
+}
+
+Expected<AdapterSide> parseDirection(const std::string& text)
+{
+    if (text == "+" || text == "positive") return AdapterSide::Positive;
+    if (text == "-" || text == "negative") return AdapterSide::Negative;
+    return Error{ErrorCode::InvalidArgument, "unknown direction '" + text + "' (valid: + or -)"};
+}
+
+Expected<void> TrainOptions::validate() const
+{
+    auto bad = [](const std::string& message) { return Error{ErrorCode::InvalidArgument, message}; };
+    if (modelDir.empty()) return bad("training needs a model folder (--model)");
+    if (pairsDir.empty()) return bad("training needs a pairs folder (--pairs)");
+    if (outDir.empty()) return bad("training needs an output folder (--out)");
+    if (metric.empty()) return bad("training needs a metric (--metric)");
+    if (lora.rank < 1 || lora.rank > 1024) return bad("the LoRA rank must be between 1 and 1024");
+    if (!(lora.alpha > 0) || !std::isfinite(lora.alpha)) return bad("the LoRA alpha must be positive");
+    if (lora.targets.empty()) return bad("the LoRA needs at least one target module (--targets)");
+    if (!(beta > 0) || !std::isfinite(beta)) return bad("beta must be positive");
+    if (!(learningRate > 0) || !std::isfinite(learningRate)) return bad("the learning rate must be positive");
+    if (weightDecay < 0 || !std::isfinite(weightDecay)) return bad("the weight decay must not be negative");
+    if (warmupSteps < 0) return bad("the warm-up steps must not be negative");
+    if (maxSteps < 0) return bad("the step count must not be negative");
+    if (maxSteps == 0 && (!(epochs > 0) || !std::isfinite(epochs))) return bad("the epoch count must be positive (or give a step count)");
+    if (batchSize < 1) return bad("the batch size must be at least 1");
+    if (gradientAccumulation < 1) return bad("gradient accumulation must be at least 1");
+    if (!std::isfinite(maxGradNorm)) return bad("the gradient-norm limit must be finite (0 disables clipping)");
+    if (evalEvery < 0 || checkpointEvery < 0) return bad("--eval-every and --checkpoint-every must not be negative");
+    if (maxFrames < 1) return bad("the frame limit must be at least 1");
+    if (maxEvalPairs < 0) return bad("the evaluation pair limit must not be negative (0: every test pair)");
+    return {};
+}
+
+std::string TrainOptions::toJson() const
+{
+    json j = {
+        {"model", modelDir.string()}, {"pairs", pairsDir.string()}, {"out", outDir.string()}, {"bank", bankDir.string()},
+        {"metric", metric}, {"direction", sideSymbol(direction)},
+        {"lora", {{"rank", lora.rank}, {"alpha", lora.alpha}, {"rslora", lora.rslora}, {"targets", lora.targets}}},
+        {"loss", dpoLossTypeName(loss)}, {"beta", beta}, {"learning_rate", learningRate}, {"weight_decay", weightDecay},
+        {"schedule", lrScheduleName(schedule)}, {"warmup_steps", warmupSteps}, {"max_steps", maxSteps}, {"epochs", epochs},
+        {"batch_size", batchSize}, {"gradient_accumulation", gradientAccumulation}, {"max_grad_norm", maxGradNorm},
+        {"eval_every", evalEvery}, {"checkpoint_every", checkpointEvery}, {"max_frames", maxFrames},
+        {"max_eval_pairs", maxEvalPairs}, {"seed", seed}, {"device", deviceKindName(model.device)},
+        {"dtype", computeDTypeName(model.dtype)},
+    };
+    return j.dump(2);
+}
+
+namespace {
+
+template <typename T>
+void readIf(const json& j, const char* key, T& target)
+{
+    if (j.contains(key) && !j.at(key).is_null()) target = j.at(key).get<T>();
+}
+
+Expected<void> readEnums(const json& j, TrainOptions& o)
+{
+    auto text = [&](const char* key, const std::string& fallback) {
+        return j.contains(key) ? j.at(key).get<std::string>() : fallback;
+    };
+    Expected<AdapterSide> side = parseDirection(text("direction", "+"));
+    if (!side) return side.error();
+    Expected<DpoLossType> loss = parseDpoLossType(text("loss", "sigmoid"));
+    if (!loss) return loss.error();
+    Expected<LrSchedule> schedule = parseLrSchedule(text("schedule", "linear"));
+    if (!schedule) return schedule.error();
+    Expected<DeviceKind> device = parseDeviceKind(text("device", "cpu"));
+    if (!device) return device.error();
+    Expected<ComputeDType> dtype = parseComputeDType(text("dtype", "f32"));
+    if (!dtype) return dtype.error();
+    o.direction = *side;
+    o.loss = *loss;
+    o.schedule = *schedule;
+    o.model.device = *device;
+    o.model.dtype = *dtype;
+    return {};
+}
+
+}  // namespace
+
+Expected<TrainOptions> TrainOptions::fromJson(const std::string& text)
+{
+    try {
+        const json j = json::parse(text);
+        TrainOptions o;
+        std::string model, pairs, out, bank;
+        readIf(j, "model", model);
+        readIf(j, "pairs", pairs);
+        readIf(j, "out", out);
+        readIf(j, "bank", bank);
+        o.modelDir = model, o.pairsDir = pairs, o.outDir = out, o.bankDir = bank;
+        readIf(j, "metric", o.metric);
+        if (j.contains("lora")) {
+            const json& l = j.at("lora");
+            readIf(l, "rank", o.lora.rank);
+            readIf(l, "alpha", o.lora.alpha);
+            readIf(l, "rslora", o.lora.rslora);
+            readIf(l, "targets", o.lora.targets);
+        }
+        readIf(j, "beta", o.beta);
+        readIf(j, "learning_rate", o.learningRate);
+        readIf(j, "weight_decay", o.weightDecay);
+        readIf(j, "warmup_steps", o.warmupSteps);
+        readIf(j, "max_steps", o.maxSteps);
+        readIf(j, "epochs", o.epochs);
+        readIf(j, "batch_size", o.batchSize);
+        readIf(j, "gradient_accumulation", o.gradientAccumulation);
+        readIf(j, "max_grad_norm", o.maxGradNorm);
+        readIf(j, "eval_every", o.evalEvery);
+        readIf(j, "checkpoint_every", o.checkpointEvery);
+        readIf(j, "max_frames", o.maxFrames);
+        readIf(j, "max_eval_pairs", o.maxEvalPairs);
+        readIf(j, "seed", o.seed);
+        TMK_TRY(readEnums(j, o));
+        return o;
+    } catch (const json::exception& e) {
+        return Error{ErrorCode::Format, std::string("training options: ") + e.what()};
+    }
+}
+
+std::optional<double> TrainLogEntry::value(const std::string& name) const
+{
+    for (const auto& [key, v] : values)
+        if (key == name) return v;
+    return std::nullopt;
+}
+
+std::string TrainLogEntry::toJson() const
+{
+    json j = json::object();
+    j["step"] = step;
+    j["epoch"] = epoch;
+    j["split"] = split;
+    for (const auto& [key, v] : values) j[key] = std::isfinite(v) ? json(v) : json(nullptr);
+    return j.dump();
+}
+
+}  // namespace tmk
