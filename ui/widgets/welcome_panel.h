@@ -1,0 +1,37 @@
+// The first-run panel: what Tastemaker is, how to get a real MusicGen checkpoint, and buttons to open a
+// model folder, use the bundled default (tiny, untrained) model, or open an adapter bank.
+#pragma once
+
+#include <QWidget>
+
+class QLabel;
+class QPushButton;
+
+namespace tmk::ui {
+
+class WelcomePanel : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit WelcomePanel(QWidget* parent = nullptr);
+    ~WelcomePanel() override;
+
+    // Greys out "Use the bundled default model" (with `reason` as its tooltip) when the build has none.
+    void setDefaultModelAvailable(bool available, const QString& reason = {});
+
+    QPushButton* openModelButton() const { return m_openModel; }
+    QPushButton* defaultModelButton() const { return m_defaultModel; }
+    QPushButton* openBankButton() const { return m_openBank; }
+
+Q_SIGNALS:
+    void openModelRequested();
+    void useDefaultModelRequested();
+    void openBankRequested();
+
+private:
+    QPushButton* m_openModel = nullptr;
+    QPushButton* m_defaultModel = nullptr;
+    QPushButton* m_openBank = nullptr;
+};
+
+} // namespace tmk::ui
