@@ -1,33 +1,70 @@
-// tastemaker: the desktop app. The composition root: it sets up the engine runtime, loads the model
-// (the bundled default unless --model DIR is given) and shows the main window.
+// tastemaker: the desktop app. The composition root: it sets up the engine runtime and the theme, makes the
+// EngineBridge (the engine thread) and the main window, and opens the model and bank given on the command
+// line or remembered from the last run (the welcome panel appears when there is neither).
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QMessageBox>
+#include <QDir>
+#include <QTimer>
+#include <cstdio>
 
+#include "app_icon.h"
+#include "engine_bridge.h"
 #include "mainwindow.h"
-#include "tastemaker/musicgen.h"
+#include "script_runner.h"
+#include "tastemaker/log.h"
 #include "tastemaker/runtime.h"
+#include "widgets/theme.h"
 
 int main(int argc, char** argv)
 {
     QApplication app(argc, argv);
     QApplication::setApplicationName("Tastemaker");
     QApplication::setOrganizationName("Tastemaker");
+    QApplication::setApplicationVersion("0.1.0");
+    QApplication::setWindowIcon(tmk::ui::appIcon());
+    QApplication::setDesktopFileName("tastemaker");
+
     QCommandLineParser parser;
+    parser.setApplicationDescription("Make music with MusicGen, steered by 13 sliders.");
     parser.addHelpOption();
-    QCommandLineOption modelOption("model", "Hugging Face MusicGen checkpoint folder to open.", "DIR", TM_DEFAULT_MODEL_DIR);
-    parser.addOption(modelOption);
+    parser.addVersionOption();
+    QCommandLineOption modelOption("model", "Hugging Face MusicGen checkpoint folder to open (default: the last one).", "DIR");
+    QCommandLineOption bankOption("bank", "Adapter bank folder (with bank.json) to open (default: the last one).", "DIR");
+    QCommandLineOption libraryOption("library", "Clip library folder (default: the app's data folder + /clips).", "DIR");
+    QCommandLineOption noAudioOption("no-audio", "Do not open an audio output (clips are still generated and saved).");
+    QCommandLineOption scriptOption("script", "Run a script of UI actions, then quit (for tests and screenshots; "
+                                              "see ui/script_runner.h).", "FILE");
+    parser.addOptions({modelOption, bankOption, libraryOption, noAudioOption, scriptOption});
     parser.process(app);
 
+    tmk::setLogSink([](tmk::LogLevel level, std::string_view message) {
+        std::fprintf(stderr, "tastemaker: %s: %.*s\n", tmk::logLevelName(level), static_cast<int>(message.size()), message.data());
+    });
     tmk::initRuntime();
-    tmk::ui::MainWindow window;
-    const QString modelDir = parser.value(modelOption);
-    auto model = tmk::MusicgenModel::load(modelDir.toStdString(), tmk::ModelOptions{});
-    if (model) {
-        window.setModelDescription(QString::fromStdString((*model)->info().name), (*model)->info().untrained);
-    } else {
-        QMessageBox::warning(&window, QObject::tr("Could not open the model"), QString::fromStdString(model.error().message));
-    }
+    tmk::ui::applyTheme(app);
+
+    tmk::ui::EngineBridgeOptions bridgeOptions;
+    bridgeOptions.libraryDir = parser.value(libraryOption);
+    bridgeOptions.openAudio = !parser.isSet(noAudioOption);
+    tmk::ui::EngineBridge bridge(bridgeOptions);
+    tmk::ui::MainWindow window(bridge, tmk::ui::MainWindowOptions{QStringLiteral(TM_DEFAULT_MODEL_DIR)});
     window.show();
+    window.openInitial(parser.value(modelOption), parser.value(bankOption));
+
+    std::unique_ptr<tmk::ui::ScriptRunner> script;
+    if (parser.isSet(scriptOption)) {
+        auto lines = tmk::ui::ScriptRunner::readScript(parser.value(scriptOption));
+        if (!lines) {
+            std::fprintf(stderr, "tastemaker: %s\n", lines.error().message.c_str());
+            return 2;
+        }
+        script = std::make_unique<tmk::ui::ScriptRunner>(window, std::move(*lines));
+        QObject::connect(script.get(), &tmk::ui::ScriptRunner::finished, &app, [&](int code) {
+            window.saveSettings();
+            bridge.shutdown();
+            QApplication::exit(code);
+        });
+        script->start();
+    }
     return QApplication::exec();
 }

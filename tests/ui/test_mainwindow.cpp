@@ -1,35 +1,212 @@
-// The main window opens, shows its menus and quits cleanly (offscreen).
+// The main window: menus and shortcuts, the welcome panel on first run and its bundled default model, a
+// bad model folder showing the engine's exact error in a dialog, settings persisting across restarts, and
+// quitting while a job runs asking first.
 #include <QAction>
 #include <QApplication>
+#include <QComboBox>
+#include <QFile>
 #include <QLabel>
-#include <QMenuBar>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTimer>
 
+#include "app_test_support.h"
+#include "clip_panel.h"
+#include "engine_bridge.h"
+#include "generation_panel.h"
 #include "mainwindow.h"
+#include "tastemaker/musicgen.h"
+#include "tastemaker/runtime.h"
+#include "widgets/bipolar_slider.h"
+#include "widgets/slider_panel.h"
+#include "widgets/welcome_panel.h"
+
+using tmk::ui::EngineBridge;
+using tmk::ui::MainWindow;
 
 class TestMainWindow : public QObject {
     Q_OBJECT
 
+private:
+    QString m_library;
+
+    tmk::ui::MainWindowOptions options() const { return {tmk::test::defaultModelDir()}; }
+
 private Q_SLOTS:
-    void opensAndQuits()
+    void initTestCase()
     {
-        tmk::ui::MainWindow window;
+        tmk::test::isolateSettings("TastemakerTest-mainwindow");
+        tmk::initRuntime();
+    }
+
+    void init()
+    {
+        QSettings().clear();
+        m_library = tmk::test::freshOutDir(QString("mainwindow-") + QTest::currentTestFunction());
+    }
+
+    void menusAndShortcuts()
+    {
+        EngineBridge bridge(tmk::test::bridgeOptions(m_library));
+        MainWindow window(bridge, options());
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QCOMPARE(window.windowTitle(), QString("Tastemaker"));
-        QVERIFY(window.findChild<QLabel*>("titleLabel") != nullptr);
-
-        window.setModelDescription("default-tiny", true);
-        QVERIFY(window.modelDescription().contains("untrained"));
-        window.setModelDescription("musicgen-small", false);
-        QVERIFY(!window.modelDescription().contains("untrained"));
-
-        auto* quit = window.findChild<QAction*>("actionQuit");
-        QVERIFY(quit != nullptr);
-        QCOMPARE(quit->shortcut(), QKeySequence(QKeySequence::Quit));
-        quit->trigger();
+        auto action = [&](const char* name) { return window.findChild<QAction*>(name); };
+        for (const char* name : {"actionOpenModel", "actionOpenBank", "actionDefaultModel", "actionExport", "actionQuit", "actionUndo",
+                                 "actionGenerate", "actionAbout", "actionRestoreSettings"})
+            QVERIFY2(action(name) != nullptr, name);
+        QCOMPARE(action("actionExport")->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_E));
+        QCOMPARE(action("actionUndo")->shortcut(), QKeySequence(QKeySequence::Undo));
+        QVERIFY(action("actionGenerate")->shortcuts().contains(QKeySequence(Qt::CTRL | Qt::Key_Return)));
+        QVERIFY(action("actionGenerate")->shortcuts().contains(QKeySequence(Qt::CTRL | Qt::Key_Enter)));
+        QCOMPARE(action("actionQuit")->shortcut(), QKeySequence(QKeySequence::Quit));
+        QVERIFY(action("actionDefaultModel")->isEnabled());
+        // Without a model, Generate is off and says why.
+        QVERIFY(!window.generationPanel()->generateButton()->isEnabled());
+        action("actionQuit")->trigger();
         QVERIFY(!window.isVisible());
+    }
+
+    void welcomeOnFirstRunOffersTheDefaultModel()
+    {
+        EngineBridge bridge(tmk::test::bridgeOptions(m_library));
+        MainWindow window(bridge, options());
+        window.show();
+        window.openInitial();
+        QVERIFY(window.welcomeShown());
+        auto* welcome = window.findChild<tmk::ui::WelcomePanel*>();
+        QVERIFY(welcome && welcome->isVisible());
+        QVERIFY(welcome->defaultModelButton()->isEnabled());
+        QTest::mouseClick(welcome->defaultModelButton(), Qt::LeftButton);
+        QVERIFY(tmk::test::waitForModel(bridge));
+        QVERIFY(!window.welcomeShown());
+        QVERIFY(window.modelDescription().contains("default-tiny"));
+        QVERIFY(window.modelDescription().contains("untrained"));
+        QVERIFY(window.generationPanel()->generateButton()->isEnabled());
+        QCOMPARE(QSettings().value("model/dir").toString(), tmk::test::defaultModelDir());
+    }
+
+    void badModelFolderShowsTheEnginesError_data()
+    {
+        QTest::addColumn<QString>("kind");
+        QTest::newRow("empty folder") << "empty";
+        QTest::newRow("only pytorch_model.bin") << "pickle";
+    }
+
+    void badModelFolderShowsTheEnginesError()
+    {
+        QFETCH(QString, kind);
+        const QString dir = tmk::test::freshOutDir("mainwindow-bad-model-" + kind);
+        if (kind == "pickle") {
+            QFile bin(dir + "/pytorch_model.bin");
+            QVERIFY(bin.open(QIODevice::WriteOnly));
+            bin.write("PK\x03\x04 not really a pickle");
+        }
+        auto expected = tmk::MusicgenModel::load(dir.toStdString(), {});
+        QVERIFY(!expected);
+        const QString message = QString::fromStdString(expected.error().message);
+
+        EngineBridge bridge(tmk::test::bridgeOptions(m_library));
+        MainWindow window(bridge, options());
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        window.openModel(dir);
+        QTRY_VERIFY_WITH_TIMEOUT(tmk::test::activeMessageBox() != nullptr, 10000);
+        QMessageBox* box = tmk::test::activeMessageBox();
+        QCOMPARE(box->objectName(), QString("errorDialog"));
+        QCOMPARE(box->text(), QString("Could not open the model"));
+        QCOMPARE(box->informativeText(), message);  // the engine's exact words
+        box->button(QMessageBox::Ok)->click();
+        QTRY_VERIFY(tmk::test::activeMessageBox() == nullptr);
+        QVERIFY(window.isVisible());
+        QVERIFY(!bridge.hasModel());
+        QVERIFY(window.welcomeShown());  // nothing loaded: back to the welcome panel
+    }
+
+    void settingsPersistAcrossRestarts()
+    {
+        {
+            EngineBridge bridge(tmk::test::bridgeOptions(m_library));
+            MainWindow window(bridge, options());
+            window.show();
+            window.openInitial(tmk::test::fixtureModelDir(), tmk::test::fixtureBankDir());
+            QVERIFY(tmk::test::waitForModel(bridge));
+            QVERIFY(bridge.bank() != nullptr);
+            tmk::ui::GenerationPanel* panel = window.generationPanel();
+            panel->setPrompt("dusty lofi piano");
+            panel->addToHistory("an older prompt");
+            panel->setSeed(4242);
+            panel->setSeedLocked(true);
+            panel->setDurationSeconds(3.5);
+            tmk::ui::BipolarSlider* energy = window.sliderPanel()->slider("energy");
+            QVERIFY(energy && energy->isEnabled());
+            energy->setFocus();
+            for (int i = 0; i < 10; ++i) QTest::keyClick(energy, Qt::Key_Right);  // +0.05 each
+            QTRY_COMPARE(energy->value(), 0.5);
+            window.resize(1100, 700);
+            QTest::qWait(100);  // the panel's coalescing timer
+        }
+        EngineBridge bridge(tmk::test::bridgeOptions(m_library));
+        MainWindow window(bridge, options());
+        window.show();
+        window.openInitial();  // no arguments: the remembered model and bank
+        QVERIFY(!window.welcomeShown());
+        QVERIFY(tmk::test::waitForModel(bridge));
+        QTRY_VERIFY(bridge.bank() != nullptr);
+        QCOMPARE(bridge.modelDir(), tmk::test::fixtureModelDir());
+        QCOMPARE(bridge.bankDir(), tmk::test::fixtureBankDir());
+        tmk::ui::GenerationPanel* panel = window.generationPanel();
+        QCOMPARE(panel->prompt(), QString("dusty lofi piano"));
+        QVERIFY(panel->promptHistory().contains("an older prompt"));
+        QCOMPARE(panel->seed(), quint64(4242));
+        QVERIFY(panel->seedLocked());
+        QCOMPARE(panel->durationSeconds(), 3.5);
+        QTRY_COMPARE(window.sliderPanel()->slider("energy")->value(), 0.5);
+        QTRY_COMPARE(bridge.mergedSliders().count("energy"), size_t(1));
+        QCOMPARE(bridge.mergedSliders().at("energy"), 0.5);
+        QCOMPARE(window.size(), QSize(1100, 700));
+    }
+
+    void quittingWhileGeneratingAsksFirst()
+    {
+        EngineBridge bridge(tmk::test::bridgeOptions(m_library));
+        MainWindow window(bridge, options());
+        window.show();
+        window.openInitial(tmk::test::defaultModelDir());
+        QVERIFY(tmk::test::waitForModel(bridge));
+        window.generationPanel()->setDurationSeconds(1000);  // clamped to the model's longest
+        QSignalSpy progress(&bridge, &EngineBridge::generationProgress);
+        window.generateOrStop();
+        QVERIFY2(progress.wait(10000), qPrintable(window.statusText() + (tmk::test::activeMessageBox() ? tmk::test::activeMessageBox()->informativeText() : QString("-"))));
+
+        // "No": the window stays and the generation goes on.
+        auto answer = [](QMessageBox::StandardButton button, bool* asked) {
+            QTimer::singleShot(0, [=]() {
+                QTRY_VERIFY(tmk::test::activeMessageBox() != nullptr);
+                QMessageBox* box = tmk::test::activeMessageBox();
+                *asked = box->objectName() == "quitQuestion";
+                box->button(button)->click();
+            });
+        };
+        bool asked = false;
+        answer(QMessageBox::No, &asked);
+        QVERIFY(!window.close());
+        QVERIFY(asked);
+        QVERIFY(window.isVisible());
+        QVERIFY(bridge.generating());
+
+        // "Yes": the generation is cancelled, the worker joined, nothing saved.
+        asked = false;
+        answer(QMessageBox::Yes, &asked);
+        QVERIFY(window.close());
+        QVERIFY(asked);
+        QVERIFY(!window.isVisible());
+        QTest::qWait(50);
+        auto clips = bridge.listClips();
+        QVERIFY(clips);
+        QCOMPARE(clips->size(), size_t(0));
     }
 };
 

@@ -1,0 +1,290 @@
+// The app's main flows through the window: Generate on the bundled tiny model adds a clip and plays it
+// (Ctrl+Enter too), Stop cancels mid-generation, export writes a file that reads back, delete is undone,
+// sliders merge once a bank is open, and "Restore settings" puts a clip's prompt, sliders and seed back.
+#include <QAction>
+#include <QComboBox>
+#include <QFile>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTest>
+#include <QTimer>
+#include <cmath>
+
+#include "app_test_support.h"
+#include "clip_panel.h"
+#include "engine_bridge.h"
+#include "generation_panel.h"
+#include "mainwindow.h"
+#include "tastemaker/audio_file.h"
+#include "tastemaker/runtime.h"
+#include "widgets/bipolar_slider.h"
+#include "widgets/clip_list.h"
+#include "widgets/export_dialog.h"
+#include "widgets/slider_panel.h"
+#include "widgets/waveform_view.h"
+
+using tmk::ui::EngineBridge;
+using tmk::ui::MainWindow;
+
+namespace {
+
+// A bridge and a window on a fresh library, with a model (and optionally a bank) loaded.
+struct App {
+    EngineBridge bridge;
+    MainWindow window;
+    App(const QString& library, const QString& model, const QString& bank = {}, bool audio = false)
+        : bridge(tmk::test::bridgeOptions(library, audio)), window(bridge, tmk::ui::MainWindowOptions{tmk::test::defaultModelDir()})
+    {
+        window.show();
+        window.openInitial(model, bank);
+    }
+    tmk::ui::GenerationPanel* panel() const { return window.generationPanel(); }
+    tmk::ui::ClipPanel* clips() const { return window.clipPanel(); }
+    QAction* action(const char* name) const { return window.findChild<QAction*>(name); }
+
+    // Presses Generate and waits for the end; returns the new clip's id (empty when none).
+    QString generate(double seconds, const QString& prompt = "test prompt")
+    {
+        panel()->setPrompt(prompt);
+        panel()->setDurationSeconds(seconds);
+        QSignalSpy finished(&bridge, &EngineBridge::generationFinished);
+        QTest::mouseClick(panel()->generateButton(), Qt::LeftButton);
+        if (!finished.wait(20000)) return {};
+        return finished.at(0).at(1).toString();
+    }
+};
+
+}  // namespace
+
+class TestAppGenerate : public QObject {
+    Q_OBJECT
+
+private:
+    QString m_library;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        tmk::test::isolateSettings("TastemakerTest-generate");
+        tmk::initRuntime();
+    }
+
+    void init()
+    {
+        QSettings().clear();
+        m_library = tmk::test::freshOutDir(QString("app-generate-") + QTest::currentTestFunction());
+    }
+
+    void generateAddsAClipAndPlaysIt()
+    {
+        const bool audioExpected = !qEnvironmentVariableIsEmpty("TM_PULSE_SINK");
+        App app(m_library, tmk::test::defaultModelDir(), {}, true);
+        QVERIFY(tmk::test::waitForModel(app.bridge));
+        QTRY_VERIFY(app.bridge.hasAudioOutput() || !app.bridge.audioOutputError().isEmpty());
+        const tmk::ModelInfo info = *app.bridge.modelInfo();
+
+        QSignalSpy progress(&app.bridge, &EngineBridge::generationProgress);
+        QSignalSpy started(&app.bridge, &EngineBridge::generationStarted);
+        connect(&app.bridge, &EngineBridge::generationStarted, this, [&]() {
+            QCOMPARE(app.panel()->generateButton()->text(), QString("Stop"));
+        });
+        const QString id = app.generate(2.0, "warm analog synth pads");
+        QVERIFY(!id.isEmpty());
+        QCOMPARE(started.count(), 1);
+        QCOMPARE(app.panel()->generateButton()->text(), QString("Generate"));
+        QVERIFY(progress.count() >= 1);
+        QVERIFY(app.panel()->promptHistory().contains("warm analog synth pads"));
+
+        // The clip is in the list, current, and its waveform is shown.
+        QCOMPARE(app.clips()->clipCount(), 1);
+        QCOMPARE(app.clips()->currentClipId(), id);
+        QVERIFY(app.clips()->waveform()->hasAudio());
+        QCOMPARE(app.clips()->waveform()->durationSeconds(), 2.0);
+        const tmk::ClipEntry* clip = app.clips()->list()->clipModel()->clip(id);
+        QVERIFY(clip);
+        QCOMPARE(clip->record.prompt, std::string("warm analog synth pads"));
+        QCOMPARE(clip->record.frames, 2 * info.frameRate);
+
+        if (app.bridge.hasAudioOutput()) {
+            // It streamed to the output while generating; the player now holds the new clip.
+            QCOMPARE(app.bridge.playingClipId(), id);
+            const tmk::PlaybackState state = app.bridge.playbackState();
+            QVERIFY2(state == tmk::PlaybackState::Playing || state == tmk::PlaybackState::Finished, tmk::playbackStateName(state));
+            // Auditioning plays it again from the file, and the playhead moves.
+            app.clips()->audition(id);
+            QTRY_VERIFY_WITH_TIMEOUT(app.clips()->waveform()->playhead() > 0.05, 5000);
+        } else {
+            QVERIFY2(!audioExpected, qPrintable(app.bridge.audioOutputError()));
+            qInfo("playback skipped: no audio output (%s); the clip was still generated and saved",
+                  qPrintable(app.bridge.audioOutputError()));
+        }
+
+        // Ctrl+Enter in the prompt generates too; the newest clip comes first.
+        app.window.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&app.window));
+        QSignalSpy finished(&app.bridge, &EngineBridge::generationFinished);
+        app.panel()->setDurationSeconds(1.0);
+        QTest::keyClick(app.panel()->promptBox()->lineEdit(), Qt::Key_Return, Qt::ControlModifier);
+        QVERIFY(finished.wait(20000));
+        const QString second = finished.at(0).at(1).toString();
+        QVERIFY(!second.isEmpty() && second != id);
+        QCOMPARE(app.clips()->clipCount(), 2);
+        QCOMPARE(app.clips()->list()->clipModel()->clipAt(0)->id, second.toStdString());
+    }
+
+    void stopCancelsMidGeneration()
+    {
+        App app(m_library, tmk::test::defaultModelDir());
+        QVERIFY(tmk::test::waitForModel(app.bridge));
+        app.panel()->setDurationSeconds(1000);  // the model's longest
+        QSignalSpy progress(&app.bridge, &EngineBridge::generationProgress);
+        QSignalSpy finished(&app.bridge, &EngineBridge::generationFinished);
+        QTest::mouseClick(app.panel()->generateButton(), Qt::LeftButton);
+        QCOMPARE(app.panel()->generateButton()->text(), QString("Stop"));
+        QVERIFY(progress.wait(10000));
+        QTest::mouseClick(app.panel()->generateButton(), Qt::LeftButton);  // Stop
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(finished.at(0).at(0).toBool(), true);  // cancelled
+        QVERIFY(finished.at(0).at(1).toString().isEmpty());
+        const QList<QVariant> last = progress.last();
+        QVERIFY(last.at(0).toLongLong() < last.at(1).toLongLong());  // it stopped part-way
+        QCOMPARE(app.panel()->generateButton()->text(), QString("Generate"));
+        QCOMPARE(app.clips()->clipCount(), 0);
+        QCOMPARE(QDir(m_library).entryList({"*.wav", "*.json"}, QDir::Files).size(), 0);
+        QVERIFY(app.window.statusText().contains("stopped"));
+    }
+
+    void exportWritesAFileThatReadsBack()
+    {
+        App app(m_library, tmk::test::defaultModelDir());
+        QVERIFY(tmk::test::waitForModel(app.bridge));
+        const QString id = app.generate(1.0);
+        QVERIFY(!id.isEmpty());
+        const tmk::ClipEntry clip = *app.clips()->list()->clipModel()->clip(id);
+        auto original = tmk::readAudioFile(clip.audioPath);
+        QVERIFY(original);
+        const QString out = tmk::test::freshOutDir("app-export-files");
+
+        struct Case { QString file; tmk::AudioContainer container; tmk::SampleFormat format; double tolerance; };
+        for (const Case& c : {Case{out + "/clip-24.wav", tmk::AudioContainer::Wav, tmk::SampleFormat::S24, 1.0 / (1 << 22)},
+                              Case{out + "/clip.flac", tmk::AudioContainer::Flac, tmk::SampleFormat::S16, 1.0 / (1 << 14)}}) {
+            bool sawDialog = false;
+            QTimer::singleShot(0, this, [&]() {
+                QTRY_VERIFY(qobject_cast<tmk::ui::ExportDialog*>(QApplication::activeModalWidget()) != nullptr);
+                auto* dialog = qobject_cast<tmk::ui::ExportDialog*>(QApplication::activeModalWidget());
+                sawDialog = true;
+                dialog->setContainer(c.container);
+                dialog->setSampleFormat(c.format);
+                dialog->setPath(c.file);
+                dialog->accept();
+            });
+            app.action("actionExport")->trigger();  // Ctrl+E
+            QVERIFY(sawDialog);
+            auto exported = tmk::readAudioFile(c.file.toStdString());
+            QVERIFY2(exported, exported ? "" : exported.error().message.c_str());
+            QCOMPARE(exported->sampleRate, original->sampleRate);
+            QCOMPARE(exported->channels, 1);
+            QCOMPARE(exported->frames(), clip.record.samples);
+            double worst = 0;
+            for (size_t i = 0; i < exported->samples.size(); ++i)
+                worst = std::max(worst, std::abs(double(exported->samples[i]) - std::clamp(double(original->samples[i]), -1.0, 1.0)));
+            QVERIFY2(worst <= c.tolerance, qPrintable(QString("max difference %1").arg(worst)));
+            QVERIFY(exported->comment.find("test prompt") != std::string::npos);
+        }
+        // The header says what was asked: RIFF/WAVE PCM with 24 bits, and a FLAC stream.
+        QFile wav(out + "/clip-24.wav");
+        QVERIFY(wav.open(QIODevice::ReadOnly));
+        const QByteArray header = wav.read(64);
+        QVERIFY(header.startsWith("RIFF") && header.mid(8, 4) == "WAVE");
+        const int fmt = header.indexOf("fmt ");
+        QVERIFY(fmt > 0);
+        QCOMPARE(int(uchar(header[fmt + 22])) | (int(uchar(header[fmt + 23])) << 8), 24);
+        QFile flac(out + "/clip.flac");
+        QVERIFY(flac.open(QIODevice::ReadOnly));
+        QCOMPARE(flac.read(4), QByteArray("fLaC"));
+    }
+
+    void deleteIsUndone()
+    {
+        App app(m_library, tmk::test::defaultModelDir());
+        QVERIFY(tmk::test::waitForModel(app.bridge));
+        const QString first = app.generate(0.5, "first");
+        const QString second = app.generate(0.5, "second");
+        QVERIFY(!first.isEmpty() && !second.isEmpty());
+        QCOMPARE(app.clips()->clipCount(), 2);
+
+        // The Delete button, then Ctrl+Z.
+        QVERIFY(app.clips()->selectClip(first));
+        QTest::mouseClick(app.window.findChild<QPushButton*>("deleteButton"), Qt::LeftButton);
+        QCOMPARE(app.clips()->clipCount(), 1);
+        QVERIFY(!QFile::exists(m_library + "/" + first + ".wav"));
+        QVERIFY(app.window.statusText().contains("Deleted"));
+        QVERIFY(app.window.findChild<QPushButton*>("undoNoticeButton")->isVisible());
+        app.action("actionUndo")->trigger();
+        QCOMPARE(app.clips()->clipCount(), 2);
+        QVERIFY(QFile::exists(m_library + "/" + first + ".wav"));
+        QCOMPARE(app.clips()->currentClipId(), first);
+
+        // The Delete key in the list, then the status bar's Undo button.
+        QVERIFY(app.clips()->selectClip(second));
+        app.clips()->list()->setFocus();
+        QTest::keyClick(app.clips()->list(), Qt::Key_Delete);
+        QCOMPARE(app.clips()->clipCount(), 1);
+        QTest::mouseClick(app.window.findChild<QPushButton*>("undoNoticeButton"), Qt::LeftButton);
+        QCOMPARE(app.clips()->clipCount(), 2);
+        QVERIFY(app.clips()->list()->clipModel()->clip(second) != nullptr);
+    }
+
+    void slidersMergeOnceABankIsOpen()
+    {
+        App app(m_library, tmk::test::fixtureModelDir());
+        QVERIFY(tmk::test::waitForModel(app.bridge));
+        tmk::ui::BipolarSlider* energy = app.window.sliderPanel()->slider("energy");
+        QVERIFY(energy);
+        QVERIFY(!energy->isEnabled());  // no bank yet
+        app.window.openBank(tmk::test::fixtureBankDir());
+        QTRY_VERIFY(app.bridge.bank() != nullptr);
+        for (const tmk::MetricInfo& metric : app.bridge.metrics())
+            QVERIFY2(app.window.sliderPanel()->slider(QString::fromStdString(metric.id))->isEnabled(), metric.id.c_str());
+
+        QSignalSpy merged(&app.bridge, &EngineBridge::slidersMerged);
+        energy->setFocus();
+        for (int i = 0; i < 6; ++i) QTest::keyClick(energy, Qt::Key_Right);
+        QVERIFY(merged.wait(5000) || merged.count() > 0);
+        QTRY_COMPARE(app.bridge.mergedSliders().count("energy"), size_t(1));
+        QTRY_COMPARE(app.bridge.mergedSliders().at("energy"), energy->value());
+        QCOMPARE(energy->value(), 0.3);
+    }
+
+    void restoreSettingsPutsAClipBack()
+    {
+        App app(m_library, tmk::test::fixtureModelDir(), tmk::test::fixtureBankDir());
+        QVERIFY(tmk::test::waitForModel(app.bridge));
+        QTRY_VERIFY(app.bridge.bank() != nullptr);
+        app.window.sliderPanel()->slider("tempo")->setValue(-0.4);
+        app.panel()->setSeed(31337);
+        app.panel()->setSeedLocked(true);
+        const QString id = app.generate(0.5, "restore me");
+        QVERIFY(!id.isEmpty());
+        const tmk::ClipEntry* clip = app.clips()->list()->clipModel()->clip(id);
+        QCOMPARE(clip->record.sliders.at("tempo"), -0.4);
+        QCOMPARE(clip->record.seed, uint64_t(31337));
+
+        app.panel()->setPrompt("something else");
+        app.panel()->setSeed(1);
+        app.panel()->setSeedLocked(false);
+        app.window.sliderPanel()->resetAll();
+        QVERIFY(app.clips()->selectClip(id));
+        QTest::mouseClick(app.window.findChild<QPushButton*>("restoreButton"), Qt::LeftButton);
+        QCOMPARE(app.panel()->prompt(), QString("restore me"));
+        QCOMPARE(app.panel()->seed(), quint64(31337));
+        QVERIFY(app.panel()->seedLocked());
+        QCOMPARE(app.window.sliderPanel()->slider("tempo")->value(), -0.4);
+        QCOMPARE(app.panel()->durationSeconds(), 0.5);
+        QTRY_COMPARE(app.bridge.mergedSliders().at("tempo"), -0.4);
+    }
+};
+
+QTEST_MAIN(TestAppGenerate)
+#include "test_app_generate.moc"
