@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include "tastemaker/log.h"
+
 #include "adapters/adapter_bank.h"
 #include "adapters/merger.h"
 #include "pipeline/model_impl.h"
@@ -16,7 +18,14 @@ struct Steering::Impl {
 };
 
 Steering::Steering(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
-Steering::~Steering() = default;
+Steering::~Steering()
+{
+    // Hand the model back as it was loaded: every merged module returns to W0 (sliders at 0), so a
+    // later bank, a training run or a plain generation never sees this bank's deltas.
+    if (!m_impl || !m_impl->merger || !m_impl->bank) return;
+    Expected<SteeringMergeInfo> restored = apply(SliderValues{});
+    if (!restored) logMessage(LogLevel::Warning, "restoring the base weights when closing the adapter bank failed: " + restored.error().message);
+}
 
 Expected<std::unique_ptr<Steering>> Steering::load(std::shared_ptr<const MusicgenModel> model, const std::filesystem::path& bankDir,
                                                    const std::vector<MetricInfo>& metrics)

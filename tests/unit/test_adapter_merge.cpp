@@ -12,6 +12,8 @@
 #include "adapters/merger.h"
 #include "adapters/random_bank.h"
 #include "core/json.h"
+#include "pipeline/model_impl.h"
+#include "tastemaker/steering.h"
 #include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "testsupport.h"
@@ -470,6 +472,34 @@ TEST(AdapterMerge, MergeBenchmarkRunsOnAConfig)
     params.device = "cuda:0";
     if (!at::hasCUDA()) {
         EXPECT_EQ(benchmarkMerge(params, metrics()).error().code, ErrorCode::Device);
+    }
+}
+
+}  // namespace
+}  // namespace tmk
+
+namespace tmk {
+namespace {
+
+// Closing a bank hands the model back as it was loaded: after a Steering with non-zero sliders is destroyed,
+// every decoder weight equals the checkpoint's again, so a later bank or training run starts from W0.
+TEST(AdapterMerge, DestroyingSteeringRestoresTheBaseWeights)
+{
+    auto model = MusicgenModel::load(modelDir(), ModelOptions{});
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    const MusicgenDecoder& decoder = *(*model)->impl().decoder;
+    const std::string probe = "decoder.model.decoder.layers.0.self_attn.q_proj.weight";
+    ASSERT_NE(decoder.parameter(probe), nullptr);
+    {
+        auto steering = Steering::load(*model, bankDir(), metrics());
+        ASSERT_TRUE(steering.ok()) << steering.error().message;
+        ASSERT_TRUE((*steering)->apply({{"energy", 0.8}, {"tempo", -1.0}}).ok());
+        EXPECT_FALSE(at::equal(*decoder.parameter(probe), pristine().at(probe)));
+    }
+    for (const std::string& name : decoder.parameterNames()) {
+        auto it = pristine().find(name);
+        if (it == pristine().end()) continue;  // e.g. a computed position table
+        EXPECT_TRUE(at::equal(*decoder.parameter(name), it->second)) << name;
     }
 }
 
