@@ -22,6 +22,7 @@
 #include "clip_panel.h"
 #include "engine_bridge.h"
 #include "generation_panel.h"
+#include "training/training_menu.h"
 #include "widgets/slider_panel.h"
 #include "widgets/welcome_panel.h"
 
@@ -190,6 +191,10 @@ void MainWindow::buildMenus()
     QAction* about = help->addAction(tr("&About Tastemaker"), this, &MainWindow::showAbout);
     about->setObjectName("actionAbout");
     help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+
+    // Training ▸ New fine-tune… / Resume… (inserted before Help). The slider panel follows bankLoaded, which
+    // the training bridge triggers when an adapter is registered, so it needs no panel of its own.
+    new TrainingMenu(menuBar(), m_bridge, nullptr, this);
 }
 
 void MainWindow::buildStatusBar()
@@ -505,7 +510,7 @@ void MainWindow::closeEvent(QCloseEvent* event)
 {
     if (m_bridge.busy() && !m_closing) {
         QMessageBox box(QMessageBox::Question, tr("Quit Tastemaker?"),
-                        tr("A job is still running (generation or loading). Stop it and quit?"), QMessageBox::Yes | QMessageBox::No, this);
+                        tr("A job is still running (generation, loading or training). Stop it and quit? A training run saves a checkpoint first, so it can be resumed from Training ▸ Resume…."), QMessageBox::Yes | QMessageBox::No, this);
         box.setObjectName("quitQuestion");
         box.setDefaultButton(QMessageBox::No);
         if (box.exec() != QMessageBox::Yes) {

@@ -5,11 +5,20 @@
 #include <unistd.h>
 
 #include "tastemaker/audio_file.h"
+#include "tastemaker/metrics.h"
 #include "tastemaker/tensorio.h"
 
 namespace tmk::cli {
 
 namespace fs = std::filesystem;
+
+std::string defaultSpieceModel()
+{
+    const std::filesystem::path installed = installedDataDir() / "models" / "tokenizer" / "spiece.model";
+    std::error_code error;
+    if (!installedDataDir().empty() && std::filesystem::is_regular_file(installed, error)) return installed.string();
+    return TM_DEFAULT_SPIECE_MODEL;
+}
 
 std::vector<OptionSpec> modelOptions()
 {

@@ -11,6 +11,9 @@ namespace tmk::cli {
 
 // --model DIR, --device cpu|cuda, --dtype f32|bf16|f16
 std::vector<OptionSpec> modelOptions();
+// The tokenizer that make-model and the benchmarks give random models: an installed tree's
+// share/tastemaker/models/tokenizer/spiece.model, else the source tree's models/tokenizer/spiece.model.
+std::string defaultSpieceModel();
 Expected<std::shared_ptr<const MusicgenModel>> loadModel(const Args& args);
 
 // Prints progress to stderr on one updating line (only when stderr is a terminal, else every 10%).

@@ -97,7 +97,7 @@ Expected<fs::path> benchModelDir(const Args& args, fs::path* tempDir)
     MakeModelOptions make;
     make.configJson = *args.get("config");
     make.outDir = *tempDir;
-    make.spieceModel = TM_DEFAULT_SPIECE_MODEL;
+    make.spieceModel = defaultSpieceModel();
     std::cerr << "making a random-weight model from " << make.configJson.string() << " ...\n";
     TMK_TRY(makeRandomModel(make));
     return *tempDir;

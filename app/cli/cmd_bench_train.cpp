@@ -2,6 +2,7 @@
 // speed (pairs per second) and peak memory on a random-weight model of that size (docs/performance.md).
 #include <cstdio>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "tastemaker/training.h"
 
@@ -12,7 +13,7 @@ int benchTrain(const Args& args)
     if (!args.has("config")) return reportError(Error{ErrorCode::InvalidArgument, "bench train: --config CONFIG.json is required"});
     TrainBenchParams params;
     params.config = *args.get("config");
-    params.spieceModel = TM_DEFAULT_SPIECE_MODEL;
+    params.spieceModel = defaultSpieceModel();
     params.device = args.getOr("device", "cpu");
     Expected<long long> steps = args.integer("steps", 3), frames = args.integer("frames", 500), batch = args.integer("batch", 1),
                         rank = args.integer("rank", 8);

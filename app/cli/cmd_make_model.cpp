@@ -1,6 +1,7 @@
 // `make-model`: a random-weight MusicGen checkpoint of any config, in the Hugging Face layout.
 #include <iostream>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "tastemaker/model_maker.h"
 
@@ -24,7 +25,7 @@ Command makeModelCommand()
         options.configJson = *args.get("config");
         options.outDir = *args.get("out");
         options.seed = static_cast<uint64_t>(*seed);
-        options.spieceModel = args.getOr("tokenizer", TM_DEFAULT_SPIECE_MODEL);
+        options.spieceModel = args.getOr("tokenizer", defaultSpieceModel());
         if (Expected<void> made = makeRandomModel(options); !made) return reportError(made.error());
         std::cerr << "wrote a random-weight model to " << options.outDir.string() << "\n";
         return static_cast<int>(kExitOk);

@@ -1,6 +1,8 @@
 // tastemaker: the desktop app. The composition root: it sets up the engine runtime and the theme, makes the
 // EngineBridge (the engine thread) and the main window, and opens the model and bank given on the command
 // line or remembered from the last run (the welcome panel appears when there is neither).
+#include <filesystem>
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -12,6 +14,7 @@
 #include "mainwindow.h"
 #include "script_runner.h"
 #include "tastemaker/log.h"
+#include "tastemaker/metrics.h"
 #include "tastemaker/runtime.h"
 #include "widgets/theme.h"
 
@@ -47,7 +50,12 @@ int main(int argc, char** argv)
     bridgeOptions.libraryDir = parser.value(libraryOption);
     bridgeOptions.openAudio = !parser.isSet(noAudioOption);
     tmk::ui::EngineBridge bridge(bridgeOptions);
-    tmk::ui::MainWindow window(bridge, tmk::ui::MainWindowOptions{QStringLiteral(TM_DEFAULT_MODEL_DIR)});
+    // The bundled default model: an installed tree's share/tastemaker/models/default-tiny, else the build tree's.
+    const std::filesystem::path installed = tmk::installedDataDir() / "models" / "default-tiny";
+    const QString defaultModel = !tmk::installedDataDir().empty() && std::filesystem::is_directory(installed)
+                                     ? QString::fromStdString(installed.string())
+                                     : QStringLiteral(TM_DEFAULT_MODEL_DIR);
+    tmk::ui::MainWindow window(bridge, tmk::ui::MainWindowOptions{defaultModel});
     window.show();
     window.openInitial(parser.value(modelOption), parser.value(bankOption));
 

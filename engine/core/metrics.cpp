@@ -1,6 +1,7 @@
 #include "tastemaker/metrics.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -206,14 +207,42 @@ std::optional<double> MetricExpression::evaluate(
     return result;
 }
 
-fs::path defaultMetricsPath()
+namespace {
+
+// The folder holding the running executable (from /proc/self/exe), or empty.
+fs::path executableDir()
 {
+    std::error_code error;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", error);
+    return error ? fs::path() : exe.parent_path();
+}
+
+}  // namespace
+
+fs::path installedDataDir()
+{
+    const fs::path exeDir = executableDir();
+    if (exeDir.empty()) return {};
+    const fs::path dir = exeDir.parent_path() / "share" / "tastemaker";
+    std::error_code error;
+    return fs::is_directory(dir, error) ? dir : fs::path();
+}
+
+fs::path resourcesDir()
+{
+    std::error_code error;
+    if (const char* env = std::getenv("TASTEMAKER_RESOURCES_DIR"); env && *env && fs::is_regular_file(fs::path(env) / "metrics.json", error))
+        return env;
+    if (const fs::path installed = installedDataDir(); !installed.empty() && fs::is_regular_file(installed / "resources" / "metrics.json", error))
+        return installed / "resources";
 #ifdef TM_RESOURCES_DIR
-    return fs::path(TM_RESOURCES_DIR) / "metrics.json";
+    return fs::path(TM_RESOURCES_DIR);
 #else
-    return fs::path("resources") / "metrics.json";
+    return fs::path("resources");
 #endif
 }
+
+fs::path defaultMetricsPath() { return resourcesDir() / "metrics.json"; }
 
 Expected<std::vector<MetricInfo>> loadMetrics() { return loadMetrics(defaultMetricsPath()); }
 

@@ -6,6 +6,7 @@
 #include <QComboBox>
 #include <QFile>
 #include <QLabel>
+#include <QMenuBar>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTest>
@@ -55,8 +56,13 @@ private Q_SLOTS:
         QCOMPARE(window.windowTitle(), QString("Tastemaker"));
         auto action = [&](const char* name) { return window.findChild<QAction*>(name); };
         for (const char* name : {"actionOpenModel", "actionOpenBank", "actionDefaultModel", "actionExport", "actionQuit", "actionUndo",
-                                 "actionGenerate", "actionAbout", "actionRestoreSettings"})
+                                 "actionGenerate", "actionAbout", "actionRestoreSettings", "actionNewFineTune",
+                                 "actionResumeTraining"})
             QVERIFY2(action(name) != nullptr, name);
+        // The training wizard's menu sits before Help.
+        QStringList menus;
+        for (QAction* top : window.menuBar()->actions()) menus << top->text().remove('&');
+        QCOMPARE(menus, (QStringList{"File", "Edit", "Generate", "Training", "Help"}));
         QCOMPARE(action("actionExport")->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_E));
         QCOMPARE(action("actionUndo")->shortcut(), QKeySequence(QKeySequence::Undo));
         QVERIFY(action("actionGenerate")->shortcuts().contains(QKeySequence(Qt::CTRL | Qt::Key_Return)));

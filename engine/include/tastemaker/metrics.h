@@ -50,8 +50,13 @@ struct MetricInfo {
     MetricExpression expression;
 };
 
-// The compile-time resources folder (TM_RESOURCES_DIR when the build defines it, else "resources")
-// joined with metrics.json.
+// Where the read-only resources (metrics.json, presets) are: $TASTEMAKER_RESOURCES_DIR when it holds
+// metrics.json; else an installed tree's <prefix>/share/tastemaker/resources beside the running executable's
+// bin/; else the source tree's resources/ that the build recorded (TM_RESOURCES_DIR).
+std::filesystem::path resourcesDir();
+// <prefix>/share/tastemaker of an installed tree beside the running executable, or empty (a build tree).
+std::filesystem::path installedDataDir();
+// resourcesDir() / "metrics.json".
 std::filesystem::path defaultMetricsPath();
 
 // Reads and validates metrics.json: format 1, unique ids of [a-z0-9_], every text field non-empty, a

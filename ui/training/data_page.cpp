@@ -1,0 +1,290 @@
+// DataPage (see data_page.h).
+#include "training/data_page.h"
+
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include "training/wizard_context.h"
+
+namespace tmk::ui {
+
+namespace {
+
+QString qs(const std::string& text) { return QString::fromStdString(text); }
+
+QLabel* hintLabel(const QString& text, QWidget* parent)
+{
+    auto* label = new QLabel(text, parent);
+    label->setWordWrap(true);
+    label->setEnabled(false);  // the palette's muted text
+    return label;
+}
+
+}  // namespace
+
+DataPage::DataPage(WizardContext& context, QWidget* parent) : QWizardPage(parent), m_context(context)
+{
+    setTitle(tr("Training data"));
+    setSubTitle(tr("Songs with metadata and audio. Songs with similar genres are paired; in each pair the song higher on a "
+                   "metric is the one the \"+\" adapter learns to prefer."));
+    auto* layout = new QVBoxLayout(this);
+    m_grid = new QGridLayout();
+    m_grid->setColumnStretch(1, 1);
+    layout->addLayout(m_grid);
+
+    m_tracks = addPathRow(tr("Tracks CSV"), tr("Spotify Tracks format (.csv or .csv.gz): track_id, track_genre, the audio "
+                                               "features, popularity, …"), false, "tracksCsv");
+    m_youtube = addPathRow(tr("YouTube CSV (optional)"), tr("Spotify-YouTube statistics (Views, Likes, Comments), joined by "
+                                                            "artist and title."), false, "youtubeCsv");
+    m_audio = addPathRow(tr("Audio folder"), tr("Files named <track_id>.wav / .flac / .ogg / .mp3; songs without a file are "
+                                                "left out."), true, "audioDir");
+    m_rating = new QLineEdit(this);
+    m_rating->setObjectName("ratingColumn");
+    m_rating->setPlaceholderText(tr("e.g. my_rating"));
+    const int row = m_grid->rowCount();
+    m_grid->addWidget(new QLabel(tr("Rating column (optional)"), this), row, 0);
+    m_grid->addWidget(m_rating, row, 1, 1, 2);
+    m_grid->addWidget(hintLabel(tr("A column of the tracks CSV holding your own ratings: the \"rating\" metric."), this), row + 1, 1, 1, 2);
+    connect(m_rating, &QLineEdit::textChanged, this, &DataPage::inputsChanged);
+
+    auto* previewRow = new QHBoxLayout();
+    m_preview = new QPushButton(tr("Preview"), this);
+    m_preview->setObjectName("previewButton");
+    m_preview->setToolTip(tr("Build the pairs (nothing is written) and show what training would get."));
+    m_progress = new QProgressBar(this);
+    m_progress->setObjectName("previewProgress");
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(0);
+    previewRow->addWidget(m_preview);
+    previewRow->addWidget(m_progress, 1);
+    layout->addLayout(previewRow);
+
+    m_message = new QLabel(this);
+    m_message->setObjectName("dataMessage");
+    m_message->setWordWrap(true);
+    layout->addWidget(m_message);
+    m_summary = new QLabel(this);
+    m_summary->setObjectName("dataSummary");
+    m_summary->setWordWrap(true);
+    layout->addWidget(m_summary);
+
+    m_table = new QTableWidget(0, 4, this);
+    m_table->setObjectName("pairsTable");
+    m_table->setHorizontalHeaderLabels({tr("Metric"), tr("Train pairs"), tr("Test pairs"), tr("Status")});
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_table->horizontalHeader()->setStretchLastSection(true);
+    m_table->verticalHeader()->hide();
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    layout->addWidget(m_table, 1);
+
+    connect(m_preview, &QPushButton::clicked, this, &DataPage::startPreview);
+    connect(&m_context.bridge, &TrainingBridge::previewProgress, this, &DataPage::onPreviewProgress);
+    connect(&m_context.bridge, &TrainingBridge::previewFinished, this, &DataPage::onPreviewFinished);
+    connect(&m_context.bridge, &TrainingBridge::previewFailed, this, &DataPage::onPreviewFailed);
+
+    QSettings settings;
+    m_tracks->setText(settings.value(training_settings::kTracksCsv).toString());
+    m_youtube->setText(settings.value(training_settings::kYoutubeCsv).toString());
+    m_audio->setText(settings.value(training_settings::kAudioDir).toString());
+    m_rating->setText(settings.value(training_settings::kRatingColumn).toString());
+    inputsChanged();
+}
+
+DataPage::~DataPage() = default;
+
+QLineEdit* DataPage::addPathRow(const QString& label, const QString& hint, bool folder, const QString& name)
+{
+    QGridLayout* grid = m_grid;
+    const int row = grid->rowCount();
+    auto* edit = new QLineEdit(this);
+    edit->setObjectName(name);
+    edit->setClearButtonEnabled(true);
+    auto* browse = new QPushButton(tr("Browse…"), this);
+    browse->setObjectName(name + "Browse");
+    grid->addWidget(new QLabel(label, this), row, 0);
+    grid->addWidget(edit, row, 1);
+    grid->addWidget(browse, row, 2);
+    grid->addWidget(hintLabel(hint, this), row + 1, 1, 1, 2);
+    connect(edit, &QLineEdit::textChanged, this, &DataPage::inputsChanged);
+    connect(browse, &QPushButton::clicked, this, [this, edit, folder, label]() {
+        const QString start = edit->text().isEmpty() ? QString() : QFileInfo(edit->text()).absolutePath();
+        const QString chosen = folder ? QFileDialog::getExistingDirectory(this, label, edit->text())
+                                      : QFileDialog::getOpenFileName(this, label, start, tr("CSV files (*.csv *.csv.gz);;All files (*)"));
+        if (!chosen.isEmpty()) edit->setText(chosen);
+    });
+    return edit;
+}
+
+void DataPage::setTracksCsv(const QString& path) { m_tracks->setText(path); }
+void DataPage::setYoutubeCsv(const QString& path) { m_youtube->setText(path); }
+void DataPage::setAudioDir(const QString& path) { m_audio->setText(path); }
+void DataPage::setRatingColumn(const QString& column) { m_rating->setText(column); }
+
+QString DataPage::messageText() const { return m_message->text(); }
+QString DataPage::summaryText() const { return m_summary->text(); }
+bool DataPage::previewOk() const { return m_previewUsable && !m_running && m_previewedKey == previewKey(); }
+
+PairBuilderOptions DataPage::options() const
+{
+    PairBuilderOptions options;
+    options.tracksCsv = m_tracks->text().trimmed().toStdString();
+    options.youtubeCsv = m_youtube->text().trimmed().toStdString();
+    options.audioDir = m_audio->text().trimmed().toStdString();
+    options.ratingColumn = m_rating->text().trimmed().toStdString();
+    return options;
+}
+
+QString DataPage::previewKey() const
+{
+    return QStringList{m_tracks->text().trimmed(), m_youtube->text().trimmed(), m_audio->text().trimmed(),
+                       m_rating->text().trimmed()}.join('\n');
+}
+
+QString DataPage::inputProblem() const
+{
+    const QString tracks = m_tracks->text().trimmed();
+    const QString youtube = m_youtube->text().trimmed();
+    const QString audio = m_audio->text().trimmed();
+    if (tracks.isEmpty()) return tr("Choose the tracks CSV.");
+    if (!QFileInfo(tracks).isFile()) return tr("The tracks CSV %1 does not exist.").arg(tracks);
+    if (!youtube.isEmpty() && !QFileInfo(youtube).isFile()) return tr("The YouTube CSV %1 does not exist.").arg(youtube);
+    if (audio.isEmpty()) return tr("Choose the audio folder: training learns from the songs' audio.");
+    if (!QFileInfo(audio).isDir()) return tr("The audio folder %1 does not exist.").arg(audio);
+    return {};
+}
+
+void DataPage::setMessage(const QString& text, bool error)
+{
+    m_message->setText(text);
+    m_message->setStyleSheet(error ? "color: #e5534b;" : QString());
+}
+
+void DataPage::inputsChanged()
+{
+    const QString problem = inputProblem();
+    m_preview->setEnabled(problem.isEmpty() && !m_running);
+    if (!problem.isEmpty()) {
+        setMessage(problem, !m_tracks->text().trimmed().isEmpty() || !m_audio->text().trimmed().isEmpty());
+    } else if (m_previewUsable && m_previewedKey == previewKey()) {
+        setMessage(tr("The preview is up to date."), false);
+    } else if (!m_running) {
+        setMessage(tr("Press Preview to see the pairs this data gives."), false);
+    }
+    Q_EMIT completeChanged();
+}
+
+void DataPage::startPreview()
+{
+    if (!inputProblem().isEmpty()) return;
+    m_running = true;
+    m_previewUsable = false;
+    m_previewedKey = previewKey();
+    m_preview->setEnabled(false);
+    m_progress->setRange(0, 0);  // busy until the first progress report
+    setMessage(tr("Building the pairs…"), false);
+    m_context.bridge.preview(options());
+    Q_EMIT completeChanged();
+}
+
+void DataPage::onPreviewProgress(const QString& stage, qint64 done, qint64 total)
+{
+    if (total > 0) {
+        m_progress->setRange(0, 1000);
+        m_progress->setValue(static_cast<int>(1000 * done / total));
+    }
+    setMessage(tr("Preview: %1…").arg(stage), false);
+}
+
+void DataPage::onPreviewFinished(const PairReport& report)
+{
+    m_running = false;
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(1000);
+    showReport(report);
+    if (report.songsWithAudio == 0) {
+        m_previewUsable = false;
+        setMessage(tr("None of the %1 songs has an audio file in the audio folder: there is nothing to train on.").arg(report.songs), true);
+    } else if (report.totalPairs() == 0) {
+        m_previewUsable = false;
+        setMessage(tr("The data gives no pairs (no two songs with audio share a genre)."), true);
+    } else {
+        m_previewUsable = true;
+        m_context.report = report;
+        setMessage(tr("Preview done: %1 pairs in all.").arg(report.totalPairs()), false);
+    }
+    m_preview->setEnabled(inputProblem().isEmpty());
+    if (m_previewedKey != previewKey()) inputsChanged();  // edited while it ran
+    Q_EMIT completeChanged();
+}
+
+void DataPage::onPreviewFailed(const QString& message)
+{
+    m_running = false;
+    m_previewUsable = false;
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(0);
+    m_summary->clear();
+    m_table->setRowCount(0);
+    setMessage(message, true);
+    m_preview->setEnabled(inputProblem().isEmpty());
+    Q_EMIT completeChanged();
+}
+
+void DataPage::showReport(const PairReport& report)
+{
+    QString summary = tr("%1 rows · %2 songs · %3 with audio · %4 without audio · %5 genres")
+                          .arg(report.rows).arg(report.songs).arg(report.songsWithAudio).arg(report.songsWithoutAudio).arg(report.genres);
+    if (report.youtubeRows > 0)
+        summary += tr(" · YouTube: %1 rows, %2 songs matched").arg(report.youtubeRows).arg(report.youtubeMatchedSongs);
+    int64_t skipped = 0;
+    for (const SkippedRows& rows : report.skipped) skipped += rows.count;
+    if (skipped > 0) summary += tr(" · %1 rows skipped (%2)").arg(skipped).arg(qs(report.skipped.front().reason));
+    m_summary->setText(summary);
+
+    m_table->setRowCount(static_cast<int>(report.metrics.size()));
+    const auto& metrics = m_context.bridge.metrics();
+    for (int row = 0; row < static_cast<int>(report.metrics.size()); ++row) {
+        const MetricPairStats& stats = report.metrics[row];
+        const MetricInfo* info = findMetric(metrics, stats.metric);
+        auto* name = new QTableWidgetItem(info ? qs(info->name) : qs(stats.metric));
+        name->setData(Qt::UserRole, qs(stats.metric));
+        m_table->setItem(row, 0, name);
+        m_table->setItem(row, 1, new QTableWidgetItem(stats.available ? QString::number(stats.trainPairs) : QString("–")));
+        m_table->setItem(row, 2, new QTableWidgetItem(stats.available ? QString::number(stats.testPairs) : QString("–")));
+        QString status = stats.available ? tr("available (%1 songs with a value, %2 ties dropped)").arg(stats.songsWithValue).arg(stats.ties)
+                                         : tr("unavailable: %1").arg(qs(stats.unavailableReason));
+        auto* statusItem = new QTableWidgetItem(status);
+        statusItem->setToolTip(status);
+        m_table->setItem(row, 3, statusItem);
+    }
+}
+
+void DataPage::initializePage() { inputsChanged(); }
+
+bool DataPage::isComplete() const { return previewOk(); }
+
+bool DataPage::validatePage()
+{
+    if (!previewOk()) return false;
+    m_context.plan.data = options();
+    QSettings settings;
+    settings.setValue(training_settings::kTracksCsv, m_tracks->text().trimmed());
+    settings.setValue(training_settings::kYoutubeCsv, m_youtube->text().trimmed());
+    settings.setValue(training_settings::kAudioDir, m_audio->text().trimmed());
+    settings.setValue(training_settings::kRatingColumn, m_rating->text().trimmed());
+    return true;
+}
+
+void DataPage::cleanupPage() { m_context.bridge.cancelPreview(); }
+
+}  // namespace tmk::ui
