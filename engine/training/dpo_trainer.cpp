@@ -77,6 +77,7 @@ private:
     Expected<void> checkpoint(int64_t step, bool pendingEval);
     Expected<TrainResult> cancelledAt(int64_t step, bool pendingEval);
     Expected<TrainResult> finish();
+    TrainResult result(int64_t step, bool cancelled) const;
 
     const MusicgenModel::Impl& m_model;
     TrainOptions m_options;
@@ -246,12 +247,10 @@ Expected<void> DpoTrainer::restore(const CheckpointData& checkpoint)
     return m_folder.truncateMetricsAfter(checkpoint.step);
 }
 
-Expected<TrainResult> DpoTrainer::cancelledAt(int64_t step, bool pendingEval)
+TrainResult DpoTrainer::result(int64_t step, bool cancelled) const
 {
-    TMK_TRY(checkpoint(step, pendingEval));
-    m_folder.appendLog("cancelled at step " + std::to_string(step));
     TrainResult result;
-    result.cancelled = true;
+    result.cancelled = cancelled;
     result.step = step;
     result.totalSteps = m_totalSteps;
     result.adapterDir = m_folder.dir();
@@ -260,6 +259,13 @@ Expected<TrainResult> DpoTrainer::cancelledAt(int64_t step, bool pendingEval)
     result.testPairs = static_cast<int64_t>(m_data.test.size());
     result.skippedPairs = m_data.skipped;
     return result;
+}
+
+Expected<TrainResult> DpoTrainer::cancelledAt(int64_t step, bool pendingEval)
+{
+    TMK_TRY(checkpoint(step, pendingEval));
+    m_folder.appendLog("cancelled at step " + std::to_string(step));
+    return result(step, /*cancelled=*/true);
 }
 
 Expected<TrainResult> DpoTrainer::run()
@@ -314,15 +320,7 @@ Expected<TrainResult> DpoTrainer::finish()
     TMK_TRY(m_folder.writeRunJson(m_options, status));
     m_folder.removeCheckpoint();
     m_folder.appendLog("finished: adapter written to " + m_folder.dir().string());
-    TrainResult result;
-    result.step = m_totalSteps;
-    result.totalSteps = m_totalSteps;
-    result.adapterDir = m_folder.dir();
-    result.lastEval = m_lastEval;
-    result.trainPairs = m_trainCount;
-    result.testPairs = static_cast<int64_t>(m_data.test.size());
-    result.skippedPairs = m_data.skipped;
-    return result;
+    return result(m_totalSteps, /*cancelled=*/false);
 }
 
 // The options a run continues with: the stored ones, with the caller's device, folders and bank.
