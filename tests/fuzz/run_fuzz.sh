@@ -6,7 +6,7 @@
 #   tests/fuzz/run_fuzz.sh [OUTPUT_DIR]     (default: build-fuzz in the source root)
 #
 # Environment: TM_FUZZ_SECONDS (per target), TM_FUZZ_CXX (default clang++),
-#              TM_FUZZ_TARGETS (default "safetensors npy"), NLOHMANN_JSON_INCLUDE (if not a system header).
+#              TM_FUZZ_TARGETS (default "safetensors npy csv"), NLOHMANN_JSON_INCLUDE (if not a system header).
 # Exit status 77 means "skipped": no clang with libFuzzer on this machine.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ root="$(cd "$here/../.." && pwd)"
 out="$(mkdir -p "${1:-$root/build-fuzz}" && cd "${1:-$root/build-fuzz}" && pwd)"
 seconds="${TM_FUZZ_SECONDS:-60}"
 cxx="${TM_FUZZ_CXX:-clang++}"
-targets="${TM_FUZZ_TARGETS:-safetensors npy}"
+targets="${TM_FUZZ_TARGETS:-safetensors npy csv}"
 jobs="$(nproc 2>/dev/null || echo 2)"
 
 flags=(-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -32,7 +32,7 @@ fi
 # --- build: every torch-free engine source once, then one binary per target ----------------------------
 rm -rf "$out/obj"
 mkdir -p "$out/obj" "$out/artifacts"
-sources=("$root"/engine/core/*.cpp "$root"/engine/tensorio/*.cpp)
+sources=("$root"/engine/core/*.cpp "$root"/engine/tensorio/*.cpp "$root"/engine/training/csv_reader.cpp)
 echo "run_fuzz.sh: compiling ${#sources[@]} engine sources with $cxx"
 printf '%s\n' "${sources[@]}" | xargs -P "$jobs" -I{} sh -c '
     src="$1"; shift; out="$1"; shift; cxx="$1"; shift
@@ -42,7 +42,7 @@ objects=("$out"/obj/*.o)
 
 for target in $targets; do
     echo "run_fuzz.sh: linking fuzz_$target"
-    "$cxx" "${flags[@]}" -fsanitize=fuzzer "$here/fuzz_$target.cpp" "${objects[@]}" -pthread -o "$out/fuzz_$target"
+    "$cxx" "${flags[@]}" -fsanitize=fuzzer "$here/fuzz_$target.cpp" "${objects[@]}" -pthread -lz -o "$out/fuzz_$target"
 done
 
 # --- seeds and dictionaries ------------------------------------------------------------------------------
@@ -62,7 +62,9 @@ seed_npy() {  # $1 file, $2 header dict, $3 data bytes (printf escapes); version
 }
 
 corpus="$out/corpus"
-mkdir -p "$corpus/safetensors" "$corpus/npy"
+mkdir -p "$corpus/safetensors" "$corpus/npy" "$corpus/csv"
+printf 'a,b,"c\nd"\n1,"x,""y""",3\r\n4,5\n' > "$corpus/csv/seed-quotes"
+cp "$root/tests/data/datasets/malformed_rows.csv" "$corpus/csv/seed-malformed"
 seed_safetensors "$corpus/safetensors/seed-two" \
     '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[1,1],"data_offsets":[8,16]}}' \
     '\x00\x00\x80\x3f\x00\x00\x00\x40\x07\x00\x00\x00\x00\x00\x00\x00'
@@ -88,6 +90,13 @@ cat > "$out/safetensors.dict" <<'EOF'
 "BOOL"
 "18446744073709551615"
 "9223372036854775807"
+EOF
+cat > "$out/csv.dict" <<'EOF'
+","
+"\""
+"\"\""
+"\x0d\x0a"
+"\xef\xbb\xbf"
 EOF
 cat > "$out/npy.dict" <<'EOF'
 "\x93NUMPY"
