@@ -311,7 +311,7 @@ void ClipPanel::onPlaybackChanged(PlaybackState state, double seconds)
     const bool ours = m_streaming || (!m_waveformClipId.isEmpty() && m_bridge.playingClipId() == m_waveformClipId);
     if (ours) {
         m_waveform->setPlayhead(seconds);
-        m_time->setText(clock(seconds) + " / " + clock(m_waveform->durationSeconds()));
+        m_time->setText(clock(seconds) + " / " + clock(m_waveform->displayedSeconds()));
     }
     m_play->setText(ours && state == PlaybackState::Playing ? tr("Pause") : tr("Play"));
 }

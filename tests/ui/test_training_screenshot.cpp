@@ -107,6 +107,11 @@ private Q_SLOTS:
         connect(&wizard.bridge(), &TrainingBridge::logEntry, this, [&](int index, const tmk::TrainLogEntry& entry) {
             if (captured || index != 1 || entry.step < 20) return;
             captured = true;
+            // Let the charts lay out the points that just arrived and paint them, so that all four plots
+            // and the bars show the same moment.
+            QCoreApplication::processEvents();
+            wizard.repaint();
+            QCoreApplication::processEvents();
             captureWindow(wizard).save(path);
         });
         QSignalSpy finished(&wizard.bridge(), &TrainingBridge::runFinished);
