@@ -1,1 +1,0 @@
-// The translation unit that builds tests/support/test_pch.h once for all GoogleTest executables.
