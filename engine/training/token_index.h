@@ -18,9 +18,25 @@ struct TokenWindow {
     bool operator==(const TokenWindow&) const = default;
 };
 
+// What the audio file looked like when it was hashed. A later run that finds the same path, size,
+// modification time and inode trusts the recorded hash instead of reading the whole file again (the rule
+// make and rsync use); any rewrite, copy or touch of the file makes it hash again.
+struct SourceStamp {
+    std::string path;
+    int64_t size = -1;  // -1: unknown (an index written before stamps existed)
+    int64_t mtimeNs = 0;
+    uint64_t inode = 0;
+    bool known() const { return size >= 0; }
+    bool operator==(const SourceStamp&) const = default;
+};
+
+// The stamp of `path` now, or an unknown stamp when it cannot be read.
+SourceStamp sourceStamp(const std::filesystem::path& path);
+
 struct TokenEntry {
     std::string hash; // sha256 of the audio file's content, 64 hex digits
     int64_t frames = 0; // T of the stored codes
+    SourceStamp source; // the file as it was when hashed
 };
 
 struct TokenIndex {

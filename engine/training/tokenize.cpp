@@ -180,7 +180,15 @@ bool Tokenizer::reusable(const std::string& hash, int64_t* frames)
 
 Expected<SongOutcome> Tokenizer::tokenizeSong(const PairSong& song, std::string& failure)
 {
-    Expected<std::string> hash = fileContentHash(song.audio);
+    // An unchanged file (same path, size, modification time and inode as when it was hashed) keeps its
+    // recorded hash: a resume over a large library does not read every file again.
+    const SourceStamp stamp = sourceStamp(song.audio);
+    Expected<std::string> hash = Error { ErrorCode::Internal, "not hashed" };
+    auto known = m_index.tracks.find(song.trackId);
+    if (stamp.known() && known != m_index.tracks.end() && known->second.source == stamp)
+        hash = known->second.hash;
+    else
+        hash = fileContentHash(song.audio);
     if (!hash) {
         failure = hash.error().message;
         return SongOutcome::Failed;
@@ -204,10 +212,10 @@ Expected<SongOutcome> Tokenizer::tokenizeSong(const PairSong& song, std::string&
         m_verified[*hash] = frames;
         outcome = SongOutcome::Encoded;
     }
-    const TokenEntry entry { *hash, frames };
+    const TokenEntry entry { *hash, frames, stamp };
     auto it = m_index.tracks.find(song.trackId);
     if (it == m_index.tracks.end() || it->second.hash != entry.hash || it->second.frames != entry.frames
-        || m_index.failed.count(song.trackId)) {
+        || !(it->second.source == entry.source) || m_index.failed.count(song.trackId)) {
         m_index.tracks[song.trackId] = entry;
         m_index.failed.erase(song.trackId);
         ++m_unsaved;

@@ -1,8 +1,12 @@
 // The token cache: windows cropped and encoded like encodeAudio on the same resampled crop, resumable
 // runs, content-hash keys, failures named, cancel + resume, and validation of the cached files.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
 #include <cmath>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sndfile.h>
@@ -259,6 +263,43 @@ TEST(TokenCache, SecondRunReusesEverythingAndAChangedFileIsReencoded)
     EXPECT_NE(cache.at("b").values, first.at("b").values);
     expectSameCodes(cache.at("b"), expectedCodes(dir / "b.wav", 3.0, 0.3), "b");
     EXPECT_EQ(readIndex(dir)["tracks"]["b"]["hash"], *fileContentHash(dir / "b.wav"));
+}
+
+// A resume trusts the recorded hash of a file whose path, size, modification time and inode are unchanged
+// (it does not read the file again); touching the file makes it hash again. The stamp is in index.json.
+TEST(TokenCache, UnchangedFilesAreNotHashedAgainAndATouchedFileIs)
+{
+    const fs::path dir = test::freshOutDir("token_cache_stamp");
+    const fs::path audio = writeMusic(dir / "a.wav", 4.0, 44100, 1, 5, AudioContainer::Wav);
+    writeSongs(dir, { { "a", audio } });
+    EXPECT_EQ(tokenize(optionsFor(dir)).encoded, 1);
+    const nlohmann::json source = readIndex(dir)["tracks"]["a"]["source"];
+    EXPECT_EQ(source["path"], audio.string());
+    EXPECT_EQ(source["size"], static_cast<int64_t>(fs::file_size(audio)));
+    const std::string firstHash = readIndex(dir)["tracks"]["a"]["hash"];
+
+    // Overwrite the last bytes in place (same inode and size) and put the modification time back: the stamp
+    // is unchanged, so the run reuses the recorded hash without reading the file (the make/rsync rule).
+    struct stat before {};
+    ASSERT_EQ(::stat(audio.c_str(), &before), 0);
+    {
+        std::fstream file(audio, std::ios::in | std::ios::out | std::ios::binary);
+        file.seekp(-8, std::ios::end);
+        file.write("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    }
+    const timespec times[2] = { before.st_atim, before.st_mtim };
+    ASSERT_EQ(::utimensat(AT_FDCWD, audio.c_str(), times, 0), 0);
+    const TokenizeReport trusted = tokenize(optionsFor(dir));
+    EXPECT_EQ(trusted.reused, 1);
+    EXPECT_EQ(trusted.encoded, 0);
+    EXPECT_EQ(readIndex(dir)["tracks"]["a"]["hash"], firstHash);
+    EXPECT_NE(*fileContentHash(audio), firstHash);
+
+    // A touch (new modification time) makes the next run hash the file and see its new content.
+    fs::last_write_time(audio, fs::last_write_time(audio) + std::chrono::seconds(5));
+    const TokenizeReport rehashed = tokenize(optionsFor(dir));
+    EXPECT_EQ(rehashed.encoded, 1);
+    EXPECT_EQ(readIndex(dir)["tracks"]["a"]["hash"], *fileContentHash(audio));
 }
 
 TEST(TokenCache, TheSameContentUnderTwoTrackIdsIsEncodedOnce)

@@ -5,13 +5,17 @@
 //       one tensor "codes", int64 [K, T]: the codes of the song's cropped window
 //   DIR/tokens/<model key>/index.json
 //       {"format":1,"model":{"name":..,"fingerprint":..},"window":{"seconds":10,"start_fraction":0.3},
-//        "tracks":{"<track_id>":{"hash":"<sha256>","frames":T}},"failed":{"<track_id>":"<reason>"}}
+//        "tracks":{"<track_id>":{"hash":"<sha256>","frames":T,
+//                                "source":{"path":..,"size":..,"mtime_ns":..,"inode":..}}},
+//        "failed":{"<track_id>":"<reason>"}}
 // <model key> is the first 16 hex digits of the model's fingerprint (modelIdentity in clip_library.h).
 //
 // Entries are keyed by file content, so a song stored under two track ids, or a file that was moved, is
 // encoded once; a file whose content changed is encoded again. Every file is written atomically and the
 // index is rewritten every few songs, so a killed or cancelled run leaves a valid cache that the next run
-// continues. A different window (seconds or start fraction) invalidates the entries: they are re-encoded.
+// continues. A file whose path, size, modification time and inode still equal its recorded "source" keeps
+// its recorded hash without being read again (the make/rsync rule), so resuming over a large library is
+// quick; any rewrite or touch of the file hashes it again. A different window (seconds or start fraction) invalidates the entries: they are re-encoded.
 //
 // The window: the song is decoded (libsndfile), down-mixed, resampled to the model's rate (libsamplerate),
 // and `windowSeconds` starting at `startFraction` of its length are kept. A song shorter than
