@@ -117,8 +117,8 @@ void EngineBridge::runWorker()
         const bool busy = job.countsAsBusy;
         toGui([this, busy]() { jobDone(busy); });
     }
-    // Leave the model's weights as loaded (W0) and drop everything on this thread.
-    m_worker->resetSteering();
+    // Drop everything on this thread; closing the Steering puts the model's weights back to W0.
+    m_worker->steering.reset();
     m_worker->model.reset();
 }
 
@@ -135,14 +135,6 @@ void EngineBridge::post(std::function<void()> job, CancelTokenPtr cancelToken)
 
 std::shared_ptr<const MusicgenModel> EngineBridge::workerModel() const { return m_worker->model; }
 std::filesystem::path EngineBridge::workerBankDir() const { return m_worker->bankDir; }
-
-void EngineBridge::Worker::resetSteering()
-{
-    if (!steering) return;
-    if (Expected<SteeringMergeInfo> reset = steering->apply({}); !reset)
-        logMessage(LogLevel::Error, "could not restore the model's weights: " + reset.error().message);
-    steering.reset();
-}
 
 // ---- Audio output ----
 
@@ -201,7 +193,7 @@ void EngineBridge::loadModelJob(const QString& dir, ModelOptions options)
         });
         return;
     }
-    m_worker->resetSteering();
+    m_worker->steering.reset();  // restores W0
     m_worker->model = std::move(*model);
     ModelInfo info = m_worker->model->info();
     toGui([this, dir, info]() {
@@ -229,7 +221,7 @@ void EngineBridge::reloadBank()
 void EngineBridge::closeBank()
 {
     enqueue([this]() {
-        m_worker->resetSteering();
+        m_worker->steering.reset();  // restores W0
         m_worker->bankDir.clear();
         toGui([this]() {
             m_bank.reset();
@@ -262,7 +254,7 @@ Expected<BankSummary> EngineBridge::Worker::openBank(const std::filesystem::path
 void EngineBridge::loadBankJob(const QString& dir, bool reload)
 {
     const std::filesystem::path previous = m_worker->bankDir;
-    m_worker->resetSteering();
+    m_worker->steering.reset();  // restores W0
     Expected<BankSummary> summary = m_worker->openBank(dir.toStdString(), m_metrics);
     if (!summary) {
         const QString message = qs(summary.error().message);

@@ -36,12 +36,10 @@ struct EngineBridge::Worker {
 
     // Worker thread only.
     std::shared_ptr<const tmk::MusicgenModel> model;
-    std::unique_ptr<tmk::Steering> steering;
+    std::unique_ptr<tmk::Steering> steering;  // destroying it restores the model's weights (W0)
     std::filesystem::path bankDir;
     std::shared_ptr<tmk::Player> player;
 
-    // Sets every slider back to 0 (the model's own weights) and drops the bank's merge state.
-    void resetSteering();
     // Loads the bank onto the model (or only checks bank.json while no model is loaded) and merges the
     // wanted sliders.
     tmk::Expected<tmk::BankSummary> openBank(const std::filesystem::path& dir, const std::vector<tmk::MetricInfo>& metrics);

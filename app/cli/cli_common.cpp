@@ -14,9 +14,10 @@ namespace fs = std::filesystem;
 
 std::string defaultSpieceModel()
 {
-    const std::filesystem::path installed = installedDataDir() / "models" / "tokenizer" / "spiece.model";
+    const std::filesystem::path share = installedDataDir();
+    const std::filesystem::path installed = share / "models" / "tokenizer" / "spiece.model";
     std::error_code error;
-    if (!installedDataDir().empty() && std::filesystem::is_regular_file(installed, error)) return installed.string();
+    if (!share.empty() && std::filesystem::is_regular_file(installed, error)) return installed.string();
     return TM_DEFAULT_SPIECE_MODEL;
 }
 

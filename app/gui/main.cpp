@@ -51,10 +51,10 @@ int main(int argc, char** argv)
     bridgeOptions.openAudio = !parser.isSet(noAudioOption);
     tmk::ui::EngineBridge bridge(bridgeOptions);
     // The bundled default model: an installed tree's share/tastemaker/models/default-tiny, else the build tree's.
-    const std::filesystem::path installed = tmk::installedDataDir() / "models" / "default-tiny";
-    const QString defaultModel = !tmk::installedDataDir().empty() && std::filesystem::is_directory(installed)
-                                     ? QString::fromStdString(installed.string())
-                                     : QStringLiteral(TM_DEFAULT_MODEL_DIR);
+    const std::filesystem::path share = tmk::installedDataDir();
+    const std::filesystem::path installed = share / "models" / "default-tiny";
+    const QString defaultModel = !share.empty() && std::filesystem::is_directory(installed) ? QString::fromStdString(installed.string())
+                                                                                         : QStringLiteral(TM_DEFAULT_MODEL_DIR);
     tmk::ui::MainWindow window(bridge, tmk::ui::MainWindowOptions{defaultModel});
     window.show();
     window.openInitial(parser.value(modelOption), parser.value(bankOption));

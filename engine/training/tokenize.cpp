@@ -183,12 +183,9 @@ Expected<SongOutcome> Tokenizer::tokenizeSong(const PairSong& song, std::string&
     // An unchanged file (same path, size, modification time and inode as when it was hashed) keeps its
     // recorded hash: a resume over a large library does not read every file again.
     const SourceStamp stamp = sourceStamp(song.audio);
-    Expected<std::string> hash = Error { ErrorCode::Internal, "not hashed" };
-    auto known = m_index.tracks.find(song.trackId);
-    if (stamp.known() && known != m_index.tracks.end() && known->second.source == stamp)
-        hash = known->second.hash;
-    else
-        hash = fileContentHash(song.audio);
+    const auto known = m_index.tracks.find(song.trackId);
+    const bool unchanged = stamp.known() && known != m_index.tracks.end() && known->second.source == stamp;
+    Expected<std::string> hash = unchanged ? Expected<std::string>(known->second.hash) : fileContentHash(song.audio);
     if (!hash) {
         failure = hash.error().message;
         return SongOutcome::Failed;
