@@ -11,7 +11,9 @@ PACKAGES=(
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev zlib1g-dev
   xvfb xauth x11-utils imagemagick pulseaudio pulseaudio-utils libasound2-plugins
-  libgtest-dev clang libclang-rt-14-dev
+  libgtest-dev clang libclang-rt-14-dev clang-format
+  fluidsynth libfluidsynth-dev fluid-soundfont-gm timgm6mb-soundfont espeak-ng libespeak-ng-dev
+  libebur128-dev nettle-dev sox
 )
 
 missing=()
