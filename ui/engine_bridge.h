@@ -103,7 +103,6 @@ public:
     void play();
     void pause();
     void togglePlayPause();
-    void stopPlayback();
     void seek(double seconds);
     void setLoop(bool loop);
     bool loop() const { return m_loop; }
@@ -112,7 +111,6 @@ public:
 
     // --- Clip library (GUI thread, synchronous) ---
     QString libraryDir() const { return m_libraryDir; }
-    void setLibraryDir(const QString& dir);  // emits libraryChanged
     tmk::Expected<std::vector<tmk::ClipEntry>> listClips();  // newest first
     tmk::Expected<tmk::ClipEntry> findClip(const QString& id) const;
     tmk::Expected<tmk::ClipEntry> renameClip(const QString& id, const QString& title);
@@ -137,7 +135,7 @@ Q_SIGNALS:
     void generationFinished(bool cancelled, const QString& clipId);
     void audioOutputChanged();  // hasAudioOutput() / audioOutputError() changed
     void playbackChanged(tmk::PlaybackState state, double seconds);  // polled every 30 ms, emitted on change
-    void libraryChanged();      // a clip was added, renamed, removed or restored, or the folder changed
+    void libraryChanged();      // a clip was added, renamed, removed or restored
 
 private:
     struct Worker;

@@ -50,11 +50,6 @@ void EngineBridge::togglePlayPause()
     else m_player->play();
 }
 
-void EngineBridge::stopPlayback()
-{
-    if (m_player) m_player->stop();
-}
-
 void EngineBridge::seek(double seconds)
 {
     if (m_player) m_player->seek(seconds);
@@ -84,13 +79,6 @@ void EngineBridge::pollPlayback()
 // ---- Clip library ----
 
 Expected<ClipLibrary> EngineBridge::openLibrary() const { return ClipLibrary::open(m_libraryDir.toStdString()); }
-
-void EngineBridge::setLibraryDir(const QString& dir)
-{
-    if (dir == m_libraryDir) return;
-    m_libraryDir = dir;
-    Q_EMIT libraryChanged();
-}
 
 Expected<std::vector<ClipEntry>> EngineBridge::listClips()
 {

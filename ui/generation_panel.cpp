@@ -357,8 +357,6 @@ void GenerationPanel::showIdle(const QString& text)
     m_progressLabel->setText(text);
 }
 
-QString GenerationPanel::progressText() const { return m_progressLabel->text(); }
-
 // ---- Settings ----
 
 void GenerationPanel::saveSettings(QSettings& settings) const

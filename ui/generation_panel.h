@@ -50,6 +50,8 @@ public:
     tmk::GenerationRequest request(const tmk::ModelInfo& info) const;
     // Puts a request's settings into the controls (duration, sampling, seed; not the prompt).
     void setRequestSettings(const tmk::GenerationRequest& request, int64_t frameRate);
+    // The model's own sampling settings (from its generation_config.json) into the controls. MainWindow calls
+    // it when a model opens that the controls were not already set up for (see applyModelDefaultsToNewModel).
     void applyModelDefaults(const tmk::SamplingDefaults& defaults);
 
     tmk::ModelOptions modelOptions() const;
@@ -57,7 +59,6 @@ public:
 
     // The button: "Generate" or "Stop".
     void setGenerating(bool generating);
-    bool isGenerating() const { return m_generating; }
     void setGenerateEnabled(bool enabled, const QString& reason = {});
     QPushButton* generateButton() const { return m_generate; }
     QComboBox* promptBox() const { return m_prompt; }
@@ -65,7 +66,6 @@ public:
     void showGenerationProgress(qint64 done, qint64 total, double etaSeconds, double realtimeFactor);
     void showLoadProgress(const QString& stage, double fraction);
     void showIdle(const QString& text = {});
-    QString progressText() const;
 
     // Settings under the current QSettings group: prompt, history, seed, lock, duration, sampling, device, dtype.
     void saveSettings(QSettings& settings) const;

@@ -46,6 +46,8 @@ SliderValues fromVariantMap(const QVariantMap& map)
     return values;
 }
 
+QString cleanModelDir(const QString& dir) { return dir.isEmpty() ? QString() : QDir::cleanPath(QFileInfo(dir).absoluteFilePath()); }
+
 }  // namespace
 
 MainWindow::MainWindow(EngineBridge& bridge, MainWindowOptions options, QWidget* parent)
@@ -264,6 +266,9 @@ void MainWindow::restoreSettings()
     settings.beginGroup("generation");
     m_generation->restoreSettings(settings);
     settings.endGroup();
+    // The sampling values just restored were chosen with this model open (settings from before the key
+    // existed: the remembered model); see applyModelDefaultsToNewModel.
+    m_samplingModelDir = cleanModelDir(settings.value("generation/samplingModelDir", settings.value("model/dir")).toString());
     m_sliderValues = fromVariantMap(settings.value("sliders/values").toMap());
     m_sliders->setExaggerated(settings.value("sliders/exaggerated", false).toBool());
     m_bridge.setSliders(m_sliderValues);  // merged as soon as a bank is loaded
@@ -278,6 +283,7 @@ void MainWindow::saveSettings() const
     settings.beginGroup("generation");
     m_generation->saveSettings(settings);
     settings.endGroup();
+    settings.setValue("generation/samplingModelDir", m_samplingModelDir);
     settings.setValue("sliders/values", toVariantMap(m_sliderValues));
     settings.setValue("sliders/exaggerated", m_sliders->exaggerated());
     if (m_bridge.hasModel()) settings.setValue("model/dir", m_bridge.modelDir());
@@ -335,12 +341,26 @@ void MainWindow::onModelLoaded()
     m_pages->setCurrentWidget(m_workspace);
     m_generation->setModelInfo(&info);
     m_generation->setModelOptions(info.options);
+    applyModelDefaultsToNewModel(info);
     m_generation->showIdle(tr("Ready"));
     QSettings().setValue("model/dir", m_bridge.modelDir());
     setWindowTitle(tr("Tastemaker — %1").arg(QString::fromStdString(info.name)));
     updateModelLabel();
     updateGenerateEnabled();
     showStatus(tr("Opened the model %1.").arg(QString::fromStdString(info.name)));
+}
+
+// A model's generation_config.json (guidance scale, top-k, top-p, temperature) reaches the sampling controls
+// when that model is opened and the controls were not already set up for it. Reopening the same model (the
+// remembered one at startup, or after a device or dtype change) keeps what the controls hold: the user's
+// choices restored from the settings are never silently replaced. Opening a different model applies its
+// defaults, replacing the previous model's values (and any edits made on top of them).
+void MainWindow::applyModelDefaultsToNewModel(const ModelInfo& info)
+{
+    const QString dir = cleanModelDir(m_bridge.modelDir());
+    if (dir == m_samplingModelDir) return;
+    m_samplingModelDir = dir;
+    m_generation->applyModelDefaults(info.sampling);
 }
 
 void MainWindow::onBankLoaded()

@@ -76,6 +76,7 @@ private:
     void connectBridge();
     void restoreSettings();
     void onModelLoaded();
+    void applyModelDefaultsToNewModel(const tmk::ModelInfo& info);
     void onBankLoaded();
     void onJobFailed(const QString& title, const QString& message);
     void onGenerationFinished(bool cancelled, const QString& clipId);
@@ -109,6 +110,7 @@ private:
     QPointer<QMessageBox> m_errorBox;
     tmk::SliderValues m_sliderValues;  // what the user set (kept while no bank can take them)
     QString m_loadingModelDir;         // a model load in flight
+    QString m_samplingModelDir;        // the model whose defaults the sampling controls started from (cleaned path)
     double m_generationStartSeconds = 0;
     bool m_closing = false;
 };

@@ -20,16 +20,6 @@ Expected<SampleFormat> parseSampleFormat(const std::string& text)
     return Error{ErrorCode::InvalidArgument, "unknown sample format '" + text + "' (valid: s16, s24, f32)"};
 }
 
-const char* sampleFormatName(SampleFormat format)
-{
-    switch (format) {
-    case SampleFormat::S16: return "s16";
-    case SampleFormat::S24: return "s24";
-    case SampleFormat::F32: return "f32";
-    }
-    return "?";
-}
-
 Expected<AudioBuffer> readAudioFile(const fs::path& path)
 {
     std::error_code ec;

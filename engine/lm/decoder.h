@@ -87,7 +87,6 @@ public:
     // Attaches a runtime LoRA (nullptr detaches). The hook must outlive its attachment; while attached and
     // enabled every projection it has factors for gets the low-rank term. Not thread-safe: attach between runs.
     void setLoraHook(const LinearLoraHook* hook) { m_lora = hook; }
-    const LinearLoraHook* loraHook() const { return m_lora; }
 
 private:
     struct Linear {

@@ -34,7 +34,6 @@ public:
     // The song's audio: its audio_path cell (relative paths are under the folder) when that file exists,
     // else <track_id>.<ext>; empty when neither exists. Paths are absolute.
     std::filesystem::path find(const std::string& trackId, const std::string& audioPathCell) const;
-    size_t fileCount() const { return m_byStem.size(); }
 
 private:
     std::filesystem::path m_dir;

@@ -1,14 +1,19 @@
 // The main window: menus and shortcuts, the welcome panel on first run and its bundled default model, a
-// bad model folder showing the engine's exact error in a dialog, settings persisting across restarts, and
-// quitting while a job runs asking first.
+// bad model folder showing the engine's exact error in a dialog, settings persisting across restarts, a
+// model's generation_config.json reaching the sampling controls, and quitting while a job runs asking first.
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QMenuBar>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTest>
 #include <QTimer>
 
@@ -33,6 +38,23 @@ private:
     QString m_library;
 
     tmk::ui::MainWindowOptions options() const { return {tmk::test::defaultModelDir()}; }
+
+    // A copy of the fixture model whose generation_config.json sets `fields` (over the fixture's own).
+    static QString fixtureModelWith(const QString& name, const QJsonObject& fields)
+    {
+        const QString dir = tmk::test::freshOutDir(name);
+        const QDir fixture(tmk::test::fixtureModelDir());
+        for (const QString& file : fixture.entryList(QDir::Files))
+            if (!QFile::copy(fixture.filePath(file), dir + "/" + file)) return {};
+        QFile config(dir + "/generation_config.json");
+        if (!config.open(QIODevice::ReadOnly)) return {};
+        QJsonObject json = QJsonDocument::fromJson(config.readAll()).object();
+        config.close();
+        for (auto it = fields.begin(); it != fields.end(); ++it) json.insert(it.key(), it.value());
+        if (!config.open(QIODevice::WriteOnly | QIODevice::Truncate)) return {};
+        config.write(QJsonDocument(json).toJson());
+        return dir;
+    }
 
 private Q_SLOTS:
     void initTestCase()
@@ -173,6 +195,41 @@ private Q_SLOTS:
         QTRY_COMPARE(bridge.mergedSliders().count("energy"), size_t(1));
         QCOMPARE(bridge.mergedSliders().at("energy"), 0.5);
         QCOMPARE(window.size(), QSize(1100, 700));
+    }
+
+    void modelDefaultsReachTheControls()
+    {
+        // The controls' own defaults are CFG 3 and top-k 250; the fixture's codebook has 64 codes.
+        const QString model = fixtureModelWith("mainwindow-model-defaults", {{"guidance_scale", 4.5}, {"top_k", 37}});
+        QVERIFY(!model.isEmpty());
+        auto cfgBox = [](MainWindow& window) { return window.findChild<QDoubleSpinBox*>("cfgBox"); };
+        auto topKBox = [](MainWindow& window) { return window.findChild<QSpinBox*>("topKBox"); };
+        {
+            EngineBridge bridge(tmk::test::bridgeOptions(m_library));
+            MainWindow window(bridge, options());
+            window.show();
+            QCOMPARE(cfgBox(window)->value(), 3.0);
+            QCOMPARE(topKBox(window)->value(), 250);
+            window.openInitial(model);
+            QVERIFY(tmk::test::waitForModel(bridge));
+            QCOMPARE(cfgBox(window)->value(), 4.5);
+            QCOMPARE(topKBox(window)->value(), 37);
+            cfgBox(window)->setValue(6.0);  // the user's choice, on top of the model's defaults
+        }
+        // Reopening the same model at startup keeps the user's restored choice; another model brings its own.
+        EngineBridge bridge(tmk::test::bridgeOptions(m_library));
+        MainWindow window(bridge, options());
+        window.show();
+        window.openInitial();
+        QVERIFY(tmk::test::waitForModel(bridge));
+        QCOMPARE(bridge.modelDir(), model);
+        QCOMPARE(cfgBox(window)->value(), 6.0);
+        QCOMPARE(topKBox(window)->value(), 37);
+        window.openModel(tmk::test::fixtureModelDir());
+        QTRY_COMPARE_WITH_TIMEOUT(bridge.modelDir(), tmk::test::fixtureModelDir(), 20000);
+        QVERIFY(tmk::test::waitIdle(bridge));
+        QCOMPARE(cfgBox(window)->value(), 3.0);   // the fixture's guidance_scale
+        QCOMPARE(topKBox(window)->value(), 64);   // no top_k: 250, clamped to the codebook size
     }
 
     void quittingWhileGeneratingAsksFirst()

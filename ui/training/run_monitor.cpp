@@ -181,7 +181,6 @@ void RunMonitor::prepareForResume(const QString& adapterName, const std::vector<
 }
 
 QString RunMonitor::statusText() const { return m_status->text(); }
-QString RunMonitor::overallText() const { return m_overallLabel->text(); }
 QString RunMonitor::adapterText() const { return m_adapterLabel->text(); }
 QString RunMonitor::logText() const { return m_log->toPlainText(); }
 

@@ -58,16 +58,13 @@ public:
     CurveCharts* charts() const { return m_charts; }
     LatestValuesTable* table() const { return m_table; }
     QProgressBar* overallBar() const { return m_overall; }
-    QProgressBar* adapterBar() const { return m_adapter; }
     QPushButton* cancelButton() const { return m_cancel; }
     QString statusText() const;
-    QString overallText() const;
     QString adapterText() const;
     QString logText() const;
     std::optional<tmk::ui::RunOutcome> outcome() const { return m_outcome; }
     // Shows adapter `index`'s curves (the selector does this).
     void showAdapter(int index);
-    int shownAdapter() const { return m_shown; }
 
     tmk::Expected<void> exportPng(const QString& path) const;
     tmk::Expected<void> exportCsv(const QString& path) const;

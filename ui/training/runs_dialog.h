@@ -33,7 +33,6 @@ public:
     const std::vector<tmk::RunInfo>& runs() const { return m_runs; }
     QTableWidget* table() const { return m_table; }
     QPushButton* resumeButton() const { return m_resume; }
-    QPushButton* curvesButton() const { return m_curves; }
 
     // Selects the run whose folder is named `folderName`; false when there is none.
     bool selectRun(const QString& folderName);

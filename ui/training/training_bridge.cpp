@@ -2,6 +2,7 @@
 // worker (see training_bridge.h).
 #include "training/training_bridge.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
 #include <QMetaObject>
@@ -82,11 +83,6 @@ const std::vector<MetricInfo>& TrainingBridge::metrics() const { return m_engine
 QString TrainingBridge::defaultRunsRoot()
 {
     return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + "/runs";
-}
-
-QString TrainingBridge::runFolderName(const QDateTime& when, const TrainingTarget& target)
-{
-    return when.toString("yyyyMMdd-HHmmss") + "-" + target.name();
 }
 
 std::optional<BankSummary> TrainingBridge::readBank(const fs::path& bankDir, const std::vector<MetricInfo>& metrics)

@@ -16,7 +16,6 @@
 // the worker after the wizard closed posts nothing (and was cancelled by the destructor).
 #pragma once
 
-#include <QDateTime>
 #include <QObject>
 #include <QString>
 
@@ -70,7 +69,6 @@ public:
     // previewFinished or previewFailed. A new preview cancels the running one.
     void preview(const tmk::PairBuilderOptions& options);
     void cancelPreview();
-    bool previewRunning() const { return m_previewToken != nullptr; }
 
     // Starts a plan (the caller checked it; an invalid option fails the adapter's job with the trainer's
     // message). Returns false when a run is going already.
@@ -88,8 +86,6 @@ public:
 
     // QStandardPaths::AppDataLocation + "/runs".
     static QString defaultRunsRoot();
-    // "20250101-120000-energy+": a run folder's name.
-    static QString runFolderName(const QDateTime& when, const TrainingTarget& target);
     // Reads `bankDir`'s bank.json; nullopt when there is none or it is unreadable (quick file work).
     static std::optional<tmk::BankSummary> readBank(const std::filesystem::path& bankDir,
                                                     const std::vector<tmk::MetricInfo>& metrics);

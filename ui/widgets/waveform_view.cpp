@@ -110,12 +110,6 @@ void WaveformView::setPlayhead(double seconds)
     update();
 }
 
-void WaveformView::setEmptyText(const QString& text)
-{
-    m_emptyText = text;
-    update();
-}
-
 QRectF WaveformView::waveRect() const
 {
     const QFontMetricsF fm(font());

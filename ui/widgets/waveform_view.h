@@ -35,9 +35,6 @@ public:
     void setPlayhead(double seconds);
     double playhead() const { return m_playheadSeconds; }
 
-    void setEmptyText(const QString& text);
-    const QString& emptyText() const { return m_emptyText; }
-
     // Geometry (also used by the tests).
     QRectF waveRect() const;
     double secondsAtX(double x) const; // clamped to [0, durationSeconds()]

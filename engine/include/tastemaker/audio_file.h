@@ -16,7 +16,6 @@ enum class SampleFormat { S16, S24, F32 };
 enum class AudioContainer { Wav, Flac, Ogg };
 
 Expected<SampleFormat> parseSampleFormat(const std::string& text);  // "s16", "s24", "f32"
-const char* sampleFormatName(SampleFormat format);
 
 struct AudioBuffer {
     int sampleRate = 0;

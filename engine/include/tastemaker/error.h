@@ -21,8 +21,6 @@ enum class ErrorCode {
     Internal,         // a bug: an invariant did not hold
 };
 
-const char* errorCodeName(ErrorCode code);
-
 struct Error {
     ErrorCode code = ErrorCode::Internal;
     std::string message;
