@@ -1,9 +1,11 @@
-// core: Expected, atomic writes (including a simulated full disk), JSON helpers, the log sink.
+// core: Expected, atomic writes (including a simulated full disk), JSON helpers, the log sink, SHA-256.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "core/json.h"
+#include "core/sha256.h"
 #include "tastemaker/cancel.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/log.h"
@@ -113,4 +115,28 @@ TEST(Cancel, TokenIsSharedAcrossThreads)
     EXPECT_TRUE(token.isCancelled());
     token.reset();
     EXPECT_FALSE(token.isCancelled());
+}
+
+namespace {
+
+std::string sha256Hex(const std::string& text, size_t chunk)
+{
+    Sha256 hash;
+    for (size_t at = 0; at < text.size(); at += chunk) hash.update(text.data() + at, std::min(chunk, text.size() - at));
+    return hash.hexDigest();
+}
+
+} // namespace
+
+TEST(Sha256, NistVectorsInAnyChunking)
+{
+    // FIPS 180-4 examples (NIST CSRC "SHA256.pdf", "SHA2_Additional.pdf").
+    const std::string twoBlocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    for (size_t chunk : { size_t(1), size_t(3), size_t(64), size_t(1000) }) {
+        EXPECT_EQ(sha256Hex("", chunk), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        EXPECT_EQ(sha256Hex("abc", chunk), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        EXPECT_EQ(sha256Hex(twoBlocks, chunk), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    }
+    EXPECT_EQ(sha256Hex(std::string(1000000, 'a'), 4096),
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
