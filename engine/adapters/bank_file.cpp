@@ -7,7 +7,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "tastemaker/adapters.h"
+#include "adapters/bank_file.h"
 #include "tastemaker/fileio.h"
 
 namespace tmk {
@@ -135,7 +135,7 @@ int BankSummary::adapterCount() const
     return count;
 }
 
-Expected<BankSummary> readBankSummary(const fs::path& bankDir, const std::vector<MetricInfo>& metrics)
+Expected<BankFile> readBankFile(const fs::path& bankDir, const std::vector<MetricInfo>* knownMetrics)
 {
     const fs::path path = bankDir / kBankFile;
     Expected<OrderedJson> root = readOrderedJson(path);
@@ -145,23 +145,33 @@ Expected<BankSummary> readBankSummary(const fs::path& bankDir, const std::vector
         return Error::inFile(ErrorCode::Format, file, "has no integer \"format\" entry");
     if ((*root)["format"].get<int64_t>() != 1)
         return Error::inFile(ErrorCode::Unsupported, file, "has format " + (*root)["format"].dump() + "; this build reads format 1");
-    BankSummary summary;
-    summary.dir = bankDir;
+    BankFile bank;
     if (root->contains("base_model") && !(*root)["base_model"].is_null()) {
         if (!(*root)["base_model"].is_string()) return Error::inFile(ErrorCode::Format, file, "\"base_model\" must be a string");
-        summary.baseModel = (*root)["base_model"].get<std::string>();
+        bank.baseModel = (*root)["base_model"].get<std::string>();
     }
     if (!root->contains("metrics") || !(*root)["metrics"].is_object())
         return Error::inFile(ErrorCode::Format, file, "has no \"metrics\" object");
-    std::map<std::string, BankMetric> listed;
     for (const auto& [id, sides] : (*root)["metrics"].items()) {
-        if (!findMetric(metrics, id))
+        if (knownMetrics && !findMetric(*knownMetrics, id))
             return Error::inFile(ErrorCode::Mismatch, file,
-                                 "lists the unknown metric \"" + id + "\"; the valid metric ids are: " + joinMetricIds(metrics));
+                                 "lists the unknown metric \"" + id + "\"; the valid metric ids are: " + joinMetricIds(*knownMetrics));
         Expected<BankMetric> metric = parseSides(bankDir, file, id, sides);
         if (!metric) return metric.error();
-        listed[id] = std::move(*metric);
+        bank.listed.push_back(std::move(*metric));
     }
+    return bank;
+}
+
+Expected<BankSummary> readBankSummary(const fs::path& bankDir, const std::vector<MetricInfo>& metrics)
+{
+    Expected<BankFile> bank = readBankFile(bankDir, &metrics);
+    if (!bank) return bank.error();
+    std::map<std::string, BankMetric> listed;
+    for (BankMetric& metric : bank->listed) listed[metric.id] = std::move(metric);
+    BankSummary summary;
+    summary.dir = bankDir;
+    summary.baseModel = std::move(bank->baseModel);
     for (const MetricInfo& info : metrics) {
         auto found = listed.find(info.id);
         summary.metrics.push_back(found != listed.end() ? found->second : BankMetric{info.id, {}, {}});

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/json.h"
+#include "adapters/bank_file.h"
 #include "core/sha256.h"
 #include "tastemaker/clip_library.h"
 #include "tastemaker/runtime.h"
@@ -61,26 +61,15 @@ std::vector<fs::path> sortedFiles(const fs::path& dir)
     return files;
 }
 
-// The adapter folders bank.json lists, absolute, sorted, duplicates removed.
+// The adapter folders bank.json lists (readBankFile: absolute, existing), sorted, duplicates removed.
 Expected<std::vector<fs::path>> bankAdapterDirs(const fs::path& bankDir)
 {
-    const fs::path bankFile = bankDir / "bank.json";
-    Expected<nlohmann::json> bank = readJsonFile(bankFile);
+    Expected<BankFile> bank = readBankFile(bankDir, nullptr);
     if (!bank) return bank.error();
-    if (!bank->is_object() || !bank->contains("metrics") || !(*bank)["metrics"].is_object())
-        return Error::inFile(ErrorCode::Format, bankFile.string(), "has no \"metrics\" object");
     std::vector<fs::path> dirs;
-    for (const auto& [metric, sides] : (*bank)["metrics"].items()) {
-        if (!sides.is_object())
-            return Error::inFile(ErrorCode::Format, bankFile.string(), "entry \"" + metric + "\" is not an object");
-        for (const auto& [side, dir] : sides.items()) {
-            if (!dir.is_string())
-                return Error::inFile(ErrorCode::Format, bankFile.string(),
-                    "entry \"" + metric + "\" side \"" + side + "\" is not a folder name");
-            const fs::path path = dir.get<std::string>();
-            dirs.push_back((path.is_absolute() ? path : bankDir / path).lexically_normal());
-        }
-    }
+    for (const BankMetric& metric : bank->listed)
+        for (const fs::path& dir : { metric.positiveDir, metric.negativeDir })
+            if (!dir.empty()) dirs.push_back(dir);
     std::sort(dirs.begin(), dirs.end());
     dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
     return dirs;
