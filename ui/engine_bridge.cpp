@@ -180,7 +180,7 @@ ProgressCallback EngineBridge::Worker::throttledProgress(std::function<void(cons
 void EngineBridge::loadModelJob(const QString& dir, ModelOptions options)
 {
     ProgressCallback progress = Worker::throttledProgress([this](const Progress& p) {
-        const QString stage = qs(p.stage);
+        const QString stage = QString::fromUtf8(progressStageName(p.stage));
         const double fraction = p.fraction();
         toGui([this, stage, fraction]() { Q_EMIT loadProgress(stage, fraction); });
     });

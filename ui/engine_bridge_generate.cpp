@@ -90,7 +90,7 @@ void EngineBridge::generateJob(GenerationRequest request, const std::filesystem:
     callbacks.cancel = cancel.get();
     callbacks.onProgress = [this, &clock](const Progress& progress) {
         double eta = 0, rtf = 0;
-        if (progress.stage != "decoding" || !clock.measure(progress, eta, rtf)) return;
+        if (progress.stage != ProgressStage::Decoding || !clock.measure(progress, eta, rtf)) return;
         const qint64 done = progress.done, total = progress.total;
         toGui([this, done, total, eta, rtf]() { Q_EMIT generationProgress(done, total, eta, rtf); });
     };

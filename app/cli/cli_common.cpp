@@ -50,10 +50,10 @@ ProgressCallback stderrProgress()
         if (progress.total <= 1) return;
         const int percent = static_cast<int>(100.0 * progress.fraction());
         if (terminal) {
-            std::fprintf(stderr, "\r%s %3d%%%s", progress.stage.c_str(), percent, progress.done == progress.total ? "\n" : "");
+            std::fprintf(stderr, "\r%s %3d%%%s", progressStageName(progress.stage), percent, progress.done == progress.total ? "\n" : "");
         } else if (percent / 10 != *lastDecile || progress.done == progress.total) {
             *lastDecile = percent / 10;
-            std::fprintf(stderr, "%s %d%%\n", progress.stage.c_str(), percent);
+            std::fprintf(stderr, "%s %d%%\n", progressStageName(progress.stage), percent);
         }
     };
 }

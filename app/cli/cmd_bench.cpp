@@ -133,7 +133,7 @@ int benchGenerate(const Args& args)
     GenerationCallbacks callbacks;
     callbacks.onProgress = [&](const Progress& p) {
         auto now = Clock::now();
-        if (p.stage == "decoding" && p.done > 0) stepSeconds.push_back(std::chrono::duration<double>(now - last).count());
+        if (p.stage == ProgressStage::Decoding && p.done > 0) stepSeconds.push_back(std::chrono::duration<double>(now - last).count());
         last = now;
     };
     Expected<GenerationResult> result = generate(**model, request, callbacks);

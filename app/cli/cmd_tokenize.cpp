@@ -19,7 +19,7 @@ ProgressCallback tokenizeProgress()
 {
     const bool terminal = ::isatty(STDERR_FILENO) != 0;
     return [terminal](const Progress& progress) {
-        if (progress.stage != "tokenizing" || progress.total <= 0) return;
+        if (progress.stage != ProgressStage::Tokenizing || progress.total <= 0) return;
         const int64_t step = std::max<int64_t>(1, progress.total / 10);
         if (terminal)
             std::fprintf(stderr, "\rtokenizing %lld/%lld songs%s", static_cast<long long>(progress.done),

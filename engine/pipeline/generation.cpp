@@ -42,7 +42,7 @@ Expected<GenerationResult> runGeneration(const MusicgenModel::Impl& impl, const 
     GenerationResult result;
     result.sampleRate = impl.info.sampleRate;
     auto start = Clock::now();
-    if (callbacks.onProgress) callbacks.onProgress(Progress{"text encoder", 0, 1});
+    if (callbacks.onProgress) callbacks.onProgress(Progress{ProgressStage::TextEncoder, 0, 1});
     auto [states, mask] = encodePrompts(impl, request.prompts);
     result.textSeconds = secondsSince(start);
 
@@ -56,7 +56,7 @@ Expected<GenerationResult> runGeneration(const MusicgenModel::Impl& impl, const 
     GenerateCallbacks lmCallbacks;
     lmCallbacks.cancel = callbacks.cancel;
     if (callbacks.onProgress)
-        lmCallbacks.onStep = [&](int64_t step, int64_t total) { callbacks.onProgress(Progress{"decoding", step, total}); };
+        lmCallbacks.onStep = [&](int64_t step, int64_t total) { callbacks.onProgress(Progress{ProgressStage::Decoding, step, total}); };
     if (callbacks.onFrame)
         lmCallbacks.onFrame = [&](int64_t frame, const std::vector<int64_t>& codes) { callbacks.onFrame(frame, codes); };
     start = Clock::now();
@@ -66,7 +66,7 @@ Expected<GenerationResult> runGeneration(const MusicgenModel::Impl& impl, const 
     result.codes = codesFromTensor(*codes);
 
     if (request.decodeAudio) {
-        if (callbacks.onProgress) callbacks.onProgress(Progress{"audio decoder", 0, 1});
+        if (callbacks.onProgress) callbacks.onProgress(Progress{ProgressStage::AudioDecoder, 0, 1});
         start = Clock::now();
         result.audio = audioFromTensor(impl.codec->decode(codes->to(impl.device)));
         result.codecSeconds = secondsSince(start);

@@ -100,31 +100,31 @@ void fillInfo(MusicgenModel::Impl& impl, const fs::path& dir, const ModelOptions
 
 Expected<void> loadParts(MusicgenModel::Impl& impl, const fs::path& dir, const ProgressCallback& progress)
 {
-    auto report = [&](const char* stage, int done) {
+    auto report = [&](ProgressStage stage, int done) {
         if (progress) progress(Progress{stage, done, 5});
     };
-    report("tokenizer", 0);
+    report(ProgressStage::LoadingTokenizer, 0);
     Expected<T5Tokenizer> tokenizer = T5Tokenizer::load(dir / "spiece.model");
     if (!tokenizer) return tokenizer.error();
     impl.tokenizer.emplace(std::move(*tokenizer));
-    report("weights", 1);
+    report(ProgressStage::LoadingWeights, 1);
     Expected<WeightStore> weights = WeightStore::open(dir);
     if (!weights) return weights.error();
     impl.info.untrained = weights->metadataValue("tastemaker") == "random weights";
     const at::TensorOptions compute = at::TensorOptions().dtype(impl.computeType).device(impl.device);
-    report("text encoder", 2);
+    report(ProgressStage::LoadingTextEncoder, 2);
     Expected<T5Encoder> text = T5Encoder::load(*weights, impl.config, compute);
     if (!text) return text.error();
     impl.textEncoder.emplace(std::move(*text));
-    report("decoder", 3);
+    report(ProgressStage::LoadingDecoder, 3);
     Expected<MusicgenDecoder> decoder = MusicgenDecoder::load(*weights, impl.config, compute);
     if (!decoder) return decoder.error();
     impl.decoder.emplace(std::move(*decoder));
-    report("audio codec", 4);
+    report(ProgressStage::LoadingAudioCodec, 4);
     Expected<Encodec> codec = Encodec::load(*weights, impl.config, compute.dtype(at::kFloat));
     if (!codec) return codec.error();
     impl.codec.emplace(std::move(*codec));
-    report("ready", 5);
+    report(ProgressStage::Loaded, 5);
     return {};
 }
 

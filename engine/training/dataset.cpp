@@ -223,7 +223,7 @@ Expected<TracksRead> readTracks(CsvReader& reader, const PairBuilderOptions& opt
         if (reader.rowsRead() % kProgressEveryRows == 0) {
             if (cancel && cancel->isCancelled()) return cancelledError();
             if (progress)
-                progress({ "reading tracks", static_cast<int64_t>(reader.bytesDone()),
+                progress({ ProgressStage::ReadingTracks, static_cast<int64_t>(reader.bytesDone()),
                     static_cast<int64_t>(reader.bytesTotal()) });
         }
         const std::string_view id = trim(reader.field(columns->trackId));
@@ -249,7 +249,7 @@ Expected<TracksRead> readTracks(CsvReader& reader, const PairBuilderOptions& opt
     skips.addProblems(reader);
     if (progress)
         progress(
-            { "reading tracks", static_cast<int64_t>(reader.bytesTotal()), static_cast<int64_t>(reader.bytesTotal()) });
+            { ProgressStage::ReadingTracks, static_cast<int64_t>(reader.bytesTotal()), static_cast<int64_t>(reader.bytesTotal()) });
     return read;
 }
 
@@ -278,7 +278,7 @@ Expected<std::vector<double>> readYoutube(CsvReader& reader, const PairBuilderOp
         if (reader.rowsRead() % kProgressEveryRows == 0) {
             if (cancel && cancel->isCancelled()) return cancelledError();
             if (progress)
-                progress({ "reading YouTube", static_cast<int64_t>(reader.bytesDone()),
+                progress({ ProgressStage::ReadingYouTube, static_cast<int64_t>(reader.bytesDone()),
                     static_cast<int64_t>(reader.bytesTotal()) });
         }
         const std::string artistKey = normaliseStrict(reader.field(artist));
@@ -306,7 +306,7 @@ Expected<std::vector<double>> readYoutube(CsvReader& reader, const PairBuilderOp
         data.youtubeMatchedSongs += best >= 0 ? 1 : 0;
     }
     if (progress)
-        progress({ "reading YouTube", static_cast<int64_t>(reader.bytesTotal()),
+        progress({ ProgressStage::ReadingYouTube, static_cast<int64_t>(reader.bytesTotal()),
             static_cast<int64_t>(reader.bytesTotal()) });
     return slotValues;
 }
@@ -368,7 +368,7 @@ std::string Dataset::prompt(const DatasetSong& song) const
 Expected<Dataset> loadDataset(const PairBuilderOptions& options, const std::vector<MetricInfo>& metrics,
     const ProgressCallback& progress, const CancelToken* cancel)
 {
-    if (progress) progress({ "reading tracks", 0, 0 });
+    if (progress) progress({ ProgressStage::ReadingTracks, 0, 0 });
     Expected<CsvReader> tracks = CsvReader::open(options.tracksCsv);
     if (!tracks) return tracks.error();
     std::optional<CsvReader> youtube;

@@ -53,7 +53,7 @@ struct Dataset {
 };
 
 // Reads the tracks CSV (and the YouTube CSV when options.youtubeCsv is set) and evaluates every metric.
-// Progress stages "reading tracks" and "reading YouTube" (bytes); cancel is polled every few thousand rows.
+// Progress stages ReadingTracks and ReadingYouTube (bytes); cancel is polled every few thousand rows.
 Expected<Dataset> loadDataset(const PairBuilderOptions& options, const std::vector<MetricInfo>& metrics,
     const ProgressCallback& progress, const CancelToken* cancel);
 

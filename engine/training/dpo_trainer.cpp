@@ -194,7 +194,7 @@ std::optional<TrainLogEntry> DpoTrainer::evaluate()
         at::Tensor chosen, rejected;
         DpoLossOutput out = lossFor(indices, chosen, rejected);
         sums.add(out, chosen, rejected);
-        if (m_callbacks.onProgress) m_callbacks.onProgress(Progress{"evaluation", start + static_cast<int64_t>(indices.size()), m_evalCount});
+        if (m_callbacks.onProgress) m_callbacks.onProgress(Progress{ProgressStage::Evaluation, start + static_cast<int64_t>(indices.size()), m_evalCount});
     }
     return TrainLogEntry{m_startStep, epochValue(), "eval", sums.means("eval_")};
 }
@@ -294,7 +294,7 @@ Expected<TrainResult> DpoTrainer::run()
                             {"learning_rate", m_options.learningRate * learningRateFactor(m_options.schedule, m_startStep,
                                                                                           m_options.warmupSteps, m_totalSteps)});
         TMK_TRY(log(entry));
-        if (m_callbacks.onProgress) m_callbacks.onProgress(Progress{"training", m_startStep, m_totalSteps});
+        if (m_callbacks.onProgress) m_callbacks.onProgress(Progress{ProgressStage::Training, m_startStep, m_totalSteps});
         if (m_startStep == m_totalSteps) break;
         if (evaluates && m_options.evalEvery > 0 && m_startStep % m_options.evalEvery == 0) {
             Expected<bool> done = evalNow();

@@ -152,7 +152,7 @@ Expected<void> matchPools(const Dataset& data, const Eligibility& songs, std::ve
                 return Error { ErrorCode::Cancelled, "Building the preference pairs was cancelled." };
             std::vector<std::pair<int, int>> pairs = matchGenre(data, members, songs);
             pool.pairs.insert(pool.pairs.end(), pairs.begin(), pairs.end());
-            if (progress) progress({ "matching songs", ++done, total });
+            if (progress) progress({ ProgressStage::MatchingSongs, ++done, total });
         }
     }
     return {};

@@ -124,7 +124,7 @@ private:
 Expected<void> Tokenizer::run(const std::vector<PairSong>& songs, TokenizeReport& report, const CancelToken* cancel)
 {
     const auto total = static_cast<int64_t>(songs.size());
-    if (m_progress) m_progress(Progress { "tokenizing", 0, total });
+    if (m_progress) m_progress(Progress { ProgressStage::Tokenizing, 0, total });
     for (int64_t i = 0; i < total; ++i) {
         if (cancel && cancel->isCancelled()) {
             report.cancelled = true;
@@ -145,7 +145,7 @@ Expected<void> Tokenizer::run(const std::vector<PairSong>& songs, TokenizeReport
             if (*outcome == SongOutcome::Failed) fail(song.trackId, failure, report);
             if (m_unsaved >= kFlushEvery) TMK_TRY(flush());
         }
-        if (m_progress) m_progress(Progress { "tokenizing", i + 1, total });
+        if (m_progress) m_progress(Progress { ProgressStage::Tokenizing, i + 1, total });
     }
     return flush();
 }

@@ -125,7 +125,7 @@ TEST(Pipeline, CancelStopsGeneration)
     GenerationCallbacks callbacks;
     callbacks.cancel = &cancel;
     callbacks.onProgress = [&](const Progress& p) {
-        if (p.stage == "decoding" && p.done == 5) cancel.requestCancel();
+        if (p.stage == ProgressStage::Decoding && p.done == 5) cancel.requestCancel();
     };
     GenerationRequest request = greedyRequest();
     request.frames = 100;

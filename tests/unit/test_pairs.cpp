@@ -496,11 +496,12 @@ TEST(Pairs, ReportsProgressAndHonoursCancel)
     PairBuilderOptions options = sampleOptions();
     options.youtubeCsv = youtubeSample();
     ASSERT_TRUE(buildPairs(options, metrics(), [&](const Progress& p) { seen.push_back(p); }).ok());
-    std::set<std::string> stages;
+    std::set<ProgressStage> stages;
     for (const Progress& p : seen) stages.insert(p.stage);
-    EXPECT_EQ(stages, (std::set<std::string> { "reading tracks", "reading YouTube", "matching songs" }));
+    EXPECT_EQ(stages,
+        (std::set<ProgressStage> { ProgressStage::ReadingTracks, ProgressStage::ReadingYouTube, ProgressStage::MatchingSongs }));
     ASSERT_FALSE(seen.empty());
-    EXPECT_EQ(seen.back().stage, "matching songs");
+    EXPECT_EQ(seen.back().stage, ProgressStage::MatchingSongs);
     EXPECT_EQ(seen.back().done, seen.back().total);
 
     CancelToken cancelled;
@@ -512,7 +513,7 @@ TEST(Pairs, ReportsProgressAndHonoursCancel)
     Expected<PairSet> late = buildPairs(
         options, metrics(),
         [&](const Progress& p) {
-            if (p.stage == "matching songs") midway.requestCancel();
+            if (p.stage == ProgressStage::MatchingSongs) midway.requestCancel();
         },
         &midway);
     ASSERT_FALSE(late.ok());

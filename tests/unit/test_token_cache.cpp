@@ -199,7 +199,7 @@ TEST(TokenCache, WindowsAreEncodedLikeEncodeAudioOnTheSameCrop)
     writeSongs(dir, songs);
     std::vector<Progress> progress;
     const TokenizeReport report = tokenize(optionsFor(dir), nullptr, [&](const Progress& p) {
-        if (p.stage == "tokenizing") progress.push_back(p);
+        if (p.stage == ProgressStage::Tokenizing) progress.push_back(p);
     });
     EXPECT_EQ(report.songs, 5);
     EXPECT_EQ(report.encoded, 4);
@@ -359,7 +359,7 @@ TEST(TokenCache, ACancelledRunLeavesAValidCacheThatTheNextRunCompletes)
     writeSongs(dir, songs);
     CancelToken cancel;
     const TokenizeReport cancelled = tokenize(optionsFor(dir), &cancel, [&](const Progress& p) {
-        if (p.stage == "tokenizing" && p.done == 2) cancel.requestCancel();
+        if (p.stage == ProgressStage::Tokenizing && p.done == 2) cancel.requestCancel();
     });
     EXPECT_TRUE(cancelled.cancelled);
     EXPECT_EQ(cancelled.encoded, 2);

@@ -196,13 +196,13 @@ void DataPage::startPreview()
     Q_EMIT completeChanged();
 }
 
-void DataPage::onPreviewProgress(const QString& stage, qint64 done, qint64 total)
+void DataPage::onPreviewProgress(ProgressStage stage, qint64 done, qint64 total)
 {
     if (total > 0) {
         m_progress->setRange(0, 1000);
         m_progress->setValue(static_cast<int>(1000 * done / total));
     }
-    setMessage(tr("Preview: %1…").arg(stage), false);
+    setMessage(tr("Preview: %1…").arg(QString::fromUtf8(progressStageName(stage))), false);
 }
 
 void DataPage::onPreviewFinished(const PairReport& report)

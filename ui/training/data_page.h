@@ -8,6 +8,7 @@
 #include <QWizardPage>
 
 #include "tastemaker/pairs.h"
+#include "tastemaker/progress.h"
 
 class QGridLayout;
 class QLabel;
@@ -52,7 +53,7 @@ private:
     void inputsChanged();
     // Empty when the inputs can be previewed; otherwise what is wrong.
     QString inputProblem() const;
-    void onPreviewProgress(const QString& stage, qint64 done, qint64 total);
+    void onPreviewProgress(tmk::ProgressStage stage, qint64 done, qint64 total);
     void onPreviewFinished(const tmk::PairReport& report);
     void onPreviewFailed(const QString& message);
     void showReport(const tmk::PairReport& report);

@@ -202,17 +202,18 @@ void RunMonitor::showAdapter(int index)
 
 void RunMonitor::onRunMessage(const QString& text) { m_log->appendPlainText(text); }
 
-void RunMonitor::onPrepareProgress(const QString& stage, qint64 done, qint64 total)
+void RunMonitor::onPrepareProgress(ProgressStage stage, qint64 done, qint64 total)
 {
     const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0.0;
-    const bool tokenizing = stage == "tokenizing";
+    const bool tokenizing = stage == ProgressStage::Tokenizing;
     m_prepareFraction = tokenizing ? 0.2 + 0.8 * fraction : 0.2 * fraction;
     if (tokenizing) {
         setStatus(tr("Tokenizing songs…"));
         m_adapterLabel->setText(tr("Tokenizing: song %1 of %2").arg(done).arg(total));
     } else {
         setStatus(tr("Building pairs…"));
-        m_adapterLabel->setText(total > 0 ? tr("%1: %2 of %3").arg(stage).arg(done).arg(total) : stage);
+        const QString name = QString::fromUtf8(progressStageName(stage));
+        m_adapterLabel->setText(total > 0 ? tr("%1: %2 of %3").arg(name).arg(done).arg(total) : name);
     }
     m_adapter->setValue(barValue(fraction));
     updateOverall();
@@ -236,17 +237,17 @@ void RunMonitor::onAdapterStarted(int index, const QString& name, const QString&
     updateOverall();
 }
 
-void RunMonitor::onTrainProgress(int index, const QString& stage, qint64 done, qint64 total)
+void RunMonitor::onTrainProgress(int index, ProgressStage stage, qint64 done, qint64 total)
 {
     if (index != m_current) return;
     const QString name = m_adapterChoice->itemText(index);
-    if (stage == "training" && total > 0) {
+    if (stage == ProgressStage::Training && total > 0) {
         m_adapterTotal = total;
         showAdapterStep(done);
-    } else if (stage == "evaluation") {
+    } else if (stage == ProgressStage::Evaluation) {
         m_adapterLabel->setText(tr("%1: evaluating on the test pairs (%2 of %3)").arg(name).arg(done).arg(total));
     } else {
-        m_adapterLabel->setText(tr("%1: %2 (%3 of %4)").arg(name, stage).arg(done).arg(total));
+        m_adapterLabel->setText(tr("%1: %2 (%3 of %4)").arg(name, QString::fromUtf8(progressStageName(stage))).arg(done).arg(total));
     }
     updateOverall();
 }

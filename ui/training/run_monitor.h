@@ -75,9 +75,9 @@ Q_SIGNALS:
 private:
     void buildUi();
     void onRunMessage(const QString& text);
-    void onPrepareProgress(const QString& stage, qint64 done, qint64 total);
+    void onPrepareProgress(tmk::ProgressStage stage, qint64 done, qint64 total);
     void onAdapterStarted(int index, const QString& name, const QString& runDir);
-    void onTrainProgress(int index, const QString& stage, qint64 done, qint64 total);
+    void onTrainProgress(int index, tmk::ProgressStage stage, qint64 done, qint64 total);
     void onLogEntry(int index, const tmk::TrainLogEntry& entry);
     void showAdapterStep(qint64 step);  // the current adapter's bar, label and ETA
     void onAdapterFinished(int index, bool cancelled, qint64 step, qint64 totalSteps);

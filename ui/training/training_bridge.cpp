@@ -111,7 +111,7 @@ void TrainingBridge::preview(const PairBuilderOptions& options)
     std::vector<MetricInfo> metrics = m_engine.metrics();
     m_engine.post([this, channel, token, options, metrics, generation]() {
         ProgressCallback progress = throttled([this, channel, generation](const Progress& p) {
-            const QString stage = qs(p.stage);
+            const ProgressStage stage = p.stage;
             const qint64 done = p.done, total = p.total;
             channel->post([this, generation, stage, done, total]() {
                 if (generation == m_previewGeneration) Q_EMIT previewProgress(stage, done, total);
@@ -209,7 +209,7 @@ void TrainingBridge::postPrepare(const TrainingPlan& plan)
 
     m_engine.post([this, channel, token, metrics, data, tokenize]() {
         ProgressCallback progress = throttled([this, channel](const Progress& p) {
-            const QString stage = qs(p.stage);
+            const ProgressStage stage = p.stage;
             const qint64 done = p.done, total = p.total;
             channel->post([this, stage, done, total]() { Q_EMIT prepareProgress(stage, done, total); });
         });
@@ -283,7 +283,7 @@ TrainCallbacks TrainingBridge::trainCallbacks(int index, const CancelToken* toke
     TrainCallbacks callbacks;
     callbacks.cancel = token;
     callbacks.onProgress = throttled([self, channel, index](const Progress& p) {
-        const QString stage = qs(p.stage);
+        const ProgressStage stage = p.stage;
         const qint64 done = p.done, total = p.total;
         channel->post([self, index, stage, done, total]() { Q_EMIT self->trainProgress(index, stage, done, total); });
     });

@@ -91,17 +91,17 @@ public:
                                                     const std::vector<tmk::MetricInfo>& metrics);
 
 Q_SIGNALS:
-    void previewProgress(const QString& stage, qint64 done, qint64 total);
+    void previewProgress(tmk::ProgressStage stage, qint64 done, qint64 total);
     void previewFinished(const tmk::PairReport& report);
     void previewFailed(const QString& message);
 
     // A line for the run's log ("Building pairs…", "Tokenized 20 songs (0 failed)", ...).
     void runMessage(const QString& text);
-    // Preparation: stage "building pairs", "writing pairs", "tokenizing".
-    void prepareProgress(const QString& stage, qint64 done, qint64 total);
+    // Preparation: the pair builder's stages (reading the CSVs, matching songs), then Tokenizing.
+    void prepareProgress(tmk::ProgressStage stage, qint64 done, qint64 total);
     void adapterStarted(int index, const QString& name, const QString& runDir);
-    // Stage "training" (optimiser steps) or "evaluation" (test pairs), from the trainer.
-    void trainProgress(int index, const QString& stage, qint64 done, qint64 total);
+    // Stage Training (optimiser steps) or Evaluation (test pairs), from the trainer.
+    void trainProgress(int index, tmk::ProgressStage stage, qint64 done, qint64 total);
     void logEntry(int index, const tmk::TrainLogEntry& entry);
     // After the trainer returned: cancelled (a checkpoint was written) or finished (registered in the bank).
     void adapterFinished(int index, bool cancelled, qint64 step, qint64 totalSteps);

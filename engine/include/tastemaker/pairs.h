@@ -83,8 +83,8 @@ struct PairSet {
     PairReport report;
 };
 
-// Reads the CSVs and builds the pairs. Progress stages: "reading tracks", "reading YouTube",
-// "matching songs"; cancel is polled between rows and between genres (ErrorCode::Cancelled).
+// Reads the CSVs and builds the pairs. Progress stages: ReadingTracks, ReadingYouTube,
+// MatchingSongs; cancel is polled between rows and between genres (ErrorCode::Cancelled).
 // A malformed header, a missing required column (track_id, track_genre, the 9 audio features) or an
 // unreadable file is an error naming the file; malformed rows are skipped and listed in the report.
 Expected<PairSet> buildPairs(const PairBuilderOptions& options, const std::vector<MetricInfo>& metrics,

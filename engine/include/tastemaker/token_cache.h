@@ -60,7 +60,7 @@ struct TokenizeReport {
 };
 
 // Encodes every song of pairsDir/songs.jsonl that has audio and is not cached yet. Progress: stage
-// "tokenizing", one step per song. The cancel token is checked between songs; a cancelled run returns
+// Tokenizing, one step per song. The cancel token is checked between songs; a cancelled run returns
 // its report with `cancelled` set (not an error). Unreadable, corrupt or empty audio files are failures in
 // the report (and in index.json "failed"), not errors; errors are a bad model, a bad songs.jsonl or a
 // cache that cannot be written.

@@ -87,7 +87,7 @@ struct TrainLogEntry {
 };
 
 struct TrainCallbacks {
-    ProgressCallback onProgress;  // stages "training" (optimiser steps) and "evaluation" (test pairs)
+    ProgressCallback onProgress;  // stages Training (optimiser steps) and Evaluation (test pairs)
     std::function<void(const TrainLogEntry&)> onLog;  // every train step and every evaluation
     const CancelToken* cancel = nullptr;  // polled every micro-batch; cancelling saves a checkpoint
 };
