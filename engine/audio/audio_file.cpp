@@ -1,11 +1,11 @@
 #include "tastemaker/audio_file.h"
 
-#include <samplerate.h>
 #include <sndfile.h>
 
 #include <algorithm>
 #include <cstring>
 
+#include "audio/resampler.h"
 #include "tastemaker/fileio.h"
 
 namespace tmk {
@@ -59,18 +59,11 @@ Expected<std::vector<float>> resampleMono(std::span<const float> samples, int fr
 {
     if (fromRate <= 0 || toRate <= 0) return Error{ErrorCode::InvalidArgument, "sample rates must be positive"};
     if (fromRate == toRate || samples.empty()) return std::vector<float>(samples.begin(), samples.end());
-    const double ratio = static_cast<double>(toRate) / static_cast<double>(fromRate);
-    std::vector<float> out(static_cast<size_t>(static_cast<double>(samples.size()) * ratio) + 64);
-    SRC_DATA data{};
-    data.data_in = samples.data();
-    data.input_frames = static_cast<long>(samples.size());
-    data.data_out = out.data();
-    data.output_frames = static_cast<long>(out.size());
-    data.src_ratio = ratio;
-    data.end_of_input = 1;
-    const int rc = src_simple(&data, SRC_SINC_BEST_QUALITY, 1);
-    if (rc != 0) return Error{ErrorCode::Internal, std::string("resampling failed: ") + src_strerror(rc)};
-    out.resize(static_cast<size_t>(data.output_frames_gen));
+    Expected<std::unique_ptr<Resampler>> resampler = Resampler::create(fromRate, toRate, ResamplerQuality::Best);
+    if (!resampler) return resampler.error();
+    std::vector<float> out;
+    out.reserve(static_cast<size_t>(static_cast<double>(samples.size()) * (*resampler)->ratio()) + 256);
+    TMK_TRY((*resampler)->process(samples, EndOfInput::Yes, out));
     return out;
 }
 
