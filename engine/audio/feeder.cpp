@@ -11,9 +11,13 @@ namespace {
 constexpr auto kFeedPeriod = std::chrono::milliseconds(5);
 constexpr auto kStallTimeout = std::chrono::seconds(3);
 
-}  // namespace
+} // namespace
 
-Feeder::Feeder(Transport& transport, const PortAudioOutput& output) : m_transport(transport), m_output(output) {}
+Feeder::Feeder(Transport& transport, const PortAudioOutput& output)
+    : m_transport(transport)
+    , m_output(output)
+{
+}
 
 Feeder::~Feeder()
 {
@@ -49,10 +53,10 @@ void Feeder::feed()
     for (;;) {
         if (m_feedFrame < m_source.size()) {
             m_feedFrame += m_transport.push(std::span<const float>(m_source).subspan(m_feedFrame));
-            if (m_feedFrame < m_source.size()) return;  // the ring is full
+            if (m_feedFrame < m_source.size()) return; // the ring is full
             continue;
         }
-        if (!m_sourceComplete) return;  // a stream waiting for more
+        if (!m_sourceComplete) return; // a stream waiting for more
         if (m_loop == LoopMode::Loop && !m_source.empty()) {
             m_feedFrame = 0;
             m_transport.markWrapped();
@@ -163,4 +167,4 @@ std::optional<Error> Feeder::error() const
     return m_error;
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -29,7 +29,7 @@ namespace tmk {
 class Feeder {
 public:
     Feeder(Transport& transport, const PortAudioOutput& output);
-    ~Feeder();  // stops and joins the thread
+    ~Feeder(); // stops and joins the thread
     Feeder(const Feeder&) = delete;
     Feeder& operator=(const Feeder&) = delete;
 
@@ -42,10 +42,10 @@ public:
     // Extends the source; `complete`: nothing more will come.
     void append(std::span<const float> samples, bool complete);
 
-    void play();   // from the playhead; from the start after Finished
-    void pause();  // keeps the playhead
-    void stop();   // pauses and puts the playhead at 0
-    void seek(int64_t frame);  // clamped to the source; keeps playing or paused
+    void play(); // from the playhead; from the start after Finished
+    void pause(); // keeps the playhead
+    void stop(); // pauses and puts the playhead at 0
+    void seek(int64_t frame); // clamped to the source; keeps playing or paused
     void setLoop(LoopMode mode);
 
     int64_t sourceFrames() const { return m_sourceFrames.load(std::memory_order_relaxed); }
@@ -64,7 +64,7 @@ private:
     // Under m_mutex.
     mutable std::mutex m_mutex;
     std::condition_variable m_wake;
-    std::vector<float> m_source;  // [frames], mono at the device's rate
+    std::vector<float> m_source; // [frames], mono at the device's rate
     bool m_sourceComplete = true;
     size_t m_feedFrame = 0;
     LoopMode m_loop = LoopMode::Once;
@@ -76,4 +76,4 @@ private:
     std::thread m_thread;
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -1,12 +1,11 @@
 #include "audio/portaudio_output.h"
 
-#include <dlfcn.h>
-#include <portaudio.h>
-
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <dlfcn.h>
 #include <mutex>
+#include <portaudio.h>
 #include <vector>
 
 #include "tastemaker/log.h"
@@ -15,7 +14,7 @@ namespace tmk {
 
 namespace {
 
-constexpr int kPreferredSampleRate = 32000;  // MusicGen's rate: no resampling when the device takes it
+constexpr int kPreferredSampleRate = 32000; // MusicGen's rate: no resampling when the device takes it
 
 // ---- PortAudio lifetime and messages ----
 
@@ -35,7 +34,10 @@ void alsaMessageToLog(const char*, int, const char*, int, const char* format, ..
     logMessage(LogLevel::Debug, std::string("ALSA: ") + text);
 }
 
-void jackMessageToLog(const char* text) { logMessage(LogLevel::Debug, std::string("JACK: ") + text); }
+void jackMessageToLog(const char* text)
+{
+    logMessage(LogLevel::Debug, std::string("JACK: ") + text);
+}
 
 // ALSA and JACK print every failed probe (each card and plugin PortAudio tries) on stderr. They come
 // with PortAudio, so their message hooks are looked up at run time and sent to the log instead.
@@ -44,7 +46,8 @@ void routeBackendMessagesToLog()
     using AlsaHandler = void (*)(const char*, int, const char*, int, const char*, ...);
     using SetAlsaHandler = int (*)(AlsaHandler);
     using SetJackHandler = void (*)(void (*)(const char*));
-    if (auto set = reinterpret_cast<SetAlsaHandler>(dlsym(RTLD_DEFAULT, "snd_lib_error_set_handler"))) set(&alsaMessageToLog);
+    if (auto set = reinterpret_cast<SetAlsaHandler>(dlsym(RTLD_DEFAULT, "snd_lib_error_set_handler")))
+        set(&alsaMessageToLog);
     for (const char* name : { "jack_set_error_function", "jack_set_info_function" })
         if (auto set = reinterpret_cast<SetJackHandler>(dlsym(RTLD_DEFAULT, name))) set(&jackMessageToLog);
 }
@@ -86,8 +89,9 @@ Expected<PaDeviceIndex> findOutputDevice(const std::string& name)
     if (name.empty()) {
         const PaDeviceIndex index = Pa_GetDefaultOutputDevice();
         if (index == paNoDevice)
-            return Error { ErrorCode::Device, "no audio output device is available (PortAudio found " + std::to_string(Pa_GetDeviceCount()) +
-                                                  " devices, none for output; is a sound server running?)" };
+            return Error { ErrorCode::Device,
+                "no audio output device is available (PortAudio found " + std::to_string(Pa_GetDeviceCount())
+                    + " devices, none for output; is a sound server running?)" };
         return index;
     }
     std::string available;
@@ -97,8 +101,9 @@ Expected<PaDeviceIndex> findOutputDevice(const std::string& name)
         if (std::string(info->name).find(name) != std::string::npos) return i;
         available += (available.empty() ? "" : ", ") + std::string("'") + info->name + "'";
     }
-    return Error { ErrorCode::NotFound, "no audio output device named like '" + name + "' (available: " +
-                                            (available.empty() ? "none" : available) + ")" };
+    return Error { ErrorCode::NotFound,
+        "no audio output device named like '" + name + "' (available: " + (available.empty() ? "none" : available)
+            + ")" };
 }
 
 struct OutputFormat {
@@ -111,11 +116,13 @@ Expected<OutputFormat> chooseOutputFormat(PaDeviceIndex device, const PlayerOpti
 {
     const PaDeviceInfo* info = Pa_GetDeviceInfo(device);
     std::vector<int> rates = { options.deviceSampleRate };
-    if (options.deviceSampleRate <= 0) rates = { kPreferredSampleRate, static_cast<int>(info->defaultSampleRate), 48000, 44100 };
+    if (options.deviceSampleRate <= 0)
+        rates = { kPreferredSampleRate, static_cast<int>(info->defaultSampleRate), 48000, 44100 };
     OutputFormat format;
     format.parameters.device = device;
     format.parameters.sampleFormat = paFloat32;
-    format.parameters.suggestedLatency = options.latencySeconds > 0 ? options.latencySeconds : info->defaultHighOutputLatency;
+    format.parameters.suggestedLatency
+        = options.latencySeconds > 0 ? options.latencySeconds : info->defaultHighOutputLatency;
     PaError last = paInvalidSampleRate;
     for (int rate : rates) {
         for (int channels = 1; channels <= std::min(2, info->maxOutputChannels); ++channels) {
@@ -129,16 +136,17 @@ Expected<OutputFormat> chooseOutputFormat(PaDeviceIndex device, const PlayerOpti
     }
     std::string tried;
     for (int rate : rates) tried += (tried.empty() ? "" : ", ") + std::to_string(rate);
-    return Error { ErrorCode::Device, "audio output '" + deviceLabel(device) + "' takes none of " + tried +
-                                          " Hz in mono or stereo float: " + paErrorText(last) };
+    return Error { ErrorCode::Device,
+        "audio output '" + deviceLabel(device) + "' takes none of " + tried
+            + " Hz in mono or stereo float: " + paErrorText(last) };
 }
 
-}  // namespace
+} // namespace
 
 // PortAudio's C callbacks, with access to the output's real-time side.
 struct PortAudioCallbacks {
-    static int buffer(const void*, void* output, unsigned long frames, const PaStreamCallbackTimeInfo*, PaStreamCallbackFlags,
-                      void* user)
+    static int buffer(const void*, void* output, unsigned long frames, const PaStreamCallbackTimeInfo*,
+        PaStreamCallbackFlags, void* user)
     {
         static_cast<PortAudioOutput*>(user)->renderBuffer(static_cast<float*>(output), frames);
         return paContinue;
@@ -155,7 +163,8 @@ Expected<std::vector<OutputDevice>> listOutputDevices()
         const PaDeviceInfo* info = Pa_GetDeviceInfo(i);
         if (!info || info->maxOutputChannels <= 0) continue;
         const PaHostApiInfo* api = Pa_GetHostApiInfo(info->hostApi);
-        devices.push_back({ info->name, api ? api->name : "", static_cast<int>(info->defaultSampleRate), i == defaultIndex });
+        devices.push_back(
+            { info->name, api ? api->name : "", static_cast<int>(info->defaultSampleRate), i == defaultIndex });
     }
     releasePortAudio();
     return devices;
@@ -165,7 +174,7 @@ Expected<std::unique_ptr<PortAudioOutput>> PortAudioOutput::open(const PlayerOpt
 {
     TMK_TRY(acquirePortAudio());
     std::unique_ptr<PortAudioOutput> output(new PortAudioOutput());
-    output->m_portAudioHeld = true;  // released by the destructor from here on
+    output->m_portAudioHeld = true; // released by the destructor from here on
     Expected<PaDeviceIndex> device = findOutputDevice(options.deviceName);
     if (!device) return device.error();
     Expected<OutputFormat> format = chooseOutputFormat(*device, options);
@@ -174,11 +183,12 @@ Expected<std::unique_ptr<PortAudioOutput>> PortAudioOutput::open(const PlayerOpt
     output->m_sampleRate = format->sampleRate;
     output->m_channels = format->parameters.channelCount;
     PaStream* stream = nullptr;
-    const PaError rc = Pa_OpenStream(&stream, nullptr, &format->parameters, format->sampleRate, paFramesPerBufferUnspecified,
-                                     paClipOff, &PortAudioCallbacks::buffer, output.get());
+    const PaError rc = Pa_OpenStream(&stream, nullptr, &format->parameters, format->sampleRate,
+        paFramesPerBufferUnspecified, paClipOff, &PortAudioCallbacks::buffer, output.get());
     if (rc != paNoError)
-        return Error { ErrorCode::Device, "could not open audio output '" + output->m_deviceName + "' at " +
-                                              std::to_string(format->sampleRate) + " Hz: " + paErrorText(rc) };
+        return Error { ErrorCode::Device,
+            "could not open audio output '" + output->m_deviceName + "' at " + std::to_string(format->sampleRate)
+                + " Hz: " + paErrorText(rc) };
     output->m_stream = stream;
     Pa_SetStreamFinishedCallback(stream, &PortAudioCallbacks::finished);
     if (const PaStreamInfo* info = Pa_GetStreamInfo(stream)) output->m_outputLatencySeconds = info->outputLatency;
@@ -221,4 +231,4 @@ std::optional<std::string> PortAudioOutput::streamProblem() const
     return std::nullopt;
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -24,7 +24,7 @@ public:
     // Finds the output (the default one unless options.deviceName), picks a rate and mono or stereo, and
     // opens a stream. Errors (ErrorCode::Device or NotFound) carry PortAudio's own message.
     static Expected<std::unique_ptr<PortAudioOutput>> open(const PlayerOptions& options);
-    ~PortAudioOutput();  // aborts and closes the stream
+    ~PortAudioOutput(); // aborts and closes the stream
     PortAudioOutput(const PortAudioOutput&) = delete;
     PortAudioOutput& operator=(const PortAudioOutput&) = delete;
 
@@ -40,11 +40,11 @@ public:
     std::optional<std::string> streamProblem() const;
 
 private:
-    friend struct PortAudioCallbacks;  // PortAudio's C callbacks (portaudio_output.cpp)
+    friend struct PortAudioCallbacks; // PortAudio's C callbacks (portaudio_output.cpp)
     PortAudioOutput() = default;
-    void renderBuffer(float* out, size_t frames);  // real time
+    void renderBuffer(float* out, size_t frames); // real time
 
-    void* m_stream = nullptr;  // PaStream
+    void* m_stream = nullptr; // PaStream
     bool m_portAudioHeld = false;
     std::string m_deviceName;
     int m_sampleRate = 0;
@@ -56,4 +56,4 @@ private:
     std::atomic<bool> m_ended { false };
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -1,8 +1,7 @@
 #include "audio/resampler.h"
 
-#include <samplerate.h>
-
 #include <cmath>
+#include <samplerate.h>
 #include <string>
 
 namespace tmk {
@@ -11,12 +10,17 @@ Expected<std::unique_ptr<Resampler>> Resampler::create(int fromRate, int toRate,
 {
     if (fromRate <= 0 || toRate <= 0) return Error { ErrorCode::InvalidArgument, "sample rates must be positive" };
     int rc = 0;
-    SRC_STATE* state = src_new(quality == ResamplerQuality::Best ? SRC_SINC_BEST_QUALITY : SRC_SINC_MEDIUM_QUALITY, 1, &rc);
+    SRC_STATE* state
+        = src_new(quality == ResamplerQuality::Best ? SRC_SINC_BEST_QUALITY : SRC_SINC_MEDIUM_QUALITY, 1, &rc);
     if (!state) return Error { ErrorCode::Internal, std::string("could not create a resampler: ") + src_strerror(rc) };
-    return std::unique_ptr<Resampler>(new Resampler(state, static_cast<double>(toRate) / static_cast<double>(fromRate)));
+    return std::unique_ptr<Resampler>(
+        new Resampler(state, static_cast<double>(toRate) / static_cast<double>(fromRate)));
 }
 
-Resampler::~Resampler() { src_delete(m_state); }
+Resampler::~Resampler()
+{
+    src_delete(m_state);
+}
 
 Expected<void> Resampler::process(std::span<const float> input, EndOfInput end, std::vector<float>& out)
 {
@@ -25,7 +29,8 @@ Expected<void> Resampler::process(std::span<const float> input, EndOfInput end, 
     size_t consumed = 0;
     for (;;) {
         const size_t start = out.size();
-        const size_t room = static_cast<size_t>(std::ceil(static_cast<double>(input.size() - consumed) * m_ratio)) + 256;
+        const size_t room
+            = static_cast<size_t>(std::ceil(static_cast<double>(input.size() - consumed) * m_ratio)) + 256;
         out.resize(start + room);
         SRC_DATA data {};
         data.data_in = consumed < input.size() ? input.data() + consumed : &kNothing;
@@ -42,4 +47,4 @@ Expected<void> Resampler::process(std::span<const float> input, EndOfInput end, 
     }
 }
 
-}  // namespace tmk
+} // namespace tmk

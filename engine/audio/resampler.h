@@ -24,14 +24,18 @@ public:
     Resampler(const Resampler&) = delete;
     Resampler& operator=(const Resampler&) = delete;
 
-    double ratio() const { return m_ratio; }  // output rate / input rate
+    double ratio() const { return m_ratio; } // output rate / input rate
     // Appends the resampled `input` to `out`; with EndOfInput::Yes, also what the filter still holds.
     Expected<void> process(std::span<const float> input, EndOfInput end, std::vector<float>& out);
 
 private:
-    Resampler(SRC_STATE_tag* state, double ratio) : m_state(state), m_ratio(ratio) {}
+    Resampler(SRC_STATE_tag* state, double ratio)
+        : m_state(state)
+        , m_ratio(ratio)
+    {
+    }
     SRC_STATE_tag* m_state;
     double m_ratio;
 };
 
-}  // namespace tmk
+} // namespace tmk

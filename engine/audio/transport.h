@@ -35,20 +35,20 @@ public:
     // True when the callback has taken up the latest epoch and the source has not been fed to its end.
     bool wantsFeed() const;
     size_t push(std::span<const float> samples) { return m_ring.push(samples); }
-    void markWrapped();  // the feeder looped back to the start since the last restart
-    void markDone();     // the feeder has pushed the last sample of a complete source
-    void fail();         // the device failed: the state becomes Failed, whatever it was
+    void markWrapped(); // the feeder looped back to the start since the last restart
+    void markDone(); // the feeder has pushed the last sample of a complete source
+    void fail(); // the device failed: the state becomes Failed, whatever it was
 
     // Controls (callers serialise them: the feeder's mutex).
     // A new epoch: the callback drops what is queued and the playhead jumps to `frame`. Failed stays Failed.
     void restartAt(int64_t frame, PlaybackState state);
     // Changes the state to `to` when it is one of `from`.
     void setStateIf(PlaybackState to, std::initializer_list<PlaybackState> from);
-    void clearDone();  // looping turned on after the feeder reached the end (but before it was heard)
+    void clearDone(); // looping turned on after the feeder reached the end (but before it was heard)
 
     // Any thread.
     PlaybackState state() const;
-    int64_t playheadFrame(int64_t sourceFrames) const;  // clamped to the source; its end once Finished
+    int64_t playheadFrame(int64_t sourceFrames) const; // clamped to the source; its end once Finished
     int64_t underruns() const { return m_underruns.load(std::memory_order_relaxed); }
 
 private:
@@ -57,7 +57,7 @@ private:
 
     SpscRingBuffer m_ring;
     size_t m_prerollFrames;
-    std::atomic<uint64_t> m_control { 0 };  // see transport.cpp
+    std::atomic<uint64_t> m_control { 0 }; // see transport.cpp
     std::atomic<uint64_t> m_ackedEpoch { 0 };
     std::atomic<int64_t> m_flushTarget { 0 };
     std::atomic<int64_t> m_playedFrames { 0 };
@@ -67,4 +67,4 @@ private:
     bool m_callbackPrimed = false;
 };
 
-}  // namespace tmk
+} // namespace tmk
