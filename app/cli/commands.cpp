@@ -21,6 +21,7 @@ const std::vector<Command>& allCommands()
         tokenizeCommand(),
         trainCommand(),
         trainAllCommand(),
+        worldCommand(),
     };
     return commands;
 }

@@ -41,5 +41,6 @@ Command pairsCommand();
 Command tokenizeCommand();
 Command trainCommand();
 Command trainAllCommand();
+Command worldCommand();
 
 }  // namespace tmk::cli
