@@ -87,8 +87,8 @@ std::vector<GenreTemplate> makeTemplates()
             { { kViolin, kFlute, kOboe, kClarinet }, { kSquare, kSynStrings } },
             { { kStrings }, { kSynStrings, kPadWarm } }, {}, { { kKitOrchestra }, { kKitElectronic } } } });
     t.push_back({ "ambient", "ambient", 60, 96, 0.5, 0.0, 0.5, 0.35, 0.05, 0.15, 1.0, 0.3, 0.45, 0.05, 0.1, true,
-        "x...............", "................", "....x.......x...", 38, 42, "R...............", "x...............",
-        false, 1.0, 64,
+        "x...............", "................", "....x.......x...", 38, 42, "R.......R.......", "x...x...x...x...",
+        true, 1.0, 64,
         { { { kPiano, kHarp }, { kPadHalo, kPadNewAge } }, { { kCello }, { kSynBass1 } },
             { { kFlute, kVibes, kPiano }, { kPadNewAge, kSquare } }, { { kStrings }, { kPadWarm, kPadHalo } }, {},
             { { kKitBrush }, { kKitElectronic, kKit808 } } } });
