@@ -1,6 +1,8 @@
 // End to end: `tastemaker-cli world render` renders a tiny world (20 songs of 4 s, TimGM6mb) twice with different
 // --jobs, byte-identically; its CSVs have the contracted headers; and `tastemaker-cli pairs` gives all 13 metrics.
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -122,8 +124,43 @@ TEST_F(WorldRender, WritesTheContractedCsvsAndMonoWavs)
         ASSERT_EQ(bytes.size(), 44u + 4u * 16000u * 2u) << entry.path(); // 4 s, 16 kHz, mono, 16-bit
         EXPECT_EQ(bytes.substr(0, 4), "RIFF");
         EXPECT_EQ(bytes.substr(8, 4), "WAVE");
+        double sum = 0.0;
+        for (size_t i = 44; i + 1 < bytes.size(); i += 2) {
+            const auto sample
+                = static_cast<int16_t>(static_cast<uint8_t>(bytes[i]) | (static_cast<uint8_t>(bytes[i + 1]) << 8));
+            sum += static_cast<double>(sample) * sample;
+        }
+        EXPECT_GT(std::sqrt(sum / (4.0 * 16000.0)), 300.0) << entry.path() << " is (nearly) silent";
     }
     EXPECT_EQ(wavs, 20u);
+}
+
+// The energy knob stays audible: the written loudness follows it (it is not normalised away).
+TEST_F(WorldRender, LoudnessFollowsTheEnergyKnob)
+{
+    std::stringstream lines(readAll(s_first / "knobs.csv"));
+    std::string line;
+    std::getline(lines, line);
+    const std::vector<std::string>& columns = tmk::world::knobsColumns();
+    const auto column = [&](const std::string& name) {
+        return static_cast<size_t>(std::find(columns.begin(), columns.end(), name) - columns.begin());
+    };
+    std::vector<std::pair<double, double>> points; // (energy, loudness)
+    while (std::getline(lines, line)) {
+        std::vector<std::string> cells;
+        std::stringstream row(line);
+        for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+        ASSERT_EQ(cells.size(), columns.size()) << line;
+        points.emplace_back(std::stod(cells[column("energy")]), std::stod(cells[column("loudness_lufs")]));
+    }
+    ASSERT_EQ(points.size(), 20u);
+    int concordant = 0, discordant = 0;
+    for (size_t i = 0; i < points.size(); ++i)
+        for (size_t j = i + 1; j < points.size(); ++j) {
+            const double product = (points[i].first - points[j].first) * (points[i].second - points[j].second);
+            (product > 0 ? concordant : discordant) += 1;
+        }
+    EXPECT_GT(concordant, 4 * discordant) << "Kendall concordance of energy and loudness is too weak";
 }
 
 TEST_F(WorldRender, PairsGivesAllThirteenMetrics)
