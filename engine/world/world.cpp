@@ -227,7 +227,8 @@ Expected<WorldSummary> renderWorld(
     summary.songs = options.songs;
     for (const CatalogueEntry& entry : job.catalogue) {
         summary.youtubeRows += entry.youtube ? 1 : 0;
-        summary.audioBytes += static_cast<uint64_t>(fs::file_size(out / "audio" / (entry.trackId + ".wav"), error));
+        const uintmax_t bytes = fs::file_size(out / "audio" / (entry.trackId + ".wav"), error);
+        if (!error) summary.audioBytes += static_cast<uint64_t>(bytes);
     }
     summary.audioSeconds = options.songs * options.secondsPerSong;
     return summary;
