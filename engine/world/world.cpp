@@ -155,8 +155,14 @@ void work(Job& job, const std::string& soundfont, const ProgressCallback& progre
             return fail(job, Error { ErrorCode::Cancelled, "world render was cancelled" });
         const size_t i = job.next++;
         if (job.stop || i >= job.knobs.size()) return;
-        Expected<SongOutcome> outcome = renderSong(
-            **synth, job.knobs[i], job.options.secondsPerSong, audioDir / (job.catalogue[i].trackId + ".wav"));
+        const fs::path wavPath = audioDir / (job.catalogue[i].trackId + ".wav");
+        Expected<SongOutcome> outcome = Error { ErrorCode::Internal, "" };
+        try {
+            outcome = renderSong(**synth, job.knobs[i], job.options.secondsPerSong, wavPath);
+        } catch (const std::exception& e) { // e.g. std::bad_alloc: an error naming the song, not a terminate()
+            outcome
+                = Error::inFile(ErrorCode::Internal, wavPath.string(), std::string("rendering failed: ") + e.what());
+        }
         if (!outcome) return fail(job, outcome.error());
         job.outcomes[i] = std::move(*outcome);
         std::lock_guard<std::mutex> lock(job.mutex);
