@@ -1,4 +1,5 @@
 // `world render`: the procedural world of tagged songs (docs/world.md).
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
