@@ -273,7 +273,7 @@ void assignPrograms(Ctx& c, Score& score, bool pad)
     const bool choir = c.rng.chance(0.5);
     if (c.k.voiceShare > 0.0)
         score.channels.push_back({ Role::Voice, kChannelOf[static_cast<int>(Role::Voice)], 0, choir ? 52 : 53, true,
-            choir ? "choir" : "vocals", 8192, 115 });
+            choir ? "choir" : "vocals", 8192, 115, 72 }); // a sung vibrato
     const int bend = 8192 + c.k.detuneSign * static_cast<int>(std::lround(c.k.detuneCents * 8192.0 / 200.0));
     for (ChannelSetup& setup : score.channels)
         if (setup.role == Role::Lead || setup.role == Role::Voice) setup.pitchBend = std::clamp(bend, 0, 16383);

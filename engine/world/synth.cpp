@@ -87,6 +87,7 @@ std::vector<float> SynthRenderer::render(const Score& score)
         if (fluid_synth_program_select(synth, c.channel, soundfontId, c.bank, c.program) != FLUID_OK)
             fluid_synth_program_select(synth, c.channel, soundfontId, c.bank, 0); // a kit the soundfont lacks
         fluid_synth_cc(synth, c.channel, 7, c.volume);
+        if (c.modulation > 0) fluid_synth_cc(synth, c.channel, 1, c.modulation);
         fluid_synth_pitch_bend(synth, c.channel, c.pitchBend);
     }
     int64_t position = 0;

@@ -52,6 +52,7 @@ struct ChannelSetup {
     std::string tag; // the instrument's prompt tag, e.g. "electric guitar"
     int pitchBend = 8192;
     int volume = 100; // CC 7
+    int modulation = 0; // CC 1: vibrato through the SoundFont default modulator (up to 50 cents at 127)
 };
 
 struct SpokenSpan {
