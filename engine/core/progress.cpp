@@ -35,6 +35,8 @@ const char* progressStageName(ProgressStage stage)
         return "training";
     case ProgressStage::Evaluation:
         return "evaluation";
+    case ProgressStage::RenderingSongs:
+        return "rendering songs";
     }
     return "working";
 }

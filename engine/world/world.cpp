@@ -167,7 +167,7 @@ void work(Job& job, const std::string& soundfont, const ProgressCallback& progre
         job.outcomes[i] = std::move(*outcome);
         std::lock_guard<std::mutex> lock(job.mutex);
         ++job.done;
-        if (progress) progress({ "rendering songs", job.done, static_cast<int64_t>(job.knobs.size()) });
+        if (progress) progress({ ProgressStage::RenderingSongs, job.done, static_cast<int64_t>(job.knobs.size()) });
     }
 }
 

@@ -28,6 +28,8 @@ enum class ProgressStage {
     // The DPO trainer.
     Training,    // "training": optimiser steps
     Evaluation,  // "evaluation": test pairs
+    // world render, one step per song.
+    RenderingSongs,  // "rendering songs"
 };
 const char* progressStageName(ProgressStage stage);
 
