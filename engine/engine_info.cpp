@@ -1,7 +1,9 @@
 #include "tastemaker/runtime.h"
 
-#include <ATen/Parallel.h>
 #include <thread>
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
 
 namespace tmk {
 

@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "tastemaker/adapters.h"
+#include "tastemaker/devtools/model_maker.h"
 
 namespace tmk::cli {
 

@@ -13,7 +13,8 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "tastemaker/adapters.h"
-#include "tastemaker/model_maker.h"
+#include "tastemaker/devtools/benchmarks.h"
+#include "tastemaker/devtools/model_maker.h"
 #include "tastemaker/streaming.h"
 
 namespace tmk::cli {

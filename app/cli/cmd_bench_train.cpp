@@ -4,6 +4,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "tastemaker/devtools/benchmarks.h"
 #include "tastemaker/training.h"
 
 namespace tmk::cli {

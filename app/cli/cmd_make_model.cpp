@@ -3,7 +3,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "tastemaker/model_maker.h"
+#include "tastemaker/devtools/model_maker.h"
 
 namespace tmk::cli {
 

@@ -4,6 +4,8 @@
 #include <map>
 #include <regex>
 
+#include <ATen/ops/matmul.h>
+
 #include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"

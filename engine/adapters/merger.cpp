@@ -3,6 +3,11 @@
 #include <chrono>
 #include <cmath>
 
+#include <ATen/ops/addmm.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/empty.h>
+#include <c10/core/InferenceMode.h>
+
 namespace tmk {
 
 namespace {

@@ -1,5 +1,10 @@
 #include "codec/encodec.h"
 
+#include <ATen/ops/embedding.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/stack.h>
+#include <c10/core/InferenceMode.h>
+
 #include "codec/encodec_layers.h"
 #include "tensorio/torch/weights.h"
 

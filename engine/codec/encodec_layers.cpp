@@ -2,6 +2,18 @@
 
 #include <algorithm>
 
+#include <ATen/ops/addmm.h>
+#include <ATen/ops/addmv.h>
+#include <ATen/ops/constant_pad_nd.h>
+#include <ATen/ops/conv1d.h>
+#include <ATen/ops/conv_transpose1d.h>
+#include <ATen/ops/elu.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/linear.h>
+#include <ATen/ops/mul.h>
+#include <ATen/ops/reflection_pad1d.h>
+#include <ATen/ops/zeros.h>
+
 #include "tensorio/torch/weights.h"
 
 namespace tmk::encodec {

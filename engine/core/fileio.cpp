@@ -9,6 +9,8 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "core/test_hooks.h"
+
 namespace tmk {
 
 namespace fs = std::filesystem;

@@ -2,6 +2,9 @@
 
 #include <string>
 
+#include <ATen/ops/full.h>
+#include <ATen/ops/where.h>
+
 namespace tmk {
 
 at::Tensor buildDelayPatternMask(int64_t batch, int64_t numCodebooks, int64_t maxLength, int64_t padId)

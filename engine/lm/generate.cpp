@@ -3,6 +3,12 @@
 #include <new>
 #include <sstream>
 
+#include <ATen/ops/cat.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/where.h>
+#include <ATen/ops/zeros_like.h>
+#include <c10/core/InferenceMode.h>
+
 #include "lm/delay_pattern.h"
 
 namespace tmk {

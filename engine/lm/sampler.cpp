@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <ATen/ops/multinomial.h>
 
 namespace tmk {
 

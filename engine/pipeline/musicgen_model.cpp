@@ -1,5 +1,8 @@
 #include <chrono>
 
+#include <ATen/core/grad_mode.h>
+#include <torch/cuda.h>
+
 #include "pipeline/model_impl.h"
 #include "tensorio/torch/weights.h"
 

@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include <c10/core/InferenceMode.h>
+
 #include "tastemaker/log.h"
 
 #include "adapters/adapter_bank.h"

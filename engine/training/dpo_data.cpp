@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include <ATen/ops/tensor.h>
+
 #include "tastemaker/clip_library.h"
 #include "tastemaker/pairs.h"
 #include "tastemaker/token_cache.h"

@@ -1,5 +1,8 @@
 #include "training/dpo_loss.h"
 
+#include <ATen/ops/log_sigmoid.h>
+#include <ATen/ops/relu.h>
+
 namespace tmk {
 
 DpoLossOutput dpoLoss(DpoLossType type, double beta, const at::Tensor& policyChosen, const at::Tensor& policyRejected,

@@ -4,6 +4,11 @@
 #include <random>
 #include <sstream>
 
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/tensor.h>
+#include <ATen/ops/zeros.h>
+#include <c10/core/InferenceMode.h>
+
 #include "pipeline/model_impl.h"
 #include "tastemaker/log.h"
 #include "training/dpo_data.h"

@@ -4,6 +4,9 @@
 #include <cmath>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
 
 #include "tensorio/torch/weights.h"
 

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/stack.h>
+#include <ATen/ops/zeros_like.h>
+
 namespace tmk {
 
 double learningRateFactor(LrSchedule schedule, int64_t step, int64_t warmupSteps, int64_t totalSteps)

@@ -1,5 +1,10 @@
 #include "training/sequence_logprob.h"
 
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/from_blob.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/log_softmax.h>
+
 #include "lm/delay_pattern.h"
 
 namespace tmk {

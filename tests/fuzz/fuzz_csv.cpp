@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "training/csv_reader.h"
+#include "data/csv_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {

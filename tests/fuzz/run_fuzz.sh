@@ -32,7 +32,7 @@ fi
 # --- build: every torch-free engine source once, then one binary per target ----------------------------
 rm -rf "$out/obj"
 mkdir -p "$out/obj" "$out/artifacts"
-sources=("$root"/engine/core/*.cpp "$root"/engine/tensorio/*.cpp "$root"/engine/training/csv_reader.cpp)
+sources=("$root"/engine/core/*.cpp "$root"/engine/tensorio/*.cpp "$root"/engine/data/csv_reader.cpp)
 echo "run_fuzz.sh: compiling ${#sources[@]} engine sources with $cxx"
 printf '%s\n' "${sources[@]}" | xargs -P "$jobs" -I{} sh -c '
     src="$1"; shift; out="$1"; shift; cxx="$1"; shift

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "tastemaker/fileio.h"
-#include "tastemaker/model_maker.h"
+#include "tastemaker/devtools/model_maker.h"
 #include "tastemaker/musicgen.h"
 #include "tastemaker/tensorio.h"
 #include "testsupport.h"

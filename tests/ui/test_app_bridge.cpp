@@ -9,6 +9,7 @@
 
 #include "app_test_support.h"
 #include "engine_bridge.h"
+#include "qtest_registry.h"
 #include "tastemaker/musicgen.h"
 #include "tastemaker/runtime.h"
 
@@ -178,5 +179,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestAppBridge)
+TM_QTEST(TestAppBridge);
 #include "test_app_bridge.moc"

@@ -16,6 +16,7 @@
 #include "engine_bridge.h"
 #include "generation_panel.h"
 #include "mainwindow.h"
+#include "qtest_registry.h"
 #include "tastemaker/audio_file.h"
 #include "tastemaker/runtime.h"
 #include "widgets/bipolar_slider.h"
@@ -286,5 +287,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestAppGenerate)
+TM_QTEST(TestAppGenerate);
 #include "test_app_generate.moc"

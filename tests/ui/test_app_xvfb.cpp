@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "app_test_support.h"
+#include "qtest_registry.h"
 
 namespace {
 
@@ -182,5 +183,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestAppXvfb)
+TM_QTEST(TestAppXvfb);
 #include "test_app_xvfb.moc"

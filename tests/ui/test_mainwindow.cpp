@@ -22,6 +22,7 @@
 #include "engine_bridge.h"
 #include "generation_panel.h"
 #include "mainwindow.h"
+#include "qtest_registry.h"
 #include "tastemaker/musicgen.h"
 #include "tastemaker/runtime.h"
 #include "widgets/bipolar_slider.h"
@@ -273,5 +274,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestMainWindow)
+TM_QTEST(TestMainWindow);
 #include "test_mainwindow.moc"

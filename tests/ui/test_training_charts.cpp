@@ -10,6 +10,7 @@
 #include <QStandardPaths>
 #include <QTest>
 
+#include "qtest_registry.h"
 #include "training/run_monitor.h"
 #include "training/runs_dialog.h"
 #include "training/training_charts.h"
@@ -134,5 +135,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestTrainingCharts)
+TM_QTEST(TestTrainingCharts);
 #include "test_training_charts.moc"

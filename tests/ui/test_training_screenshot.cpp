@@ -15,6 +15,7 @@
 #include <QTest>
 
 #include "engine_bridge.h"
+#include "qtest_registry.h"
 #include "training/data_page.h"
 #include "training/run_monitor.h"
 #include "training/run_page.h"
@@ -133,7 +134,7 @@ private Q_SLOTS:
     }
 };
 
-int main(int argc, char** argv)
+int runTrainingScreenshot(int argc, char** argv)
 {
     // ctest sets QT_QPA_PLATFORM=offscreen; this test wants the real X server that with-test-env.sh started.
     const QByteArray display = qgetenv("TM_XVFB_DISPLAY");
@@ -146,5 +147,6 @@ int main(int argc, char** argv)
     TestTrainingScreenshot test;
     return QTest::qExec(&test, argc, argv);
 }
+TM_QTEST_MAIN(runTrainingScreenshot);
 
 #include "test_training_screenshot.moc"

@@ -24,6 +24,7 @@
 #include <filesystem>
 
 #include "engine_bridge.h"
+#include "qtest_registry.h"
 #include "training/data_page.h"
 #include "training/run_monitor.h"
 #include "training/run_page.h"
@@ -432,5 +433,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestTrainingWizard)
+TM_QTEST(TestTrainingWizard);
 #include "test_training_wizard.moc"

@@ -10,9 +10,10 @@
 
 #include "adapters/adapter_bank.h"
 #include "adapters/merger.h"
-#include "adapters/random_bank.h"
 #include "core/json.h"
 #include "pipeline/model_impl.h"
+#include "tastemaker/devtools/benchmarks.h"
+#include "tastemaker/devtools/model_maker.h"
 #include "tastemaker/steering.h"
 #include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <thread>
 
+#include "core/test_hooks.h"
 #include "tastemaker/audio_file.h"
 #include "tastemaker/clip_library.h"
 #include "tastemaker/fileio.h"

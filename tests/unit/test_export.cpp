@@ -6,6 +6,7 @@
 #include <numbers>
 #include <sndfile.h>
 
+#include "core/test_hooks.h"
 #include "tastemaker/audio_file.h"
 #include "tastemaker/fileio.h"
 #include "testsupport.h"

@@ -15,6 +15,7 @@
 
 #include "pipeline/model_impl.h"
 #include "pipeline/streaming_decoder.h"
+#include "tastemaker/devtools/benchmarks.h"
 #include "tastemaker/streaming.h"
 #include "testsupport.h"
 

@@ -71,47 +71,4 @@ Expected<void> registerAdapter(const std::filesystem::path& bankDir, const std::
                                const std::filesystem::path& adapterDir, const std::vector<MetricInfo>& metrics,
                                const std::string& baseModel = "");
 
-// `tastemaker-cli make-adapters`: writes a bank of random PEFT LoRA adapters for the model in `modelDir`
-// (only its config.json is read), two per metric of `metrics`, each targeting q/k/v/out_proj of self- and
-// cross-attention and fc1/fc2 of every decoder layer, plus bank.json. A ~ N(0, 1/in); B is drawn so that
-// the delta at weight 1 has about `deltaRatio` times the standard deviation of a 1/sqrt(in) weight.
-struct RandomBankParams {
-    std::filesystem::path modelDir;
-    std::filesystem::path outDir;
-    int64_t rank = 16;
-    double alpha = 16.0;
-    uint64_t seed = 0;
-    double deltaRatio = 0.35;
-};
-Expected<BankSummary> makeRandomAdapterBank(const RandomBankParams& params, const std::vector<MetricInfo>& metrics);
-
-// `tastemaker-cli bench merge`: the latency of slider moves on a model of `config`'s size, with random W0
-// (only the merged modules are made, in `dtype` on `device`) and a random bank of rank `rank` (2 adapters
-// per metric). Times are medians over `repeats` merges, device work included.
-struct MergeBenchParams {
-    std::filesystem::path config;  // a config.json, or a folder holding one
-    int64_t rank = 16;
-    std::string device = "cpu";    // "cpu", "cuda" or "cuda:N"
-    std::string dtype = "f32";     // "f32", "bf16" or "f16": the model's dtype
-    int repeats = 5;
-    uint64_t seed = 0;
-};
-struct MergeBenchResult {
-    std::string device;
-    std::string dtype;
-    int64_t rank = 0;
-    int adapters = 0;
-    int modules = 0;                  // weights an adapter touches
-    int64_t touchedParameters = 0;    // their elements
-    double oneSliderMs = 0.0;         // one slider moves, the others at 0
-    double oneSliderAllActiveMs = 0.0;  // one slider moves while every slider is non-zero
-    double allSlidersMs = 0.0;        // every slider moves at once
-    double resetMs = 0.0;             // every slider back to 0 (W0 copied back)
-    size_t baseBytes = 0;             // memory the merge adds: the W0 copies
-    size_t factorBytes = 0;           //   the adapters' factors (float32)
-    size_t scratchBytes = 0;          //   and float32 work buffers (non-float32 models only)
-    std::string toString() const;     // a few readable lines
-};
-Expected<MergeBenchResult> benchmarkMerge(const MergeBenchParams& params, const std::vector<MetricInfo>& metrics);
-
 }  // namespace tmk

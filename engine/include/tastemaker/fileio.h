@@ -24,7 +24,4 @@ Expected<void> writeViaTempFile(const std::filesystem::path& path,
 // Reads a whole file; the error names the file.
 Expected<std::string> readFileText(const std::filesystem::path& path);
 
-// Test hook: when set, writeFileAtomic fails after writing this many bytes, to simulate a full disk.
-void setSimulatedWriteFailureAfterBytes(long long bytes);  // < 0 disables
-
 }  // namespace tmk

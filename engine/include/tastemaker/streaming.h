@@ -84,24 +84,4 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
-// Signal-to-noise ratio of `test` against `reference` in dB: 10 log10(Σ ref² / Σ (ref - test)²), over
-// the common length; +inf when they are identical.
-double signalToNoiseDb(std::span<const float> reference, std::span<const float> test);
-
-// A generation with streaming decode of batch item 0, timed, and the streamed audio compared with the full
-// decode of the same codes (request.decodeAudio is forced on).
-struct StreamingBenchmark {
-    int64_t frames = 0;
-    double firstAudioSeconds = 0;  // from the start of generate() to the first onAudio
-    int64_t framesAtFirstAudio = 0;
-    double generateSeconds = 0;    // the whole generate(), streaming decode included, full decode excluded
-    double streamDecodeSeconds = 0;
-    int64_t decodeCalls = 0;
-    double fullDecodeSeconds = 0;
-    double snrDb = 0;              // streamed vs. full decode
-};
-
-Expected<StreamingBenchmark> benchmarkStreaming(std::shared_ptr<const MusicgenModel> model, GenerationRequest request,
-                                                const StreamingOptions& options = {});
-
 }  // namespace tmk

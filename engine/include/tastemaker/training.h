@@ -126,27 +126,4 @@ Expected<RunInfo> readRunInfo(const std::filesystem::path& runDir);
 std::vector<RunInfo> findRuns(const std::filesystem::path& root);  // every run folder directly under root
 Expected<std::vector<TrainLogEntry>> readTrainLog(const std::filesystem::path& runDir);  // metrics.jsonl
 
-// `tastemaker-cli bench train`: DPO steps on a random-weight model of `config`'s size with synthetic codes.
-struct TrainBenchParams {
-    std::filesystem::path config;  // a config.json, or a folder holding one
-    std::filesystem::path spieceModel;  // the tokenizer for the made model
-    std::string device = "cpu";
-    int64_t steps = 3;  // optimiser steps timed (after one warm-up step)
-    int64_t frames = 500;  // frames per sequence (10 s)
-    int64_t batchSize = 1;  // pairs per step
-    LoraOptions lora;
-    uint64_t seed = 0;
-};
-struct TrainBenchResult {
-    std::string device;
-    int64_t frames = 0, batchSize = 0, steps = 0;
-    int64_t decoderParameters = 0, loraParameters = 0;
-    double referenceSecondsPerPair = 0;  // the reference pass (no grad), once per pair
-    double secondsPerStep = 0;  // forward + backward + AdamW, median
-    double pairsPerSecond = 0;  // batchSize / secondsPerStep
-    double peakRssMiB = 0;  // VmHWM
-    std::string toString() const;
-};
-Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params);
-
 }  // namespace tmk

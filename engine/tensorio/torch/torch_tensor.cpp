@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <ATen/ops/empty.h>
+
 namespace tmk {
 
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <ATen/ATen.h>
+#include <ATen/core/Tensor.h>
 
 #include "tastemaker/error.h"
 #include "tastemaker/tensorio.h"

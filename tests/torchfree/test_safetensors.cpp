@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/test_hooks.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/tensorio.h"
 #include "testsupport.h"

@@ -5,8 +5,15 @@
 #include <fstream>
 #include <unistd.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/randint.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/cuda.h>
+
 #include "pipeline/model_impl.h"
-#include "tastemaker/model_maker.h"
+#include "tastemaker/devtools/benchmarks.h"
+#include "tastemaker/devtools/model_maker.h"
 #include "training/dpo_loss.h"
 #include "training/lora_runtime.h"
 #include "training/optimizer.h"

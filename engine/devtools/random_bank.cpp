@@ -1,10 +1,14 @@
-#include "adapters/random_bank.h"
+#include "devtools/random_bank.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ops/normal.h>
+#include <c10/core/InferenceMode.h>
+
 #include "tastemaker/adapters.h"
+#include "tastemaker/devtools/model_maker.h"
 #include "tastemaker/fileio.h"
 
 namespace tmk {

@@ -1,4 +1,4 @@
-#include "training/dataset.h"
+#include "data/dataset.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "training/csv_reader.h"
+#include "data/csv_reader.h"
 
 namespace tmk {
 

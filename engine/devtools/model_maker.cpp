@@ -1,6 +1,17 @@
-#include "tastemaker/model_maker.h"
+#include "tastemaker/devtools/model_maker.h"
 
 #include <cmath>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/cos.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/exp.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/sin.h>
+#include <ATen/ops/zeros.h>
+#include <c10/core/InferenceMode.h>
 
 #include "codec/encodec.h"
 #include "core/json.h"

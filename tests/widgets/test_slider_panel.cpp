@@ -16,6 +16,7 @@
 #include <QTest>
 #include <QTimer>
 
+#include "qtest_registry.h"
 #include "widgets/bipolar_slider.h"
 #include "widgets/slider_panel.h"
 
@@ -399,5 +400,5 @@ void TestSliderPanel::coalescesBursts()
     QCOMPARE(emitted.list.back().at("energy"), finalValue);
 }
 
-QTEST_MAIN(TestSliderPanel)
+TM_QTEST(TestSliderPanel);
 #include "test_slider_panel.moc"

@@ -5,7 +5,7 @@
 
 #include "simple_csv.h"
 #include "testsupport.h"
-#include "training/csv_reader.h"
+#include "data/csv_reader.h"
 
 namespace fs = std::filesystem;
 using namespace tmk;

@@ -9,6 +9,7 @@
 #include <QSignalSpy>
 #include <QTest>
 
+#include "qtest_registry.h"
 #include "widgets/bipolar_slider.h"
 
 using tmk::ui::BipolarSlider;
@@ -376,5 +377,5 @@ void TestBipolarSlider::formatsValues()
     QCOMPARE(BipolarSlider::formatValue(0.001), QString("0.00"));
 }
 
-QTEST_MAIN(TestBipolarSlider)
+TM_QTEST(TestBipolarSlider);
 #include "test_bipolar_slider.moc"

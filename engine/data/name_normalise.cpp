@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "training/dataset.h"
+#include "data/dataset.h"
 
 namespace tmk {
 

@@ -6,6 +6,7 @@
 
 #include "core/json.h"
 #include "core/sha256.h"
+#include "core/test_hooks.h"
 #include "tastemaker/cancel.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/log.h"

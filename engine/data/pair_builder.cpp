@@ -1,6 +1,6 @@
 // buildPairs (pairs.h): songs -> filters -> per-song split -> per-metric pools -> within-genre greedy matching
 // on z-scored audio features -> (chosen, rejected) per metric. The algorithm and its choices: docs/pairs.md.
-#include "training/pair_builder.h"
+#include "data/pair_builder.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include <unordered_set>
 
 #include "tastemaker/pairs.h"
-#include "training/dataset.h"
+#include "data/dataset.h"
 
 namespace tmk {
 

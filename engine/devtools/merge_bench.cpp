@@ -1,13 +1,19 @@
-// benchmarkMerge (tastemaker/adapters.h): slider-move latency of AdapterMerger on a model of a config's size.
-#include <ATen/CPUGeneratorImpl.h>
+// benchmarkMerge (tastemaker/devtools/benchmarks.h): slider-move latency of AdapterMerger on a model of a
+// config's size.
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <sstream>
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <ATen/ops/normal.h>
+#include <c10/core/InferenceMode.h>
+
 #include "adapters/merger.h"
-#include "adapters/random_bank.h"
+#include "devtools/random_bank.h"
 #include "tastemaker/adapters.h"
+#include "tastemaker/devtools/benchmarks.h"
 #include "tastemaker/fileio.h"
 
 namespace tmk {

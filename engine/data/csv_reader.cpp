@@ -1,4 +1,4 @@
-#include "training/csv_reader.h"
+#include "data/csv_reader.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,5 +1,5 @@
-// Random LoRA adapters for tests and benchmarks (makeRandomAdapterBank in tastemaker/adapters.h writes them
-// as a bank). Shapes come from the config alone.
+// Random LoRA adapters for tests and benchmarks (makeRandomAdapterBank in tastemaker/devtools/model_maker.h
+// writes them as a bank). Shapes come from the config alone.
 #pragma once
 
 #include <cstdint>

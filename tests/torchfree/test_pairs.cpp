@@ -12,8 +12,8 @@
 #include "simple_csv.h"
 #include "tastemaker/pairs.h"
 #include "testsupport.h"
-#include "training/dataset.h"
-#include "training/pair_builder.h"
+#include "data/dataset.h"
+#include "data/pair_builder.h"
 
 namespace fs = std::filesystem;
 using namespace tmk;

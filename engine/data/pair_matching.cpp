@@ -6,7 +6,7 @@
 
 #include <queue>
 
-#include "training/pair_builder.h"
+#include "data/pair_builder.h"
 
 namespace tmk {
 

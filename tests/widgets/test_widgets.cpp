@@ -23,6 +23,7 @@
 #include <QTest>
 #include <QUrl>
 
+#include "qtest_registry.h"
 #include "widgets/bipolar_slider.h"
 #include "widgets/clip_list.h"
 #include "widgets/export_dialog.h"
@@ -528,5 +529,5 @@ void TestWidgets::galleryScreenshots()
     }
 }
 
-QTEST_MAIN(TestWidgets)
+TM_QTEST(TestWidgets);
 #include "test_widgets.moc"
