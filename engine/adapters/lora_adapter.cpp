@@ -4,6 +4,7 @@
 #include <map>
 #include <regex>
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/matmul.h>
 
 #include "tastemaker/fileio.h"

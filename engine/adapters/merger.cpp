@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/addmm.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>

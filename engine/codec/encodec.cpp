@@ -1,5 +1,6 @@
 #include "codec/encodec.h"
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/embedding.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/stack.h>

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/normal.h>
 #include <c10/core/InferenceMode.h>
 

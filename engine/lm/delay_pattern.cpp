@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/where.h>
 

@@ -3,6 +3,7 @@
 #include <new>
 #include <sstream>
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/where.h>

@@ -1,6 +1,7 @@
 // The generation job: prompts -> T5 -> decoder with CFG -> codes -> EnCodec -> audio.
 #include <chrono>
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/tensor.h>
 #include <c10/core/InferenceMode.h>

@@ -1,5 +1,6 @@
 #include <chrono>
 
+#include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/cuda.h>
 

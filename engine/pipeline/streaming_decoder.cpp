@@ -9,6 +9,7 @@
 #include <numbers>
 #include <sstream>
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/from_blob.h>
 #include <c10/core/InferenceMode.h>
 

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/tensor.h>
 
 #include "tastemaker/clip_library.h"

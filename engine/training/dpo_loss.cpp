@@ -1,5 +1,6 @@
 #include "training/dpo_loss.h"
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/log_sigmoid.h>
 #include <ATen/ops/relu.h>
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/empty.h>
 
 namespace tmk {

@@ -1,5 +1,7 @@
 #include "tensorio/torch/weights.h"
 
+#include <ATen/TensorOperators.h>
+
 #include "tensorio/torch/torch_tensor.h"
 
 namespace tmk {
