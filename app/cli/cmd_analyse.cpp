@@ -24,11 +24,12 @@ ProgressCallback analyseProgress()
         if (progress.total <= 0) return;
         const int64_t step = std::max<int64_t>(1, progress.total / 10);
         if (terminal)
-            std::fprintf(stderr, "\r%s %lld/%lld files%s", progress.stage.c_str(), static_cast<long long>(progress.done),
-                         static_cast<long long>(progress.total), progress.done == progress.total ? "\n" : "");
+            std::fprintf(stderr, "\r%s %lld/%lld files%s", progress.stage.c_str(),
+                static_cast<long long>(progress.done), static_cast<long long>(progress.total),
+                progress.done == progress.total ? "\n" : "");
         else if (progress.done > 0 && (progress.done % step == 0 || progress.done == progress.total))
             std::fprintf(stderr, "%s %lld/%lld files\n", progress.stage.c_str(), static_cast<long long>(progress.done),
-                         static_cast<long long>(progress.total));
+                static_cast<long long>(progress.total));
     };
 }
 
@@ -41,7 +42,7 @@ int runAnalyse(const Args& args)
     if (Expected<void> valid = options.validate(); !valid) return reportError(valid.error());
     if (args.has("calibrate") || args.has("fit")) return runAnalyseCalibration(args, options);
     if (args.positional().empty())
-        return reportError(Error{ErrorCode::InvalidArgument, "name at least one audio file or folder"});
+        return reportError(Error { ErrorCode::InvalidArgument, "name at least one audio file or folder" });
 
     std::vector<std::filesystem::path> inputs(args.positional().begin(), args.positional().end());
     std::signal(SIGINT, [](int) { g_cancel.requestCancel(); });
@@ -49,15 +50,15 @@ int runAnalyse(const Args& args)
     std::signal(SIGINT, SIG_DFL);
     if (!result) return reportError(result.error());
     if (auto out = args.get("out")) {
-        if (Expected<void> written = writeMetricsCsv(*out, result->songs); !written) return reportError(written.error());
+        if (Expected<void> written = writeMetricsCsv(*out, result->songs); !written)
+            return reportError(written.error());
         std::cerr << "analysed " << result->songs.size() << " files into " << *out << " (" << result->skipped.size()
                   << " skipped)\n";
     } else {
         std::cout << metricsCsv(result->songs) << std::flush;
     }
     if (auto features = args.get("features")) {
-        if (Expected<void> written = writeFileAtomic(*features, std::string_view(featuresCsv(result->songs)));
-            !written)
+        if (Expected<void> written = writeFileAtomic(*features, std::string_view(featuresCsv(result->songs))); !written)
             return reportError(written.error());
     }
     if (result->cancelled) {
@@ -65,11 +66,11 @@ int runAnalyse(const Args& args)
         return kExitCancelled;
     }
     if (result->songs.empty() && !result->skipped.empty())
-        return reportError(Error{ErrorCode::Format, "no file could be analysed (see the warnings above)"});
+        return reportError(Error { ErrorCode::Format, "no file could be analysed (see the warnings above)" });
     return kExitOk;
 }
 
-}  // namespace
+} // namespace
 
 Command analyseCommand()
 {
@@ -77,21 +78,21 @@ Command analyseCommand()
     command.name = "analyse";
     command.summary = "Measure tempo, loudness, mode, energy, danceability, acousticness, valence, instrumentalness, "
                       "speechiness and liveness from audio files and folders (CSV, Spotify's names and scales).";
-    command.positional = {"PATH..."};
+    command.positional = { "PATH..." };
     command.minPositional = 0;
     command.options = {
-        {"out", OptionKind::Value, "FILE", "write the metrics CSV here (default: standard output)"},
-        {"features", OptionKind::Value, "FILE", "also write the low-level descriptors of every file (CSV)"},
-        {"max-seconds", OptionKind::Value, "SECONDS", "analyse at most this much of each file (default: all)"},
-        {"calibrate", OptionKind::Value, "WORLD_DIR",
-         "compare the estimators with the knobs of a rendered world (tracks.csv, knobs.csv) and print the report"},
-        {"fit", OptionKind::RepeatedValue, "WORLD_DIR",
-         "fit the learned estimators on rendered worlds (development seeds only)"},
-        {"models-out", OptionKind::Value, "FILE", "with --fit: where the fitted models go (learned_models.inc)"},
-        {"ridge", OptionKind::Value, "LAMBDA", "with --fit: the ridge penalty (default 0.05)"},
+        { "out", OptionKind::Value, "FILE", "write the metrics CSV here (default: standard output)" },
+        { "features", OptionKind::Value, "FILE", "also write the low-level descriptors of every file (CSV)" },
+        { "max-seconds", OptionKind::Value, "SECONDS", "analyse at most this much of each file (default: all)" },
+        { "calibrate", OptionKind::Value, "WORLD_DIR",
+            "compare the estimators with the knobs of a rendered world (tracks.csv, knobs.csv) and print the report" },
+        { "fit", OptionKind::RepeatedValue, "WORLD_DIR",
+            "fit the learned estimators on rendered worlds (development seeds only)" },
+        { "models-out", OptionKind::Value, "FILE", "with --fit: where the fitted models go (learned_models.inc)" },
+        { "ridge", OptionKind::Value, "LAMBDA", "with --fit: the ridge penalty (default 0.05)" },
     };
     command.run = runAnalyse;
     return command;
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

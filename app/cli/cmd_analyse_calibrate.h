@@ -9,4 +9,4 @@ namespace tmk::cli {
 
 int runAnalyseCalibration(const Args& args, const AnalysisOptions& options);
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <set>
-
 #include <ebur128.h>
 #include <samplerate.h>
+#include <set>
 #include <sndfile.h>
 
 #include "descriptors.h"
@@ -24,8 +23,8 @@ constexpr double kSilenceLufs = -70.0;
 // Integrated loudness of interleaved audio; -70 LUFS (the gate) for silence or clips under 400 ms.
 double integratedLoudness(std::span<const float> interleaved, int channels, int sampleRate)
 {
-    ebur128_state* state = ebur128_init(static_cast<unsigned>(channels), static_cast<unsigned long>(sampleRate),
-                                        EBUR128_MODE_I);
+    ebur128_state* state
+        = ebur128_init(static_cast<unsigned>(channels), static_cast<unsigned long>(sampleRate), EBUR128_MODE_I);
     if (state == nullptr) return kSilenceLufs;
     double lufs = kSilenceLufs;
     if (ebur128_add_frames_float(state, interleaved.data(), interleaved.size() / channels) == EBUR128_SUCCESS)
@@ -36,10 +35,10 @@ double integratedLoudness(std::span<const float> interleaved, int channels, int 
 
 std::vector<float> resample(std::span<const float> mono, int fromRate, int toRate)
 {
-    if (fromRate == toRate || mono.empty()) return {mono.begin(), mono.end()};
+    if (fromRate == toRate || mono.empty()) return { mono.begin(), mono.end() };
     const double ratio = static_cast<double>(toRate) / fromRate;
     std::vector<float> out(static_cast<size_t>(std::ceil(mono.size() * ratio)) + 16);
-    SRC_DATA data{};
+    SRC_DATA data {};
     data.data_in = mono.data();
     data.input_frames = static_cast<long>(mono.size());
     data.data_out = out.data();
@@ -82,19 +81,20 @@ std::string csvField(const std::string& text)
 
 bool isAudioExtension(const std::filesystem::path& path)
 {
-    static const std::set<std::string> extensions = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff",
-                                                     ".aif", ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64"};
+    static const std::set<std::string> extensions = { ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif",
+        ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64" };
     std::string ext = path.extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
     return extensions.count(ext) > 0;
 }
 
-}  // namespace
+} // namespace
 
 Expected<void> AnalysisOptions::validate() const
 {
     if (!(maxSeconds >= 0.0) || !std::isfinite(maxSeconds))
-        return Error{ErrorCode::InvalidArgument, "--max-seconds must be 0 (whole file) or a positive number of seconds"};
+        return Error { ErrorCode::InvalidArgument,
+            "--max-seconds must be 0 (whole file) or a positive number of seconds" };
     return {};
 }
 
@@ -109,7 +109,7 @@ AudioMetrics analyseSignal(std::span<const float> mono, int sampleRate, const An
 
 Expected<AudioMetrics> analyseFile(const std::filesystem::path& path, const AnalysisOptions& options)
 {
-    SF_INFO info{};
+    SF_INFO info {};
     SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
     if (file == nullptr) return Error::inFile(ErrorCode::Format, path.string(), sf_strerror(nullptr));
     if (info.channels <= 0 || info.samplerate <= 0 || info.frames <= 0) {
@@ -161,15 +161,14 @@ Expected<std::vector<std::filesystem::path>> collectAudioFiles(const std::vector
 }
 
 Expected<LibraryAnalysis> analyseLibrary(const std::vector<std::filesystem::path>& inputs,
-                                         const AnalysisOptions& options, const ProgressCallback& progress,
-                                         const CancelToken* cancel)
+    const AnalysisOptions& options, const ProgressCallback& progress, const CancelToken* cancel)
 {
     TMK_TRY(options.validate());
     Expected<std::vector<std::filesystem::path>> files = collectAudioFiles(inputs);
     if (!files) return files.error();
     LibraryAnalysis result;
     const int64_t total = static_cast<int64_t>(files->size());
-    if (progress) progress(Progress{"analysing", 0, total});
+    if (progress) progress(Progress { "analysing", 0, total });
     for (int64_t i = 0; i < total; ++i) {
         if (cancel != nullptr && cancel->isCancelled()) {
             result.cancelled = true;
@@ -183,7 +182,7 @@ Expected<LibraryAnalysis> analyseLibrary(const std::vector<std::filesystem::path
             logMessage(LogLevel::Warning, "skipped " + metrics.error().message);
             result.skipped.emplace_back(file, metrics.error().message);
         }
-        if (progress) progress(Progress{"analysing", i + 1, total});
+        if (progress) progress(Progress { "analysing", i + 1, total });
     }
     return result;
 }
@@ -196,9 +195,8 @@ std::string metricsCsvHeader()
 std::string metricsCsvRow(const AudioMetrics& m)
 {
     char buffer[256];
-    std::snprintf(buffer, sizeof buffer, ",%.3f,%.2f,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f", m.tempoBpm,
-                  m.loudnessLufs, m.mode, m.energy, m.danceability, m.acousticness, m.valence, m.instrumentalness,
-                  m.speechiness, m.liveness);
+    std::snprintf(buffer, sizeof buffer, ",%.3f,%.2f,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f", m.tempoBpm, m.loudnessLufs,
+        m.mode, m.energy, m.danceability, m.acousticness, m.valence, m.instrumentalness, m.speechiness, m.liveness);
     return csvField(m.path.string()) + buffer;
 }
 
@@ -231,4 +229,4 @@ std::string featuresCsv(const std::vector<AudioMetrics>& songs)
     return text;
 }
 
-}  // namespace tmk
+} // namespace tmk

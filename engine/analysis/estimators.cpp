@@ -45,7 +45,7 @@ std::string modelsToInc(const std::vector<LinearModel>& models, const std::strin
         text += buffer;
         for (const ModelTerm& t : model.terms) {
             std::snprintf(buffer, sizeof buffer, "    {%d, %.6g, %.6g, %.6g},  // %s\n", t.feature, t.mean, t.scale,
-                          t.weight, analysisFeatureNames()[t.feature]);
+                t.weight, analysisFeatureNames()[t.feature]);
             text += buffer;
         }
         text += "}},\n";
@@ -53,4 +53,4 @@ std::string modelsToInc(const std::vector<LinearModel>& models, const std::strin
     return text;
 }
 
-}  // namespace tmk::analysis
+} // namespace tmk::analysis

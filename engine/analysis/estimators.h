@@ -18,7 +18,7 @@ struct ModelTerm {
 };
 
 struct LinearModel {
-    std::string metric;  // energy, danceability, acousticness, valence, instrumentalness, speechiness, liveness
+    std::string metric; // energy, danceability, acousticness, valence, instrumentalness, speechiness, liveness
     double bias = 0.0;
     std::vector<ModelTerm> terms;
 };
@@ -34,4 +34,4 @@ double estimateMetric(const std::string& metric, const AnalysisFeatures& feature
 // The models as the text of learned_models.inc.
 std::string modelsToInc(const std::vector<LinearModel>& models, const std::string& comment);
 
-}  // namespace tmk::analysis
+} // namespace tmk::analysis

@@ -34,7 +34,10 @@ double percentile(std::vector<double> x, double q)
     return x[k];
 }
 
-double median(std::vector<double> x) { return percentile(std::move(x), 0.5); }
+double median(std::vector<double> x)
+{
+    return percentile(std::move(x), 0.5);
+}
 
 // Peaks of the onset envelope above mean + 0.5 std, at least 50 ms apart.
 std::vector<int> onsetPeaks(const FrameDescriptors& d)
@@ -61,7 +64,7 @@ std::pair<double, double> decayAndGap(const FrameDescriptors& d, const std::vect
     const int window = static_cast<int>(0.3 * d.frameRateHz);
     for (size_t i = 0; i < peaks.size(); ++i) {
         const int start = peaks[i] + 2;
-        const int end = std::min({d.frames, peaks[i] + window, i + 1 < peaks.size() ? peaks[i + 1] : d.frames});
+        const int end = std::min({ d.frames, peaks[i] + window, i + 1 < peaks.size() ? peaks[i + 1] : d.frames });
         if (end - start >= 8) {
             double sx = 0, sy = 0, sxx = 0, sxy = 0;
             const int n = end - start;
@@ -78,7 +81,7 @@ std::pair<double, double> decayAndGap(const FrameDescriptors& d, const std::vect
             gaps.push_back(floorDb - d.frameDb[peaks[i]]);
         }
     }
-    return {slopes.empty() ? 0.0 : median(slopes), gaps.empty() ? 0.0 : median(gaps)};
+    return { slopes.empty() ? 0.0 : median(slopes), gaps.empty() ? 0.0 : median(gaps) };
 }
 
 // Modulation spectrum of the log speech-band envelope (4 s windows): the share of 3..6 Hz (syllables) in
@@ -117,7 +120,7 @@ std::pair<double, double> modulation(const FrameDescriptors& d)
             ++bandBins;
         }
     }
-    return {total > 0.0 ? syllabic / total : 0.0, band > 0.0 ? peak / (band / bandBins) : 0.0};
+    return { total > 0.0 ? syllabic / total : 0.0, band > 0.0 ? peak / (band / bandBins) : 0.0 };
 }
 
 void addSpectralGroups(const FrameDescriptors& d, AnalysisFeatures& f, int first)
@@ -139,12 +142,35 @@ void addSpectralGroups(const FrameDescriptors& d, AnalysisFeatures& f, int first
     }
 }
 
-}  // namespace
-
-AnalysisFeatures computeFeatures(const FrameDescriptors& d, const TempoEstimate& tempo, const KeyEstimate& key,
-                                 double loudnessLufs)
+// 10 groups of 4 mel bands: the level relative to the frame's (timbre), and the mean absolute change from
+// frame to frame (a sustained synthetic tone barely moves; plucked, struck and bowed sounds do).
+void addTimbreGroups(const FrameDescriptors& d, AnalysisFeatures& f, int first)
 {
-    AnalysisFeatures f{};
+    constexpr int kGroups = 10, kWidth = kMelBands / kGroups;
+    std::array<double, kGroups> level {}, change {};
+    for (int t = 0; t < d.frames; ++t) {
+        for (int g = 0; g < kGroups; ++g) {
+            double now = 0.0, before = 0.0;
+            for (int b = g * kWidth; b < (g + 1) * kWidth; ++b) {
+                now += d.logMelDb[t][b] / kWidth;
+                if (t > 0) before += d.logMelDb[t - 1][b] / kWidth;
+            }
+            level[g] += (now - d.frameDb[t]) / d.frames;
+            if (t > 0) change[g] += std::abs(now - before) / d.frames;
+        }
+    }
+    for (int g = 0; g < kGroups; ++g) {
+        f[first + g] = level[g];
+        f[first + kGroups + g] = change[g];
+    }
+}
+
+} // namespace
+
+AnalysisFeatures computeFeatures(
+    const FrameDescriptors& d, const TempoEstimate& tempo, const KeyEstimate& key, double loudnessLufs)
+{
+    AnalysisFeatures f {};
     if (d.frames == 0) return f;
     const double seconds = d.frames / d.frameRateHz;
     f[0] = loudnessLufs;
@@ -192,23 +218,27 @@ AnalysisFeatures computeFeatures(const FrameDescriptors& d, const TempoEstimate&
     f[26] = gap;
     addSpectralGroups(d, f, 27);
     f[39] = stddev(speechDb);
+    addTimbreGroups(d, f, 40);
     return f;
 }
 
-}  // namespace tmk::analysis
+} // namespace tmk::analysis
 
 namespace tmk {
 
 const std::array<const char*, kAnalysisFeatureCount>& analysisFeatureNames()
 {
-    static const std::array<const char*, kAnalysisFeatureCount> names = {
-        "loudness_lufs", "frame_db_mean", "frame_db_std", "floor_db", "centroid_khz", "centroid_khz_std",
-        "log_flatness", "log_flatness_quiet", "high_share", "low_share", "speech_share", "onset_rate",
-        "flux_mean", "flux_std", "low_flux_share", "pulse_clarity", "low_pulse_clarity", "phase_peakiness",
-        "swing", "tempo_100", "mod_syllabic", "mod_peakiness", "fricative_share", "tonalness", "mode_margin",
-        "decay_db_per_s", "gap_db", "mel_g0", "mel_g1", "mel_g2", "mel_g3", "mel_g4", "mel_g5", "mel_g6",
-        "mel_g7", "mel_std_low", "mel_std_lowmid", "mel_std_highmid", "mel_std_high", "speech_db_std"};
+    static const std::array<const char*, kAnalysisFeatureCount> names = { "loudness_lufs", "frame_db_mean",
+        "frame_db_std", "floor_db", "centroid_khz", "centroid_khz_std", "log_flatness", "log_flatness_quiet",
+        "high_share", "low_share", "speech_share", "onset_rate", "flux_mean", "flux_std", "low_flux_share",
+        "pulse_clarity", "low_pulse_clarity", "phase_peakiness", "swing", "tempo_100", "mod_syllabic", "mod_peakiness",
+        "fricative_share", "tonalness", "mode_margin", "decay_db_per_s", "gap_db", "mel_g0", "mel_g1", "mel_g2",
+        "mel_g3", "mel_g4", "mel_g5", "mel_g6", "mel_g7", "mel_std_low", "mel_std_lowmid", "mel_std_highmid",
+        "mel_std_high", "speech_db_std", "timbre_level_0", "timbre_level_1", "timbre_level_2", "timbre_level_3",
+        "timbre_level_4", "timbre_level_5", "timbre_level_6", "timbre_level_7", "timbre_level_8", "timbre_level_9",
+        "timbre_change_0", "timbre_change_1", "timbre_change_2", "timbre_change_3", "timbre_change_4",
+        "timbre_change_5", "timbre_change_6", "timbre_change_7", "timbre_change_8", "timbre_change_9" };
     return names;
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -5,7 +5,10 @@
 
 namespace tmk::analysis {
 
-Fft::Fft(int size) : m_size(size), m_bitReverse(size), m_twiddles(size / 2)
+Fft::Fft(int size)
+    : m_size(size)
+    , m_bitReverse(size)
+    , m_twiddles(size / 2)
 {
     int bits = 0;
     while ((1 << bits) < size) ++bits;
@@ -15,8 +18,7 @@ Fft::Fft(int size) : m_size(size), m_bitReverse(size), m_twiddles(size / 2)
             if (i & (1 << b)) reversed |= 1 << (bits - 1 - b);
         m_bitReverse[i] = reversed;
     }
-    for (int k = 0; k < size / 2; ++k)
-        m_twiddles[k] = std::polar(1.0, -2.0 * std::numbers::pi * k / size);
+    for (int k = 0; k < size / 2; ++k) m_twiddles[k] = std::polar(1.0, -2.0 * std::numbers::pi * k / size);
 }
 
 void Fft::forward(std::vector<std::complex<double>>& data) const
@@ -64,4 +66,4 @@ Spectrogram computeSpectrogram(std::span<const float> signal, int sampleRate, in
     return spec;
 }
 
-}  // namespace tmk::analysis
+} // namespace tmk::analysis

@@ -9,7 +9,7 @@ namespace tmk::analysis {
 
 class Fft {
 public:
-    explicit Fft(int size);  // size must be a power of two
+    explicit Fft(int size); // size must be a power of two
     int size() const { return m_size; }
     // In-place forward transform of `data` (size() values).
     void forward(std::vector<std::complex<double>>& data) const;
@@ -28,11 +28,11 @@ struct Spectrogram {
     int sampleRate = 0;
     int frames = 0;
     int bins = 0;
-    std::vector<float> magnitude;  // [frames, bins]
+    std::vector<float> magnitude; // [frames, bins]
     const float* frame(int t) const { return magnitude.data() + static_cast<size_t>(t) * bins; }
     double binHz(int bin) const { return static_cast<double>(bin) * sampleRate / frameSize; }
 };
 
 Spectrogram computeSpectrogram(std::span<const float> signal, int sampleRate, int frameSize, int hop);
 
-}  // namespace tmk::analysis
+} // namespace tmk::analysis

@@ -9,8 +9,14 @@ namespace tmk::analysis {
 
 namespace {
 
-double hzToMel(double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); }
-double melToHz(double mel) { return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0); }
+double hzToMel(double hz)
+{
+    return 2595.0 * std::log10(1.0 + hz / 700.0);
+}
+double melToHz(double mel)
+{
+    return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0);
+}
 
 // Triangular mel filters from 40 Hz to the Nyquist frequency: for each band, (first bin, weights).
 struct MelFilter {
@@ -43,7 +49,7 @@ std::vector<MelFilter> melFilters(int bins, int sampleRate, int frameSize)
         for (float w : filter.weights) sum += w;
         if (sum <= 0.0) {
             filter.firstBin = std::min(bins - 1, static_cast<int>(std::lround(centre / binHz)));
-            filter.weights = {1.0f};
+            filter.weights = { 1.0f };
         }
     }
     return filters;
@@ -81,7 +87,7 @@ BandShares bandShares(const float* magnitude, int bins, double binHz)
     return s;
 }
 
-}  // namespace
+} // namespace
 
 FrameDescriptors computeFrameDescriptors(std::span<const float> signal, int sampleRate)
 {
@@ -91,8 +97,8 @@ FrameDescriptors computeFrameDescriptors(std::span<const float> signal, int samp
     d.frames = spec.frames;
     d.frameRateHz = static_cast<double>(sampleRate) / kHop;
     d.logMelDb.resize(d.frames);
-    for (auto* v : {&d.frameDb, &d.onset, &d.lowOnset, &d.centroidHz, &d.logFlatness, &d.highShare, &d.lowShare,
-                    &d.speechBand, &d.speechShare})
+    for (auto* v : { &d.frameDb, &d.onset, &d.lowOnset, &d.centroidHz, &d.logFlatness, &d.highShare, &d.lowShare,
+             &d.speechBand, &d.speechShare })
         v->assign(d.frames, 0.0);
     // A full-scale sine's peak bin is about frameSize / 4 with a Hann window: scale so it reads about 0 dB.
     const double norm = 1.0 / (kFrameSize / 4.0);
@@ -135,4 +141,4 @@ FrameDescriptors computeFrameDescriptors(std::span<const float> signal, int samp
     return d;
 }
 
-}  // namespace tmk::analysis
+} // namespace tmk::analysis

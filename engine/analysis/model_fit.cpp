@@ -48,10 +48,10 @@ std::vector<double> ranks(const std::vector<double>& v)
     return r;
 }
 
-}  // namespace
+} // namespace
 
 LinearModel fitLogitRidge(const std::string& metric, const std::vector<AnalysisFeatures>& songs,
-                          const std::vector<double>& targets, const std::vector<int>& features, double lambda)
+    const std::vector<double>& targets, const std::vector<int>& features, double lambda)
 {
     LinearModel model;
     model.metric = metric;
@@ -63,7 +63,7 @@ LinearModel fitLogitRidge(const std::string& metric, const std::vector<AnalysisF
         double mean = 0.0, var = 0.0;
         for (const AnalysisFeatures& s : songs) mean += s[f] / count;
         for (const AnalysisFeatures& s : songs) var += (s[f] - mean) * (s[f] - mean) / count;
-        if (var > 1e-12) terms.push_back(ModelTerm{f, mean, std::sqrt(var), 0.0});
+        if (var > 1e-12) terms.push_back(ModelTerm { f, mean, std::sqrt(var), 0.0 });
     }
     std::vector<double> y(count);
     double yMean = 0.0;
@@ -95,7 +95,8 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b)
     if (a.size() != b.size() || a.size() < 2) return 0.0;
     const std::vector<double> ra = ranks(a), rb = ranks(b);
     const double n = static_cast<double>(a.size());
-    const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n, mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
+    const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n,
+                 mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
     double cov = 0.0, va = 0.0, vb = 0.0;
     for (size_t i = 0; i < ra.size(); ++i) {
         cov += (ra[i] - ma) * (rb[i] - mb);
@@ -105,4 +106,4 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b)
     return va > 0.0 && vb > 0.0 ? cov / std::sqrt(va * vb) : 0.0;
 }
 
-}  // namespace tmk::analysis
+} // namespace tmk::analysis

@@ -13,9 +13,9 @@ namespace tmk::analysis {
 // logistic output runs 0..1. `features` restricts the inputs (empty = all); `lambda` is the ridge penalty
 // per song.
 LinearModel fitLogitRidge(const std::string& metric, const std::vector<AnalysisFeatures>& songs,
-                          const std::vector<double>& targets, const std::vector<int>& features, double lambda);
+    const std::vector<double>& targets, const std::vector<int>& features, double lambda);
 
 // Spearman rank correlation (average ranks for ties); 0 when either side is constant.
 double spearman(const std::vector<double>& a, const std::vector<double>& b);
 
-}  // namespace tmk::analysis
+} // namespace tmk::analysis

@@ -15,6 +15,13 @@ constexpr double kMaxBpm = 200.0;
 constexpr double kPriorCentreBpm = 120.0;
 constexpr double kPriorOctaves = 1.0;
 constexpr double kLowBandWeight = 0.5;
+// The weights of the autocorrelation at 2, 4 (a bar of 4/4), 3 and 4/3 beats in a candidate's score: a beat
+// is confirmed at 2 beats and at the bar; a period of 3 beats or a 4/3 relation means a syncopated
+// sub-pattern (a dotted rhythm) rather than the beat.
+constexpr double kW2 = 1.0;
+constexpr double kW4 = 1.0;
+constexpr double kW3 = -0.5;
+constexpr double kW43 = -1.0;
 constexpr int kPhaseBins = 24;
 
 // x minus its moving average over +-halfWindow frames, half-wave rectified.
@@ -48,7 +55,10 @@ std::vector<double> autocorrelation(const std::vector<double>& x, int maxLag)
     return r;
 }
 
-double at(const std::vector<double>& r, int lag) { return lag >= 0 && lag < static_cast<int>(r.size()) ? r[lag] : 0.0; }
+double at(const std::vector<double>& r, int lag)
+{
+    return lag >= 0 && lag < static_cast<int>(r.size()) ? r[lag] : 0.0;
+}
 
 // The fractional position of the peak at `lag` (a parabola through its neighbours).
 double interpolatePeak(const std::vector<double>& r, int lag)
@@ -92,14 +102,14 @@ double refinePeriod(const std::vector<double>& r, int beatLag)
 
 void measurePhase(const std::vector<double>& envelope, double period, TempoEstimate& estimate)
 {
-    std::array<double, kPhaseBins> sum{}, count{};
+    std::array<double, kPhaseBins> sum {}, count {};
     for (size_t t = 0; t < envelope.size(); ++t) {
         const double phase = std::fmod(t / period, 1.0);
         const int bin = std::min(kPhaseBins - 1, static_cast<int>(phase * kPhaseBins));
         sum[bin] += envelope[t];
         count[bin] += 1.0;
     }
-    std::array<double, kPhaseBins> h{};
+    std::array<double, kPhaseBins> h {};
     double mean = 0.0;
     int peak = 0;
     for (int b = 0; b < kPhaseBins; ++b) {
@@ -114,7 +124,7 @@ void measurePhase(const std::vector<double>& envelope, double period, TempoEstim
     estimate.swing = twoThirds / (half + twoThirds + 1e-12);
 }
 
-}  // namespace
+} // namespace
 
 TempoEstimate estimateTempo(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz)
 {
@@ -133,7 +143,9 @@ TempoEstimate estimateTempo(std::span<const double> onset, std::span<const doubl
     for (int lag = minLag; lag <= std::min<int>(maxLag, r.size() - 2); ++lag) {
         if (r[lag] < r[lag - 1] || r[lag] < r[lag + 1] || r[lag] <= 0.0) continue;
         const double bpm = 60.0 * frameRateHz / lag;
-        const double score = (r[lag] + 0.5 * at(r, maxNear(r, 2 * lag, 2))) * priorWeight(bpm);
+        const double score = (r[lag] + kW2 * at(r, maxNear(r, 2 * lag, 2)) + kW4 * at(r, maxNear(r, 4 * lag, 4))
+                                 + kW3 * at(r, maxNear(r, 3 * lag, 3)) + kW43 * at(r, maxNear(r, (4 * lag + 1) / 3, 2)))
+            * priorWeight(bpm);
         if (score > bestScore) {
             bestScore = score;
             bestLag = lag;
@@ -149,4 +161,4 @@ TempoEstimate estimateTempo(std::span<const double> onset, std::span<const doubl
     return estimate;
 }
 
-}  // namespace tmk::analysis
+} // namespace tmk::analysis

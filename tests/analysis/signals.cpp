@@ -12,7 +12,7 @@ namespace tmk::test {
 namespace {
 
 void addBurst(std::vector<float>& out, size_t at, double hz, double decaySeconds, double amplitude, int sampleRate,
-              std::mt19937* noise)
+    std::mt19937* noise)
 {
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
     const size_t length = static_cast<size_t>(5.0 * decaySeconds * sampleRate);
@@ -23,7 +23,7 @@ void addBurst(std::vector<float>& out, size_t at, double hz, double decaySeconds
     }
 }
 
-}  // namespace
+} // namespace
 
 std::vector<float> clickTrack(double bpm, double seconds, int sampleRate)
 {
@@ -57,7 +57,8 @@ void addTone(std::vector<float>& out, int midi, double startSeconds, double seco
     const double fade = 0.02 * sampleRate;
     for (size_t i = 0; i < length && start + i < out.size(); ++i) {
         const double t = static_cast<double>(i) / sampleRate;
-        const double envelope = std::min({1.0, static_cast<double>(i) / fade, static_cast<double>(length - i) / fade});
+        const double envelope
+            = std::min({ 1.0, static_cast<double>(i) / fade, static_cast<double>(length - i) / fade });
         double value = 0.0;
         for (int h = 1; h <= 6 && h * hz < sampleRate / 2.0; ++h)
             value += std::sin(2.0 * std::numbers::pi * h * hz * t) / h;
@@ -79,10 +80,10 @@ std::vector<float> progression(const std::vector<std::vector<int>>& chords, doub
 std::vector<float> cadence(int tonic, bool major, int sampleRate)
 {
     const int third = major ? 4 : 3;
-    const std::vector<int> one = {tonic, tonic + third, tonic + 7};
-    const std::vector<int> four = {tonic + 5, tonic + 5 + third, tonic + 12};
-    const std::vector<int> five = {tonic + 7, tonic + 7 + third, tonic + 14};
-    return progression({one, four, five, one, one, four, five, one}, 1.0, sampleRate);
+    const std::vector<int> one = { tonic, tonic + third, tonic + 7 };
+    const std::vector<int> four = { tonic + 5, tonic + 5 + third, tonic + 12 };
+    const std::vector<int> five = { tonic + 7, tonic + 7 + third, tonic + 14 };
+    return progression({ one, four, five, one, one, four, five, one }, 1.0, sampleRate);
 }
 
 std::vector<float> sine(double hz, double amplitude, double seconds, int sampleRate)
@@ -103,7 +104,7 @@ void writeWav(const std::filesystem::path& path, const std::vector<float>& sampl
     u32(36 + bytes);
     file.write("WAVEfmt ", 8);
     u32(16);
-    u16(3);  // IEEE float
+    u16(3); // IEEE float
     u16(static_cast<uint16_t>(channels));
     u32(static_cast<uint32_t>(sampleRate));
     u32(static_cast<uint32_t>(sampleRate * channels * 4));
@@ -114,4 +115,4 @@ void writeWav(const std::filesystem::path& path, const std::vector<float>& sampl
     file.write(reinterpret_cast<const char*>(samples.data()), bytes);
 }
 
-}  // namespace tmk::test
+} // namespace tmk::test

@@ -22,4 +22,4 @@ std::vector<float> sine(double hz, double amplitude, double seconds, int sampleR
 // 32-bit float WAV, interleaved `channels`.
 void writeWav(const std::filesystem::path& path, const std::vector<float>& samples, int channels, int sampleRate);
 
-}  // namespace tmk::test
+} // namespace tmk::test

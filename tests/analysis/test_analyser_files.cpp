@@ -1,7 +1,6 @@
 // The Analyser's files, folders, CSV, loudness, progress and cancel.
-#include <gtest/gtest.h>
-
 #include <fstream>
+#include <gtest/gtest.h>
 #include <mutex>
 #include <sstream>
 
@@ -18,7 +17,7 @@ TEST(AnalysisLoudness, MinusTwentyDbfsSineReadsMinusTwentyThreeLufs)
 {
     // BS.1770 / EBU R128: a 1 kHz sine of peak amplitude A in one channel reads 20 log10(A) - 3.01 LUFS
     // (its mean square is A^2 / 2 and the K-weighting is ~0 dB at 1 kHz), so -20 dBFS reads -23.0 LUFS.
-    for (int rate : {16000, 44100, 48000}) {
+    for (int rate : { 16000, 44100, 48000 }) {
         const AudioMetrics m = analyseSignal(test::sine(1000.0, 0.1, 5.0, rate), rate);
         EXPECT_NEAR(m.loudnessLufs, -23.01, 0.15) << rate << " Hz";
     }
@@ -55,8 +54,8 @@ TEST(AnalysisLibrary, UnreadableFileIsSkippedWithAWarningNamingIt)
         if (level == LogLevel::Warning) captured->warnings.emplace_back(message);
     });
     std::vector<Progress> progress;
-    Expected<LibraryAnalysis> result =
-        analyseLibrary({dir}, {}, [&](const Progress& p) { progress.push_back(p); }, nullptr);
+    Expected<LibraryAnalysis> result = analyseLibrary(
+        { dir }, {}, [&](const Progress& p) { progress.push_back(p); }, nullptr);
     setLogSink(nullptr);
     ASSERT_TRUE(result.ok()) << result.error().message;
     ASSERT_EQ(result->songs.size(), 2u);
@@ -74,7 +73,7 @@ TEST(AnalysisLibrary, UnreadableFileIsSkippedWithAWarningNamingIt)
 
 TEST(AnalysisLibrary, MissingInputIsAnErrorNamingIt)
 {
-    Expected<LibraryAnalysis> result = analyseLibrary({"/no/such/folder"}, {}, nullptr, nullptr);
+    Expected<LibraryAnalysis> result = analyseLibrary({ "/no/such/folder" }, {}, nullptr, nullptr);
     ASSERT_FALSE(result.ok());
     EXPECT_NE(result.error().message.find("/no/such/folder"), std::string::npos);
 }
@@ -86,7 +85,11 @@ TEST(AnalysisLibrary, CancelStopsBeforeTheNextFile)
         test::writeWav(dir / ("c" + std::to_string(i) + ".wav"), test::clickTrack(100.0, 3.0, 16000), 1, 16000);
     CancelToken cancel;
     Expected<LibraryAnalysis> result = analyseLibrary(
-        {dir}, {}, [&](const Progress& p) { if (p.done == 1) cancel.requestCancel(); }, &cancel);
+        { dir }, {},
+        [&](const Progress& p) {
+            if (p.done == 1) cancel.requestCancel();
+        },
+        &cancel);
     ASSERT_TRUE(result.ok());
     EXPECT_TRUE(result->cancelled);
     EXPECT_EQ(result->songs.size(), 1u);
@@ -95,7 +98,7 @@ TEST(AnalysisLibrary, CancelStopsBeforeTheNextFile)
 TEST(AnalysisCsv, HeaderAndRanges)
 {
     EXPECT_EQ(metricsCsvHeader(),
-              "path,tempo,loudness,mode,energy,danceability,acousticness,valence,instrumentalness,speechiness,liveness");
+        "path,tempo,loudness,mode,energy,danceability,acousticness,valence,instrumentalness,speechiness,liveness");
     std::vector<AudioMetrics> songs;
     songs.push_back(analyseSignal(test::drumPattern(110.0, 8.0, 16000), 16000));
     songs.push_back(analyseSignal(test::cadence(62, false, 16000), 16000));
@@ -104,8 +107,8 @@ TEST(AnalysisCsv, HeaderAndRanges)
     for (const AudioMetrics& m : songs) {
         EXPECT_TRUE(m.mode == 0 || m.mode == 1);
         EXPECT_GE(m.tempoBpm, 0.0);
-        for (double v : {m.energy, m.danceability, m.acousticness, m.valence, m.instrumentalness, m.speechiness,
-                         m.liveness}) {
+        for (double v :
+            { m.energy, m.danceability, m.acousticness, m.valence, m.instrumentalness, m.speechiness, m.liveness }) {
             EXPECT_GE(v, 0.0);
             EXPECT_LE(v, 1.0);
         }
@@ -133,14 +136,14 @@ TEST(AnalysisCsv, HeaderAndRanges)
 
 TEST(AnalysisFit, SpearmanAndRidgeRecoverAMonotonicTarget)
 {
-    EXPECT_NEAR(analysis::spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0, 1e-12);
-    EXPECT_NEAR(analysis::spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0, 1e-12);
-    EXPECT_NEAR(analysis::spearman({1, 2, 2, 3}, {1, 2, 2, 3}), 1.0, 1e-12);
+    EXPECT_NEAR(analysis::spearman({ 1, 2, 3, 4 }, { 10, 20, 30, 40 }), 1.0, 1e-12);
+    EXPECT_NEAR(analysis::spearman({ 1, 2, 3, 4 }, { 4, 3, 2, 1 }), -1.0, 1e-12);
+    EXPECT_NEAR(analysis::spearman({ 1, 2, 2, 3 }, { 1, 2, 2, 3 }), 1.0, 1e-12);
     std::vector<AnalysisFeatures> songs(50);
     std::vector<double> targets(50);
     for (int i = 0; i < 50; ++i) {
         songs[i][3] = i * 0.5;
-        songs[i][7] = (i * 37) % 11;  // noise
+        songs[i][7] = (i * 37) % 11; // noise
         targets[i] = i / 49.0;
     }
     const analysis::LinearModel model = analysis::fitLogitRidge("energy", songs, targets, {}, 0.01);
@@ -149,5 +152,5 @@ TEST(AnalysisFit, SpearmanAndRidgeRecoverAMonotonicTarget)
     EXPECT_GT(analysis::spearman(predicted, targets), 0.99);
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

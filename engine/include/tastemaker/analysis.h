@@ -21,28 +21,28 @@ namespace tmk {
 inline constexpr int kAnalysisSampleRate = 16000;
 
 // The low-level descriptors of one song (the inputs of the learned estimators). Names in analysisFeatureNames().
-inline constexpr int kAnalysisFeatureCount = 40;
+inline constexpr int kAnalysisFeatureCount = 60;
 using AnalysisFeatures = std::array<double, kAnalysisFeatureCount>;
 const std::array<const char*, kAnalysisFeatureCount>& analysisFeatureNames();
 
 struct AudioMetrics {
     std::filesystem::path path;
-    double tempoBpm = 0.0;       // beats per minute; 0 when no pulse was found
+    double tempoBpm = 0.0; // beats per minute; 0 when no pulse was found
     double loudnessLufs = -70.0; // EBU R128 integrated loudness
-    int mode = 1;                // 1 major, 0 minor
-    double energy = 0.0;         // the rest run from 0 to 1
+    int mode = 1; // 1 major, 0 minor
+    double energy = 0.0; // the rest run from 0 to 1
     double danceability = 0.0;
     double acousticness = 0.0;
     double valence = 0.0;
     double instrumentalness = 0.0;
     double speechiness = 0.0;
     double liveness = 0.0;
-    int keyPitchClass = 0;       // 0 = C ... 11 = B (the key the mode was read from)
-    AnalysisFeatures features{};
+    int keyPitchClass = 0; // 0 = C ... 11 = B (the key the mode was read from)
+    AnalysisFeatures features {};
 };
 
 struct AnalysisOptions {
-    double maxSeconds = 0.0;  // analyse at most this many seconds from the start (0 = the whole file)
+    double maxSeconds = 0.0; // analyse at most this many seconds from the start (0 = the whole file)
     Expected<void> validate() const;
 };
 
@@ -58,15 +58,14 @@ Expected<std::vector<std::filesystem::path>> collectAudioFiles(const std::vector
 
 struct LibraryAnalysis {
     std::vector<AudioMetrics> songs;
-    std::vector<std::pair<std::filesystem::path, std::string>> skipped;  // file, why (each also logged as a warning)
+    std::vector<std::pair<std::filesystem::path, std::string>> skipped; // file, why (each also logged as a warning)
     bool cancelled = false;
 };
 
 // Analyses every audio file under `inputs`. A file that cannot be read is logged as a warning naming it
 // and skipped. Progress stage "analysing" counts files; `cancel` is polled before each file.
 Expected<LibraryAnalysis> analyseLibrary(const std::vector<std::filesystem::path>& inputs,
-                                         const AnalysisOptions& options, const ProgressCallback& progress,
-                                         const CancelToken* cancel);
+    const AnalysisOptions& options, const ProgressCallback& progress, const CancelToken* cancel);
 
 // "path,tempo,loudness,mode,energy,danceability,acousticness,valence,instrumentalness,speechiness,liveness"
 std::string metricsCsvHeader();
@@ -78,4 +77,4 @@ Expected<void> writeMetricsCsv(const std::filesystem::path& path, const std::vec
 // "path,<feature names>" and one row per song: the descriptors that the estimators are trained on.
 std::string featuresCsv(const std::vector<AudioMetrics>& songs);
 
-}  // namespace tmk
+} // namespace tmk
