@@ -24,12 +24,12 @@ ProgressCallback analyseProgress()
         if (progress.total <= 0) return;
         const int64_t step = std::max<int64_t>(1, progress.total / 10);
         if (terminal)
-            std::fprintf(stderr, "\r%s %lld/%lld files%s", progress.stage.c_str(),
+            std::fprintf(stderr, "\r%s %lld/%lld files%s", progressStageName(progress.stage),
                 static_cast<long long>(progress.done), static_cast<long long>(progress.total),
                 progress.done == progress.total ? "\n" : "");
         else if (progress.done > 0 && (progress.done % step == 0 || progress.done == progress.total))
-            std::fprintf(stderr, "%s %lld/%lld files\n", progress.stage.c_str(), static_cast<long long>(progress.done),
-                static_cast<long long>(progress.total));
+            std::fprintf(stderr, "%s %lld/%lld files\n", progressStageName(progress.stage),
+                static_cast<long long>(progress.done), static_cast<long long>(progress.total));
     };
 }
 

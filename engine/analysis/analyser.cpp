@@ -168,7 +168,7 @@ Expected<LibraryAnalysis> analyseLibrary(const std::vector<std::filesystem::path
     if (!files) return files.error();
     LibraryAnalysis result;
     const int64_t total = static_cast<int64_t>(files->size());
-    if (progress) progress(Progress { "analysing", 0, total });
+    if (progress) progress(Progress { ProgressStage::AnalysingFiles, 0, total });
     for (int64_t i = 0; i < total; ++i) {
         if (cancel != nullptr && cancel->isCancelled()) {
             result.cancelled = true;
@@ -182,7 +182,7 @@ Expected<LibraryAnalysis> analyseLibrary(const std::vector<std::filesystem::path
             logMessage(LogLevel::Warning, "skipped " + metrics.error().message);
             result.skipped.emplace_back(file, metrics.error().message);
         }
-        if (progress) progress(Progress { "analysing", i + 1, total });
+        if (progress) progress(Progress { ProgressStage::AnalysingFiles, i + 1, total });
     }
     return result;
 }

@@ -165,7 +165,8 @@ Expected<void> analyseWorldSongs(std::vector<WorldSong>& songs, const AnalysisOp
         if (!m) return m.error();
         songs[i].measured = std::move(*m);
         if (progress)
-            progress(Progress { "analysing", static_cast<int64_t>(i + 1), static_cast<int64_t>(songs.size()) });
+            progress(Progress {
+                ProgressStage::AnalysingFiles, static_cast<int64_t>(i + 1), static_cast<int64_t>(songs.size()) });
     }
     return {};
 }

@@ -67,7 +67,7 @@ TEST(AnalysisLibrary, UnreadableFileIsSkippedWithAWarningNamingIt)
     ASSERT_FALSE(progress.empty());
     EXPECT_EQ(progress.back().done, 3);
     EXPECT_EQ(progress.back().total, 3);
-    EXPECT_EQ(progress.back().stage, "analysing");
+    EXPECT_EQ(progress.back().stage, ProgressStage::AnalysingFiles);
     EXPECT_FALSE(result->cancelled);
 }
 
