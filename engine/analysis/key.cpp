@@ -1,8 +1,7 @@
-// Key and mode: a chroma vector from spectral peaks (4096-sample STFT frames; each peak between 55 Hz and
-// 2 kHz is interpolated, mapped to its nearest semitone and weighted by its magnitude and its closeness
-// to that semitone), each frame normalised, summed over the song, and correlated with the 24 rotations of
-// the Krumhansl-Kessler and Temperley major and minor key profiles. A bass chroma (peaks below 250 Hz)
-// adds weight to the candidate tonic, which separates a major key from its relative minor.
+// Key and mode: a chroma vector from tuning-corrected spectral peaks (4096-sample STFT frames), each frame
+// normalised and summed over the song (and apart for the bass and the opening seconds). The diatonic set is
+// the major scale holding the most chroma; its tonic (major root or relative minor) is chosen by the tonic
+// triad's chroma, the bass on the tonic and the opening seconds. docs/analysis.md.
 #include <algorithm>
 #include <cmath>
 #include <numbers>

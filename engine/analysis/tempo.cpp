@@ -1,6 +1,6 @@
 // Tempo: autocorrelation of the onset envelope (spectral flux), an octave check that weighs each candidate
-// beat period by the evidence at twice the period and by a broad prior around 120 BPM, and a refinement
-// that fits the period to the autocorrelation peaks at 1..4 times the beat.
+// beat period by the evidence at 2 beats and at the bar (4 beats), against 3 beats and 4/3 of the period, and
+// by a broad prior around 120 BPM, and a refinement that fits the period to the peaks at 1..4 beats.
 #include <algorithm>
 #include <cmath>
 
