@@ -22,6 +22,7 @@ const std::vector<Command>& allCommands()
         trainCommand(),
         trainAllCommand(),
         worldCommand(),
+        analyseCommand(),
     };
     return commands;
 }

@@ -42,5 +42,6 @@ Command tokenizeCommand();
 Command trainCommand();
 Command trainAllCommand();
 Command worldCommand();
+Command analyseCommand();
 
 }  // namespace tmk::cli

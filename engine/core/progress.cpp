@@ -37,6 +37,8 @@ const char* progressStageName(ProgressStage stage)
         return "evaluation";
     case ProgressStage::RenderingSongs:
         return "rendering songs";
+    case ProgressStage::AnalysingFiles:
+        return "analysing";
     }
     return "working";
 }

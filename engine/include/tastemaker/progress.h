@@ -30,6 +30,8 @@ enum class ProgressStage {
     Evaluation,  // "evaluation": test pairs
     // world render, one step per song.
     RenderingSongs,  // "rendering songs"
+    // analyseLibrary, one step per file.
+    AnalysingFiles,  // "analysing"
 };
 const char* progressStageName(ProgressStage stage);
 

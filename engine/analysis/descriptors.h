@@ -1,0 +1,60 @@
+// Frame-level descriptors from one magnitude STFT (1024-sample frames, 128-sample hop at 16 kHz: 125 frames
+// a second), the tempo and key estimators, and the song-level feature vector the estimators read.
+#pragma once
+
+#include <array>
+#include <span>
+#include <vector>
+
+#include "tastemaker/analysis.h"
+#include "tastemaker/cancel.h"
+
+namespace tmk::analysis {
+
+inline constexpr int kMelBands = 40;
+inline constexpr int kFrameSize = 1024;
+inline constexpr int kHop = 128;
+
+struct FrameDescriptors {
+    int frames = 0;
+    double frameRateHz = 0.0;
+    std::vector<std::array<float, kMelBands>> logMelDb; // [frames][bands]
+    std::vector<double> frameDb; // total power in dB (full scale sine = about 0 dB)
+    std::vector<double> onset; // spectral flux: positive log-mel differences, mean over bands
+    std::vector<double> lowOnset; // the same over the bands below 200 Hz
+    std::vector<double> centroidHz;
+    std::vector<double> logFlatness; // log10 of geometric / arithmetic mean power
+    std::vector<double> highShare; // power share above 4 kHz
+    std::vector<double> lowShare; // power share below 150 Hz
+    std::vector<double> speechBand; // amplitude in 300..3400 Hz (linear)
+    std::vector<double> speechShare; // power share in 300..3400 Hz
+};
+
+FrameDescriptors computeFrameDescriptors(std::span<const float> signal, int sampleRate);
+
+struct TempoEstimate {
+    double bpm = 0.0;
+    double pulseClarity = 0.0; // normalised autocorrelation at the beat period (0..1)
+    double lowPulseClarity = 0.0; // the same for the low-band (kick) onsets
+    double phasePeakiness = 0.0; // beat-phase histogram: max / mean (regular pulse = high)
+    double swing = 0.5; // onset weight at 2/3 of the beat against 1/2 + 2/3
+};
+
+// Autocorrelation of the onset envelope with an octave check; `frameRateHz` is the envelope's rate.
+TempoEstimate estimateTempo(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz);
+
+struct KeyEstimate {
+    int tonic = 0; // pitch class, 0 = C
+    int mode = 1; // 1 major, 0 minor
+    double modeMargin = 0.0; // best major score - best minor score
+    double tonalness = 0.0; // chroma peakiness (max / mean)
+};
+
+// Spectral-peak chroma (STFT peaks folded to pitch classes) against Krumhansl-Kessler and Temperley profiles.
+KeyEstimate estimateKey(std::span<const float> signal, int sampleRate);
+
+// The song-level features (names in analysisFeatureNames()).
+AnalysisFeatures computeFeatures(
+    const FrameDescriptors& frames, const TempoEstimate& tempo, const KeyEstimate& key, double loudnessLufs);
+
+} // namespace tmk::analysis

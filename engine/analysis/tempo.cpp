@@ -1,0 +1,164 @@
+// Tempo: autocorrelation of the onset envelope (spectral flux), an octave check that weighs each candidate
+// beat period by the evidence at 2 beats and at the bar (4 beats), against 3 beats and 4/3 of the period, and
+// by a broad prior around 120 BPM, and a refinement that fits the period to the peaks at 1..4 beats.
+#include <algorithm>
+#include <cmath>
+
+#include "descriptors.h"
+
+namespace tmk::analysis {
+
+namespace {
+
+constexpr double kMinBpm = 50.0;
+constexpr double kMaxBpm = 200.0;
+constexpr double kPriorCentreBpm = 120.0;
+constexpr double kPriorOctaves = 1.0;
+constexpr double kLowBandWeight = 0.5;
+// The weights of the autocorrelation at 2, 4 (a bar of 4/4), 3 and 4/3 beats in a candidate's score: a beat
+// is confirmed at 2 beats and at the bar; a period of 3 beats or a 4/3 relation means a syncopated
+// sub-pattern (a dotted rhythm) rather than the beat.
+constexpr double kW2 = 1.0;
+constexpr double kW4 = 1.0;
+constexpr double kW3 = -0.5;
+constexpr double kW43 = -1.0;
+constexpr int kPhaseBins = 24;
+
+// x minus its moving average over +-halfWindow frames, half-wave rectified.
+std::vector<double> detrend(std::span<const double> x, int halfWindow)
+{
+    const int n = static_cast<int>(x.size());
+    std::vector<double> prefix(n + 1, 0.0);
+    for (int i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + x[i];
+    std::vector<double> y(n);
+    for (int i = 0; i < n; ++i) {
+        const int a = std::max(0, i - halfWindow), b = std::min(n, i + halfWindow + 1);
+        y[i] = std::max(0.0, x[i] - (prefix[b] - prefix[a]) / (b - a));
+    }
+    return y;
+}
+
+// r[L] = mean of x[t] x[t + L], divided by r[0]; empty when x is silent.
+std::vector<double> autocorrelation(const std::vector<double>& x, int maxLag)
+{
+    const int n = static_cast<int>(x.size());
+    maxLag = std::min(maxLag, n - 1);
+    std::vector<double> r(std::max(0, maxLag + 1), 0.0);
+    for (int lag = 0; lag <= maxLag; ++lag) {
+        double sum = 0.0;
+        for (int t = 0; t + lag < n; ++t) sum += x[t] * x[t + lag];
+        r[lag] = sum / (n - lag);
+    }
+    if (r.empty() || r[0] <= 1e-12) return {};
+    const double r0 = r[0];
+    for (double& v : r) v /= r0;
+    return r;
+}
+
+double at(const std::vector<double>& r, int lag)
+{
+    return lag >= 0 && lag < static_cast<int>(r.size()) ? r[lag] : 0.0;
+}
+
+// The fractional position of the peak at `lag` (a parabola through its neighbours).
+double interpolatePeak(const std::vector<double>& r, int lag)
+{
+    if (lag <= 0 || lag + 1 >= static_cast<int>(r.size())) return lag;
+    const double a = r[lag - 1], b = r[lag], c = r[lag + 1];
+    const double denominator = a - 2.0 * b + c;
+    if (std::abs(denominator) < 1e-12) return lag;
+    return lag + std::clamp(0.5 * (a - c) / denominator, -0.5, 0.5);
+}
+
+int maxNear(const std::vector<double>& r, int centre, int radius)
+{
+    int best = centre;
+    for (int l = std::max(1, centre - radius); l <= std::min<int>(r.size() - 2, centre + radius); ++l)
+        if (r[l] > at(r, best)) best = l;
+    return best;
+}
+
+double priorWeight(double bpm)
+{
+    const double octaves = std::log2(bpm / kPriorCentreBpm) / kPriorOctaves;
+    return std::exp(-0.5 * octaves * octaves);
+}
+
+// The beat period in frames (fractional), fitted to the autocorrelation peaks at 1..4 beats.
+double refinePeriod(const std::vector<double>& r, int beatLag)
+{
+    const double first = interpolatePeak(r, beatLag);
+    double numerator = first, denominator = 1.0;
+    for (int k = 2; k <= 4; ++k) {
+        const int centre = static_cast<int>(std::lround(k * first));
+        if (centre + 2 >= static_cast<int>(r.size())) break;
+        const int peak = maxNear(r, centre, k);
+        if (r[peak] < 0.5 * r[beatLag]) continue;
+        numerator += k * interpolatePeak(r, peak);
+        denominator += k * k;
+    }
+    return numerator / denominator;
+}
+
+void measurePhase(const std::vector<double>& envelope, double period, TempoEstimate& estimate)
+{
+    std::array<double, kPhaseBins> sum {}, count {};
+    for (size_t t = 0; t < envelope.size(); ++t) {
+        const double phase = std::fmod(t / period, 1.0);
+        const int bin = std::min(kPhaseBins - 1, static_cast<int>(phase * kPhaseBins));
+        sum[bin] += envelope[t];
+        count[bin] += 1.0;
+    }
+    std::array<double, kPhaseBins> h {};
+    double mean = 0.0;
+    int peak = 0;
+    for (int b = 0; b < kPhaseBins; ++b) {
+        h[b] = count[b] > 0 ? sum[b] / count[b] : 0.0;
+        mean += h[b] / kPhaseBins;
+        if (h[b] > h[peak]) peak = b;
+    }
+    if (mean <= 1e-12) return;
+    estimate.phasePeakiness = h[peak] / mean;
+    const double half = h[(peak + kPhaseBins / 2) % kPhaseBins];
+    const double twoThirds = h[(peak + 2 * kPhaseBins / 3) % kPhaseBins];
+    estimate.swing = twoThirds / (half + twoThirds + 1e-12);
+}
+
+} // namespace
+
+TempoEstimate estimateTempo(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz)
+{
+    TempoEstimate estimate;
+    const int halfWindow = static_cast<int>(std::lround(0.25 * frameRateHz));
+    std::vector<double> envelope = detrend(onset, halfWindow);
+    const std::vector<double> low = detrend(lowOnset, halfWindow);
+    for (size_t t = 0; t < envelope.size() && t < low.size(); ++t) envelope[t] += kLowBandWeight * low[t];
+    const int minLag = static_cast<int>(std::floor(60.0 * frameRateHz / kMaxBpm));
+    const int maxLag = static_cast<int>(std::ceil(60.0 * frameRateHz / kMinBpm));
+    const std::vector<double> r = autocorrelation(envelope, 4 * maxLag + 8);
+    if (static_cast<int>(r.size()) <= 2 * minLag + 2) return estimate;
+
+    int bestLag = 0;
+    double bestScore = 0.0;
+    for (int lag = minLag; lag <= std::min<int>(maxLag, r.size() - 2); ++lag) {
+        if (r[lag] < r[lag - 1] || r[lag] < r[lag + 1] || r[lag] <= 0.0) continue;
+        const double bpm = 60.0 * frameRateHz / lag;
+        const double score = (r[lag] + kW2 * at(r, maxNear(r, 2 * lag, 2)) + kW4 * at(r, maxNear(r, 4 * lag, 4))
+                                 + kW3 * at(r, maxNear(r, 3 * lag, 3)) + kW43 * at(r, maxNear(r, (4 * lag + 1) / 3, 2)))
+            * priorWeight(bpm);
+        if (score > bestScore) {
+            bestScore = score;
+            bestLag = lag;
+        }
+    }
+    if (bestLag == 0) return estimate;
+    const double period = refinePeriod(r, bestLag);
+    estimate.bpm = 60.0 * frameRateHz / period;
+    estimate.pulseClarity = std::clamp(r[bestLag], 0.0, 1.0);
+    const std::vector<double> lowR = autocorrelation(low, bestLag + 2);
+    estimate.lowPulseClarity = lowR.empty() ? 0.0 : std::clamp(at(lowR, maxNear(lowR, bestLag, 1)), 0.0, 1.0);
+    measurePhase(envelope, period, estimate);
+    return estimate;
+}
+
+} // namespace tmk::analysis
