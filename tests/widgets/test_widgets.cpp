@@ -112,7 +112,6 @@ void TestWidgets::waveformEmptyState()
     view.resize(400, 120);
     view.show();
     QVERIFY(!view.hasAudio());
-    QCOMPARE(view.emptyText(), QString("No clip selected"));
     QSignalSpy seek(&view, &WaveformView::seekRequested);
     QTest::mouseClick(&view, Qt::LeftButton, Qt::NoModifier, QPoint(200, 60));
     QCOMPARE(seek.count(), 0);
