@@ -38,21 +38,21 @@ Expected<GenerationRequest> requestFromArgs(const Args& args, const ModelInfo& i
     const bool samplingGiven = args.has("top-k") || args.has("top-p") || args.has("temperature");
     if (args.has("greedy") && samplingGiven)
         return Error{ErrorCode::InvalidArgument, "generate: --greedy cannot be combined with --top-k, --top-p or --temperature"};
-    if (args.has("greedy")) request.greedy = true;
-    else if (samplingGiven) request.greedy = false;
-    Expected<long long> topK = args.integer("top-k", request.topK);
-    Expected<double> topP = args.number("top-p", request.topP);
-    Expected<double> temperature = args.number("temperature", request.temperature);
-    Expected<double> cfg = args.number("cfg", request.guidanceScale);
+    if (args.has("greedy")) request.sampling.greedy = true;
+    else if (samplingGiven) request.sampling.greedy = false;
+    Expected<long long> topK = args.integer("top-k", request.sampling.topK);
+    Expected<double> topP = args.number("top-p", request.sampling.topP);
+    Expected<double> temperature = args.number("temperature", request.sampling.temperature);
+    Expected<double> cfg = args.number("cfg", request.sampling.guidanceScale);
     Expected<long long> seed = args.integer("seed", 0);
     for (const Error* e : {topK ? nullptr : &topK.error(), topP ? nullptr : &topP.error(), temperature ? nullptr : &temperature.error(),
                            cfg ? nullptr : &cfg.error(), seed ? nullptr : &seed.error()})
         if (e) return *e;
-    request.topK = *topK;
-    request.topP = *topP;
-    request.temperature = *temperature;
-    request.guidanceScale = *cfg;
-    request.seed = static_cast<uint64_t>(*seed);
+    request.sampling.topK = *topK;
+    request.sampling.topP = *topP;
+    request.sampling.temperature = *temperature;
+    request.sampling.guidanceScale = *cfg;
+    request.sampling.seed = static_cast<uint64_t>(*seed);
     request.decodeAudio = args.has("out") || args.has("library");
     TMK_TRY(request.validate(info));
     return request;
@@ -88,7 +88,7 @@ std::string describe(const GenerationRequest& request, const SliderValues& slide
 {
     ClipRecord record;
     for (size_t i = 0; i < request.prompts.size(); ++i) record.prompt += (i ? " | " : "") + request.prompts[i];
-    record.seed = request.seed;
+    record.sampling.seed = request.sampling.seed;
     record.sliders = sliders;
     return clipComment(record);
 }

@@ -8,7 +8,7 @@
 #include <numbers>
 #include <sstream>
 
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 
 namespace tmk {
 
@@ -171,10 +171,10 @@ struct StreamingDecoder::Impl {
     Impl(std::shared_ptr<const MusicgenModel> m, int64_t item, const StreamingOptions& options, AudioChunkCallback callback)
         : model(std::move(m)),
           batchItem(item),
-          codebooks(model->impl().config.decoder.numCodebooks),
-          codebookSize(model->impl().config.codec.codebookSize),
+          codebooks(modelParts(*model).config.decoder.numCodebooks),
+          codebookSize(modelParts(*model).config.codec.codebookSize),
           onAudio(std::move(callback)),
-          stream(*model->impl().codec, codebooks, options)
+          stream(*modelParts(*model).codec, codebooks, options)
     {
     }
 

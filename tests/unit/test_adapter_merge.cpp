@@ -12,7 +12,7 @@
 #include "adapters/merger.h"
 #include "adapters/random_bank.h"
 #include "core/json.h"
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 #include "tastemaker/steering.h"
 #include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
@@ -487,7 +487,7 @@ TEST(AdapterMerge, DestroyingSteeringRestoresTheBaseWeights)
 {
     auto model = MusicgenModel::load(modelDir(), ModelOptions{});
     ASSERT_TRUE(model.ok()) << model.error().message;
-    const MusicgenDecoder& decoder = *(*model)->impl().decoder;
+    const MusicgenDecoder& decoder = *modelParts(**model).decoder;
     const std::string probe = "decoder.model.decoder.layers.0.self_attn.q_proj.weight";
     ASSERT_NE(decoder.parameter(probe), nullptr);
     {
