@@ -137,7 +137,10 @@ EngineWorker::EngineWorker(std::vector<MetricInfo> metrics, EngineWorkerEvents e
     m_impl->thread = std::thread([impl = m_impl.get()]() { impl->runLoop(); });
 }
 
-EngineWorker::~EngineWorker() { shutdown(); }
+EngineWorker::~EngineWorker()
+{
+    shutdown();
+}
 
 void EngineWorker::shutdown()
 {
@@ -163,8 +166,14 @@ bool EngineWorker::post(std::function<void()> job, CancelTokenPtr cancel)
     return m_impl->enqueue(EngineJobKind::Posted, std::move(job), std::move(cancel));
 }
 
-std::shared_ptr<const MusicgenModel> EngineWorker::model() const { return m_impl->model; }
-std::filesystem::path EngineWorker::bankDir() const { return m_impl->bankDir; }
+std::shared_ptr<const MusicgenModel> EngineWorker::model() const
+{
+    return m_impl->model;
+}
+std::filesystem::path EngineWorker::bankDir() const
+{
+    return m_impl->bankDir;
+}
 
 // ---- Audio output ----
 

@@ -12,7 +12,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // Turns decoding steps into an ETA and a real-time factor, and throttles them.
 class ProgressPacer {
@@ -72,13 +75,16 @@ public:
         }
         if (!m_sink && !callbacks.onAudio) return;
         AudioChunkCallback onAudio = callbacks.onAudio;
-        auto created = StreamingDecoder::create(model, 0, params.streaming, [this, onAudio](std::span<const float> samples) {
-            if (m_stats.firstAudioSeconds < 0) m_stats.firstAudioSeconds = secondsSince(m_start);
-            if (m_sink) m_sink->appendStream(samples);
-            if (onAudio) onAudio(samples);
-        });
-        if (created) m_decoder = std::move(*created);
-        else m_stats.streamError = created.error();
+        auto created
+            = StreamingDecoder::create(model, 0, params.streaming, [this, onAudio](std::span<const float> samples) {
+                  if (m_stats.firstAudioSeconds < 0) m_stats.firstAudioSeconds = secondsSince(m_start);
+                  if (m_sink) m_sink->appendStream(samples);
+                  if (onAudio) onAudio(samples);
+              });
+        if (created)
+            m_decoder = std::move(*created);
+        else
+            m_stats.streamError = created.error();
     }
 
     // The frame callback for generate(), or none when nothing streams.
@@ -107,8 +113,8 @@ private:
     std::unique_ptr<StreamingDecoder> m_decoder;
 };
 
-Expected<void> mergeSliders(Steering* steering, const SliderValues& sliders, const GenerationJobCallbacks& callbacks,
-    GenerationJobResult& job)
+Expected<void> mergeSliders(
+    Steering* steering, const SliderValues& sliders, const GenerationJobCallbacks& callbacks, GenerationJobResult& job)
 {
     if (!steering) return {};
     Expected<std::optional<SteeringMergeInfo>> merged = steering->applyIfChanged(sliders);

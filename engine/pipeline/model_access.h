@@ -23,8 +23,17 @@ struct ModelAccess {
 };
 
 // Shorthands.
-inline const MusicgenModel::Impl& modelParts(const MusicgenModel& model) { return ModelAccess::parts(model); }
-inline MusicgenDecoder& writableDecoder(const MusicgenModel& model) { return ModelAccess::writableDecoder(model); }
-inline std::shared_mutex& weightsMutex(const MusicgenModel& model) { return ModelAccess::weightsMutex(model); }
+inline const MusicgenModel::Impl& modelParts(const MusicgenModel& model)
+{
+    return ModelAccess::parts(model);
+}
+inline MusicgenDecoder& writableDecoder(const MusicgenModel& model)
+{
+    return ModelAccess::writableDecoder(model);
+}
+inline std::shared_mutex& weightsMutex(const MusicgenModel& model)
+{
+    return ModelAccess::weightsMutex(model);
+}
 
 } // namespace tmk

@@ -1,11 +1,10 @@
 // The engine worker without Qt, on the committed fixture model and adapter bank: slider moves made while
 // the worker is busy are coalesced into one merge of the newest values, a generation merges the newest
 // sliders, streams and saves its clip through the one GenerationJob, and cancel / no model are errors.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <future>
+#include <gtest/gtest.h>
 #include <mutex>
 
 #include "tastemaker/clip_library.h"
@@ -18,8 +17,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path modelDir() { return test::dataDir() / "musicgen-tiny-public"; }
-fs::path bankDir() { return test::dataDir() / "adapters-tiny-public" / "bank"; }
+fs::path modelDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
+fs::path bankDir()
+{
+    return test::dataDir() / "adapters-tiny-public" / "bank";
+}
 
 std::vector<MetricInfo> metrics()
 {
@@ -160,8 +165,8 @@ TEST_F(EngineWorkerTest, GenerationMergesTheNewestSlidersStreamsAndSavesItsClip)
     {
         Gate busy(worker);
         for (int i = 1; i <= 10; ++i) ASSERT_TRUE(worker.setSliders({ { "energy", -i / 10.0 } }));
-        ASSERT_TRUE(worker.generate(params, callbacks,
-            [&](Expected<GenerationJobResult> result) { finished.set_value(std::move(result)); }));
+        ASSERT_TRUE(worker.generate(
+            params, callbacks, [&](Expected<GenerationJobResult> result) { finished.set_value(std::move(result)); }));
     }
     std::future<Expected<GenerationJobResult>> future = finished.get_future();
     ASSERT_EQ(future.wait_for(std::chrono::minutes(5)), std::future_status::ready);
@@ -183,7 +188,8 @@ TEST_F(EngineWorkerTest, GenerationMergesTheNewestSlidersStreamsAndSavesItsClip)
 
     // Figures are reported and well formed (their values depend on the machine).
     const GenerationJobStats& stats = job->stats;
-    EXPECT_DOUBLE_EQ(stats.audioSeconds, static_cast<double>(params.request.frames) / static_cast<double>(info.frameRate));
+    EXPECT_DOUBLE_EQ(
+        stats.audioSeconds, static_cast<double>(params.request.frames) / static_cast<double>(info.frameRate));
     EXPECT_GE(stats.firstAudioSeconds, 0.0);
     EXPECT_GE(stats.computeSeconds, stats.decodeSeconds);
     EXPECT_GE(stats.realtimeFactor, 0.0);

@@ -34,28 +34,28 @@ enum class EngineJobKind { OpenAudio, LoadModel, LoadBank, CloseBank, MergeSlide
 
 // The adapter bank after a bank job (or a model load that re-read it).
 struct EngineBankState {
-    std::optional<BankSummary> summary;  // none: no bank
-    std::filesystem::path dir;           // empty: no bank
-    SliderValues merged;                 // the slider values the model is steered with now
+    std::optional<BankSummary> summary; // none: no bank
+    std::filesystem::path dir; // empty: no bank
+    SliderValues merged; // the slider values the model is steered with now
 };
 
 struct EngineFailure {
     EngineJobKind job = EngineJobKind::Posted;
-    Error error;                         // the engine's exact error
-    std::filesystem::path path;          // the model or bank folder that could not be opened (empty otherwise)
+    Error error; // the engine's exact error
+    std::filesystem::path path; // the model or bank folder that could not be opened (empty otherwise)
 };
 
 // All called on the worker thread, in order.
 struct EngineWorkerEvents {
     std::function<void(std::shared_ptr<Player> player)> onAudioOpened;
     std::function<void(const Error& error)> onAudioFailed;
-    std::function<void(const Progress& progress)> onLoadProgress;  // at most every 40 ms, and the last step
+    std::function<void(const Progress& progress)> onLoadProgress; // at most every 40 ms, and the last step
     std::function<void(const std::filesystem::path& dir, const ModelInfo& info)> onModelLoaded;
     // After every bank job, failed or not (a failed open keeps the previous bank when it can).
     std::function<void(const EngineBankState& bank)> onBankChanged;
     std::function<void(const SteeringMergeInfo& info, const SliderValues& merged)> onSlidersMerged;
-    std::function<void(const EngineFailure& failure)> onFailed;  // a model, bank or merge job failed
-    std::function<void(EngineJobKind job)> onJobDone;            // after every job, whatever its outcome
+    std::function<void(const EngineFailure& failure)> onFailed; // a model, bank or merge job failed
+    std::function<void(EngineJobKind job)> onJobDone; // after every job, whatever its outcome
 };
 
 using GenerationFinishedCallback = std::function<void(Expected<GenerationJobResult> result)>;
@@ -64,7 +64,7 @@ class EngineWorker {
 public:
     // `metrics`: the slider metrics banks are checked against (tastemaker/metrics.h).
     EngineWorker(std::vector<MetricInfo> metrics, EngineWorkerEvents events);
-    ~EngineWorker();  // shutdown()
+    ~EngineWorker(); // shutdown()
     EngineWorker(const EngineWorker&) = delete;
     EngineWorker& operator=(const EngineWorker&) = delete;
 
@@ -75,15 +75,15 @@ public:
     // Merged into the model when one is loaded (checked and kept for the next model otherwise). A bank that
     // fails to open leaves the previous one in place.
     bool loadBank(const std::filesystem::path& dir);
-    bool reloadBank();  // re-reads the current bank (after training registered an adapter)
-    bool closeBank();   // sliders back to 0 (the model's weights to W0), bank dropped
-    bool setSliders(const SliderValues& values);  // coalesced; onSlidersMerged when a merge happened
+    bool reloadBank(); // re-reads the current bank (after training registered an adapter)
+    bool closeBank(); // sliders back to 0 (the model's weights to W0), bank dropped
+    bool setSliders(const SliderValues& values); // coalesced; onSlidersMerged when a merge happened
     // Runs a generation job after the jobs before it, with the newest slider values (params.sliders become
     // the newest now). params.sink: when null, the worker's audio output (openAudio) plays the stream.
     // `cancel` (optional) is polled at every decoding step; cancel() requests it too. onFinished is always
     // called once, on the worker thread, unless the worker shuts down first.
     bool generate(GenerationJobParams params, GenerationJobCallbacks callbacks, GenerationFinishedCallback onFinished,
-                  CancelTokenPtr cancel = {});
+        CancelTokenPtr cancel = {});
     // Runs `job` after the jobs before it. When `cancel` is given, cancel() requests it.
     bool post(std::function<void()> job, CancelTokenPtr cancel = {});
     // Cancels the running job and every queued one that has a token.
@@ -100,4 +100,4 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -33,24 +33,24 @@ class Player;
 enum class PlaybackWait { Return, UntilPlayed };
 
 struct GenerationJobParams {
-    GenerationRequest request;            // decodeAudio is forced on when libraryDir is given
-    SliderValues sliders;                 // merged first when they differ from the steering's (ignored without one)
-    std::shared_ptr<Player> sink;         // plays batch item 0 while it is generated; null: no playback
+    GenerationRequest request; // decodeAudio is forced on when libraryDir is given
+    SliderValues sliders; // merged first when they differ from the steering's (ignored without one)
+    std::shared_ptr<Player> sink; // plays batch item 0 while it is generated; null: no playback
     PlaybackWait wait = PlaybackWait::Return;
-    std::filesystem::path libraryDir;     // every batch item is saved there as a clip; empty: nothing saved
+    std::filesystem::path libraryDir; // every batch item is saved there as a clip; empty: nothing saved
     StreamingOptions streaming;
 };
 
 struct GenerationJobProgress {
-    Progress progress;          // stage TextEncoder, Decoding (done/total steps), AudioDecoder
-    double etaSeconds = -1.0;   // decoding: the time left at the pace so far (-1: not known yet)
-    double realtimeFactor = 0;  // decoding: seconds of audio generated per wall-clock second so far
+    Progress progress; // stage TextEncoder, Decoding (done/total steps), AudioDecoder
+    double etaSeconds = -1.0; // decoding: the time left at the pace so far (-1: not known yet)
+    double realtimeFactor = 0; // decoding: seconds of audio generated per wall-clock second so far
 };
 
 struct GenerationJobCallbacks {
     // Decoding reports come at most once per progressInterval (the last step always); other stages once.
     std::function<void(const GenerationJobProgress&)> onProgress;
-    std::chrono::milliseconds progressInterval{0};
+    std::chrono::milliseconds progressInterval { 0 };
     // Batch item 0's audio as it streams (mono, at the model's rate, in order; frames * hop samples in all).
     AudioChunkCallback onAudio;
     // The sink began playing this generation's stream (before the first audio reaches it).
@@ -61,21 +61,21 @@ struct GenerationJobCallbacks {
 };
 
 struct GenerationJobStats {
-    double audioSeconds = 0;        // of each batch item
+    double audioSeconds = 0; // of each batch item
     double textSeconds = 0, decodeSeconds = 0, codecSeconds = 0;
-    double computeSeconds = 0;      // text + decode + codec
-    double realtimeFactor = 0;      // audioSeconds / computeSeconds
-    double firstAudioSeconds = -1;  // from the job's start to the first streamed audio (-1: nothing streamed)
-    bool streamedToSink = false;    // the sink received this generation's stream
-    int64_t underruns = 0;          // the sink's count after the stream (final with PlaybackWait::UntilPlayed)
-    std::optional<Error> playbackError;      // the sink could not start or failed; generation carried on
-    std::optional<Error> streamError;        // streaming decode failed; the saved clips are unaffected
-    std::optional<SteeringMergeInfo> merge;  // the merge this job did, if any
+    double computeSeconds = 0; // text + decode + codec
+    double realtimeFactor = 0; // audioSeconds / computeSeconds
+    double firstAudioSeconds = -1; // from the job's start to the first streamed audio (-1: nothing streamed)
+    bool streamedToSink = false; // the sink received this generation's stream
+    int64_t underruns = 0; // the sink's count after the stream (final with PlaybackWait::UntilPlayed)
+    std::optional<Error> playbackError; // the sink could not start or failed; generation carried on
+    std::optional<Error> streamError; // streaming decode failed; the saved clips are unaffected
+    std::optional<SteeringMergeInfo> merge; // the merge this job did, if any
 };
 
 struct GenerationJobResult {
-    GenerationResult generation;  // codes, and the full decode of every item when audio was decoded
-    SliderValues sliders;         // the sliders the model was steered with (empty without a bank)
+    GenerationResult generation; // codes, and the full decode of every item when audio was decoded
+    SliderValues sliders; // the sliders the model was steered with (empty without a bank)
     std::vector<ClipEntry> clips; // one per batch item, in order (empty without a library folder)
     GenerationJobStats stats;
 };

@@ -11,12 +11,12 @@
 namespace tmk {
 
 struct SamplingParams {
-    bool greedy = false;        // argmax; the other fields but guidanceScale are ignored
-    int64_t topK = 250;         // 0: off (250 is audiocraft's default when generation_config.json sets none)
-    double topP = 0.0;          // nucleus mass in (0, 1); 0 or 1: off
-    double temperature = 1.0;   // > 0
+    bool greedy = false; // argmax; the other fields but guidanceScale are ignored
+    int64_t topK = 250; // 0: off (250 is audiocraft's default when generation_config.json sets none)
+    double topP = 0.0; // nucleus mass in (0, 1); 0 or 1: off
+    double temperature = 1.0; // > 0
     double guidanceScale = 3.0; // classifier-free guidance when > 1
-    uint64_t seed = 0;          // same seed, build and device give the same codes
+    uint64_t seed = 0; // same seed, build and device give the same codes
 
     // Names the first field that is out of range.
     Expected<void> validate() const;
