@@ -119,7 +119,7 @@ void reportJob(const GenerationJobResult& job, size_t sliderCount, bool played)
         const char* what = stats.streamedToSink ? "playback stopped" : "cannot play";
         std::fprintf(stderr, "tastemaker-cli: %s: %s\n", what, stats.playbackError->message.c_str());
     }
-    if (played && stats.streamedToSink)
+    if (played && stats.streamedToSink && stats.firstAudioSeconds >= 0)
         std::fprintf(stderr, "time to first audio %.2f s, underruns %lld\n", stats.firstAudioSeconds, static_cast<long long>(stats.underruns));
     for (const ClipEntry& entry : job.clips)
         std::cerr << "saved " << entry.audioPath.string() << " and " << entry.sidecarPath.string() << "\n";
