@@ -1,16 +1,15 @@
 // EngineBridge: the only object in ui/ that makes the engine do work.
 //
-// It lives in the GUI thread and owns one engine worker thread that runs one job at a time (load a
-// model, load a bank, merge sliders, generate, or any job post()ed by another bridge, e.g. training).
-// Every method returns at once; a job's results and progress come back as signals emitted in the GUI
-// thread (the worker re-posts them with queued invocations, so no worker thread ever touches a widget).
+// It lives in the GUI thread and owns the engine's worker (tmk::EngineWorker, tastemaker/engine_worker.h),
+// which runs one job at a time on its own thread (load a model, load a bank, merge sliders, generate, or any
+// job post()ed by another bridge, e.g. training) and coalesces slider moves. Every method returns at once;
+// the bridge only re-posts the worker's callbacks to the GUI thread (queued invocations, the "trampoline"),
+// where they become signals, so no worker thread ever touches a widget.
 //
-// Sliders are coalesced: setSliders() only stores the newest values, and the worker merges whatever is
-// newest when it gets to the merge, so a burst of moves costs one or two merges, never a backlog.
-//
-// Generation streams to playback as it goes (a StreamingDecoder feeds Player::appendStream) and the
-// finished clip is saved into the clip library. Playback and library operations are quick file work and
-// run synchronously in the GUI thread (the Player is thread-safe; the library writes atomically).
+// Generation is the engine's GenerationJob (tastemaker/generation_job.h), the same as
+// `tastemaker-cli generate --play --library`: it streams to playback as it goes and saves the clip into the
+// library. Playback and library operations are quick file work and run synchronously in the GUI thread
+// (the Player is thread-safe; the library writes atomically).
 //
 // Threads: every public method is for the GUI thread only, except the worker accessors documented as
 // such (workerModel(), workerBankDir()), which are for jobs running on the worker.
@@ -29,6 +28,7 @@
 #include "tastemaker/audio_file.h"
 #include "tastemaker/cancel.h"
 #include "tastemaker/clip_library.h"
+#include "tastemaker/engine_worker.h"
 #include "tastemaker/error.h"
 #include "tastemaker/metrics.h"
 #include "tastemaker/musicgen.h"
@@ -138,21 +138,15 @@ Q_SIGNALS:
     void libraryChanged();      // a clip was added, renamed, removed or restored
 
 private:
-    struct Worker;
-    void enqueue(std::function<void()> job, bool countsAsBusy, tmk::CancelTokenPtr token);
-    void jobDone(bool countsAsBusy);
+    tmk::EngineWorkerEvents workerEvents();
+    bool counted(bool queued);        // a busy job was queued: busy() until its onJobDone
+    void jobDone(tmk::EngineJobKind job);
     void toGui(std::function<void()> fn);  // from the worker: runs fn in the GUI thread (dropped after shutdown)
-    void runWorker();
-    void openAudioJob();
-    void loadModelJob(const QString& dir, tmk::ModelOptions options);
-    void loadBankJob(const QString& dir, bool reload);
-    void mergeJob();
-    void generateJob(tmk::GenerationRequest request, const std::filesystem::path& libraryDir, tmk::CancelTokenPtr cancel,
-                     int auditionSerial);
+    void onWorkerFailure(const tmk::EngineFailure& failure);
     void pollPlayback();
     tmk::Expected<tmk::ClipLibrary> openLibrary() const;
 
-    std::unique_ptr<Worker> m_worker;
+    std::unique_ptr<tmk::EngineWorker> m_engine;
     std::vector<tmk::MetricInfo> m_metrics;
     std::optional<tmk::ModelInfo> m_modelInfo;
     std::optional<tmk::BankSummary> m_bank;

@@ -271,26 +271,26 @@ GenerationRequest GenerationPanel::request(const ModelInfo& info) const
     request.prompts = {prompt().toStdString()};
     request.frames = std::clamp<int64_t>(std::llround(m_duration->value() * static_cast<double>(info.frameRate)), 1,
                                          std::max<int64_t>(1, info.maxFrames));
-    request.greedy = false;
-    request.temperature = m_temperature->value();
-    request.topK = m_topK->value();
-    request.topP = m_topP->value();
-    request.guidanceScale = m_cfg->value();
-    request.seed = seed();
+    request.sampling.greedy = false;
+    request.sampling.temperature = m_temperature->value();
+    request.sampling.topK = m_topK->value();
+    request.sampling.topP = m_topP->value();
+    request.sampling.guidanceScale = m_cfg->value();
+    request.sampling.seed = seed();
     return request;
 }
 
 void GenerationPanel::setRequestSettings(const GenerationRequest& request, int64_t frameRate)
 {
     if (frameRate > 0) m_duration->setValue(static_cast<double>(request.frames) / static_cast<double>(frameRate));
-    m_temperature->setValue(request.temperature);
-    m_topK->setValue(static_cast<int>(request.topK));
-    m_topP->setValue(request.topP);
-    m_cfg->setValue(request.guidanceScale);
-    setSeed(request.seed);
+    m_temperature->setValue(request.sampling.temperature);
+    m_topK->setValue(static_cast<int>(request.sampling.topK));
+    m_topP->setValue(request.sampling.topP);
+    m_cfg->setValue(request.sampling.guidanceScale);
+    setSeed(request.sampling.seed);
 }
 
-void GenerationPanel::applyModelDefaults(const SamplingDefaults& defaults)
+void GenerationPanel::applyModelDefaults(const SamplingParams& defaults)
 {
     m_temperature->setValue(defaults.temperature);
     m_topK->setValue(static_cast<int>(defaults.topK));

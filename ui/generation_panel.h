@@ -52,7 +52,7 @@ public:
     void setRequestSettings(const tmk::GenerationRequest& request, int64_t frameRate);
     // The model's own sampling settings (from its generation_config.json) into the controls. MainWindow calls
     // it when a model opens that the controls were not already set up for (see applyModelDefaultsToNewModel).
-    void applyModelDefaults(const tmk::SamplingDefaults& defaults);
+    void applyModelDefaults(const tmk::SamplingParams& defaults);
 
     tmk::ModelOptions modelOptions() const;
     void setModelOptions(const tmk::ModelOptions& options);  // emits nothing

@@ -450,7 +450,7 @@ void MainWindow::restoreClipSettings(const ClipEntry& clip)
     const ClipRecord& record = clip.record;
     m_generation->setPrompt(QString::fromStdString(record.prompt));
     m_generation->setRequestSettings(requestForRecord(record), m_bridge.modelInfo() ? m_bridge.modelInfo()->frameRate : 0);
-    m_generation->setSeed(record.seed);
+    m_generation->setSeed(record.sampling.seed);
     m_generation->setSeedLocked(true);  // else the next Generate would pick a new one
     m_sliderValues = record.sliders;
     if (m_bridge.bank()) m_sliders->setValues(record.sliders);

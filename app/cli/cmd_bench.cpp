@@ -128,7 +128,7 @@ int benchGenerate(const Args& args)
     GenerationRequest request = GenerationRequest::defaultsFor(info);
     request.prompts = {"Classic Rock, electric guitar, keyboard, drums"};
     request.frames = *frames;
-    request.greedy = false;
+    request.sampling.greedy = false;
     std::vector<double> stepSeconds;
     auto last = Clock::now();
     GenerationCallbacks callbacks;

@@ -1,7 +1,5 @@
 // `generate`: text prompts -> codes and audio.
-#include <chrono>
 #include <cmath>
-#include <optional>
 #include <csignal>
 #include <iostream>
 
@@ -9,9 +7,9 @@
 #include "commands.h"
 #include "tastemaker/audio_file.h"
 #include "tastemaker/clip_library.h"
+#include "tastemaker/generation_job.h"
 #include "tastemaker/player.h"
 #include "tastemaker/steering.h"
-#include "tastemaker/streaming.h"
 
 namespace tmk::cli {
 
@@ -38,113 +36,97 @@ Expected<GenerationRequest> requestFromArgs(const Args& args, const ModelInfo& i
     const bool samplingGiven = args.has("top-k") || args.has("top-p") || args.has("temperature");
     if (args.has("greedy") && samplingGiven)
         return Error{ErrorCode::InvalidArgument, "generate: --greedy cannot be combined with --top-k, --top-p or --temperature"};
-    if (args.has("greedy")) request.greedy = true;
-    else if (samplingGiven) request.greedy = false;
-    Expected<long long> topK = args.integer("top-k", request.topK);
-    Expected<double> topP = args.number("top-p", request.topP);
-    Expected<double> temperature = args.number("temperature", request.temperature);
-    Expected<double> cfg = args.number("cfg", request.guidanceScale);
+    if (args.has("greedy")) request.sampling.greedy = true;
+    else if (samplingGiven) request.sampling.greedy = false;
+    Expected<long long> topK = args.integer("top-k", request.sampling.topK);
+    Expected<double> topP = args.number("top-p", request.sampling.topP);
+    Expected<double> temperature = args.number("temperature", request.sampling.temperature);
+    Expected<double> cfg = args.number("cfg", request.sampling.guidanceScale);
     Expected<long long> seed = args.integer("seed", 0);
     for (const Error* e : {topK ? nullptr : &topK.error(), topP ? nullptr : &topP.error(), temperature ? nullptr : &temperature.error(),
                            cfg ? nullptr : &cfg.error(), seed ? nullptr : &seed.error()})
         if (e) return *e;
-    request.topK = *topK;
-    request.topP = *topP;
-    request.temperature = *temperature;
-    request.guidanceScale = *cfg;
-    request.seed = static_cast<uint64_t>(*seed);
+    request.sampling.topK = *topK;
+    request.sampling.topP = *topP;
+    request.sampling.temperature = *temperature;
+    request.sampling.guidanceScale = *cfg;
+    request.sampling.seed = static_cast<uint64_t>(*seed);
     request.decodeAudio = args.has("out") || args.has("library");
     TMK_TRY(request.validate(info));
     return request;
 }
 
-// --adapters BANK_DIR and --slider id=value: merge the bank into the model before generating.
-Expected<std::unique_ptr<Steering>> applySliders(const Args& args, const std::shared_ptr<const MusicgenModel>& model)
+// --slider id=value, checked against the metrics (they need --adapters).
+Expected<SliderValues> slidersFromArgs(const Args& args, const std::vector<MetricInfo>& metrics)
 {
-    const std::vector<std::string>& assignments = args.getAll("slider");
-    if (!args.has("adapters")) {
-        if (!assignments.empty()) return Error{ErrorCode::InvalidArgument, "generate: --slider needs --adapters BANK_DIR"};
-        return std::unique_ptr<Steering>();
-    }
-    Expected<std::vector<MetricInfo>> metrics = loadMetrics();
-    if (!metrics) return metrics.error();
     SliderValues values;
-    for (const std::string& text : assignments) {
+    for (const std::string& text : args.getAll("slider")) {
         auto assignment = parseSliderAssignment(text);
         if (!assignment) return Error{ErrorCode::InvalidArgument, "generate: " + assignment.error().message};
         values[assignment->first] = assignment->second;
     }
-    if (Expected<void> valid = validateSliders(values, *metrics); !valid)
+    if (Expected<void> valid = validateSliders(values, metrics); !valid)
         return Error{ErrorCode::InvalidArgument, "generate: " + valid.error().message};
-    auto steering = Steering::load(model, *args.get("adapters"), *metrics);
-    if (!steering) return steering.error();
-    auto merged = (*steering)->apply(values);
-    if (!merged) return merged.error();
-    std::fprintf(stderr, "merged %zu slider(s) into %d weight(s) in %.0f ms\n", values.size(), merged->modulesWritten, merged->milliseconds);
-    return steering;
+    return values;
+}
+
+// --adapters BANK_DIR: the bank the job merges the sliders into (none without --adapters).
+Expected<std::unique_ptr<Steering>> openSteering(const Args& args, const std::shared_ptr<const MusicgenModel>& model,
+                                                 SliderValues& sliders)
+{
+    if (!args.has("adapters")) {
+        if (!args.getAll("slider").empty()) return Error{ErrorCode::InvalidArgument, "generate: --slider needs --adapters BANK_DIR"};
+        return std::unique_ptr<Steering>();
+    }
+    Expected<std::vector<MetricInfo>> metrics = loadMetrics();
+    if (!metrics) return metrics.error();
+    Expected<SliderValues> values = slidersFromArgs(args, *metrics);
+    if (!values) return values.error();
+    sliders = std::move(*values);
+    return Steering::load(model, *args.get("adapters"), *metrics);
 }
 
 std::string describe(const GenerationRequest& request, const SliderValues& sliders)
 {
     ClipRecord record;
     for (size_t i = 0; i < request.prompts.size(); ++i) record.prompt += (i ? " | " : "") + request.prompts[i];
-    record.seed = request.seed;
+    record.sampling.seed = request.sampling.seed;
     record.sliders = sliders;
     return clipComment(record);
 }
 
-// --library DIR: one clip and sidecar per prompt.
-Expected<void> saveToLibrary(const Args& args, const MusicgenModel& model, const GenerationRequest& request,
-                             const GenerationResult& result, const SliderValues& sliders)
+// --play: the default output device plays the first prompt's audio while it is generated. A missing
+// device is reported and generation carries on (the clip is still written).
+std::shared_ptr<Player> openSink(const Args& args)
 {
-    Expected<ClipLibrary> library = ClipLibrary::open(*args.get("library"));
-    if (!library) return library.error();
-    auto entries = saveGeneration(*library, model.info(), request, result, sliders, args.getOr("adapters", ""));
-    if (!entries) return entries.error();
-    for (const ClipEntry& entry : *entries)
-        std::cerr << "saved " << entry.audioPath.string() << " and " << entry.sidecarPath.string() << "\n";
-    return {};
+    if (!args.has("play")) return {};
+    Expected<Player> opened = Player::open();
+    if (!opened) {
+        std::fprintf(stderr, "tastemaker-cli: cannot play: %s (generating anyway)\n", opened.error().message.c_str());
+        return {};
+    }
+    return std::make_shared<Player>(std::move(*opened));
 }
 
-// --play: stream batch item 0 to the default output while generating. A missing or failing audio
-// device is reported and generation carries on (the clip is still written).
-struct LivePlayback {
-    std::optional<Player> player;
-    std::unique_ptr<StreamingDecoder> stream;
-    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-    double firstAudioSeconds = -1;
-
-    void setUp(const std::shared_ptr<const MusicgenModel>& model, double expectedSeconds)
-    {
-        Expected<Player> opened = Player::open();
-        if (!opened) {
-            std::fprintf(stderr, "tastemaker-cli: cannot play: %s (generating anyway)\n", opened.error().message.c_str());
-            return;
-        }
-        player.emplace(std::move(*opened));
-        if (Expected<void> begun = player->beginStream(model->info().sampleRate, expectedSeconds); !begun) {
-            std::fprintf(stderr, "tastemaker-cli: cannot play: %s (generating anyway)\n", begun.error().message.c_str());
-            player.reset();
-            return;
-        }
-        auto created = StreamingDecoder::create(model, 0, StreamingOptions{}, [this](std::span<const float> samples) {
-            if (firstAudioSeconds < 0) firstAudioSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            player->appendStream(samples);
-        });
-        if (created) stream = std::move(*created);
-        else std::fprintf(stderr, "tastemaker-cli: cannot stream: %s\n", created.error().message.c_str());
+void reportJob(const GenerationJobResult& job, size_t sliderCount, bool played)
+{
+    const GenerationJobStats& stats = job.stats;
+    if (stats.merge)
+        std::fprintf(stderr, "merged %zu slider(s) into %d weight(s) in %.0f ms\n", sliderCount, stats.merge->modulesWritten,
+                     stats.merge->milliseconds);
+    if (stats.streamError) std::fprintf(stderr, "tastemaker-cli: streaming failed: %s\n", stats.streamError->message.c_str());
+    if (stats.playbackError) {
+        const char* what = stats.streamedToSink ? "playback stopped" : "cannot play";
+        std::fprintf(stderr, "tastemaker-cli: %s: %s\n", what, stats.playbackError->message.c_str());
     }
-
-    void finish()
-    {
-        if (!stream || !player) return;
-        if (Expected<void> done = stream->finish(); !done) std::fprintf(stderr, "tastemaker-cli: streaming failed: %s\n", done.error().message.c_str());
-        player->endStream();
-        player->waitWhilePlaying(std::chrono::milliseconds(600000));
-        if (auto error = player->deviceError()) std::fprintf(stderr, "tastemaker-cli: playback stopped: %s\n", error->message.c_str());
-        std::fprintf(stderr, "time to first audio %.2f s, underruns %lld\n", firstAudioSeconds, static_cast<long long>(player->underruns()));
-    }
-};
+    if (played && stats.streamedToSink && stats.firstAudioSeconds >= 0)
+        std::fprintf(stderr, "time to first audio %.2f s, underruns %lld\n", stats.firstAudioSeconds, static_cast<long long>(stats.underruns));
+    for (const ClipEntry& entry : job.clips)
+        std::cerr << "saved " << entry.audioPath.string() << " and " << entry.sidecarPath.string() << "\n";
+    std::fprintf(stderr, "generated %.2f s of audio in %.2f s (text %.2f s, decoder %.2f s, codec %.2f s; real-time factor %.2f)\n",
+                 stats.audioSeconds, stats.computeSeconds, stats.textSeconds, stats.decodeSeconds, stats.codecSeconds,
+                 stats.realtimeFactor);
+}
 
 int runGenerate(const Args& args)
 {
@@ -154,45 +136,37 @@ int runGenerate(const Args& args)
     if (Expected<SampleFormat> f = parseSampleFormat(args.getOr("sample-format", "s16")); !f) return reportError(f.error());
     auto model = loadModel(args);
     if (!model) return reportError(model.error());
+    GenerationJobParams params;
     Expected<GenerationRequest> request = requestFromArgs(args, (*model)->info());
     if (!request) return reportError(request.error());
-    auto steering = applySliders(args, *model);
+    params.request = std::move(*request);
+    auto steering = openSteering(args, *model, params.sliders);
     if (!steering) return reportError(steering.error());
+    params.sink = openSink(args);
+    params.wait = PlaybackWait::UntilPlayed;
+    params.libraryDir = args.getOr("library", "");
 
     std::signal(SIGINT, [](int) { g_cancel.requestCancel(); });
-    GenerationCallbacks callbacks;
-    callbacks.onProgress = stderrProgress();
+    GenerationJobCallbacks callbacks;
+    callbacks.onProgress = [progress = stderrProgress()](const GenerationJobProgress& report) { progress(report.progress); };
     callbacks.cancel = &g_cancel;
-    LivePlayback live;
-    if (args.has("play")) {
-        live.setUp(*model, static_cast<double>(request->frames) / static_cast<double>((*model)->info().frameRate));
-        if (live.stream)
-            callbacks.onFrame = [&live](int64_t frame, std::span<const int64_t> codes) { (void)live.stream->pushFrame(frame, codes); };
-    }
-    Expected<GenerationResult> result = generate(**model, *request, callbacks);
-    if (result) live.finish();
-    if (!result) {
-        if (result.error().code == ErrorCode::Cancelled) {
+    Expected<GenerationJobResult> job = runGenerationJob(*model, steering->get(), params, callbacks);
+    if (!job) {
+        if (job.error().code == ErrorCode::Cancelled) {
             std::cerr << "tastemaker-cli: cancelled\n";
             return kExitCancelled;
         }
-        return reportError(result.error());
+        return reportError(job.error());
     }
+    const GenerationResult& result = job->generation;
     if (auto codesOut = args.get("codes-out"))
-        if (Expected<void> w = writeCodesNpy(*codesOut, result->codes); !w) return reportError(w.error());
-    const SliderValues sliders = *steering ? (*steering)->current() : SliderValues{};
+        if (Expected<void> w = writeCodesNpy(*codesOut, result.codes); !w) return reportError(w.error());
     if (auto out = args.get("out"))
-        if (Expected<void> w = writeSignals(*out, result->audio, result->sampleRate, args.getOr("sample-format", "s16"),
-                                           describe(*request, sliders));
+        if (Expected<void> w = writeSignals(*out, result.audio, result.sampleRate, args.getOr("sample-format", "s16"),
+                                           describe(params.request, job->sliders));
             !w)
             return reportError(w.error());
-    if (args.has("library"))
-        if (Expected<void> s = saveToLibrary(args, **model, *request, *result, sliders); !s) return reportError(s.error());
-    const double audioSeconds = static_cast<double>(request->frames) / static_cast<double>((*model)->info().frameRate);
-    const double compute = result->textSeconds + result->decodeSeconds + result->codecSeconds;
-    std::fprintf(stderr, "generated %.2f s of audio in %.2f s (text %.2f s, decoder %.2f s, codec %.2f s; real-time factor %.2f)\n",
-                 audioSeconds, compute, result->textSeconds, result->decodeSeconds, result->codecSeconds,
-                 compute > 0 ? audioSeconds / compute : 0.0);
+    reportJob(*job, params.sliders.size(), params.sink != nullptr);
     return kExitOk;
 }
 

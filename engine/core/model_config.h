@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tastemaker/error.h"
+#include "tastemaker/sampling.h"
 
 namespace tmk {
 
@@ -65,12 +66,8 @@ struct EncodecConfig {
 };
 
 struct GenerationDefaults {
-    bool doSample = true;
-    double guidanceScale = 3.0;
+    SamplingParams sampling;  // do_sample (greedy = !do_sample), top_k, top_p, temperature, guidance_scale
     int64_t maxLength = 1500;
-    int64_t topK = 250;   // audiocraft's default when generation_config.json sets none
-    double topP = 0.0;    // 0 or 1: off
-    double temperature = 1.0;
     int64_t decoderStartTokenId = 0;
     int64_t padTokenId = 0;
 };

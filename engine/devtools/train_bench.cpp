@@ -12,7 +12,7 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/cuda.h>
 
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 #include "tastemaker/devtools/benchmarks.h"
 #include "tastemaker/devtools/model_maker.h"
 #include "training/dpo_loss.h"
@@ -90,8 +90,9 @@ Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params)
     Expected<std::shared_ptr<const MusicgenModel>> model = makeBenchModel(params);
     if (!model) return model.error();
     resetPeakRss();  // the peak of writing the random checkpoint is not training's
-    MusicgenModel::Impl& impl = (*model)->impl();
-    MusicgenDecoder& decoder = *impl.decoder;
+    // The benchmark owns its private model: a LoRA hook on the decoder, as in training.
+    const MusicgenModel::Impl& impl = modelParts(**model);
+    MusicgenDecoder& decoder = writableDecoder(**model);
     if (params.frames + decoder.config().numCodebooks > decoder.config().maxPositions)
         return Error{ErrorCode::InvalidArgument, "bench train: " + std::to_string(params.frames) + " frames exceed the model's positions"};
     TrainBenchResult result;

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
-#include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
@@ -11,42 +10,6 @@
 #include <ATen/ops/multinomial.h>
 
 namespace tmk {
-
-SamplingParams SamplingParams::fromDefaults(const GenerationDefaults& defaults, uint64_t seed)
-{
-    SamplingParams params;
-    params.greedy = !defaults.doSample;
-    params.topK = defaults.topK;
-    params.topP = defaults.topP;
-    params.temperature = defaults.temperature;
-    params.guidanceScale = defaults.guidanceScale;
-    params.seed = seed;
-    return params;
-}
-
-Expected<void> SamplingParams::validate() const
-{
-    if (!std::isfinite(guidanceScale) || guidanceScale < 0.0)
-        return Error { ErrorCode::InvalidArgument, "sampling: guidance scale must be a finite number >= 0" };
-    if (greedy) return {};
-    if (!std::isfinite(temperature) || temperature <= 0.0)
-        return Error { ErrorCode::InvalidArgument, "sampling: temperature must be > 0 (use greedy decoding for 0)" };
-    if (topK < 0) return Error { ErrorCode::InvalidArgument, "sampling: top-k must be >= 0 (0 turns it off)" };
-    if (!std::isfinite(topP) || topP < 0.0)
-        return Error { ErrorCode::InvalidArgument, "sampling: top-p must be in [0, 1] (0 or 1 turns it off)" };
-    return {};
-}
-
-std::string SamplingParams::toString() const
-{
-    std::ostringstream out;
-    if (greedy)
-        out << "greedy";
-    else
-        out << "top-k " << topK << ", top-p " << topP << ", temperature " << temperature << ", seed " << seed;
-    out << ", guidance " << guidanceScale;
-    return out.str();
-}
 
 at::Tensor applyTopK(const at::Tensor& scores, int64_t topK)
 {

@@ -5,28 +5,13 @@
 
 #include <cstdint>
 #include <memory>
-#include <string>
 
 #include <ATen/core/Tensor.h>
 
-#include "core/model_config.h"
 #include "tastemaker/error.h"
+#include "tastemaker/sampling.h"
 
 namespace tmk {
-
-struct SamplingParams {
-    bool greedy = false; // argmax; the other fields but guidanceScale are ignored
-    int64_t topK = 250; // 0: off
-    double topP = 0.0; // nucleus mass in (0, 1); 0 or >= 1: off
-    double temperature = 1.0; // > 0
-    double guidanceScale = 3.0; // classifier-free guidance when > 1
-    uint64_t seed = 0;
-
-    // The checkpoint's generation_config.json defaults (top-k 250 when it sets none), with `seed`.
-    static SamplingParams fromDefaults(const GenerationDefaults& defaults, uint64_t seed);
-    Expected<void> validate() const;
-    std::string toString() const;
-};
 
 class Sampler {
 public:

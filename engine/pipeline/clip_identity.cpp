@@ -175,12 +175,7 @@ Expected<std::vector<ClipRecord>> clipRecordsFor(
     base.batchPrompts = request.prompts;
     for (const auto& [id, value] : sliders)
         if (value != 0.0) base.sliders[id] = value;
-    base.seed = request.seed;
-    base.greedy = request.greedy;
-    base.topK = request.topK;
-    base.topP = request.topP;
-    base.temperature = request.temperature;
-    base.guidanceScale = request.guidanceScale;
+    base.sampling = request.sampling;
     base.frames = request.frames;
     base.durationSeconds
         = static_cast<double>(request.frames) / static_cast<double>(std::max<int64_t>(1, model.frameRate));
@@ -213,12 +208,7 @@ GenerationRequest requestForRecord(const ClipRecord& record)
     GenerationRequest request;
     request.prompts = record.batchPrompts.empty() ? std::vector<std::string> { record.prompt } : record.batchPrompts;
     request.frames = record.frames;
-    request.greedy = record.greedy;
-    request.topK = record.topK;
-    request.topP = record.topP;
-    request.temperature = record.temperature;
-    request.guidanceScale = record.guidanceScale;
-    request.seed = record.seed;
+    request.sampling = record.sampling;
     request.decodeAudio = true;
     return request;
 }

@@ -127,6 +127,13 @@ Expected<ContentIdentity> identityFromJson(const nlohmann::json& object, const s
     return ContentIdentity { *name, *path, *print };
 }
 
+// The sampling parameters but the seed (kept at the sidecar's top level).
+OrderedJson samplingJson(const SamplingParams& sampling)
+{
+    return OrderedJson { { "greedy", sampling.greedy }, { "top_k", sampling.topK }, { "top_p", sampling.topP },
+        { "temperature", sampling.temperature }, { "guidance_scale", sampling.guidanceScale } };
+}
+
 Expected<void> readSampling(const nlohmann::json& sampling, ClipRecord& record, const std::string& where)
 {
     Expected<bool> greedy = jsonField<bool>(sampling, "greedy", where);
@@ -138,11 +145,11 @@ Expected<void> readSampling(const nlohmann::json& sampling, ClipRecord& record, 
     if (!topK) return topK.error();
     for (const auto* field : { &topP, &temperature, &cfg })
         if (!*field) return field->error();
-    record.greedy = *greedy;
-    record.topK = *topK;
-    record.topP = *topP;
-    record.temperature = *temperature;
-    record.guidanceScale = *cfg;
+    record.sampling.greedy = *greedy;
+    record.sampling.topK = *topK;
+    record.sampling.topP = *topP;
+    record.sampling.temperature = *temperature;
+    record.sampling.guidanceScale = *cfg;
     return {};
 }
 
@@ -200,7 +207,7 @@ Expected<ClipRecord> recordFromJson(const nlohmann::json& json, const std::strin
     record.title = *title;
     if (!json.contains("seed") || !json["seed"].is_number_unsigned())
         return Error::inFile(ErrorCode::Format, where, "needs \"seed\" as a non-negative integer");
-    record.seed = json["seed"].get<uint64_t>();
+    record.sampling.seed = json["seed"].get<uint64_t>();
     if (!json.contains("sampling")) return Error::inFile(ErrorCode::Format, where, "has no \"sampling\" entry");
     TMK_TRY(readSampling(json["sampling"], record, where + " sampling"));
     TMK_TRY(readBatchAndSliders(json, record, where));
@@ -246,10 +253,8 @@ std::string sidecarJson(const ClipRecord& record, const std::string& audioFileNa
         { "prompt", record.prompt },
         { "batch", { { "prompts", record.batchPrompts }, { "index", record.batchIndex } } },
         { "sliders", sliders },
-        { "seed", record.seed },
-        { "sampling",
-            { { "greedy", record.greedy }, { "top_k", record.topK }, { "top_p", record.topP },
-                { "temperature", record.temperature }, { "guidance_scale", record.guidanceScale } } },
+        { "seed", record.sampling.seed },
+        { "sampling", samplingJson(record.sampling) },
         { "frames", record.frames },
         { "duration_seconds", record.durationSeconds },
         { "sample_rate", record.sampleRate },
@@ -295,7 +300,7 @@ Expected<ClipEntry> readSidecar(const fs::path& sidecarPath)
 
 std::string clipComment(const ClipRecord& record)
 {
-    std::string text = "Tastemaker; prompt: " + record.prompt + "; seed: " + std::to_string(record.seed);
+    std::string text = "Tastemaker; prompt: " + record.prompt + "; seed: " + std::to_string(record.sampling.seed);
     if (!record.sliders.empty()) {
         text += "; sliders: ";
         bool first = true;

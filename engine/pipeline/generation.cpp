@@ -7,7 +7,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "lm/generate.h"
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 
 namespace tmk {
 
@@ -51,13 +51,6 @@ Expected<GenerationResult> runGeneration(const MusicgenModel::Impl& impl, const 
     auto [states, mask] = encodePrompts(impl, request.prompts);
     result.textSeconds = secondsSince(start);
 
-    SamplingParams sampling;
-    sampling.greedy = request.greedy;
-    sampling.topK = request.topK;
-    sampling.topP = request.topP;
-    sampling.temperature = request.temperature;
-    sampling.guidanceScale = request.guidanceScale;
-    sampling.seed = request.seed;
     GenerateCallbacks lmCallbacks;
     lmCallbacks.cancel = callbacks.cancel;
     if (callbacks.onProgress)
@@ -65,7 +58,7 @@ Expected<GenerationResult> runGeneration(const MusicgenModel::Impl& impl, const 
     if (callbacks.onFrame)
         lmCallbacks.onFrame = [&](int64_t frame, const std::vector<int64_t>& codes) { callbacks.onFrame(frame, codes); };
     start = Clock::now();
-    Expected<at::Tensor> codes = generateCodes(*impl.decoder, states, mask, request.frames, sampling, lmCallbacks);
+    Expected<at::Tensor> codes = generateCodes(*impl.decoder, states, mask, request.frames, request.sampling, lmCallbacks);
     if (!codes) return codes.error();
     result.decodeSeconds = secondsSince(start);
     result.codes = codesFromTensor(*codes);
@@ -97,11 +90,7 @@ auto guardJob(const std::string& what, Fn&& fn) -> decltype(fn())
 GenerationRequest GenerationRequest::defaultsFor(const ModelInfo& info)
 {
     GenerationRequest request;
-    request.greedy = !info.sampling.doSample;
-    request.topK = info.sampling.topK;
-    request.topP = info.sampling.topP;
-    request.temperature = info.sampling.temperature;
-    request.guidanceScale = info.sampling.guidanceScale;
+    request.sampling = info.sampling;
     request.frames = info.frameRate * 10;
     return request;
 }
@@ -114,20 +103,14 @@ Expected<void> GenerationRequest::validate(const ModelInfo& info) const
     if (frames > info.maxFrames)
         return bad("the duration " + std::to_string(frames) + " frames exceeds this model's limit of " + std::to_string(info.maxFrames) +
                    " frames (" + std::to_string(info.maxFrames / std::max<int64_t>(1, info.frameRate)) + " s)");
-    if (!greedy) {
-        if (topK < 0) return bad("top-k must be 0 (off) or positive");
-        if (topP < 0.0 || topP > 1.0) return bad("top-p must be between 0 and 1");
-        if (!(temperature > 0.0)) return bad("the temperature must be positive");
-    }
-    if (guidanceScale < 0.0) return bad("the guidance scale must not be negative");
-    return {};
+    return sampling.validate();
 }
 
 Expected<GenerationResult> generate(const MusicgenModel& model, const GenerationRequest& request, const GenerationCallbacks& callbacks)
 {
     TMK_TRY(request.validate(model.info()));
-    std::shared_lock lock(model.impl().weightsMutex);
-    return guardJob("generation", [&]() { return runGeneration(model.impl(), request, callbacks); });
+    std::shared_lock lock(weightsMutex(model));
+    return guardJob("generation", [&]() { return runGeneration(modelParts(model), request, callbacks); });
 }
 
 Expected<at::Tensor> codesToTensor(const MusicgenModel::Impl& impl, const AudioCodes& codes)
@@ -159,9 +142,9 @@ AudioCodes codesFromTensor(const at::Tensor& codes)
 Expected<std::vector<std::vector<float>>> decodeCodes(const MusicgenModel& model, const AudioCodes& codes)
 {
     return guardJob("audio decoding", [&]() -> Expected<std::vector<std::vector<float>>> {
-        Expected<at::Tensor> tensor = codesToTensor(model.impl(), codes);
+        Expected<at::Tensor> tensor = codesToTensor(modelParts(model), codes);
         if (!tensor) return tensor.error();
-        return audioFromTensor(model.impl().codec->decode(*tensor));
+        return audioFromTensor(modelParts(model).codec->decode(*tensor));
     });
 }
 
@@ -169,7 +152,7 @@ Expected<AudioCodes> encodeAudio(const MusicgenModel& model, std::span<const flo
 {
     if (audio.empty()) return Error{ErrorCode::InvalidArgument, "cannot encode an empty signal"};
     return guardJob("audio encoding", [&]() -> Expected<AudioCodes> {
-        const MusicgenModel::Impl& impl = model.impl();
+        const MusicgenModel::Impl& impl = modelParts(model);
         at::Tensor input = at::from_blob(const_cast<float*>(audio.data()), {1, 1, static_cast<int64_t>(audio.size())}, at::kFloat)
                                .clone()
                                .to(impl.device);

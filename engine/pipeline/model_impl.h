@@ -21,7 +21,7 @@ struct MusicgenModel::Impl {
     at::ScalarType computeType = at::kFloat;
     std::optional<T5Tokenizer> tokenizer;
     std::optional<T5Encoder> textEncoder;
-    std::optional<MusicgenDecoder> decoder;  // mutable through impl(): adapter merges write its weights
+    std::optional<MusicgenDecoder> decoder;  // written only through writableDecoder() (pipeline/model_access.h)
     std::optional<Encodec> codec;
     // Generations hold it shared, adapter merges exclusively (see tastemaker/steering.h).
     mutable std::shared_mutex weightsMutex;

@@ -94,11 +94,7 @@ void fillInfo(MusicgenModel::Impl& impl, const fs::path& dir, const ModelOptions
                              name.find("encoder_attn.v_proj") == std::string::npos;
         if (perStep) info.decoderStepBytes += bytes;
     }
-    info.sampling.doSample = c.generation.doSample;
-    info.sampling.topK = c.generation.topK;
-    info.sampling.topP = c.generation.topP;
-    info.sampling.temperature = c.generation.temperature;
-    info.sampling.guidanceScale = c.generation.guidanceScale;
+    info.sampling = c.generation.sampling;
     info.options = options;
 }
 

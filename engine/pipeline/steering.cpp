@@ -8,7 +8,7 @@
 
 #include "adapters/adapter_bank.h"
 #include "adapters/merger.h"
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 
 namespace tmk {
 
@@ -17,7 +17,21 @@ struct Steering::Impl {
     std::optional<AdapterBank> bank;
     std::optional<AdapterMerger> merger;
     SliderValues current;
+    std::filesystem::path bankDir;
 };
+
+namespace {
+
+// Slider values without the zeros: {energy: 0} and {} merge the same.
+SliderValues nonZero(const SliderValues& values)
+{
+    SliderValues result;
+    for (const auto& [id, value] : values)
+        if (value != 0.0) result.emplace(id, value);
+    return result;
+}
+
+}  // namespace
 
 Steering::Steering(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Steering::~Steering()
@@ -34,7 +48,9 @@ Expected<std::unique_ptr<Steering>> Steering::load(std::shared_ptr<const Musicge
 {
     auto impl = std::make_unique<Impl>();
     impl->model = std::move(model);
-    MusicgenDecoder* decoder = &*impl->model->impl().decoder;
+    impl->bankDir = bankDir;
+    // Steering owns the decoder weights' changes (see pipeline/model_access.h).
+    MusicgenDecoder* decoder = &writableDecoder(*impl->model);
     ParameterLookup lookup = [decoder](const std::string& name) { return decoder->parameter(name); };
     try {
         c10::InferenceMode guard;
@@ -51,12 +67,13 @@ Expected<std::unique_ptr<Steering>> Steering::load(std::shared_ptr<const Musicge
 
 const BankSummary& Steering::summary() const { return m_impl->bank->summary(); }
 const SliderValues& Steering::current() const { return m_impl->current; }
+const std::filesystem::path& Steering::bankDir() const { return m_impl->bankDir; }
 int64_t Steering::memoryBytes() const { return static_cast<int64_t>(m_impl->merger->memory().totalBytes()); }
 
 Expected<SteeringMergeInfo> Steering::apply(const SliderValues& values)
 {
     TMK_TRY(validateSliders(values, m_impl->bank->metrics()));
-    std::unique_lock lock(m_impl->model->impl().weightsMutex);
+    std::unique_lock lock(weightsMutex(*m_impl->model));
     try {
         c10::InferenceMode guard;
         Expected<MergeStats> stats = m_impl->merger->applySliders(*m_impl->bank, values);
@@ -66,6 +83,14 @@ Expected<SteeringMergeInfo> Steering::apply(const SliderValues& values)
     } catch (const c10::Error& e) {
         return Error{ErrorCode::Internal, std::string("merging the adapters failed: ") + e.what_without_backtrace()};
     }
+}
+
+Expected<std::optional<SteeringMergeInfo>> Steering::applyIfChanged(const SliderValues& values)
+{
+    if (nonZero(values) == nonZero(m_impl->current)) return std::optional<SteeringMergeInfo>();
+    Expected<SteeringMergeInfo> merged = apply(values);
+    if (!merged) return merged.error();
+    return std::optional<SteeringMergeInfo>(*merged);
 }
 
 }  // namespace tmk

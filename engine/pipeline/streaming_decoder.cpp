@@ -13,7 +13,7 @@
 #include <ATen/ops/from_blob.h>
 #include <c10/core/InferenceMode.h>
 
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 
 namespace tmk {
 
@@ -176,10 +176,10 @@ struct StreamingDecoder::Impl {
     Impl(std::shared_ptr<const MusicgenModel> m, int64_t item, const StreamingOptions& options, AudioChunkCallback callback)
         : model(std::move(m)),
           batchItem(item),
-          codebooks(model->impl().config.decoder.numCodebooks),
-          codebookSize(model->impl().config.codec.codebookSize),
+          codebooks(modelParts(*model).config.decoder.numCodebooks),
+          codebookSize(modelParts(*model).config.codec.codebookSize),
           onAudio(std::move(callback)),
-          stream(*model->impl().codec, codebooks, options)
+          stream(*modelParts(*model).codec, codebooks, options)
     {
     }
 

@@ -10,7 +10,7 @@
 #include <ATen/ops/zeros.h>
 #include <c10/core/InferenceMode.h>
 
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 #include "tastemaker/log.h"
 #include "training/dpo_data.h"
 #include "training/dpo_loss.h"
@@ -394,11 +394,12 @@ Expected<TrainResult> runTraining(const MusicgenModel& model, const TrainOptions
     Expected<DpoDataset> data = loadDpoDataset(options, metrics);
     if (!data) return data.error();
     TMK_TRY(folder.create());
-    MusicgenModel::Impl& impl = model.impl();
-    Expected<std::unique_ptr<LoraRuntime>> lora = LoraRuntime::create(*impl.decoder, options.lora, options.seed);
+    // The trainer owns the decoder while it runs (trainDpo holds the weights lock exclusively): a LoRA hook.
+    MusicgenDecoder& decoder = writableDecoder(model);
+    Expected<std::unique_ptr<LoraRuntime>> lora = LoraRuntime::create(decoder, options.lora, options.seed);
     if (!lora) return lora.error();
-    ScopedLoraHook hook(*impl.decoder, lora->get());
-    DpoTrainer trainer(impl, options, std::move(*data), folder, callbacks, **lora);
+    ScopedLoraHook hook(decoder, lora->get());
+    DpoTrainer trainer(modelParts(model), options, std::move(*data), folder, callbacks, **lora);
     if (resuming) {
         Expected<CheckpointData> checkpoint = folder.loadCheckpoint();
         if (!checkpoint) return checkpoint.error();
@@ -421,7 +422,7 @@ Expected<TrainResult> trainDpo(const MusicgenModel& model, const TrainOptions& g
     TMK_TRY(given.validate());
     Expected<TrainOptions> options = effectiveOptions(given, RunFolder(given.outDir));
     if (!options) return options.error();
-    std::unique_lock lock(model.impl().weightsMutex);
+    std::unique_lock lock(weightsMutex(model));
     Expected<TrainResult> result = Error{ErrorCode::Internal, "training did not run"};
     try {
         c10::InferenceMode notInference(false);

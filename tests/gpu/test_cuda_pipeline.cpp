@@ -26,7 +26,7 @@ GenerationRequest greedy()
     GenerationRequest request;
     request.prompts = {"Classic Rock, Electric guitar, keyboard, drums", "lofi hip hop with soft piano"};
     request.frames = 17;
-    request.greedy = true;
+    request.sampling.greedy = true;
     return request;
 }
 
@@ -51,7 +51,7 @@ TEST(CudaPipeline, HalfPrecisionRuns)
         GenerationRequest request = GenerationRequest::defaultsFor((*model)->info());
         request.prompts = {"jazz"};
         request.frames = 20;
-        request.seed = 3;
+        request.sampling.seed = 3;
         auto result = generate(**model, request);
         ASSERT_TRUE(result) << result.error().message;
         for (int64_t code : result->codes.values) ASSERT_TRUE(code >= 0 && code < 64);

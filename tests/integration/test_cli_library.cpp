@@ -64,8 +64,8 @@ TEST(CliLibrary, RegenerateFromASidecarGivesTheSameSamples)
         ASSERT_TRUE(entry.ok()) << entry.error().message;
         const size_t item = static_cast<size_t>(entry->record.batchIndex);
         EXPECT_EQ(entry->record.sliders, (SliderValues { { "energy", 0.7 }, { "tempo", -1.0 } }));
-        EXPECT_EQ(entry->record.seed, 77u);
-        EXPECT_EQ(entry->record.topK, 50);
+        EXPECT_EQ(entry->record.sampling.seed, 77u);
+        EXPECT_EQ(entry->record.sampling.topK, 50);
         EXPECT_EQ(entry->record.bank.name, "bank");
         EXPECT_NE(samplesOf(entry->audioPath), std::vector<float> {});
 

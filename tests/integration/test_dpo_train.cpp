@@ -12,7 +12,7 @@
 
 #include "adapters/lora_adapter.h"
 #include "lm/delay_pattern.h"
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 #include "tastemaker/clip_library.h"
 #include "tastemaker/pairs.h"
 #include "tastemaker/steering.h"
@@ -116,7 +116,7 @@ double lowerHalfShare(const MusicgenModel& model)
         GenerationRequest request = GenerationRequest::defaultsFor(model.info());
         request.prompts = {"rock, guitar", "jazz, piano"};
         request.frames = 30;
-        request.seed = seed;
+        request.sampling.seed = seed;
         request.decodeAudio = false;
         Expected<GenerationResult> result = generate(model, request);
         EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().message);
@@ -139,7 +139,7 @@ TrainResult trainOrFail(const MusicgenModel& model, const TrainOptions& options,
 at::Tensor teacherLogits(const MusicgenModel& model)
 {
     at::NoGradGuard noGrad;
-    const MusicgenModel::Impl& impl = model.impl();
+    const MusicgenModel::Impl& impl = modelParts(model);
     PromptStates prompts = encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, {"rock, guitar", "ambient, pads"}, at::kCPU);
     std::mt19937_64 rng(3);
     at::Tensor codes = padCodes({at::tensor(songCodes(rng, 0.5).values).view({1, 4, kFrames}),
@@ -205,7 +205,7 @@ TEST(DpoTrain, SteersTowardsThePreferredPropertyBothWays)
     // Interop: the saved adapter, run as a runtime LoRA on the unmerged model, gives the merged logits.
     Expected<LoraAdapter> adapter = LoraAdapter::load(root / adapterName(kMetric, AdapterSide::Positive));
     ASSERT_TRUE(adapter.ok()) << adapter.error().message;
-    MusicgenDecoder& decoder = *model->impl().decoder;
+    MusicgenDecoder& decoder = writableDecoder(*model);
     auto lora = LoraRuntime::create(decoder, LoraOptions{}, 0);
     ASSERT_TRUE(lora.ok());
     std::map<std::string, at::Tensor> factors;

@@ -39,8 +39,8 @@ GenerationRequest greedyRequest()
     GenerationRequest request;
     request.prompts = {"Classic Rock, Electric guitar, keyboard, drums", "lofi hip hop with soft piano"};
     request.frames = 17;
-    request.greedy = true;
-    request.guidanceScale = 3.0;
+    request.sampling.greedy = true;
+    request.sampling.guidanceScale = 3.0;
     return request;
 }
 
@@ -108,10 +108,10 @@ TEST(Pipeline, SeededSamplingIsReproducible)
     request.prompts = {"jazz"};
     request.frames = 12;
     request.decodeAudio = false;
-    request.seed = 7;
+    request.sampling.seed = 7;
     auto first = generate(*model, request);
     auto second = generate(*model, request);
-    request.seed = 8;
+    request.sampling.seed = 8;
     auto other = generate(*model, request);
     ASSERT_TRUE(first && second && other);
     EXPECT_EQ(first->codes.values, second->codes.values);

@@ -31,9 +31,9 @@ TEST(ModelConfig, FixtureParses)
     EXPECT_EQ(config->codec.numQuantizers(), 4);
     EXPECT_EQ(config->codec.quantizersForBandwidth(2.2), 4);
     EXPECT_TRUE(config->hasEncToDecProj());
-    EXPECT_DOUBLE_EQ(config->generation.guidanceScale, 3.0);
+    EXPECT_DOUBLE_EQ(config->generation.sampling.guidanceScale, 3.0);
     EXPECT_EQ(config->generation.decoderStartTokenId, 64);
-    EXPECT_EQ(config->generation.topK, 250) << "audiocraft's top-k when generation_config.json sets none";
+    EXPECT_EQ(config->generation.sampling.topK, 250) << "audiocraft's top-k when generation_config.json sets none";
 }
 
 TEST(ModelConfig, MusicgenSmallConfigParses)

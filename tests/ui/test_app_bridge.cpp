@@ -113,7 +113,7 @@ private Q_SLOTS:
         tmk::GenerationRequest request = tmk::GenerationRequest::defaultsFor(info);
         request.prompts = {"a bridge test"};
         request.frames = info.frameRate;  // 1 s
-        request.seed = 77;
+        request.sampling.seed = 77;
         QSignalSpy finished(&bridge, &EngineBridge::generationFinished);
         QSignalSpy progress(&bridge, &EngineBridge::generationProgress);
         size_t streamed = 0;
@@ -140,7 +140,7 @@ private Q_SLOTS:
         const tmk::ClipEntry& clip = clips->front();
         QCOMPARE(QString::fromStdString(clip.id), id);
         QCOMPARE(clip.record.prompt, std::string("a bridge test"));
-        QCOMPARE(clip.record.seed, uint64_t(77));
+        QCOMPARE(clip.record.sampling.seed, uint64_t(77));
         QCOMPARE(clip.record.samples, info.frameRate * info.hopLength);
         QCOMPARE(static_cast<int64_t>(streamed), clip.record.samples);  // the waveform saw every sample
         auto audio = bridge.clipAudio(id);

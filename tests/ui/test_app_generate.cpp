@@ -270,7 +270,7 @@ private Q_SLOTS:
         QVERIFY(!id.isEmpty());
         const tmk::ClipEntry* clip = app.clips()->list()->clipModel()->clip(id);
         QCOMPARE(clip->record.sliders.at("tempo"), -0.4);
-        QCOMPARE(clip->record.seed, uint64_t(31337));
+        QCOMPARE(clip->record.sampling.seed, uint64_t(31337));
 
         app.panel()->setPrompt("something else");
         app.panel()->setSeed(1);

@@ -11,7 +11,7 @@
 #include "adapters/adapter_bank.h"
 #include "adapters/merger.h"
 #include "core/json.h"
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 #include "tastemaker/devtools/benchmarks.h"
 #include "tastemaker/devtools/model_maker.h"
 #include "tastemaker/steering.h"
@@ -488,7 +488,7 @@ TEST(AdapterMerge, DestroyingSteeringRestoresTheBaseWeights)
 {
     auto model = MusicgenModel::load(modelDir(), ModelOptions{});
     ASSERT_TRUE(model.ok()) << model.error().message;
-    const MusicgenDecoder& decoder = *(*model)->impl().decoder;
+    const MusicgenDecoder& decoder = *modelParts(**model).decoder;
     const std::string probe = "decoder.model.decoder.layers.0.self_attn.q_proj.weight";
     ASSERT_NE(decoder.parameter(probe), nullptr);
     {

@@ -36,11 +36,11 @@ ClipRecord sampleRecord(const std::string& prompt)
     record.batchPrompts = { "first prompt", prompt };
     record.batchIndex = 1;
     record.sliders = { { "energy", 0.7 }, { "tempo", -1.0 / 3.0 } };
-    record.seed = (1ull << 63) + 5; // beyond double precision: must survive JSON exactly
-    record.topK = 50;
-    record.topP = 0.9;
-    record.temperature = 0.8;
-    record.guidanceScale = 3.0;
+    record.sampling.seed = (1ull << 63) + 5; // beyond double precision: must survive JSON exactly
+    record.sampling.topK = 50;
+    record.sampling.topP = 0.9;
+    record.sampling.temperature = 0.8;
+    record.sampling.guidanceScale = 3.0;
     record.frames = 25;
     record.durationSeconds = 0.5;
     record.sampleRate = 32000;
@@ -74,12 +74,12 @@ void expectSameRecord(const ClipRecord& a, const ClipRecord& b)
     EXPECT_EQ(a.batchPrompts, b.batchPrompts);
     EXPECT_EQ(a.batchIndex, b.batchIndex);
     EXPECT_EQ(a.sliders, b.sliders);
-    EXPECT_EQ(a.seed, b.seed);
-    EXPECT_EQ(a.greedy, b.greedy);
-    EXPECT_EQ(a.topK, b.topK);
-    EXPECT_EQ(a.topP, b.topP);
-    EXPECT_EQ(a.temperature, b.temperature);
-    EXPECT_EQ(a.guidanceScale, b.guidanceScale);
+    EXPECT_EQ(a.sampling.seed, b.sampling.seed);
+    EXPECT_EQ(a.sampling.greedy, b.sampling.greedy);
+    EXPECT_EQ(a.sampling.topK, b.sampling.topK);
+    EXPECT_EQ(a.sampling.topP, b.sampling.topP);
+    EXPECT_EQ(a.sampling.temperature, b.sampling.temperature);
+    EXPECT_EQ(a.sampling.guidanceScale, b.sampling.guidanceScale);
     EXPECT_EQ(a.frames, b.frames);
     EXPECT_EQ(a.durationSeconds, b.durationSeconds);
     EXPECT_EQ(a.sampleRate, b.sampleRate);
@@ -249,6 +249,80 @@ TEST(ClipLibrary, SidecarsAreCheckedWhenRead)
     EXPECT_EQ(readSidecar(dir / "missing.json").error().code, ErrorCode::NotFound);
 }
 
+// A sidecar exactly as Tastemaker 0.1 wrote it (before SamplingParams: seed at the top level, the other
+// sampling fields under "sampling", top_k 0 as ClipRecord's old default) loads with every value kept.
+TEST(ClipLibrary, SidecarsWrittenByEarlierVersionsStillLoad)
+{
+    const fs::path dir = test::freshOutDir("clips_old_sidecar");
+    const std::string old = R"({
+  "format": "tastemaker-clip",
+  "version": 1,
+  "audio": "20240501-153012-123-lofi.wav",
+  "title": "my lofi",
+  "prompt": "lofi",
+  "batch": {
+    "prompts": ["rock", "lofi"],
+    "index": 1
+  },
+  "sliders": {
+    "energy": 0.7
+  },
+  "seed": 9223372036854775813,
+  "sampling": {
+    "greedy": false,
+    "top_k": 0,
+    "top_p": 0.9,
+    "temperature": 0.8,
+    "guidance_scale": 2.5
+  },
+  "frames": 25,
+  "duration_seconds": 0.5,
+  "sample_rate": 32000,
+  "samples": 16000,
+  "audio_format": "wav float32 mono",
+  "model": {
+    "name": "musicgen-small",
+    "path": "/models/musicgen-small",
+    "fingerprint": "sha256:aaaa"
+  },
+  "adapter_bank": null,
+  "device": "cpu",
+  "dtype": "f32",
+  "build": "tastemaker 0.1.0; libtorch 1.13.1; gcc 12.2.0",
+  "created_at": "2024-05-01T15:30:12.123Z"
+}
+)";
+    ASSERT_TRUE(writeFileAtomic(dir / "20240501-153012-123-lofi.json", std::string_view(old)).ok());
+    auto entry = readSidecar(dir / "20240501-153012-123-lofi.json");
+    ASSERT_TRUE(entry.ok()) << entry.error().message;
+    const ClipRecord& record = entry->record;
+    EXPECT_EQ(entry->id, "20240501-153012-123-lofi");
+    EXPECT_EQ(record.title, "my lofi");
+    EXPECT_EQ(record.batchPrompts, (std::vector<std::string> { "rock", "lofi" }));
+    EXPECT_EQ(record.batchIndex, 1);
+    EXPECT_EQ(record.sliders.at("energy"), 0.7);
+    SamplingParams sampling;
+    sampling.greedy = false;
+    sampling.topK = 0; // kept: not the 250 default
+    sampling.topP = 0.9;
+    sampling.temperature = 0.8;
+    sampling.guidanceScale = 2.5;
+    sampling.seed = (1ull << 63) + 5;
+    EXPECT_EQ(record.sampling, sampling) << record.sampling.toString();
+    EXPECT_EQ(record.frames, 25);
+    EXPECT_EQ(record.samples, 16000);
+    EXPECT_EQ(record.model.name, "musicgen-small");
+    EXPECT_TRUE(record.bank.empty());
+    // And the request that regenerates it carries the same sampling.
+    EXPECT_EQ(requestForRecord(record).sampling, sampling);
+    // Written again, it reads back the same.
+    const std::string rewritten = sidecarJson(record, "20240501-153012-123-lofi.wav");
+    ASSERT_TRUE(writeFileAtomic(dir / "again.json", std::string_view(rewritten)).ok());
+    auto again = readSidecar(dir / "again.json");
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    expectSameRecord(record, again->record);
+}
+
 TEST(ClipIdentity, FingerprintsAreSha256OfSizeAndContent)
 {
     const fs::path dir = test::freshOutDir("clips_fingerprint");
@@ -315,11 +389,11 @@ void expectBitIdenticalRegeneration(const std::string& name, const SliderValues&
     GenerationRequest request = GenerationRequest::defaultsFor((*model)->info());
     request.prompts = { "Classic Rock, Electric guitar, keyboard, drums", "lofi hip hop with soft piano" };
     request.frames = 20;
-    request.greedy = false;
-    request.topK = 50;
-    request.temperature = 1.0;
-    request.guidanceScale = 3.0;
-    request.seed = 1234;
+    request.sampling.greedy = false;
+    request.sampling.topK = 50;
+    request.sampling.temperature = 1.0;
+    request.sampling.guidanceScale = 3.0;
+    request.sampling.seed = 1234;
     auto result = generate(**model, request);
     ASSERT_TRUE(result.ok()) << result.error().message;
     ASSERT_NE(result->audio[0], result->audio[1]);
@@ -346,10 +420,10 @@ void expectBitIdenticalRegeneration(const std::string& name, const SliderValues&
     }
     // The comparison is sharp: another seed, or other sliders, give other audio.
     ClipRecord changed = readSidecar((*entries)[0].sidecarPath)->record;
-    changed.seed += 1;
+    changed.sampling.seed += 1;
     EXPECT_NE(regenerateClip(changed)->audio, result->audio[0]);
     if (useBank) {
-        changed.seed -= 1;
+        changed.sampling.seed -= 1;
         changed.sliders.clear();
         EXPECT_NE(regenerateClip(changed)->audio, result->audio[0]);
     }

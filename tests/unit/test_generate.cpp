@@ -291,10 +291,11 @@ TEST(Sampler, DefaultsComeFromTheCheckpoint)
 {
     auto config = MusicgenConfig::load(modelDir());
     ASSERT_TRUE(config.ok());
-    SamplingParams p = SamplingParams::fromDefaults(config->generation, 9);
+    SamplingParams p = config->generation.sampling;
+    p.seed = 9;
     EXPECT_FALSE(p.greedy); // do_sample = true
     EXPECT_DOUBLE_EQ(p.guidanceScale, 3.0);
-    EXPECT_EQ(p.topK, config->generation.topK);
+    EXPECT_EQ(p.topK, 250);
     EXPECT_EQ(p.seed, 9u);
     EXPECT_TRUE(p.validate().ok());
 }

@@ -7,7 +7,7 @@
 
 #include "adapters/lora_adapter.h"
 #include "lm/delay_pattern.h"
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 #include "testsupport.h"
 #include "training/lora_runtime.h"
 #include "training/sequence_logprob.h"
@@ -27,11 +27,11 @@ std::shared_ptr<const MusicgenModel> fixtureModel()
     return model;
 }
 
-MusicgenDecoder& decoder() { return *fixtureModel()->impl().decoder; }
+MusicgenDecoder& decoder() { return writableDecoder(*fixtureModel()); }
 
 PromptStates prompts(const std::vector<std::string>& texts)
 {
-    const MusicgenModel::Impl& impl = fixtureModel()->impl();
+    const MusicgenModel::Impl& impl = modelParts(*fixtureModel());
     return encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, texts, at::kCPU);
 }
 

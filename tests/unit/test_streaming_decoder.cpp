@@ -13,7 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "pipeline/model_impl.h"
+#include "pipeline/model_access.h"
 #include "pipeline/streaming_decoder.h"
 #include "tastemaker/devtools/benchmarks.h"
 #include "tastemaker/streaming.h"
@@ -35,7 +35,7 @@ std::shared_ptr<const MusicgenModel> fixtureModel()
     return model;
 }
 
-const Encodec& codecOf(const MusicgenModel& model) { return *model.impl().codec; }
+const Encodec& codecOf(const MusicgenModel& model) { return *modelParts(model).codec; }
 
 // Uniform random codes [B, K, T].
 at::Tensor randomCodes(const MusicgenModel& model, int64_t batch, int64_t frames, uint64_t seed)
@@ -81,7 +81,7 @@ StreamRun generateStreaming(std::shared_ptr<const MusicgenModel> model, std::vec
     GenerationRequest request = GenerationRequest::defaultsFor(model->info());
     request.prompts = std::move(prompts);
     request.frames = frames;
-    request.greedy = true;
+    request.sampling.greedy = true;
     GenerationCallbacks callbacks;
     callbacks.onFrame = [&](int64_t frame, std::span<const int64_t> codes) {
         pushed = frame + 1;
@@ -294,8 +294,8 @@ at::Tensor generatedCodes(const MusicgenModel& model, int64_t frames, bool greed
     GenerationRequest request = GenerationRequest::defaultsFor(model.info());
     request.prompts = {"80s pop track with bassy drums and synth"};
     request.frames = frames;
-    request.greedy = greedy;
-    request.seed = 5;
+    request.sampling.greedy = greedy;
+    request.sampling.seed = 5;
     request.decodeAudio = false;
     auto result = generate(model, request);
     EXPECT_TRUE(result) << (result ? "" : result.error().message);

@@ -56,7 +56,7 @@ tmk::ClipEntry makeClip(
     clip.record.prompt = title + " prompt";
     clip.record.createdAt = createdAt;
     clip.record.durationSeconds = seconds;
-    clip.record.seed = seed;
+    clip.record.sampling.seed = seed;
     return clip;
 }
 

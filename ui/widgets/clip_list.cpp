@@ -169,7 +169,7 @@ QString ClipListModel::subtitle(const tmk::ClipEntry& clip) const
     const QDateTime now = m_now.isValid() ? m_now : QDateTime::currentDateTimeUtc();
     return QStringLiteral("%1 \u00b7 seed %2 \u00b7 %3")
         .arg(formatDuration(clip.record.durationSeconds))
-        .arg(clip.record.seed)
+        .arg(clip.record.sampling.seed)
         .arg(relativeDate(createdOf(clip), now));
 }
 
@@ -197,7 +197,7 @@ QVariant ClipListModel::data(const QModelIndex& index, int role) const
     case DurationRole:
         return entry->record.durationSeconds;
     case SeedRole:
-        return QVariant::fromValue<qulonglong>(entry->record.seed);
+        return QVariant::fromValue<qulonglong>(entry->record.sampling.seed);
     case CreatedRole:
         return createdOf(*entry);
     case AudioPathRole:

@@ -4,7 +4,9 @@
 // Layout of a library folder:
 //   <id>.wav    the clip: WAV, 32-bit float, mono, at the model's rate (float so that a regenerated clip
 //               can be compared sample for sample and nothing is clipped; exports convert)
-//   <id>.json   its sidecar (see ClipRecord; "format": "tastemaker-clip", "version": 1)
+//   <id>.json   its sidecar (see ClipRecord; "format": "tastemaker-clip", "version": 1). The sampling
+//               parameters are under "sampling" (greedy, top_k, top_p, temperature, guidance_scale), the
+//               seed at the top level, as every version so far has written them.
 //   .trash/     removed clips (both files), so that a removal can be undone
 // Ids are "<UTC time>-<prompt slug>", e.g. "20240501-153012-123-lofi-hip-hop", and never change: rename
 // changes the title in the sidecar only. Names starting with '.' are ignored (temporary files, .trash).
@@ -34,6 +36,7 @@
 #include "tastemaker/adapters.h"
 #include "tastemaker/error.h"
 #include "tastemaker/musicgen.h"
+#include "tastemaker/sampling.h"
 
 namespace tmk {
 
@@ -63,12 +66,7 @@ struct ClipRecord {
     std::vector<std::string> batchPrompts; // every prompt of the generation job, in order (one clip each)
     int64_t batchIndex = 0; // this clip's item in batchPrompts
     SliderValues sliders; // non-zero sliders only matter; empty without a bank
-    uint64_t seed = 0;
-    bool greedy = false;
-    int64_t topK = 0;
-    double topP = 0.0;
-    double temperature = 1.0;
-    double guidanceScale = 3.0;
+    SamplingParams sampling; // seed included
     int64_t frames = 0; // audio frames (after the delay pattern is undone)
     double durationSeconds = 0.0;
     int sampleRate = 0;

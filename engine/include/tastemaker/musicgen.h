@@ -13,6 +13,7 @@
 #include "tastemaker/cancel.h"
 #include "tastemaker/error.h"
 #include "tastemaker/progress.h"
+#include "tastemaker/sampling.h"
 
 namespace tmk {
 
@@ -29,14 +30,6 @@ struct ModelOptions {
     ComputeDType dtype = ComputeDType::F32;  // of T5 and the decoder; EnCodec always runs in float32
 };
 
-struct SamplingDefaults {
-    bool doSample = true;
-    int64_t topK = 250;
-    double topP = 0.0;
-    double temperature = 1.0;
-    double guidanceScale = 3.0;
-};
-
 struct ModelInfo {
     std::filesystem::path dir;
     std::string name;           // the folder's name
@@ -49,11 +42,15 @@ struct ModelInfo {
     int64_t decoderParameters = 0;
     int64_t decoderBytes = 0;      // all decoder weight bytes
     int64_t decoderStepBytes = 0;  // weight bytes one cached decoding step reads (no embeddings, no cross K/V)
-    SamplingDefaults sampling;
+    SamplingParams sampling;    // the checkpoint's generation_config.json (seed 0)
     ModelOptions options;
     bool untrained = false;     // random weights written by make-model: noise-like sound
 };
 
+struct ModelAccess;  // engine-internal (pipeline/model_access.h)
+
+// A loaded model is immutable to its users: nothing public reaches its weights. The engine's own owners of
+// weight changes (adapter merges, DPO training) go through pipeline/model_access.h.
 class MusicgenModel {
 public:
     // Loads and validates DIR (config.json, generation_config.json, safetensors, spiece.model).
@@ -62,10 +59,10 @@ public:
     ~MusicgenModel();
     const ModelInfo& info() const;
 
-    struct Impl;  // engine-internal
-    Impl& impl() const { return *m_impl; }
+    struct Impl;  // engine-internal (pipeline/model_impl.h)
 
 private:
+    friend struct ModelAccess;
     explicit MusicgenModel(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m_impl;
 };
@@ -79,12 +76,7 @@ struct AudioCodes {
 struct GenerationRequest {
     std::vector<std::string> prompts;  // one batch item per prompt
     int64_t frames = 0;                // audio frames after the delay is undone
-    bool greedy = false;
-    int64_t topK = 250;
-    double topP = 0.0;
-    double temperature = 1.0;
-    double guidanceScale = 3.0;        // <= 1 disables classifier-free guidance
-    uint64_t seed = 0;
+    SamplingParams sampling;           // guidanceScale <= 1 disables classifier-free guidance
     bool decodeAudio = true;
 
     static GenerationRequest defaultsFor(const ModelInfo& info);

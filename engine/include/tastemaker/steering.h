@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "tastemaker/adapters.h"
 #include "tastemaker/error.h"
@@ -27,8 +28,12 @@ public:
     ~Steering();
 
     const BankSummary& summary() const;
+    const std::filesystem::path& bankDir() const;  // as given to load()
     // Merges the given slider values (ids from metrics.json, values in [-2, 2]; missing ids are 0).
     Expected<SteeringMergeInfo> apply(const SliderValues& values);
+    // The same, unless `values` equal what is merged already (zeros ignored): then nothing happens and no
+    // info comes back. What coalesced slider moves use.
+    Expected<std::optional<SteeringMergeInfo>> applyIfChanged(const SliderValues& values);
     const SliderValues& current() const;
     // Bytes the merge keeps (copies of W0 for touched modules plus adapter factors).
     int64_t memoryBytes() const;
