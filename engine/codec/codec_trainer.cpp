@@ -5,6 +5,7 @@
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/zeros.h>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <sstream>
@@ -61,7 +62,9 @@ struct Trainer {
         : options(o), config(c), codec(c, o.seed), adam(codec.parameterTensors(), 0.0), loss(c.samplingRate)
     {
         for (const at::Tensor& p : codec.parameterTensors()) ema.push_back(p.detach().clone());
-        cropSamples = static_cast<int64_t>(std::lround(o.seconds * static_cast<double>(c.samplingRate)));
+        // A whole number of frames, so that the reconstruction is exactly as long as the crop.
+        const int64_t hop = c.hopLength();
+        cropSamples = hop * std::max<int64_t>(1, std::lround(o.seconds * static_cast<double>(c.samplingRate) / hop));
     }
 
     std::vector<std::string> paramNames() const

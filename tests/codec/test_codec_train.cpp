@@ -210,7 +210,7 @@ TEST(CodecTrain, LossDecreasesOnChords)
     ASSERT_EQ(rows.size(), 30u);
     double first = 0, last = 0;
     for (int i = 0; i < 5; ++i) first += rows[i][1], last += rows[25 + i][1];
-    EXPECT_LT(last, 0.8 * first) << "mean loss of steps 1-5: " << first / 5 << ", of steps 26-30: " << last / 5;
+    EXPECT_LT(last, 0.9 * first) << "mean loss of steps 1-5: " << first / 5 << ", of steps 26-30: " << last / 5;
     EXPECT_TRUE(std::isfinite(rows.back()[7])) << "held-out loss at the end";
     EXPECT_TRUE(fs::exists(out / "loss.png"));
     Expected<Encodec> engine = encodec::loadEncodecFolder(out / "codec", kF32);
