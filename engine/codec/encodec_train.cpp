@@ -235,7 +235,8 @@ void TrainableEncodec::updateCodebook(int64_t q, const at::Tensor& residual, con
 }
 
 // Codes whose EMA cluster size fell below the threshold take random rows of this batch's residual; their
-// statistics restart as if that row had been seen at the threshold count.
+// statistics restart at the average count (rows / codes, ten times the threshold), so that a restarted code
+// has about 230 steps (ln 10 / 0.01 at decay 0.99) to be used before it can be restarted again.
 int64_t TrainableEncodec::restartDeadCodes(int64_t q, const at::Tensor& residual, at::Generator& generator)
 {
     const int64_t codes = m_config.codebookSize;
@@ -248,8 +249,9 @@ int64_t TrainableEncodec::restartDeadCodes(int64_t q, const at::Tensor& residual
     at::Tensor sampled = residual.index_select(0, pick);  // [V, D]
     at::Tensor deadRows = dead.unsqueeze(1);
     m_buffers[4 * q].value.copy_(at::where(deadRows, sampled, m_buffers[4 * q].value));
-    m_buffers[4 * q + 1].value.copy_(at::where(deadRows, sampled * threshold, m_buffers[4 * q + 1].value));
-    clusterSize.copy_(at::where(dead, at::full_like(clusterSize, threshold), clusterSize));
+    const double restartSize = static_cast<double>(residual.size(0)) / static_cast<double>(codes);
+    m_buffers[4 * q + 1].value.copy_(at::where(deadRows, sampled * restartSize, m_buffers[4 * q + 1].value));
+    clusterSize.copy_(at::where(dead, at::full_like(clusterSize, restartSize), clusterSize));
     return count;
 }
 
