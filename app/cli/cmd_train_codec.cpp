@@ -28,9 +28,9 @@ Expected<CodecTrainOptions> optionsFrom(const Args& args)
         const char* name;
         int64_t* target;
     };
-    for (IntField f : {IntField{"steps", &options.steps}, IntField{"batch", &options.batch},
-                       IntField{"checkpoint-every", &options.checkpointEvery}, IntField{"log-every", &options.logEvery},
-                       IntField{"warmup", &options.warmupSteps}}) {
+    for (IntField f : { IntField { "steps", &options.steps }, IntField { "batch", &options.batch },
+             IntField { "checkpoint-every", &options.checkpointEvery }, IntField { "log-every", &options.logEvery },
+             IntField { "warmup", &options.warmupSteps } }) {
         Expected<long long> value = args.integer(f.name, *f.target);
         if (!value) return value.error();
         *f.target = *value;
@@ -56,7 +56,7 @@ int runTrainCodec(const Args& args)
     if (!options) return reportError(options.error());
     auto progress = [](const CodecTrainProgress& p) {
         std::fprintf(stderr, "step %lld/%lld  loss %.4f  %.2f steps/s  ETA %s\n", static_cast<long long>(p.step),
-                     static_cast<long long>(p.totalSteps), p.loss, p.stepsPerSecond, clock(p.etaSeconds).c_str());
+            static_cast<long long>(p.totalSteps), p.loss, p.stepsPerSecond, clock(p.etaSeconds).c_str());
     };
     Expected<CodecTrainResult> result = trainCodec(*options, progress);
     if (!result) return reportError(result.error());
@@ -65,7 +65,7 @@ int runTrainCodec(const Args& args)
     return kExitOk;
 }
 
-}  // namespace
+} // namespace
 
 Command trainCodecCommand()
 {
@@ -73,22 +73,22 @@ Command trainCodecCommand()
     command.name = "train-codec";
     command.summary = "Train an EnCodec (Hugging Face format) on a folder of WAVs or a world's audio.";
     command.options = {
-        {"audio", OptionKind::Value, "DIR", "a folder of .wav files, one song each"},
-        {"world", OptionKind::Value, "DIR", "a world folder: tracks.csv + audio/<track_id>.wav"},
-        {"out", OptionKind::Value, "DIR", "the run folder: checkpoint, loss.csv, loss.png and codec/", true},
-        {"steps", OptionKind::Value, "N", "optimiser steps in all (default 1000)"},
-        {"batch", OptionKind::Value, "N", "crops per step (default 8)"},
-        {"seconds", OptionKind::Value, "S", "crop length in seconds (default 0.5)"},
-        {"seed", OptionKind::Value, "S", "seed of the weights, the split and the crops (default 0)"},
-        {"lr", OptionKind::Value, "LR", "peak Adam learning rate (default 3e-4)"},
-        {"warmup", OptionKind::Value, "N", "linear warm-up steps (default 200)"},
-        {"checkpoint-every", OptionKind::Value, "N", "steps between checkpoints (default 200)"},
-        {"log-every", OptionKind::Value, "N", "steps between progress lines (default 10)"},
-        {"resume", OptionKind::Flag, "", "continue from DIR/checkpoint.safetensors when it exists"},
-        {"threads", OptionKind::Value, "N", "intra-op threads (default: libtorch's)"},
+        { "audio", OptionKind::Value, "DIR", "a folder of .wav files, one song each" },
+        { "world", OptionKind::Value, "DIR", "a world folder: tracks.csv + audio/<track_id>.wav" },
+        { "out", OptionKind::Value, "DIR", "the run folder: checkpoint, loss.csv, loss.png and codec/", true },
+        { "steps", OptionKind::Value, "N", "optimiser steps in all (default 1000)" },
+        { "batch", OptionKind::Value, "N", "crops per step (default 8)" },
+        { "seconds", OptionKind::Value, "S", "crop length in seconds (default 0.5)" },
+        { "seed", OptionKind::Value, "S", "seed of the weights, the split and the crops (default 0)" },
+        { "lr", OptionKind::Value, "LR", "peak Adam learning rate (default 3e-4)" },
+        { "warmup", OptionKind::Value, "N", "linear warm-up steps (default 200)" },
+        { "checkpoint-every", OptionKind::Value, "N", "steps between checkpoints (default 200)" },
+        { "log-every", OptionKind::Value, "N", "steps between progress lines (default 10)" },
+        { "resume", OptionKind::Flag, "", "continue from DIR/checkpoint.safetensors when it exists" },
+        { "threads", OptionKind::Value, "N", "intra-op threads (default: libtorch's)" },
     };
     command.run = runTrainCodec;
     return command;
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

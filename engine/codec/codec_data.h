@@ -2,11 +2,12 @@
 // deterministically from the seed, and random fixed-length crops of them.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "tastemaker/error.h"
 
@@ -15,7 +16,7 @@ namespace tmk::encodec {
 struct Song {
     std::string id;
     std::filesystem::path path;
-    std::vector<float> samples;  // mono at the codec's rate
+    std::vector<float> samples; // mono at the codec's rate
 };
 
 struct SongSplit {
@@ -41,4 +42,4 @@ at::Tensor randomCrops(const std::vector<Song>& songs, int64_t batch, int64_t sa
 // A well-mixed 64-bit hash (splitmix64) for deriving per-step seeds.
 uint64_t mixSeed(uint64_t a, uint64_t b);
 
-}  // namespace tmk::encodec
+} // namespace tmk::encodec

@@ -3,11 +3,12 @@
 // pitch and the third separating major from minor survive). All differentiable, all means over the batch.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 namespace tmk::encodec {
 
@@ -20,7 +21,7 @@ struct CodecLossWeights {
 };
 
 struct CodecLossTerms {
-    at::Tensor waveformL1, logMel, logStft, chroma;  // scalars
+    at::Tensor waveformL1, logMel, logStft, chroma; // scalars
 };
 
 class CodecLoss {
@@ -34,15 +35,15 @@ public:
 private:
     struct Resolution {
         int64_t fft = 0;
-        at::Tensor window;  // [fft]
-        at::Tensor mel;     // [bins, mels]
+        at::Tensor window; // [fft]
+        at::Tensor mel; // [bins, mels]
     };
-    at::Tensor magnitude(const at::Tensor& audio, int64_t fft, const at::Tensor& window) const;  // [B, bins, frames]
+    at::Tensor magnitude(const at::Tensor& audio, int64_t fft, const at::Tensor& window) const; // [B, bins, frames]
 
     std::vector<Resolution> m_resolutions;
     int64_t m_chromaFft = 2048;
-    at::Tensor m_chromaWindow;  // [2048]
-    at::Tensor m_chroma;        // [bins, 12]
+    at::Tensor m_chromaWindow; // [2048]
+    at::Tensor m_chroma; // [bins, 12]
 };
 
 // A triangular mel filterbank (HTK mel scale) [fft / 2 + 1, mels] from 0 Hz to sampleRate / 2.
@@ -51,4 +52,4 @@ at::Tensor melFilterbank(int64_t sampleRate, int64_t fft, int64_t mels);
 // near its pitch (a Gaussian of 0.5 semitone on the circle of classes); class 0 is A.
 at::Tensor chromaFilterbank(int64_t sampleRate, int64_t fft);
 
-}  // namespace tmk::encodec
+} // namespace tmk::encodec

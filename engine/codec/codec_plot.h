@@ -11,7 +11,7 @@ namespace tmk {
 
 // Draws each series (x, y points) as a coloured polyline (blue, orange, green, ...) on a white 640 x 360
 // canvas with grey axes; the y axis is logarithmic when every y is positive. Written atomically.
-Expected<void> writeLossPlotPng(const std::filesystem::path& path,
-                                const std::vector<std::vector<std::pair<double, double>>>& series);
+Expected<void> writeLossPlotPng(
+    const std::filesystem::path& path, const std::vector<std::vector<std::pair<double, double>>>& series);
 
-}  // namespace tmk
+} // namespace tmk

@@ -1,7 +1,13 @@
 #include "codec/encodec_train.h"
 
-#include <ATen/TensorOperators.h>
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/argmin.h>
 #include <ATen/ops/cat.h>
@@ -14,8 +20,8 @@
 #include <ATen/ops/lstm.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/minimum.h>
-#include <ATen/ops/multinomial.h>
 #include <ATen/ops/mse_loss.h>
+#include <ATen/ops/multinomial.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/randint.h>
 #include <ATen/ops/reflection_pad1d.h>
@@ -23,11 +29,6 @@
 #include <ATen/ops/where.h>
 #include <ATen/ops/zeros.h>
 #include <ATen/ops/zeros_like.h>
-#include <algorithm>
-#include <cmath>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
@@ -49,9 +50,9 @@ at::Tensor reflectPad(const at::Tensor& input, int64_t left, int64_t right)
     at::Tensor source = input;
     if (length <= maxPad) {
         zeroPad = maxPad - length + 1;
-        source = at::constant_pad_nd(input, {0, zeroPad}, 0.0);
+        source = at::constant_pad_nd(input, { 0, zeroPad }, 0.0);
     }
-    at::Tensor padded = at::reflection_pad1d(source, {left, right});
+    at::Tensor padded = at::reflection_pad1d(source, { left, right });
     return zeroPad ? padded.narrow(-1, 0, padded.size(-1) - zeroPad) : padded;
 }
 
@@ -60,17 +61,22 @@ at::Tensor uniform(const std::vector<int64_t>& shape, double bound, at::Generato
     return at::empty(shape, kFloat).uniform_(-bound, bound, generator);
 }
 
-std::string codebookPrefix(int64_t q) { return "audio_encoder.quantizer.layers." + std::to_string(q) + ".codebook."; }
+std::string codebookPrefix(int64_t q)
+{
+    return "audio_encoder.quantizer.layers." + std::to_string(q) + ".codebook.";
+}
 
-at::Tensor squaredDistance(const at::Tensor& rows, const at::Tensor& embed)  // [N, D], [V, D] -> [N, V]
+at::Tensor squaredDistance(const at::Tensor& rows, const at::Tensor& embed) // [N, D], [V, D] -> [N, V]
 {
     return rows.pow(2).sum(1, true) - at::matmul(2 * rows, embed.t()) + embed.pow(2).sum(1).unsqueeze(0);
 }
 
-}  // namespace
+} // namespace
 
 TrainableEncodec::TrainableEncodec(const EncodecConfig& config, uint64_t seed)
-    : m_config(config), m_encoder(encoderLayout(config)), m_decoder(decoderLayout(config))
+    : m_config(config)
+    , m_encoder(encoderLayout(config))
+    , m_decoder(decoderLayout(config))
 {
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     at::NoGradGuard noGrad;
@@ -78,10 +84,10 @@ TrainableEncodec::TrainableEncodec(const EncodecConfig& config, uint64_t seed)
     addParameters(m_decoder, generator);
     for (int64_t q = 0; q < config.numQuantizers(); ++q) {
         const std::string prefix = codebookPrefix(q);
-        m_buffers.push_back({prefix + "embed", at::zeros({config.codebookSize, config.codebookDim}, kFloat)});
-        m_buffers.push_back({prefix + "embed_avg", at::zeros({config.codebookSize, config.codebookDim}, kFloat)});
-        m_buffers.push_back({prefix + "cluster_size", at::zeros({config.codebookSize}, kFloat)});
-        m_buffers.push_back({prefix + "inited", at::zeros({1}, kFloat)});
+        m_buffers.push_back({ prefix + "embed", at::zeros({ config.codebookSize, config.codebookDim }, kFloat) });
+        m_buffers.push_back({ prefix + "embed_avg", at::zeros({ config.codebookSize, config.codebookDim }, kFloat) });
+        m_buffers.push_back({ prefix + "cluster_size", at::zeros({ config.codebookSize }, kFloat) });
+        m_buffers.push_back({ prefix + "inited", at::zeros({ 1 }, kFloat) });
     }
 }
 
@@ -92,23 +98,23 @@ void TrainableEncodec::addParameters(const NetLayout& layout, at::Generator& gen
     for (const TensorSpec& spec : specs) {
         at::Tensor value;
         if (spec.init == TensorInit::WeightNormG) {
-            value = at::ones(spec.shape, kFloat);  // replaced by ||v|| below, once v exists
+            value = at::ones(spec.shape, kFloat); // replaced by ||v|| below, once v exists
         } else if (spec.name.find(".lstm.") != std::string::npos) {
             value = uniform(spec.shape, 1.0 / std::sqrt(static_cast<double>(spec.shape.back())), generator);
-        } else if (spec.shape.size() == 3) {  // weight_v: kaiming-uniform bound 1 / sqrt(fan_in), as PyTorch's conv
+        } else if (spec.shape.size() == 3) { // weight_v: kaiming-uniform bound 1 / sqrt(fan_in), as PyTorch's conv
             // fan_in = size(1) * k for Conv1d [out, in, k] and ConvTranspose1d [in, out, k] alike (PyTorch's rule)
             value = uniform(spec.shape, 1.0 / std::sqrt(static_cast<double>(spec.shape[1] * spec.shape[2])), generator);
         } else {
-            value = at::zeros(spec.shape, kFloat);  // conv bias
+            value = at::zeros(spec.shape, kFloat); // conv bias
         }
         m_paramIndex[spec.name] = m_params.size();
-        m_params.push_back({spec.name, value});
+        m_params.push_back({ spec.name, value });
     }
     for (const TensorSpec& spec : specs) {
         if (spec.init != TensorInit::WeightNormG) continue;
         const std::string base = spec.name.substr(0, spec.name.size() - std::string("_g").size());
         const at::Tensor& v = m_params[m_paramIndex.at(base + "_v")].value;
-        m_params[m_paramIndex.at(spec.name)].value = v.pow(2).sum({1, 2}, true).sqrt();
+        m_params[m_paramIndex.at(spec.name)].value = v.pow(2).sum({ 1, 2 }, true).sqrt();
     }
     for (NamedTensor& p : m_params) p.value.requires_grad_(true);
 }
@@ -120,16 +126,19 @@ std::vector<at::Tensor> TrainableEncodec::parameterTensors() const
     return out;
 }
 
-const at::Tensor& TrainableEncodec::param(const std::string& name) const { return m_params[m_paramIndex.at(name)].value; }
+const at::Tensor& TrainableEncodec::param(const std::string& name) const
+{
+    return m_params[m_paramIndex.at(name)].value;
+}
 
 at::Tensor TrainableEncodec::conv(const ConvLayout& layout, const at::Tensor& input) const
 {
     const at::Tensor& g = param(layout.prefix + ".conv.weight_g");
     const at::Tensor& v = param(layout.prefix + ".conv.weight_v");
     const at::Tensor& bias = param(layout.prefix + ".conv.bias");
-    const at::Tensor weight = g * v / v.pow(2).sum({1, 2}, true).sqrt();
+    const at::Tensor weight = g * v / v.pow(2).sum({ 1, 2 }, true).sqrt();
     const int64_t stride = layout.stride;
-    if (layout.transposed) {  // trimmed to exactly L * stride outputs
+    if (layout.transposed) { // trimmed to exactly L * stride outputs
         at::Tensor full = at::conv_transpose1d(input, weight, bias, stride);
         const int64_t padTotal = layout.kernel - stride;
         const int64_t right = padTotal / 2;
@@ -150,23 +159,24 @@ at::Tensor TrainableEncodec::conv(const ConvLayout& layout, const at::Tensor& in
 
 at::Tensor TrainableEncodec::resBlocks(const StageLayout& stage, at::Tensor x) const
 {
-    for (const ResBlockLayout& block : stage.resBlocks) x = x + conv(block.expand, at::elu(conv(block.reduce, at::elu(x))));
+    for (const ResBlockLayout& block : stage.resBlocks)
+        x = x + conv(block.expand, at::elu(conv(block.reduce, at::elu(x))));
     return x;
 }
 
-at::Tensor TrainableEncodec::lstm(const LstmLayout& layout, const at::Tensor& input) const  // [B, C, T], y = LSTM(x) + x
+at::Tensor TrainableEncodec::lstm(const LstmLayout& layout, const at::Tensor& input) const // [B, C, T], y = LSTM(x) + x
 {
     std::vector<at::Tensor> weights;
     for (int64_t n = 0; n < layout.numLayers; ++n) {
         const std::string suffix = "_l" + std::to_string(n);
-        for (const char* kind : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"})
+        for (const char* kind : { "weight_ih", "weight_hh", "bias_ih", "bias_hh" })
             weights.push_back(param(layout.prefix + ".lstm." + kind + suffix));
     }
-    at::Tensor sequence = input.permute({2, 0, 1});  // [T, B, C]
-    at::Tensor zeros = at::zeros({layout.numLayers, input.size(0), layout.channels}, input.options());
-    at::Tensor output = std::get<0>(at::lstm(sequence, {zeros, zeros}, weights, true, layout.numLayers, 0.0,
-                                             /*train=*/true, /*bidirectional=*/false, /*batch_first=*/false));
-    return (output + sequence).permute({1, 2, 0});
+    at::Tensor sequence = input.permute({ 2, 0, 1 }); // [T, B, C]
+    at::Tensor zeros = at::zeros({ layout.numLayers, input.size(0), layout.channels }, input.options());
+    at::Tensor output = std::get<0>(at::lstm(sequence, { zeros, zeros }, weights, true, layout.numLayers, 0.0,
+        /*train=*/true, /*bidirectional=*/false, /*batch_first=*/false));
+    return (output + sequence).permute({ 1, 2, 0 });
 }
 
 at::Tensor TrainableEncodec::encode(const at::Tensor& audio) const
@@ -194,19 +204,20 @@ void TrainableEncodec::initCodebook(int64_t q, const at::Tensor& residual, at::G
     const int64_t rows = residual.size(0);
     const int64_t codes = m_config.codebookSize;
     const at::TensorOptions longs = at::TensorOptions().dtype(at::kLong);
-    std::vector<at::Tensor> picks = {at::randint(rows, {1}, generator, longs)};
-    at::Tensor nearest = squaredDistance(residual, residual.index_select(0, picks[0])).squeeze(1).clamp_min(0);  // [N]
+    std::vector<at::Tensor> picks = { at::randint(rows, { 1 }, generator, longs) };
+    at::Tensor nearest = squaredDistance(residual, residual.index_select(0, picks[0])).squeeze(1).clamp_min(0); // [N]
     for (int64_t k = 1; k < codes; ++k) {
         const bool spread = nearest.sum().item<double>() > 0.0;
-        picks.push_back(spread ? at::multinomial(nearest, 1, false, generator) : at::randint(rows, {1}, generator, longs));
+        picks.push_back(
+            spread ? at::multinomial(nearest, 1, false, generator) : at::randint(rows, { 1 }, generator, longs));
         const at::Tensor distance = squaredDistance(residual, residual.index_select(0, picks.back())).squeeze(1);
         nearest = at::minimum(nearest, distance.clamp_min(0));
     }
-    at::Tensor embed = residual.index_select(0, at::cat(picks)).clone();  // [V, D]
-    at::Tensor counts = at::zeros({codes}, kFloat);
+    at::Tensor embed = residual.index_select(0, at::cat(picks)).clone(); // [V, D]
+    at::Tensor counts = at::zeros({ codes }, kFloat);
     for (int64_t it = 0; it < quantizerOptions.kmeansIterations; ++it) {
-        at::Tensor index = at::argmin(squaredDistance(residual, embed), 1);  // [N]
-        counts = at::zeros({codes}, kFloat).index_add_(0, index, at::ones({rows}, kFloat));
+        at::Tensor index = at::argmin(squaredDistance(residual, embed), 1); // [N]
+        counts = at::zeros({ codes }, kFloat).index_add_(0, index, at::ones({ rows }, kFloat));
         at::Tensor sums = at::zeros_like(embed).index_add_(0, index, residual);
         at::Tensor used = (counts > 0).unsqueeze(1);
         embed = at::where(used, sums / counts.clamp_min(1).unsqueeze(1), embed);
@@ -224,7 +235,7 @@ void TrainableEncodec::updateCodebook(int64_t q, const at::Tensor& residual, con
     at::Tensor& embed = m_buffers[4 * q].value;
     at::Tensor& embedAvg = m_buffers[4 * q + 1].value;
     at::Tensor& clusterSize = m_buffers[4 * q + 2].value;
-    at::Tensor counts = at::zeros({codes}, kFloat).index_add_(0, index, at::ones({residual.size(0)}, kFloat));
+    at::Tensor counts = at::zeros({ codes }, kFloat).index_add_(0, index, at::ones({ residual.size(0) }, kFloat));
     at::Tensor sums = at::zeros_like(embed).index_add_(0, index, residual);
     clusterSize.mul_(decay).add_(counts, 1.0 - decay);
     embedAvg.mul_(decay).add_(sums, 1.0 - decay);
@@ -242,11 +253,11 @@ int64_t TrainableEncodec::restartDeadCodes(int64_t q, const at::Tensor& residual
     const int64_t codes = m_config.codebookSize;
     const double threshold = quantizerOptions.deadCodeFraction * static_cast<double>(residual.size(0)) / codes;
     at::Tensor& clusterSize = m_buffers[4 * q + 2].value;
-    at::Tensor dead = clusterSize < threshold;  // [V]
+    at::Tensor dead = clusterSize < threshold; // [V]
     const int64_t count = dead.sum().item<int64_t>();
     if (count == 0) return 0;
-    at::Tensor pick = at::randint(residual.size(0), {codes}, generator, at::TensorOptions().dtype(at::kLong));
-    at::Tensor sampled = residual.index_select(0, pick);  // [V, D]
+    at::Tensor pick = at::randint(residual.size(0), { codes }, generator, at::TensorOptions().dtype(at::kLong));
+    at::Tensor sampled = residual.index_select(0, pick); // [V, D]
     at::Tensor deadRows = dead.unsqueeze(1);
     m_buffers[4 * q].value.copy_(at::where(deadRows, sampled, m_buffers[4 * q].value));
     const double restartSize = static_cast<double>(residual.size(0)) / static_cast<double>(codes);
@@ -259,7 +270,7 @@ QuantizeResult TrainableEncodec::quantize(const at::Tensor& latent, bool train, 
 {
     const int64_t batch = latent.size(0);
     const int64_t frames = latent.size(2);
-    at::Tensor flat = latent.permute({0, 2, 1}).reshape({-1, m_config.codebookDim});  // [B*T, D]
+    at::Tensor flat = latent.permute({ 0, 2, 1 }).reshape({ -1, m_config.codebookDim }); // [B*T, D]
     QuantizeResult result;
     std::vector<at::Tensor> codes;
     at::Tensor residual = flat.detach();
@@ -270,9 +281,9 @@ QuantizeResult TrainableEncodec::quantize(const at::Tensor& latent, bool train, 
         {
             at::NoGradGuard noGrad;
             if (train && m_buffers[4 * q + 3].value.item<float>() == 0.0f) initCodebook(q, residual, generator);
-            index = at::argmin(squaredDistance(residual, m_buffers[4 * q].value), 1);  // [N]
+            index = at::argmin(squaredDistance(residual, m_buffers[4 * q].value), 1); // [N]
         }
-        at::Tensor chosen = m_buffers[4 * q].value.index_select(0, index).clone();  // [N, D], no gradient
+        at::Tensor chosen = m_buffers[4 * q].value.index_select(0, index).clone(); // [N, D], no gradient
         // Commitment of the encoder output to the accumulated quantization so far (the gradient reaches
         // the encoder through `flat`; residual_q = flat - Σ_{j<q} chosen_j).
         commitment = commitment + at::mse_loss(flat - sum, chosen);
@@ -285,9 +296,9 @@ QuantizeResult TrainableEncodec::quantize(const at::Tensor& latent, bool train, 
             residual = residual - chosen;
             sum = sum + chosen;
         }
-        codes.push_back(index.view({batch, frames}));
+        codes.push_back(index.view({ batch, frames }));
     }
-    result.quantized = (flat + (sum - flat).detach()).view({batch, frames, -1}).permute({0, 2, 1});
+    result.quantized = (flat + (sum - flat).detach()).view({ batch, frames, -1 }).permute({ 0, 2, 1 });
     result.codes = at::stack(codes, 1);
     result.commitment = commitment;
     return result;
@@ -304,7 +315,8 @@ std::map<std::string, at::Tensor> TrainableEncodec::stateDict(const std::vector<
     return out;
 }
 
-Expected<void> TrainableEncodec::loadStateDict(const std::map<std::string, at::Tensor>& tensors, const std::string& where)
+Expected<void> TrainableEncodec::loadStateDict(
+    const std::map<std::string, at::Tensor>& tensors, const std::string& where)
 {
     at::NoGradGuard noGrad;
     auto copyInto = [&](NamedTensor& target) -> Expected<void> {
@@ -324,7 +336,7 @@ Expected<void> TrainableEncodec::loadStateDict(const std::map<std::string, at::T
 std::string encodecConfigJson(const EncodecConfig& c)
 {
     nlohmann::ordered_json j;
-    j["architectures"] = {"EncodecModel"};
+    j["architectures"] = { "EncodecModel" };
     j["audio_channels"] = c.audioChannels;
     j["chunk_length_s"] = nullptr;
     j["codebook_dim"] = c.codebookDim;
@@ -385,13 +397,13 @@ Expected<EncodecConfig> loadEncodecConfig(const std::filesystem::path& dir)
     }
 }
 
-Expected<void> saveEncodecFolder(const TrainableEncodec& codec, const std::filesystem::path& dir,
-                                 const std::vector<at::Tensor>* weightsOverride)
+Expected<void> saveEncodecFolder(
+    const TrainableEncodec& codec, const std::filesystem::path& dir, const std::vector<at::Tensor>* weightsOverride)
 {
     std::error_code error;
     std::filesystem::create_directories(dir, error);
     if (error) return Error::inFile(ErrorCode::Io, dir.string(), "cannot be created: " + error.message());
-    TMK_TRY(saveTensors(dir / "model.safetensors", codec.stateDict(weightsOverride), {{"format", "pt"}}));
+    TMK_TRY(saveTensors(dir / "model.safetensors", codec.stateDict(weightsOverride), { { "format", "pt" } }));
     nlohmann::ordered_json config;
     config["audio_encoder"] = nlohmann::ordered_json::parse(encodecConfigJson(codec.config()));
     return writeFileAtomic(dir / "config.json", config.dump(2) + "\n");
@@ -408,4 +420,4 @@ Expected<Encodec> loadEncodecFolder(const std::filesystem::path& dir, const at::
     return Encodec::load(*weights, config, options);
 }
 
-}  // namespace tmk::encodec
+} // namespace tmk::encodec

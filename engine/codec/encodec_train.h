@@ -4,13 +4,14 @@
 // buffer names. What it saves, Encodec::load reads: what is trained is what runs.
 #pragma once
 
-#include <ATen/core/Generator.h>
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 
 #include "codec/encodec.h"
 #include "codec/encodec_layers.h"
@@ -20,21 +21,21 @@
 namespace tmk::encodec {
 
 struct NamedTensor {
-    std::string name;  // the Hugging Face name, e.g. "audio_encoder.encoder.layers.0.conv.weight_v"
+    std::string name; // the Hugging Face name, e.g. "audio_encoder.encoder.layers.0.conv.weight_v"
     at::Tensor value;
 };
 
 struct QuantizerOptions {
-    double decay = 0.99;            // EMA decay of the codebooks
-    double epsilon = 1e-5;          // Laplace smoothing of the cluster sizes (HF's epsilon)
-    double deadCodeFraction = 0.1;  // a code is dead when its EMA cluster size < fraction * (rows / codebook size)
+    double decay = 0.99; // EMA decay of the codebooks
+    double epsilon = 1e-5; // Laplace smoothing of the cluster sizes (HF's epsilon)
+    double deadCodeFraction = 0.1; // a code is dead when its EMA cluster size < fraction * (rows / codebook size)
     int64_t kmeansIterations = 10;
 };
 
 struct QuantizeResult {
-    at::Tensor quantized;   // [B, D, T], straight-through: forward = Σ codebook vectors, gradient = identity
-    at::Tensor codes;       // [B, nq, T] int64
-    at::Tensor commitment;  // scalar: Σ_q mean((residual_q - quantized_q.detach())²)
+    at::Tensor quantized; // [B, D, T], straight-through: forward = Σ codebook vectors, gradient = identity
+    at::Tensor codes; // [B, nq, T] int64
+    at::Tensor commitment; // scalar: Σ_q mean((residual_q - quantized_q.detach())²)
     int64_t restartedCodes = 0;
 };
 
@@ -82,7 +83,7 @@ private:
     NetLayout m_decoder;
     std::vector<NamedTensor> m_params;
     std::map<std::string, size_t> m_paramIndex;
-    std::vector<NamedTensor> m_buffers;  // 4 per codebook: embed, embed_avg, cluster_size, inited
+    std::vector<NamedTensor> m_buffers; // 4 per codebook: embed, embed_avg, cluster_size, inited
 };
 
 // The Hugging Face EncodecConfig fields of `config` (what MusicGen's config.json has under "audio_encoder").
@@ -92,8 +93,8 @@ Expected<EncodecConfig> loadEncodecConfig(const std::filesystem::path& dir);
 // Writes `dir`/config.json ({"audio_encoder": <EncodecConfig>}) and `dir`/model.safetensors (every audio_encoder.*
 // tensor, f32: the parameters, or `weightsOverride` in their place, and the quantizer buffers), atomically.
 Expected<void> saveEncodecFolder(const TrainableEncodec& codec, const std::filesystem::path& dir,
-                                 const std::vector<at::Tensor>* weightsOverride = nullptr);
+    const std::vector<at::Tensor>* weightsOverride = nullptr);
 // The inference Encodec of a trained codec folder (config.json + model.safetensors with audio_encoder.*).
 Expected<Encodec> loadEncodecFolder(const std::filesystem::path& dir, const at::TensorOptions& options);
 
-}  // namespace tmk::encodec
+} // namespace tmk::encodec
