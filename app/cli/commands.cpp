@@ -23,6 +23,7 @@ const std::vector<Command>& allCommands()
         trainAllCommand(),
         worldCommand(),
         analyseCommand(),
+        trainCodecCommand(),
     };
     return commands;
 }

@@ -43,5 +43,6 @@ Command trainCommand();
 Command trainAllCommand();
 Command worldCommand();
 Command analyseCommand();
+Command trainCodecCommand();
 
 }  // namespace tmk::cli

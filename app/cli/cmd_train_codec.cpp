@@ -1,0 +1,94 @@
+// `train-codec`: trains a small EnCodec on a folder of WAVs or a rendered world (docs/codec-training.md).
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "tastemaker/codec_training.h"
+
+namespace tmk::cli {
+
+namespace {
+
+std::string clock(double seconds)
+{
+    const long long s = static_cast<long long>(seconds + 0.5);
+    char text[32];
+    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+    return text;
+}
+
+Expected<CodecTrainOptions> optionsFrom(const Args& args)
+{
+    CodecTrainOptions options;
+    if (auto audio = args.get("audio")) options.audioDir = *audio;
+    if (auto world = args.get("world")) options.worldDir = *world;
+    options.outDir = *args.get("out");
+    options.resume = args.has("resume");
+    struct IntField {
+        const char* name;
+        int64_t* target;
+    };
+    for (IntField f : { IntField { "steps", &options.steps }, IntField { "batch", &options.batch },
+             IntField { "checkpoint-every", &options.checkpointEvery }, IntField { "log-every", &options.logEvery },
+             IntField { "warmup", &options.warmupSteps } }) {
+        Expected<long long> value = args.integer(f.name, *f.target);
+        if (!value) return value.error();
+        *f.target = *value;
+    }
+    Expected<long long> seed = args.integer("seed", 0);
+    if (!seed) return seed.error();
+    options.seed = static_cast<uint64_t>(*seed);
+    Expected<long long> threads = args.integer("threads", 0);
+    if (!threads) return threads.error();
+    options.threads = static_cast<int>(*threads);
+    Expected<double> seconds = args.number("seconds", options.seconds);
+    if (!seconds) return seconds.error();
+    options.seconds = *seconds;
+    Expected<double> lr = args.number("lr", options.learningRate);
+    if (!lr) return lr.error();
+    options.learningRate = *lr;
+    return options;
+}
+
+int runTrainCodec(const Args& args)
+{
+    Expected<CodecTrainOptions> options = optionsFrom(args);
+    if (!options) return reportError(options.error());
+    auto progress = [](const CodecTrainProgress& p) {
+        std::fprintf(stderr, "step %lld/%lld  loss %.4f  %.2f steps/s  ETA %s\n", static_cast<long long>(p.step),
+            static_cast<long long>(p.totalSteps), p.loss, p.stepsPerSecond, clock(p.etaSeconds).c_str());
+    };
+    Expected<CodecTrainResult> result = trainCodec(*options, progress);
+    if (!result) return reportError(result.error());
+    std::cerr << "trained " << result->steps << " steps on " << result->trainSongs << " songs (" << result->heldOutSongs
+              << " held out); final loss " << result->finalLoss << "; codec in " << result->codecDir.string() << "\n";
+    return kExitOk;
+}
+
+} // namespace
+
+Command trainCodecCommand()
+{
+    Command command;
+    command.name = "train-codec";
+    command.summary = "Train an EnCodec (Hugging Face format) on a folder of WAVs or a world's audio.";
+    command.options = {
+        { "audio", OptionKind::Value, "DIR", "a folder of .wav files, one song each" },
+        { "world", OptionKind::Value, "DIR", "a world folder: tracks.csv + audio/<track_id>.wav" },
+        { "out", OptionKind::Value, "DIR", "the run folder: checkpoint, loss.csv, loss.png and codec/", true },
+        { "steps", OptionKind::Value, "N", "optimiser steps in all (default 1000)" },
+        { "batch", OptionKind::Value, "N", "crops per step (default 8)" },
+        { "seconds", OptionKind::Value, "S", "crop length in seconds (default 0.5)" },
+        { "seed", OptionKind::Value, "S", "seed of the weights, the split and the crops (default 0)" },
+        { "lr", OptionKind::Value, "LR", "peak Adam learning rate (default 3e-4)" },
+        { "warmup", OptionKind::Value, "N", "linear warm-up steps (default 200)" },
+        { "checkpoint-every", OptionKind::Value, "N", "steps between checkpoints (default 200)" },
+        { "log-every", OptionKind::Value, "N", "steps between progress lines (default 10)" },
+        { "resume", OptionKind::Flag, "", "continue from DIR/checkpoint.safetensors when it exists" },
+        { "threads", OptionKind::Value, "N", "intra-op threads (default: libtorch's)" },
+    };
+    command.run = runTrainCodec;
+    return command;
+}
+
+} // namespace tmk::cli

@@ -1,0 +1,305 @@
+// trainCodec: the training loop, checkpoints (atomic, exact resume) and the exported codec folder.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <ATen/TensorOperators.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/from_blob.h>
+#include <ATen/ops/zeros.h>
+
+#include "codec/codec_data.h"
+#include "codec/codec_losses.h"
+#include "codec/codec_plot.h"
+#include "codec/encodec_train.h"
+#include "tastemaker/codec_training.h"
+#include "tastemaker/fileio.h"
+#include "tensorio/torch/torch_tensor.h"
+#include "tensorio/torch/weights.h"
+#include "training/optimizer.h"
+
+namespace tmk {
+
+namespace fs = std::filesystem;
+using encodec::TrainableEncodec;
+
+namespace {
+
+// Columns of loss.csv and of the checkpoint's "history" tensor.
+const std::vector<std::string> kColumns
+    = { "step", "loss", "waveform_l1", "log_mel", "log_stft", "chroma", "commitment", "held_out", "restarted_codes" };
+
+EncodecConfig makeConfig(const CodecShape& shape)
+{
+    EncodecConfig c;
+    c.samplingRate = shape.sampleRate;
+    c.numFilters = shape.numFilters;
+    c.hiddenSize = shape.hiddenSize;
+    c.codebookDim = shape.hiddenSize;
+    c.codebookSize = shape.codebookSize;
+    c.numLstmLayers = shape.lstmLayers;
+    c.upsamplingRatios = shape.ratios;
+    // HF: num_quantizers = floor(1000 * bw / (frame_rate * 10)); this bandwidth gives exactly `codebooks`.
+    c.targetBandwidths = { static_cast<double>(shape.codebooks * c.frameRate() * 10) / 1000.0 };
+    return c;
+}
+
+struct Trainer {
+    const CodecTrainOptions& options;
+    EncodecConfig config;
+    TrainableEncodec codec;
+    std::vector<at::Tensor> ema; // EMA of the parameters, same order
+    AdamW adam;
+    encodec::CodecLoss loss;
+    encodec::CodecLossWeights weights;
+    std::vector<std::vector<float>> history;
+    int64_t step = 0;
+    int64_t cropSamples = 0;
+
+    Trainer(const CodecTrainOptions& o, const EncodecConfig& c)
+        : options(o)
+        , config(c)
+        , codec(c, o.seed)
+        , adam(codec.parameterTensors(), 0.0)
+        , loss(c.samplingRate)
+    {
+        for (const at::Tensor& p : codec.parameterTensors()) ema.push_back(p.detach().clone());
+        // A whole number of frames, so that the reconstruction is exactly as long as the crop.
+        const int64_t hop = c.hopLength();
+        cropSamples = hop * std::max<int64_t>(1, std::lround(o.seconds * static_cast<double>(c.samplingRate) / hop));
+    }
+
+    std::vector<std::string> paramNames() const
+    {
+        std::vector<std::string> names;
+        for (const auto& p : codec.parameters()) names.push_back(p.name);
+        return names;
+    }
+
+    // One optimiser step; returns the history row (held_out NaN).
+    std::vector<float> trainStep(const std::vector<encodec::Song>& songs)
+    {
+        const at::Tensor audio = encodec::randomCrops(songs, options.batch, cropSamples, options.seed, 2 * step);
+        at::Generator generator
+            = at::make_generator<at::CPUGeneratorImpl>(encodec::mixSeed(options.seed, 2 * step + 1));
+        const at::Tensor latent = codec.encode(audio);
+        encodec::QuantizeResult quantized = codec.quantize(latent, /*train=*/true, generator);
+        const at::Tensor reconstruction = codec.decode(quantized.quantized);
+        encodec::CodecLossTerms t = loss.terms(audio, reconstruction);
+        at::Tensor total = weights.waveformL1 * t.waveformL1 + weights.logMel * t.logMel + weights.logStft * t.logStft
+            + weights.chroma * t.chroma + weights.commitment * quantized.commitment;
+        adam.zeroGrad();
+        total.backward();
+        clipGradNorm(codec.parameterTensors(), options.maxGradNorm);
+        const double factor = learningRateFactor(LrSchedule::Constant, step, options.warmupSteps, options.steps);
+        adam.step(options.learningRate * factor);
+        ++step;
+        updateEma();
+        return { static_cast<float>(step), total.item<float>(), t.waveformL1.item<float>(), t.logMel.item<float>(),
+            t.logStft.item<float>(), t.chroma.item<float>(), quantized.commitment.item<float>(), NAN,
+            static_cast<float>(quantized.restartedCodes) };
+    }
+
+    void updateEma()
+    {
+        at::NoGradGuard noGrad;
+        // Warm-up of the decay (as timm's ModelEmaV2 with warm-up): early weights are not averaged for long.
+        const double decay = std::min(options.weightEma, (1.0 + step) / (10.0 + step));
+        const std::vector<at::Tensor> params = codec.parameterTensors();
+        for (size_t i = 0; i < ema.size(); ++i) ema[i].mul_(decay).add_(params[i].detach(), 1.0 - decay);
+    }
+
+    // The reconstruction loss (no commitment) of the EMA weights on fixed held-out crops.
+    double heldOutLoss(const std::vector<encodec::Song>& songs)
+    {
+        if (songs.empty()) return NAN;
+        at::NoGradGuard noGrad;
+        std::vector<at::Tensor> saved = codec.parameterTensors();
+        for (size_t i = 0; i < ema.size(); ++i) codec.parameters()[i].value = ema[i];
+        const at::Tensor audio = encodec::randomCrops(songs, options.batch, cropSamples, options.seed, ~0ULL);
+        at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+        encodec::QuantizeResult quantized = codec.quantize(codec.encode(audio), /*train=*/false, generator);
+        encodec::CodecLossTerms t = loss.terms(audio, codec.decode(quantized.quantized));
+        for (size_t i = 0; i < ema.size(); ++i) codec.parameters()[i].value = saved[i];
+        return (weights.waveformL1 * t.waveformL1 + weights.logMel * t.logMel + weights.logStft * t.logStft
+            + weights.chroma * t.chroma)
+            .item<double>();
+    }
+
+    at::Tensor historyTensor() const
+    {
+        std::vector<float> flat;
+        for (const auto& row : history) flat.insert(flat.end(), row.begin(), row.end());
+        const std::vector<int64_t> shape
+            = { static_cast<int64_t>(history.size()), static_cast<int64_t>(kColumns.size()) };
+        return at::from_blob(flat.data(), shape, at::TensorOptions().dtype(at::kFloat)).clone();
+    }
+
+    Expected<void> saveCheckpoint(const fs::path& path) const
+    {
+        std::map<std::string, at::Tensor> tensors = codec.stateDict(&ema); // EMA weights + codebooks, HF names
+        for (const auto& p : codec.parameters()) tensors["train." + p.name] = p.value.detach();
+        const std::vector<std::string> names = paramNames();
+        for (auto& [name, value] : adam.state(names)) tensors["adam." + name] = value;
+        tensors["history"] = historyTensor();
+        const std::map<std::string, std::string> metadata = { { "step", std::to_string(step) },
+            { "seed", std::to_string(options.seed) }, { "adam_step", std::to_string(adam.stepCount()) },
+            { "encodec_config", encodec::encodecConfigJson(config) } };
+        return saveTensors(path, tensors, metadata);
+    }
+
+    Expected<void> loadCheckpoint(const fs::path& path);
+    Expected<void> writeOutputs(const fs::path& dir) const;
+};
+
+Expected<void> Trainer::loadCheckpoint(const fs::path& path)
+{
+    Expected<WeightStore> store = WeightStore::open(path);
+    if (!store) return store.error();
+    if (store->metadataValue("encodec_config") != encodec::encodecConfigJson(config))
+        return Error::inFile(ErrorCode::Mismatch, path.string(), "was trained with another codec shape");
+    if (store->metadataValue("seed") != std::to_string(options.seed))
+        return Error::inFile(
+            ErrorCode::Mismatch, path.string(), "was trained with seed " + store->metadataValue("seed"));
+    const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat);
+    std::map<std::string, at::Tensor> state;
+    std::map<std::string, at::Tensor> adamState;
+    for (const auto& p : codec.parameters()) {
+        Expected<at::Tensor> trained = store->get("train." + p.name, p.value.sizes().vec(), f32);
+        if (!trained) return trained.error();
+        state[p.name] = *trained;
+        for (const char* suffix : { ".exp_avg", ".exp_avg_sq" }) {
+            Expected<at::Tensor> moment = store->get("adam." + p.name + suffix, p.value.sizes().vec(), f32);
+            if (!moment) return moment.error();
+            adamState[p.name + suffix] = *moment;
+        }
+    }
+    for (const auto& b : codec.buffers()) {
+        Expected<at::Tensor> value = store->get(b.name, b.value.sizes().vec(), f32);
+        if (!value) return value.error();
+        state[b.name] = *value;
+    }
+    TMK_TRY(codec.loadStateDict(state, path.string()));
+    for (size_t i = 0; i < ema.size(); ++i) {
+        Expected<at::Tensor> value = store->get(codec.parameters()[i].name, ema[i].sizes().vec(), f32);
+        if (!value) return value.error();
+        ema[i].copy_(*value);
+    }
+    step = std::stoll(store->metadataValue("step"));
+    TMK_TRY(adam.loadState(adamState, paramNames(), std::stoll(store->metadataValue("adam_step")), path.string()));
+    Expected<at::Tensor> rows = store->get("history", { step, static_cast<int64_t>(kColumns.size()) }, f32);
+    if (!rows) return rows.error();
+    history.clear();
+    for (int64_t r = 0; r < step; ++r) {
+        at::Tensor row = (*rows)[r].contiguous();
+        history.emplace_back(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
+    }
+    return {};
+}
+
+std::string historyCsv(const std::vector<std::vector<float>>& history)
+{
+    std::ostringstream out;
+    for (size_t c = 0; c < kColumns.size(); ++c) out << (c ? "," : "") << kColumns[c];
+    out << "\n";
+    for (const auto& row : history) {
+        for (size_t c = 0; c < row.size(); ++c) {
+            out << (c ? "," : "");
+            if (std::isfinite(row[c])) out << row[c];
+        }
+        out << "\n";
+    }
+    return out.str();
+}
+
+Expected<void> Trainer::writeOutputs(const fs::path& dir) const
+{
+    TMK_TRY(writeFileAtomic(dir / "loss.csv", historyCsv(history)));
+    std::vector<std::pair<double, double>> train, heldOut;
+    for (const auto& row : history) {
+        train.emplace_back(row[0], row[1]);
+        if (std::isfinite(row[7])) heldOut.emplace_back(row[0], row[7]);
+    }
+    return writeLossPlotPng(dir / "loss.png", { train, heldOut });
+}
+
+Expected<encodec::SongSplit> loadData(const CodecTrainOptions& options, int sampleRate)
+{
+    Expected<std::vector<encodec::Song>> songs
+        = options.worldDir.empty() ? encodec::listAudioFolder(options.audioDir) : encodec::listWorld(options.worldDir);
+    if (!songs) return songs.error();
+    encodec::SongSplit split = encodec::splitBySong(std::move(*songs), options.seed, options.heldOutFraction);
+    TMK_TRY(encodec::loadSongs(split.train, sampleRate));
+    TMK_TRY(encodec::loadSongs(split.heldOut, sampleRate));
+    return split;
+}
+
+Expected<void> checkOptions(const CodecTrainOptions& o)
+{
+    if (o.audioDir.empty() == o.worldDir.empty())
+        return Error { ErrorCode::InvalidArgument, "give exactly one of an audio folder and a world folder" };
+    if (o.outDir.empty()) return Error { ErrorCode::InvalidArgument, "no output folder given" };
+    if (o.steps < 1 || o.batch < 1 || o.seconds <= 0.0 || o.checkpointEvery < 1 || o.logEvery < 1)
+        return Error { ErrorCode::InvalidArgument,
+            "steps, batch, seconds, checkpoint and log intervals must be positive" };
+    return {};
+}
+
+} // namespace
+
+Expected<CodecTrainResult> trainCodec(
+    const CodecTrainOptions& options, const std::function<void(const CodecTrainProgress&)>& progress)
+{
+    TMK_TRY(checkOptions(options));
+    if (options.threads > 0) at::set_num_threads(options.threads);
+    const EncodecConfig config = makeConfig(options.shape);
+    if (config.numQuantizers() != options.shape.codebooks)
+        return Error { ErrorCode::InvalidArgument,
+            "no target bandwidth gives exactly " + std::to_string(options.shape.codebooks)
+                + " codebooks at this frame rate" };
+    Expected<encodec::SongSplit> split = loadData(options, static_cast<int>(config.samplingRate));
+    if (!split) return split.error();
+    std::error_code error;
+    fs::create_directories(options.outDir, error);
+    if (error) return Error::inFile(ErrorCode::Io, options.outDir.string(), "cannot be created: " + error.message());
+    const fs::path checkpoint = options.outDir / "checkpoint.safetensors";
+    try {
+        Trainer trainer(options, config);
+        if (options.resume && fs::exists(checkpoint)) TMK_TRY(trainer.loadCheckpoint(checkpoint));
+        const int64_t first = trainer.step;
+        const int64_t evalEvery = options.evalEvery > 0 ? options.evalEvery : options.checkpointEvery;
+        const auto start = std::chrono::steady_clock::now();
+        double stepsPerSecond = 0.0;
+        while (trainer.step < options.steps) {
+            std::vector<float> row = trainer.trainStep(split->train);
+            if (trainer.step % evalEvery == 0 || trainer.step == options.steps)
+                row[7] = static_cast<float>(trainer.heldOutLoss(split->heldOut));
+            trainer.history.push_back(row);
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            stepsPerSecond = static_cast<double>(trainer.step - first) / std::max(elapsed, 1e-9);
+            if (progress && (trainer.step % options.logEvery == 0 || trainer.step == options.steps))
+                progress({ trainer.step, options.steps, row[1], stepsPerSecond,
+                    static_cast<double>(options.steps - trainer.step) / std::max(stepsPerSecond, 1e-9) });
+            if (trainer.step % options.checkpointEvery == 0 || trainer.step == options.steps) {
+                TMK_TRY(trainer.saveCheckpoint(checkpoint));
+                TMK_TRY(trainer.writeOutputs(options.outDir));
+            }
+        }
+        TMK_TRY(encodec::saveEncodecFolder(trainer.codec, options.outDir / "codec", &trainer.ema));
+        CodecTrainResult result;
+        result.steps = trainer.step;
+        result.trainSongs = static_cast<int64_t>(split->train.size());
+        result.heldOutSongs = static_cast<int64_t>(split->heldOut.size());
+        result.finalLoss = trainer.history.empty() ? NAN : trainer.history.back()[1];
+        result.stepsPerSecond = stepsPerSecond;
+        result.codecDir = options.outDir / "codec";
+        return result;
+    } catch (const c10::Error& e) {
+        return Error { ErrorCode::Internal, std::string("codec training failed: ") + e.what_without_backtrace() };
+    }
+}
+
+} // namespace tmk

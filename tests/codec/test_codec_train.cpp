@@ -1,0 +1,274 @@
+// Codec training: the trainable EnCodec is the engine's EnCodec (save -> Encodec::load gives the same
+// numbers), the RVQ's k-means initialisation and dead-code restarts, and trainCodec end to end on synthetic
+// audio (loss goes down, resume is exact, checkpoints are written atomically).
+#include <cmath>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sstream>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/TensorOperators.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/allclose.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/equal.h>
+#include <ATen/ops/randint.h>
+#include <ATen/ops/randn.h>
+#include <ATen/ops/zeros.h>
+
+#include "codec/codec_data.h"
+#include "codec/encodec_train.h"
+#include "core/test_hooks.h"
+#include "tastemaker/audio_file.h"
+#include "tastemaker/codec_training.h"
+#include "tastemaker/fileio.h"
+#include "tensorio/torch/weights.h"
+#include "testsupport.h"
+
+namespace fs = std::filesystem;
+using namespace tmk;
+
+namespace {
+
+const at::TensorOptions kF32 = at::TensorOptions().dtype(at::kFloat);
+
+// 16 kHz, hop 40 (400 frames/s), 2 codebooks of 16: small enough for a few seconds per test.
+CodecShape tinyShape()
+{
+    CodecShape shape;
+    shape.ratios = { 8, 5 };
+    shape.numFilters = 4;
+    shape.hiddenSize = 8;
+    shape.codebooks = 2;
+    shape.codebookSize = 16;
+    return shape;
+}
+
+EncodecConfig tinyConfig()
+{
+    EncodecConfig c;
+    c.samplingRate = 16000;
+    c.numFilters = 4;
+    c.hiddenSize = c.codebookDim = 8;
+    c.codebookSize = 16;
+    c.upsamplingRatios = { 8, 5 };
+    c.targetBandwidths = { 8.0 }; // 2 codebooks at 400 frames/s
+    return c;
+}
+
+// Songs of chords (a major or minor triad of sines) with clicks, 1.5 s each.
+fs::path writeSineSongs(const std::string& name, int count)
+{
+    const fs::path dir = test::freshOutDir(name);
+    for (int s = 0; s < count; ++s) {
+        std::vector<float> samples(24000);
+        const double root = 220.0 * std::pow(2.0, s / 12.0);
+        const double third = root * std::pow(2.0, (s % 2 ? 3 : 4) / 12.0);
+        for (size_t i = 0; i < samples.size(); ++i) {
+            const double t = static_cast<double>(i) / 16000.0;
+            double v = 0.2
+                * (std::sin(2 * M_PI * root * t) + std::sin(2 * M_PI * third * t)
+                    + std::sin(2 * M_PI * root * 1.5 * t));
+            if (i % 4000 < 40) v += 0.3 * (1.0 - (i % 4000) / 40.0);
+            samples[i] = static_cast<float>(v / 2);
+        }
+        EXPECT_TRUE(writeAudioFile(dir / ("song" + std::to_string(s) + ".wav"), samples, 1, 16000, {}));
+    }
+    return dir;
+}
+
+CodecTrainOptions tinyOptions(const fs::path& audio, const fs::path& out, int64_t steps)
+{
+    CodecTrainOptions o;
+    o.audioDir = audio;
+    o.outDir = out;
+    o.shape = tinyShape();
+    o.steps = steps;
+    o.batch = 4;
+    o.seconds = 0.25;
+    o.seed = 7;
+    o.threads = 1;
+    o.learningRate = 3e-3;
+    o.warmupSteps = 3;
+    o.checkpointEvery = 3;
+    o.logEvery = 1;
+    return o;
+}
+
+std::vector<std::vector<double>> readLossCsv(const fs::path& file)
+{
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line); // header
+    std::vector<std::vector<double>> rows;
+    while (std::getline(in, line)) {
+        std::vector<double> row;
+        std::stringstream cells(line);
+        std::string cell;
+        while (std::getline(cells, cell, ',')) row.push_back(cell.empty() ? NAN : std::stod(cell));
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+} // namespace
+
+TEST(CodecTrain, SavedTrainableCodecDecodesLikeTheEngine)
+{
+    encodec::TrainableEncodec codec(tinyConfig(), 3);
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(11);
+    {
+        at::NoGradGuard noGrad; // move every tensor away from its initial value, g != ||v|| included
+        for (auto& p : codec.parameters()) p.value.add_(at::randn(p.value.sizes(), generator, kF32) * 0.05);
+    }
+    const at::Tensor audio = at::randn({ 2, 1, 800 }, generator, kF32) * 0.3;
+    const at::Tensor latent = codec.encode(audio).detach();
+    codec.quantize(
+        at::randn({ 4, 8, 40 }, generator, kF32), /*train=*/true, generator); // k-means initialised codebooks
+    const fs::path dir = test::freshOutDir("codec_equivalence");
+    ASSERT_TRUE(encodec::saveEncodecFolder(codec, dir));
+
+    Expected<Encodec> engine = encodec::loadEncodecFolder(dir, kF32);
+    ASSERT_TRUE(engine) << engine.error().message;
+    EXPECT_EQ(engine->hopLength(), 40);
+    EXPECT_EQ(engine->codebookCount(), 2);
+    EXPECT_TRUE(at::allclose(engine->encodeLatent(audio), latent, 1e-5, 1e-5));
+    EXPECT_TRUE(at::allclose(engine->decodeLatent(latent), codec.decode(latent).detach(), 1e-5, 1e-5));
+    const at::Tensor codes = at::randint(16, { 2, 2, 20 }, generator, at::TensorOptions().dtype(at::kLong));
+    const at::Tensor embed0 = codec.buffers()[0].value, embed1 = codec.buffers()[4].value;
+    const at::Tensor summed
+        = (embed0.index_select(0, codes[0][0]) + embed1.index_select(0, codes[0][1])).t().unsqueeze(0);
+    EXPECT_TRUE(at::allclose(engine->decode(codes).narrow(0, 0, 1), codec.decode(summed).detach(), 1e-5, 1e-5));
+    // The engine's quantizer picks the codes the trainable one picks.
+    const at::Tensor engineCodes = engine->quantize(latent, 2);
+    EXPECT_TRUE(at::equal(engineCodes, codec.quantize(latent, /*train=*/false, generator).codes));
+}
+
+TEST(CodecTrain, KMeansInitialisationFindsTheClusters)
+{
+    EncodecConfig config = tinyConfig();
+    config.codebookSize = 4;
+    config.targetBandwidths = { 4.0 }; // 1 codebook
+    encodec::TrainableEncodec codec(config, 1);
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(5);
+    const at::Tensor centres = at::randn({ 4, 8 }, generator, kF32) * 10; // 4 far-apart clusters, 50 points each
+    const at::Tensor points = (centres.repeat({ 50, 1 }) + at::randn({ 200, 8 }, generator, kF32) * 0.01);
+    const at::Tensor latent = points.view({ 1, 200, 8 }).permute({ 0, 2, 1 }); // [1, D, T]
+    encodec::QuantizeResult result = codec.quantize(latent, /*train=*/true, generator);
+    EXPECT_EQ(codec.buffers()[3].value.item<float>(), 1.0f); // inited
+    EXPECT_NEAR(codec.buffers()[2].value.sum().item<double>(), 200.0, 1e-3);
+    for (int64_t c = 0; c < 4; ++c) {
+        const double nearest = (codec.buffers()[0].value - centres[c]).pow(2).sum(1).sqrt().min().item<double>();
+        EXPECT_LT(nearest, 0.1) << "centre " << c;
+    }
+    EXPECT_EQ(result.restartedCodes, 0);
+    EXPECT_LT(result.commitment.item<double>(), 1e-3);
+}
+
+TEST(CodecTrain, DeadCodesRestartFromBatchLatents)
+{
+    EncodecConfig config = tinyConfig();
+    config.codebookSize = 4;
+    config.targetBandwidths = { 4.0 };
+    encodec::TrainableEncodec codec(config, 1);
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(9);
+    const at::Tensor latent = at::randn({ 1, 8, 64 }, generator, kF32);
+    codec.quantize(latent, true, generator);
+    {
+        at::NoGradGuard noGrad;
+        codec.buffers()[0].value[2].fill_(1000.0); // a code nothing is near
+        codec.buffers()[2].value[2] = 0.0; // and that has not been used
+    }
+    encodec::QuantizeResult result = codec.quantize(latent, true, generator);
+    EXPECT_GE(result.restartedCodes, 1);
+    const at::Tensor rows = latent[0].t(); // [64, D]
+    const double distance = (rows - codec.buffers()[0].value[2]).pow(2).sum(1).min().item<double>();
+    EXPECT_LT(distance, 1e-10) << "a restarted code is one of the batch's latents";
+    EXPECT_GT(codec.buffers()[2].value[2].item<double>(), 0.0);
+}
+
+TEST(CodecTrain, SplitIsBySongAndDeterministic)
+{
+    std::vector<encodec::Song> songs;
+    for (int i = 0; i < 40; ++i) songs.push_back({ "song" + std::to_string(i), {}, {} });
+    encodec::SongSplit a = encodec::splitBySong(songs, 3, 0.2);
+    std::reverse(songs.begin(), songs.end());
+    encodec::SongSplit b = encodec::splitBySong(songs, 3, 0.2);
+    ASSERT_EQ(a.heldOut.size(), b.heldOut.size());
+    for (size_t i = 0; i < a.heldOut.size(); ++i) EXPECT_EQ(a.heldOut[i].id, b.heldOut[i].id);
+    EXPECT_EQ(a.train.size() + a.heldOut.size(), 40u);
+    EXPECT_GE(a.heldOut.size(), 1u);
+    EXPECT_LT(a.heldOut.size(), 20u);
+}
+
+TEST(CodecTrain, LossDecreasesOnChords)
+{
+    const fs::path audio = writeSineSongs("codec_sines", 6);
+    const fs::path out = test::freshOutDir("codec_loss");
+    CodecTrainOptions options = tinyOptions(audio, out, 30);
+    options.checkpointEvery = 30;
+    Expected<CodecTrainResult> result = trainCodec(options);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->steps, 30);
+    EXPECT_GE(result->heldOutSongs, 1);
+    const auto rows = readLossCsv(out / "loss.csv");
+    ASSERT_EQ(rows.size(), 30u);
+    double first = 0, last = 0;
+    for (int i = 0; i < 5; ++i) first += rows[i][1], last += rows[25 + i][1];
+    EXPECT_LT(last, 0.9 * first) << "mean loss of steps 1-5: " << first / 5 << ", of steps 26-30: " << last / 5;
+    EXPECT_TRUE(std::isfinite(rows.back()[7])) << "held-out loss at the end";
+    EXPECT_TRUE(fs::exists(out / "loss.png"));
+    Expected<Encodec> engine = encodec::loadEncodecFolder(out / "codec", kF32);
+    ASSERT_TRUE(engine) << engine.error().message;
+    EXPECT_EQ(engine->sampleRate(), 16000);
+    EXPECT_EQ(engine->decode(at::zeros({ 1, 2, 10 }, at::TensorOptions().dtype(at::kLong))).size(2), 400);
+}
+
+TEST(CodecTrain, ResumeContinuesExactly)
+{
+    const fs::path audio = writeSineSongs("codec_resume_audio", 3);
+    const fs::path straight = test::freshOutDir("codec_straight");
+    ASSERT_TRUE(trainCodec(tinyOptions(audio, straight, 6)));
+    const fs::path resumed = test::freshOutDir("codec_resumed");
+    ASSERT_TRUE(trainCodec(tinyOptions(audio, resumed, 3)));
+    CodecTrainOptions more = tinyOptions(audio, resumed, 6);
+    more.resume = true;
+    ASSERT_TRUE(trainCodec(more));
+
+    Expected<SafetensorsCheckpoint> a = SafetensorsCheckpoint::open(straight / "checkpoint.safetensors");
+    Expected<SafetensorsCheckpoint> b = SafetensorsCheckpoint::open(resumed / "checkpoint.safetensors");
+    ASSERT_TRUE(a && b);
+    ASSERT_EQ(a->names(), b->names());
+    for (const std::string& name : a->names()) {
+        const auto x = a->find(name).data(), y = b->find(name).data();
+        ASSERT_EQ(x.size(), y.size()) << name;
+        EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin())) << name << " differs after resuming";
+    }
+    EXPECT_EQ(readLossCsv(straight / "loss.csv").size(), 6u);
+    std::ifstream l1(straight / "loss.csv"), l2(resumed / "loss.csv");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(l1), {}), std::string(std::istreambuf_iterator<char>(l2), {}));
+}
+
+TEST(CodecTrain, CheckpointWritesAreAtomic)
+{
+    const fs::path audio = writeSineSongs("codec_atomic_audio", 2);
+    const fs::path out = test::freshOutDir("codec_atomic");
+    ASSERT_TRUE(trainCodec(tinyOptions(audio, out, 3)));
+    Expected<std::string> before = readFileText(out / "checkpoint.safetensors");
+    ASSERT_TRUE(before);
+    CodecTrainOptions more = tinyOptions(audio, out, 6);
+    more.resume = true;
+    setSimulatedWriteFailureAfterBytes(1000); // the disk fills up during the next checkpoint
+    Expected<CodecTrainResult> failed = trainCodec(more);
+    setSimulatedWriteFailureAfterBytes(-1);
+    EXPECT_FALSE(failed);
+    Expected<std::string> after = readFileText(out / "checkpoint.safetensors");
+    ASSERT_TRUE(after);
+    EXPECT_EQ(*before, *after) << "a failed write leaves the last checkpoint intact";
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(out)) names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string> { "checkpoint.safetensors", "codec", "loss.csv", "loss.png" }))
+        << "no temporary file is left behind";
+    ASSERT_TRUE(trainCodec(more)) << "and training resumes from it";
+}
