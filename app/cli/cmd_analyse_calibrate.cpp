@@ -49,7 +49,7 @@ int runFit(const Args& args, const AnalysisOptions& options)
     std::snprintf(ridge, sizeof ridge, "%g", *lambda);
     const std::string text = analysis::modelsToInc(models,
         "Fitted by `tastemaker-cli analyse --fit" + worlds + " --ridge " + ridge + "` on " + std::to_string(all.size())
-            + " songs; see docs/world.md, "Calibration".");
+            + " songs; see docs/world.md (section Calibration).");
     if (auto out = args.get("models-out")) {
         if (Expected<void> ok = writeFileAtomic(*out, std::string_view(text)); !ok) return reportError(ok.error());
     } else {

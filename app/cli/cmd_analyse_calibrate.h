@@ -1,5 +1,5 @@
 // `analyse --calibrate WORLD_DIR` and `analyse --fit WORLD_DIR... [--models-out FILE]`: the Analyser against a
-// rendered world's own values (docs/world.md, "Calibration").
+// rendered world's own values (docs/world.md (section Calibration)).
 #pragma once
 
 #include "args.h"

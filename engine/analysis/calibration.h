@@ -1,4 +1,4 @@
-// Calibration of the Analyser on a rendered world (docs/world.md, "Calibration"): each song's audio is analysed
+// Calibration of the Analyser on a rendered world (docs/world.md (section Calibration)): each song's audio is analysed
 // and compared with the values the generator wrote in its tracks.csv; the learned estimators are refitted on
 // development worlds. Used by `tastemaker-cli analyse --calibrate / --fit`.
 #pragma once

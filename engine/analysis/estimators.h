@@ -1,6 +1,6 @@
 // The estimators that map the song-level features to the 0..1 metrics: one linear model per metric over
 // standardised features, squashed by a logistic. Their coefficients are in learned_models.inc, written by
-// `tastemaker-cli analyse --fit` (docs/world.md, "Calibration").
+// `tastemaker-cli analyse --fit` (docs/world.md (section Calibration)).
 #pragma once
 
 #include <string>
