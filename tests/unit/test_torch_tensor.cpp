@@ -2,6 +2,8 @@
 #include <cstring>
 #include <gtest/gtest.h>
 
+#include <ATen/ops/equal.h>
+
 #include "tensorio/torch/torch_tensor.h"
 #include "testsupport.h"
 
