@@ -5,6 +5,8 @@
 #     links Qt.
 #   check_architecture.sh ui-torch-free SOURCE_ROOT
 #     fails if a file under ui/ includes a torch, ATen or c10 header.
+#   check_architecture.sh public-headers SOURCE_ROOT
+#     fails if a public engine header hands out a mutable Impl& or dev tooling (makers, benchmarks, test hooks).
 #   check_architecture.sh link-rules LINK_RECORD
 #     LINK_RECORD holds lines "target: lib;lib;..." (the build's link_libraries.txt). Following those links,
 #     fails if tm_base, tm_data, tm_world, tm_analysis or tm_widgets reach torch, c10 or tm_engine, or if the app (tastemaker,
@@ -69,6 +71,13 @@ case $mode in
       needed=$(readelf -d "$binary" | grep -E 'NEEDED.*(torch|c10)' || true)
       if [[ -n $needed ]]; then echo "$binary must not load torch, but needs:"; echo "$needed"; status=1; fi
     done ;;
+  public-headers)
+    root=$2
+    # The public engine headers hand out no mutable model internals and no dev tooling (random model and bank
+    # makers, benchmarks, test hooks live in engine/devtools and engine-internal headers).
+    hits=$(grep -rnE 'Impl&[[:space:]]+impl\(|setSimulated[A-Za-z]*\(|makeRandom[A-Za-z]*\(|benchmark[A-Z][A-Za-z]*\(' \
+             "$root/engine/include" --include='*.h' || true)
+    if [[ -n $hits ]]; then echo "public engine headers expose internals or dev tooling:"; echo "$hits"; status=1; fi ;;
   *) echo "unknown mode $mode"; exit 2 ;;
 esac
 [[ $status -eq 0 ]] && echo "$mode: ok"
