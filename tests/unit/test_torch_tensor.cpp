@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ops/equal.h>
+#include <ATen/ops/randn.h>
 
 #include "tensorio/torch/torch_tensor.h"
 #include "testsupport.h"
