@@ -3,7 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ops/equal.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/isfinite.h>
+#include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
+#include <ATen/ops/scalar_tensor.h>
+#include <ATen/ops/tensor.h>
+#include <ATen/ops/zeros.h>
 
 #include "tensorio/torch/torch_tensor.h"
 #include "testsupport.h"
