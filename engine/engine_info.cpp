@@ -1,10 +1,10 @@
-#include "tastemaker/runtime.h"
-
 #include <thread>
 
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
+
+#include "tastemaker/runtime.h"
 
 namespace tmk {
 
@@ -25,4 +25,4 @@ RuntimeInfo runtimeInfo()
     return info;
 }
 
-}  // namespace tmk
+} // namespace tmk

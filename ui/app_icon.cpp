@@ -22,7 +22,8 @@ QPixmap paintIcon(int size)
     painter.setPen(Qt::NoPen);
     painter.setBrush(background);
     painter.drawRoundedRect(QRectF(8, 8, 240, 240), 52, 52);
-    const int bars[][3] = {{56, 112, 144}, {80, 88, 168}, {104, 64, 192}, {128, 96, 160}, {152, 72, 184}, {176, 100, 156}, {200, 116, 140}};
+    const int bars[][3] = { { 56, 112, 144 }, { 80, 88, 168 }, { 104, 64, 192 }, { 128, 96, 160 }, { 152, 72, 184 },
+        { 176, 100, 156 }, { 200, 116, 140 } };
     painter.setPen(QPen(QColor("#5fb3ff"), 12, Qt::SolidLine, Qt::RoundCap));
     for (const auto& bar : bars) painter.drawLine(bar[0], bar[1], bar[0], bar[2]);
     painter.setPen(QPen(QColor("#5c6373"), 8, Qt::SolidLine, Qt::RoundCap));
@@ -35,13 +36,13 @@ QPixmap paintIcon(int size)
     return pixmap;
 }
 
-}  // namespace
+} // namespace
 
 QIcon appIcon()
 {
     QIcon icon;
-    for (int size : {16, 24, 32, 48, 64, 128, 256}) icon.addPixmap(paintIcon(size));
+    for (int size : { 16, 24, 32, 48, 64, 128, 256 }) icon.addPixmap(paintIcon(size));
     return icon;
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -8,4 +8,4 @@ namespace tmk::ui {
 
 QIcon appIcon();
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

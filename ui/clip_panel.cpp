@@ -17,7 +17,10 @@ namespace tmk::ui {
 
 namespace {
 
-QString qs(const std::string& text) { return QString::fromStdString(text); }
+QString qs(const std::string& text)
+{
+    return QString::fromStdString(text);
+}
 
 QString clock(double seconds)
 {
@@ -29,7 +32,10 @@ QString clock(double seconds)
 class DeleteClipCommand : public QUndoCommand {
 public:
     DeleteClipCommand(EngineBridge& bridge, ClipPanel& panel, QString id, const QString& title)
-        : QUndoCommand(QObject::tr("Delete “%1”").arg(title)), m_bridge(bridge), m_panel(panel), m_id(std::move(id))
+        : QUndoCommand(QObject::tr("Delete “%1”").arg(title))
+        , m_bridge(bridge)
+        , m_panel(panel)
+        , m_id(std::move(id))
     {
     }
     void redo() override
@@ -43,7 +49,8 @@ public:
     {
         if (Expected<ClipEntry> restored = m_bridge.restoreClip(m_id); !restored)
             Q_EMIT m_panel.errorOccurred(QObject::tr("Could not restore the clip"), qs(restored.error().message));
-        else m_panel.selectClip(m_id);
+        else
+            m_panel.selectClip(m_id);
     }
 
 private:
@@ -56,8 +63,12 @@ private:
 class RenameClipCommand : public QUndoCommand {
 public:
     RenameClipCommand(EngineBridge& bridge, ClipPanel& panel, QString id, QString oldTitle, QString newTitle)
-        : QUndoCommand(QObject::tr("Rename “%1”").arg(oldTitle)), m_bridge(bridge), m_panel(panel), m_id(std::move(id)),
-          m_old(std::move(oldTitle)), m_new(std::move(newTitle))
+        : QUndoCommand(QObject::tr("Rename “%1”").arg(oldTitle))
+        , m_bridge(bridge)
+        , m_panel(panel)
+        , m_id(std::move(id))
+        , m_old(std::move(oldTitle))
+        , m_new(std::move(newTitle))
     {
     }
     void redo() override { apply(m_new, true); }
@@ -68,7 +79,7 @@ private:
     {
         if (Expected<ClipEntry> renamed = m_bridge.renameClip(m_id, title); !renamed) {
             if (first) setObsolete(true);
-            m_panel.refresh();  // the list showed the new title already
+            m_panel.refresh(); // the list showed the new title already
             Q_EMIT m_panel.errorOccurred(QObject::tr("Could not rename the clip"), qs(renamed.error().message));
         }
     }
@@ -77,10 +88,12 @@ private:
     QString m_id, m_old, m_new;
 };
 
-}  // namespace
+} // namespace
 
 ClipPanel::ClipPanel(EngineBridge& bridge, QUndoStack& undoStack, QWidget* parent)
-    : QWidget(parent), m_bridge(bridge), m_undo(undoStack)
+    : QWidget(parent)
+    , m_bridge(bridge)
+    , m_undo(undoStack)
 {
     setObjectName("clipPanel");
     auto* layout = new QVBoxLayout(this);
@@ -129,8 +142,10 @@ QWidget* ClipPanel::buildTransport()
     connect(m_play, &QToolButton::clicked, this, [this]() {
         const QString id = currentClipId();
         if (id.isEmpty()) return;
-        if (m_bridge.playingClipId() == id && m_bridge.playbackState() != PlaybackState::Finished) m_bridge.togglePlayPause();
-        else audition(id);
+        if (m_bridge.playingClipId() == id && m_bridge.playbackState() != PlaybackState::Finished)
+            m_bridge.togglePlayPause();
+        else
+            audition(id);
     });
     m_loop = new QToolButton(row);
     m_loop->setObjectName("loopButton");
@@ -161,7 +176,7 @@ QWidget* ClipPanel::buildTransport()
     layout->addWidget(m_loop);
     layout->addWidget(m_time);
     layout->addStretch(1);
-    for (QPushButton* button : {m_rename, m_export, m_restore, m_delete}) layout->addWidget(button);
+    for (QPushButton* button : { m_rename, m_export, m_restore, m_delete }) layout->addWidget(button);
     updateActions();
     return row;
 }
@@ -182,9 +197,15 @@ void ClipPanel::refresh()
     updateActions();
 }
 
-QString ClipPanel::currentClipId() const { return m_list->currentClipId(); }
+QString ClipPanel::currentClipId() const
+{
+    return m_list->currentClipId();
+}
 
-int ClipPanel::clipCount() const { return m_list->clipModel()->rowCount(); }
+int ClipPanel::clipCount() const
+{
+    return m_list->clipModel()->rowCount();
+}
 
 bool ClipPanel::selectClip(const QString& id)
 {
@@ -224,7 +245,8 @@ void ClipPanel::audition(const QString& id)
         m_waveformClipId = id;
         m_waveform->setAudio(std::move(*samples), clip->record.sampleRate);
     }
-    if (!m_bridge.hasAudioOutput()) Q_EMIT statusMessage(tr("No audio output: %1").arg(m_bridge.audioOutputError()), false);
+    if (!m_bridge.hasAudioOutput())
+        Q_EMIT statusMessage(tr("No audio output: %1").arg(m_bridge.audioOutputError()), false);
     updateActions();
 }
 
@@ -262,7 +284,7 @@ void ClipPanel::exportClip(const QString& id)
         Q_EMIT statusMessage(tr("Select a clip to export."), false);
         return;
     }
-    const ClipEntry entry = *clip;  // the list may change while the dialog is open
+    const ClipEntry entry = *clip; // the list may change while the dialog is open
     ExportDialog dialog(qs(entry.record.title), this);
     dialog.setObjectName("exportDialog");
     dialog.setComment(qs(clipComment(entry.record)));
@@ -330,9 +352,9 @@ void ClipPanel::onSeekRequested(double seconds)
 void ClipPanel::updateActions()
 {
     const bool has = !currentClipId().isEmpty();
-    for (QWidget* widget : std::initializer_list<QWidget*>{m_play, m_rename, m_export, m_restore, m_delete})
+    for (QWidget* widget : std::initializer_list<QWidget*> { m_play, m_rename, m_export, m_restore, m_delete })
         if (widget) widget->setEnabled(has);
     if (m_time && !has && !m_streaming) m_time->setText(clock(0) + " / " + clock(0));
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

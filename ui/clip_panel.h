@@ -4,9 +4,10 @@
 // shows its audio as it streams in.
 #pragma once
 
+#include <vector>
+
 #include <QString>
 #include <QWidget>
-#include <vector>
 
 #include "tastemaker/clip_library.h"
 #include "tastemaker/player.h"
@@ -35,19 +36,19 @@ public:
     // Re-reads the library (keeps the current clip when it is still there).
     void refresh();
     QString currentClipId() const;
-    bool selectClip(const QString& id);  // makes it current and shows its waveform (no playback)
+    bool selectClip(const QString& id); // makes it current and shows its waveform (no playback)
     int clipCount() const;
 
-    void audition(const QString& id);      // selects and plays it
-    void deleteClip(const QString& id);    // undoable
-    void renameClip(const QString& id, const QString& title);  // undoable
-    void exportClip(const QString& id);    // the export dialog, then the export
-    void startRename();                    // edits the current clip's title in place
+    void audition(const QString& id); // selects and plays it
+    void deleteClip(const QString& id); // undoable
+    void renameClip(const QString& id, const QString& title); // undoable
+    void exportClip(const QString& id); // the export dialog, then the export
+    void startRename(); // edits the current clip's title in place
 
     // A generation started / ended: the waveform follows the streamed audio.
     void beginGeneration(int sampleRate, double expectedSeconds);
     void appendGenerationAudio(const std::vector<float>& samples, int sampleRate);
-    void endGeneration(const QString& newClipId);  // empty: cancelled or failed
+    void endGeneration(const QString& newClipId); // empty: cancelled or failed
 
 Q_SIGNALS:
     void restoreSettingsRequested(const tmk::ClipEntry& clip);
@@ -66,7 +67,7 @@ private:
     QUndoStack& m_undo;
     ClipListView* m_list = nullptr;
     WaveformView* m_waveform = nullptr;
-    QString m_waveformClipId;  // the clip the waveform shows; empty while streaming or none
+    QString m_waveformClipId; // the clip the waveform shows; empty while streaming or none
     bool m_streaming = false;
     QToolButton* m_play = nullptr;
     QToolButton* m_loop = nullptr;
@@ -77,4 +78,4 @@ private:
     QPushButton* m_delete = nullptr;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

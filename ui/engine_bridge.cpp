@@ -9,28 +9,39 @@ namespace tmk::ui {
 
 namespace {
 
-QString qs(const std::string& text) { return QString::fromStdString(text); }
+QString qs(const std::string& text)
+{
+    return QString::fromStdString(text);
+}
 
 // Jobs that count as busy() while queued or running: the slider merge and the audio output do not.
-bool countsAsBusy(EngineJobKind job) { return job != EngineJobKind::MergeSliders && job != EngineJobKind::OpenAudio; }
+bool countsAsBusy(EngineJobKind job)
+{
+    return job != EngineJobKind::MergeSliders && job != EngineJobKind::OpenAudio;
+}
 
-}  // namespace
+} // namespace
 
-EngineBridge::EngineBridge(QObject* parent) : EngineBridge(EngineBridgeOptions{}, parent) {}
+EngineBridge::EngineBridge(QObject* parent)
+    : EngineBridge(EngineBridgeOptions {}, parent)
+{
+}
 
-EngineBridge::EngineBridge(const EngineBridgeOptions& options, QObject* parent) : QObject(parent)
+EngineBridge::EngineBridge(const EngineBridgeOptions& options, QObject* parent)
+    : QObject(parent)
 {
     qRegisterMetaType<tmk::PlaybackState>("tmk::PlaybackState");
     m_libraryDir = options.libraryDir.isEmpty()
-                       ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + "/clips"
-                       : options.libraryDir;
+        ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + "/clips"
+        : options.libraryDir;
     Expected<std::vector<MetricInfo>> metrics = loadMetrics();
     if (metrics) {
         m_metrics = std::move(*metrics);
     } else {
         const QString message = qs(metrics.error().message);
         QMetaObject::invokeMethod(
-            this, [this, message]() { Q_EMIT jobFailed(tr("Could not read the slider metrics"), message); }, Qt::QueuedConnection);
+            this, [this, message]() { Q_EMIT jobFailed(tr("Could not read the slider metrics"), message); },
+            Qt::QueuedConnection);
     }
     m_engine = std::make_unique<EngineWorker>(m_metrics, workerEvents());
     if (options.openAudio) {
@@ -43,7 +54,10 @@ EngineBridge::EngineBridge(const EngineBridgeOptions& options, QObject* parent) 
     m_playbackTimer.start();
 }
 
-EngineBridge::~EngineBridge() { shutdown(); }
+EngineBridge::~EngineBridge()
+{
+    shutdown();
+}
 
 void EngineBridge::shutdown()
 {
@@ -114,12 +128,19 @@ void EngineBridge::onWorkerFailure(const EngineFailure& failure)
         Q_EMIT modelLoadFailed(qs(failure.path.string()), message);
         Q_EMIT jobFailed(tr("Could not open the model"), message);
         return;
-    case EngineJobKind::LoadBank: Q_EMIT jobFailed(tr("Could not open the adapter bank"), message); return;
-    case EngineJobKind::MergeSliders: Q_EMIT jobFailed(tr("Could not apply the sliders"), message); return;
-    case EngineJobKind::Generate: Q_EMIT jobFailed(tr("Generation failed"), message); return;
+    case EngineJobKind::LoadBank:
+        Q_EMIT jobFailed(tr("Could not open the adapter bank"), message);
+        return;
+    case EngineJobKind::MergeSliders:
+        Q_EMIT jobFailed(tr("Could not apply the sliders"), message);
+        return;
+    case EngineJobKind::Generate:
+        Q_EMIT jobFailed(tr("Generation failed"), message);
+        return;
     case EngineJobKind::OpenAudio:
     case EngineJobKind::CloseBank:
-    case EngineJobKind::Posted: break;
+    case EngineJobKind::Posted:
+        break;
     }
     Q_EMIT jobFailed(tr("Internal error"), message);
 }
@@ -137,26 +158,50 @@ void EngineBridge::jobDone(EngineJobKind job)
     if (countsAsBusy(job) && m_busyJobs > 0 && --m_busyJobs == 0) Q_EMIT busyChanged(false);
 }
 
-void EngineBridge::cancel() { m_engine->cancel(); }
+void EngineBridge::cancel()
+{
+    m_engine->cancel();
+}
 
 void EngineBridge::post(std::function<void()> job, CancelTokenPtr cancelToken)
 {
     counted(m_engine->post(std::move(job), std::move(cancelToken)));
 }
 
-std::shared_ptr<const MusicgenModel> EngineBridge::workerModel() const { return m_engine->model(); }
-std::filesystem::path EngineBridge::workerBankDir() const { return m_engine->bankDir(); }
+std::shared_ptr<const MusicgenModel> EngineBridge::workerModel() const
+{
+    return m_engine->model();
+}
+std::filesystem::path EngineBridge::workerBankDir() const
+{
+    return m_engine->bankDir();
+}
 
 // ---- Model, bank, sliders ----
 
-void EngineBridge::loadModel(const QString& dir, ModelOptions options) { counted(m_engine->loadModel(dir.toStdString(), options)); }
+void EngineBridge::loadModel(const QString& dir, ModelOptions options)
+{
+    counted(m_engine->loadModel(dir.toStdString(), options));
+}
 
-void EngineBridge::loadBank(const QString& dir) { counted(m_engine->loadBank(dir.toStdString())); }
+void EngineBridge::loadBank(const QString& dir)
+{
+    counted(m_engine->loadBank(dir.toStdString()));
+}
 
-void EngineBridge::reloadBank() { counted(m_engine->reloadBank()); }
+void EngineBridge::reloadBank()
+{
+    counted(m_engine->reloadBank());
+}
 
-void EngineBridge::closeBank() { counted(m_engine->closeBank()); }
+void EngineBridge::closeBank()
+{
+    counted(m_engine->closeBank());
+}
 
-void EngineBridge::setSliders(const SliderValues& values) { m_engine->setSliders(values); }
+void EngineBridge::setSliders(const SliderValues& values)
+{
+    m_engine->setSliders(values);
+}
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -15,14 +15,14 @@
 // such (workerModel(), workerBankDir()), which are for jobs running on the worker.
 #pragma once
 
-#include <QObject>
-#include <QString>
-#include <QTimer>
-
 #include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
+
+#include <QObject>
+#include <QString>
+#include <QTimer>
 
 #include "tastemaker/adapters.h"
 #include "tastemaker/audio_file.h"
@@ -49,13 +49,13 @@ class EngineBridge : public QObject {
 public:
     explicit EngineBridge(QObject* parent = nullptr);
     explicit EngineBridge(const EngineBridgeOptions& options, QObject* parent = nullptr);
-    ~EngineBridge() override;  // cancels the running job, drops queued ones and joins the worker
+    ~EngineBridge() override; // cancels the running job, drops queued ones and joins the worker
     EngineBridge(const EngineBridge&) = delete;
     EngineBridge& operator=(const EngineBridge&) = delete;
 
     // --- State (GUI-thread copies) ---
     const std::vector<tmk::MetricInfo>& metrics() const { return m_metrics; }
-    bool busy() const { return m_busyJobs > 0; }  // a load / generate / posted (training) job is queued or running
+    bool busy() const { return m_busyJobs > 0; } // a load / generate / posted (training) job is queued or running
     bool generating() const { return m_generating; }
     bool hasModel() const { return m_modelInfo.has_value(); }
     const tmk::ModelInfo* modelInfo() const { return m_modelInfo ? &*m_modelInfo : nullptr; }
@@ -72,9 +72,9 @@ public:
     // Opens an adapter bank (merged into the model when one is loaded; kept for the next model otherwise).
     // Then bankLoaded or jobFailed (the previous bank stays).
     void loadBank(const QString& dir);
-    void reloadBank();  // re-reads the current bank (after training registered an adapter)
-    void closeBank();   // sliders back to 0, bank dropped; bankLoaded is emitted with bank() == nullptr
-    void setSliders(const tmk::SliderValues& values);  // coalesced merge; slidersMerged when done
+    void reloadBank(); // re-reads the current bank (after training registered an adapter)
+    void closeBank(); // sliders back to 0, bank dropped; bankLoaded is emitted with bank() == nullptr
+    void setSliders(const tmk::SliderValues& values); // coalesced merge; slidersMerged when done
     // Merges `sliders` (when a bank is loaded), generates request.prompts[0] streaming it to the audio
     // output, saves it in the library and emits generationFinished. request.decodeAudio is forced on.
     void generate(const tmk::GenerationRequest& request, const tmk::SliderValues& sliders);
@@ -92,14 +92,14 @@ public:
 
     // --- Playback (GUI thread) ---
     bool hasAudioOutput() const { return m_player != nullptr; }
-    QString audioDeviceName() const;  // empty without an output
-    QString audioOutputError() const { return m_audioError; }  // why there is none; empty while it is being opened
+    QString audioDeviceName() const; // empty without an output
+    QString audioOutputError() const { return m_audioError; } // why there is none; empty while it is being opened
     // The clip's audio (mono, at the clip's rate), e.g. for the waveform.
     tmk::Expected<std::vector<float>> clipAudio(const QString& clipId) const;
     // Reads the clip's audio, loads it into the player and plays it from the start. Returns the samples
     // (mono, at the clip's rate) for the waveform, also when there is no audio output.
     tmk::Expected<std::vector<float>> audition(const QString& clipId);
-    QString playingClipId() const { return m_playingClipId; }  // the clip the player holds (may be paused)
+    QString playingClipId() const { return m_playingClipId; } // the clip the player holds (may be paused)
     void play();
     void pause();
     void togglePlayPause();
@@ -111,20 +111,20 @@ public:
 
     // --- Clip library (GUI thread, synchronous) ---
     QString libraryDir() const { return m_libraryDir; }
-    tmk::Expected<std::vector<tmk::ClipEntry>> listClips();  // newest first
+    tmk::Expected<std::vector<tmk::ClipEntry>> listClips(); // newest first
     tmk::Expected<tmk::ClipEntry> findClip(const QString& id) const;
     tmk::Expected<tmk::ClipEntry> renameClip(const QString& id, const QString& title);
-    tmk::Expected<void> removeClip(const QString& id);             // into the library's trash
-    tmk::Expected<tmk::ClipEntry> restoreClip(const QString& id);  // undoes removeClip
+    tmk::Expected<void> removeClip(const QString& id); // into the library's trash
+    tmk::Expected<tmk::ClipEntry> restoreClip(const QString& id); // undoes removeClip
     // Writes the clip in another format; an empty options.comment gets the clip's description.
     tmk::Expected<void> exportClip(const QString& id, const QString& path, tmk::AudioWriteOptions options) const;
 
 Q_SIGNALS:
     void busyChanged(bool busy);
-    void modelLoaded();  // modelInfo() is valid
-    void bankLoaded();   // bank() is valid (nullptr after closeBank)
-    void jobFailed(const QString& title, const QString& message);  // message = the engine's exact error
-    void modelLoadFailed(const QString& dir, const QString& message);  // besides jobFailed
+    void modelLoaded(); // modelInfo() is valid
+    void bankLoaded(); // bank() is valid (nullptr after closeBank)
+    void jobFailed(const QString& title, const QString& message); // message = the engine's exact error
+    void modelLoadFailed(const QString& dir, const QString& message); // besides jobFailed
     void loadProgress(const QString& stage, double fraction);
     void slidersMerged(double milliseconds);
     void generationStarted();
@@ -133,15 +133,15 @@ Q_SIGNALS:
     void generationAudio(const std::vector<float>& samples, int sampleRate);
     // Always once per generate(): cancelled; or clipId of the saved clip; or neither after jobFailed.
     void generationFinished(bool cancelled, const QString& clipId);
-    void audioOutputChanged();  // hasAudioOutput() / audioOutputError() changed
-    void playbackChanged(tmk::PlaybackState state, double seconds);  // polled every 30 ms, emitted on change
-    void libraryChanged();      // a clip was added, renamed, removed or restored
+    void audioOutputChanged(); // hasAudioOutput() / audioOutputError() changed
+    void playbackChanged(tmk::PlaybackState state, double seconds); // polled every 30 ms, emitted on change
+    void libraryChanged(); // a clip was added, renamed, removed or restored
 
 private:
     tmk::EngineWorkerEvents workerEvents();
-    bool counted(bool queued);        // a busy job was queued: busy() until its onJobDone
+    bool counted(bool queued); // a busy job was queued: busy() until its onJobDone
     void jobDone(tmk::EngineJobKind job);
-    void toGui(std::function<void()> fn);  // from the worker: runs fn in the GUI thread (dropped after shutdown)
+    void toGui(std::function<void()> fn); // from the worker: runs fn in the GUI thread (dropped after shutdown)
     void onWorkerFailure(const tmk::EngineFailure& failure);
     void pollPlayback();
     tmk::Expected<tmk::ClipLibrary> openLibrary() const;
@@ -156,7 +156,7 @@ private:
     QString m_libraryDir;
     int m_busyJobs = 0;
     bool m_generating = false;
-    int m_auditionSerial = 0;  // counts audition() calls: a generation streams to the player only if none came since
+    int m_auditionSerial = 0; // counts audition() calls: a generation streams to the player only if none came since
     std::shared_ptr<tmk::Player> m_player;
     QString m_audioError;
     QString m_playingClipId;
@@ -166,6 +166,6 @@ private:
     double m_lastSeconds = -1.0;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui
 
 Q_DECLARE_METATYPE(tmk::PlaybackState)

@@ -22,7 +22,7 @@ Expected<std::vector<float>> EngineBridge::audition(const QString& clipId)
     Expected<std::vector<float>> samples = readAudioMono(entry->audioPath, entry->record.sampleRate);
     if (!samples) return samples.error();
     m_playingClipId = clipId;
-    ++m_auditionSerial;  // a generation still running keeps generating, but no longer plays
+    ++m_auditionSerial; // a generation still running keeps generating, but no longer plays
     if (m_player) {
         TMK_TRY(m_player->load(*samples, entry->record.sampleRate));
         m_player->setLoop(m_loop ? LoopMode::Loop : LoopMode::Once);
@@ -31,7 +31,10 @@ Expected<std::vector<float>> EngineBridge::audition(const QString& clipId)
     return samples;
 }
 
-QString EngineBridge::audioDeviceName() const { return m_player ? QString::fromStdString(m_player->deviceName()) : QString(); }
+QString EngineBridge::audioDeviceName() const
+{
+    return m_player ? QString::fromStdString(m_player->deviceName()) : QString();
+}
 
 void EngineBridge::play()
 {
@@ -46,8 +49,10 @@ void EngineBridge::pause()
 void EngineBridge::togglePlayPause()
 {
     if (!m_player) return;
-    if (m_player->state() == PlaybackState::Playing) m_player->pause();
-    else m_player->play();
+    if (m_player->state() == PlaybackState::Playing)
+        m_player->pause();
+    else
+        m_player->play();
 }
 
 void EngineBridge::seek(double seconds)
@@ -61,9 +66,15 @@ void EngineBridge::setLoop(bool loop)
     if (m_player) m_player->setLoop(loop ? LoopMode::Loop : LoopMode::Once);
 }
 
-PlaybackState EngineBridge::playbackState() const { return m_player ? m_player->state() : PlaybackState::Stopped; }
+PlaybackState EngineBridge::playbackState() const
+{
+    return m_player ? m_player->state() : PlaybackState::Stopped;
+}
 
-double EngineBridge::playheadSeconds() const { return m_player ? m_player->positionSeconds() : 0.0; }
+double EngineBridge::playheadSeconds() const
+{
+    return m_player ? m_player->positionSeconds() : 0.0;
+}
 
 void EngineBridge::pollPlayback()
 {
@@ -78,7 +89,10 @@ void EngineBridge::pollPlayback()
 
 // ---- Clip library ----
 
-Expected<ClipLibrary> EngineBridge::openLibrary() const { return ClipLibrary::open(m_libraryDir.toStdString()); }
+Expected<ClipLibrary> EngineBridge::openLibrary() const
+{
+    return ClipLibrary::open(m_libraryDir.toStdString());
+}
 
 Expected<std::vector<ClipEntry>> EngineBridge::listClips()
 {
@@ -135,4 +149,4 @@ Expected<void> EngineBridge::exportClip(const QString& id, const QString& path, 
     return writeAudioFile(path.toStdString(), audio->samples, audio->channels, audio->sampleRate, options);
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

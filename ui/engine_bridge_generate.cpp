@@ -9,9 +9,12 @@ namespace tmk::ui {
 
 namespace {
 
-QString qs(const std::string& text) { return QString::fromStdString(text); }
+QString qs(const std::string& text)
+{
+    return QString::fromStdString(text);
+}
 
-}  // namespace
+} // namespace
 
 void EngineBridge::generate(const GenerationRequest& request, const SliderValues& sliders)
 {
@@ -29,14 +32,17 @@ void EngineBridge::generate(const GenerationRequest& request, const SliderValues
     callbacks.progressInterval = std::chrono::milliseconds(40);
     callbacks.onProgress = [this](const GenerationJobProgress& report) {
         if (report.progress.stage != ProgressStage::Decoding) return;
-        toGui([this, done = qint64(report.progress.done), total = qint64(report.progress.total), eta = report.etaSeconds,
-               rtf = report.realtimeFactor]() { Q_EMIT generationProgress(done, total, eta, rtf); });
+        toGui(
+            [this, done = qint64(report.progress.done), total = qint64(report.progress.total), eta = report.etaSeconds,
+                rtf = report.realtimeFactor]() { Q_EMIT generationProgress(done, total, eta, rtf); });
     };
     callbacks.onPlaybackStarted = [streamed]() { *streamed = true; };
     callbacks.onAudio = [this](std::span<const float> samples) {
-        const std::shared_ptr<const MusicgenModel> model = m_engine->model();  // on the worker: its own model
+        const std::shared_ptr<const MusicgenModel> model = m_engine->model(); // on the worker: its own model
         const int rate = model ? model->info().sampleRate : 0;
-        toGui([this, chunk = std::vector<float>(samples.begin(), samples.end()), rate]() { Q_EMIT generationAudio(chunk, rate); });
+        toGui([this, chunk = std::vector<float>(samples.begin(), samples.end()), rate]() {
+            Q_EMIT generationAudio(chunk, rate);
+        });
     };
     const int auditionSerial = m_auditionSerial;
     auto onFinished = [this, streamed, auditionSerial](Expected<GenerationJobResult> result) {
@@ -48,16 +54,18 @@ void EngineBridge::generate(const GenerationRequest& request, const SliderValues
             if (!error.isEmpty()) Q_EMIT jobFailed(tr("Generation failed"), error);
             // Unless a clip was auditioned meanwhile, the player holds this generation's audio.
             if (streamed && m_player && auditionSerial == m_auditionSerial) {
-                if (cancelled || clipId.isEmpty()) m_player->stop();
-                else m_playingClipId = clipId;
+                if (cancelled || clipId.isEmpty())
+                    m_player->stop();
+                else
+                    m_playingClipId = clipId;
             }
             if (!clipId.isEmpty()) Q_EMIT libraryChanged();
             Q_EMIT generationFinished(cancelled, clipId);
         });
     };
-    if (!counted(m_engine->generate(std::move(params), std::move(callbacks), std::move(onFinished),
-                                    std::make_shared<CancelToken>())))
+    if (!counted(m_engine->generate(
+            std::move(params), std::move(callbacks), std::move(onFinished), std::make_shared<CancelToken>())))
         m_generating = false;
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -1,5 +1,8 @@
 #include "generation_panel.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -15,15 +18,14 @@
 #include <QSpinBox>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <algorithm>
-#include <cmath>
 
 namespace tmk::ui {
 
 namespace {
 
 // A small caption above a control, as music tools label their knobs.
-QWidget* captioned(const QString& caption, QWidget* control, QWidget* parent, QWidget* extra1 = nullptr, QWidget* extra2 = nullptr)
+QWidget* captioned(
+    const QString& caption, QWidget* control, QWidget* parent, QWidget* extra1 = nullptr, QWidget* extra2 = nullptr)
 {
     auto* box = new QWidget(parent);
     auto* layout = new QVBoxLayout(box);
@@ -52,9 +54,10 @@ QString formatSeconds(double seconds)
     return QObject::tr("%1 min %2 s").arg(static_cast<int>(seconds) / 60).arg(static_cast<int>(seconds) % 60);
 }
 
-}  // namespace
+} // namespace
 
-GenerationPanel::GenerationPanel(QWidget* parent) : QWidget(parent)
+GenerationPanel::GenerationPanel(QWidget* parent)
+    : QWidget(parent)
 {
     setObjectName("generationPanel");
     auto* layout = new QVBoxLayout(this);
@@ -81,7 +84,8 @@ QWidget* GenerationPanel::buildPromptRow()
     m_prompt->setInsertPolicy(QComboBox::NoInsert);
     m_prompt->setMaxCount(kHistoryLimit);
     m_prompt->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
-    m_prompt->lineEdit()->setPlaceholderText(tr("Describe the music, e.g. “Classic rock, electric guitar, keyboard, drums”"));
+    m_prompt->lineEdit()->setPlaceholderText(
+        tr("Describe the music, e.g. “Classic rock, electric guitar, keyboard, drums”"));
     m_prompt->lineEdit()->setClearButtonEnabled(true);
     m_prompt->setToolTip(tr("The text prompt. Earlier prompts are in the list. Ctrl+Enter generates."));
     QFont font = m_prompt->font();
@@ -198,7 +202,8 @@ QWidget* GenerationPanel::buildProgressRow()
     m_progress->setMaximumHeight(8);
     m_progressLabel = new QLabel(row);
     m_progressLabel->setObjectName("progressLabel");
-    m_progressLabel->setMinimumWidth(m_progressLabel->fontMetrics().horizontalAdvance("ETA 00 min 00 s · 00.0× real time") + 8);
+    m_progressLabel->setMinimumWidth(
+        m_progressLabel->fontMetrics().horizontalAdvance("ETA 00 min 00 s · 00.0× real time") + 8);
     m_progressLabel->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
     layout->addWidget(m_progress, 1);
     layout->addWidget(m_progressLabel);
@@ -207,15 +212,23 @@ QWidget* GenerationPanel::buildProgressRow()
 
 void GenerationPanel::onButton()
 {
-    if (m_generating) Q_EMIT stopClicked();
-    else Q_EMIT generateClicked();
+    if (m_generating)
+        Q_EMIT stopClicked();
+    else
+        Q_EMIT generateClicked();
 }
 
 // ---- Prompt and seed ----
 
-QString GenerationPanel::prompt() const { return m_prompt->currentText().trimmed(); }
+QString GenerationPanel::prompt() const
+{
+    return m_prompt->currentText().trimmed();
+}
 
-void GenerationPanel::setPrompt(const QString& prompt) { m_prompt->setEditText(prompt); }
+void GenerationPanel::setPrompt(const QString& prompt)
+{
+    m_prompt->setEditText(prompt);
+}
 
 QStringList GenerationPanel::promptHistory() const
 {
@@ -235,19 +248,40 @@ void GenerationPanel::addToHistory(const QString& prompt)
     m_prompt->setEditText(current);
 }
 
-quint64 GenerationPanel::seed() const { return m_seed->text().toULongLong(); }
+quint64 GenerationPanel::seed() const
+{
+    return m_seed->text().toULongLong();
+}
 
-void GenerationPanel::setSeed(quint64 seed) { m_seed->setText(QString::number(seed)); }
+void GenerationPanel::setSeed(quint64 seed)
+{
+    m_seed->setText(QString::number(seed));
+}
 
-bool GenerationPanel::seedLocked() const { return m_lockSeed->isChecked(); }
+bool GenerationPanel::seedLocked() const
+{
+    return m_lockSeed->isChecked();
+}
 
-void GenerationPanel::setSeedLocked(bool locked) { m_lockSeed->setChecked(locked); }
+void GenerationPanel::setSeedLocked(bool locked)
+{
+    m_lockSeed->setChecked(locked);
+}
 
-void GenerationPanel::newSeed() { setSeed(QRandomGenerator::global()->bounded(1u << 31)); }
+void GenerationPanel::newSeed()
+{
+    setSeed(QRandomGenerator::global()->bounded(1u << 31));
+}
 
-double GenerationPanel::durationSeconds() const { return m_duration->value(); }
+double GenerationPanel::durationSeconds() const
+{
+    return m_duration->value();
+}
 
-void GenerationPanel::setDurationSeconds(double seconds) { m_duration->setValue(seconds); }
+void GenerationPanel::setDurationSeconds(double seconds)
+{
+    m_duration->setValue(seconds);
+}
 
 // ---- Model and request ----
 
@@ -259,7 +293,8 @@ void GenerationPanel::setModelInfo(const ModelInfo* info)
     } else {
         const double frameSeconds = 1.0 / static_cast<double>(info->frameRate);
         // Rounded down to the box's one decimal, so that the longest value still fits the model.
-        m_duration->setRange(std::max(0.1, frameSeconds), std::floor(static_cast<double>(info->maxFrames) * frameSeconds * 10.0) / 10.0);
+        m_duration->setRange(
+            std::max(0.1, frameSeconds), std::floor(static_cast<double>(info->maxFrames) * frameSeconds * 10.0) / 10.0);
         m_topK->setMaximum(static_cast<int>(std::max<int64_t>(1, info->codebookSize)));
     }
     m_duration->setValue(value);
@@ -268,9 +303,9 @@ void GenerationPanel::setModelInfo(const ModelInfo* info)
 GenerationRequest GenerationPanel::request(const ModelInfo& info) const
 {
     GenerationRequest request = GenerationRequest::defaultsFor(info);
-    request.prompts = {prompt().toStdString()};
+    request.prompts = { prompt().toStdString() };
     request.frames = std::clamp<int64_t>(std::llround(m_duration->value() * static_cast<double>(info.frameRate)), 1,
-                                         std::max<int64_t>(1, info.maxFrames));
+        std::max<int64_t>(1, info.maxFrames));
     request.sampling.greedy = false;
     request.sampling.temperature = m_temperature->value();
     request.sampling.topK = m_topK->value();
@@ -318,7 +353,7 @@ void GenerationPanel::setGenerating(bool generating)
 {
     m_generating = generating;
     m_generate->setText(generating ? tr("Stop") : tr("Generate"));
-    m_generate->setProperty("stop", generating);  // the stylesheet may colour it
+    m_generate->setProperty("stop", generating); // the stylesheet may colour it
     m_generate->setToolTip(generating ? tr("Stop generating (Ctrl+Enter)") : tr("Generate a clip (Ctrl+Enter)"));
     m_generate->style()->unpolish(m_generate);
     m_generate->style()->polish(m_generate);
@@ -336,7 +371,8 @@ void GenerationPanel::showGenerationProgress(qint64 done, qint64 total, double e
 {
     m_progress->setRange(0, 1000);
     m_progress->setValue(total > 0 ? static_cast<int>(1000 * done / total) : 0);
-    m_progressLabel->setText(tr("ETA %1 · %2× real time").arg(formatSeconds(etaSeconds)).arg(realtimeFactor, 0, 'f', 1));
+    m_progressLabel->setText(
+        tr("ETA %1 · %2× real time").arg(formatSeconds(etaSeconds)).arg(realtimeFactor, 0, 'f', 1));
 }
 
 void GenerationPanel::showLoadProgress(const QString& stage, double fraction)
@@ -345,7 +381,7 @@ void GenerationPanel::showLoadProgress(const QString& stage, double fraction)
         m_progress->setRange(0, 1000);
         m_progress->setValue(static_cast<int>(1000 * fraction));
     } else {
-        m_progress->setRange(0, 0);  // busy indicator
+        m_progress->setRange(0, 0); // busy indicator
     }
     m_progressLabel->setText(tr("Loading: %1").arg(stage));
 }
@@ -388,9 +424,10 @@ void GenerationPanel::restoreSettings(QSettings& settings)
     m_topP->setValue(settings.value("topP", m_topP->value()).toDouble());
     m_cfg->setValue(settings.value("cfg", m_cfg->value()).toDouble());
     ModelOptions options;
-    if (auto device = parseDeviceKind(settings.value("device", "cpu").toString().toStdString())) options.device = *device;
+    if (auto device = parseDeviceKind(settings.value("device", "cpu").toString().toStdString()))
+        options.device = *device;
     if (auto dtype = parseComputeDType(settings.value("dtype", "f32").toString().toStdString())) options.dtype = *dtype;
     setModelOptions(options);
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

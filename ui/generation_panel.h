@@ -33,13 +33,13 @@ public:
     QString prompt() const;
     void setPrompt(const QString& prompt);
     QStringList promptHistory() const;
-    void addToHistory(const QString& prompt);  // most recent first, no duplicates
+    void addToHistory(const QString& prompt); // most recent first, no duplicates
 
     quint64 seed() const;
     void setSeed(quint64 seed);
     bool seedLocked() const;
     void setSeedLocked(bool locked);
-    void newSeed();  // a random seed
+    void newSeed(); // a random seed
 
     double durationSeconds() const;
     void setDurationSeconds(double seconds);
@@ -55,7 +55,7 @@ public:
     void applyModelDefaults(const tmk::SamplingParams& defaults);
 
     tmk::ModelOptions modelOptions() const;
-    void setModelOptions(const tmk::ModelOptions& options);  // emits nothing
+    void setModelOptions(const tmk::ModelOptions& options); // emits nothing
 
     // The button: "Generate" or "Stop".
     void setGenerating(bool generating);
@@ -72,9 +72,9 @@ public:
     void restoreSettings(QSettings& settings);
 
 Q_SIGNALS:
-    void generateClicked();  // Generate pressed (or Enter in the prompt)
+    void generateClicked(); // Generate pressed (or Enter in the prompt)
     void stopClicked();
-    void modelOptionsChanged(const tmk::ModelOptions& options);  // the user picked another device or dtype
+    void modelOptionsChanged(const tmk::ModelOptions& options); // the user picked another device or dtype
 
 private:
     QWidget* buildPromptRow();
@@ -99,4 +99,4 @@ private:
     bool m_generating = false;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

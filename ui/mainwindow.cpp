@@ -46,12 +46,17 @@ SliderValues fromVariantMap(const QVariantMap& map)
     return values;
 }
 
-QString cleanModelDir(const QString& dir) { return dir.isEmpty() ? QString() : QDir::cleanPath(QFileInfo(dir).absoluteFilePath()); }
+QString cleanModelDir(const QString& dir)
+{
+    return dir.isEmpty() ? QString() : QDir::cleanPath(QFileInfo(dir).absoluteFilePath());
+}
 
-}  // namespace
+} // namespace
 
 MainWindow::MainWindow(EngineBridge& bridge, MainWindowOptions options, QWidget* parent)
-    : QMainWindow(parent), m_bridge(bridge), m_options(std::move(options))
+    : QMainWindow(parent)
+    , m_bridge(bridge)
+    , m_options(std::move(options))
 {
     setObjectName("MainWindow");
     setWindowTitle(tr("Tastemaker"));
@@ -61,7 +66,8 @@ MainWindow::MainWindow(EngineBridge& bridge, MainWindowOptions options, QWidget*
     m_pages = new QStackedWidget(this);
     m_welcome = new WelcomePanel(m_pages);
     m_welcome->setObjectName("welcomePanel");
-    const bool hasDefault = !m_options.defaultModelDir.isEmpty() && QFileInfo(m_options.defaultModelDir + "/config.json").exists();
+    const bool hasDefault
+        = !m_options.defaultModelDir.isEmpty() && QFileInfo(m_options.defaultModelDir + "/config.json").exists();
     m_welcome->setDefaultModelAvailable(hasDefault, tr("This build has no bundled default model."));
     m_workspace = buildWorkspace();
     m_pages->addWidget(m_welcome);
@@ -74,7 +80,8 @@ MainWindow::MainWindow(EngineBridge& bridge, MainWindowOptions options, QWidget*
     connectBridge();
     connect(m_welcome, &WelcomePanel::openModelRequested, this, &MainWindow::chooseModelFolder);
     connect(m_welcome, &WelcomePanel::openBankRequested, this, &MainWindow::chooseBankFolder);
-    connect(m_welcome, &WelcomePanel::useDefaultModelRequested, this, [this]() { openModel(m_options.defaultModelDir); });
+    connect(
+        m_welcome, &WelcomePanel::useDefaultModelRequested, this, [this]() { openModel(m_options.defaultModelDir); });
     restoreSettings();
     updateModelLabel();
     updateBankLabel();
@@ -82,7 +89,10 @@ MainWindow::MainWindow(EngineBridge& bridge, MainWindowOptions options, QWidget*
     updateGenerateEnabled();
 }
 
-MainWindow::~MainWindow() { saveSettings(); }
+MainWindow::~MainWindow()
+{
+    saveSettings();
+}
 
 QWidget* MainWindow::buildWorkspace()
 {
@@ -150,11 +160,13 @@ void MainWindow::buildMenus()
     openBankAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
     QAction* closeBank = file->addAction(tr("&Close adapter bank"), &m_bridge, &EngineBridge::closeBank);
     closeBank->setObjectName("actionCloseBank");
-    m_defaultModelAction = file->addAction(tr("Use the bundled &default model"), this, [this]() { openModel(m_options.defaultModelDir); });
+    m_defaultModelAction = file->addAction(
+        tr("Use the bundled &default model"), this, [this]() { openModel(m_options.defaultModelDir); });
     m_defaultModelAction->setObjectName("actionDefaultModel");
     m_defaultModelAction->setEnabled(m_welcome->defaultModelButton()->isEnabled());
     file->addSeparator();
-    QAction* exportClip = file->addAction(tr("&Export clip…"), this, [this]() { m_clips->exportClip(m_clips->currentClipId()); });
+    QAction* exportClip
+        = file->addAction(tr("&Export clip…"), this, [this]() { m_clips->exportClip(m_clips->currentClipId()); });
     exportClip->setObjectName("actionExport");
     exportClip->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     file->addSeparator();
@@ -183,7 +195,7 @@ void MainWindow::buildMenus()
     QMenu* music = menuBar()->addMenu(tr("&Generate"));
     m_generateAction = music->addAction(tr("&Generate / Stop"), this, &MainWindow::generateOrStop);
     m_generateAction->setObjectName("actionGenerate");
-    m_generateAction->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+    m_generateAction->setShortcuts({ QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter) });
     QAction* newSeed = music->addAction(tr("New &seed"), m_generation, &GenerationPanel::newSeed);
     newSeed->setObjectName("actionNewSeed");
     QAction* resetSliders = music->addAction(tr("&Reset all sliders"), m_sliders, &SliderPanel::resetAll);
@@ -244,9 +256,8 @@ void MainWindow::connectBridge()
     connect(&m_bridge, &EngineBridge::generationProgress, m_generation, &GenerationPanel::showGenerationProgress);
     connect(&m_bridge, &EngineBridge::generationAudio, m_clips, &ClipPanel::appendGenerationAudio);
     connect(&m_bridge, &EngineBridge::generationFinished, this, &MainWindow::onGenerationFinished);
-    connect(&m_bridge, &EngineBridge::slidersMerged, this, [this](double ms) {
-        m_bankLabel->setToolTip(tr("Last slider merge: %1 ms").arg(ms, 0, 'f', 0));
-    });
+    connect(&m_bridge, &EngineBridge::slidersMerged, this,
+        [this](double ms) { m_bankLabel->setToolTip(tr("Last slider merge: %1 ms").arg(ms, 0, 'f', 0)); });
     connect(&m_bridge, &EngineBridge::audioOutputChanged, this, [this]() {
         updateAudioLabel();
         if (!m_bridge.hasAudioOutput() && !m_bridge.audioOutputError().isEmpty())
@@ -268,10 +279,11 @@ void MainWindow::restoreSettings()
     settings.endGroup();
     // The sampling values just restored were chosen with this model open (settings from before the key
     // existed: the remembered model); see applyModelDefaultsToNewModel.
-    m_samplingModelDir = cleanModelDir(settings.value("generation/samplingModelDir", settings.value("model/dir")).toString());
+    m_samplingModelDir
+        = cleanModelDir(settings.value("generation/samplingModelDir", settings.value("model/dir")).toString());
     m_sliderValues = fromVariantMap(settings.value("sliders/values").toMap());
     m_sliders->setExaggerated(settings.value("sliders/exaggerated", false).toBool());
-    m_bridge.setSliders(m_sliderValues);  // merged as soon as a bank is loaded
+    m_bridge.setSliders(m_sliderValues); // merged as soon as a bank is loaded
 }
 
 void MainWindow::saveSettings() const
@@ -287,8 +299,10 @@ void MainWindow::saveSettings() const
     settings.setValue("sliders/values", toVariantMap(m_sliderValues));
     settings.setValue("sliders/exaggerated", m_sliders->exaggerated());
     if (m_bridge.hasModel()) settings.setValue("model/dir", m_bridge.modelDir());
-    if (m_bridge.bank()) settings.setValue("bank/dir", m_bridge.bankDir());
-    else settings.remove("bank/dir");
+    if (m_bridge.bank())
+        settings.setValue("bank/dir", m_bridge.bankDir());
+    else
+        settings.remove("bank/dir");
 }
 
 void MainWindow::openInitial(const QString& modelDir, const QString& bankDir)
@@ -296,8 +310,10 @@ void MainWindow::openInitial(const QString& modelDir, const QString& bankDir)
     QSettings settings;
     const QString model = modelDir.isEmpty() ? settings.value("model/dir").toString() : modelDir;
     const QString bank = bankDir.isEmpty() ? settings.value("bank/dir").toString() : bankDir;
-    if (model.isEmpty()) m_pages->setCurrentWidget(m_welcome);
-    else openModel(model);
+    if (model.isEmpty())
+        m_pages->setCurrentWidget(m_welcome);
+    else
+        openModel(model);
     if (!bank.isEmpty()) openBank(bank);
 }
 
@@ -306,14 +322,14 @@ void MainWindow::openInitial(const QString& modelDir, const QString& bankDir)
 void MainWindow::chooseModelFolder()
 {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face MusicGen folder"),
-                                                          m_bridge.hasModel() ? QFileInfo(m_bridge.modelDir()).path() : QDir::homePath());
+        m_bridge.hasModel() ? QFileInfo(m_bridge.modelDir()).path() : QDir::homePath());
     if (!dir.isEmpty()) openModel(dir);
 }
 
 void MainWindow::chooseBankFolder()
 {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Open an adapter bank (a folder with bank.json)"),
-                                                          m_bridge.bank() ? m_bridge.bankDir() : QDir::homePath());
+        m_bridge.bank() ? m_bridge.bankDir() : QDir::homePath());
     if (!dir.isEmpty()) openBank(dir);
 }
 
@@ -367,11 +383,11 @@ void MainWindow::onBankLoaded()
 {
     const BankSummary* bank = m_bridge.bank();
     {
-        const QSignalBlocker blocker(m_sliders);  // the panel's clamping is not the user's choice
+        const QSignalBlocker blocker(m_sliders); // the panel's clamping is not the user's choice
         m_sliders->setBank(bank);
     }
     if (bank) {
-        m_sliders->setValues(m_sliderValues);  // emits valuesChanged: merged (coalesced) by the bridge
+        m_sliders->setValues(m_sliderValues); // emits valuesChanged: merged (coalesced) by the bridge
         QSettings().setValue("bank/dir", m_bridge.bankDir());
     }
     updateBankLabel();
@@ -379,7 +395,7 @@ void MainWindow::onBankLoaded()
 
 void MainWindow::onSlidersChanged(const SliderValues& values)
 {
-    if (!m_bridge.bank()) return;  // disabled sliders sit at 0; keep what the user set for the next bank
+    if (!m_bridge.bank()) return; // disabled sliders sit at 0; keep what the user set for the next bank
     m_sliderValues = values;
     m_bridge.setSliders(values);
 }
@@ -412,7 +428,8 @@ void MainWindow::generateOrStop()
     }
     const ModelInfo* info = m_bridge.modelInfo();
     if (!info || !m_loadingModelDir.isEmpty()) {
-        showStatus(info ? tr("Wait for the model to finish loading.") : tr("Open a model first (File ▸ Open model folder…)."));
+        showStatus(
+            info ? tr("Wait for the model to finish loading.") : tr("Open a model first (File ▸ Open model folder…)."));
         return;
     }
     if (!m_generation->seedLocked()) m_generation->newSeed();
@@ -422,11 +439,12 @@ void MainWindow::generateOrStop()
         return;
     }
     m_generation->addToHistory(m_generation->prompt());
-    const double seconds = static_cast<double>(request.frames) / static_cast<double>(std::max<int64_t>(1, info->frameRate));
+    const double seconds
+        = static_cast<double>(request.frames) / static_cast<double>(std::max<int64_t>(1, info->frameRate));
     m_clips->beginGeneration(info->sampleRate, seconds);
     m_generation->setGenerating(true);
     m_generation->showGenerationProgress(0, 0, -1, 0);
-    m_bridge.generate(request, m_bridge.bank() ? m_sliders->values() : SliderValues{});
+    m_bridge.generate(request, m_bridge.bank() ? m_sliders->values() : SliderValues {});
 }
 
 void MainWindow::onGenerationFinished(bool cancelled, const QString& clipId)
@@ -449,9 +467,10 @@ void MainWindow::restoreClipSettings(const ClipEntry& clip)
 {
     const ClipRecord& record = clip.record;
     m_generation->setPrompt(QString::fromStdString(record.prompt));
-    m_generation->setRequestSettings(requestForRecord(record), m_bridge.modelInfo() ? m_bridge.modelInfo()->frameRate : 0);
+    m_generation->setRequestSettings(
+        requestForRecord(record), m_bridge.modelInfo() ? m_bridge.modelInfo()->frameRate : 0);
     m_generation->setSeed(record.sampling.seed);
-    m_generation->setSeedLocked(true);  // else the next Generate would pick a new one
+    m_generation->setSeedLocked(true); // else the next Generate would pick a new one
     m_sliderValues = record.sliders;
     if (m_bridge.bank()) m_sliders->setValues(record.sliders);
     QString note;
@@ -469,11 +488,20 @@ void MainWindow::showStatus(const QString& text, bool undoable)
     m_statusTimer->start(kStatusMilliseconds);
 }
 
-QString MainWindow::statusText() const { return m_statusLabel->text(); }
+QString MainWindow::statusText() const
+{
+    return m_statusLabel->text();
+}
 
-bool MainWindow::welcomeShown() const { return m_pages->currentWidget() == m_welcome; }
+bool MainWindow::welcomeShown() const
+{
+    return m_pages->currentWidget() == m_welcome;
+}
 
-QString MainWindow::modelDescription() const { return m_modelLabel->text(); }
+QString MainWindow::modelDescription() const
+{
+    return m_modelLabel->text();
+}
 
 void MainWindow::updateModelLabel()
 {
@@ -483,7 +511,8 @@ void MainWindow::updateModelLabel()
         return;
     }
     QString text = tr("Model: %1 · %2 %3")
-                       .arg(QString::fromStdString(info->name), deviceKindName(info->options.device), computeDTypeName(info->options.dtype));
+                       .arg(QString::fromStdString(info->name), deviceKindName(info->options.device),
+                           computeDTypeName(info->options.dtype));
     if (info->untrained) text += tr(" (untrained: it makes noise-like sound; open a real MusicGen folder for music)");
     m_modelLabel->setText(text);
 }
@@ -497,40 +526,47 @@ void MainWindow::updateBankLabel()
     }
     // A folder just called "bank" says little: name its parent too.
     const QFileInfo folder(m_bridge.bankDir());
-    const QString name = folder.fileName() == "bank" ? QFileInfo(folder.path()).fileName() + "/bank" : folder.fileName();
+    const QString name
+        = folder.fileName() == "bank" ? QFileInfo(folder.path()).fileName() + "/bank" : folder.fileName();
     m_bankLabel->setText(tr("Adapter bank %1 · %2 adapters").arg(name).arg(bank->adapterCount()));
     m_bankLabel->setToolTip(QDir::toNativeSeparators(m_bridge.bankDir()));
 }
 
 void MainWindow::updateAudioLabel()
 {
-    if (m_bridge.hasAudioOutput()) m_audioLabel->setText(tr("Audio: %1").arg(m_bridge.audioDeviceName()));
-    else if (m_bridge.audioOutputError().isEmpty()) m_audioLabel->setText(tr("Audio: opening…"));
-    else m_audioLabel->setText(tr("No audio output"));
+    if (m_bridge.hasAudioOutput())
+        m_audioLabel->setText(tr("Audio: %1").arg(m_bridge.audioDeviceName()));
+    else if (m_bridge.audioOutputError().isEmpty())
+        m_audioLabel->setText(tr("Audio: opening…"));
+    else
+        m_audioLabel->setText(tr("No audio output"));
     m_audioLabel->setToolTip(m_bridge.audioOutputError());
 }
 
 void MainWindow::updateGenerateEnabled()
 {
     const bool ready = m_bridge.hasModel() && m_loadingModelDir.isEmpty();
-    m_generation->setGenerateEnabled(ready, m_bridge.hasModel() ? tr("The model is loading…") : tr("Open a model first"));
+    m_generation->setGenerateEnabled(
+        ready, m_bridge.hasModel() ? tr("The model is loading…") : tr("Open a model first"));
     if (m_generateAction) m_generateAction->setEnabled(ready || m_bridge.generating());
 }
 
 void MainWindow::showAbout()
 {
     QMessageBox::about(this, tr("About Tastemaker"),
-                       tr("<h3>Tastemaker</h3><p>Make music with Meta's MusicGen and steer it with 13 sliders, "
-                          "each an adapter trained on what listeners liked.</p>"
-                          "<p>MusicGen weights are CC-BY-NC-4.0 and are not bundled: open a Hugging Face MusicGen "
-                          "folder (e.g. facebook/musicgen-small saved with safetensors).</p>"));
+        tr("<h3>Tastemaker</h3><p>Make music with Meta's MusicGen and steer it with 13 sliders, "
+           "each an adapter trained on what listeners liked.</p>"
+           "<p>MusicGen weights are CC-BY-NC-4.0 and are not bundled: open a Hugging Face MusicGen "
+           "folder (e.g. facebook/musicgen-small saved with safetensors).</p>"));
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
     if (m_bridge.busy() && !m_closing) {
         QMessageBox box(QMessageBox::Question, tr("Quit Tastemaker?"),
-                        tr("A job is still running (generation, loading or training). Stop it and quit? A training run saves a checkpoint first, so it can be resumed from Training ▸ Resume…."), QMessageBox::Yes | QMessageBox::No, this);
+            tr("A job is still running (generation, loading or training). Stop it and quit? A training run saves a "
+               "checkpoint first, so it can be resumed from Training ▸ Resume…."),
+            QMessageBox::Yes | QMessageBox::No, this);
         box.setObjectName("quitQuestion");
         box.setDefaultButton(QMessageBox::No);
         if (box.exec() != QMessageBox::Yes) {
@@ -538,10 +574,10 @@ void MainWindow::closeEvent(QCloseEvent* event)
             return;
         }
         m_closing = true;
-        m_bridge.shutdown();  // cancels the job and waits for the worker to finish it
+        m_bridge.shutdown(); // cancels the job and waits for the worker to finish it
     }
     saveSettings();
     event->accept();
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

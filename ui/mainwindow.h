@@ -30,7 +30,7 @@ class SliderPanel;
 class WelcomePanel;
 
 struct MainWindowOptions {
-    QString defaultModelDir;  // the bundled default model ("Use the bundled default model"); empty: none
+    QString defaultModelDir; // the bundled default model ("Use the bundled default model"); empty: none
 };
 
 class MainWindow : public QMainWindow {
@@ -38,15 +38,15 @@ class MainWindow : public QMainWindow {
 
 public:
     explicit MainWindow(EngineBridge& bridge, MainWindowOptions options = {}, QWidget* parent = nullptr);
-    ~MainWindow() override;  // saves the settings
+    ~MainWindow() override; // saves the settings
 
     // Startup: opens `modelDir` (else the remembered model, else shows the welcome panel) and `bankDir`
     // (else the remembered bank).
     void openInitial(const QString& modelDir = {}, const QString& bankDir = {});
 
-    void openModel(const QString& dir);  // a job; errors in a dialog
+    void openModel(const QString& dir); // a job; errors in a dialog
     void openBank(const QString& dir);
-    void generateOrStop();               // what the Generate/Stop button and Ctrl+Enter do
+    void generateOrStop(); // what the Generate/Stop button and Ctrl+Enter do
     void restoreClipSettings(const tmk::ClipEntry& clip);
     void saveSettings() const;
 
@@ -108,11 +108,11 @@ private:
     QAction* m_defaultModelAction = nullptr;
     QAction* m_generateAction = nullptr;
     QPointer<QMessageBox> m_errorBox;
-    tmk::SliderValues m_sliderValues;  // what the user set (kept while no bank can take them)
-    QString m_loadingModelDir;         // a model load in flight
-    QString m_samplingModelDir;        // the model whose defaults the sampling controls started from (cleaned path)
+    tmk::SliderValues m_sliderValues; // what the user set (kept while no bank can take them)
+    QString m_loadingModelDir; // a model load in flight
+    QString m_samplingModelDir; // the model whose defaults the sampling controls started from (cleaned path)
     double m_generationStartSeconds = 0;
     bool m_closing = false;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -1,5 +1,7 @@
 #include "script_runner.h"
 
+#include <cstdio>
+
 #include <QAbstractSpinBox>
 #include <QApplication>
 #include <QComboBox>
@@ -14,7 +16,6 @@
 #include <QScreen>
 #include <QTextStream>
 #include <QWindow>
-#include <cstdio>
 
 #include "clip_panel.h"
 #include "engine_bridge.h"
@@ -38,10 +39,20 @@ void say(const QString& text)
 int keyCode(const QString& name)
 {
     static const QMap<QString, int> keys = {
-        {"left", Qt::Key_Left},     {"right", Qt::Key_Right},   {"up", Qt::Key_Up},         {"down", Qt::Key_Down},
-        {"pageup", Qt::Key_PageUp}, {"pagedown", Qt::Key_PageDown}, {"home", Qt::Key_Home}, {"end", Qt::Key_End},
-        {"return", Qt::Key_Return}, {"enter", Qt::Key_Enter},   {"space", Qt::Key_Space},   {"delete", Qt::Key_Delete},
-        {"tab", Qt::Key_Tab},       {"escape", Qt::Key_Escape},
+        { "left", Qt::Key_Left },
+        { "right", Qt::Key_Right },
+        { "up", Qt::Key_Up },
+        { "down", Qt::Key_Down },
+        { "pageup", Qt::Key_PageUp },
+        { "pagedown", Qt::Key_PageDown },
+        { "home", Qt::Key_Home },
+        { "end", Qt::Key_End },
+        { "return", Qt::Key_Return },
+        { "enter", Qt::Key_Enter },
+        { "space", Qt::Key_Space },
+        { "delete", Qt::Key_Delete },
+        { "tab", Qt::Key_Tab },
+        { "escape", Qt::Key_Escape },
     };
     return keys.value(name.toLower(), 0);
 }
@@ -60,10 +71,12 @@ void sendMouse(QWidget* target, QEvent::Type type, QPointF local, Qt::MouseButto
     QApplication::sendEvent(target, &event);
 }
 
-}  // namespace
+} // namespace
 
 ScriptRunner::ScriptRunner(MainWindow& window, QStringList lines, QObject* parent)
-    : QObject(parent), m_window(window), m_lines(std::move(lines))
+    : QObject(parent)
+    , m_window(window)
+    , m_lines(std::move(lines))
 {
     m_timer.setInterval(kTickMs);
     connect(&m_timer, &QTimer::timeout, this, &ScriptRunner::tick);
@@ -75,14 +88,18 @@ Expected<QStringList> ScriptRunner::readScript(const QString& path)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly | QIODevice::Text))
-        return Error::inFile(ErrorCode::NotFound, path.toStdString(), "cannot be read: " + file.errorString().toStdString());
+        return Error::inFile(
+            ErrorCode::NotFound, path.toStdString(), "cannot be read: " + file.errorString().toStdString());
     QStringList lines;
     QTextStream stream(&file);
     while (!stream.atEnd()) lines << stream.readLine();
     return lines;
 }
 
-void ScriptRunner::start() { m_timer.start(); }
+void ScriptRunner::start()
+{
+    m_timer.start();
+}
 
 void ScriptRunner::fail(const QString& message)
 {
@@ -104,9 +121,9 @@ void ScriptRunner::tick()
         if (!m_waiting) say(line);
         const Step step = runCommand(words);
         if (step == Step::Done) return;
-        if (step == Step::Wait) return;  // polled again at the next tick
+        if (step == Step::Wait) return; // polled again at the next tick
         ++m_line;
-        if (words[0] == "sleep" || words[0] == "click" || words[0] == "drag-slider") return;  // let events settle
+        if (words[0] == "sleep" || words[0] == "click" || words[0] == "drag-slider") return; // let events settle
     }
     m_timer.stop();
     Q_EMIT finished(0);
@@ -166,11 +183,16 @@ bool ScriptRunner::waitCondition(const QStringList& words, bool& ok)
     const int timeoutIndex = command == "wait-generated" ? 2 : 1;
     const double timeout = words.size() > timeoutIndex ? words[timeoutIndex].toDouble() : kDefaultTimeoutSeconds;
     bool done = false;
-    if (command == "wait-model") done = bridge.hasModel() && !bridge.busy();
-    else if (command == "wait-bank") done = bridge.bank() != nullptr;
-    else if (command == "wait-idle") done = !bridge.busy();
-    else if (command == "wait-progress") done = m_progressSinceClick > 0;
-    else if (command == "wait-generated") done = m_generationsFinished >= (words.size() > 1 ? words[1].toInt() : 1);
+    if (command == "wait-model")
+        done = bridge.hasModel() && !bridge.busy();
+    else if (command == "wait-bank")
+        done = bridge.bank() != nullptr;
+    else if (command == "wait-idle")
+        done = !bridge.busy();
+    else if (command == "wait-progress")
+        done = m_progressSinceClick > 0;
+    else if (command == "wait-generated")
+        done = m_generationsFinished >= (words.size() > 1 ? words[1].toInt() : 1);
     else {
         fail(QStringLiteral("unknown command %1").arg(command));
         ok = false;
@@ -198,10 +220,11 @@ bool ScriptRunner::typeText(QWidget* target, const QString& text)
     if (auto* spin = qobject_cast<QAbstractSpinBox*>(target)) target = spin->findChild<QLineEdit*>();
     if (!target) return false;
     target->setFocus(Qt::OtherFocusReason);
-    sendKey(target, Qt::Key_A, Qt::ControlModifier, {});  // select all, so the text replaces it
+    sendKey(target, Qt::Key_A, Qt::ControlModifier, {}); // select all, so the text replaces it
     sendKey(target, Qt::Key_Delete, Qt::NoModifier, {});
     for (const QChar c : text) {
-        const int key = c == ' ' ? int(Qt::Key_Space) : (c.isLetterOrNumber() ? int(c.toUpper().unicode()) : int(Qt::Key_unknown));
+        const int key = c == ' ' ? int(Qt::Key_Space)
+                                 : (c.isLetterOrNumber() ? int(c.toUpper().unicode()) : int(Qt::Key_unknown));
         sendKey(target, key, Qt::NoModifier, QString(c));
     }
     return true;
@@ -212,7 +235,8 @@ bool ScriptRunner::pressKey(QWidget* target, const QString& keyName, int count)
     const int key = keyCode(keyName);
     if (!target || key == 0) return false;
     target->setFocus(Qt::OtherFocusReason);
-    for (int i = 0; i < count; ++i) sendKey(target, key, Qt::NoModifier, key == Qt::Key_Space ? QStringLiteral(" ") : QString());
+    for (int i = 0; i < count; ++i)
+        sendKey(target, key, Qt::NoModifier, key == Qt::Key_Space ? QStringLiteral(" ") : QString());
     return true;
 }
 
@@ -246,10 +270,10 @@ bool ScriptRunner::screenshot(const QString& path)
     QPixmap pixmap;
     QScreen* screen = m_window.screen();
     if (QGuiApplication::platformName() != "offscreen" && screen) pixmap = screen->grabWindow(m_window.winId());
-    if (pixmap.isNull()) pixmap = m_window.grab();  // offscreen: a rendering of the window
+    if (pixmap.isNull()) pixmap = m_window.grab(); // offscreen: a rendering of the window
     if (pixmap.isNull() || !pixmap.save(path, "PNG")) return false;
     say(QStringLiteral("screenshot %1 %2x%3").arg(path).arg(pixmap.width()).arg(pixmap.height()));
     return true;
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -44,7 +44,7 @@ public:
     ScriptRunner(MainWindow& window, QStringList lines, QObject* parent = nullptr);
     static tmk::Expected<QStringList> readScript(const QString& path);
 
-    void start();  // runs the commands from the event loop
+    void start(); // runs the commands from the event loop
 
 Q_SIGNALS:
     void finished(int exitCode);
@@ -72,4 +72,4 @@ private:
     int m_progressSinceClick = 0;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -22,9 +22,12 @@ std::string optionList(const std::vector<OptionSpec>& options)
     for (const OptionSpec& option : options) list += (list.empty() ? "--" : ", --") + option.name;
     return list.empty() ? "none" : list;
 }
-}  // namespace
+} // namespace
 
-bool Args::has(const std::string& name) const { return m_values.count(name) > 0; }
+bool Args::has(const std::string& name) const
+{
+    return m_values.count(name) > 0;
+}
 
 std::optional<std::string> Args::get(const std::string& name) const
 {
@@ -52,7 +55,7 @@ Expected<double> Args::number(const std::string& name, double fallback) const
     char* end = nullptr;
     double value = std::strtod(text->c_str(), &end);
     if (text->empty() || *end != '\0' || errno == ERANGE)
-        return Error{ErrorCode::InvalidArgument, "--" + name + " expects a number, not '" + *text + "'"};
+        return Error { ErrorCode::InvalidArgument, "--" + name + " expects a number, not '" + *text + "'" };
     return value;
 }
 
@@ -64,12 +67,12 @@ Expected<long long> Args::integer(const std::string& name, long long fallback) c
     char* end = nullptr;
     long long value = std::strtoll(text->c_str(), &end, 10);
     if (text->empty() || *end != '\0' || errno == ERANGE)
-        return Error{ErrorCode::InvalidArgument, "--" + name + " expects a whole number, not '" + *text + "'"};
+        return Error { ErrorCode::InvalidArgument, "--" + name + " expects a whole number, not '" + *text + "'" };
     return value;
 }
 
 Expected<Args> parseArgs(const std::string& command, const std::vector<OptionSpec>& options, int minPositional,
-                         const std::vector<std::string>& positionalNames, const std::vector<std::string>& argv)
+    const std::vector<std::string>& positionalNames, const std::vector<std::string>& argv)
 {
     Args args;
     const bool repeatsLast = !positionalNames.empty() && positionalNames.back().ends_with("...");
@@ -87,35 +90,39 @@ Expected<Args> parseArgs(const std::string& command, const std::vector<OptionSpe
         }
         const OptionSpec* spec = findOption(options, name);
         if (!spec)
-            return Error{ErrorCode::InvalidArgument, command + ": unknown option --" + name + " (valid: " + optionList(options) + ")"};
+            return Error { ErrorCode::InvalidArgument,
+                command + ": unknown option --" + name + " (valid: " + optionList(options) + ")" };
         if (spec->kind == OptionKind::Flag) {
-            if (inlineValue) return Error{ErrorCode::InvalidArgument, command + ": --" + name + " takes no value"};
+            if (inlineValue) return Error { ErrorCode::InvalidArgument, command + ": --" + name + " takes no value" };
             args.m_values[name];
             continue;
         }
         if (!inlineValue) {
             if (i + 1 >= argv.size())
-                return Error{ErrorCode::InvalidArgument, command + ": --" + name + " needs a value (" + spec->valueName + ")"};
+                return Error { ErrorCode::InvalidArgument,
+                    command + ": --" + name + " needs a value (" + spec->valueName + ")" };
             inlineValue = argv[++i];
         }
         std::vector<std::string>& values = args.m_values[name];
         if (spec->kind == OptionKind::Value && !values.empty())
-            return Error{ErrorCode::InvalidArgument, command + ": --" + name + " was given more than once"};
+            return Error { ErrorCode::InvalidArgument, command + ": --" + name + " was given more than once" };
         values.push_back(*inlineValue);
     }
     for (const OptionSpec& option : options)
         if (option.required && !args.has(option.name))
-            return Error{ErrorCode::InvalidArgument, command + ": --" + option.name + " " + option.valueName + " is required"};
+            return Error { ErrorCode::InvalidArgument,
+                command + ": --" + option.name + " " + option.valueName + " is required" };
     const size_t count = args.m_positional.size();
     if (count < static_cast<size_t>(minPositional))
-        return Error{ErrorCode::InvalidArgument, command + ": missing " + positionalNames.at(count)};
+        return Error { ErrorCode::InvalidArgument, command + ": missing " + positionalNames.at(count) };
     if (!repeatsLast && count > positionalNames.size())
-        return Error{ErrorCode::InvalidArgument, command + ": unexpected argument '" + args.m_positional[positionalNames.size()] + "'"};
+        return Error { ErrorCode::InvalidArgument,
+            command + ": unexpected argument '" + args.m_positional[positionalNames.size()] + "'" };
     return args;
 }
 
 std::string usageText(const std::string& command, const std::string& summary, const std::vector<OptionSpec>& options,
-                      const std::vector<std::string>& positionalNames)
+    const std::vector<std::string>& positionalNames)
 {
     std::ostringstream out;
     out << "usage: tastemaker-cli " << command;
@@ -125,8 +132,10 @@ std::string usageText(const std::string& command, const std::string& summary, co
     if (!options.empty()) out << "\noptions:\n";
     for (const OptionSpec& option : options) {
         std::string left = "  --" + option.name + (option.valueName.empty() ? "" : " " + option.valueName);
-        if (left.size() < 28) left.resize(28, ' ');
-        else left += "\n" + std::string(28, ' ');
+        if (left.size() < 28)
+            left.resize(28, ' ');
+        else
+            left += "\n" + std::string(28, ' ');
         out << left << option.help;
         if (option.required) out << " (required)";
         if (option.kind == OptionKind::RepeatedValue) out << " (repeatable)";
@@ -136,4 +145,4 @@ std::string usageText(const std::string& command, const std::string& summary, co
     return out.str();
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

@@ -14,9 +14,9 @@ namespace tmk::cli {
 enum class OptionKind { Flag, Value, RepeatedValue };
 
 struct OptionSpec {
-    std::string name;       // without the leading "--"
+    std::string name; // without the leading "--"
     OptionKind kind = OptionKind::Value;
-    std::string valueName;  // e.g. "DIR"; empty for flags
+    std::string valueName; // e.g. "DIR"; empty for flags
     std::string help;
     bool required = false;
 };
@@ -34,8 +34,8 @@ public:
     Expected<long long> integer(const std::string& name, long long fallback) const;
 
 private:
-    friend Expected<Args> parseArgs(const std::string&, const std::vector<OptionSpec>&, int, const std::vector<std::string>&,
-                                    const std::vector<std::string>&);
+    friend Expected<Args> parseArgs(const std::string&, const std::vector<OptionSpec>&, int,
+        const std::vector<std::string>&, const std::vector<std::string>&);
     std::map<std::string, std::vector<std::string>> m_values;
     std::vector<std::string> m_positional;
 };
@@ -43,9 +43,9 @@ private:
 // Parses `argv`. `positionalNames` lists the positional arguments the command takes (all required,
 // the last may be repeated when it ends in "..."). `minPositional` is how many must be present.
 Expected<Args> parseArgs(const std::string& command, const std::vector<OptionSpec>& options, int minPositional,
-                         const std::vector<std::string>& positionalNames, const std::vector<std::string>& argv);
+    const std::vector<std::string>& positionalNames, const std::vector<std::string>& argv);
 
 std::string usageText(const std::string& command, const std::string& summary, const std::vector<OptionSpec>& options,
-                      const std::vector<std::string>& positionalNames);
+    const std::vector<std::string>& positionalNames);
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

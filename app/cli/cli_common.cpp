@@ -24,9 +24,9 @@ std::string defaultSpieceModel()
 std::vector<OptionSpec> modelOptions()
 {
     return {
-        {"model", OptionKind::Value, "DIR", "Hugging Face MusicGen checkpoint folder", true},
-        {"device", OptionKind::Value, "cpu|cuda", "compute device (default: cpu)"},
-        {"dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype of T5 and the decoder (default: f32)"},
+        { "model", OptionKind::Value, "DIR", "Hugging Face MusicGen checkpoint folder", true },
+        { "device", OptionKind::Value, "cpu|cuda", "compute device (default: cpu)" },
+        { "dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype of T5 and the decoder (default: f32)" },
     };
 }
 
@@ -50,7 +50,8 @@ ProgressCallback stderrProgress()
         if (progress.total <= 1) return;
         const int percent = static_cast<int>(100.0 * progress.fraction());
         if (terminal) {
-            std::fprintf(stderr, "\r%s %3d%%%s", progressStageName(progress.stage), percent, progress.done == progress.total ? "\n" : "");
+            std::fprintf(stderr, "\r%s %3d%%%s", progressStageName(progress.stage), percent,
+                progress.done == progress.total ? "\n" : "");
         } else if (percent / 10 != *lastDecile || progress.done == progress.total) {
             *lastDecile = percent / 10;
             std::fprintf(stderr, "%s %d%%\n", progressStageName(progress.stage), percent);
@@ -60,7 +61,8 @@ ProgressCallback stderrProgress()
 
 Expected<void> writeCodesNpy(const fs::path& path, const AudioCodes& codes)
 {
-    return writeNpy(path, DType::I64, {codes.batch, codes.codebooks, codes.frames}, std::as_bytes(std::span(codes.values)));
+    return writeNpy(
+        path, DType::I64, { codes.batch, codes.codebooks, codes.frames }, std::as_bytes(std::span(codes.values)));
 }
 
 Expected<AudioCodes> readCodesNpy(const fs::path& path)
@@ -68,7 +70,8 @@ Expected<AudioCodes> readCodesNpy(const fs::path& path)
     Expected<NpyArray> array = readNpy(path);
     if (!array) return array.error();
     if (array->dtype != DType::I64 || array->shape.size() != 3)
-        return Error::inFile(ErrorCode::Format, path.string(), "must hold int64 codes shaped [batch, codebooks, frames]");
+        return Error::inFile(
+            ErrorCode::Format, path.string(), "must hold int64 codes shaped [batch, codebooks, frames]");
     AudioCodes codes;
     codes.batch = array->shape[0];
     codes.codebooks = array->shape[1];
@@ -87,7 +90,7 @@ fs::path itemPath(const fs::path& path, size_t index, size_t count)
 }
 
 Expected<void> writeSignals(const fs::path& out, const std::vector<std::vector<float>>& signals, int sampleRate,
-                            const std::string& sampleFormat, const std::string& comment)
+    const std::string& sampleFormat, const std::string& comment)
 {
     Expected<SampleFormat> format = parseSampleFormat(sampleFormat);
     if (!format) return format.error();
@@ -105,4 +108,4 @@ Expected<void> writeSignals(const fs::path& out, const std::vector<std::vector<f
     return {};
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

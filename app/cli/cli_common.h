@@ -25,7 +25,7 @@ Expected<AudioCodes> readCodesNpy(const std::filesystem::path& path);
 // x.wav for one item; x-0.wav, x-1.wav, ... for several, in order.
 std::filesystem::path itemPath(const std::filesystem::path& path, size_t index, size_t count);
 
-Expected<void> writeSignals(const std::filesystem::path& out, const std::vector<std::vector<float>>& signals, int sampleRate,
-                            const std::string& sampleFormat, const std::string& comment);
+Expected<void> writeSignals(const std::filesystem::path& out, const std::vector<std::vector<float>>& signals,
+    int sampleRate, const std::string& sampleFormat, const std::string& comment);
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

@@ -13,17 +13,18 @@ Command makeAdaptersCommand()
     command.name = "make-adapters";
     command.summary = "Write a bank of 26 random LoRA adapters (13 metrics x {+, -}) in PEFT format for a model.";
     command.options = {
-        {"model", OptionKind::Value, "DIR", "the base model's checkpoint folder (its config.json is read)", true},
-        {"out", OptionKind::Value, "BANK_DIR", "folder to write (bank.json and one folder per adapter)", true},
-        {"rank", OptionKind::Value, "R", "LoRA rank (default 16)"},
-        {"seed", OptionKind::Value, "S", "random seed (default 0)"},
+        { "model", OptionKind::Value, "DIR", "the base model's checkpoint folder (its config.json is read)", true },
+        { "out", OptionKind::Value, "BANK_DIR", "folder to write (bank.json and one folder per adapter)", true },
+        { "rank", OptionKind::Value, "R", "LoRA rank (default 16)" },
+        { "seed", OptionKind::Value, "S", "random seed (default 0)" },
     };
     command.run = [](const Args& args) {
         Expected<long long> rank = args.integer("rank", 16);
         Expected<long long> seed = args.integer("seed", 0);
         if (!rank) return reportError(rank.error());
         if (!seed) return reportError(seed.error());
-        if (*rank < 1) return reportError(Error{ErrorCode::InvalidArgument, "make-adapters: --rank must be at least 1"});
+        if (*rank < 1)
+            return reportError(Error { ErrorCode::InvalidArgument, "make-adapters: --rank must be at least 1" });
         Expected<std::vector<MetricInfo>> metrics = loadMetrics();
         if (!metrics) return reportError(metrics.error());
         RandomBankParams params;
@@ -40,4 +41,4 @@ Command makeAdaptersCommand()
     return command;
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

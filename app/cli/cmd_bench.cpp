@@ -19,7 +19,7 @@
 
 namespace tmk::cli {
 
-int benchTrain(const Args& args);  // cmd_bench_train.cpp
+int benchTrain(const Args& args); // cmd_bench_train.cpp
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -28,7 +28,7 @@ namespace {
 
 double peakRssMiB()
 {
-    rusage usage{};
+    rusage usage {};
     getrusage(RUSAGE_SELF, &usage);
     return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
@@ -41,7 +41,7 @@ double measureBandwidth()
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     double best = 0;
     for (int run = 0; run < 6; ++run) {
-        const unsigned parts = run % 2 == 0 ? 1 : threads;  // single-threaded and all-core copies
+        const unsigned parts = run % 2 == 0 ? 1 : threads; // single-threaded and all-core copies
         const size_t chunk = bytes / parts;
         auto start = Clock::now();
         std::vector<std::thread> workers;
@@ -85,7 +85,8 @@ double percentile(std::vector<double> values, double p)
 {
     if (values.empty()) return 0;
     std::sort(values.begin(), values.end());
-    const size_t index = std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5));
+    const size_t index
+        = std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5));
     return values[index];
 }
 
@@ -93,7 +94,8 @@ double percentile(std::vector<double> values, double p)
 Expected<fs::path> benchModelDir(const Args& args, fs::path* tempDir)
 {
     if (auto model = args.get("model")) return fs::path(*model);
-    if (!args.has("config")) return Error{ErrorCode::InvalidArgument, "bench: give --model DIR or --config CONFIG.json"};
+    if (!args.has("config"))
+        return Error { ErrorCode::InvalidArgument, "bench: give --model DIR or --config CONFIG.json" };
     *tempDir = fs::temp_directory_path() / ("tastemaker-bench-" + std::to_string(::getpid()));
     MakeModelOptions make;
     make.configJson = *args.get("config");
@@ -121,12 +123,13 @@ int benchGenerate(const Args& args)
     if (!tempDir.empty()) fs::remove_all(tempDir, ec);
     if (!model) return reportError(model.error());
     const ModelInfo& info = (*model)->info();
-    const std::string label = args.has("config") ? fs::path(*args.get("config")).stem().string() + " (random weights)" : info.name;
+    const std::string label
+        = args.has("config") ? fs::path(*args.get("config")).stem().string() + " (random weights)" : info.name;
     Expected<long long> frames = args.integer("frames", 50);
     if (!frames) return reportError(frames.error());
 
     GenerationRequest request = GenerationRequest::defaultsFor(info);
-    request.prompts = {"Classic Rock, electric guitar, keyboard, drums"};
+    request.prompts = { "Classic Rock, electric guitar, keyboard, drums" };
     request.frames = *frames;
     request.sampling.greedy = false;
     std::vector<double> stepSeconds;
@@ -134,12 +137,14 @@ int benchGenerate(const Args& args)
     GenerationCallbacks callbacks;
     callbacks.onProgress = [&](const Progress& p) {
         auto now = Clock::now();
-        if (p.stage == ProgressStage::Decoding && p.done > 0) stepSeconds.push_back(std::chrono::duration<double>(now - last).count());
+        if (p.stage == ProgressStage::Decoding && p.done > 0)
+            stepSeconds.push_back(std::chrono::duration<double>(now - last).count());
         last = now;
     };
     Expected<GenerationResult> result = generate(**model, request, callbacks);
     if (!result) return reportError(result.error());
-    if (stepSeconds.size() > 2) stepSeconds.erase(stepSeconds.begin());  // the first step includes cross-attention set-up
+    if (stepSeconds.size() > 2)
+        stepSeconds.erase(stepSeconds.begin()); // the first step includes cross-attention set-up
 
     const double bandwidth = measureBandwidth();
     const double floorSeconds = static_cast<double>(info.decoderStepBytes) / bandwidth;
@@ -148,15 +153,18 @@ int benchGenerate(const Args& args)
     const double median = percentile(stepSeconds, 0.5), p90 = percentile(stepSeconds, 0.9);
     const double audioSeconds = static_cast<double>(request.frames) / static_cast<double>(info.frameRate);
     const double total = result->textSeconds + result->decodeSeconds + result->codecSeconds;
-    std::printf("| model | device | dtype | decoder params | step bytes | T5 (s) | step median (ms) | step p90 (ms) | bandwidth (GB/s) "
-                "| floor (ms) | step / floor | read-only GB/s | step / read floor | EnCodec s per s audio | real-time factor | peak RSS (MiB) |\n");
+    std::printf("| model | device | dtype | decoder params | step bytes | T5 (s) | step median (ms) | step p90 (ms) | "
+                "bandwidth (GB/s) "
+                "| floor (ms) | step / floor | read-only GB/s | step / read floor | EnCodec s per s audio | real-time "
+                "factor | peak RSS (MiB) |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    std::printf("| %s | %s | %s | %.1fM | %.1f MB | %.3f | %.1f | %.1f | %.2f | %.1f | **%.2f** | %.2f | %.2f | %.3f | %.3f | %.0f |\n",
-                label.c_str(), deviceKindName(options.device), computeDTypeName(options.dtype),
-                static_cast<double>(info.decoderParameters) / 1e6, static_cast<double>(info.decoderStepBytes) / 1e6, result->textSeconds,
-                median * 1e3, p90 * 1e3, bandwidth / 1e9, floorSeconds * 1e3, median / floorSeconds, readBandwidth / 1e9,
-                median / readFloorSeconds, result->codecSeconds / audioSeconds,
-                audioSeconds / total, peakRssMiB());
+    std::printf("| %s | %s | %s | %.1fM | %.1f MB | %.3f | %.1f | %.1f | %.2f | %.1f | **%.2f** | %.2f | %.2f | %.3f | "
+                "%.3f | %.0f |\n",
+        label.c_str(), deviceKindName(options.device), computeDTypeName(options.dtype),
+        static_cast<double>(info.decoderParameters) / 1e6, static_cast<double>(info.decoderStepBytes) / 1e6,
+        result->textSeconds, median * 1e3, p90 * 1e3, bandwidth / 1e9, floorSeconds * 1e3, median / floorSeconds,
+        readBandwidth / 1e9, median / readFloorSeconds, result->codecSeconds / audioSeconds, audioSeconds / total,
+        peakRssMiB());
     return kExitOk;
 }
 
@@ -177,21 +185,24 @@ int benchStream(const Args& args)
     Expected<long long> frames = args.integer("frames", 250);
     if (!frames) return reportError(frames.error());
     GenerationRequest request = GenerationRequest::defaultsFor((*model)->info());
-    request.prompts = {"Classic Rock, electric guitar, keyboard, drums"};
+    request.prompts = { "Classic Rock, electric guitar, keyboard, drums" };
     request.frames = *frames;
     Expected<StreamingBenchmark> r = benchmarkStreaming(*model, request);
     if (!r) return reportError(r.error());
-    std::printf("| dtype | frames | time to first audio (s) | frames at first audio | generate (s) | stream decode (s) | full decode (s) "
+    std::printf("| dtype | frames | time to first audio (s) | frames at first audio | generate (s) | stream decode (s) "
+                "| full decode (s) "
                 "| stream / full decode | SNR streamed vs full (dB) |\n|---|---|---|---|---|---|---|---|---|\n");
-    std::printf("| %s | %lld | %.2f | %lld | %.2f | %.2f | %.2f | %.2f | %.1f |\n", computeDTypeName(options.dtype), static_cast<long long>(r->frames),
-                r->firstAudioSeconds, static_cast<long long>(r->framesAtFirstAudio), r->generateSeconds, r->streamDecodeSeconds,
-                r->fullDecodeSeconds, r->fullDecodeSeconds > 0 ? r->streamDecodeSeconds / r->fullDecodeSeconds : 0.0, r->snrDb);
+    std::printf("| %s | %lld | %.2f | %lld | %.2f | %.2f | %.2f | %.2f | %.1f |\n", computeDTypeName(options.dtype),
+        static_cast<long long>(r->frames), r->firstAudioSeconds, static_cast<long long>(r->framesAtFirstAudio),
+        r->generateSeconds, r->streamDecodeSeconds, r->fullDecodeSeconds,
+        r->fullDecodeSeconds > 0 ? r->streamDecodeSeconds / r->fullDecodeSeconds : 0.0, r->snrDb);
     return kExitOk;
 }
 
 int benchMerge(const Args& args)
 {
-    if (!args.has("config")) return reportError(Error{ErrorCode::InvalidArgument, "bench merge: --config CONFIG.json is required"});
+    if (!args.has("config"))
+        return reportError(Error { ErrorCode::InvalidArgument, "bench merge: --config CONFIG.json is required" });
     Expected<long long> rank = args.integer("rank", 16);
     if (!rank) return reportError(rank.error());
     Expected<std::vector<MetricInfo>> metrics = loadMetrics();
@@ -204,34 +215,40 @@ int benchMerge(const Args& args)
     Expected<MergeBenchResult> result = benchmarkMerge(params, *metrics);
     if (!result) return reportError(result.error());
     const MergeBenchResult& r = *result;
-    std::printf("| device | dtype | rank | adapters | modules | one slider (ms) | one slider, all active (ms) | all 13 (ms) | reset (ms) "
+    std::printf("| device | dtype | rank | adapters | modules | one slider (ms) | one slider, all active (ms) | all 13 "
+                "(ms) | reset (ms) "
                 "| memory added (MiB) |\n|---|---|---|---|---|---|---|---|---|---|\n");
-    std::printf("| %s | %s | %lld | %d | %d | %.0f | %.0f | %.0f | %.0f | %.0f (W0 %.0f + factors %.0f + scratch %.0f) |\n", r.device.c_str(),
-                r.dtype.c_str(), static_cast<long long>(r.rank), r.adapters, r.modules, r.oneSliderMs, r.oneSliderAllActiveMs, r.allSlidersMs,
-                r.resetMs, static_cast<double>(r.baseBytes + r.factorBytes + r.scratchBytes) / 1048576.0,
-                static_cast<double>(r.baseBytes) / 1048576.0, static_cast<double>(r.factorBytes) / 1048576.0,
-                static_cast<double>(r.scratchBytes) / 1048576.0);
+    std::printf(
+        "| %s | %s | %lld | %d | %d | %.0f | %.0f | %.0f | %.0f | %.0f (W0 %.0f + factors %.0f + scratch %.0f) |\n",
+        r.device.c_str(), r.dtype.c_str(), static_cast<long long>(r.rank), r.adapters, r.modules, r.oneSliderMs,
+        r.oneSliderAllActiveMs, r.allSlidersMs, r.resetMs,
+        static_cast<double>(r.baseBytes + r.factorBytes + r.scratchBytes) / 1048576.0,
+        static_cast<double>(r.baseBytes) / 1048576.0, static_cast<double>(r.factorBytes) / 1048576.0,
+        static_cast<double>(r.scratchBytes) / 1048576.0);
     return kExitOk;
 }
 
-}  // namespace
+} // namespace
 
 Command benchCommand()
 {
     Command command;
     command.name = "bench";
-    command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, RSS), 'bench merge' (slider-move latency), 'bench stream' (time to first audio, streaming SNR), 'bench train' (DPO pairs per second, peak RSS).";
-    command.positional = {"WHAT"};
+    command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, "
+                      "RSS), 'bench merge' (slider-move latency), 'bench stream' (time to first audio, streaming SNR), "
+                      "'bench train' (DPO pairs per second, peak RSS).";
+    command.positional = { "WHAT" };
     command.minPositional = 1;
     command.options = {
-        {"config", OptionKind::Value, "CONFIG.json", "benchmark a random-weight model of this configuration"},
-        {"model", OptionKind::Value, "DIR", "benchmark this checkpoint folder"},
-        {"device", OptionKind::Value, "cpu|cuda", "compute device (default cpu)"},
-        {"dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype (default f32)"},
-        {"frames", OptionKind::Value, "N", "frames to generate (default 50, one second)"},
-        {"rank", OptionKind::Value, "R", "bench merge: LoRA rank of the random adapters (default 16); bench train: LoRA rank (default 8)"},
-        {"steps", OptionKind::Value, "N", "bench train: timed optimiser steps (default 3)"},
-        {"batch", OptionKind::Value, "N", "bench train: pairs per step (default 1)"},
+        { "config", OptionKind::Value, "CONFIG.json", "benchmark a random-weight model of this configuration" },
+        { "model", OptionKind::Value, "DIR", "benchmark this checkpoint folder" },
+        { "device", OptionKind::Value, "cpu|cuda", "compute device (default cpu)" },
+        { "dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype (default f32)" },
+        { "frames", OptionKind::Value, "N", "frames to generate (default 50, one second)" },
+        { "rank", OptionKind::Value, "R",
+            "bench merge: LoRA rank of the random adapters (default 16); bench train: LoRA rank (default 8)" },
+        { "steps", OptionKind::Value, "N", "bench train: timed optimiser steps (default 3)" },
+        { "batch", OptionKind::Value, "N", "bench train: pairs per step (default 1)" },
     };
     command.run = [](const Args& args) {
         const std::string& what = args.positional().front();
@@ -239,9 +256,10 @@ Command benchCommand()
         if (what == "merge") return benchMerge(args);
         if (what == "stream") return benchStream(args);
         if (what == "train") return benchTrain(args);
-        return reportError(Error{ErrorCode::InvalidArgument, "bench: unknown benchmark '" + what + "' (valid: generate, merge, stream, train)"});
+        return reportError(Error { ErrorCode::InvalidArgument,
+            "bench: unknown benchmark '" + what + "' (valid: generate, merge, stream, train)" });
     };
     return command;
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

@@ -11,14 +11,15 @@ namespace tmk::cli {
 
 int benchTrain(const Args& args)
 {
-    if (!args.has("config")) return reportError(Error{ErrorCode::InvalidArgument, "bench train: --config CONFIG.json is required"});
+    if (!args.has("config"))
+        return reportError(Error { ErrorCode::InvalidArgument, "bench train: --config CONFIG.json is required" });
     TrainBenchParams params;
     params.config = *args.get("config");
     params.spieceModel = defaultSpieceModel();
     params.device = args.getOr("device", "cpu");
-    Expected<long long> steps = args.integer("steps", 3), frames = args.integer("frames", 500), batch = args.integer("batch", 1),
-                        rank = args.integer("rank", 8);
-    for (const Expected<long long>* value : {&steps, &frames, &batch, &rank})
+    Expected<long long> steps = args.integer("steps", 3), frames = args.integer("frames", 500),
+                        batch = args.integer("batch", 1), rank = args.integer("rank", 8);
+    for (const Expected<long long>* value : { &steps, &frames, &batch, &rank })
         if (!*value) return reportError(value->error());
     params.steps = *steps;
     params.frames = *frames;
@@ -31,4 +32,4 @@ int benchTrain(const Args& args)
     return kExitOk;
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

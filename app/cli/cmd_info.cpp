@@ -15,11 +15,13 @@ Command infoCommand()
         RuntimeInfo info = runtimeInfo();
         std::cout << "libtorch " << info.torchVersion << "\n"
                   << "intra-op threads " << info.intraOpThreads << "\n"
-                  << "cuda " << (info.cudaAvailable ? "available, " + std::to_string(info.cudaDeviceCount) + " device(s)" : "not available")
+                  << "cuda "
+                  << (info.cudaAvailable ? "available, " + std::to_string(info.cudaDeviceCount) + " device(s)"
+                                         : "not available")
                   << "\n";
         return kExitOk;
     };
     return command;
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

@@ -38,14 +38,14 @@ int inspectSafetensors(const std::string& path)
     return kExitOk;
 }
 
-}  // namespace
+} // namespace
 
 Command inspectCommand()
 {
     Command command;
     command.name = "inspect";
     command.summary = "List the tensors of a .safetensors file or checkpoint folder, or describe an .npy file.";
-    command.positional = {"PATH"};
+    command.positional = { "PATH" };
     command.minPositional = 1;
     command.run = [](const Args& args) {
         const std::string& path = args.positional().front();
@@ -54,4 +54,4 @@ Command inspectCommand()
     return command;
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

@@ -13,10 +13,11 @@ Command makeModelCommand()
     command.name = "make-model";
     command.summary = "Write a random-weight (untrained) MusicGen checkpoint for tests and benchmarks.";
     command.options = {
-        {"config", OptionKind::Value, "CONFIG.json", "a MusicGen config.json", true},
-        {"out", OptionKind::Value, "DIR", "folder to write", true},
-        {"seed", OptionKind::Value, "S", "random seed (default 0)"},
-        {"tokenizer", OptionKind::Value, "SPIECE.model", "sentencepiece model to include (default: the bundled tiny one)"},
+        { "config", OptionKind::Value, "CONFIG.json", "a MusicGen config.json", true },
+        { "out", OptionKind::Value, "DIR", "folder to write", true },
+        { "seed", OptionKind::Value, "S", "random seed (default 0)" },
+        { "tokenizer", OptionKind::Value, "SPIECE.model",
+            "sentencepiece model to include (default: the bundled tiny one)" },
     };
     command.run = [](const Args& args) {
         Expected<long long> seed = args.integer("seed", 0);
@@ -33,4 +34,4 @@ Command makeModelCommand()
     return command;
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

@@ -20,32 +20,35 @@ CancelToken g_trainCancel;
 std::vector<OptionSpec> trainOptionSpecs()
 {
     return {
-        {"model", OptionKind::Value, "DIR", "the base MusicGen model folder", true},
-        {"pairs", OptionKind::Value, "DIR", "the pairs folder (tastemaker-cli pairs, then tokenize)", true},
-        {"bank", OptionKind::Value, "DIR", "register the finished adapter in this bank's bank.json"},
-        {"resume", OptionKind::Flag, "", "continue the run in the output folder from its checkpoint"},
-        {"steps", OptionKind::Value, "N", "optimiser steps (wins over --epochs)"},
-        {"epochs", OptionKind::Value, "E", "passes over the train pairs (default 1)"},
-        {"lr", OptionKind::Value, "LR", "peak learning rate (default 5e-4)"},
-        {"beta", OptionKind::Value, "B", "DPO beta (default 0.1)"},
-        {"loss", OptionKind::Value, "sigmoid|ipo|hinge", "DPO loss (default sigmoid)"},
-        {"rank", OptionKind::Value, "R", "LoRA rank (default 8)"},
-        {"alpha", OptionKind::Value, "A", "LoRA alpha (default 16)"},
-        {"rslora", OptionKind::Flag, "", "scale alpha / sqrt(r) instead of alpha / r"},
-        {"targets", OptionKind::Value, "LIST", "LoRA target modules, comma-separated (default q_proj,k_proj,v_proj,out_proj,fc1,fc2)"},
-        {"batch", OptionKind::Value, "N", "pairs per micro-batch (default 4)"},
-        {"accum", OptionKind::Value, "N", "micro-batches per optimiser step (default 1)"},
-        {"warmup", OptionKind::Value, "N", "warm-up steps (default 10)"},
-        {"schedule", OptionKind::Value, "linear|cosine|constant", "learning-rate decay after warm-up (default linear)"},
-        {"weight-decay", OptionKind::Value, "W", "AdamW weight decay (default 0)"},
-        {"max-grad-norm", OptionKind::Value, "N", "clip gradients to this global norm (default 1; 0: off)"},
-        {"max-frames", OptionKind::Value, "N", "crop token sequences to N frames (default 500 = 10 s)"},
-        {"eval-every", OptionKind::Value, "N", "evaluate on the test split every N steps (default 50; 0: at the end only)"},
-        {"eval-pairs", OptionKind::Value, "N", "test pairs per evaluation (default 200; 0: all)"},
-        {"checkpoint-every", OptionKind::Value, "N", "checkpoint every N steps (default 50)"},
-        {"seed", OptionKind::Value, "S", "seed of the LoRA initialisation and data order (default 0)"},
-        {"device", OptionKind::Value, "cpu|cuda", "compute device (default cpu)"},
-        {"dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype of the frozen model (default f32)"},
+        { "model", OptionKind::Value, "DIR", "the base MusicGen model folder", true },
+        { "pairs", OptionKind::Value, "DIR", "the pairs folder (tastemaker-cli pairs, then tokenize)", true },
+        { "bank", OptionKind::Value, "DIR", "register the finished adapter in this bank's bank.json" },
+        { "resume", OptionKind::Flag, "", "continue the run in the output folder from its checkpoint" },
+        { "steps", OptionKind::Value, "N", "optimiser steps (wins over --epochs)" },
+        { "epochs", OptionKind::Value, "E", "passes over the train pairs (default 1)" },
+        { "lr", OptionKind::Value, "LR", "peak learning rate (default 5e-4)" },
+        { "beta", OptionKind::Value, "B", "DPO beta (default 0.1)" },
+        { "loss", OptionKind::Value, "sigmoid|ipo|hinge", "DPO loss (default sigmoid)" },
+        { "rank", OptionKind::Value, "R", "LoRA rank (default 8)" },
+        { "alpha", OptionKind::Value, "A", "LoRA alpha (default 16)" },
+        { "rslora", OptionKind::Flag, "", "scale alpha / sqrt(r) instead of alpha / r" },
+        { "targets", OptionKind::Value, "LIST",
+            "LoRA target modules, comma-separated (default q_proj,k_proj,v_proj,out_proj,fc1,fc2)" },
+        { "batch", OptionKind::Value, "N", "pairs per micro-batch (default 4)" },
+        { "accum", OptionKind::Value, "N", "micro-batches per optimiser step (default 1)" },
+        { "warmup", OptionKind::Value, "N", "warm-up steps (default 10)" },
+        { "schedule", OptionKind::Value, "linear|cosine|constant",
+            "learning-rate decay after warm-up (default linear)" },
+        { "weight-decay", OptionKind::Value, "W", "AdamW weight decay (default 0)" },
+        { "max-grad-norm", OptionKind::Value, "N", "clip gradients to this global norm (default 1; 0: off)" },
+        { "max-frames", OptionKind::Value, "N", "crop token sequences to N frames (default 500 = 10 s)" },
+        { "eval-every", OptionKind::Value, "N",
+            "evaluate on the test split every N steps (default 50; 0: at the end only)" },
+        { "eval-pairs", OptionKind::Value, "N", "test pairs per evaluation (default 200; 0: all)" },
+        { "checkpoint-every", OptionKind::Value, "N", "checkpoint every N steps (default 50)" },
+        { "seed", OptionKind::Value, "S", "seed of the LoRA initialisation and data order (default 0)" },
+        { "device", OptionKind::Value, "cpu|cuda", "compute device (default cpu)" },
+        { "dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype of the frozen model (default f32)" },
     };
 }
 
@@ -75,12 +78,13 @@ Expected<void> readNumbers(const Args& args, TrainOptions& o)
         target = *value;
         return {};
     };
-    for (auto [name, target] : {std::pair{"steps", &o.maxSteps}, {"rank", &o.lora.rank}, {"batch", &o.batchSize}, {"accum", &o.gradientAccumulation},
-                                {"warmup", &o.warmupSteps}, {"max-frames", &o.maxFrames}, {"eval-every", &o.evalEvery},
-                                {"eval-pairs", &o.maxEvalPairs}, {"checkpoint-every", &o.checkpointEvery}})
+    for (auto [name, target] : { std::pair { "steps", &o.maxSteps }, { "rank", &o.lora.rank },
+             { "batch", &o.batchSize }, { "accum", &o.gradientAccumulation }, { "warmup", &o.warmupSteps },
+             { "max-frames", &o.maxFrames }, { "eval-every", &o.evalEvery }, { "eval-pairs", &o.maxEvalPairs },
+             { "checkpoint-every", &o.checkpointEvery } })
         TMK_TRY(integer(name, *target));
-    for (auto [name, target] : {std::pair{"epochs", &o.epochs}, {"lr", &o.learningRate}, {"beta", &o.beta}, {"alpha", &o.lora.alpha},
-                                {"weight-decay", &o.weightDecay}, {"max-grad-norm", &o.maxGradNorm}})
+    for (auto [name, target] : { std::pair { "epochs", &o.epochs }, { "lr", &o.learningRate }, { "beta", &o.beta },
+             { "alpha", &o.lora.alpha }, { "weight-decay", &o.weightDecay }, { "max-grad-norm", &o.maxGradNorm } })
         TMK_TRY(number(name, *target));
     int64_t seed = 0;
     TMK_TRY(integer("seed", seed));
@@ -108,7 +112,7 @@ Expected<TrainOptions> optionsFrom(const Args& args)
     if (!dtype) return dtype.error();
     o.loss = *loss;
     o.schedule = *schedule;
-    o.model = ModelOptions{*device, *dtype};
+    o.model = ModelOptions { *device, *dtype };
     return o;
 }
 
@@ -120,10 +124,10 @@ TrainCallbacks printingCallbacks()
         const bool eval = e.split == "eval";
         if (!eval && e.step % 10 != 0 && e.step != 1) return;
         const std::string p = eval ? "eval_" : "";
-        std::fprintf(stderr, "%s step %lld (epoch %.2f): loss %.4f, accuracy %.3f, margin %.4f%s\n", eval ? "eval " : "train",
-                     static_cast<long long>(e.step), e.epoch, e.value(p + "loss").value_or(0), e.value(p + "rewards/accuracies").value_or(0),
-                     e.value(p + "rewards/margins").value_or(0),
-                     eval ? "" : (", lr " + std::to_string(e.value("learning_rate").value_or(0))).c_str());
+        std::fprintf(stderr, "%s step %lld (epoch %.2f): loss %.4f, accuracy %.3f, margin %.4f%s\n",
+            eval ? "eval " : "train", static_cast<long long>(e.step), e.epoch, e.value(p + "loss").value_or(0),
+            e.value(p + "rewards/accuracies").value_or(0), e.value(p + "rewards/margins").value_or(0),
+            eval ? "" : (", lr " + std::to_string(e.value("learning_rate").value_or(0))).c_str());
     };
     return callbacks;
 }
@@ -140,8 +144,11 @@ int runOne(const TrainOptions& options, const std::vector<MetricInfo>& metrics)
                   << options.outDir.string() << " (continue with --resume)\n";
         return kExitCancelled;
     }
-    std::cerr << "adapter " << adapterName(options.metric, options.direction) << " written to " << result->adapterDir.string();
-    if (result->lastEval) std::cerr << " (eval rewards/accuracies " << result->lastEval->value("eval_rewards/accuracies").value_or(0) << ")";
+    std::cerr << "adapter " << adapterName(options.metric, options.direction) << " written to "
+              << result->adapterDir.string();
+    if (result->lastEval)
+        std::cerr << " (eval rewards/accuracies " << result->lastEval->value("eval_rewards/accuracies").value_or(0)
+                  << ")";
     std::cerr << "\n";
     return kExitOk;
 }
@@ -185,14 +192,18 @@ int runTrainAll(const Args& args)
     const fs::path root = *args.get("out");
     int failures = 0;
     for (const std::string& metric : trainableMetrics(*set, *metrics)) {
-        for (AdapterSide side : {AdapterSide::Positive, AdapterSide::Negative}) {
+        for (AdapterSide side : { AdapterSide::Positive, AdapterSide::Negative }) {
             TrainOptions o = *base;
             o.metric = metric;
             o.direction = side;
             o.outDir = root / adapterName(metric, side);
             Expected<RunInfo> info = readRunInfo(o.outDir);
-            o.resume = info.ok();  // finished: returns at once (and registers); interrupted: continues
-            std::cerr << "== " << adapterName(metric, side) << (info && info->finished ? " (finished)" : info ? " (resuming)" : "") << "\n";
+            o.resume = info.ok(); // finished: returns at once (and registers); interrupted: continues
+            std::cerr << "== " << adapterName(metric, side)
+                      << (info && info->finished ? " (finished)"
+                                 : info          ? " (resuming)"
+                                                 : "")
+                      << "\n";
             const int code = runOne(o, *metrics);
             if (code == kExitCancelled) return code;
             if (code != kExitOk) ++failures;
@@ -202,7 +213,7 @@ int runTrainAll(const Args& args)
     return failures > 0 ? kExitFailure : kExitOk;
 }
 
-}  // namespace
+} // namespace
 
 Command trainCommand()
 {
@@ -210,9 +221,12 @@ Command trainCommand()
     command.name = "train";
     command.summary = "DPO fine-tune one LoRA adapter (a metric and a direction) on a pairs folder's token cache.";
     command.options = trainOptionSpecs();
-    command.options.push_back({"metric", OptionKind::Value, "M", "the metric (an id of resources/metrics.json)", true});
-    command.options.push_back({"direction", OptionKind::Value, "+|-", "+: the higher song is chosen; -: it is rejected", true});
-    command.options.push_back({"out", OptionKind::Value, "ADAPTER_DIR", "the run folder; holds the PEFT adapter when finished", true});
+    command.options.push_back(
+        { "metric", OptionKind::Value, "M", "the metric (an id of resources/metrics.json)", true });
+    command.options.push_back(
+        { "direction", OptionKind::Value, "+|-", "+: the higher song is chosen; -: it is rejected", true });
+    command.options.push_back(
+        { "out", OptionKind::Value, "ADAPTER_DIR", "the run folder; holds the PEFT adapter when finished", true });
     command.run = runTrain;
     return command;
 }
@@ -221,11 +235,13 @@ Command trainAllCommand()
 {
     Command command;
     command.name = "train-all";
-    command.summary = "DPO fine-tune every available metric of a pairs folder in both directions (ROOT/<metric>+, ROOT/<metric>-).";
+    command.summary
+        = "DPO fine-tune every available metric of a pairs folder in both directions (ROOT/<metric>+, ROOT/<metric>-).";
     command.options = trainOptionSpecs();
-    command.options.push_back({"out", OptionKind::Value, "ROOT", "the folder holding one run folder per adapter", true});
+    command.options.push_back(
+        { "out", OptionKind::Value, "ROOT", "the folder holding one run folder per adapter", true });
     command.run = runTrainAll;
     return command;
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

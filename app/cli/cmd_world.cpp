@@ -42,9 +42,10 @@ ProgressCallback progressWithEta()
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         const double eta
             = p.done > 0 ? elapsed * static_cast<double>(p.total - p.done) / static_cast<double>(p.done) : 0.0;
-        std::fprintf(stderr, "%s%s %lld/%lld (%3.0f%%) elapsed %s, ETA %s%s", terminal ? "\r" : "", progressStageName(p.stage),
-            static_cast<long long>(p.done), static_cast<long long>(p.total), 100.0 * p.fraction(),
-            clockText(elapsed).c_str(), clockText(eta).c_str(), terminal && p.done != p.total ? "   " : "\n");
+        std::fprintf(stderr, "%s%s %lld/%lld (%3.0f%%) elapsed %s, ETA %s%s", terminal ? "\r" : "",
+            progressStageName(p.stage), static_cast<long long>(p.done), static_cast<long long>(p.total),
+            100.0 * p.fraction(), clockText(elapsed).c_str(), clockText(eta).c_str(),
+            terminal && p.done != p.total ? "   " : "\n");
     };
 }
 

@@ -34,4 +34,4 @@ int reportError(const Error& error)
     return error.code == ErrorCode::InvalidArgument ? kExitUsage : kExitFailure;
 }
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

@@ -16,7 +16,7 @@ struct Command {
     std::string name;
     std::string summary;
     std::vector<OptionSpec> options;
-    std::vector<std::string> positional;  // names, e.g. "FILE"; a last name ending in "..." repeats
+    std::vector<std::string> positional; // names, e.g. "FILE"; a last name ending in "..." repeats
     int minPositional = 0;
     std::function<int(const Args&)> run;
 };
@@ -45,4 +45,4 @@ Command worldCommand();
 Command analyseCommand();
 Command trainCodecCommand();
 
-}  // namespace tmk::cli
+} // namespace tmk::cli

@@ -20,7 +20,7 @@ void printOverview()
     std::cout << "\nRun 'tastemaker-cli <command> --help' for a command's options.\n";
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv)
 {
@@ -40,9 +40,11 @@ int main(int argc, char** argv)
                 return kExitOk;
             }
         }
-        tmk::Expected<Args> args = parseArgs(command.name, command.options, command.minPositional, command.positional, words);
+        tmk::Expected<Args> args
+            = parseArgs(command.name, command.options, command.minPositional, command.positional, words);
         if (!args) {
-            std::cerr << "tastemaker-cli: " << args.error().message << " (see 'tastemaker-cli " << name << " --help')\n";
+            std::cerr << "tastemaker-cli: " << args.error().message << " (see 'tastemaker-cli " << name
+                      << " --help')\n";
             return kExitUsage;
         }
         tmk::setLogSink([](tmk::LogLevel level, std::string_view message) {

@@ -1,13 +1,13 @@
 // tastemaker: the desktop app. The composition root: it sets up the engine runtime and the theme, makes the
 // EngineBridge (the engine thread) and the main window, and opens the model and bank given on the command
 // line or remembered from the last run (the welcome panel appears when there is neither).
+#include <cstdio>
 #include <filesystem>
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QTimer>
-#include <cstdio>
 
 #include "app_icon.h"
 #include "engine_bridge.h"
@@ -31,17 +31,23 @@ int main(int argc, char** argv)
     parser.setApplicationDescription("Make music with MusicGen, steered by 13 sliders.");
     parser.addHelpOption();
     parser.addVersionOption();
-    QCommandLineOption modelOption("model", "Hugging Face MusicGen checkpoint folder to open (default: the last one).", "DIR");
-    QCommandLineOption bankOption("bank", "Adapter bank folder (with bank.json) to open (default: the last one).", "DIR");
-    QCommandLineOption libraryOption("library", "Clip library folder (default: the app's data folder + /clips).", "DIR");
+    QCommandLineOption modelOption(
+        "model", "Hugging Face MusicGen checkpoint folder to open (default: the last one).", "DIR");
+    QCommandLineOption bankOption(
+        "bank", "Adapter bank folder (with bank.json) to open (default: the last one).", "DIR");
+    QCommandLineOption libraryOption(
+        "library", "Clip library folder (default: the app's data folder + /clips).", "DIR");
     QCommandLineOption noAudioOption("no-audio", "Do not open an audio output (clips are still generated and saved).");
-    QCommandLineOption scriptOption("script", "Run a script of UI actions, then quit (for tests and screenshots; "
-                                              "see ui/script_runner.h).", "FILE");
-    parser.addOptions({modelOption, bankOption, libraryOption, noAudioOption, scriptOption});
+    QCommandLineOption scriptOption("script",
+        "Run a script of UI actions, then quit (for tests and screenshots; "
+        "see ui/script_runner.h).",
+        "FILE");
+    parser.addOptions({ modelOption, bankOption, libraryOption, noAudioOption, scriptOption });
     parser.process(app);
 
     tmk::setLogSink([](tmk::LogLevel level, std::string_view message) {
-        std::fprintf(stderr, "tastemaker: %s: %.*s\n", tmk::logLevelName(level), static_cast<int>(message.size()), message.data());
+        std::fprintf(stderr, "tastemaker: %s: %.*s\n", tmk::logLevelName(level), static_cast<int>(message.size()),
+            message.data());
     });
     tmk::initRuntime();
     tmk::ui::applyTheme(app);
@@ -53,9 +59,10 @@ int main(int argc, char** argv)
     // The bundled default model: an installed tree's share/tastemaker/models/default-tiny, else the build tree's.
     const std::filesystem::path share = tmk::installedDataDir();
     const std::filesystem::path installed = share / "models" / "default-tiny";
-    const QString defaultModel = !share.empty() && std::filesystem::is_directory(installed) ? QString::fromStdString(installed.string())
-                                                                                         : QStringLiteral(TM_DEFAULT_MODEL_DIR);
-    tmk::ui::MainWindow window(bridge, tmk::ui::MainWindowOptions{defaultModel});
+    const QString defaultModel = !share.empty() && std::filesystem::is_directory(installed)
+        ? QString::fromStdString(installed.string())
+        : QStringLiteral(TM_DEFAULT_MODEL_DIR);
+    tmk::ui::MainWindow window(bridge, tmk::ui::MainWindowOptions { defaultModel });
     window.show();
     window.openInitial(parser.value(modelOption), parser.value(bankOption));
 

@@ -2,8 +2,8 @@
 
 namespace tmk {
 
-Expected<AdapterBank> AdapterBank::load(const std::filesystem::path& dir, const std::vector<MetricInfo>& metrics,
-                                        const ParameterLookup& model)
+Expected<AdapterBank> AdapterBank::load(
+    const std::filesystem::path& dir, const std::vector<MetricInfo>& metrics, const ParameterLookup& model)
 {
     Expected<BankSummary> summary = readBankSummary(dir, metrics);
     if (!summary) return summary.error();
@@ -11,13 +11,13 @@ Expected<AdapterBank> AdapterBank::load(const std::filesystem::path& dir, const 
     bank.m_summary = std::move(*summary);
     bank.m_metrics = metrics;
     for (const BankMetric& metric : bank.m_summary.metrics) {
-        for (AdapterSide side : {AdapterSide::Positive, AdapterSide::Negative}) {
+        for (AdapterSide side : { AdapterSide::Positive, AdapterSide::Negative }) {
             if (!metric.has(side)) continue;
             Expected<LoraAdapter> adapter = LoraAdapter::load(metric.dir(side));
             if (!adapter) return adapter.error();
             TMK_TRY(adapter->checkAgainst(model));
-            bank.m_entries.push_back(Entry{adapterName(metric.id, side), metric.id, side,
-                                           std::make_shared<const LoraAdapter>(std::move(*adapter))});
+            bank.m_entries.push_back(Entry { adapterName(metric.id, side), metric.id, side,
+                std::make_shared<const LoraAdapter>(std::move(*adapter)) });
         }
     }
     return bank;
@@ -39,15 +39,16 @@ Expected<std::map<std::string, double>> AdapterBank::adapterWeights(const Slider
         const AdapterSide side = value > 0 ? AdapterSide::Positive : AdapterSide::Negative;
         if (!adapter(id, side)) {
             const BankMetric* metric = m_summary.find(id);
-            const bool other = metric && metric->has(side == AdapterSide::Positive ? AdapterSide::Negative : AdapterSide::Positive);
+            const bool other
+                = metric && metric->has(side == AdapterSide::Positive ? AdapterSide::Negative : AdapterSide::Positive);
             return Error::inFile(ErrorCode::InvalidArgument, (m_summary.dir / "bank.json").string(),
-                                 "has no \"" + adapterName(id, side) + "\" adapter, so slider \"" + id + "\" cannot be " +
-                                     (side == AdapterSide::Positive ? "positive" : "negative") +
-                                     (other ? " (only its other side exists)" : " (the bank has no adapter for it)"));
+                "has no \"" + adapterName(id, side) + "\" adapter, so slider \"" + id + "\" cannot be "
+                    + (side == AdapterSide::Positive ? "positive" : "negative")
+                    + (other ? " (only its other side exists)" : " (the bank has no adapter for it)"));
         }
         weights[adapterName(id, side)] = std::abs(value);
     }
     return weights;
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -18,14 +18,14 @@ class AdapterBank {
 public:
     // Reads bank.json (readBankSummary), loads every listed adapter and checks it against `model` (every
     // module exists, every delta fits). Metrics with one side, or none, are fine: summary() says which.
-    static Expected<AdapterBank> load(const std::filesystem::path& dir, const std::vector<MetricInfo>& metrics,
-                                      const ParameterLookup& model);
+    static Expected<AdapterBank> load(
+        const std::filesystem::path& dir, const std::vector<MetricInfo>& metrics, const ParameterLookup& model);
 
     const BankSummary& summary() const { return m_summary; }
     const std::vector<MetricInfo>& metrics() const { return m_metrics; }
 
     struct Entry {
-        std::string name;  // "energy+"
+        std::string name; // "energy+"
         std::string metric;
         AdapterSide side = AdapterSide::Positive;
         std::shared_ptr<const LoraAdapter> adapter;
@@ -47,4 +47,4 @@ private:
     std::vector<Entry> m_entries;
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -5,12 +5,13 @@
 // model.safetensors key minus ".weight"), whichever model PEFT was wrapped around.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "adapters/lora_config.h"
 #include "tastemaker/error.h"
@@ -23,25 +24,25 @@ namespace tmk {
 using ParameterLookup = std::function<at::Tensor*(const std::string& name)>;
 
 enum class LoraKind {
-    Linear,     // nn.Linear weight [out, in]: delta = scale * B @ A
-    Embedding,  // nn.Embedding weight [num, dim]: delta = scale * (B @ A)^T
+    Linear, // nn.Linear weight [out, in]: delta = scale * B @ A
+    Embedding, // nn.Embedding weight [num, dim]: delta = scale * (B @ A)^T
 };
 
 struct LoraModule {
-    std::string path;      // full-model path: "decoder.model.decoder.layers.0.fc1"
-    std::string peftPath;  // path inside the model PEFT wrapped, as in the file and for rank/alpha_pattern
-    std::string keyA;      // the tensor keys as in the file (fromModules: as the writer names them)
+    std::string path; // full-model path: "decoder.model.decoder.layers.0.fc1"
+    std::string peftPath; // path inside the model PEFT wrapped, as in the file and for rank/alpha_pattern
+    std::string keyA; // the tensor keys as in the file (fromModules: as the writer names them)
     std::string keyB;
     LoraKind kind = LoraKind::Linear;
-    at::Tensor a;  // float32, CPU. Linear: lora_A.weight [r, in]. Embedding: lora_embedding_A [r, num]
-    at::Tensor b;  // float32, CPU. Linear: lora_B.weight [out, r]. Embedding: lora_embedding_B [dim, r]
-    DType storedDtype = DType::F32;  // the file's dtype (F32, F16 or BF16), used again when written
-    double alpha = 0.0;              // after alpha_pattern
-    double scale = 0.0;              // alpha / r or alpha / sqrt(r)
+    at::Tensor a; // float32, CPU. Linear: lora_A.weight [r, in]. Embedding: lora_embedding_A [r, num]
+    at::Tensor b; // float32, CPU. Linear: lora_B.weight [out, r]. Embedding: lora_embedding_B [dim, r]
+    DType storedDtype = DType::F32; // the file's dtype (F32, F16 or BF16), used again when written
+    double alpha = 0.0; // after alpha_pattern
+    double scale = 0.0; // alpha / r or alpha / sqrt(r)
 
     int64_t rank() const { return a.size(0); }
     std::string weightName() const { return path + ".weight"; }
-    std::vector<int64_t> deltaShape() const;  // Linear [out, in]; Embedding [num, dim]
+    std::vector<int64_t> deltaShape() const; // Linear [out, in]; Embedding [num, dim]
     // scale * B @ A (Linear) or scale * (B @ A)^T (Embedding), float32 on A's device: [deltaShape]
     at::Tensor delta() const;
 };
@@ -74,17 +75,17 @@ public:
     PeftWrap wrap() const { return m_config.wrap; }
     const std::vector<LoraModule>& modules() const { return m_modules; }
     const LoraModule* findModule(const std::string& path) const;
-    std::string modelFile() const;   // adapter_model.safetensors' path, for messages
-    std::string configFile() const;  // adapter_config.json's path
-    int64_t parameterCount() const;  // A and B elements, all modules
+    std::string modelFile() const; // adapter_model.safetensors' path, for messages
+    std::string configFile() const; // adapter_config.json's path
+    int64_t parameterCount() const; // A and B elements, all modules
 
 private:
     LoraAdapter() = default;
-    Expected<void> finishModules(const std::string& file);  // fills alpha/scale, checks ranks against the config
+    Expected<void> finishModules(const std::string& file); // fills alpha/scale, checks ranks against the config
 
     std::filesystem::path m_dir;
     LoraConfig m_config;
-    std::vector<LoraModule> m_modules;  // sorted by path
+    std::vector<LoraModule> m_modules; // sorted by path
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -11,7 +11,10 @@ namespace {
 
 constexpr const char* kMusicgenLibrary = "transformers.models.musicgen.modeling_musicgen";
 
-bool isNull(const OrderedJson& root, const char* key) { return !root.contains(key) || root.at(key).is_null(); }
+bool isNull(const OrderedJson& root, const char* key)
+{
+    return !root.contains(key) || root.at(key).is_null();
+}
 
 Error typeError(const std::string& file, const std::string& key, const char* expected)
 {
@@ -32,7 +35,8 @@ Expected<double> numberOr(const OrderedJson& root, const char* key, double fallb
     return root.at(key).get<double>();
 }
 
-Expected<std::string> stringOr(const OrderedJson& root, const char* key, const std::string& fallback, const std::string& file)
+Expected<std::string> stringOr(
+    const OrderedJson& root, const char* key, const std::string& fallback, const std::string& file)
 {
     if (isNull(root, key)) return fallback;
     if (!root.at(key).is_string()) return typeError(file, key, "a string");
@@ -44,21 +48,24 @@ Expected<void> checkRegex(const std::string& pattern, const std::string& file, c
     try {
         std::regex compiled(pattern);
     } catch (const std::regex_error&) {
-        return Error::inFile(ErrorCode::Format, file, "entry \"" + key + "\" holds the invalid regex \"" + pattern + "\"");
+        return Error::inFile(
+            ErrorCode::Format, file, "entry \"" + key + "\" holds the invalid regex \"" + pattern + "\"");
     }
     return {};
 }
 
 // rank_pattern (integers) or alpha_pattern (numbers) in file order.
 template <typename T>
-Expected<std::vector<std::pair<std::string, T>>> parsePattern(const OrderedJson& root, const char* key, const std::string& file)
+Expected<std::vector<std::pair<std::string, T>>> parsePattern(
+    const OrderedJson& root, const char* key, const std::string& file)
 {
     std::vector<std::pair<std::string, T>> pattern;
     if (isNull(root, key)) return pattern;
     if (!root.at(key).is_object()) return typeError(file, key, "an object {regex: value}");
     for (const auto& [regex, value] : root.at(key).items()) {
         const bool ok = std::is_integral_v<T> ? value.is_number_integer() : value.is_number();
-        if (!ok) return typeError(file, std::string(key) + "." + regex, std::is_integral_v<T> ? "an integer" : "a number");
+        if (!ok)
+            return typeError(file, std::string(key) + "." + regex, std::is_integral_v<T> ? "an integer" : "a number");
         TMK_TRY(checkRegex("(.*\\.)?(" + regex + ")", file, std::string(key) + "." + regex));
         pattern.emplace_back(regex, value.template get<T>());
     }
@@ -90,12 +97,15 @@ Expected<void> parseAutoMapping(const OrderedJson& root, LoraConfig& config, con
     Expected<std::string> cls = stringOr(mapping, "base_model_class", "", file);
     if (!cls) return cls.error();
     config.baseModelClass = *cls;
-    if (*cls == "MusicgenForConditionalGeneration") config.wrap = PeftWrap::FullModel;
-    else if (*cls == "MusicgenForCausalLM") config.wrap = PeftWrap::DecoderOnly;
+    if (*cls == "MusicgenForConditionalGeneration")
+        config.wrap = PeftWrap::FullModel;
+    else if (*cls == "MusicgenForCausalLM")
+        config.wrap = PeftWrap::DecoderOnly;
     else if (!cls->empty())
         return Error::inFile(ErrorCode::Unsupported, file,
-                             "is an adapter for " + *cls + "; this build merges adapters made for "
-                             "MusicgenForConditionalGeneration or MusicgenForCausalLM");
+            "is an adapter for " + *cls
+                + "; this build merges adapters made for "
+                  "MusicgenForConditionalGeneration or MusicgenForCausalLM");
     return {};
 }
 
@@ -119,21 +129,24 @@ std::string unsupportedReason(const OrderedJson& root)
     if (isTrue(root, "lora_bias"))
         return "\"lora_bias\" is true: LoRA bias tensors are not supported (MusicGen's targets have no bias)";
     if (root.contains("bias") && root.at("bias").is_string() && root.at("bias") != "none")
-        return "\"bias\" is \"" + root.at("bias").get<std::string>() +
-               "\": the adapter stores trained biases (full values, not deltas); only \"none\" can be blended";
+        return "\"bias\" is \"" + root.at("bias").get<std::string>()
+            + "\": the adapter stores trained biases (full values, not deltas); only \"none\" can be blended";
     if (nonEmpty(root, "modules_to_save"))
         return "\"modules_to_save\" is set: full copies of whole modules cannot be blended";
-    if (nonEmpty(root, "layer_replication")) return "\"layer_replication\" is set: the adapter changes the model's layers";
+    if (nonEmpty(root, "layer_replication"))
+        return "\"layer_replication\" is set: the adapter changes the model's layers";
     if (root.contains("init_lora_weights") && root.at("init_lora_weights").is_string()) {
         const std::string init = root.at("init_lora_weights").get<std::string>();
-        for (const char* kind : {"pissa", "olora", "corda"})
+        for (const char* kind : { "pissa", "olora", "corda" })
             if (init.rfind(kind, 0) == 0)
-                return "\"init_lora_weights\" is \"" + init + "\": such adapters are only valid with the base weights "
-                       "they changed; convert them with PEFT (path_initial_model_for_weight_conversion) first";
+                return "\"init_lora_weights\" is \"" + init
+                    + "\": such adapters are only valid with the base weights "
+                      "they changed; convert them with PEFT (path_initial_model_for_weight_conversion) first";
     }
     if (nonEmpty(root, "trainable_token_indices"))
         return "\"trainable_token_indices\" is set: trainable token embeddings are not supported";
-    if (nonEmpty(root, "target_parameters")) return "\"target_parameters\" is set: parameter-targeted LoRA is not supported";
+    if (nonEmpty(root, "target_parameters"))
+        return "\"target_parameters\" is set: parameter-targeted LoRA is not supported";
     return "";
 }
 
@@ -148,7 +161,7 @@ nlohmann::json numberJson(double value)
     return value;
 }
 
-}  // namespace
+} // namespace
 
 double loraScale(double alpha, int64_t rank, bool useRslora)
 {
@@ -168,8 +181,8 @@ Expected<LoraConfig> LoraConfig::parse(const std::string& text, const std::strin
     if (!peftType) return peftType.error();
     if (*peftType != "LORA")
         return Error::inFile(ErrorCode::Unsupported, file,
-                             peftType->empty() ? "has no \"peft_type\"; a LoRA adapter says \"LORA\""
-                                               : "is a " + *peftType + " adapter; only LoRA (peft_type \"LORA\") can be merged");
+            peftType->empty() ? "has no \"peft_type\"; a LoRA adapter says \"LORA\""
+                              : "is a " + *peftType + " adapter; only LoRA (peft_type \"LORA\") can be merged");
     LoraConfig config;
     if (!isNull(root, "r") && !root.at("r").is_number_integer()) return typeError(file, "r", "an integer");
     config.r = isNull(root, "r") ? 8 : root.at("r").get<int64_t>();
@@ -226,8 +239,8 @@ bool LoraConfig::targets(const std::string& module) const
     if (targetModules.empty()) return true;
     for (const std::string& target : targetModules) {
         if (module == target) return true;
-        if (module.size() > target.size() && module.compare(module.size() - target.size(), target.size(), target) == 0 &&
-            module[module.size() - target.size() - 1] == '.')
+        if (module.size() > target.size() && module.compare(module.size() - target.size(), target.size(), target) == 0
+            && module[module.size() - target.size() - 1] == '.')
             return true;
     }
     return false;
@@ -235,23 +248,25 @@ bool LoraConfig::targets(const std::string& module) const
 
 std::string LoraConfig::toJson() const
 {
-    nlohmann::json root;  // std::map keys: sorted like Python's sort_keys
+    nlohmann::json root; // std::map keys: sorted like Python's sort_keys
     nlohmann::json ranks = nlohmann::json::object(), alphas = nlohmann::json::object();
     for (const auto& [key, value] : rankPattern) ranks[key] = value;
     for (const auto& [key, value] : alphaPattern) alphas[key] = numberJson(value);
     root["alpha_pattern"] = alphas;
     root["auto_mapping"] = nullptr;
     if (wrap == PeftWrap::FullModel || (wrap == PeftWrap::DecoderOnly && taskType.empty()))
-        root["auto_mapping"] = {{"base_model_class", wrap == PeftWrap::FullModel ? "MusicgenForConditionalGeneration"
-                                                                                 : "MusicgenForCausalLM"},
-                                {"parent_library", kMusicgenLibrary}};
-    root["base_model_name_or_path"] = baseModelNameOrPath.empty() ? nlohmann::json() : nlohmann::json(baseModelNameOrPath);
+        root["auto_mapping"]
+            = { { "base_model_class",
+                    wrap == PeftWrap::FullModel ? "MusicgenForConditionalGeneration" : "MusicgenForCausalLM" },
+                  { "parent_library", kMusicgenLibrary } };
+    root["base_model_name_or_path"]
+        = baseModelNameOrPath.empty() ? nlohmann::json() : nlohmann::json(baseModelNameOrPath);
     root["bias"] = "none";
     root["fan_in_fan_out"] = false;
     root["inference_mode"] = true;
     root["init_lora_weights"] = true;
-    for (const char* key : {"layer_replication", "layers_pattern", "layers_to_transform", "megatron_config",
-                            "modules_to_save", "revision"})
+    for (const char* key : { "layer_replication", "layers_pattern", "layers_to_transform", "megatron_config",
+             "modules_to_save", "revision" })
         root[key] = nullptr;
     root["loftq_config"] = nlohmann::json::object();
     root["lora_alpha"] = numberJson(loraAlpha);
@@ -261,11 +276,12 @@ std::string LoraConfig::toJson() const
     root["r"] = r;
     root["rank_pattern"] = ranks;
     root["target_modules"] = targetRegex ? nlohmann::json(*targetRegex)
-                             : targetModules.empty() ? nlohmann::json() : nlohmann::json(targetModules);
+        : targetModules.empty()          ? nlohmann::json()
+                                         : nlohmann::json(targetModules);
     root["task_type"] = taskType.empty() ? nlohmann::json() : nlohmann::json(taskType);
     root["use_dora"] = false;
     root["use_rslora"] = useRslora;
     return root.dump(2, ' ', /*ensure_ascii=*/true);
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -15,9 +15,9 @@ namespace tmk {
 
 // Which transformers model PEFT was wrapped around; it decides the module paths (ADAPTERS.md §4).
 enum class PeftWrap {
-    Unknown,      // no auto_mapping: decided from the tensor paths
-    FullModel,    // MusicgenForConditionalGeneration: "decoder.model.decoder.layers.0.fc1", "enc_to_dec_proj"
-    DecoderOnly,  // MusicgenForCausalLM: "model.decoder.layers.0.fc1", "lm_heads.0"
+    Unknown, // no auto_mapping: decided from the tensor paths
+    FullModel, // MusicgenForConditionalGeneration: "decoder.model.decoder.layers.0.fc1", "enc_to_dec_proj"
+    DecoderOnly, // MusicgenForCausalLM: "model.decoder.layers.0.fc1", "lm_heads.0"
 };
 
 struct LoraConfig {
@@ -30,9 +30,9 @@ struct LoraConfig {
     // target_modules: a list of names or one regex string (informational: the tensors say what is there).
     std::vector<std::string> targetModules;
     std::optional<std::string> targetRegex;
-    PeftWrap wrap = PeftWrap::Unknown;  // from auto_mapping.base_model_class
-    std::string baseModelClass;         // auto_mapping.base_model_class as written ("" when absent)
-    std::string taskType;               // "" for null
+    PeftWrap wrap = PeftWrap::Unknown; // from auto_mapping.base_model_class
+    std::string baseModelClass; // auto_mapping.base_model_class as written ("" when absent)
+    std::string taskType; // "" for null
     std::string baseModelNameOrPath;
     double loraDropout = 0.0;
     // Why the merge cannot represent this adapter ("" when it can); see checkSupported().
@@ -62,4 +62,4 @@ struct LoraConfig {
 // Scale of one module: alpha / r, or alpha / sqrt(r) with rsLoRA.
 double loraScale(double alpha, int64_t rank, bool useRslora);
 
-}  // namespace tmk
+} // namespace tmk

@@ -19,20 +19,24 @@ void synchronize(const at::Tensor& tensor)
     if (tensor.defined() && !tensor.device().is_cpu()) (void)tensor.flatten()[0].item<float>();
 }
 
-}  // namespace
+} // namespace
 
-AdapterMerger::AdapterMerger(ParameterLookup model) : m_model(std::move(model)) {}
+AdapterMerger::AdapterMerger(ParameterLookup model)
+    : m_model(std::move(model))
+{
+}
 
 Expected<void> AdapterMerger::add(const std::string& name, std::shared_ptr<const LoraAdapter> adapter)
 {
-    if (!adapter) return Error{ErrorCode::InvalidArgument, "No adapter was given for \"" + name + "\"."};
+    if (!adapter) return Error { ErrorCode::InvalidArgument, "No adapter was given for \"" + name + "\"." };
     for (const Slot& slot : m_slots)
-        if (slot.name == name) return Error{ErrorCode::InvalidArgument, "An adapter named \"" + name + "\" is already merged."};
+        if (slot.name == name)
+            return Error { ErrorCode::InvalidArgument, "An adapter named \"" + name + "\" is already merged." };
     TMK_TRY(adapter->checkAgainst(m_model));
     try {
         c10::InferenceMode guard;
         const size_t slotIndex = m_slots.size();
-        std::vector<ModuleState> added;  // new modules, committed only when every module succeeded
+        std::vector<ModuleState> added; // new modules, committed only when every module succeeded
         std::vector<std::pair<size_t, Term>> terms;
         for (const LoraModule& module : adapter->modules()) {
             at::Tensor* live = m_model(module.weightName());
@@ -41,19 +45,19 @@ Expected<void> AdapterMerger::add(const std::string& name, std::shared_ptr<const
             term.adapter = slotIndex;
             term.scale = module.scale;
             if (module.kind == LoraKind::Linear) {
-                term.left = module.b.to(f32).contiguous();   // [out, r]
-                term.right = module.a.to(f32).contiguous();  // [r, in]
+                term.left = module.b.to(f32).contiguous(); // [out, r]
+                term.right = module.a.to(f32).contiguous(); // [r, in]
             } else {
-                term.left = module.a.t().to(f32).contiguous();   // [num, r]
-                term.right = module.b.t().to(f32).contiguous();  // [r, dim]
+                term.left = module.a.t().to(f32).contiguous(); // [num, r]
+                term.right = module.b.t().to(f32).contiguous(); // [r, dim]
             }
             auto found = m_moduleIndex.find(module.weightName());
             size_t index = found != m_moduleIndex.end() ? found->second : m_modules.size() + added.size();
             if (found == m_moduleIndex.end()) {
                 ModuleState state;
                 state.weightName = module.weightName();
-                state.base = live->detach().clone();  // W0
-                state.dirty = false;                  // the live weight is W0 now
+                state.base = live->detach().clone(); // W0
+                state.dirty = false; // the live weight is W0 now
                 added.push_back(std::move(state));
             }
             terms.emplace_back(index, std::move(term));
@@ -67,10 +71,10 @@ Expected<void> AdapterMerger::add(const std::string& name, std::shared_ptr<const
             m_modules[index].applied.push_back(0.0);
         }
     } catch (const std::exception& e) {
-        return Error{ErrorCode::Device, "Adapter \"" + name + "\" (" + adapter->modelFile() +
-                                            ") could not be prepared for merging: " + e.what()};
+        return Error { ErrorCode::Device,
+            "Adapter \"" + name + "\" (" + adapter->modelFile() + ") could not be prepared for merging: " + e.what() };
     }
-    m_slots.push_back(Slot{name, std::move(adapter)});
+    m_slots.push_back(Slot { name, std::move(adapter) });
     m_current.push_back(0.0);
     return {};
 }
@@ -90,12 +94,14 @@ Expected<std::vector<double>> AdapterMerger::weightVector(const std::map<std::st
         if (index == m_slots.size()) {
             std::string valid;
             for (const Slot& slot : m_slots) valid += (valid.empty() ? "" : ", ") + slot.name;
-            return Error{ErrorCode::InvalidArgument, "There is no adapter \"" + name + "\" to merge; the loaded adapters are: " +
-                                                         (valid.empty() ? std::string("(none)") : valid) + "."};
+            return Error { ErrorCode::InvalidArgument,
+                "There is no adapter \"" + name + "\" to merge; the loaded adapters are: "
+                    + (valid.empty() ? std::string("(none)") : valid) + "." };
         }
         if (!std::isfinite(weight) || weight < 0.0)
-            return Error{ErrorCode::InvalidArgument,
-                         "Adapter \"" + name + "\" has weight " + std::to_string(weight) + "; weights must be finite and >= 0."};
+            return Error { ErrorCode::InvalidArgument,
+                "Adapter \"" + name + "\" has weight " + std::to_string(weight)
+                    + "; weights must be finite and >= 0." };
         vector[index] = weight;
     }
     return vector;
@@ -120,7 +126,8 @@ Expected<MergeStats> AdapterMerger::apply(const std::map<std::string, double>& w
         } catch (const std::exception&) {
             restored = "the weights could not be restored; reload the model";
         }
-        return Error{ErrorCode::Device, std::string("The adapter merge failed (") + e.what() + "); " + restored + "."};
+        return Error { ErrorCode::Device,
+            std::string("The adapter merge failed (") + e.what() + "); " + restored + "." };
     }
 }
 
@@ -166,22 +173,22 @@ void AdapterMerger::writeModule(ModuleState& module, const std::vector<double>& 
 {
     at::Tensor* live = m_model(module.weightName);
     TORCH_CHECK(live && live->sizes() == module.base.sizes(), "the model's tensor '", module.weightName,
-                "' is gone or changed shape since the adapters were loaded");
+        "' is gone or changed shape since the adapters were loaded");
     std::vector<at::Tensor> lefts, rights;
     for (size_t t = 0; t < module.terms.size(); ++t) {
         if (coefficients[t] == 0.0) continue;
         const Term& term = module.terms[t];
-        lefts.push_back(term.left * (coefficients[t] * term.scale));  // [out, r_t]
-        rights.push_back(term.right);                                  // [r_t, in]
+        lefts.push_back(term.left * (coefficients[t] * term.scale)); // [out, r_t]
+        rights.push_back(term.right); // [r_t, in]
     }
     if (lefts.empty()) {
-        live->copy_(module.base);  // W0 bit for bit
+        live->copy_(module.base); // W0 bit for bit
         return;
     }
-    const at::Tensor left = lefts.size() == 1 ? lefts.front() : at::cat(lefts, 1);     // [out, R]
-    const at::Tensor right = rights.size() == 1 ? rights.front() : at::cat(rights, 0);  // [R, in]
+    const at::Tensor left = lefts.size() == 1 ? lefts.front() : at::cat(lefts, 1); // [out, R]
+    const at::Tensor right = rights.size() == 1 ? rights.front() : at::cat(rights, 0); // [R, in]
     if (live->scalar_type() == at::kFloat && live->is_contiguous()) {
-        at::addmm_out(*live, module.base, left, right);  // W0 + L @ R, straight into the live weight
+        at::addmm_out(*live, module.base, left, right); // W0 + L @ R, straight into the live weight
         return;
     }
     // Other dtypes: W0 + L @ R in a reused float32 buffer, cast to the model dtype once.
@@ -218,4 +225,4 @@ MergeMemory AdapterMerger::memory() const
     return memory;
 }
 
-}  // namespace tmk
+} // namespace tmk

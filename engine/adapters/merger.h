@@ -13,12 +13,13 @@
 // Not thread-safe: it belongs to the engine thread, like the model it writes.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "adapters/adapter_bank.h"
 #include "adapters/lora_adapter.h"
@@ -28,16 +29,16 @@
 namespace tmk {
 
 struct MergeStats {
-    int modulesRecomputed = 0;  // W0 + the active deltas written
-    int modulesRestored = 0;    // W0 copied back (every weight on the module 0)
-    int modulesUnchanged = 0;   // weights as at the last merge: not written
-    double seconds = 0.0;       // wall time, device work finished
+    int modulesRecomputed = 0; // W0 + the active deltas written
+    int modulesRestored = 0; // W0 copied back (every weight on the module 0)
+    int modulesUnchanged = 0; // weights as at the last merge: not written
+    double seconds = 0.0; // wall time, device work finished
 };
 
 struct MergeMemory {
-    size_t baseBytes = 0;    // the W0 copies (model dtype)
-    size_t factorBytes = 0;  // the adapters' factors on the model's device (float32); on the CPU they share the
-                             // adapters' own storage, so this is not added to what the adapters already hold
+    size_t baseBytes = 0; // the W0 copies (model dtype)
+    size_t factorBytes = 0; // the adapters' factors on the model's device (float32); on the CPU they share the
+                            // adapters' own storage, so this is not added to what the adapters already hold
     size_t scratchBytes = 0; // float32 work buffers (one per weight shape; only for non-float32 models)
     size_t totalBytes() const { return baseBytes + factorBytes + scratchBytes; }
 };
@@ -65,24 +66,24 @@ public:
     void invalidate();
 
     std::vector<std::string> adapterNames() const;
-    const std::map<std::string, double>& weights() const { return m_weights; }  // as last applied, non-zero only
-    std::vector<std::string> touchedWeights() const;  // model keys any adapter changes, sorted
+    const std::map<std::string, double>& weights() const { return m_weights; } // as last applied, non-zero only
+    std::vector<std::string> touchedWeights() const; // model keys any adapter changes, sorted
     MergeMemory memory() const;
 
 private:
     // One adapter's contribution to one module: scale * left @ right, [out, r] @ [r, in].
     struct Term {
         size_t adapter = 0;
-        at::Tensor left;   // Linear: B [out, r]; Embedding: A^T [num, r]
-        at::Tensor right;  // Linear: A [r, in]; Embedding: B^T [r, dim]
+        at::Tensor left; // Linear: B [out, r]; Embedding: A^T [num, r]
+        at::Tensor right; // Linear: A [r, in]; Embedding: B^T [r, dim]
         double scale = 1.0;
     };
     struct ModuleState {
         std::string weightName;
-        at::Tensor base;  // W0, model dtype and device
+        at::Tensor base; // W0, model dtype and device
         std::vector<Term> terms;
-        std::vector<double> applied;  // each term's weight at the last merge
-        bool dirty = true;            // rewrite at the next merge whatever the weights
+        std::vector<double> applied; // each term's weight at the last merge
+        bool dirty = true; // rewrite at the next merge whatever the weights
     };
     struct Slot {
         std::string name;
@@ -90,16 +91,16 @@ private:
     };
 
     Expected<std::vector<double>> weightVector(const std::map<std::string, double>& weights) const;
-    MergeStats mergeAll(const std::vector<double>& weights);  // throws on device errors
+    MergeStats mergeAll(const std::vector<double>& weights); // throws on device errors
     void writeModule(ModuleState& module, const std::vector<double>& coefficients);
 
     ParameterLookup m_model;
     std::vector<Slot> m_slots;
     std::vector<ModuleState> m_modules;
-    std::map<std::string, size_t> m_moduleIndex;  // weight name -> m_modules index
-    std::vector<double> m_current;                // per slot, as last applied
-    std::map<std::vector<int64_t>, at::Tensor> m_scratch;  // float32 buffers by shape, for non-float32 models
+    std::map<std::string, size_t> m_moduleIndex; // weight name -> m_modules index
+    std::vector<double> m_current; // per slot, as last applied
+    std::map<std::vector<int64_t>, at::Tensor> m_scratch; // float32 buffers by shape, for non-float32 models
     std::map<std::string, double> m_weights;
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -1,9 +1,8 @@
 #include "tastemaker/audio_file.h"
 
-#include <sndfile.h>
-
 #include <algorithm>
 #include <cstring>
+#include <sndfile.h>
 
 #include "audio/resampler.h"
 #include "tastemaker/fileio.h"
@@ -17,17 +16,18 @@ Expected<SampleFormat> parseSampleFormat(const std::string& text)
     if (text == "s16") return SampleFormat::S16;
     if (text == "s24") return SampleFormat::S24;
     if (text == "f32") return SampleFormat::F32;
-    return Error{ErrorCode::InvalidArgument, "unknown sample format '" + text + "' (valid: s16, s24, f32)"};
+    return Error { ErrorCode::InvalidArgument, "unknown sample format '" + text + "' (valid: s16, s24, f32)" };
 }
 
 Expected<AudioBuffer> readAudioFile(const fs::path& path)
 {
     std::error_code ec;
     if (!fs::exists(path, ec)) return Error::inFile(ErrorCode::NotFound, path.string(), "does not exist");
-    SF_INFO info{};
+    SF_INFO info {};
     SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
     if (!file)
-        return Error::inFile(ErrorCode::Format, path.string(), std::string("is not a readable audio file (") + sf_strerror(nullptr) + ")");
+        return Error::inFile(ErrorCode::Format, path.string(),
+            std::string("is not a readable audio file (") + sf_strerror(nullptr) + ")");
     AudioBuffer audio;
     audio.sampleRate = info.samplerate;
     audio.channels = info.channels;
@@ -57,7 +57,7 @@ std::vector<float> downmixToMono(const AudioBuffer& audio)
 
 Expected<std::vector<float>> resampleMono(std::span<const float> samples, int fromRate, int toRate)
 {
-    if (fromRate <= 0 || toRate <= 0) return Error{ErrorCode::InvalidArgument, "sample rates must be positive"};
+    if (fromRate <= 0 || toRate <= 0) return Error { ErrorCode::InvalidArgument, "sample rates must be positive" };
     if (fromRate == toRate || samples.empty()) return std::vector<float>(samples.begin(), samples.end());
     Expected<std::unique_ptr<Resampler>> resampler = Resampler::create(fromRate, toRate, ResamplerQuality::Best);
     if (!resampler) return resampler.error();
@@ -82,7 +82,8 @@ Expected<AudioContainer> containerForPath(const fs::path& path)
     if (ext == ".wav") return AudioContainer::Wav;
     if (ext == ".flac") return AudioContainer::Flac;
     if (ext == ".ogg") return AudioContainer::Ogg;
-    return Error::inFile(ErrorCode::InvalidArgument, path.string(), "has an unknown audio extension (use .wav, .flac or .ogg)");
+    return Error::inFile(
+        ErrorCode::InvalidArgument, path.string(), "has an unknown audio extension (use .wav, .flac or .ogg)");
 }
 
 namespace {
@@ -90,14 +91,20 @@ namespace {
 int sndfileFormat(const AudioWriteOptions& options)
 {
     switch (options.container) {
-    case AudioContainer::Flac: return SF_FORMAT_FLAC | (options.format == SampleFormat::S16 ? SF_FORMAT_PCM_16 : SF_FORMAT_PCM_24);
-    case AudioContainer::Ogg: return SF_FORMAT_OGG | SF_FORMAT_VORBIS;
-    case AudioContainer::Wav: break;
+    case AudioContainer::Flac:
+        return SF_FORMAT_FLAC | (options.format == SampleFormat::S16 ? SF_FORMAT_PCM_16 : SF_FORMAT_PCM_24);
+    case AudioContainer::Ogg:
+        return SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+    case AudioContainer::Wav:
+        break;
     }
     switch (options.format) {
-    case SampleFormat::S16: return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-    case SampleFormat::S24: return SF_FORMAT_WAV | SF_FORMAT_PCM_24;
-    case SampleFormat::F32: return SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    case SampleFormat::S16:
+        return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    case SampleFormat::S24:
+        return SF_FORMAT_WAV | SF_FORMAT_PCM_24;
+    case SampleFormat::F32:
+        return SF_FORMAT_WAV | SF_FORMAT_FLOAT;
     }
     return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
 }
@@ -112,11 +119,15 @@ struct MemoryFile {
 
 SF_VIRTUAL_IO memoryIo()
 {
-    SF_VIRTUAL_IO io{};
-    io.get_filelen = [](void* user) -> sf_count_t { return static_cast<sf_count_t>(static_cast<MemoryFile*>(user)->bytes.size()); };
+    SF_VIRTUAL_IO io {};
+    io.get_filelen = [](void* user) -> sf_count_t {
+        return static_cast<sf_count_t>(static_cast<MemoryFile*>(user)->bytes.size());
+    };
     io.seek = [](sf_count_t offset, int whence, void* user) -> sf_count_t {
         auto* file = static_cast<MemoryFile*>(user);
-        const sf_count_t base = whence == SEEK_CUR ? file->position : whence == SEEK_END ? static_cast<sf_count_t>(file->bytes.size()) : 0;
+        const sf_count_t base = whence == SEEK_CUR ? file->position
+            : whence == SEEK_END                   ? static_cast<sf_count_t>(file->bytes.size())
+                                                   : 0;
         if (base + offset < 0) return -1;
         file->position = base + offset;
         return file->position;
@@ -142,10 +153,10 @@ SF_VIRTUAL_IO memoryIo()
 }
 
 // Encodes the whole file into memory; the error names `path`.
-Expected<std::vector<std::byte>> encodeWithSndfile(const fs::path& path, std::span<const float> samples, int channels, int sampleRate,
-                                                   const AudioWriteOptions& options)
+Expected<std::vector<std::byte>> encodeWithSndfile(const fs::path& path, std::span<const float> samples, int channels,
+    int sampleRate, const AudioWriteOptions& options)
 {
-    SF_INFO info{};
+    SF_INFO info {};
     info.samplerate = sampleRate;
     info.channels = channels;
     info.format = sndfileFormat(options);
@@ -153,7 +164,8 @@ Expected<std::vector<std::byte>> encodeWithSndfile(const fs::path& path, std::sp
     SF_VIRTUAL_IO io = memoryIo();
     SNDFILE* file = sf_open_virtual(&io, SFM_WRITE, &info, &memory);
     if (!file)
-        return Error::inFile(ErrorCode::Io, path.string(), std::string("could not be encoded (") + sf_strerror(nullptr) + ")");
+        return Error::inFile(
+            ErrorCode::Io, path.string(), std::string("could not be encoded (") + sf_strerror(nullptr) + ")");
     // Clip instead of wrapping when converting to integer samples.
     sf_command(file, SFC_SET_CLIPPING, nullptr, SF_TRUE);
     std::string problem;
@@ -166,16 +178,17 @@ Expected<std::vector<std::byte>> encodeWithSndfile(const fs::path& path, std::sp
     return std::move(memory.bytes);
 }
 
-}  // namespace
+} // namespace
 
 Expected<void> writeAudioFile(const fs::path& path, std::span<const float> samples, int channels, int sampleRate,
-                              const AudioWriteOptions& options)
+    const AudioWriteOptions& options)
 {
     if (channels <= 0 || sampleRate <= 0 || samples.size() % static_cast<size_t>(channels) != 0)
-        return Error::inFile(ErrorCode::InvalidArgument, path.string(), "cannot be written: invalid channel count or sample rate");
+        return Error::inFile(
+            ErrorCode::InvalidArgument, path.string(), "cannot be written: invalid channel count or sample rate");
     Expected<std::vector<std::byte>> bytes = encodeWithSndfile(path, samples, channels, sampleRate, options);
     if (!bytes) return bytes.error();
     return writeFileAtomic(path, *bytes);
 }
 
-}  // namespace tmk
+} // namespace tmk

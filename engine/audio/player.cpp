@@ -24,14 +24,17 @@ namespace tmk {
 
 struct Player::Impl {
     Impl(std::unique_ptr<PortAudioOutput> out, const PlayerOptions& options)
-        : transport(out->sampleRate(), options.bufferSeconds, options.prerollSeconds),
-          output(std::move(out)),
-          feeder(transport, *output),
-          deviceRate(output->sampleRate())
+        : transport(out->sampleRate(), options.bufferSeconds, options.prerollSeconds)
+        , output(std::move(out))
+        , feeder(transport, *output)
+        , deviceRate(output->sampleRate())
     {
     }
 
-    static void render(void* impl, float* out, size_t frames) { static_cast<Impl*>(impl)->transport.render(out, frames); }
+    static void render(void* impl, float* out, size_t frames)
+    {
+        static_cast<Impl*>(impl)->transport.render(out, frames);
+    }
 
     // Destroyed in reverse order: the feeder thread stops first, then the stream, then the ring they share.
     Transport transport;
@@ -42,18 +45,23 @@ struct Player::Impl {
     // The streaming producer's side, under `appendMutex`.
     std::mutex appendMutex;
     bool streaming = false;
-    std::unique_ptr<Resampler> resampler;  // null when the stream's rate is the device's
+    std::unique_ptr<Resampler> resampler; // null when the stream's rate is the device's
     std::vector<float> resampled;
 };
 
 const char* playbackStateName(PlaybackState state)
 {
     switch (state) {
-    case PlaybackState::Stopped: return "stopped";
-    case PlaybackState::Playing: return "playing";
-    case PlaybackState::Paused: return "paused";
-    case PlaybackState::Finished: return "finished";
-    case PlaybackState::Failed: return "failed";
+    case PlaybackState::Stopped:
+        return "stopped";
+    case PlaybackState::Playing:
+        return "playing";
+    case PlaybackState::Paused:
+        return "paused";
+    case PlaybackState::Finished:
+        return "finished";
+    case PlaybackState::Failed:
+        return "failed";
     }
     return "unknown";
 }
@@ -68,22 +76,32 @@ Expected<Player> Player::open(const PlayerOptions& options)
     return Player(std::move(impl));
 }
 
-Player::Player(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Player::Player(std::unique_ptr<Impl> impl)
+    : m_impl(std::move(impl))
+{
+}
 Player::Player(Player&&) noexcept = default;
 Player& Player::operator=(Player&&) noexcept = default;
 Player::~Player() = default;
 
-std::string Player::deviceName() const { return m_impl->output->deviceName(); }
-int Player::deviceSampleRate() const { return m_impl->deviceRate; }
+std::string Player::deviceName() const
+{
+    return m_impl->output->deviceName();
+}
+int Player::deviceSampleRate() const
+{
+    return m_impl->deviceRate;
+}
 
 Expected<void> Player::load(std::span<const float> samples, int sampleRate)
 {
-    if (sampleRate <= 0) return Error{ErrorCode::InvalidArgument, "a clip's sample rate must be positive"};
+    if (sampleRate <= 0) return Error { ErrorCode::InvalidArgument, "a clip's sample rate must be positive" };
     std::vector<float> converted;
     if (sampleRate == m_impl->deviceRate) {
         converted.assign(samples.begin(), samples.end());
     } else {
-        Expected<std::unique_ptr<Resampler>> resampler = Resampler::create(sampleRate, m_impl->deviceRate, ResamplerQuality::Medium);
+        Expected<std::unique_ptr<Resampler>> resampler
+            = Resampler::create(sampleRate, m_impl->deviceRate, ResamplerQuality::Medium);
         if (!resampler) return resampler.error();
         converted.reserve(static_cast<size_t>(static_cast<double>(samples.size()) * (*resampler)->ratio()) + 256);
         TMK_TRY((*resampler)->process(samples, EndOfInput::Yes, converted));
@@ -94,18 +112,34 @@ Expected<void> Player::load(std::span<const float> samples, int sampleRate)
     return {};
 }
 
-void Player::play() { m_impl->feeder.play(); }
-void Player::pause() { m_impl->feeder.pause(); }
-void Player::stop() { m_impl->feeder.stop(); }
-void Player::seek(double seconds) { m_impl->feeder.seek(std::llround(std::max(0.0, seconds) * m_impl->deviceRate)); }
-void Player::setLoop(LoopMode mode) { m_impl->feeder.setLoop(mode); }
+void Player::play()
+{
+    m_impl->feeder.play();
+}
+void Player::pause()
+{
+    m_impl->feeder.pause();
+}
+void Player::stop()
+{
+    m_impl->feeder.stop();
+}
+void Player::seek(double seconds)
+{
+    m_impl->feeder.seek(std::llround(std::max(0.0, seconds) * m_impl->deviceRate));
+}
+void Player::setLoop(LoopMode mode)
+{
+    m_impl->feeder.setLoop(mode);
+}
 
 Expected<void> Player::beginStream(int sampleRate, double expectedSeconds)
 {
-    if (sampleRate <= 0) return Error{ErrorCode::InvalidArgument, "a stream's sample rate must be positive"};
+    if (sampleRate <= 0) return Error { ErrorCode::InvalidArgument, "a stream's sample rate must be positive" };
     std::unique_ptr<Resampler> resampler;
     if (sampleRate != m_impl->deviceRate) {
-        Expected<std::unique_ptr<Resampler>> created = Resampler::create(sampleRate, m_impl->deviceRate, ResamplerQuality::Medium);
+        Expected<std::unique_ptr<Resampler>> created
+            = Resampler::create(sampleRate, m_impl->deviceRate, ResamplerQuality::Medium);
         if (!created) return created.error();
         resampler = std::move(*created);
     }
@@ -143,18 +177,30 @@ void Player::endStream()
     m_impl->feeder.append(m_impl->resampled, true);
 }
 
-PlaybackState Player::state() const { return m_impl->transport.state(); }
+PlaybackState Player::state() const
+{
+    return m_impl->transport.state();
+}
 
 double Player::positionSeconds() const
 {
     return static_cast<double>(m_impl->transport.playheadFrame(m_impl->feeder.sourceFrames())) / m_impl->deviceRate;
 }
 
-double Player::durationSeconds() const { return static_cast<double>(m_impl->feeder.sourceFrames()) / m_impl->deviceRate; }
+double Player::durationSeconds() const
+{
+    return static_cast<double>(m_impl->feeder.sourceFrames()) / m_impl->deviceRate;
+}
 
-int64_t Player::underruns() const { return m_impl->transport.underruns(); }
+int64_t Player::underruns() const
+{
+    return m_impl->transport.underruns();
+}
 
-std::optional<Error> Player::deviceError() const { return m_impl->feeder.error(); }
+std::optional<Error> Player::deviceError() const
+{
+    return m_impl->feeder.error();
+}
 
 PlaybackState Player::waitWhilePlaying(std::chrono::milliseconds timeout)
 {
@@ -174,4 +220,4 @@ PlaybackState Player::waitWhilePlaying(std::chrono::milliseconds timeout)
     return current;
 }
 
-}  // namespace tmk
+} // namespace tmk

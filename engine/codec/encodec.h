@@ -8,10 +8,11 @@
 // the job boundary turns that into an Error. A loaded Encodec is immutable and cheap to copy (shared).
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "core/model_config.h"
 #include "core/tensor_spec.h"
@@ -43,12 +44,12 @@ public:
     // codes [B, K, T] -> audio [B, 1, T * hop]: dequantize + decodeLatent (not trimmed to any input length).
     at::Tensor decode(const at::Tensor& codes) const;
 
-    int64_t hopLength() const;          // samples per frame (640)
-    int64_t sampleRate() const;         // 32000
-    int64_t codebookCount() const;      // quantizers in the checkpoint (config numQuantizers())
-    int64_t codebookSize() const;       // codes per codebook (V)
-    int64_t latentDim() const;          // D = hidden_size = codebook_dim
-    int64_t defaultQuantizers() const;  // quantizersForBandwidth(target_bandwidths[0])
+    int64_t hopLength() const; // samples per frame (640)
+    int64_t sampleRate() const; // 32000
+    int64_t codebookCount() const; // quantizers in the checkpoint (config numQuantizers())
+    int64_t codebookSize() const; // codes per codebook (V)
+    int64_t latentDim() const; // D = hidden_size = codebook_dim
+    int64_t defaultQuantizers() const; // quantizersForBandwidth(target_bandwidths[0])
     at::Device device() const;
 
     // Every tensor load() reads, under its canonical Hugging Face name (weight_g / weight_v).
@@ -60,6 +61,9 @@ private:
     std::shared_ptr<const Impl> m_impl;
 };
 
-inline std::vector<TensorSpec> encodecTensorSpecs(const MusicgenConfig& config) { return Encodec::tensorSpecs(config); }
+inline std::vector<TensorSpec> encodecTensorSpecs(const MusicgenConfig& config)
+{
+    return Encodec::tensorSpecs(config);
+}
 
-}  // namespace tmk
+} // namespace tmk

@@ -3,10 +3,11 @@
 // the checkpoint's layer indices. Internal to engine/codec; see CONVENTIONS.md §4 for the numerics.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "core/model_config.h"
 #include "core/tensor_spec.h"
@@ -20,7 +21,7 @@ namespace encodec {
 
 // One weight-normalised convolution: `prefix.conv.{weight_g, weight_v, bias}`.
 struct ConvLayout {
-    std::string prefix;  // e.g. "audio_encoder.encoder.layers.3"
+    std::string prefix; // e.g. "audio_encoder.encoder.layers.3"
     int64_t inChannels = 0;
     int64_t outChannels = 0;
     int64_t kernel = 1;
@@ -71,8 +72,8 @@ public:
     at::Tensor forward(const at::Tensor& input) const;
 
 private:
-    at::Tensor m_weight;  // [out, in, k], the effective g * v / ||v||
-    at::Tensor m_bias;    // [out]
+    at::Tensor m_weight; // [out, in, k], the effective g * v / ||v||
+    at::Tensor m_bias; // [out]
     int64_t m_stride = 1;
     int64_t m_dilation = 1;
 };
@@ -80,19 +81,21 @@ private:
 // A ConvTranspose1d trimmed to exactly L * stride outputs: [B, in, L] -> [B, out, L * stride].
 class ConvTranspose1d {
 public:
-    static Expected<ConvTranspose1d> load(WeightStore& weights, const ConvLayout& layout, const at::TensorOptions& options);
+    static Expected<ConvTranspose1d> load(
+        WeightStore& weights, const ConvLayout& layout, const at::TensorOptions& options);
     at::Tensor forward(const at::Tensor& input) const;
 
 private:
-    at::Tensor m_weight;  // [in, out, k]
-    at::Tensor m_bias;    // [out]
+    at::Tensor m_weight; // [in, out, k]
+    at::Tensor m_bias; // [out]
     int64_t m_stride = 1;
 };
 
 // x + expand(ELU(reduce(ELU(x)))), identity shortcut: [B, C, L] -> [B, C, L].
 class ResBlock {
 public:
-    static Expected<ResBlock> load(WeightStore& weights, const ResBlockLayout& layout, const at::TensorOptions& options);
+    static Expected<ResBlock> load(
+        WeightStore& weights, const ResBlockLayout& layout, const at::TensorOptions& options);
     at::Tensor forward(const at::Tensor& input) const;
 
 private:
@@ -110,12 +113,12 @@ public:
 
 private:
     struct Layer {
-        at::Tensor weightIh;  // [4C, C]
-        at::Tensor weightHh;  // [4C, C]
-        at::Tensor biasIh;    // [4C]
-        at::Tensor biasHh;    // [4C]
+        at::Tensor weightIh; // [4C, C]
+        at::Tensor weightHh; // [4C, C]
+        at::Tensor biasIh; // [4C]
+        at::Tensor biasHh; // [4C]
     };
-    at::Tensor runLayer(const at::Tensor& input, const Layer& layer) const;  // [T, B, C] -> [T, B, C]
+    at::Tensor runLayer(const at::Tensor& input, const Layer& layer) const; // [T, B, C] -> [T, B, C]
 
     std::vector<Layer> m_layers;
     int64_t m_channels = 0;
@@ -156,5 +159,5 @@ private:
     Conv1d m_last;
 };
 
-}  // namespace encodec
-}  // namespace tmk
+} // namespace encodec
+} // namespace tmk

@@ -17,13 +17,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::atomic<long long> g_failAfterBytes{-1};
+std::atomic<long long> g_failAfterBytes { -1 };
 
-std::string osError(int errnum) { return std::strerror(errnum); }
+std::string osError(int errnum)
+{
+    return std::strerror(errnum);
+}
 
 fs::path tempPathFor(const fs::path& path)
 {
-    static std::atomic<unsigned> counter{0};
+    static std::atomic<unsigned> counter { 0 };
     std::random_device device;
     std::ostringstream name;
     name << "." << path.filename().string() << ".tmp-" << ::getpid() << "-" << counter++ << "-" << (device() & 0xffff);
@@ -38,7 +41,8 @@ Expected<void> writeAll(int fd, const fs::path& path, std::span<const std::byte>
         size_t chunk = bytes.size() - written;
         if (failAfter >= 0) {
             if (static_cast<long long>(written) >= failAfter)
-                return Error::inFile(ErrorCode::Io, path.string(), "could not write: No space left on device (simulated)");
+                return Error::inFile(
+                    ErrorCode::Io, path.string(), "could not write: No space left on device (simulated)");
             chunk = std::min<size_t>(chunk, static_cast<size_t>(failAfter) - written);
         }
         ssize_t n = ::write(fd, bytes.data() + written, chunk);
@@ -51,17 +55,21 @@ Expected<void> writeAll(int fd, const fs::path& path, std::span<const std::byte>
     return {};
 }
 
-}  // namespace
+} // namespace
 
-void setSimulatedWriteFailureAfterBytes(long long bytes) { g_failAfterBytes.store(bytes); }
+void setSimulatedWriteFailureAfterBytes(long long bytes)
+{
+    g_failAfterBytes.store(bytes);
+}
 
 Expected<void> writeViaTempFile(const fs::path& path, const std::function<Expected<void>(const fs::path&)>& writer)
 {
-    if (path.empty()) return Error{ErrorCode::InvalidArgument, "No output file name was given."};
+    if (path.empty()) return Error { ErrorCode::InvalidArgument, "No output file name was given." };
     const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
     std::error_code ec;
     if (!fs::is_directory(parent, ec))
-        return Error::inFile(ErrorCode::Io, path.string(), "cannot be written because folder '" + parent.string() + "' does not exist");
+        return Error::inFile(
+            ErrorCode::Io, path.string(), "cannot be written because folder '" + parent.string() + "' does not exist");
     const fs::path temp = tempPathFor(path.parent_path().empty() ? fs::path(".") / path : path);
     Expected<void> result = writer(temp);
     if (result) {
@@ -95,7 +103,8 @@ Expected<std::string> readFileText(const fs::path& path)
 {
     std::error_code ec;
     if (!fs::exists(path, ec)) return Error::inFile(ErrorCode::NotFound, path.string(), "does not exist");
-    if (fs::is_directory(path, ec)) return Error::inFile(ErrorCode::InvalidArgument, path.string(), "is a folder, not a file");
+    if (fs::is_directory(path, ec))
+        return Error::inFile(ErrorCode::InvalidArgument, path.string(), "is a folder, not a file");
     std::ifstream in(path, std::ios::binary);
     if (!in) return Error::inFile(ErrorCode::Io, path.string(), "could not be opened: " + osError(errno));
     std::ostringstream buffer;
@@ -104,4 +113,4 @@ Expected<std::string> readFileText(const fs::path& path)
     return buffer.str();
 }
 
-}  // namespace tmk
+} // namespace tmk

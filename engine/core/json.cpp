@@ -11,7 +11,8 @@ Expected<nlohmann::json> readJsonFile(const std::filesystem::path& path)
     try {
         return nlohmann::json::parse(*text);
     } catch (const nlohmann::json::parse_error& e) {
-        return Error::inFile(ErrorCode::Format, path.string(), "is not valid JSON (at byte " + std::to_string(e.byte) + ")");
+        return Error::inFile(
+            ErrorCode::Format, path.string(), "is not valid JSON (at byte " + std::to_string(e.byte) + ")");
     } catch (const nlohmann::json::exception& e) {
         return Error::inFile(ErrorCode::Format, path.string(), std::string("is not valid JSON (") + e.what() + ")");
     }
@@ -22,4 +23,4 @@ Expected<void> writeJsonFileAtomic(const std::filesystem::path& path, const nloh
     return writeFileAtomic(path, value.dump(2) + "\n");
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -22,17 +22,18 @@ Expected<T> jsonField(const nlohmann::json& object, const std::string& key, cons
     try {
         return object.at(key).get<T>();
     } catch (const nlohmann::json::exception&) {
-        return Error::inFile(ErrorCode::Format, where, "entry \"" + key + "\" has the wrong type (" +
-                                                           std::string(object.at(key).type_name()) + ")");
+        return Error::inFile(ErrorCode::Format, where,
+            "entry \"" + key + "\" has the wrong type (" + std::string(object.at(key).type_name()) + ")");
     }
 }
 
 // Like jsonField, but returns `fallback` when the key is absent or null.
 template <typename T>
-Expected<T> jsonFieldOr(const nlohmann::json& object, const std::string& key, const T& fallback, const std::string& where)
+Expected<T> jsonFieldOr(
+    const nlohmann::json& object, const std::string& key, const T& fallback, const std::string& where)
 {
     if (!object.is_object() || !object.contains(key) || object.at(key).is_null()) return fallback;
     return jsonField<T>(object, key, where);
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -17,7 +17,7 @@ std::shared_ptr<LogSink>& sinkSlot()
     static std::shared_ptr<LogSink> sink;
     return sink;
 }
-}  // namespace
+} // namespace
 
 void setLogSink(LogSink sink)
 {
@@ -38,12 +38,16 @@ void logMessage(LogLevel level, std::string_view message)
 const char* logLevelName(LogLevel level)
 {
     switch (level) {
-    case LogLevel::Debug: return "debug";
-    case LogLevel::Info: return "info";
-    case LogLevel::Warning: return "warning";
-    case LogLevel::Error: return "error";
+    case LogLevel::Debug:
+        return "debug";
+    case LogLevel::Info:
+        return "info";
+    case LogLevel::Warning:
+        return "warning";
+    case LogLevel::Error:
+        return "error";
     }
     return "log";
 }
 
-}  // namespace tmk
+} // namespace tmk

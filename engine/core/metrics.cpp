@@ -17,10 +17,13 @@ namespace {
 const std::map<std::string, MetricExpression::Op>& opNames()
 {
     static const std::map<std::string, MetricExpression::Op> names = {
-        {"column", MetricExpression::Op::Column},  {"user_column", MetricExpression::Op::UserColumn},
-        {"const", MetricExpression::Op::Constant}, {"add", MetricExpression::Op::Add},
-        {"sub", MetricExpression::Op::Subtract},   {"mul", MetricExpression::Op::Multiply},
-        {"div", MetricExpression::Op::Divide},
+        { "column", MetricExpression::Op::Column },
+        { "user_column", MetricExpression::Op::UserColumn },
+        { "const", MetricExpression::Op::Constant },
+        { "add", MetricExpression::Op::Add },
+        { "sub", MetricExpression::Op::Subtract },
+        { "mul", MetricExpression::Op::Multiply },
+        { "div", MetricExpression::Op::Divide },
     };
     return names;
 }
@@ -34,7 +37,7 @@ Expected<std::vector<MetricExpression>> parseArgs(const json& node, MetricExpres
     const bool binary = op == MetricExpression::Op::Subtract || op == MetricExpression::Op::Divide;
     if (!args->is_array() || args->size() < 2 || (binary && args->size() != 2))
         return Error::inFile(ErrorCode::Format, where,
-                             std::string("\"args\" must be an array of ") + (binary ? "exactly 2" : "2 or more") + " expressions");
+            std::string("\"args\" must be an array of ") + (binary ? "exactly 2" : "2 or more") + " expressions");
     std::vector<MetricExpression> parsed;
     for (size_t i = 0; i < args->size(); ++i) {
         Expected<MetricExpression> arg = parseExpression((*args)[i], where + " args[" + std::to_string(i) + "]");
@@ -51,7 +54,7 @@ Expected<MetricExpression> parseExpression(const json& node, const std::string& 
     auto found = opNames().find(*opName);
     if (found == opNames().end())
         return Error::inFile(ErrorCode::Format, where,
-                             "has the unknown op \"" + *opName + "\" (valid: column, user_column, const, add, sub, mul, div)");
+            "has the unknown op \"" + *opName + "\" (valid: column, user_column, const, add, sub, mul, div)");
     MetricExpression expr;
     expr.op = found->second;
     switch (expr.op) {
@@ -99,12 +102,12 @@ Expected<MetricInfo> parseMetric(const json& node, const std::string& file, size
     std::string where = file + " metrics[" + std::to_string(index) + "]";
     MetricInfo info;
     const std::pair<const char*, std::string*> fields[] = {
-        {"id", &info.id},
-        {"name", &info.name},
-        {"source", &info.source},
-        {"negative", &info.negativeLabel},
-        {"positive", &info.positiveLabel},
-        {"description", &info.description},
+        { "id", &info.id },
+        { "name", &info.name },
+        { "source", &info.source },
+        { "negative", &info.negativeLabel },
+        { "positive", &info.positiveLabel },
+        { "description", &info.description },
     };
     for (const auto& [key, target] : fields) {
         Expected<std::string> value = jsonField<std::string>(node, key, where);
@@ -113,7 +116,8 @@ Expected<MetricInfo> parseMetric(const json& node, const std::string& file, size
         *target = *value;
         if (std::string(key) == "id") {
             if (!validId(info.id))
-                return Error::inFile(ErrorCode::Format, where, "has the id \"" + info.id + "\", which is not made of a-z, 0-9 and _");
+                return Error::inFile(
+                    ErrorCode::Format, where, "has the id \"" + info.id + "\", which is not made of a-z, 0-9 and _");
             where = file + " metric \"" + info.id + "\"";
         }
     }
@@ -143,7 +147,7 @@ std::string formatNumber(double value)
     return text;
 }
 
-}  // namespace
+} // namespace
 
 std::vector<const MetricExpression*> MetricExpression::columnNodes() const
 {
@@ -163,10 +167,14 @@ bool MetricExpression::needsUserColumn() const
 std::string MetricExpression::toString() const
 {
     switch (op) {
-    case Op::Column: return column;
-    case Op::UserColumn: return "<user column>";
-    case Op::Constant: return formatNumber(value);
-    default: break;
+    case Op::Column:
+        return column;
+    case Op::UserColumn:
+        return "<user column>";
+    case Op::Constant:
+        return formatNumber(value);
+    default:
+        break;
     }
     const char* symbol = op == Op::Add ? " + " : op == Op::Subtract ? " - " : op == Op::Multiply ? " * " : " / ";
     const bool additive = op == Op::Add || op == Op::Subtract;
@@ -174,8 +182,8 @@ std::string MetricExpression::toString() const
     for (size_t i = 0; i < args.size(); ++i) {
         const bool argAdditive = args[i].op == Op::Add || args[i].op == Op::Subtract;
         // Parenthesise a sum inside a product, and any compound right operand of - or /.
-        const bool paren = (!additive && argAdditive) ||
-                           (i > 0 && (op == Op::Subtract || op == Op::Divide) && !args[i].args.empty());
+        const bool paren = (!additive && argAdditive)
+            || (i > 0 && (op == Op::Subtract || op == Op::Divide) && !args[i].args.empty());
         text += (i ? symbol : "") + (paren ? "(" + args[i].toString() + ")" : args[i].toString());
     }
     return text;
@@ -195,9 +203,15 @@ std::optional<double> MetricExpression::evaluate(
             continue;
         }
         switch (op) {
-        case Op::Add: *result += *operand; break;
-        case Op::Subtract: *result -= *operand; break;
-        case Op::Multiply: *result *= *operand; break;
+        case Op::Add:
+            *result += *operand;
+            break;
+        case Op::Subtract:
+            *result -= *operand;
+            break;
+        case Op::Multiply:
+            *result *= *operand;
+            break;
         default:
             if (*operand == 0.0) return std::nullopt;
             *result /= *operand;
@@ -217,7 +231,7 @@ fs::path executableDir()
     return error ? fs::path() : exe.parent_path();
 }
 
-}  // namespace
+} // namespace
 
 fs::path installedDataDir()
 {
@@ -231,9 +245,11 @@ fs::path installedDataDir()
 fs::path resourcesDir()
 {
     std::error_code error;
-    if (const char* env = std::getenv("TASTEMAKER_RESOURCES_DIR"); env && *env && fs::is_regular_file(fs::path(env) / "metrics.json", error))
+    if (const char* env = std::getenv("TASTEMAKER_RESOURCES_DIR");
+        env && *env && fs::is_regular_file(fs::path(env) / "metrics.json", error))
         return env;
-    if (const fs::path installed = installedDataDir(); !installed.empty() && fs::is_regular_file(installed / "resources" / "metrics.json", error))
+    if (const fs::path installed = installedDataDir();
+        !installed.empty() && fs::is_regular_file(installed / "resources" / "metrics.json", error))
         return installed / "resources";
 #ifdef TM_RESOURCES_DIR
     return fs::path(TM_RESOURCES_DIR);
@@ -242,9 +258,15 @@ fs::path resourcesDir()
 #endif
 }
 
-fs::path defaultMetricsPath() { return resourcesDir() / "metrics.json"; }
+fs::path defaultMetricsPath()
+{
+    return resourcesDir() / "metrics.json";
+}
 
-Expected<std::vector<MetricInfo>> loadMetrics() { return loadMetrics(defaultMetricsPath()); }
+Expected<std::vector<MetricInfo>> loadMetrics()
+{
+    return loadMetrics(defaultMetricsPath());
+}
 
 Expected<std::vector<MetricInfo>> loadMetrics(const fs::path& path)
 {
@@ -254,7 +276,8 @@ Expected<std::vector<MetricInfo>> loadMetrics(const fs::path& path)
     Expected<int> format = jsonField<int>(*root, "format", file);
     if (!format) return format.error();
     if (*format != 1)
-        return Error::inFile(ErrorCode::Unsupported, file, "has format " + std::to_string(*format) + "; this build reads format 1");
+        return Error::inFile(
+            ErrorCode::Unsupported, file, "has format " + std::to_string(*format) + "; this build reads format 1");
     Expected<json> list = jsonField<json>(*root, "metrics", file);
     if (!list) return list.error();
     if (!list->is_array() || list->empty())
@@ -292,4 +315,4 @@ std::string joinMetricIds(const std::vector<MetricInfo>& metrics)
     return text;
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -5,7 +5,10 @@
 
 namespace tmk {
 
-Sha256::Sha256() { sha256_init(&m_context); }
+Sha256::Sha256()
+{
+    sha256_init(&m_context);
+}
 
 void Sha256::update(const void* data, size_t size)
 {

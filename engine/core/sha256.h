@@ -2,9 +2,8 @@
 // the audio files of the token cache. The hashing is Nettle's (Debian's libnettle).
 #pragma once
 
-#include <nettle/sha2.h>
-
 #include <cstddef>
+#include <nettle/sha2.h>
 #include <string>
 
 namespace tmk {

@@ -9,12 +9,12 @@
 namespace tmk {
 
 enum class TensorInit {
-    Normal,         // N(0, std) with std = 1/sqrt(fan_in) (fan_in = product of all dims but the first)
-    Ones,           // norm weights
-    Zeros,          // biases
-    WeightNormG,    // weight-norm magnitudes: positive, around 1
-    Sinusoidal,     // MusicGen's sinusoidal position table (cos first)
-    Codebook,       // EnCodec codebook vectors
+    Normal, // N(0, std) with std = 1/sqrt(fan_in) (fan_in = product of all dims but the first)
+    Ones, // norm weights
+    Zeros, // biases
+    WeightNormG, // weight-norm magnitudes: positive, around 1
+    Sinusoidal, // MusicGen's sinusoidal position table (cos first)
+    Codebook, // EnCodec codebook vectors
 };
 
 struct TensorSpec {
@@ -23,4 +23,4 @@ struct TensorSpec {
     TensorInit init = TensorInit::Normal;
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -1,4 +1,6 @@
 // bank.json and slider values: the torch-free half of tastemaker/adapters.h.
+#include "adapters/bank_file.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -7,7 +9,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "adapters/bank_file.h"
 #include "tastemaker/fileio.h"
 
 namespace tmk {
@@ -26,7 +27,8 @@ Expected<OrderedJson> readOrderedJson(const fs::path& path)
     try {
         return OrderedJson::parse(*text);
     } catch (const nlohmann::json::parse_error& e) {
-        return Error::inFile(ErrorCode::Format, path.string(), "is not valid JSON (at byte " + std::to_string(e.byte) + ")");
+        return Error::inFile(
+            ErrorCode::Format, path.string(), "is not valid JSON (at byte " + std::to_string(e.byte) + ")");
     }
 }
 
@@ -37,16 +39,18 @@ fs::path resolveDir(const fs::path& bankDir, const std::string& entry)
 }
 
 // One metric's {"+": DIR, "-": DIR} object.
-Expected<BankMetric> parseSides(const fs::path& bankDir, const std::string& file, const std::string& id,
-                                const OrderedJson& sides)
+Expected<BankMetric> parseSides(
+    const fs::path& bankDir, const std::string& file, const std::string& id, const OrderedJson& sides)
 {
     const std::string where = file + " metric \"" + id + "\"";
-    if (!sides.is_object()) return Error::inFile(ErrorCode::Format, where, "must be an object {\"+\": DIR, \"-\": DIR}");
+    if (!sides.is_object())
+        return Error::inFile(ErrorCode::Format, where, "must be an object {\"+\": DIR, \"-\": DIR}");
     BankMetric metric;
     metric.id = id;
     for (const auto& [key, value] : sides.items()) {
         if (key != "+" && key != "-")
-            return Error::inFile(ErrorCode::Format, where, "has the key \"" + key + "\"; the valid keys are \"+\" and \"-\"");
+            return Error::inFile(
+                ErrorCode::Format, where, "has the key \"" + key + "\"; the valid keys are \"+\" and \"-\"");
         if (value.is_null()) continue;
         if (!value.is_string() || value.get<std::string>().empty())
             return Error::inFile(ErrorCode::Format, where, "entry \"" + key + "\" must be a folder name");
@@ -54,7 +58,7 @@ Expected<BankMetric> parseSides(const fs::path& bankDir, const std::string& file
         std::error_code ec;
         if (!fs::is_directory(dir, ec))
             return Error::inFile(ErrorCode::NotFound, where,
-                                 "names the adapter folder '" + dir.string() + "' for \"" + key + "\", which does not exist");
+                "names the adapter folder '" + dir.string() + "' for \"" + key + "\", which does not exist");
         (key == "+" ? metric.positiveDir : metric.negativeDir) = dir;
     }
     return metric;
@@ -67,42 +71,57 @@ public:
     {
         const fs::path path = bankDir / "bank.json.lock";
         int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) return Error::inFile(ErrorCode::Io, path.string(), std::string("could not be created: ") + std::strerror(errno));
+        if (fd < 0)
+            return Error::inFile(
+                ErrorCode::Io, path.string(), std::string("could not be created: ") + std::strerror(errno));
         while (::flock(fd, LOCK_EX) != 0) {
             if (errno == EINTR) continue;
             const int err = errno;
             ::close(fd);
-            return Error::inFile(ErrorCode::Io, path.string(), std::string("could not be locked: ") + std::strerror(err));
+            return Error::inFile(
+                ErrorCode::Io, path.string(), std::string("could not be locked: ") + std::strerror(err));
         }
         return BankLock(fd);
     }
-    BankLock(BankLock&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
+    BankLock(BankLock&& other) noexcept
+        : m_fd(std::exchange(other.m_fd, -1))
+    {
+    }
     BankLock& operator=(BankLock&&) = delete;
     ~BankLock()
     {
-        if (m_fd >= 0) ::close(m_fd);  // closing releases the flock
+        if (m_fd >= 0) ::close(m_fd); // closing releases the flock
     }
 
 private:
-    explicit BankLock(int fd) : m_fd(fd) {}
+    explicit BankLock(int fd)
+        : m_fd(fd)
+    {
+    }
     int m_fd = -1;
 };
 
-}  // namespace
+} // namespace
 
-std::string adapterName(const std::string& metric, AdapterSide side) { return metric + sideSymbol(side); }
+std::string adapterName(const std::string& metric, AdapterSide side)
+{
+    return metric + sideSymbol(side);
+}
 
-const char* sideSymbol(AdapterSide side) { return side == AdapterSide::Positive ? "+" : "-"; }
+const char* sideSymbol(AdapterSide side)
+{
+    return side == AdapterSide::Positive ? "+" : "-";
+}
 
 Expected<void> validateSliders(const SliderValues& values, const std::vector<MetricInfo>& metrics)
 {
     for (const auto& [id, value] : values) {
         if (!findMetric(metrics, id))
-            return Error{ErrorCode::InvalidArgument,
-                         "Unknown slider \"" + id + "\"; the valid metric ids are: " + joinMetricIds(metrics) + "."};
+            return Error { ErrorCode::InvalidArgument,
+                "Unknown slider \"" + id + "\"; the valid metric ids are: " + joinMetricIds(metrics) + "." };
         if (!std::isfinite(value) || value < -kSliderLimit || value > kSliderLimit)
-            return Error{ErrorCode::InvalidArgument, "Slider \"" + id + "\" is " + std::to_string(value) +
-                                                         ", outside the valid range [-2, 2]."};
+            return Error { ErrorCode::InvalidArgument,
+                "Slider \"" + id + "\" is " + std::to_string(value) + ", outside the valid range [-2, 2]." };
     }
     return {};
 }
@@ -111,13 +130,13 @@ Expected<std::pair<std::string, double>> parseSliderAssignment(const std::string
 {
     const size_t eq = text.find('=');
     const std::string usage = "\"" + text + "\" is not a slider setting; write METRIC=VALUE, e.g. energy=0.7.";
-    if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) return Error{ErrorCode::InvalidArgument, usage};
+    if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) return Error { ErrorCode::InvalidArgument, usage };
     const std::string id = text.substr(0, eq), number = text.substr(eq + 1);
     char* end = nullptr;
     errno = 0;
     const double value = std::strtod(number.c_str(), &end);
     if (end != number.c_str() + number.size() || errno == ERANGE || !std::isfinite(value))
-        return Error{ErrorCode::InvalidArgument, usage};
+        return Error { ErrorCode::InvalidArgument, usage };
     return std::make_pair(id, value);
 }
 
@@ -144,10 +163,12 @@ Expected<BankFile> readBankFile(const fs::path& bankDir, const std::vector<Metri
     if (!root->is_object() || !root->contains("format") || !(*root)["format"].is_number_integer())
         return Error::inFile(ErrorCode::Format, file, "has no integer \"format\" entry");
     if ((*root)["format"].get<int64_t>() != 1)
-        return Error::inFile(ErrorCode::Unsupported, file, "has format " + (*root)["format"].dump() + "; this build reads format 1");
+        return Error::inFile(
+            ErrorCode::Unsupported, file, "has format " + (*root)["format"].dump() + "; this build reads format 1");
     BankFile bank;
     if (root->contains("base_model") && !(*root)["base_model"].is_null()) {
-        if (!(*root)["base_model"].is_string()) return Error::inFile(ErrorCode::Format, file, "\"base_model\" must be a string");
+        if (!(*root)["base_model"].is_string())
+            return Error::inFile(ErrorCode::Format, file, "\"base_model\" must be a string");
         bank.baseModel = (*root)["base_model"].get<std::string>();
     }
     if (!root->contains("metrics") || !(*root)["metrics"].is_object())
@@ -155,7 +176,7 @@ Expected<BankFile> readBankFile(const fs::path& bankDir, const std::vector<Metri
     for (const auto& [id, sides] : (*root)["metrics"].items()) {
         if (knownMetrics && !findMetric(*knownMetrics, id))
             return Error::inFile(ErrorCode::Mismatch, file,
-                                 "lists the unknown metric \"" + id + "\"; the valid metric ids are: " + joinMetricIds(*knownMetrics));
+                "lists the unknown metric \"" + id + "\"; the valid metric ids are: " + joinMetricIds(*knownMetrics));
         Expected<BankMetric> metric = parseSides(bankDir, file, id, sides);
         if (!metric) return metric.error();
         bank.listed.push_back(std::move(*metric));
@@ -174,31 +195,31 @@ Expected<BankSummary> readBankSummary(const fs::path& bankDir, const std::vector
     summary.baseModel = std::move(bank->baseModel);
     for (const MetricInfo& info : metrics) {
         auto found = listed.find(info.id);
-        summary.metrics.push_back(found != listed.end() ? found->second : BankMetric{info.id, {}, {}});
+        summary.metrics.push_back(found != listed.end() ? found->second : BankMetric { info.id, {}, {} });
     }
     return summary;
 }
 
 Expected<void> registerAdapter(const fs::path& bankDir, const std::string& metric, AdapterSide side,
-                               const fs::path& adapterDir, const std::vector<MetricInfo>& metrics,
-                               const std::string& baseModel)
+    const fs::path& adapterDir, const std::vector<MetricInfo>& metrics, const std::string& baseModel)
 {
     if (!findMetric(metrics, metric))
-        return Error{ErrorCode::InvalidArgument,
-                     "Unknown metric \"" + metric + "\"; the valid metric ids are: " + joinMetricIds(metrics) + "."};
+        return Error { ErrorCode::InvalidArgument,
+            "Unknown metric \"" + metric + "\"; the valid metric ids are: " + joinMetricIds(metrics) + "." };
     std::error_code ec;
-    for (const char* name : {"adapter_config.json", "adapter_model.safetensors"})
+    for (const char* name : { "adapter_config.json", "adapter_model.safetensors" })
         if (!fs::is_regular_file(adapterDir / name, ec))
-            return Error::inFile(ErrorCode::NotFound, (adapterDir / name).string(), "does not exist, so the adapter cannot be registered");
+            return Error::inFile(ErrorCode::NotFound, (adapterDir / name).string(),
+                "does not exist, so the adapter cannot be registered");
     fs::create_directories(bankDir, ec);
     if (ec) return Error::inFile(ErrorCode::Io, bankDir.string(), "could not be created: " + ec.message());
     Expected<BankLock> lock = BankLock::acquire(bankDir);
     if (!lock) return lock.error();
 
     const fs::path path = bankDir / kBankFile;
-    OrderedJson root = {{"format", 1}, {"base_model", baseModel}, {"metrics", OrderedJson::object()}};
+    OrderedJson root = { { "format", 1 }, { "base_model", baseModel }, { "metrics", OrderedJson::object() } };
     if (fs::exists(path, ec)) {
-        TMK_TRY(readBankSummary(bankDir, metrics));  // refuse to extend a broken bank
+        TMK_TRY(readBankSummary(bankDir, metrics)); // refuse to extend a broken bank
         Expected<OrderedJson> existing = readOrderedJson(path);
         if (!existing) return existing.error();
         root = std::move(*existing);
@@ -211,11 +232,11 @@ Expected<void> registerAdapter(const fs::path& bankDir, const std::string& metri
     OrderedJson& sides = root["metrics"][metric];
     if (!sides.is_object()) sides = OrderedJson::object();
     sides[sideSymbol(side)] = inside ? relative.generic_string() : absoluteAdapter.string();
-    OrderedJson sorted = OrderedJson::object();  // "+" before "-", as the fixture bank writes them
-    for (const char* key : {"+", "-"})
+    OrderedJson sorted = OrderedJson::object(); // "+" before "-", as the fixture bank writes them
+    for (const char* key : { "+", "-" })
         if (sides.contains(key)) sorted[key] = sides[key];
     sides = std::move(sorted);
     return writeFileAtomic(path, root.dump(2) + "\n");
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -248,8 +248,8 @@ Expected<TracksRead> readTracks(CsvReader& reader, const PairBuilderOptions& opt
     data.rows = reader.rowsRead();
     skips.addProblems(reader);
     if (progress)
-        progress(
-            { ProgressStage::ReadingTracks, static_cast<int64_t>(reader.bytesTotal()), static_cast<int64_t>(reader.bytesTotal()) });
+        progress({ ProgressStage::ReadingTracks, static_cast<int64_t>(reader.bytesTotal()),
+            static_cast<int64_t>(reader.bytesTotal()) });
     return read;
 }
 

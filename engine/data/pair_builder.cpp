@@ -11,8 +11,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "tastemaker/pairs.h"
 #include "data/dataset.h"
+#include "tastemaker/pairs.h"
 
 namespace tmk {
 

@@ -35,17 +35,22 @@ Expected<MusicgenConfig> loadBenchConfig(const fs::path& path)
 Expected<at::TensorOptions> benchOptions(const MergeBenchParams& params)
 {
     at::ScalarType dtype = at::kFloat;
-    if (params.dtype == "bf16") dtype = at::kBFloat16;
-    else if (params.dtype == "f16") dtype = at::kHalf;
+    if (params.dtype == "bf16")
+        dtype = at::kBFloat16;
+    else if (params.dtype == "f16")
+        dtype = at::kHalf;
     else if (params.dtype != "f32")
-        return Error{ErrorCode::InvalidArgument, "bench merge: unknown dtype '" + params.dtype + "' (valid: f32, bf16, f16)"};
+        return Error { ErrorCode::InvalidArgument,
+            "bench merge: unknown dtype '" + params.dtype + "' (valid: f32, bf16, f16)" };
     try {
         const at::Device device(params.device);
         if (device.is_cuda() && !at::hasCUDA())
-            return Error{ErrorCode::Device, "bench merge: this build's libtorch has no CUDA, so device '" + params.device + "' is unavailable"};
+            return Error { ErrorCode::Device,
+                "bench merge: this build's libtorch has no CUDA, so device '" + params.device + "' is unavailable" };
         return at::TensorOptions().dtype(dtype).device(device);
     } catch (const std::exception&) {
-        return Error{ErrorCode::InvalidArgument, "bench merge: unknown device '" + params.device + "' (valid: cpu, cuda, cuda:N)"};
+        return Error { ErrorCode::InvalidArgument,
+            "bench merge: unknown device '" + params.device + "' (valid: cpu, cuda, cuda:N)" };
     }
 }
 
@@ -57,20 +62,22 @@ double medianMs(std::vector<double> seconds)
 }
 
 // Random W0 for every module a random adapter targets: N(0, 1/in), in the bench dtype on the bench device.
-std::map<std::string, at::Tensor> randomBase(const MusicgenConfig& config, const at::TensorOptions& options, uint64_t seed)
+std::map<std::string, at::Tensor> randomBase(
+    const MusicgenConfig& config, const at::TensorOptions& options, uint64_t seed)
 {
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     std::map<std::string, at::Tensor> weights;
     for (const RandomTarget& target : randomAdapterTargets(config.decoder))
-        weights[target.path + ".weight"] =
-            at::normal(0.0, 1.0 / std::sqrt(double(target.inFeatures)), {target.outFeatures, target.inFeatures}, generator,
-                       at::TensorOptions().dtype(at::kFloat))
-                .to(options);  // [out, in]
+        weights[target.path + ".weight"] = at::normal(0.0, 1.0 / std::sqrt(double(target.inFeatures)),
+            { target.outFeatures, target.inFeatures }, generator,
+            at::TensorOptions().dtype(at::kFloat))
+                                               .to(options); // [out, in]
     return weights;
 }
 
 // Times `repeats` merges, each with the sliders `make(i)` gives.
-Expected<double> timeMoves(AdapterMerger& merger, int repeats, const std::function<std::map<std::string, double>(int)>& make)
+Expected<double> timeMoves(
+    AdapterMerger& merger, int repeats, const std::function<std::map<std::string, double>(int)>& make)
 {
     std::vector<double> seconds;
     for (int i = 0; i < repeats; ++i) {
@@ -83,13 +90,13 @@ Expected<double> timeMoves(AdapterMerger& merger, int repeats, const std::functi
 
 // Two random adapters per metric (alpha = rank: scale 1), added to the merger.
 Expected<void> addRandomBank(AdapterMerger& merger, const MusicgenConfig& config, const MergeBenchParams& params,
-                             const std::vector<MetricInfo>& metrics)
+    const std::vector<MetricInfo>& metrics)
 {
     uint64_t index = 0;
     for (const MetricInfo& metric : metrics) {
-        for (AdapterSide side : {AdapterSide::Positive, AdapterSide::Negative}) {
-            Expected<LoraAdapter> adapter = makeRandomAdapter(config, params.rank, double(params.rank),
-                                                              params.seed * 1000003ULL + 1 + index++, 0.35, "bench");
+        for (AdapterSide side : { AdapterSide::Positive, AdapterSide::Negative }) {
+            Expected<LoraAdapter> adapter = makeRandomAdapter(
+                config, params.rank, double(params.rank), params.seed * 1000003ULL + 1 + index++, 0.35, "bench");
             if (!adapter) return adapter.error();
             TMK_TRY(merger.add(adapterName(metric.id, side), std::make_shared<const LoraAdapter>(std::move(*adapter))));
         }
@@ -97,7 +104,7 @@ Expected<void> addRandomBank(AdapterMerger& merger, const MusicgenConfig& config
     return {};
 }
 
-}  // namespace
+} // namespace
 
 std::string MergeBenchResult::toString() const
 {
@@ -123,7 +130,7 @@ Expected<MergeBenchResult> runMergeBench(const MergeBenchParams& params, const s
     Expected<at::TensorOptions> options = benchOptions(params);
     if (!options) return options.error();
     if (params.repeats < 1 || metrics.empty())
-        return Error{ErrorCode::InvalidArgument, "bench merge: needs at least one repeat and one metric"};
+        return Error { ErrorCode::InvalidArgument, "bench merge: needs at least one repeat and one metric" };
     c10::InferenceMode guard;
     std::map<std::string, at::Tensor> weights = randomBase(*config, *options, params.seed);
     AdapterMerger merger([&weights](const std::string& name) -> at::Tensor* {
@@ -145,11 +152,12 @@ Expected<MergeBenchResult> runMergeBench(const MergeBenchParams& params, const s
     auto all = [&](int i, double offset) {
         std::map<std::string, double> w;
         for (size_t m = 0; m < metrics.size(); ++m)
-            w[adapterName(metrics[m].id, (m + i) % 2 ? AdapterSide::Positive : AdapterSide::Negative)] = offset + 0.05 * double(m);
+            w[adapterName(metrics[m].id, (m + i) % 2 ? AdapterSide::Positive : AdapterSide::Negative)]
+                = offset + 0.05 * double(m);
         return w;
     };
     Expected<double> one = timeMoves(merger, params.repeats, [&](int i) {
-        return std::map<std::string, double>{{first, 0.3 + 0.1 * (i % 2)}};
+        return std::map<std::string, double> { { first, 0.3 + 0.1 * (i % 2) } };
     });
     if (!one) return one.error();
     result.oneSliderMs = *one;
@@ -159,7 +167,7 @@ Expected<MergeBenchResult> runMergeBench(const MergeBenchParams& params, const s
     std::map<std::string, double> state = all(params.repeats - 1, 0.2 + 0.01 * (params.repeats - 1));
     Expected<double> oneActive = timeMoves(merger, params.repeats, [&](int i) {
         std::map<std::string, double> w = state;
-        w.begin()->second += 0.1 * (i % 2 ? 1 : -1);  // one adapter's weight changes
+        w.begin()->second += 0.1 * (i % 2 ? 1 : -1); // one adapter's weight changes
         return w;
     });
     if (!oneActive) return oneActive.error();
@@ -171,15 +179,15 @@ Expected<MergeBenchResult> runMergeBench(const MergeBenchParams& params, const s
     return result;
 }
 
-}  // namespace
+} // namespace
 
 Expected<MergeBenchResult> benchmarkMerge(const MergeBenchParams& params, const std::vector<MetricInfo>& metrics)
 {
     try {
         return runMergeBench(params, metrics);
     } catch (const std::exception& e) {
-        return Error{ErrorCode::Device, std::string("bench merge failed: ") + e.what()};
+        return Error { ErrorCode::Device, std::string("bench merge failed: ") + e.what() };
     }
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -25,6 +25,6 @@ std::vector<RandomTarget> randomAdapterTargets(const DecoderConfig& config);
 // weight 1 has about `deltaRatio` / sqrt(in) standard deviation (deltaRatio times a default-initialised
 // weight's). Deterministic for a seed (CPU generator).
 Expected<LoraAdapter> makeRandomAdapter(const MusicgenConfig& config, int64_t rank, double alpha, uint64_t seed,
-                                        double deltaRatio, const std::string& baseModelName);
+    double deltaRatio, const std::string& baseModelName);
 
-}  // namespace tmk
+} // namespace tmk

@@ -34,10 +34,10 @@ double signalToNoiseDb(std::span<const float> reference, std::span<const float> 
     return 10.0 * std::log10(signal / noise);
 }
 
-Expected<StreamingBenchmark> benchmarkStreaming(std::shared_ptr<const MusicgenModel> model, GenerationRequest request,
-                                                const StreamingOptions& options)
+Expected<StreamingBenchmark> benchmarkStreaming(
+    std::shared_ptr<const MusicgenModel> model, GenerationRequest request, const StreamingOptions& options)
 {
-    if (!model) return Error{ErrorCode::InvalidArgument, "streaming benchmark: no model"};
+    if (!model) return Error { ErrorCode::InvalidArgument, "streaming benchmark: no model" };
     request.decodeAudio = true;
     std::vector<float> streamed;
     Clock::time_point start;
@@ -64,8 +64,9 @@ Expected<StreamingBenchmark> benchmarkStreaming(std::shared_ptr<const MusicgenMo
     bench.decodeCalls = decoder.stats().decodeCalls;
     bench.fullDecodeSeconds = result->codecSeconds;
     if (streamed.size() != result->audio.front().size())
-        return Error{ErrorCode::Internal, "streaming benchmark: " + std::to_string(streamed.size()) + " samples streamed, the full decode has " +
-                                              std::to_string(result->audio.front().size())};
+        return Error { ErrorCode::Internal,
+            "streaming benchmark: " + std::to_string(streamed.size()) + " samples streamed, the full decode has "
+                + std::to_string(result->audio.front().size()) };
     bench.snrDb = signalToNoiseDb(result->audio.front(), streamed);
     return bench;
 }

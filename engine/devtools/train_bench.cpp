@@ -27,7 +27,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double peakRssMiB()  // VmHWM of /proc/self/status
+double peakRssMiB() // VmHWM of /proc/self/status
 {
     std::ifstream status("/proc/self/status");
     std::string line;
@@ -61,40 +61,45 @@ Expected<std::shared_ptr<const MusicgenModel>> makeBenchModel(const TrainBenchPa
     Expected<DeviceKind> device = parseDeviceKind(params.device);
     if (!device) return device.error();
     options.device = *device;
-    Expected<std::shared_ptr<const MusicgenModel>> model = made ? MusicgenModel::load(dir, options) : Expected<std::shared_ptr<const MusicgenModel>>(made.error());
+    Expected<std::shared_ptr<const MusicgenModel>> model
+        = made ? MusicgenModel::load(dir, options) : Expected<std::shared_ptr<const MusicgenModel>>(made.error());
     std::error_code ec;
     fs::remove_all(dir, ec);
     return model;
 }
 
-}  // namespace
+} // namespace
 
 std::string TrainBenchResult::toString() const
 {
     char text[512];
     std::snprintf(text, sizeof text,
-                  "| device | frames | batch (pairs) | decoder params | LoRA params | reference pass (s/pair) | step (s) | pairs/s | "
-                  "pairs/s incl. reference | step / reference pass | peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
-                  "| %s | %lld | %lld | %.1fM | %.2fM | %.3f | %.3f | %.3f | %.3f | %.2fx | %.0f |\n",
-                  device.c_str(), static_cast<long long>(frames), static_cast<long long>(batchSize), static_cast<double>(decoderParameters) / 1e6,
-                  static_cast<double>(loraParameters) / 1e6, referenceSecondsPerPair, secondsPerStep, pairsPerSecond,
-                  static_cast<double>(batchSize) / (secondsPerStep + referenceSecondsPerPair * static_cast<double>(batchSize)),
-                  secondsPerStep / (referenceSecondsPerPair * static_cast<double>(batchSize)), peakRssMiB);
+        "| device | frames | batch (pairs) | decoder params | LoRA params | reference pass (s/pair) | step (s) | "
+        "pairs/s | "
+        "pairs/s incl. reference | step / reference pass | peak RSS (MiB) "
+        "|\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| %s | %lld | %lld | %.1fM | %.2fM | %.3f | %.3f | %.3f | %.3f | %.2fx | %.0f |\n",
+        device.c_str(), static_cast<long long>(frames), static_cast<long long>(batchSize),
+        static_cast<double>(decoderParameters) / 1e6, static_cast<double>(loraParameters) / 1e6,
+        referenceSecondsPerPair, secondsPerStep, pairsPerSecond,
+        static_cast<double>(batchSize) / (secondsPerStep + referenceSecondsPerPair * static_cast<double>(batchSize)),
+        secondsPerStep / (referenceSecondsPerPair * static_cast<double>(batchSize)), peakRssMiB);
     return text;
 }
 
 Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params)
 {
     if (params.steps < 1 || params.frames < 1 || params.batchSize < 1)
-        return Error{ErrorCode::InvalidArgument, "bench train: steps, frames and batch must be at least 1"};
+        return Error { ErrorCode::InvalidArgument, "bench train: steps, frames and batch must be at least 1" };
     Expected<std::shared_ptr<const MusicgenModel>> model = makeBenchModel(params);
     if (!model) return model.error();
-    resetPeakRss();  // the peak of writing the random checkpoint is not training's
+    resetPeakRss(); // the peak of writing the random checkpoint is not training's
     // The benchmark owns its private model: a LoRA hook on the decoder, as in training.
     const MusicgenModel::Impl& impl = modelParts(**model);
     MusicgenDecoder& decoder = writableDecoder(**model);
     if (params.frames + decoder.config().numCodebooks > decoder.config().maxPositions)
-        return Error{ErrorCode::InvalidArgument, "bench train: " + std::to_string(params.frames) + " frames exceed the model's positions"};
+        return Error { ErrorCode::InvalidArgument,
+            "bench train: " + std::to_string(params.frames) + " frames exceed the model's positions" };
     TrainBenchResult result;
     result.device = params.device;
     result.frames = params.frames;
@@ -111,25 +116,28 @@ Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params)
         AdamW adam((*lora)->parameters(), 0.0);
         at::Generator gen = at::detail::createCPUGenerator(params.seed);
         const int64_t n = params.batchSize;
-        at::Tensor codes = at::randint(decoder.config().vocabSize, {2 * n, decoder.config().numCodebooks, params.frames}, gen, at::kLong);  // [2n, K, T]
+        at::Tensor codes = at::randint(decoder.config().vocabSize,
+            { 2 * n, decoder.config().numCodebooks, params.frames }, gen, at::kLong); // [2n, K, T]
         std::vector<std::string> prompts(static_cast<size_t>(2 * n), "Classic Rock, electric guitar, keyboard, drums");
         at::Tensor reference;
         std::vector<double> referenceSeconds;
-        for (int repeat = 0; repeat < 2; ++repeat) {  // the first pass warms up
+        for (int repeat = 0; repeat < 2; ++repeat) { // the first pass warms up
             auto start = Clock::now();
             at::NoGradGuard noGrad;
             ScopedLoraDisabled off(**lora);
-            reference = sequenceLogProbs(decoder, encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, prompts, impl.device), codes);
+            reference = sequenceLogProbs(
+                decoder, encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, prompts, impl.device), codes);
             synchronize(impl.device);
             referenceSeconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
         }
         result.referenceSecondsPerPair = referenceSeconds.back() / static_cast<double>(n);
         std::vector<double> seconds;
-        for (int64_t step = 0; step <= params.steps; ++step) {  // step 0 warms up
+        for (int64_t step = 0; step <= params.steps; ++step) { // step 0 warms up
             const auto start = Clock::now();
-            at::Tensor logps = sequenceLogProbs(decoder, encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, prompts, impl.device), codes);
-            DpoLossOutput out = dpoLoss(DpoLossType::Sigmoid, 0.1, logps.narrow(0, 0, n), logps.narrow(0, n, n), reference.narrow(0, 0, n),
-                                        reference.narrow(0, n, n));
+            at::Tensor logps = sequenceLogProbs(
+                decoder, encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, prompts, impl.device), codes);
+            DpoLossOutput out = dpoLoss(DpoLossType::Sigmoid, 0.1, logps.narrow(0, 0, n), logps.narrow(0, n, n),
+                reference.narrow(0, 0, n), reference.narrow(0, n, n));
             out.losses.mean().backward();
             clipGradNorm((*lora)->parameters(), 1.0);
             adam.step(1e-4);
@@ -141,12 +149,12 @@ Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params)
         result.secondsPerStep = seconds[seconds.size() / 2];
         result.pairsPerSecond = static_cast<double>(n) / result.secondsPerStep;
     } catch (const c10::Error& e) {
-        return Error{ErrorCode::Internal, std::string("bench train failed: ") + e.what_without_backtrace()};
+        return Error { ErrorCode::Internal, std::string("bench train failed: ") + e.what_without_backtrace() };
     } catch (const std::bad_alloc&) {
-        return Error{ErrorCode::Device, "bench train failed: out of memory"};
+        return Error { ErrorCode::Device, "bench train failed: out of memory" };
     }
     result.peakRssMiB = peakRssMiB();
     return result;
 }
 
-}  // namespace tmk
+} // namespace tmk

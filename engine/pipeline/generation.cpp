@@ -21,16 +21,19 @@ double secondsSince(Clock::time_point start)
 }
 
 // Tokenises and encodes the prompts: T5 states [B, S, Dt] and mask [B, S].
-std::pair<at::Tensor, at::Tensor> encodePrompts(const MusicgenModel::Impl& impl, const std::vector<std::string>& prompts)
+std::pair<at::Tensor, at::Tensor> encodePrompts(
+    const MusicgenModel::Impl& impl, const std::vector<std::string>& prompts)
 {
     TokenBatch tokens = impl.tokenizer->encodeBatch(prompts);
     auto longOptions = at::TensorOptions().dtype(at::kLong);
-    at::Tensor ids = at::from_blob(tokens.ids.data(), {tokens.batch, tokens.length}, longOptions).clone().to(impl.device);
-    at::Tensor mask = at::from_blob(tokens.mask.data(), {tokens.batch, tokens.length}, longOptions).clone().to(impl.device);
-    return {impl.textEncoder->forward(ids, mask), mask};
+    at::Tensor ids
+        = at::from_blob(tokens.ids.data(), { tokens.batch, tokens.length }, longOptions).clone().to(impl.device);
+    at::Tensor mask
+        = at::from_blob(tokens.mask.data(), { tokens.batch, tokens.length }, longOptions).clone().to(impl.device);
+    return { impl.textEncoder->forward(ids, mask), mask };
 }
 
-std::vector<std::vector<float>> audioFromTensor(const at::Tensor& audio)  // [B, 1, L]
+std::vector<std::vector<float>> audioFromTensor(const at::Tensor& audio) // [B, 1, L]
 {
     at::Tensor cpu = audio.to(at::kCPU, at::kFloat).contiguous();
     std::vector<std::vector<float>> signals;
@@ -41,30 +44,34 @@ std::vector<std::vector<float>> audioFromTensor(const at::Tensor& audio)  // [B,
     return signals;
 }
 
-Expected<GenerationResult> runGeneration(const MusicgenModel::Impl& impl, const GenerationRequest& request,
-                                         const GenerationCallbacks& callbacks)
+Expected<GenerationResult> runGeneration(
+    const MusicgenModel::Impl& impl, const GenerationRequest& request, const GenerationCallbacks& callbacks)
 {
     GenerationResult result;
     result.sampleRate = impl.info.sampleRate;
     auto start = Clock::now();
-    if (callbacks.onProgress) callbacks.onProgress(Progress{ProgressStage::TextEncoder, 0, 1});
+    if (callbacks.onProgress) callbacks.onProgress(Progress { ProgressStage::TextEncoder, 0, 1 });
     auto [states, mask] = encodePrompts(impl, request.prompts);
     result.textSeconds = secondsSince(start);
 
     GenerateCallbacks lmCallbacks;
     lmCallbacks.cancel = callbacks.cancel;
     if (callbacks.onProgress)
-        lmCallbacks.onStep = [&](int64_t step, int64_t total) { callbacks.onProgress(Progress{ProgressStage::Decoding, step, total}); };
+        lmCallbacks.onStep = [&](int64_t step, int64_t total) {
+            callbacks.onProgress(Progress { ProgressStage::Decoding, step, total });
+        };
     if (callbacks.onFrame)
-        lmCallbacks.onFrame = [&](int64_t frame, const std::vector<int64_t>& codes) { callbacks.onFrame(frame, codes); };
+        lmCallbacks.onFrame
+            = [&](int64_t frame, const std::vector<int64_t>& codes) { callbacks.onFrame(frame, codes); };
     start = Clock::now();
-    Expected<at::Tensor> codes = generateCodes(*impl.decoder, states, mask, request.frames, request.sampling, lmCallbacks);
+    Expected<at::Tensor> codes
+        = generateCodes(*impl.decoder, states, mask, request.frames, request.sampling, lmCallbacks);
     if (!codes) return codes.error();
     result.decodeSeconds = secondsSince(start);
     result.codes = codesFromTensor(*codes);
 
     if (request.decodeAudio) {
-        if (callbacks.onProgress) callbacks.onProgress(Progress{ProgressStage::AudioDecoder, 0, 1});
+        if (callbacks.onProgress) callbacks.onProgress(Progress { ProgressStage::AudioDecoder, 0, 1 });
         start = Clock::now();
         result.audio = audioFromTensor(impl.codec->decode(codes->to(impl.device)));
         result.codecSeconds = secondsSince(start);
@@ -72,20 +79,19 @@ Expected<GenerationResult> runGeneration(const MusicgenModel::Impl& impl, const 
     return result;
 }
 
-template <typename Fn>
-auto guardJob(const std::string& what, Fn&& fn) -> decltype(fn())
+template <typename Fn> auto guardJob(const std::string& what, Fn&& fn) -> decltype(fn())
 {
     try {
         c10::InferenceMode guard;
         return fn();
     } catch (const c10::Error& e) {
-        return Error{ErrorCode::Internal, what + " failed: " + e.what_without_backtrace()};
+        return Error { ErrorCode::Internal, what + " failed: " + e.what_without_backtrace() };
     } catch (const std::bad_alloc&) {
-        return Error{ErrorCode::Device, what + " failed: out of memory"};
+        return Error { ErrorCode::Device, what + " failed: out of memory" };
     }
 }
 
-}  // namespace
+} // namespace
 
 GenerationRequest GenerationRequest::defaultsFor(const ModelInfo& info)
 {
@@ -97,16 +103,18 @@ GenerationRequest GenerationRequest::defaultsFor(const ModelInfo& info)
 
 Expected<void> GenerationRequest::validate(const ModelInfo& info) const
 {
-    auto bad = [](const std::string& message) { return Error{ErrorCode::InvalidArgument, message}; };
+    auto bad = [](const std::string& message) { return Error { ErrorCode::InvalidArgument, message }; };
     if (prompts.empty()) return bad("at least one prompt is needed (an empty prompt \"\" is allowed)");
     if (frames < 1) return bad("the duration must be at least one frame (1/" + std::to_string(info.frameRate) + " s)");
     if (frames > info.maxFrames)
-        return bad("the duration " + std::to_string(frames) + " frames exceeds this model's limit of " + std::to_string(info.maxFrames) +
-                   " frames (" + std::to_string(info.maxFrames / std::max<int64_t>(1, info.frameRate)) + " s)");
+        return bad("the duration " + std::to_string(frames) + " frames exceeds this model's limit of "
+            + std::to_string(info.maxFrames) + " frames ("
+            + std::to_string(info.maxFrames / std::max<int64_t>(1, info.frameRate)) + " s)");
     return sampling.validate();
 }
 
-Expected<GenerationResult> generate(const MusicgenModel& model, const GenerationRequest& request, const GenerationCallbacks& callbacks)
+Expected<GenerationResult> generate(
+    const MusicgenModel& model, const GenerationRequest& request, const GenerationCallbacks& callbacks)
 {
     TMK_TRY(request.validate(model.info()));
     std::shared_lock lock(weightsMutex(model));
@@ -117,15 +125,19 @@ Expected<at::Tensor> codesToTensor(const MusicgenModel::Impl& impl, const AudioC
 {
     const int64_t expected = codes.batch * codes.codebooks * codes.frames;
     if (codes.batch < 1 || codes.frames < 1 || static_cast<int64_t>(codes.values.size()) != expected)
-        return Error{ErrorCode::InvalidArgument, "codes must be a non-empty [batch, codebooks, frames] array"};
+        return Error { ErrorCode::InvalidArgument, "codes must be a non-empty [batch, codebooks, frames] array" };
     if (codes.codebooks != impl.config.decoder.numCodebooks)
-        return Error{ErrorCode::Mismatch, "the codes have " + std::to_string(codes.codebooks) + " codebooks but the model uses " +
-                                              std::to_string(impl.config.decoder.numCodebooks)};
+        return Error { ErrorCode::Mismatch,
+            "the codes have " + std::to_string(codes.codebooks) + " codebooks but the model uses "
+                + std::to_string(impl.config.decoder.numCodebooks) };
     for (int64_t value : codes.values)
         if (value < 0 || value >= impl.config.codec.codebookSize)
-            return Error{ErrorCode::InvalidArgument, "code " + std::to_string(value) + " is outside the codebook range [0, " +
-                                                         std::to_string(impl.config.codec.codebookSize) + ")"};
-    return at::tensor(codes.values, at::TensorOptions().dtype(at::kLong)).view({codes.batch, codes.codebooks, codes.frames}).to(impl.device);
+            return Error { ErrorCode::InvalidArgument,
+                "code " + std::to_string(value) + " is outside the codebook range [0, "
+                    + std::to_string(impl.config.codec.codebookSize) + ")" };
+    return at::tensor(codes.values, at::TensorOptions().dtype(at::kLong))
+        .view({ codes.batch, codes.codebooks, codes.frames })
+        .to(impl.device);
 }
 
 AudioCodes codesFromTensor(const at::Tensor& codes)
@@ -150,14 +162,15 @@ Expected<std::vector<std::vector<float>>> decodeCodes(const MusicgenModel& model
 
 Expected<AudioCodes> encodeAudio(const MusicgenModel& model, std::span<const float> audio)
 {
-    if (audio.empty()) return Error{ErrorCode::InvalidArgument, "cannot encode an empty signal"};
+    if (audio.empty()) return Error { ErrorCode::InvalidArgument, "cannot encode an empty signal" };
     return guardJob("audio encoding", [&]() -> Expected<AudioCodes> {
         const MusicgenModel::Impl& impl = modelParts(model);
-        at::Tensor input = at::from_blob(const_cast<float*>(audio.data()), {1, 1, static_cast<int64_t>(audio.size())}, at::kFloat)
-                               .clone()
-                               .to(impl.device);
+        at::Tensor input
+            = at::from_blob(const_cast<float*>(audio.data()), { 1, 1, static_cast<int64_t>(audio.size()) }, at::kFloat)
+                  .clone()
+                  .to(impl.device);
         return codesFromTensor(impl.codec->encode(input, impl.config.decoder.numCodebooks));
     });
 }
 
-}  // namespace tmk
+} // namespace tmk

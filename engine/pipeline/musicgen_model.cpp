@@ -15,7 +15,7 @@ Expected<DeviceKind> parseDeviceKind(const std::string& text)
 {
     if (text == "cpu") return DeviceKind::Cpu;
     if (text == "cuda") return DeviceKind::Cuda;
-    return Error{ErrorCode::InvalidArgument, "unknown device '" + text + "' (valid: cpu, cuda)"};
+    return Error { ErrorCode::InvalidArgument, "unknown device '" + text + "' (valid: cpu, cuda)" };
 }
 
 Expected<ComputeDType> parseComputeDType(const std::string& text)
@@ -23,17 +23,23 @@ Expected<ComputeDType> parseComputeDType(const std::string& text)
     if (text == "f32") return ComputeDType::F32;
     if (text == "bf16") return ComputeDType::BF16;
     if (text == "f16") return ComputeDType::F16;
-    return Error{ErrorCode::InvalidArgument, "unknown dtype '" + text + "' (valid: f32, bf16, f16)"};
+    return Error { ErrorCode::InvalidArgument, "unknown dtype '" + text + "' (valid: f32, bf16, f16)" };
 }
 
-const char* deviceKindName(DeviceKind device) { return device == DeviceKind::Cuda ? "cuda" : "cpu"; }
+const char* deviceKindName(DeviceKind device)
+{
+    return device == DeviceKind::Cuda ? "cuda" : "cpu";
+}
 
 const char* computeDTypeName(ComputeDType dtype)
 {
     switch (dtype) {
-    case ComputeDType::F32: return "f32";
-    case ComputeDType::BF16: return "bf16";
-    case ComputeDType::F16: return "f16";
+    case ComputeDType::F32:
+        return "f32";
+    case ComputeDType::BF16:
+        return "bf16";
+    case ComputeDType::F16:
+        return "f16";
     }
     return "?";
 }
@@ -43,9 +49,10 @@ namespace {
 Expected<void> checkDeviceSupport(const ModelOptions& options)
 {
     if (options.device == DeviceKind::Cuda && !torch::cuda::is_available())
-        return Error{ErrorCode::Device, "CUDA was requested, but this build's libtorch has no CUDA or no NVIDIA GPU is present; use --device cpu"};
+        return Error { ErrorCode::Device,
+            "CUDA was requested, but this build's libtorch has no CUDA or no NVIDIA GPU is present; use --device cpu" };
     if (options.device == DeviceKind::Cpu && options.dtype == ComputeDType::F16)
-        return Error{ErrorCode::Unsupported, "f16 is only supported on CUDA; on the CPU use f32 or bf16"};
+        return Error { ErrorCode::Unsupported, "f16 is only supported on CUDA; on the CPU use f32 or bf16" };
     return {};
 }
 
@@ -53,21 +60,25 @@ Expected<void> refusePickleOnly(const fs::path& dir)
 {
     std::error_code ec;
     if (fs::exists(dir / "model.safetensors", ec) || fs::exists(dir / "model.safetensors.index.json", ec)) return {};
-    for (const char* name : {"pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.bin"})
+    for (const char* name : { "pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.bin" })
         if (fs::exists(dir / name, ec))
             return Error::inFile(ErrorCode::Unsupported, dir.string(),
-                                 std::string("holds only a PyTorch pickle checkpoint (") + name +
-                                     "); Tastemaker never unpickles files. Convert it once in Python with "
-                                     "MusicgenForConditionalGeneration.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)");
+                std::string("holds only a PyTorch pickle checkpoint (") + name
+                    + "); Tastemaker never unpickles files. Convert it once in Python with "
+                      "MusicgenForConditionalGeneration.from_pretrained(dir).save_pretrained(dir, "
+                      "safe_serialization=True)");
     return {};
 }
 
 at::ScalarType scalarTypeOf(ComputeDType dtype)
 {
     switch (dtype) {
-    case ComputeDType::BF16: return at::kBFloat16;
-    case ComputeDType::F16: return at::kHalf;
-    case ComputeDType::F32: break;
+    case ComputeDType::BF16:
+        return at::kBFloat16;
+    case ComputeDType::F16:
+        return at::kHalf;
+    case ComputeDType::F32:
+        break;
     }
     return at::kFloat;
 }
@@ -89,9 +100,10 @@ void fillInfo(MusicgenModel::Impl& impl, const fs::path& dir, const ModelOptions
         info.decoderParameters += weight->numel();
         const auto bytes = static_cast<int64_t>(weight->nbytes());
         info.decoderBytes += bytes;
-        const bool perStep = name.find("embed_") == std::string::npos && name.find("enc_to_dec_proj") == std::string::npos &&
-                             name.find("encoder_attn.k_proj") == std::string::npos &&
-                             name.find("encoder_attn.v_proj") == std::string::npos;
+        const bool perStep = name.find("embed_") == std::string::npos
+            && name.find("enc_to_dec_proj") == std::string::npos
+            && name.find("encoder_attn.k_proj") == std::string::npos
+            && name.find("encoder_attn.v_proj") == std::string::npos;
         if (perStep) info.decoderStepBytes += bytes;
     }
     info.sampling = c.generation.sampling;
@@ -101,7 +113,7 @@ void fillInfo(MusicgenModel::Impl& impl, const fs::path& dir, const ModelOptions
 Expected<void> loadParts(MusicgenModel::Impl& impl, const fs::path& dir, const ProgressCallback& progress)
 {
     auto report = [&](ProgressStage stage, int done) {
-        if (progress) progress(Progress{stage, done, 5});
+        if (progress) progress(Progress { stage, done, 5 });
     };
     report(ProgressStage::LoadingTokenizer, 0);
     Expected<T5Tokenizer> tokenizer = T5Tokenizer::load(dir / "spiece.model");
@@ -128,14 +140,20 @@ Expected<void> loadParts(MusicgenModel::Impl& impl, const fs::path& dir, const P
     return {};
 }
 
-}  // namespace
+} // namespace
 
-MusicgenModel::MusicgenModel(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+MusicgenModel::MusicgenModel(std::unique_ptr<Impl> impl)
+    : m_impl(std::move(impl))
+{
+}
 MusicgenModel::~MusicgenModel() = default;
-const ModelInfo& MusicgenModel::info() const { return m_impl->info; }
+const ModelInfo& MusicgenModel::info() const
+{
+    return m_impl->info;
+}
 
-Expected<std::shared_ptr<const MusicgenModel>> MusicgenModel::load(const fs::path& dir, const ModelOptions& options,
-                                                                   const ProgressCallback& progress)
+Expected<std::shared_ptr<const MusicgenModel>> MusicgenModel::load(
+    const fs::path& dir, const ModelOptions& options, const ProgressCallback& progress)
 {
     TMK_TRY(checkDeviceSupport(options));
     std::error_code ec;
@@ -152,7 +170,8 @@ Expected<std::shared_ptr<const MusicgenModel>> MusicgenModel::load(const fs::pat
         at::NoGradGuard guard;
         TMK_TRY(loadParts(*impl, dir, progress));
     } catch (const c10::Error& e) {
-        return Error::inFile(ErrorCode::Internal, dir.string(), std::string("could not be loaded: ") + e.what_without_backtrace());
+        return Error::inFile(
+            ErrorCode::Internal, dir.string(), std::string("could not be loaded: ") + e.what_without_backtrace());
     } catch (const std::bad_alloc&) {
         return Error::inFile(ErrorCode::Device, dir.string(), "could not be loaded: out of memory");
     }
@@ -160,4 +179,4 @@ Expected<std::shared_ptr<const MusicgenModel>> MusicgenModel::load(const fs::pat
     return std::shared_ptr<const MusicgenModel>(new MusicgenModel(std::move(impl)));
 }
 
-}  // namespace tmk
+} // namespace tmk

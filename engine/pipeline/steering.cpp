@@ -4,11 +4,10 @@
 
 #include <c10/core/InferenceMode.h>
 
-#include "tastemaker/log.h"
-
 #include "adapters/adapter_bank.h"
 #include "adapters/merger.h"
 #include "pipeline/model_access.h"
+#include "tastemaker/log.h"
 
 namespace tmk {
 
@@ -31,20 +30,25 @@ SliderValues nonZero(const SliderValues& values)
     return result;
 }
 
-}  // namespace
+} // namespace
 
-Steering::Steering(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Steering::Steering(std::unique_ptr<Impl> impl)
+    : m_impl(std::move(impl))
+{
+}
 Steering::~Steering()
 {
     // Hand the model back as it was loaded: every merged module returns to W0 (sliders at 0), so a
     // later bank, a training run or a plain generation never sees this bank's deltas.
     if (!m_impl || !m_impl->merger || !m_impl->bank) return;
-    Expected<SteeringMergeInfo> restored = apply(SliderValues{});
-    if (!restored) logMessage(LogLevel::Warning, "restoring the base weights when closing the adapter bank failed: " + restored.error().message);
+    Expected<SteeringMergeInfo> restored = apply(SliderValues {});
+    if (!restored)
+        logMessage(LogLevel::Warning,
+            "restoring the base weights when closing the adapter bank failed: " + restored.error().message);
 }
 
-Expected<std::unique_ptr<Steering>> Steering::load(std::shared_ptr<const MusicgenModel> model, const std::filesystem::path& bankDir,
-                                                   const std::vector<MetricInfo>& metrics)
+Expected<std::unique_ptr<Steering>> Steering::load(std::shared_ptr<const MusicgenModel> model,
+    const std::filesystem::path& bankDir, const std::vector<MetricInfo>& metrics)
 {
     auto impl = std::make_unique<Impl>();
     impl->model = std::move(model);
@@ -60,15 +64,28 @@ Expected<std::unique_ptr<Steering>> Steering::load(std::shared_ptr<const Musicge
         impl->merger.emplace(lookup);
         TMK_TRY(impl->merger->addBank(*impl->bank));
     } catch (const c10::Error& e) {
-        return Error::inFile(ErrorCode::Internal, bankDir.string(), std::string("could not be loaded: ") + e.what_without_backtrace());
+        return Error::inFile(
+            ErrorCode::Internal, bankDir.string(), std::string("could not be loaded: ") + e.what_without_backtrace());
     }
     return std::unique_ptr<Steering>(new Steering(std::move(impl)));
 }
 
-const BankSummary& Steering::summary() const { return m_impl->bank->summary(); }
-const SliderValues& Steering::current() const { return m_impl->current; }
-const std::filesystem::path& Steering::bankDir() const { return m_impl->bankDir; }
-int64_t Steering::memoryBytes() const { return static_cast<int64_t>(m_impl->merger->memory().totalBytes()); }
+const BankSummary& Steering::summary() const
+{
+    return m_impl->bank->summary();
+}
+const SliderValues& Steering::current() const
+{
+    return m_impl->current;
+}
+const std::filesystem::path& Steering::bankDir() const
+{
+    return m_impl->bankDir;
+}
+int64_t Steering::memoryBytes() const
+{
+    return static_cast<int64_t>(m_impl->merger->memory().totalBytes());
+}
 
 Expected<SteeringMergeInfo> Steering::apply(const SliderValues& values)
 {
@@ -79,9 +96,9 @@ Expected<SteeringMergeInfo> Steering::apply(const SliderValues& values)
         Expected<MergeStats> stats = m_impl->merger->applySliders(*m_impl->bank, values);
         if (!stats) return stats.error();
         m_impl->current = values;
-        return SteeringMergeInfo{stats->modulesRecomputed + stats->modulesRestored, stats->seconds * 1e3};
+        return SteeringMergeInfo { stats->modulesRecomputed + stats->modulesRestored, stats->seconds * 1e3 };
     } catch (const c10::Error& e) {
-        return Error{ErrorCode::Internal, std::string("merging the adapters failed: ") + e.what_without_backtrace()};
+        return Error { ErrorCode::Internal, std::string("merging the adapters failed: ") + e.what_without_backtrace() };
     }
 }
 
@@ -93,4 +110,4 @@ Expected<std::optional<SteeringMergeInfo>> Steering::applyIfChanged(const Slider
     return std::optional<SteeringMergeInfo>(*merged);
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -26,27 +26,26 @@ double secondsSince(Clock::time_point start)
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-template <typename Fn>
-Expected<void> guardStream(Fn&& fn)
+template <typename Fn> Expected<void> guardStream(Fn&& fn)
 {
     try {
         c10::InferenceMode guard;
         fn();
         return {};
     } catch (const c10::Error& e) {
-        return Error{ErrorCode::Internal, std::string("streaming decode failed: ") + e.what_without_backtrace()};
+        return Error { ErrorCode::Internal, std::string("streaming decode failed: ") + e.what_without_backtrace() };
     } catch (const std::bad_alloc&) {
-        return Error{ErrorCode::Device, "streaming decode failed: out of memory"};
+        return Error { ErrorCode::Device, "streaming decode failed: out of memory" };
     }
 }
 
-}  // namespace
+} // namespace
 
 // ---- StreamingOptions -----------------------------------------------------------------------------
 
 Expected<void> StreamingOptions::validate() const
 {
-    auto bad = [](const std::string& message) { return Error{ErrorCode::InvalidArgument, "streaming: " + message}; };
+    auto bad = [](const std::string& message) { return Error { ErrorCode::InvalidArgument, "streaming: " + message }; };
     if (firstChunkFrames < 1) return bad("the first chunk must be at least one frame");
     if (chunkFrames < 1) return bad("chunks must be at least one frame");
     if (leftContextFrames < 0 || rightContextFrames < 0) return bad("context frames must not be negative");
@@ -71,7 +70,8 @@ std::optional<ChunkPlan> ChunkPlanner::next(int64_t available, bool final) const
     plan.windowBegin = std::max<int64_t>(0, m_emitted - m_options.leftContextFrames);
     if (final) {
         if (available <= m_emitted) return std::nullopt;
-        plan.emitEnd = plan.regionEnd = plan.windowEnd = available;  // reflect-padded at the true end, like a full decode
+        plan.emitEnd = plan.regionEnd = plan.windowEnd
+            = available; // reflect-padded at the true end, like a full decode
         return plan;
     }
     plan.emitEnd = m_emitted + (m_first ? m_options.firstChunkFrames : m_options.chunkFrames);
@@ -95,19 +95,24 @@ void crossfadeInto(std::span<const float> from, std::span<float> to)
     const size_t n = std::min(from.size(), to.size());
     for (size_t i = 0; i < n; ++i) {
         // Raised cosine: the two weights sum to one, and the slope is zero at both ends.
-        const double w = 0.5 - 0.5 * std::cos(std::numbers::pi * (static_cast<double>(i) + 0.5) / static_cast<double>(n));
+        const double w
+            = 0.5 - 0.5 * std::cos(std::numbers::pi * (static_cast<double>(i) + 0.5) / static_cast<double>(n));
         to[i] = static_cast<float>(from[i] * (1.0 - w) + to[i] * w);
     }
 }
 
 CodecStream::CodecStream(const Encodec& codec, int64_t codebooks, const StreamingOptions& options)
-    : m_codec(codec), m_codebooks(codebooks), m_hop(codec.hopLength()), m_planner(options)
+    : m_codec(codec)
+    , m_codebooks(codebooks)
+    , m_hop(codec.hopLength())
+    , m_planner(options)
 {
 }
 
 void CodecStream::append(std::span<const int64_t> frameCodes)
 {
-    TORCH_CHECK(static_cast<int64_t>(frameCodes.size()) == m_codebooks, "CodecStream: a frame needs ", m_codebooks, " codes");
+    TORCH_CHECK(
+        static_cast<int64_t>(frameCodes.size()) == m_codebooks, "CodecStream: a frame needs ", m_codebooks, " codes");
     m_codes.insert(m_codes.end(), frameCodes.begin(), frameCodes.end());
 }
 
@@ -115,12 +120,13 @@ std::vector<float> CodecStream::decodeRegion(const ChunkPlan& plan) const
 {
     const int64_t width = plan.windowEnd - plan.windowBegin;
     auto* first = const_cast<int64_t*>(m_codes.data() + plan.windowBegin * m_codebooks);
-    at::Tensor codes = at::from_blob(first, {width, m_codebooks}, at::kLong).t().unsqueeze(0);  // [1, K, W]
-    at::Tensor audio = m_codec.decode(codes.to(m_codec.device()));                                // [1, 1, W * hop]
-    at::Tensor region = audio.reshape({-1})
-                            .narrow(0, (plan.regionBegin - plan.windowBegin) * m_hop, (plan.regionEnd - plan.regionBegin) * m_hop)
-                            .to(at::kCPU, at::kFloat)
-                            .contiguous();  // [(regionEnd - regionBegin) * hop]
+    at::Tensor codes = at::from_blob(first, { width, m_codebooks }, at::kLong).t().unsqueeze(0); // [1, K, W]
+    at::Tensor audio = m_codec.decode(codes.to(m_codec.device())); // [1, 1, W * hop]
+    at::Tensor region
+        = audio.reshape({ -1 })
+              .narrow(0, (plan.regionBegin - plan.windowBegin) * m_hop, (plan.regionEnd - plan.regionBegin) * m_hop)
+              .to(at::kCPU, at::kFloat)
+              .contiguous(); // [(regionEnd - regionBegin) * hop]
     const float* data = region.data_ptr<float>();
     return std::vector<float>(data, data + region.numel());
 }
@@ -141,12 +147,13 @@ int64_t CodecStream::pump(bool final, const Sink& sink)
     return calls;
 }
 
-std::vector<float> streamDecodeCodes(const Encodec& codec, const at::Tensor& codes, int64_t batchItem, const StreamingOptions& options)
+std::vector<float> streamDecodeCodes(
+    const Encodec& codec, const at::Tensor& codes, int64_t batchItem, const StreamingOptions& options)
 {
     c10::InferenceMode guard;
-    TORCH_CHECK(codes.dim() == 3 && batchItem >= 0 && batchItem < codes.size(0), "streamDecodeCodes: codes must be [B, K, T] with item ",
-                batchItem);
-    at::Tensor item = codes[batchItem].t().to(at::kCPU, at::kLong).contiguous();  // [T, K]
+    TORCH_CHECK(codes.dim() == 3 && batchItem >= 0 && batchItem < codes.size(0),
+        "streamDecodeCodes: codes must be [B, K, T] with item ", batchItem);
+    at::Tensor item = codes[batchItem].t().to(at::kCPU, at::kLong).contiguous(); // [T, K]
     const int64_t codebooks = item.size(1);
     CodecStream stream(codec, codebooks, options);
     std::vector<float> samples;
@@ -173,13 +180,14 @@ struct StreamingDecoder::Impl {
     std::optional<Error> failure;
     bool finished = false;
 
-    Impl(std::shared_ptr<const MusicgenModel> m, int64_t item, const StreamingOptions& options, AudioChunkCallback callback)
-        : model(std::move(m)),
-          batchItem(item),
-          codebooks(modelParts(*model).config.decoder.numCodebooks),
-          codebookSize(modelParts(*model).config.codec.codebookSize),
-          onAudio(std::move(callback)),
-          stream(*modelParts(*model).codec, codebooks, options)
+    Impl(std::shared_ptr<const MusicgenModel> m, int64_t item, const StreamingOptions& options,
+        AudioChunkCallback callback)
+        : model(std::move(m))
+        , batchItem(item)
+        , codebooks(modelParts(*model).config.decoder.numCodebooks)
+        , codebookSize(modelParts(*model).config.codec.codebookSize)
+        , onAudio(std::move(callback))
+        , stream(*modelParts(*model).codec, codebooks, options)
     {
     }
 
@@ -194,19 +202,20 @@ struct StreamingDecoder::Impl {
 
 Expected<void> StreamingDecoder::Impl::checkFrame(int64_t frame, std::span<const int64_t> codes) const
 {
-    auto bad = [](const std::string& message) { return Error{ErrorCode::InvalidArgument, "streaming: " + message}; };
+    auto bad = [](const std::string& message) { return Error { ErrorCode::InvalidArgument, "streaming: " + message }; };
     if (finished) return bad("a frame was pushed after finish()");
     if (frame != stats.framesPushed)
-        return bad("frames must arrive in order: expected frame " + std::to_string(stats.framesPushed) + ", got " + std::to_string(frame));
+        return bad("frames must arrive in order: expected frame " + std::to_string(stats.framesPushed) + ", got "
+            + std::to_string(frame));
     const auto size = static_cast<int64_t>(codes.size());
     if (size % codebooks != 0 || (batchItem + 1) * codebooks > size)
-        return bad("frame " + std::to_string(frame) + " has " + std::to_string(size) + " codes, not [batch, " + std::to_string(codebooks) +
-                   "] with batch item " + std::to_string(batchItem));
+        return bad("frame " + std::to_string(frame) + " has " + std::to_string(size) + " codes, not [batch, "
+            + std::to_string(codebooks) + "] with batch item " + std::to_string(batchItem));
     for (int64_t k = 0; k < codebooks; ++k) {
         const int64_t value = codes[static_cast<size_t>(batchItem * codebooks + k)];
         if (value < 0 || value >= codebookSize)
-            return bad("code " + std::to_string(value) + " of frame " + std::to_string(frame) + ", codebook " + std::to_string(k) +
-                       " is outside [0, " + std::to_string(codebookSize) + ")");
+            return bad("code " + std::to_string(value) + " of frame " + std::to_string(frame) + ", codebook "
+                + std::to_string(k) + " is outside [0, " + std::to_string(codebookSize) + ")");
     }
     return {};
 }
@@ -226,14 +235,17 @@ Expected<void> StreamingDecoder::Impl::pump(bool final)
     return done;
 }
 
-StreamingDecoder::StreamingDecoder(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+StreamingDecoder::StreamingDecoder(std::unique_ptr<Impl> impl)
+    : m_impl(std::move(impl))
+{
+}
 StreamingDecoder::~StreamingDecoder() = default;
 
-Expected<std::unique_ptr<StreamingDecoder>> StreamingDecoder::create(std::shared_ptr<const MusicgenModel> model, int64_t batchItem,
-                                                                     const StreamingOptions& options, AudioChunkCallback onAudio)
+Expected<std::unique_ptr<StreamingDecoder>> StreamingDecoder::create(std::shared_ptr<const MusicgenModel> model,
+    int64_t batchItem, const StreamingOptions& options, AudioChunkCallback onAudio)
 {
-    if (!model) return Error{ErrorCode::InvalidArgument, "streaming: no model"};
-    if (batchItem < 0) return Error{ErrorCode::InvalidArgument, "streaming: the batch item must not be negative"};
+    if (!model) return Error { ErrorCode::InvalidArgument, "streaming: no model" };
+    if (batchItem < 0) return Error { ErrorCode::InvalidArgument, "streaming: the batch item must not be negative" };
     TMK_TRY(options.validate());
     auto impl = std::make_unique<Impl>(std::move(model), batchItem, options, std::move(onAudio));
     return std::unique_ptr<StreamingDecoder>(new StreamingDecoder(std::move(impl)));
@@ -261,7 +273,13 @@ Expected<void> StreamingDecoder::finish()
     return {};
 }
 
-const StreamingStats& StreamingDecoder::stats() const { return m_impl->stats; }
-int StreamingDecoder::sampleRate() const { return m_impl->model->info().sampleRate; }
+const StreamingStats& StreamingDecoder::stats() const
+{
+    return m_impl->stats;
+}
+int StreamingDecoder::sampleRate() const
+{
+    return m_impl->model->info().sampleRate;
+}
 
-}  // namespace tmk
+} // namespace tmk

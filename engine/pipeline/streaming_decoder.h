@@ -2,12 +2,13 @@
 // stream that decodes them and cross-fades the joins. The public class is tastemaker/streaming.h.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "codec/encodec.h"
 #include "tastemaker/streaming.h"
@@ -25,7 +26,10 @@ struct ChunkPlan {
 // Pure bookkeeping of which chunk comes next (no torch).
 class ChunkPlanner {
 public:
-    explicit ChunkPlanner(const StreamingOptions& options) : m_options(options) {}
+    explicit ChunkPlanner(const StreamingOptions& options)
+        : m_options(options)
+    {
+    }
 
     // The next chunk once `available` frames are known, or nothing while more frames are needed.
     // `final`: no more frames will come, so the chunk runs to the end (and nothing when all is emitted).
@@ -37,8 +41,8 @@ public:
 
 private:
     StreamingOptions m_options;
-    int64_t m_emitted = 0;  // frames whose samples have been emitted
-    int64_t m_tail = 0;     // frames after those, decoded and held for the cross-fade
+    int64_t m_emitted = 0; // frames whose samples have been emitted
+    int64_t m_tail = 0; // frames after those, decoded and held for the cross-fade
     bool m_first = true;
 };
 
@@ -49,21 +53,21 @@ public:
 
     CodecStream(const Encodec& codec, int64_t codebooks, const StreamingOptions& options);
 
-    void append(std::span<const int64_t> frameCodes);  // the K codes of the next frame
+    void append(std::span<const int64_t> frameCodes); // the K codes of the next frame
     // Decodes every chunk that is ready (with `final`, everything) and passes the new samples to `sink`.
     // Returns the number of EnCodec calls.
     int64_t pump(bool final, const Sink& sink);
     int64_t frames() const { return static_cast<int64_t>(m_codes.size()) / m_codebooks; }
 
 private:
-    std::vector<float> decodeRegion(const ChunkPlan& plan) const;  // samples of [regionBegin, regionEnd)
+    std::vector<float> decodeRegion(const ChunkPlan& plan) const; // samples of [regionBegin, regionEnd)
 
     const Encodec& m_codec;
     int64_t m_codebooks;
     int64_t m_hop;
     ChunkPlanner m_planner;
-    std::vector<int64_t> m_codes;  // [T, K], frame-major
-    std::vector<float> m_tail;     // samples of the held tail frames
+    std::vector<int64_t> m_codes; // [T, K], frame-major
+    std::vector<float> m_tail; // samples of the held tail frames
 };
 
 // Raised-cosine cross-fade in place: from[i] * (1 - w) + to[i] * w, w rising over the span. [n] each.
@@ -71,7 +75,7 @@ void crossfadeInto(std::span<const float> from, std::span<float> to);
 
 // Streams codes [B, K, T] of batch item `batchItem` frame by frame, as StreamingDecoder does, and returns
 // all samples [T * hop]. For tests and measurements.
-std::vector<float> streamDecodeCodes(const Encodec& codec, const at::Tensor& codes, int64_t batchItem,
-                                     const StreamingOptions& options);
+std::vector<float> streamDecodeCodes(
+    const Encodec& codec, const at::Tensor& codes, int64_t batchItem, const StreamingOptions& options);
 
-}  // namespace tmk
+} // namespace tmk

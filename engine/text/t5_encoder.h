@@ -2,8 +2,9 @@
 // attention mask in, last hidden state out. Weights are loaded once and never change.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "core/model_config.h"
 #include "core/tensor_spec.h"
@@ -17,8 +18,8 @@ class T5Encoder {
 public:
     // Loads every `text_encoder.*` tensor the config implies, checked for shape, converted to `options`
     // (dtype: the compute dtype f32/bf16/f16; device). Norm weights and the position bias stay float32.
-    static Expected<T5Encoder> load(WeightStore& weights, const MusicgenConfig& config,
-                                    const at::TensorOptions& options);
+    static Expected<T5Encoder> load(
+        WeightStore& weights, const MusicgenConfig& config, const at::TensorOptions& options);
 
     // ids [B, S] int64 (< vocab size), mask [B, S] int64 (1 = token, 0 = padding), on any device.
     // Returns the last hidden state [B, S, d_model] in the compute dtype on the weights' device. Rows at
@@ -32,29 +33,29 @@ public:
 
 private:
     struct Block {
-        at::Tensor attentionNorm;  // [D] float32
-        at::Tensor qkv;            // [3 * inner, D]: q, k and v stacked
-        at::Tensor out;            // [D, inner]
-        at::Tensor ffnNorm;        // [D] float32
-        at::Tensor wi;             // [F, D]: wi (relu) or wi_0 (gated-gelu, the activated half)
-        at::Tensor wiLinear;       // [F, D]: wi_1 (gated-gelu, the linear half); undefined for relu
-        at::Tensor wo;             // [D, F]
+        at::Tensor attentionNorm; // [D] float32
+        at::Tensor qkv; // [3 * inner, D]: q, k and v stacked
+        at::Tensor out; // [D, inner]
+        at::Tensor ffnNorm; // [D] float32
+        at::Tensor wi; // [F, D]: wi (relu) or wi_0 (gated-gelu, the activated half)
+        at::Tensor wiLinear; // [F, D]: wi_1 (gated-gelu, the linear half); undefined for relu
+        at::Tensor wo; // [D, F]
     };
 
     T5Encoder() = default;
-    static Expected<Block> loadBlock(WeightStore& weights, const T5Config& config, int64_t index,
-                                     const at::TensorOptions& options);
-    at::Tensor positionBias(int64_t length) const;                         // [1, H, S, S] float32
+    static Expected<Block> loadBlock(
+        WeightStore& weights, const T5Config& config, int64_t index, const at::TensorOptions& options);
+    at::Tensor positionBias(int64_t length) const; // [1, H, S, S] float32
     at::Tensor attention(const Block& block, const at::Tensor& x, const at::Tensor& bias) const;
     at::Tensor feedForward(const Block& block, const at::Tensor& x) const;
     at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
 
     T5Config m_config;
     at::ScalarType m_dtype = at::kFloat;
-    at::Tensor m_embedding;         // [V, D]
-    at::Tensor m_relativeBias;      // [num_buckets, H] float32, block 0's, shared by every block
-    at::Tensor m_finalNorm;         // [D] float32
+    at::Tensor m_embedding; // [V, D]
+    at::Tensor m_relativeBias; // [num_buckets, H] float32, block 0's, shared by every block
+    at::Tensor m_finalNorm; // [D] float32
     std::vector<Block> m_blocks;
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -2,10 +2,9 @@
 // split on literal special tokens, encode each remaining chunk with sentencepiece, append </s>.
 #include "text/tokenizer.h"
 
-#include <sentencepiece_processor.h>
-
 #include <algorithm>
 #include <array>
+#include <sentencepiece_processor.h>
 #include <string_view>
 
 #include "tastemaker/fileio.h"
@@ -22,9 +21,8 @@ namespace {
 // Python's str.isspace() for one code point: what str.strip() removes.
 bool isPythonSpace(char32_t c)
 {
-    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-           c == 0x3000;
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680
+        || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 // The code point encoded by the UTF-8 bytes `s` (one whole sequence); U+FFFD when malformed.
@@ -74,12 +72,12 @@ void stripRight(std::string& text)
 // A piece of the input: plain text to run through sentencepiece, or one literal special token.
 struct Chunk {
     std::string text;
-    int64_t specialId = -1;          // >= 0 for a special token
-    bool stripsNeighbours = false;  // <extra_id_i> eats the whitespace beside it
+    int64_t specialId = -1; // >= 0 for a special token
+    bool stripsNeighbours = false; // <extra_id_i> eats the whitespace beside it
 };
 
 struct SpecialMatch {
-    size_t length = 0;  // 0: no special token here
+    size_t length = 0; // 0: no special token here
     int64_t id = -1;
     bool stripsNeighbours = false;
 };
@@ -95,18 +93,18 @@ SpecialMatch matchExtraId(std::string_view text, int64_t pieceCount)
     if (digits.empty() || end >= text.size() || text[end] != '>') return {};
     const int64_t index = std::stoll(std::string(digits));
     if (index >= T5Tokenizer::kExtraIdCount || std::to_string(index) != digits) return {};
-    return {end + 1, pieceCount + T5Tokenizer::kExtraIdCount - 1 - index, true};
+    return { end + 1, pieceCount + T5Tokenizer::kExtraIdCount - 1 - index, true };
 }
 
 // The longest special token that starts at the beginning of `text`.
 SpecialMatch matchSpecial(std::string_view text, int64_t pieceCount)
 {
     if (text.empty() || text.front() != '<') return {};
-    static constexpr std::array<std::pair<std::string_view, int64_t>, 3> kFixed{
-        {{"</s>", T5Tokenizer::kEosId}, {"<pad>", T5Tokenizer::kPadId}, {"<unk>", T5Tokenizer::kUnkId}}};
+    static constexpr std::array<std::pair<std::string_view, int64_t>, 3> kFixed { { { "</s>", T5Tokenizer::kEosId },
+        { "<pad>", T5Tokenizer::kPadId }, { "<unk>", T5Tokenizer::kUnkId } } };
     SpecialMatch best = matchExtraId(text, pieceCount);
     for (const auto& [token, id] : kFixed)
-        if (text.starts_with(token) && token.size() > best.length) best = {token.size(), id, false};
+        if (text.starts_with(token) && token.size() > best.length) best = { token.size(), id, false };
     return best;
 }
 
@@ -122,12 +120,12 @@ std::vector<Chunk> splitOnSpecialTokens(const std::string& text, int64_t pieceCo
             plain += text[pos++];
             continue;
         }
-        if (!plain.empty()) chunks.push_back(Chunk{std::move(plain)});
+        if (!plain.empty()) chunks.push_back(Chunk { std::move(plain) });
         plain.clear();
-        chunks.push_back(Chunk{text.substr(pos, match.length), match.id, match.stripsNeighbours});
+        chunks.push_back(Chunk { text.substr(pos, match.length), match.id, match.stripsNeighbours });
         pos += match.length;
     }
-    if (!plain.empty()) chunks.push_back(Chunk{std::move(plain)});
+    if (!plain.empty()) chunks.push_back(Chunk { std::move(plain) });
     for (size_t i = 0; i < chunks.size(); ++i) {
         if (!chunks[i].stripsNeighbours) continue;
         if (i + 1 < chunks.size() && chunks[i + 1].specialId < 0) stripLeft(chunks[i + 1].text);
@@ -136,7 +134,7 @@ std::vector<Chunk> splitOnSpecialTokens(const std::string& text, int64_t pieceCo
     return chunks;
 }
 
-}  // namespace
+} // namespace
 
 Expected<T5Tokenizer> T5Tokenizer::load(const std::filesystem::path& spieceModel)
 {
@@ -155,26 +153,28 @@ Expected<T5Tokenizer> T5Tokenizer::load(const std::filesystem::path& spieceModel
         const std::string detail = status.error_message();
         const bool unparsable = detail.find("ParseFrom") != std::string::npos;
         return Error::inFile(ErrorCode::Format, where,
-                             unparsable ? "not a sentencepiece model (the protobuf does not parse)"
-                                        : "not a usable sentencepiece model (" + detail + ")");
+            unparsable ? "not a sentencepiece model (the protobuf does not parse)"
+                       : "not a usable sentencepiece model (" + detail + ")");
     }
     impl->pieceCount = impl->processor.GetPieceSize();
-    static constexpr std::array<std::pair<const char*, int64_t>, 3> kRequired{
-        {{"<pad>", kPadId}, {"</s>", kEosId}, {"<unk>", kUnkId}}};
+    static constexpr std::array<std::pair<const char*, int64_t>, 3> kRequired { { { "<pad>", kPadId },
+        { "</s>", kEosId }, { "<unk>", kUnkId } } };
     for (const auto& [piece, id] : kRequired) {
         if (id < impl->pieceCount && impl->processor.IdToPiece(static_cast<int>(id)) == piece) continue;
         return Error::inFile(ErrorCode::Mismatch, where,
-                             std::string("not a T5 sentencepiece model: piece ") + std::to_string(id) + " is not " +
-                                 piece);
+            std::string("not a T5 sentencepiece model: piece ") + std::to_string(id) + " is not " + piece);
     }
     if (impl->processor.unk_id() != kUnkId)
         return Error::inFile(ErrorCode::Mismatch, where,
-                             "not a T5 sentencepiece model: unknown characters map to id " +
-                                 std::to_string(impl->processor.unk_id()) + ", not 2");
+            "not a T5 sentencepiece model: unknown characters map to id " + std::to_string(impl->processor.unk_id())
+                + ", not 2");
     return T5Tokenizer(std::move(impl));
 }
 
-int64_t T5Tokenizer::pieceCount() const { return m_impl->pieceCount; }
+int64_t T5Tokenizer::pieceCount() const
+{
+    return m_impl->pieceCount;
+}
 
 std::vector<int64_t> T5Tokenizer::encode(const std::string& text) const
 {
@@ -215,4 +215,4 @@ TokenBatch T5Tokenizer::encodeBatch(const std::vector<std::string>& texts) const
     return batch;
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -17,23 +17,23 @@ namespace {
 
 at::Tensor croppedCodes(const AudioCodes& codes, int64_t maxFrames)
 {
-    at::Tensor all = at::tensor(codes.values, at::kLong).view({1, codes.codebooks, codes.frames});  // [1, K, T]
+    at::Tensor all = at::tensor(codes.values, at::kLong).view({ 1, codes.codebooks, codes.frames }); // [1, K, T]
     return codes.frames > maxFrames ? all.narrow(2, 0, maxFrames).contiguous() : all;
 }
 
 Expected<void> checkMetric(const TrainOptions& options, const std::vector<MetricInfo>& metrics)
 {
     if (!findMetric(metrics, options.metric))
-        return Error{ErrorCode::InvalidArgument,
-                     "unknown metric '" + options.metric + "' (valid: " + joinMetricIds(metrics) + ")"};
+        return Error { ErrorCode::InvalidArgument,
+            "unknown metric '" + options.metric + "' (valid: " + joinMetricIds(metrics) + ")" };
     std::error_code ec;
     if (!fs::is_directory(options.pairsDir, ec))
         return Error::inFile(ErrorCode::NotFound, options.pairsDir.string(),
-                             "is not a pairs folder (it does not exist); make one with `tastemaker-cli pairs`");
+            "is not a pairs folder (it does not exist); make one with `tastemaker-cli pairs`");
     return {};
 }
 
-}  // namespace
+} // namespace
 
 Expected<DpoDataset> loadDpoDataset(const TrainOptions& options, const std::vector<MetricInfo>& metrics)
 {
@@ -59,19 +59,19 @@ Expected<DpoDataset> loadDpoDataset(const TrainOptions& options, const std::vect
             if (data.skippedExamples.size() < 5) data.skippedExamples.push_back(chosen + " -> " + rejected);
             continue;
         }
-        DpoExample example{pair.prompt, chosen, rejected, croppedCodes(c->second, options.maxFrames),
-                           croppedCodes(r->second, options.maxFrames)};
+        DpoExample example { pair.prompt, chosen, rejected, croppedCodes(c->second, options.maxFrames),
+            croppedCodes(r->second, options.maxFrames) };
         (pair.test ? data.test : data.train).push_back(std::move(example));
     }
     const std::string pairsFile = pairsFilePath(options.pairsDir).string();
     if (forMetric == 0)
         return Error::inFile(ErrorCode::NotFound, pairsFile,
-                             "has no pairs for metric '" + options.metric + "' (see report.json for why a metric is unavailable)");
+            "has no pairs for metric '" + options.metric + "' (see report.json for why a metric is unavailable)");
     if (data.train.empty())
         return Error::inFile(ErrorCode::NotFound, data.cacheDescription,
-                             "holds codes for no training pair of metric '" + options.metric + "' (" + std::to_string(data.skipped) +
-                                 " pairs lack codes); run `tastemaker-cli tokenize --pairs " + options.pairsDir.string() + "` first");
+            "holds codes for no training pair of metric '" + options.metric + "' (" + std::to_string(data.skipped)
+                + " pairs lack codes); run `tastemaker-cli tokenize --pairs " + options.pairsDir.string() + "` first");
     return data;
 }
 
-}  // namespace tmk
+} // namespace tmk

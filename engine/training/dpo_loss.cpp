@@ -7,16 +7,22 @@
 namespace tmk {
 
 DpoLossOutput dpoLoss(DpoLossType type, double beta, const at::Tensor& policyChosen, const at::Tensor& policyRejected,
-                      const at::Tensor& referenceChosen, const at::Tensor& referenceRejected)
+    const at::Tensor& referenceChosen, const at::Tensor& referenceRejected)
 {
-    const at::Tensor chosenRatio = policyChosen - referenceChosen;        // [B]
-    const at::Tensor rejectedRatio = policyRejected - referenceRejected;  // [B]
-    const at::Tensor h = chosenRatio - rejectedRatio;                     // [B]
+    const at::Tensor chosenRatio = policyChosen - referenceChosen; // [B]
+    const at::Tensor rejectedRatio = policyRejected - referenceRejected; // [B]
+    const at::Tensor h = chosenRatio - rejectedRatio; // [B]
     DpoLossOutput out;
     switch (type) {
-    case DpoLossType::Sigmoid: out.losses = -at::log_sigmoid(h * beta); break;
-    case DpoLossType::Ipo: out.losses = (h - 1.0 / (2.0 * beta)).pow(2); break;
-    case DpoLossType::Hinge: out.losses = at::relu(1.0 - h * beta); break;
+    case DpoLossType::Sigmoid:
+        out.losses = -at::log_sigmoid(h * beta);
+        break;
+    case DpoLossType::Ipo:
+        out.losses = (h - 1.0 / (2.0 * beta)).pow(2);
+        break;
+    case DpoLossType::Hinge:
+        out.losses = at::relu(1.0 - h * beta);
+        break;
     }
     out.chosenRewards = (chosenRatio * beta).detach();
     out.rejectedRewards = (rejectedRatio * beta).detach();
@@ -40,14 +46,14 @@ std::vector<std::pair<std::string, double>> DpoMetricSums::means(const std::stri
 {
     const double n = m_pairs > 0 ? static_cast<double>(m_pairs) : 1.0;
     return {
-        {prefix + "loss", m_loss / n},
-        {prefix + "rewards/chosen", m_chosen / n},
-        {prefix + "rewards/rejected", m_rejected / n},
-        {prefix + "rewards/accuracies", m_accuracy / n},
-        {prefix + "rewards/margins", m_margin / n},
-        {prefix + "logps/chosen", m_logpsChosen / n},
-        {prefix + "logps/rejected", m_logpsRejected / n},
+        { prefix + "loss", m_loss / n },
+        { prefix + "rewards/chosen", m_chosen / n },
+        { prefix + "rewards/rejected", m_rejected / n },
+        { prefix + "rewards/accuracies", m_accuracy / n },
+        { prefix + "rewards/margins", m_margin / n },
+        { prefix + "logps/chosen", m_logpsChosen / n },
+        { prefix + "logps/rejected", m_logpsRejected / n },
     };
 }
 
-}  // namespace tmk
+} // namespace tmk

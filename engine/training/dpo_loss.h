@@ -4,24 +4,25 @@
 // rewards/chosen = beta (pi_c - ref_c) and rewards/rejected = beta (pi_r - ref_r), both detached.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "tastemaker/training.h"
 
 namespace tmk {
 
 struct DpoLossOutput {
-    at::Tensor losses;           // [B], differentiable in the policy log-probs
-    at::Tensor chosenRewards;    // [B], detached
-    at::Tensor rejectedRewards;  // [B], detached
+    at::Tensor losses; // [B], differentiable in the policy log-probs
+    at::Tensor chosenRewards; // [B], detached
+    at::Tensor rejectedRewards; // [B], detached
 };
 
 // Each input [B] (float32 or float64, any device).
 DpoLossOutput dpoLoss(DpoLossType type, double beta, const at::Tensor& policyChosen, const at::Tensor& policyRejected,
-                      const at::Tensor& referenceChosen, const at::Tensor& referenceRejected);
+    const at::Tensor& referenceChosen, const at::Tensor& referenceRejected);
 
 // Sums of TRL's per-batch metrics over some pairs, averaged when read (a step's micro-batches, or an
 // evaluation's batches): loss, rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins,
@@ -36,7 +37,8 @@ public:
 
 private:
     int64_t m_pairs = 0;
-    double m_loss = 0, m_chosen = 0, m_rejected = 0, m_accuracy = 0, m_margin = 0, m_logpsChosen = 0, m_logpsRejected = 0;
+    double m_loss = 0, m_chosen = 0, m_rejected = 0, m_accuracy = 0, m_margin = 0, m_logpsChosen = 0,
+           m_logpsRejected = 0;
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -42,21 +42,29 @@ std::string formatValues(const TrainLogEntry& entry)
 class DpoTrainer {
 public:
     DpoTrainer(const MusicgenModel::Impl& model, const TrainOptions& options, DpoDataset data, const RunFolder& folder,
-               const TrainCallbacks& callbacks, LoraRuntime& lora)
-        : m_model(model), m_options(options), m_data(std::move(data)), m_folder(folder), m_callbacks(callbacks), m_lora(lora),
-          m_adam(lora.parameters(), options.weightDecay)
+        const TrainCallbacks& callbacks, LoraRuntime& lora)
+        : m_model(model)
+        , m_options(options)
+        , m_data(std::move(data))
+        , m_folder(folder)
+        , m_callbacks(callbacks)
+        , m_lora(lora)
+        , m_adam(lora.parameters(), options.weightDecay)
     {
         m_trainCount = static_cast<int64_t>(m_data.train.size());
-        m_evalCount = m_options.maxEvalPairs > 0 ? std::min<int64_t>(m_options.maxEvalPairs, static_cast<int64_t>(m_data.test.size()))
-                                                 : static_cast<int64_t>(m_data.test.size());
+        m_evalCount = m_options.maxEvalPairs > 0
+            ? std::min<int64_t>(m_options.maxEvalPairs, static_cast<int64_t>(m_data.test.size()))
+            : static_cast<int64_t>(m_data.test.size());
         const int64_t pairs = m_trainCount + static_cast<int64_t>(m_data.test.size());
-        m_refChosen = at::zeros({pairs}, at::kFloat);
-        m_refRejected = at::zeros({pairs}, at::kFloat);
-        m_refKnown = at::zeros({pairs}, at::kLong);
+        m_refChosen = at::zeros({ pairs }, at::kFloat);
+        m_refRejected = at::zeros({ pairs }, at::kFloat);
+        m_refKnown = at::zeros({ pairs }, at::kLong);
         const int64_t perStep = m_options.batchSize * m_options.gradientAccumulation;
-        m_totalSteps = m_options.maxSteps > 0 ? m_options.maxSteps
-                                              : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(m_options.epochs * static_cast<double>(m_trainCount) /
-                                                                                                    static_cast<double>(perStep))));
+        m_totalSteps = m_options.maxSteps > 0
+            ? m_options.maxSteps
+            : std::max<int64_t>(1,
+                static_cast<int64_t>(
+                    std::ceil(m_options.epochs * static_cast<double>(m_trainCount) / static_cast<double>(perStep))));
         for (const auto& [name, tensor] : m_lora.namedParameters()) m_paramNames.push_back(name);
     }
 
@@ -68,17 +76,22 @@ public:
 private:
     const DpoExample& example(int64_t index) const
     {
-        return index < m_trainCount ? m_data.train[static_cast<size_t>(index)] : m_data.test[static_cast<size_t>(index - m_trainCount)];
+        return index < m_trainCount ? m_data.train[static_cast<size_t>(index)]
+                                    : m_data.test[static_cast<size_t>(index - m_trainCount)];
     }
     bool cancelled() const { return m_callbacks.cancel && m_callbacks.cancel->isCancelled(); }
-    double epochValue() const { return static_cast<double>(m_cursor.epoch) + static_cast<double>(m_cursor.position) / static_cast<double>(m_trainCount); }
+    double epochValue() const
+    {
+        return static_cast<double>(m_cursor.epoch)
+            + static_cast<double>(m_cursor.position) / static_cast<double>(m_trainCount);
+    }
     std::vector<int64_t> permutation(int64_t epoch) const;
     std::vector<int64_t> nextBatch();
-    at::Tensor logProbs(const std::vector<int64_t>& indices);  // [2n]: chosen then rejected
+    at::Tensor logProbs(const std::vector<int64_t>& indices); // [2n]: chosen then rejected
     void ensureReference(const std::vector<int64_t>& indices);
     DpoLossOutput lossFor(const std::vector<int64_t>& indices, at::Tensor& chosen, at::Tensor& rejected);
-    bool trainStep(int64_t step, DpoMetricSums& sums, double& gradNorm);  // false: cancelled (nothing applied)
-    std::optional<TrainLogEntry> evaluate();                                // nullopt: cancelled
+    bool trainStep(int64_t step, DpoMetricSums& sums, double& gradNorm); // false: cancelled (nothing applied)
+    std::optional<TrainLogEntry> evaluate(); // nullopt: cancelled
     Expected<void> log(const TrainLogEntry& entry);
     Expected<void> checkpoint(int64_t step, bool pendingEval);
     Expected<TrainResult> cancelledAt(int64_t step, bool pendingEval);
@@ -96,8 +109,8 @@ private:
     int64_t m_trainCount = 0, m_evalCount = 0, m_totalSteps = 0, m_startStep = 0;
     bool m_pendingEval = false;
     DataCursor m_cursor;
-    std::vector<int64_t> m_order;  // the permutation of m_cursor.epoch
-    at::Tensor m_refChosen, m_refRejected, m_refKnown;  // [train + test pairs]
+    std::vector<int64_t> m_order; // the permutation of m_cursor.epoch
+    at::Tensor m_refChosen, m_refRejected, m_refKnown; // [train + test pairs]
     std::optional<TrainLogEntry> m_lastEval;
 };
 
@@ -106,7 +119,7 @@ std::vector<int64_t> DpoTrainer::permutation(int64_t epoch) const
     std::vector<int64_t> order(static_cast<size_t>(m_trainCount));
     for (int64_t i = 0; i < m_trainCount; ++i) order[static_cast<size_t>(i)] = i;
     std::mt19937_64 rng(m_options.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch) + 1);
-    for (int64_t i = m_trainCount - 1; i > 0; --i)  // Fisher-Yates, the same on every platform
+    for (int64_t i = m_trainCount - 1; i > 0; --i) // Fisher-Yates, the same on every platform
         std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(rng() % static_cast<uint64_t>(i + 1))]);
     return order;
 }
@@ -134,7 +147,7 @@ at::Tensor DpoTrainer::logProbs(const std::vector<int64_t>& indices)
     for (int64_t i : indices) prompts.push_back(example(i).prompt), codes.push_back(example(i).rejected);
     const MusicgenDecoder& decoder = *m_model.decoder;
     PromptStates states = encodePromptsNoGrad(*m_model.tokenizer, *m_model.textEncoder, prompts, m_model.device);
-    return sequenceLogProbs(decoder, states, padCodes(codes, decoder.config().padTokenId));  // [2n]
+    return sequenceLogProbs(decoder, states, padCodes(codes, decoder.config().padTokenId)); // [2n]
 }
 
 void DpoTrainer::ensureReference(const std::vector<int64_t>& indices)
@@ -145,7 +158,7 @@ void DpoTrainer::ensureReference(const std::vector<int64_t>& indices)
     if (missing.empty()) return;
     at::NoGradGuard noGrad;
     ScopedLoraDisabled reference(m_lora);
-    at::Tensor logps = logProbs(missing).to(at::kCPU);  // [2m]
+    at::Tensor logps = logProbs(missing).to(at::kCPU); // [2m]
     const int64_t m = static_cast<int64_t>(missing.size());
     for (int64_t j = 0; j < m; ++j) {
         m_refChosen[missing[static_cast<size_t>(j)]] = logps[j];
@@ -158,13 +171,13 @@ DpoLossOutput DpoTrainer::lossFor(const std::vector<int64_t>& indices, at::Tenso
 {
     ensureReference(indices);
     const int64_t n = static_cast<int64_t>(indices.size());
-    at::Tensor logps = logProbs(indices);  // [2n]
+    at::Tensor logps = logProbs(indices); // [2n]
     chosen = logps.narrow(0, 0, n);
     rejected = logps.narrow(0, n, n);
     at::Tensor index = at::tensor(indices, at::kLong);
     const at::Device device = logps.device();
     return dpoLoss(m_options.loss, m_options.beta, chosen, rejected, m_refChosen.index_select(0, index).to(device),
-                   m_refRejected.index_select(0, index).to(device));
+        m_refRejected.index_select(0, index).to(device));
 }
 
 bool DpoTrainer::trainStep(int64_t step, DpoMetricSums& sums, double& gradNorm)
@@ -183,7 +196,8 @@ bool DpoTrainer::trainStep(int64_t step, DpoMetricSums& sums, double& gradNorm)
         sums.add(out, chosen, rejected);
     }
     gradNorm = clipGradNorm(m_lora.parameters(), m_options.maxGradNorm);
-    const double lr = m_options.learningRate * learningRateFactor(m_options.schedule, step, m_options.warmupSteps, m_totalSteps);
+    const double lr
+        = m_options.learningRate * learningRateFactor(m_options.schedule, step, m_options.warmupSteps, m_totalSteps);
     m_adam.step(lr);
     m_adam.zeroGrad();
     return true;
@@ -196,13 +210,16 @@ std::optional<TrainLogEntry> DpoTrainer::evaluate()
     for (int64_t start = 0; start < m_evalCount; start += m_options.batchSize) {
         if (cancelled()) return std::nullopt;
         std::vector<int64_t> indices;
-        for (int64_t i = start; i < std::min(m_evalCount, start + m_options.batchSize); ++i) indices.push_back(m_trainCount + i);
+        for (int64_t i = start; i < std::min(m_evalCount, start + m_options.batchSize); ++i)
+            indices.push_back(m_trainCount + i);
         at::Tensor chosen, rejected;
         DpoLossOutput out = lossFor(indices, chosen, rejected);
         sums.add(out, chosen, rejected);
-        if (m_callbacks.onProgress) m_callbacks.onProgress(Progress{ProgressStage::Evaluation, start + static_cast<int64_t>(indices.size()), m_evalCount});
+        if (m_callbacks.onProgress)
+            m_callbacks.onProgress(
+                Progress { ProgressStage::Evaluation, start + static_cast<int64_t>(indices.size()), m_evalCount });
     }
-    return TrainLogEntry{m_startStep, epochValue(), "eval", sums.means("eval_")};
+    return TrainLogEntry { m_startStep, epochValue(), "eval", sums.means("eval_") };
 }
 
 Expected<void> DpoTrainer::log(const TrainLogEntry& entry)
@@ -230,7 +247,8 @@ Expected<void> DpoTrainer::checkpoint(int64_t step, bool pendingEval)
     data.referenceKnown = m_refKnown;
     TMK_TRY(m_folder.saveCheckpoint(data));
     m_folder.appendLog("checkpoint at step " + std::to_string(step));
-    const RunStatus status{step, m_totalSteps, false, m_trainCount, static_cast<int64_t>(m_data.test.size()), m_data.skipped};
+    const RunStatus status { step, m_totalSteps, false, m_trainCount, static_cast<int64_t>(m_data.test.size()),
+        m_data.skipped };
     return m_folder.writeRunJson(m_options, status);
 }
 
@@ -239,14 +257,14 @@ Expected<void> DpoTrainer::restore(const CheckpointData& checkpoint)
     const std::string file = (m_folder.dir() / "checkpoint").string();
     if (checkpoint.pairs != m_refKnown.size(0))
         return Error::inFile(ErrorCode::Mismatch, file,
-                             "was made with " + std::to_string(checkpoint.pairs) + " pairs, but the pairs folder now gives " +
-                                 std::to_string(m_refKnown.size(0)) + "; the data changed, so the run cannot be resumed");
+            "was made with " + std::to_string(checkpoint.pairs) + " pairs, but the pairs folder now gives "
+                + std::to_string(m_refKnown.size(0)) + "; the data changed, so the run cannot be resumed");
     TMK_TRY(m_lora.loadParameters(checkpoint.lora, file));
     TMK_TRY(m_adam.loadState(checkpoint.adam, m_paramNames, checkpoint.adamStep, file));
     m_refChosen = checkpoint.referenceChosen.to(at::kFloat).clone();
     m_refRejected = checkpoint.referenceRejected.to(at::kFloat).clone();
     m_refKnown = checkpoint.referenceKnown.to(at::kLong).clone();
-    m_cursor = DataCursor{checkpoint.epoch, checkpoint.position};
+    m_cursor = DataCursor { checkpoint.epoch, checkpoint.position };
     m_order.clear();
     m_startStep = checkpoint.step;
     m_pendingEval = checkpoint.pendingEval;
@@ -277,7 +295,7 @@ Expected<TrainResult> DpoTrainer::cancelledAt(int64_t step, bool pendingEval)
 Expected<TrainResult> DpoTrainer::run()
 {
     const bool evaluates = m_evalCount > 0;
-    auto evalNow = [&]() -> Expected<bool> {  // false: cancelled
+    auto evalNow = [&]() -> Expected<bool> { // false: cancelled
         std::optional<TrainLogEntry> entry = evaluate();
         if (!entry) return false;
         TMK_TRY(log(*entry));
@@ -294,20 +312,23 @@ Expected<TrainResult> DpoTrainer::run()
         double gradNorm = 0;
         if (cancelled() || !trainStep(step, sums, gradNorm)) return cancelledAt(step, false);
         m_startStep = step + 1;
-        TrainLogEntry entry{m_startStep, epochValue(), "train", sums.means("")};
-        entry.values.insert(entry.values.begin() + 1, {"grad_norm", gradNorm});
+        TrainLogEntry entry { m_startStep, epochValue(), "train", sums.means("") };
+        entry.values.insert(entry.values.begin() + 1, { "grad_norm", gradNorm });
         entry.values.insert(entry.values.begin() + 2,
-                            {"learning_rate", m_options.learningRate * learningRateFactor(m_options.schedule, m_startStep,
-                                                                                          m_options.warmupSteps, m_totalSteps)});
+            { "learning_rate",
+                m_options.learningRate
+                    * learningRateFactor(m_options.schedule, m_startStep, m_options.warmupSteps, m_totalSteps) });
         TMK_TRY(log(entry));
-        if (m_callbacks.onProgress) m_callbacks.onProgress(Progress{ProgressStage::Training, m_startStep, m_totalSteps});
+        if (m_callbacks.onProgress)
+            m_callbacks.onProgress(Progress { ProgressStage::Training, m_startStep, m_totalSteps });
         if (m_startStep == m_totalSteps) break;
         if (evaluates && m_options.evalEvery > 0 && m_startStep % m_options.evalEvery == 0) {
             Expected<bool> done = evalNow();
             if (!done) return done.error();
             if (!*done) return cancelledAt(m_startStep, true);
         }
-        if (m_options.checkpointEvery > 0 && m_startStep % m_options.checkpointEvery == 0) TMK_TRY(checkpoint(m_startStep, false));
+        if (m_options.checkpointEvery > 0 && m_startStep % m_options.checkpointEvery == 0)
+            TMK_TRY(checkpoint(m_startStep, false));
     }
     if (evaluates) {
         Expected<bool> done = evalNow();
@@ -322,7 +343,8 @@ Expected<TrainResult> DpoTrainer::finish()
     Expected<LoraAdapter> adapter = m_lora.toAdapter(m_model.info.name);
     if (!adapter) return adapter.error();
     TMK_TRY(adapter->save(m_folder.dir()));
-    const RunStatus status{m_totalSteps, m_totalSteps, true, m_trainCount, static_cast<int64_t>(m_data.test.size()), m_data.skipped};
+    const RunStatus status { m_totalSteps, m_totalSteps, true, m_trainCount, static_cast<int64_t>(m_data.test.size()),
+        m_data.skipped };
     TMK_TRY(m_folder.writeRunJson(m_options, status));
     m_folder.removeCheckpoint();
     m_folder.appendLog("finished: adapter written to " + m_folder.dir().string());
@@ -349,8 +371,8 @@ Expected<void> checkRunFolder(const TrainOptions& options, const RunFolder& fold
 {
     if (options.resume || (!folder.hasCheckpoint() && !folder.hasAdapter())) return {};
     return Error::inFile(ErrorCode::InvalidArgument, options.outDir.string(),
-                         folder.hasAdapter() ? "already holds a finished adapter; choose another output folder or delete it"
-                                             : "holds an unfinished run; continue it with --resume, or choose another output folder");
+        folder.hasAdapter() ? "already holds a finished adapter; choose another output folder or delete it"
+                            : "holds an unfinished run; continue it with --resume, or choose another output folder");
 }
 
 // A finished run asked to resume: its result, read back.
@@ -371,18 +393,19 @@ Expected<TrainResult> finishedResult(const RunFolder& folder)
 
 void reportData(const RunFolder& folder, const DpoDataset& data, const TrainOptions& options)
 {
-    std::string line = "metric " + options.metric + sideSymbol(options.direction) + ": " + std::to_string(data.train.size()) + " train pairs, " +
-                       std::to_string(data.test.size()) + " test pairs";
+    std::string line = "metric " + options.metric + sideSymbol(options.direction) + ": "
+        + std::to_string(data.train.size()) + " train pairs, " + std::to_string(data.test.size()) + " test pairs";
     if (data.skipped > 0) {
-        line += "; " + std::to_string(data.skipped) + " pairs skipped (no cached codes in " + data.cacheDescription + "), e.g.";
+        line += "; " + std::to_string(data.skipped) + " pairs skipped (no cached codes in " + data.cacheDescription
+            + "), e.g.";
         for (const std::string& example : data.skippedExamples) line += " [" + example + "]";
     }
     folder.appendLog(line);
     logMessage(data.skipped > 0 ? LogLevel::Warning : LogLevel::Info, line);
 }
 
-Expected<TrainResult> runTraining(const MusicgenModel& model, const TrainOptions& options, const std::vector<MetricInfo>& metrics,
-                                  const TrainCallbacks& callbacks)
+Expected<TrainResult> runTraining(const MusicgenModel& model, const TrainOptions& options,
+    const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks)
 {
     const RunFolder folder(options.outDir);
     TMK_TRY(checkRunFolder(options, folder));
@@ -408,38 +431,40 @@ Expected<TrainResult> runTraining(const MusicgenModel& model, const TrainOptions
     } else {
         TMK_TRY(folder.resetLogs());
         folder.removeCheckpoint();
-        TMK_TRY(folder.writeRunJson(options, RunStatus{0, trainer.totalSteps(), false, 0, 0, 0}));
+        TMK_TRY(folder.writeRunJson(options, RunStatus { 0, trainer.totalSteps(), false, 0, 0, 0 }));
     }
     reportData(folder, trainer.data(), options);
     return trainer.run();
 }
 
-}  // namespace
+} // namespace
 
-Expected<TrainResult> trainDpo(const MusicgenModel& model, const TrainOptions& given, const std::vector<MetricInfo>& metrics,
-                               const TrainCallbacks& callbacks)
+Expected<TrainResult> trainDpo(const MusicgenModel& model, const TrainOptions& given,
+    const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks)
 {
     TMK_TRY(given.validate());
     Expected<TrainOptions> options = effectiveOptions(given, RunFolder(given.outDir));
     if (!options) return options.error();
     std::unique_lock lock(weightsMutex(model));
-    Expected<TrainResult> result = Error{ErrorCode::Internal, "training did not run"};
+    Expected<TrainResult> result = Error { ErrorCode::Internal, "training did not run" };
     try {
         c10::InferenceMode notInference(false);
         at::AutoGradMode grad(true);
         result = runTraining(model, *options, metrics, callbacks);
     } catch (const c10::Error& e) {
-        return Error{ErrorCode::Internal, "training failed: " + std::string(e.what_without_backtrace())};
+        return Error { ErrorCode::Internal, "training failed: " + std::string(e.what_without_backtrace()) };
     } catch (const std::bad_alloc&) {
-        return Error{ErrorCode::Device, "training failed: out of memory (try a smaller --batch or --max-frames)"};
+        return Error { ErrorCode::Device, "training failed: out of memory (try a smaller --batch or --max-frames)" };
     }
     lock.unlock();
     if (result && !result->cancelled && !options->bankDir.empty())
-        TMK_TRY(registerAdapter(options->bankDir, options->metric, options->direction, result->adapterDir, metrics, model.info().name));
+        TMK_TRY(registerAdapter(
+            options->bankDir, options->metric, options->direction, result->adapterDir, metrics, model.info().name));
     return result;
 }
 
-Expected<TrainResult> trainDpo(const TrainOptions& given, const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks)
+Expected<TrainResult> trainDpo(
+    const TrainOptions& given, const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks)
 {
     TMK_TRY(given.validate());
     Expected<TrainOptions> options = effectiveOptions(given, RunFolder(given.outDir));
@@ -449,4 +474,4 @@ Expected<TrainResult> trainDpo(const TrainOptions& given, const std::vector<Metr
     return trainDpo(**model, given, metrics, callbacks);
 }
 
-}  // namespace tmk
+} // namespace tmk

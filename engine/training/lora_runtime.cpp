@@ -31,8 +31,8 @@ bool isLinearWeight(const std::string& name, const at::Tensor& weight)
 
 bool targeted(const std::string& path, const std::vector<std::string>& targets)
 {
-    return std::any_of(targets.begin(), targets.end(),
-        [&](const std::string& t) { return path == t || endsWith(path, "." + t); });
+    return std::any_of(
+        targets.begin(), targets.end(), [&](const std::string& t) { return path == t || endsWith(path, "." + t); });
 }
 
 std::string joined(const std::vector<std::string>& items)
@@ -75,7 +75,8 @@ Expected<std::unique_ptr<LoraRuntime>> LoraRuntime::create(
         Module module;
         module.path = path;
         module.parameterIndex = index;
-        module.factors.a = at::empty({ options.rank, in }, options32).uniform_(-bound, bound, generator) // [r, in]
+        module.factors.a = at::empty({ options.rank, in }, options32)
+                               .uniform_(-bound, bound, generator) // [r, in]
                                .to(weight->device())
                                .set_requires_grad(true);
         module.factors.b = at::zeros({ out, options.rank }, options32.device(weight->device())) // [out, r]
@@ -127,7 +128,8 @@ Expected<void> LoraRuntime::loadParameters(const std::map<std::string, at::Tenso
     for (auto& [name, target] : namedParameters()) {
         auto it = values.find(name);
         if (it == values.end())
-            return Error::inFile(ErrorCode::Mismatch, file, "has no tensor '" + name + "' (the run's LoRA options changed?)");
+            return Error::inFile(
+                ErrorCode::Mismatch, file, "has no tensor '" + name + "' (the run's LoRA options changed?)");
         if (it->second.sizes() != target.sizes())
             return Error::inFile(ErrorCode::Mismatch, file,
                 "tensor '" + name + "' is " + shapeString(it->second.sizes()) + " but the LoRA needs "

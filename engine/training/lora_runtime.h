@@ -7,12 +7,13 @@
 // decoder's device (master weights even for bf16 models), requires_grad set.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "adapters/lora_adapter.h"
 #include "lm/decoder.h"
@@ -24,15 +25,15 @@ namespace tmk {
 class LoraRuntime final : public LinearLoraHook {
 public:
     struct Module {
-        std::string path;  // full-model module path: "decoder.model.decoder.layers.0.self_attn.q_proj"
-        int32_t parameterIndex = -1;  // the weight's position in MusicgenDecoder::parameterNames()
-        LoraFactors factors;  // a [r, in], b [out, r]
+        std::string path; // full-model module path: "decoder.model.decoder.layers.0.self_attn.q_proj"
+        int32_t parameterIndex = -1; // the weight's position in MusicgenDecoder::parameterNames()
+        LoraFactors factors; // a [r, in], b [out, r]
     };
 
     // Finds the decoder linears matching options.targets (PEFT's rule: path == target or ends with
     // "." + target) and makes their factors. InvalidArgument when no module matches, naming the targets.
-    static Expected<std::unique_ptr<LoraRuntime>> create(const MusicgenDecoder& decoder, const LoraOptions& options,
-                                                          uint64_t seed);
+    static Expected<std::unique_ptr<LoraRuntime>> create(
+        const MusicgenDecoder& decoder, const LoraOptions& options, uint64_t seed);
 
     bool enabled() const override { return m_enabled; }
     void setEnabled(bool enabled) { m_enabled = enabled; }
@@ -58,13 +59,17 @@ private:
     double m_scale = 1.0;
     bool m_enabled = true;
     std::vector<Module> m_modules;
-    std::vector<int32_t> m_byParameter;  // parameter index -> module index, -1 for none
+    std::vector<int32_t> m_byParameter; // parameter index -> module index, -1 for none
 };
 
 // Attaches a LoRA to a decoder for a scope (detached again on destruction).
 class ScopedLoraHook {
 public:
-    ScopedLoraHook(MusicgenDecoder& decoder, const LinearLoraHook* hook) : m_decoder(decoder) { decoder.setLoraHook(hook); }
+    ScopedLoraHook(MusicgenDecoder& decoder, const LinearLoraHook* hook)
+        : m_decoder(decoder)
+    {
+        decoder.setLoraHook(hook);
+    }
     ~ScopedLoraHook() { m_decoder.setLoraHook(nullptr); }
     ScopedLoraHook(const ScopedLoraHook&) = delete;
     ScopedLoraHook& operator=(const ScopedLoraHook&) = delete;
@@ -76,7 +81,12 @@ private:
 // Switches a LoRA off (the reference policy) for a scope.
 class ScopedLoraDisabled {
 public:
-    explicit ScopedLoraDisabled(LoraRuntime& lora) : m_lora(lora), m_was(lora.enabled()) { lora.setEnabled(false); }
+    explicit ScopedLoraDisabled(LoraRuntime& lora)
+        : m_lora(lora)
+        , m_was(lora.enabled())
+    {
+        lora.setEnabled(false);
+    }
     ~ScopedLoraDisabled() { m_lora.setEnabled(m_was); }
     ScopedLoraDisabled(const ScopedLoraDisabled&) = delete;
     ScopedLoraDisabled& operator=(const ScopedLoraDisabled&) = delete;
@@ -86,4 +96,4 @@ private:
     bool m_was;
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -13,12 +13,15 @@ namespace tmk {
 double learningRateFactor(LrSchedule schedule, int64_t step, int64_t warmupSteps, int64_t totalSteps)
 {
     if (step < warmupSteps) return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmupSteps));
-    const double progress =
-        static_cast<double>(step - warmupSteps) / static_cast<double>(std::max<int64_t>(1, totalSteps - warmupSteps));
+    const double progress
+        = static_cast<double>(step - warmupSteps) / static_cast<double>(std::max<int64_t>(1, totalSteps - warmupSteps));
     switch (schedule) {
-    case LrSchedule::Linear: return std::max(0.0, 1.0 - progress);
-    case LrSchedule::Cosine: return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * progress)));
-    case LrSchedule::Constant: return 1.0;
+    case LrSchedule::Linear:
+        return std::max(0.0, 1.0 - progress);
+    case LrSchedule::Cosine:
+        return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * progress)));
+    case LrSchedule::Constant:
+        return 1.0;
     }
     return 1.0;
 }
@@ -41,7 +44,11 @@ double clipGradNorm(const std::vector<at::Tensor>& parameters, double maxNorm)
 }
 
 AdamW::AdamW(std::vector<at::Tensor> parameters, double weightDecay, double beta1, double beta2, double eps)
-    : m_params(std::move(parameters)), m_weightDecay(weightDecay), m_beta1(beta1), m_beta2(beta2), m_eps(eps)
+    : m_params(std::move(parameters))
+    , m_weightDecay(weightDecay)
+    , m_beta1(beta1)
+    , m_beta2(beta2)
+    , m_eps(eps)
 {
     for (const at::Tensor& p : m_params) {
         m_expAvg.push_back(at::zeros_like(p, at::TensorOptions().requires_grad(false)));
@@ -86,14 +93,16 @@ std::map<std::string, at::Tensor> AdamW::state(const std::vector<std::string>& n
 }
 
 Expected<void> AdamW::loadState(const std::map<std::string, at::Tensor>& values, const std::vector<std::string>& names,
-                                int64_t step, const std::string& file)
+    int64_t step, const std::string& file)
 {
     at::NoGradGuard noGrad;
     for (size_t i = 0; i < m_params.size() && i < names.size(); ++i) {
-        for (auto [suffix, target] : {std::pair{".exp_avg", &m_expAvg[i]}, std::pair{".exp_avg_sq", &m_expAvgSq[i]}}) {
+        for (auto [suffix, target] :
+            { std::pair { ".exp_avg", &m_expAvg[i] }, std::pair { ".exp_avg_sq", &m_expAvgSq[i] } }) {
             auto it = values.find(names[i] + suffix);
             if (it == values.end() || it->second.sizes() != target->sizes())
-                return Error::inFile(ErrorCode::Mismatch, file, "has no AdamW state '" + names[i] + suffix + "' of the LoRA's shape");
+                return Error::inFile(
+                    ErrorCode::Mismatch, file, "has no AdamW state '" + names[i] + suffix + "' of the LoRA's shape");
             target->copy_(it->second);
         }
     }
@@ -101,4 +110,4 @@ Expected<void> AdamW::loadState(const std::map<std::string, at::Tensor>& values,
     return {};
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -4,11 +4,12 @@
 // exactly and a resumed run continues bit for bit.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "tastemaker/error.h"
 #include "tastemaker/training.h"
@@ -25,7 +26,8 @@ double clipGradNorm(const std::vector<at::Tensor>& parameters, double maxNorm);
 
 class AdamW {
 public:
-    AdamW(std::vector<at::Tensor> parameters, double weightDecay, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
+    AdamW(std::vector<at::Tensor> parameters, double weightDecay, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8);
 
     // One update with learning rate `lr` from the parameters' current gradients (none: skipped).
     void step(double lr);
@@ -35,7 +37,7 @@ public:
     // exp_avg / exp_avg_sq per parameter under "<names[i]>.exp_avg" / ".exp_avg_sq", and the step.
     std::map<std::string, at::Tensor> state(const std::vector<std::string>& names) const;
     Expected<void> loadState(const std::map<std::string, at::Tensor>& values, const std::vector<std::string>& names,
-                             int64_t step, const std::string& file);
+        int64_t step, const std::string& file);
 
 private:
     std::vector<at::Tensor> m_params;
@@ -44,4 +46,4 @@ private:
     int64_t m_step = 0;
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -29,7 +29,8 @@ Expected<std::map<std::string, at::Tensor>> readAllTensors(const fs::path& path)
     Expected<SafetensorsFile> file = SafetensorsFile::open(path);
     if (!file) return file.error();
     std::map<std::string, at::Tensor> tensors;
-    for (const TensorInfo& info : file->tensors()) tensors[info.name] = toTensor(file->data(info), info.dtype, info.shape);
+    for (const TensorInfo& info : file->tensors())
+        tensors[info.name] = toTensor(file->data(info), info.dtype, info.shape);
     return tensors;
 }
 
@@ -52,7 +53,8 @@ Expected<TrainLogEntry> parseLogLine(const std::string& line, const std::string&
         entry.split = j.at("split").get<std::string>();
         for (const auto& [key, value] : j.items()) {
             if (key == "step" || key == "epoch" || key == "split") continue;
-            entry.values.emplace_back(key, value.is_null() ? std::numeric_limits<double>::quiet_NaN() : value.get<double>());
+            entry.values.emplace_back(
+                key, value.is_null() ? std::numeric_limits<double>::quiet_NaN() : value.get<double>());
         }
         return entry;
     } catch (const json::exception& e) {
@@ -60,7 +62,7 @@ Expected<TrainLogEntry> parseLogLine(const std::string& line, const std::string&
     }
 }
 
-}  // namespace
+} // namespace
 
 Expected<void> RunFolder::create() const
 {
@@ -72,14 +74,9 @@ Expected<void> RunFolder::create() const
 
 Expected<void> RunFolder::writeRunJson(const TrainOptions& options, const RunStatus& status) const
 {
-    json j = {{"format", 1},
-              {"options", json::parse(options.toJson())},
-              {"step", status.step},
-              {"total_steps", status.totalSteps},
-              {"finished", status.finished},
-              {"train_pairs", status.trainPairs},
-              {"test_pairs", status.testPairs},
-              {"skipped_pairs", status.skippedPairs}};
+    json j = { { "format", 1 }, { "options", json::parse(options.toJson()) }, { "step", status.step },
+        { "total_steps", status.totalSteps }, { "finished", status.finished }, { "train_pairs", status.trainPairs },
+        { "test_pairs", status.testPairs }, { "skipped_pairs", status.skippedPairs } };
     return writeJsonFileAtomic(m_dir / kRunFile, j);
 }
 
@@ -154,9 +151,9 @@ Expected<void> RunFolder::saveCheckpoint(const CheckpointData& data) const
     tensors["reference/chosen"] = data.referenceChosen;
     tensors["reference/rejected"] = data.referenceRejected;
     tensors["reference/known"] = data.referenceKnown;
-    TMK_TRY(saveTensors(temp / kStateTensors, tensors, {{"format", "tastemaker-dpo-checkpoint"}}));
-    json state = {{"format", 1},        {"step", data.step},          {"epoch", data.epoch},         {"position", data.position},
-                  {"pending_eval", data.pendingEval}, {"adam_step", data.adamStep}, {"pairs", data.pairs}};
+    TMK_TRY(saveTensors(temp / kStateTensors, tensors, { { "format", "tastemaker-dpo-checkpoint" } }));
+    json state = { { "format", 1 }, { "step", data.step }, { "epoch", data.epoch }, { "position", data.position },
+        { "pending_eval", data.pendingEval }, { "adam_step", data.adamStep }, { "pairs", data.pairs } };
     TMK_TRY(writeJsonFileAtomic(temp / kStateJson, state));
     fs::remove_all(old, ec);
     if (fs::exists(final, ec)) fs::rename(final, old, ec);
@@ -188,12 +185,13 @@ Expected<CheckpointData> RunFolder::loadCheckpoint() const
     if (!tensors) return tensors.error();
     data.lora = withPrefix(*tensors, "lora/");
     data.adam = withPrefix(*tensors, "adam/");
-    for (auto [name, target] : {std::pair{"reference/chosen", &data.referenceChosen}, std::pair{"reference/rejected", &data.referenceRejected},
-                                std::pair{"reference/known", &data.referenceKnown}}) {
+    for (auto [name, target] : { std::pair { "reference/chosen", &data.referenceChosen },
+             std::pair { "reference/rejected", &data.referenceRejected },
+             std::pair { "reference/known", &data.referenceKnown } }) {
         auto it = tensors->find(name);
         if (it == tensors->end() || it->second.dim() != 1 || it->second.size(0) != data.pairs)
             return Error::inFile(ErrorCode::Format, (dir / kStateTensors).string(),
-                                 std::string("has no tensor '") + name + "' of " + std::to_string(data.pairs) + " values");
+                std::string("has no tensor '") + name + "' of " + std::to_string(data.pairs) + " values");
         *target = it->second;
     }
     return data;
@@ -202,7 +200,7 @@ Expected<CheckpointData> RunFolder::loadCheckpoint() const
 void RunFolder::removeCheckpoint() const
 {
     std::error_code ec;
-    for (const char* name : {"checkpoint", "checkpoint.old", "checkpoint.tmp"}) fs::remove_all(m_dir / name, ec);
+    for (const char* name : { "checkpoint", "checkpoint.old", "checkpoint.tmp" }) fs::remove_all(m_dir / name, ec);
 }
 
 Expected<RunInfo> readRunInfo(const fs::path& runDir)
@@ -219,7 +217,8 @@ Expected<RunInfo> readRunInfo(const fs::path& runDir)
         info.totalSteps = run->at("total_steps").get<int64_t>();
         info.finished = run->at("finished").get<bool>();
     } catch (const json::exception& e) {
-        return Error::inFile(ErrorCode::Format, (runDir / kRunFile).string(), std::string("is not a run description: ") + e.what());
+        return Error::inFile(
+            ErrorCode::Format, (runDir / kRunFile).string(), std::string("is not a run description: ") + e.what());
     }
     RunFolder folder(runDir);
     info.finished = info.finished && folder.hasAdapter();
@@ -259,4 +258,4 @@ Expected<std::vector<TrainLogEntry>> readTrainLog(const fs::path& runDir)
     return entries;
 }
 
-}  // namespace tmk
+} // namespace tmk

@@ -10,37 +10,40 @@
 
 namespace tmk {
 
-PromptStates encodePromptsNoGrad(const T5Tokenizer& tokenizer, const T5Encoder& encoder, const std::vector<std::string>& prompts,
-                                 const at::Device& device)
+PromptStates encodePromptsNoGrad(const T5Tokenizer& tokenizer, const T5Encoder& encoder,
+    const std::vector<std::string>& prompts, const at::Device& device)
 {
     at::NoGradGuard noGrad;
     TokenBatch tokens = tokenizer.encodeBatch(prompts);
     const auto longOptions = at::TensorOptions().dtype(at::kLong);
-    at::Tensor ids = at::from_blob(tokens.ids.data(), {tokens.batch, tokens.length}, longOptions).clone().to(device);    // [B, S]
-    at::Tensor mask = at::from_blob(tokens.mask.data(), {tokens.batch, tokens.length}, longOptions).clone().to(device);  // [B, S]
-    return PromptStates{encoder.forward(ids, mask).clone(), mask};  // clone: a normal tensor, not an inference one
+    at::Tensor ids
+        = at::from_blob(tokens.ids.data(), { tokens.batch, tokens.length }, longOptions).clone().to(device); // [B, S]
+    at::Tensor mask
+        = at::from_blob(tokens.mask.data(), { tokens.batch, tokens.length }, longOptions).clone().to(device); // [B, S]
+    return PromptStates { encoder.forward(ids, mask).clone(), mask }; // clone: a normal tensor, not an inference one
 }
 
 at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& prompts, const at::Tensor& codes)
 {
     const DecoderConfig& config = decoder.config();
     TORCH_CHECK(codes.dim() == 3 && codes.size(1) == config.numCodebooks && codes.size(0) == prompts.states.size(0),
-                "sequenceLogProbs: codes must be [B, K, T] with B = ", prompts.states.size(0), " and K = ", config.numCodebooks,
-                ", got ", codes.sizes());
+        "sequenceLogProbs: codes must be [B, K, T] with B = ", prompts.states.size(0), " and K = ", config.numCodebooks,
+        ", got ", codes.sizes());
     const int64_t batch = codes.size(0), k = config.numCodebooks;
-    at::Tensor encoderStates = decoder.projectEncoder(prompts.states, prompts.mask);  // [B, S, H]
+    at::Tensor encoderStates = decoder.projectEncoder(prompts.states, prompts.mask); // [B, S, H]
     Expected<DecoderState> state = decoder.newState(encoderStates, prompts.mask, 0);
     TORCH_CHECK(state.ok(), state.ok() ? "" : state.error().message);
-    at::Tensor ids = delayCodesForTeacherForcing(codes.to(decoder.device(), at::kLong), config.padTokenId);  // [B*K, T + K]
+    at::Tensor ids
+        = delayCodesForTeacherForcing(codes.to(decoder.device(), at::kLong), config.padTokenId); // [B*K, T + K]
     const int64_t length = ids.size(1) - 1;
-    at::Tensor inputs = ids.narrow(1, 0, length);   // [B*K, L]
-    at::Tensor targets = ids.narrow(1, 1, length);  // [B*K, L]: position s predicts token s + 1
-    at::Tensor logits = decoder.forward(inputs, *state);                            // [B*K, L, V]
-    at::Tensor logProbs = at::log_softmax(logits.to(at::kFloat), -1);               // [B*K, L, V]
-    at::Tensor valid = targets.ne(config.padTokenId);                               // [B*K, L]
-    at::Tensor picked = logProbs.gather(-1, targets.masked_fill(~valid, 0).unsqueeze(-1)).squeeze(-1);  // [B*K, L]
-    at::Tensor perRow = picked.masked_fill(~valid, 0.0).sum(1);                     // [B*K]
-    return perRow.view({batch, k}).sum(1);                                          // [B]
+    at::Tensor inputs = ids.narrow(1, 0, length); // [B*K, L]
+    at::Tensor targets = ids.narrow(1, 1, length); // [B*K, L]: position s predicts token s + 1
+    at::Tensor logits = decoder.forward(inputs, *state); // [B*K, L, V]
+    at::Tensor logProbs = at::log_softmax(logits.to(at::kFloat), -1); // [B*K, L, V]
+    at::Tensor valid = targets.ne(config.padTokenId); // [B*K, L]
+    at::Tensor picked = logProbs.gather(-1, targets.masked_fill(~valid, 0).unsqueeze(-1)).squeeze(-1); // [B*K, L]
+    at::Tensor perRow = picked.masked_fill(~valid, 0.0).sum(1); // [B*K]
+    return perRow.view({ batch, k }).sum(1); // [B]
 }
 
 at::Tensor padCodes(const std::vector<at::Tensor>& codes, int64_t padId)
@@ -49,10 +52,10 @@ at::Tensor padCodes(const std::vector<at::Tensor>& codes, int64_t padId)
     int64_t frames = 0;
     for (const at::Tensor& c : codes) frames = std::max(frames, c.size(2));
     const int64_t k = codes.front().size(1);
-    at::Tensor out = at::full({static_cast<int64_t>(codes.size()), k, frames}, padId, at::kLong);  // [N, K, T]
+    at::Tensor out = at::full({ static_cast<int64_t>(codes.size()), k, frames }, padId, at::kLong); // [N, K, T]
     for (size_t i = 0; i < codes.size(); ++i)
         out.select(0, static_cast<int64_t>(i)).narrow(1, 0, codes[i].size(2)).copy_(codes[i].select(0, 0));
     return out;
 }
 
-}  // namespace tmk
+} // namespace tmk

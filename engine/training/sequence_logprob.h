@@ -4,9 +4,10 @@
 // a shorter sequence in a batch is right-padded with it, and its padded frames count nothing.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <string>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "lm/decoder.h"
 #include "text/t5_encoder.h"
@@ -15,13 +16,13 @@
 namespace tmk {
 
 struct PromptStates {
-    at::Tensor states;  // [B, S, Dt], T5's last hidden state (no grad)
-    at::Tensor mask;    // [B, S] int64
+    at::Tensor states; // [B, S, Dt], T5's last hidden state (no grad)
+    at::Tensor mask; // [B, S] int64
 };
 
 // Tokenises and encodes `prompts` with the frozen text encoder (under no-grad), on `device`.
-PromptStates encodePromptsNoGrad(const T5Tokenizer& tokenizer, const T5Encoder& encoder, const std::vector<std::string>& prompts,
-                                 const at::Device& device);
+PromptStates encodePromptsNoGrad(const T5Tokenizer& tokenizer, const T5Encoder& encoder,
+    const std::vector<std::string>& prompts, const at::Device& device);
 
 // codes [B, K, T] int64 (values < V, or the pad id for padding) -> [B] float32 log-prob sums, differentiable
 // through whatever the decoder's weights and LoRA hook require. The prompt states go through
@@ -31,4 +32,4 @@ at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& 
 // Codes of several songs [1, K, T_i] (T_i may differ) -> [N, K, max T_i], right-padded with `padId`.
 at::Tensor padCodes(const std::vector<at::Tensor>& codes, int64_t padId);
 
-}  // namespace tmk
+} // namespace tmk

@@ -14,10 +14,11 @@ using nlohmann::json;
 
 SourceStamp sourceStamp(const fs::path& path)
 {
-    struct stat info {};
+    struct stat info { };
     if (::stat(path.c_str(), &info) != 0) return {};
     return SourceStamp { path.string(), static_cast<int64_t>(info.st_size),
-        static_cast<int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec, static_cast<uint64_t>(info.st_ino) };
+        static_cast<int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
+        static_cast<uint64_t>(info.st_ino) };
 }
 
 namespace {
@@ -47,12 +48,14 @@ Expected<TokenEntry> parseEntry(const json& value, const std::string& where)
     if (!frames) return frames.error();
     if (*frames <= 0) return Error::inFile(ErrorCode::Format, where, "has a \"frames\" count that is not positive");
     TokenEntry entry { *hash, *frames, {} };
-    if (value.contains("source")) {  // optional: indexes written before stamps have none
+    if (value.contains("source")) { // optional: indexes written before stamps have none
         const json& source = value["source"];
         if (!source.is_object() || !source.contains("path") || !source["path"].is_string() || !source.contains("size")
-            || !source["size"].is_number_integer() || !source.contains("mtime_ns") || !source["mtime_ns"].is_number_integer()
-            || !source.contains("inode") || !source["inode"].is_number_unsigned())
-            return Error::inFile(ErrorCode::Format, where, "has a \"source\" that is not {path, size, mtime_ns, inode}");
+            || !source["size"].is_number_integer() || !source.contains("mtime_ns")
+            || !source["mtime_ns"].is_number_integer() || !source.contains("inode")
+            || !source["inode"].is_number_unsigned())
+            return Error::inFile(
+                ErrorCode::Format, where, "has a \"source\" that is not {path, size, mtime_ns, inode}");
         entry.source = SourceStamp { source["path"].get<std::string>(), source["size"].get<int64_t>(),
             source["mtime_ns"].get<int64_t>(), source["inode"].get<uint64_t>() };
     }
@@ -172,8 +175,7 @@ Expected<void> writeTokenIndex(const fs::path& path, const TokenIndex& index)
     root["model"] = { { "name", index.modelName }, { "fingerprint", index.modelFingerprint } };
     root["window"] = { { "seconds", index.window.seconds }, { "start_fraction", index.window.startFraction } };
     json tracks = json::object();
-    for (const auto& [trackId, entry] : index.tracks)
-    {
+    for (const auto& [trackId, entry] : index.tracks) {
         tracks[trackId] = { { "hash", entry.hash }, { "frames", entry.frames } };
         if (entry.source.known())
             tracks[trackId]["source"] = { { "path", entry.source.path }, { "size", entry.source.size },

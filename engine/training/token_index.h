@@ -23,7 +23,7 @@ struct TokenWindow {
 // make and rsync use); any rewrite, copy or touch of the file makes it hash again.
 struct SourceStamp {
     std::string path;
-    int64_t size = -1;  // -1: unknown (an index written before stamps existed)
+    int64_t size = -1; // -1: unknown (an index written before stamps existed)
     int64_t mtimeNs = 0;
     uint64_t inode = 0;
     bool known() const { return size >= 0; }

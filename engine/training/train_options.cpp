@@ -13,15 +13,18 @@ Expected<DpoLossType> parseDpoLossType(const std::string& text)
     if (text == "sigmoid") return DpoLossType::Sigmoid;
     if (text == "ipo") return DpoLossType::Ipo;
     if (text == "hinge") return DpoLossType::Hinge;
-    return Error{ErrorCode::InvalidArgument, "unknown DPO loss '" + text + "' (valid: sigmoid, ipo, hinge)"};
+    return Error { ErrorCode::InvalidArgument, "unknown DPO loss '" + text + "' (valid: sigmoid, ipo, hinge)" };
 }
 
 const char* dpoLossTypeName(DpoLossType type)
 {
     switch (type) {
-    case DpoLossType::Sigmoid: return "sigmoid";
-    case DpoLossType::Ipo: return "ipo";
-    case DpoLossType::Hinge: return "hinge";
+    case DpoLossType::Sigmoid:
+        return "sigmoid";
+    case DpoLossType::Ipo:
+        return "ipo";
+    case DpoLossType::Hinge:
+        return "hinge";
     }
     return "?";
 }
@@ -31,15 +34,19 @@ Expected<LrSchedule> parseLrSchedule(const std::string& text)
     if (text == "linear") return LrSchedule::Linear;
     if (text == "cosine") return LrSchedule::Cosine;
     if (text == "constant") return LrSchedule::Constant;
-    return Error{ErrorCode::InvalidArgument, "unknown learning-rate schedule '" + text + "' (valid: linear, cosine, constant)"};
+    return Error { ErrorCode::InvalidArgument,
+        "unknown learning-rate schedule '" + text + "' (valid: linear, cosine, constant)" };
 }
 
 const char* lrScheduleName(LrSchedule schedule)
 {
     switch (schedule) {
-    case LrSchedule::Linear: return "linear";
-    case LrSchedule::Cosine: return "cosine";
-    case LrSchedule::Constant: return "constant";
+    case LrSchedule::Linear:
+        return "linear";
+    case LrSchedule::Cosine:
+        return "cosine";
+    case LrSchedule::Constant:
+        return "constant";
     }
     return "?";
 }
@@ -48,12 +55,12 @@ Expected<AdapterSide> parseDirection(const std::string& text)
 {
     if (text == "+" || text == "positive") return AdapterSide::Positive;
     if (text == "-" || text == "negative") return AdapterSide::Negative;
-    return Error{ErrorCode::InvalidArgument, "unknown direction '" + text + "' (valid: + or -)"};
+    return Error { ErrorCode::InvalidArgument, "unknown direction '" + text + "' (valid: + or -)" };
 }
 
 Expected<void> TrainOptions::validate() const
 {
-    auto bad = [](const std::string& message) { return Error{ErrorCode::InvalidArgument, message}; };
+    auto bad = [](const std::string& message) { return Error { ErrorCode::InvalidArgument, message }; };
     if (modelDir.empty()) return bad("training needs a model folder (--model)");
     if (pairsDir.empty()) return bad("training needs a pairs folder (--pairs)");
     if (outDir.empty()) return bad("training needs an output folder (--out)");
@@ -66,7 +73,8 @@ Expected<void> TrainOptions::validate() const
     if (weightDecay < 0 || !std::isfinite(weightDecay)) return bad("the weight decay must not be negative");
     if (warmupSteps < 0) return bad("the warm-up steps must not be negative");
     if (maxSteps < 0) return bad("the step count must not be negative");
-    if (maxSteps == 0 && (!(epochs > 0) || !std::isfinite(epochs))) return bad("the epoch count must be positive (or give a step count)");
+    if (maxSteps == 0 && (!(epochs > 0) || !std::isfinite(epochs)))
+        return bad("the epoch count must be positive (or give a step count)");
     if (batchSize < 1) return bad("the batch size must be at least 1");
     if (gradientAccumulation < 1) return bad("gradient accumulation must be at least 1");
     if (!std::isfinite(maxGradNorm)) return bad("the gradient-norm limit must be finite (0 disables clipping)");
@@ -79,23 +87,40 @@ Expected<void> TrainOptions::validate() const
 std::string TrainOptions::toJson() const
 {
     json j = {
-        {"model", modelDir.string()}, {"pairs", pairsDir.string()}, {"out", outDir.string()}, {"bank", bankDir.string()},
-        {"metric", metric}, {"direction", sideSymbol(direction)},
-        {"lora", {{"rank", lora.rank}, {"alpha", lora.alpha}, {"rslora", lora.rslora}, {"targets", lora.targets}}},
-        {"loss", dpoLossTypeName(loss)}, {"beta", beta}, {"learning_rate", learningRate}, {"weight_decay", weightDecay},
-        {"schedule", lrScheduleName(schedule)}, {"warmup_steps", warmupSteps}, {"max_steps", maxSteps}, {"epochs", epochs},
-        {"batch_size", batchSize}, {"gradient_accumulation", gradientAccumulation}, {"max_grad_norm", maxGradNorm},
-        {"eval_every", evalEvery}, {"checkpoint_every", checkpointEvery}, {"max_frames", maxFrames},
-        {"max_eval_pairs", maxEvalPairs}, {"seed", seed}, {"device", deviceKindName(model.device)},
-        {"dtype", computeDTypeName(model.dtype)},
+        { "model", modelDir.string() },
+        { "pairs", pairsDir.string() },
+        { "out", outDir.string() },
+        { "bank", bankDir.string() },
+        { "metric", metric },
+        { "direction", sideSymbol(direction) },
+        { "lora",
+            { { "rank", lora.rank }, { "alpha", lora.alpha }, { "rslora", lora.rslora },
+                { "targets", lora.targets } } },
+        { "loss", dpoLossTypeName(loss) },
+        { "beta", beta },
+        { "learning_rate", learningRate },
+        { "weight_decay", weightDecay },
+        { "schedule", lrScheduleName(schedule) },
+        { "warmup_steps", warmupSteps },
+        { "max_steps", maxSteps },
+        { "epochs", epochs },
+        { "batch_size", batchSize },
+        { "gradient_accumulation", gradientAccumulation },
+        { "max_grad_norm", maxGradNorm },
+        { "eval_every", evalEvery },
+        { "checkpoint_every", checkpointEvery },
+        { "max_frames", maxFrames },
+        { "max_eval_pairs", maxEvalPairs },
+        { "seed", seed },
+        { "device", deviceKindName(model.device) },
+        { "dtype", computeDTypeName(model.dtype) },
     };
     return j.dump(2);
 }
 
 namespace {
 
-template <typename T>
-void readIf(const json& j, const char* key, T& target)
+template <typename T> void readIf(const json& j, const char* key, T& target)
 {
     if (j.contains(key) && !j.at(key).is_null()) target = j.at(key).get<T>();
 }
@@ -123,7 +148,7 @@ Expected<void> readEnums(const json& j, TrainOptions& o)
     return {};
 }
 
-}  // namespace
+} // namespace
 
 Expected<TrainOptions> TrainOptions::fromJson(const std::string& text)
 {
@@ -161,7 +186,7 @@ Expected<TrainOptions> TrainOptions::fromJson(const std::string& text)
         TMK_TRY(readEnums(j, o));
         return o;
     } catch (const json::exception& e) {
-        return Error{ErrorCode::Format, std::string("training options: ") + e.what()};
+        return Error { ErrorCode::Format, std::string("training options: ") + e.what() };
     }
 }
 
@@ -182,4 +207,4 @@ std::string TrainLogEntry::toJson() const
     return j.dump();
 }
 
-}  // namespace tmk
+} // namespace tmk

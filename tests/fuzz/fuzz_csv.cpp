@@ -8,7 +8,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
-    tmk::Expected<tmk::CsvReader> reader = tmk::CsvReader::fromText(std::string(reinterpret_cast<const char*>(data), size), "fuzz.csv");
+    tmk::Expected<tmk::CsvReader> reader
+        = tmk::CsvReader::fromText(std::string(reinterpret_cast<const char*>(data), size), "fuzz.csv");
     if (!reader) {
         volatile size_t length = reader.error().message.size();
         (void)length;
@@ -19,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     int64_t lastLine = 0;
     while (reader->next()) {
         if (reader->fields().size() != columns) __builtin_trap();
-        if (reader->line() <= lastLine) __builtin_trap();  // rows come in file order
+        if (reader->line() <= lastLine) __builtin_trap(); // rows come in file order
         lastLine = reader->line();
         for (std::string_view field : reader->fields()) {
             volatile std::optional<double> number = tmk::parseCsvNumber(field);

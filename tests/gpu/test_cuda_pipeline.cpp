@@ -1,9 +1,8 @@
 // CUDA: the fixture's greedy CFG generation on the GPU (f32 identical codes; bf16/f16 run and stay
 // in range). Skips cleanly when this build's libtorch has no CUDA or no GPU is present (as in CI).
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstring>
+#include <gtest/gtest.h>
 
 #include "tastemaker/musicgen.h"
 #include "tastemaker/runtime.h"
@@ -14,7 +13,10 @@ using namespace tmk;
 
 namespace {
 
-std::filesystem::path fixtureDir() { return test::dataDir() / "musicgen-tiny-public"; }
+std::filesystem::path fixtureDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
 
 std::vector<int64_t> expectedCodes()
 {
@@ -24,18 +26,18 @@ std::vector<int64_t> expectedCodes()
 GenerationRequest greedy()
 {
     GenerationRequest request;
-    request.prompts = {"Classic Rock, Electric guitar, keyboard, drums", "lofi hip hop with soft piano"};
+    request.prompts = { "Classic Rock, Electric guitar, keyboard, drums", "lofi hip hop with soft piano" };
     request.frames = 17;
     request.sampling.greedy = true;
     return request;
 }
 
-}  // namespace
+} // namespace
 
 TEST(CudaPipeline, GreedyCodesMatchOnTheGpu)
 {
     if (!runtimeInfo().cudaAvailable) GTEST_SKIP() << "no CUDA in this libtorch build or no GPU present";
-    auto model = MusicgenModel::load(fixtureDir(), ModelOptions{DeviceKind::Cuda, ComputeDType::F32});
+    auto model = MusicgenModel::load(fixtureDir(), ModelOptions { DeviceKind::Cuda, ComputeDType::F32 });
     ASSERT_TRUE(model) << model.error().message;
     auto result = generate(**model, greedy());
     ASSERT_TRUE(result) << result.error().message;
@@ -45,11 +47,11 @@ TEST(CudaPipeline, GreedyCodesMatchOnTheGpu)
 TEST(CudaPipeline, HalfPrecisionRuns)
 {
     if (!runtimeInfo().cudaAvailable) GTEST_SKIP() << "no CUDA in this libtorch build or no GPU present";
-    for (ComputeDType dtype : {ComputeDType::BF16, ComputeDType::F16}) {
-        auto model = MusicgenModel::load(fixtureDir(), ModelOptions{DeviceKind::Cuda, dtype});
+    for (ComputeDType dtype : { ComputeDType::BF16, ComputeDType::F16 }) {
+        auto model = MusicgenModel::load(fixtureDir(), ModelOptions { DeviceKind::Cuda, dtype });
         ASSERT_TRUE(model) << model.error().message;
         GenerationRequest request = GenerationRequest::defaultsFor((*model)->info());
-        request.prompts = {"jazz"};
+        request.prompts = { "jazz" };
         request.frames = 20;
         request.sampling.seed = 3;
         auto result = generate(**model, request);
@@ -62,7 +64,7 @@ TEST(CudaPipeline, HalfPrecisionRuns)
 TEST(CudaPipeline, CudaRequestWithoutGpuIsAClearError)
 {
     if (runtimeInfo().cudaAvailable) GTEST_SKIP() << "a GPU is present";
-    auto model = MusicgenModel::load(fixtureDir(), ModelOptions{DeviceKind::Cuda, ComputeDType::F32});
+    auto model = MusicgenModel::load(fixtureDir(), ModelOptions { DeviceKind::Cuda, ComputeDType::F32 });
     ASSERT_FALSE(model);
     EXPECT_EQ(model.error().code, ErrorCode::Device);
     EXPECT_NE(model.error().message.find("--device cpu"), std::string::npos);

@@ -1,7 +1,6 @@
 // tastemaker-cli: help per subcommand, one-line errors and non-zero exits on bad arguments.
-#include <gtest/gtest.h>
-
 #include <algorithm>
+#include <gtest/gtest.h>
 
 #include "process.h"
 #include "testsupport.h"
@@ -9,29 +8,35 @@
 using tmk::test::runProcess;
 
 namespace {
-std::string cli() { return tmk::test::cliPath().string(); }
-size_t lineCount(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
-}  // namespace
+std::string cli()
+{
+    return tmk::test::cliPath().string();
+}
+size_t lineCount(const std::string& text)
+{
+    return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+} // namespace
 
 TEST(Cli, OverviewListsCommands)
 {
-    auto result = runProcess(cli(), {"--help"});
+    auto result = runProcess(cli(), { "--help" });
     EXPECT_EQ(result.exitCode, 0);
-    for (const char* name : {"info", "inspect", "generate", "encode", "decode", "make-model", "bench"})
+    for (const char* name : { "info", "inspect", "generate", "encode", "decode", "make-model", "bench" })
         EXPECT_NE(result.out.find(name), std::string::npos) << name;
     EXPECT_EQ(runProcess(cli(), {}).exitCode, 2) << "no command is a usage error";
 }
 
 TEST(Cli, EverySubcommandHasHelp)
 {
-    for (const char* name : {"info", "inspect", "generate", "encode", "decode", "make-model", "bench"}) {
-        auto result = runProcess(cli(), {name, "--help"});
+    for (const char* name : { "info", "inspect", "generate", "encode", "decode", "make-model", "bench" }) {
+        auto result = runProcess(cli(), { name, "--help" });
         EXPECT_EQ(result.exitCode, 0) << name;
         EXPECT_NE(result.out.find(std::string("usage: tastemaker-cli ") + name), std::string::npos) << name;
     }
-    auto generate = runProcess(cli(), {"generate", "--help"});
-    for (const char* option : {"--model", "--prompt", "--duration", "--frames", "--greedy", "--top-k", "--top-p", "--temperature",
-                               "--cfg", "--seed", "--device", "--dtype", "--codes-out", "--out", "--sample-format"})
+    auto generate = runProcess(cli(), { "generate", "--help" });
+    for (const char* option : { "--model", "--prompt", "--duration", "--frames", "--greedy", "--top-k", "--top-p",
+             "--temperature", "--cfg", "--seed", "--device", "--dtype", "--codes-out", "--out", "--sample-format" })
         EXPECT_NE(generate.out.find(option), std::string::npos) << option;
 }
 
@@ -42,12 +47,12 @@ TEST(Cli, BadArgumentsGiveOneLineErrors)
         std::string needle;
     };
     const std::vector<Case> cases = {
-        {{"frobnicate"}, "unknown command 'frobnicate'"},
-        {{"generate", "--prompt", "x", "--frames", "3"}, "--model DIR is required"},
-        {{"generate", "--model", "m", "--prompt", "x", "--bogus"}, "unknown option --bogus"},
-        {{"generate", "--model"}, "--model needs a value"},
-        {{"inspect"}, "missing PATH"},
-        {{"inspect", "a", "b"}, "unexpected argument 'b'"},
+        { { "frobnicate" }, "unknown command 'frobnicate'" },
+        { { "generate", "--prompt", "x", "--frames", "3" }, "--model DIR is required" },
+        { { "generate", "--model", "m", "--prompt", "x", "--bogus" }, "unknown option --bogus" },
+        { { "generate", "--model" }, "--model needs a value" },
+        { { "inspect" }, "missing PATH" },
+        { { "inspect", "a", "b" }, "unexpected argument 'b'" },
     };
     for (const Case& c : cases) {
         auto result = runProcess(cli(), c.args);
@@ -59,10 +64,10 @@ TEST(Cli, BadArgumentsGiveOneLineErrors)
 
 TEST(Cli, InspectReadsTheFixtureCheckpoint)
 {
-    auto result = runProcess(cli(), {"inspect", (tmk::test::dataDir() / "musicgen-tiny-public").string()});
+    auto result = runProcess(cli(), { "inspect", (tmk::test::dataDir() / "musicgen-tiny-public").string() });
     ASSERT_EQ(result.exitCode, 0) << result.err;
     EXPECT_NE(result.out.find("text_encoder.shared.weight\tF32\t[384, 32]"), std::string::npos);
-    auto missing = runProcess(cli(), {"inspect", "/nonexistent/model.safetensors"});
+    auto missing = runProcess(cli(), { "inspect", "/nonexistent/model.safetensors" });
     EXPECT_EQ(missing.exitCode, 1);
     EXPECT_NE(missing.err.find("/nonexistent"), std::string::npos);
 }

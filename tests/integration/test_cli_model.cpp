@@ -1,7 +1,6 @@
 // The CLI contract of generate / encode / decode / make-model on the fixture folder, as other tools use it.
-#include <gtest/gtest.h>
-
 #include <cstring>
+#include <gtest/gtest.h>
 
 #include "process.h"
 #include "tastemaker/audio_file.h"
@@ -14,11 +13,16 @@ using test::runProcess;
 
 namespace {
 
-std::string cli() { return test::cliPath().string(); }
-std::string fixture() { return (test::dataDir() / "musicgen-tiny-public").string(); }
+std::string cli()
+{
+    return test::cliPath().string();
+}
+std::string fixture()
+{
+    return (test::dataDir() / "musicgen-tiny-public").string();
+}
 
-template <typename T>
-std::vector<T> caseTensor(const std::string& caseName, const std::string& tensor)
+template <typename T> std::vector<T> caseTensor(const std::string& caseName, const std::string& tensor)
 {
     return test::tensorValues<T>(fs::path(fixture()) / "cases" / (caseName + ".safetensors"), tensor);
 }
@@ -30,22 +34,22 @@ std::vector<int64_t> npyCodes(const fs::path& path, std::vector<int64_t>* shape)
     if (!array) return {};
     *shape = array->shape;
     auto values = array->as<int64_t>();
-    return {values.begin(), values.end()};
+    return { values.begin(), values.end() };
 }
 
-}  // namespace
+} // namespace
 
 TEST(CliModel, GenerateWritesCodesAndOneWavPerPrompt)
 {
     fs::path out = test::freshOutDir("cli_generate");
-    auto result = runProcess(cli(), {"generate", "--model", fixture(), "--prompt", "Classic Rock, Electric guitar, keyboard, drums",
-                                     "--prompt", "lofi hip hop with soft piano", "--frames", "17", "--greedy", "--cfg", "3",
-                                     "--codes-out", (out / "codes.npy").string(), "--out", (out / "clip.wav").string(),
-                                     "--sample-format", "f32"});
+    auto result = runProcess(cli(),
+        { "generate", "--model", fixture(), "--prompt", "Classic Rock, Electric guitar, keyboard, drums", "--prompt",
+            "lofi hip hop with soft piano", "--frames", "17", "--greedy", "--cfg", "3", "--codes-out",
+            (out / "codes.npy").string(), "--out", (out / "clip.wav").string(), "--sample-format", "f32" });
     ASSERT_EQ(result.exitCode, 0) << result.err;
     std::vector<int64_t> shape;
     EXPECT_EQ(npyCodes(out / "codes.npy", &shape), caseTensor<int64_t>("generate_greedy", "audio_codes"));
-    EXPECT_EQ(shape, (std::vector<int64_t>{2, 4, 17}));
+    EXPECT_EQ(shape, (std::vector<int64_t> { 2, 4, 17 }));
     EXPECT_FALSE(fs::exists(out / "clip.wav"));
     std::vector<float> expected = caseTensor<float>("generate_greedy", "audio_values");
     for (int b = 0; b < 2; ++b) {
@@ -53,20 +57,21 @@ TEST(CliModel, GenerateWritesCodesAndOneWavPerPrompt)
         ASSERT_TRUE(audio) << audio.error().message;
         EXPECT_EQ(audio->sampleRate, 32000);
         ASSERT_EQ(audio->samples.size(), 10880u);
-        for (size_t i = 0; i < 10880; ++i) ASSERT_NEAR(audio->samples[i], expected[b * 10880 + i], 1e-4 + 1e-3 * std::abs(expected[b * 10880 + i]));
+        for (size_t i = 0; i < 10880; ++i)
+            ASSERT_NEAR(audio->samples[i], expected[b * 10880 + i], 1e-4 + 1e-3 * std::abs(expected[b * 10880 + i]));
     }
 }
 
 TEST(CliModel, DurationCountsFramesAfterTheDelay)
 {
     fs::path out = test::freshOutDir("cli_duration");
-    auto result = runProcess(cli(), {"generate", "--model", fixture(), "--prompt", "ambient", "--duration", "0.2", "--seed", "5",
-                                     "--top-k", "10", "--temperature", "0.9", "--codes-out", (out / "c.npy").string(), "--out",
-                                     (out / "one.wav").string()});
+    auto result = runProcess(cli(),
+        { "generate", "--model", fixture(), "--prompt", "ambient", "--duration", "0.2", "--seed", "5", "--top-k", "10",
+            "--temperature", "0.9", "--codes-out", (out / "c.npy").string(), "--out", (out / "one.wav").string() });
     ASSERT_EQ(result.exitCode, 0) << result.err;
     std::vector<int64_t> shape;
     npyCodes(out / "c.npy", &shape);
-    EXPECT_EQ(shape, (std::vector<int64_t>{1, 4, 10}));
+    EXPECT_EQ(shape, (std::vector<int64_t> { 1, 4, 10 }));
     auto audio = readAudioFile(out / "one.wav");
     ASSERT_TRUE(audio);
     EXPECT_EQ(audio->frames(), 10 * 640);
@@ -77,43 +82,57 @@ TEST(CliModel, DecodeAndEncodeRoundTrip)
     fs::path out = test::freshOutDir("cli_codec");
     // decode: the fixture's encodec_decode codes -> audio
     std::vector<int64_t> codes = caseTensor<int64_t>("encodec_decode", "audio_codes");
-    ASSERT_TRUE(writeNpy(out / "codes.npy", DType::I64, {2, 4, 10}, std::as_bytes(std::span(codes))));
-    auto decoded = runProcess(cli(), {"decode", "--model", fixture(), "--codes", (out / "codes.npy").string(), "--out",
-                                      (out / "dec.wav").string(), "--sample-format", "f32"});
+    ASSERT_TRUE(writeNpy(out / "codes.npy", DType::I64, { 2, 4, 10 }, std::as_bytes(std::span(codes))));
+    auto decoded = runProcess(cli(),
+        { "decode", "--model", fixture(), "--codes", (out / "codes.npy").string(), "--out", (out / "dec.wav").string(),
+            "--sample-format", "f32" });
     ASSERT_EQ(decoded.exitCode, 0) << decoded.err;
     std::vector<float> expected = caseTensor<float>("encodec_decode", "audio_values");
     auto second = readAudioFile(out / "dec-1.wav");
     ASSERT_TRUE(second);
     ASSERT_EQ(second->samples.size(), 6400u);
-    for (size_t i = 0; i < 6400; ++i) ASSERT_NEAR(second->samples[i], expected[6400 + i], 1e-4 + 1e-3 * std::abs(expected[6400 + i]));
+    for (size_t i = 0; i < 6400; ++i)
+        ASSERT_NEAR(second->samples[i], expected[6400 + i], 1e-4 + 1e-3 * std::abs(expected[6400 + i]));
 
     // encode: the odd-length fixture signal written as a float WAV -> exactly HF's codes
     std::vector<float> signal = caseTensor<float>("encodec_encode_odd_length", "input_values");
-    ASSERT_TRUE(writeAudioFile(out / "odd.wav", signal, 1, 32000, AudioWriteOptions{AudioContainer::Wav, SampleFormat::F32, ""}));
-    auto encoded = runProcess(cli(), {"encode", "--model", fixture(), "--in", (out / "odd.wav").string(), "--codes-out",
-                                      (out / "odd.npy").string()});
+    ASSERT_TRUE(writeAudioFile(
+        out / "odd.wav", signal, 1, 32000, AudioWriteOptions { AudioContainer::Wav, SampleFormat::F32, "" }));
+    auto encoded = runProcess(cli(),
+        { "encode", "--model", fixture(), "--in", (out / "odd.wav").string(), "--codes-out",
+            (out / "odd.npy").string() });
     ASSERT_EQ(encoded.exitCode, 0) << encoded.err;
     std::vector<int64_t> shape;
     EXPECT_EQ(npyCodes(out / "odd.npy", &shape), caseTensor<int64_t>("encodec_encode_odd_length", "audio_codes"));
-    EXPECT_EQ(shape, (std::vector<int64_t>{1, 4, 16}));
+    EXPECT_EQ(shape, (std::vector<int64_t> { 1, 4, 16 }));
 }
 
 TEST(CliModel, ErrorsAreOneClearLine)
 {
     fs::path out = test::freshOutDir("cli_errors");
-    auto noModel = runProcess(cli(), {"generate", "--model", "/nonexistent-model", "--prompt", "x", "--frames", "3", "--out", (out / "a.wav").string()});
+    auto noModel = runProcess(cli(),
+        { "generate", "--model", "/nonexistent-model", "--prompt", "x", "--frames", "3", "--out",
+            (out / "a.wav").string() });
     EXPECT_EQ(noModel.exitCode, 1);
     EXPECT_NE(noModel.err.find("/nonexistent-model"), std::string::npos) << noModel.err;
-    auto both = runProcess(cli(), {"generate", "--model", fixture(), "--prompt", "x", "--frames", "3", "--duration", "1", "--out", (out / "a.wav").string()});
+    auto both = runProcess(cli(),
+        { "generate", "--model", fixture(), "--prompt", "x", "--frames", "3", "--duration", "1", "--out",
+            (out / "a.wav").string() });
     EXPECT_EQ(both.exitCode, 2);
     EXPECT_NE(both.err.find("exactly one of --duration"), std::string::npos) << both.err;
-    auto badFormat = runProcess(cli(), {"generate", "--model", fixture(), "--prompt", "x", "--frames", "3", "--out", (out / "a.wav").string(), "--sample-format", "s8"});
+    auto badFormat = runProcess(cli(),
+        { "generate", "--model", fixture(), "--prompt", "x", "--frames", "3", "--out", (out / "a.wav").string(),
+            "--sample-format", "s8" });
     EXPECT_EQ(badFormat.exitCode, 2);
     EXPECT_NE(badFormat.err.find("s16, s24, f32"), std::string::npos) << badFormat.err;
-    auto badCodes = runProcess(cli(), {"decode", "--model", fixture(), "--codes", (out / "missing.npy").string(), "--out", (out / "b.wav").string()});
+    auto badCodes = runProcess(cli(),
+        { "decode", "--model", fixture(), "--codes", (out / "missing.npy").string(), "--out",
+            (out / "b.wav").string() });
     EXPECT_EQ(badCodes.exitCode, 1);
     EXPECT_NE(badCodes.err.find("missing.npy"), std::string::npos) << badCodes.err;
-    auto cuda = runProcess(cli(), {"generate", "--model", fixture(), "--prompt", "x", "--frames", "3", "--device", "cuda", "--out", (out / "a.wav").string()});
+    auto cuda = runProcess(cli(),
+        { "generate", "--model", fixture(), "--prompt", "x", "--frames", "3", "--device", "cuda", "--out",
+            (out / "a.wav").string() });
     if (cuda.exitCode != 0) {
         EXPECT_NE(cuda.err.find("CUDA"), std::string::npos) << cuda.err;
     }
@@ -122,9 +141,13 @@ TEST(CliModel, ErrorsAreOneClearLine)
 TEST(CliModel, MakeModelWritesALoadableCheckpoint)
 {
     fs::path out = test::freshOutDir("cli_make_model");
-    auto made = runProcess(cli(), {"make-model", "--config", fixture() + "/config.json", "--seed", "2", "--out", (out / "m").string()});
+    auto made = runProcess(
+        cli(), { "make-model", "--config", fixture() + "/config.json", "--seed", "2", "--out", (out / "m").string() });
     ASSERT_EQ(made.exitCode, 0) << made.err;
-    for (const char* file : {"config.json", "generation_config.json", "spiece.model", "model.safetensors"}) EXPECT_TRUE(fs::exists(out / "m" / file)) << file;
-    auto generated = runProcess(cli(), {"generate", "--model", (out / "m").string(), "--prompt", "x", "--frames", "4", "--out", (out / "x.wav").string()});
+    for (const char* file : { "config.json", "generation_config.json", "spiece.model", "model.safetensors" })
+        EXPECT_TRUE(fs::exists(out / "m" / file)) << file;
+    auto generated = runProcess(cli(),
+        { "generate", "--model", (out / "m").string(), "--prompt", "x", "--frames", "4", "--out",
+            (out / "x.wav").string() });
     EXPECT_EQ(generated.exitCode, 0) << generated.err;
 }

@@ -4,22 +4,22 @@
 // property than the base model and the '-' adapter at -1 less (over several seeds); the adapter's merged
 // logits equal the runtime LoRA's; a cancelled and resumed run ends where an uninterrupted one does; bad
 // inputs are refused naming the file or metric.
-#include <ATen/ATen.h>
-#include <gtest/gtest.h>
-
 #include <cstdio>
+#include <gtest/gtest.h>
 #include <random>
+
+#include <ATen/ATen.h>
 
 #include "adapters/lora_adapter.h"
 #include "lm/delay_pattern.h"
 #include "pipeline/model_access.h"
+#include "process.h"
 #include "tastemaker/clip_library.h"
 #include "tastemaker/pairs.h"
 #include "tastemaker/steering.h"
 #include "tastemaker/token_cache.h"
 #include "tastemaker/training.h"
 #include "tensorio/torch/torch_tensor.h"
-#include "process.h"
 #include "testsupport.h"
 #include "training/lora_runtime.h"
 #include "training/sequence_logprob.h"
@@ -32,17 +32,21 @@ namespace fs = std::filesystem;
 constexpr int64_t kFrames = 24;
 const char* const kMetric = "energy";
 
-fs::path modelDir() { return test::dataDir() / "musicgen-tiny-public"; }
+fs::path modelDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
 
 const std::vector<MetricInfo>& metrics()
 {
-    static const std::vector<MetricInfo> list = *loadMetrics(fs::path(std::getenv("TM_SOURCE_DIR")) / "resources" / "metrics.json");
+    static const std::vector<MetricInfo> list
+        = *loadMetrics(fs::path(std::getenv("TM_SOURCE_DIR")) / "resources" / "metrics.json");
     return list;
 }
 
 std::shared_ptr<const MusicgenModel> loadModel()
 {
-    auto model = MusicgenModel::load(modelDir(), ModelOptions{});
+    auto model = MusicgenModel::load(modelDir(), ModelOptions {});
     EXPECT_TRUE(model.ok()) << (model.ok() ? "" : model.error().message);
     return *model;
 }
@@ -51,7 +55,7 @@ std::shared_ptr<const MusicgenModel> loadModel()
 AudioCodes songCodes(std::mt19937_64& rng, double lowShare)
 {
     const int64_t k = 4, v = 64;
-    AudioCodes codes{1, k, kFrames, {}};
+    AudioCodes codes { 1, k, kFrames, {} };
     std::uniform_real_distribution<double> coin(0, 1);
     std::uniform_int_distribution<int64_t> half(0, v / 2 - 1), any(0, v - 1);
     for (int64_t c = 0; c < k; ++c)
@@ -72,17 +76,17 @@ std::string hashFor(int64_t song)
 fs::path makePairs(const std::string& name, int64_t train, int64_t test, int64_t withCodes = 1 << 30)
 {
     const fs::path dir = test::freshOutDir(name);
-    const char* prompts[] = {"rock, guitar", "ambient, pads", "jazz, piano", "hip-hop, drums"};
+    const char* prompts[] = { "rock, guitar", "ambient, pads", "jazz, piano", "hip-hop, drums" };
     std::mt19937_64 rng(42);
     PairSet set;
     const ContentIdentity model = *modelIdentity(modelDir());
     for (int64_t i = 0; i < train + test; ++i) {
         const std::string prompt = prompts[i % 4];
         const std::string chosen = "song" + std::to_string(2 * i), rejected = "song" + std::to_string(2 * i + 1);
-        set.songs.push_back(PairSong{chosen, prompt, {}});
-        set.songs.push_back(PairSong{rejected, prompt, {}});
-        set.pairs.push_back(PreferencePair{kMetric, prompt, chosen, rejected, 0.9, 0.1, i >= train});
-        for (int64_t s : {2 * i, 2 * i + 1}) {
+        set.songs.push_back(PairSong { chosen, prompt, {} });
+        set.songs.push_back(PairSong { rejected, prompt, {} });
+        set.pairs.push_back(PreferencePair { kMetric, prompt, chosen, rejected, 0.9, 0.1, i >= train });
+        for (int64_t s : { 2 * i, 2 * i + 1 }) {
             if (s >= withCodes) continue;
             const AudioCodes codes = songCodes(rng, s % 2 == 0 ? 0.9 : 0.1);
             Expected<void> stored = storeTokens(dir, model, "song" + std::to_string(s), hashFor(s), codes);
@@ -114,7 +118,7 @@ double lowerHalfShare(const MusicgenModel& model)
     int64_t low = 0, all = 0;
     for (uint64_t seed = 0; seed < 6; ++seed) {
         GenerationRequest request = GenerationRequest::defaultsFor(model.info());
-        request.prompts = {"rock, guitar", "jazz, piano"};
+        request.prompts = { "rock, guitar", "jazz, piano" };
         request.frames = 30;
         request.sampling.seed = seed;
         request.decodeAudio = false;
@@ -132,7 +136,7 @@ TrainResult trainOrFail(const MusicgenModel& model, const TrainOptions& options,
 {
     Expected<TrainResult> result = trainDpo(model, options, metrics(), callbacks);
     EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().message);
-    return result.ok() ? *result : TrainResult{};
+    return result.ok() ? *result : TrainResult {};
 }
 
 // Teacher-forced logits [B*K, L, V] of `model` for some synthetic codes.
@@ -140,12 +144,15 @@ at::Tensor teacherLogits(const MusicgenModel& model)
 {
     at::NoGradGuard noGrad;
     const MusicgenModel::Impl& impl = modelParts(model);
-    PromptStates prompts = encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, {"rock, guitar", "ambient, pads"}, at::kCPU);
+    PromptStates prompts
+        = encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, { "rock, guitar", "ambient, pads" }, at::kCPU);
     std::mt19937_64 rng(3);
-    at::Tensor codes = padCodes({at::tensor(songCodes(rng, 0.5).values).view({1, 4, kFrames}),
-                                 at::tensor(songCodes(rng, 0.5).values).view({1, 4, kFrames})}, 64);
+    at::Tensor codes = padCodes({ at::tensor(songCodes(rng, 0.5).values).view({ 1, 4, kFrames }),
+                                    at::tensor(songCodes(rng, 0.5).values).view({ 1, 4, kFrames }) },
+        64);
     at::Tensor ids = delayCodesForTeacherForcing(codes, impl.decoder->config().padTokenId);
-    DecoderState state = *impl.decoder->newState(impl.decoder->projectEncoder(prompts.states, prompts.mask), prompts.mask, 0);
+    DecoderState state
+        = *impl.decoder->newState(impl.decoder->projectEncoder(prompts.states, prompts.mask), prompts.mask, 0);
     return impl.decoder->forward(ids.narrow(1, 0, ids.size(1) - 1), state);
 }
 
@@ -154,7 +161,7 @@ TEST(DpoTrain, SteersTowardsThePreferredPropertyBothWays)
     const fs::path pairs = makePairs("dpo_steer_pairs", 48, 16);
     const fs::path root = test::freshOutDir("dpo_steer_runs");
     auto model = loadModel();
-    for (AdapterSide side : {AdapterSide::Positive, AdapterSide::Negative}) {
+    for (AdapterSide side : { AdapterSide::Positive, AdapterSide::Negative }) {
         TrainOptions o = baseOptions(pairs, root / adapterName(kMetric, side));
         o.direction = side;
         o.maxSteps = 120;
@@ -172,8 +179,8 @@ TEST(DpoTrain, SteersTowardsThePreferredPropertyBothWays)
         EXPECT_GT(*r.lastEval->value("eval_rewards/accuracies"), 0.9) << adapterName(kMetric, side);
         EXPECT_GT(*r.lastEval->value("eval_rewards/margins"), 0.0);
         // Every train entry has TRL's names; the log file holds what the callback saw (3 evaluations).
-        for (const char* name : {"loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen",
-                                 "logps/rejected", "learning_rate", "grad_norm"})
+        for (const char* name : { "loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
+                 "logps/chosen", "logps/rejected", "learning_rate", "grad_norm" })
             EXPECT_TRUE(seen.front().value(name).has_value()) << name;
         Expected<std::vector<TrainLogEntry>> log = readTrainLog(o.outDir);
         ASSERT_TRUE(log.ok());
@@ -193,10 +200,10 @@ TEST(DpoTrain, SteersTowardsThePreferredPropertyBothWays)
     Expected<std::unique_ptr<Steering>> steering = Steering::load(steered, root / "bank", metrics());
     ASSERT_TRUE(steering.ok()) << steering.error().message;
     const double base = lowerHalfShare(*steered);
-    ASSERT_TRUE((*steering)->apply({{kMetric, 1.0}}).ok());
+    ASSERT_TRUE((*steering)->apply({ { kMetric, 1.0 } }).ok());
     const double plus = lowerHalfShare(*steered);
     const at::Tensor mergedLogits = teacherLogits(*steered);
-    ASSERT_TRUE((*steering)->apply({{kMetric, -1.0}}).ok());
+    ASSERT_TRUE((*steering)->apply({ { kMetric, -1.0 } }).ok());
     const double minus = lowerHalfShare(*steered);
     std::printf("lower-half share of codebook 0: base %.3f, +1 %.3f, -1 %.3f\n", base, plus, minus);
     EXPECT_GT(plus, base + 0.1);
@@ -206,14 +213,16 @@ TEST(DpoTrain, SteersTowardsThePreferredPropertyBothWays)
     Expected<LoraAdapter> adapter = LoraAdapter::load(root / adapterName(kMetric, AdapterSide::Positive));
     ASSERT_TRUE(adapter.ok()) << adapter.error().message;
     MusicgenDecoder& decoder = writableDecoder(*model);
-    auto lora = LoraRuntime::create(decoder, LoraOptions{}, 0);
+    auto lora = LoraRuntime::create(decoder, LoraOptions {}, 0);
     ASSERT_TRUE(lora.ok());
     std::map<std::string, at::Tensor> factors;
-    for (const LoraModule& m : adapter->modules()) factors[m.path + ".lora_A.weight"] = m.a, factors[m.path + ".lora_B.weight"] = m.b;
+    for (const LoraModule& m : adapter->modules())
+        factors[m.path + ".lora_A.weight"] = m.a, factors[m.path + ".lora_B.weight"] = m.b;
     ASSERT_TRUE((*lora)->loadParameters(factors, adapter->modelFile()).ok());
     ScopedLoraHook hook(decoder, lora->get());
     const at::Tensor runtimeLogits = teacherLogits(*model);
-    EXPECT_TRUE(at::allclose(runtimeLogits, mergedLogits, 1e-5, 1e-5)) << (runtimeLogits - mergedLogits).abs().max().item<double>();
+    EXPECT_TRUE(at::allclose(runtimeLogits, mergedLogits, 1e-5, 1e-5))
+        << (runtimeLogits - mergedLogits).abs().max().item<double>();
 }
 
 std::map<std::string, at::Tensor> adapterTensors(const fs::path& dir)
@@ -245,7 +254,7 @@ TEST(DpoTrain, ResumeEndsWhereAnUninterruptedRunEnds)
     TrainCallbacks callbacks;
     callbacks.cancel = &cancel;
     callbacks.onLog = [&](const TrainLogEntry& e) {
-        if (e.split == "train" && e.step == 6) cancel.requestCancel();  // the evaluation due at 6 is left pending
+        if (e.split == "train" && e.step == 6) cancel.requestCancel(); // the evaluation due at 6 is left pending
     };
     const TrainResult stopped = trainOrFail(*model, o, callbacks);
     EXPECT_TRUE(stopped.cancelled);
@@ -272,16 +281,18 @@ TEST(DpoTrain, ResumeEndsWhereAnUninterruptedRunEnds)
     const auto full = adapterTensors(root / "full"), again = adapterTensors(root / "interrupted");
     ASSERT_EQ(full.size(), again.size());
     ASSERT_FALSE(full.empty());
-    for (const auto& [name, tensor] : full) EXPECT_LE((tensor - again.at(name)).abs().max().item<double>(), 1e-6) << name;
+    for (const auto& [name, tensor] : full)
+        EXPECT_LE((tensor - again.at(name)).abs().max().item<double>(), 1e-6) << name;
     const auto fullLog = *readTrainLog(root / "full"), resumedLog = *readTrainLog(root / "interrupted");
     ASSERT_EQ(fullLog.size(), resumedLog.size());
-    EXPECT_EQ(fullLog.size(), 12u + 4u);  // evaluations at 3, 6, 9 and the end
+    EXPECT_EQ(fullLog.size(), 12u + 4u); // evaluations at 3, 6, 9 and the end
     for (size_t i = 0; i < fullLog.size(); ++i) {
         EXPECT_EQ(fullLog[i].step, resumedLog[i].step);
         EXPECT_EQ(fullLog[i].split, resumedLog[i].split);
         ASSERT_EQ(fullLog[i].values.size(), resumedLog[i].values.size());
         for (size_t j = 0; j < fullLog[i].values.size(); ++j)
-            EXPECT_NEAR(fullLog[i].values[j].second, resumedLog[i].values[j].second, 1e-6) << fullLog[i].values[j].first << " at " << i;
+            EXPECT_NEAR(fullLog[i].values[j].second, resumedLog[i].values[j].second, 1e-6)
+                << fullLog[i].values[j].first << " at " << i;
     }
     // Resuming a finished run returns at once.
     const TrainResult done = trainOrFail(*model, o);
@@ -292,7 +303,8 @@ TEST(DpoTrain, ResumeEndsWhereAnUninterruptedRunEnds)
 void expectError(const Expected<TrainResult>& result, const std::vector<std::string>& parts)
 {
     ASSERT_FALSE(result.ok());
-    for (const std::string& part : parts) EXPECT_NE(result.error().message.find(part), std::string::npos) << result.error().message;
+    for (const std::string& part : parts)
+        EXPECT_NE(result.error().message.find(part), std::string::npos) << result.error().message;
 }
 
 TEST(DpoTrain, MalformedInputsAreRefusedNamingTheFileOrMetric)
@@ -301,40 +313,41 @@ TEST(DpoTrain, MalformedInputsAreRefusedNamingTheFileOrMetric)
     const fs::path root = test::freshOutDir("dpo_malformed_runs");
     TrainOptions o = baseOptions(root / "no-such-pairs", root / "a");
     o.maxSteps = 2;
-    expectError(trainDpo(*model, o, metrics()), {"no-such-pairs", "pairs folder"});
+    expectError(trainDpo(*model, o, metrics()), { "no-such-pairs", "pairs folder" });
 
     const fs::path pairs = makePairs("dpo_malformed_pairs", 3, 1, /*withCodes=*/1);
     o.pairsDir = pairs;
     o.metric = "loudness";
-    expectError(trainDpo(*model, o, metrics()), {"loudness", "energy", "valence"});
+    expectError(trainDpo(*model, o, metrics()), { "loudness", "energy", "valence" });
     o.metric = "valence";
-    expectError(trainDpo(*model, o, metrics()), {"pairs.jsonl", "valence"});
+    expectError(trainDpo(*model, o, metrics()), { "pairs.jsonl", "valence" });
     o.metric = kMetric;
-    expectError(trainDpo(*model, o, metrics()), {"tokens", kMetric, "tokenize"});
+    expectError(trainDpo(*model, o, metrics()), { "tokens", kMetric, "tokenize" });
     o.beta = 0;
-    expectError(trainDpo(*model, o, metrics()), {"beta"});
+    expectError(trainDpo(*model, o, metrics()), { "beta" });
 }
 
 TEST(DpoTrainCli, TrainAndTrainAllWithABank)
 {
     const fs::path pairs = makePairs("dpo_cli_pairs", 8, 2);
     const fs::path root = test::freshOutDir("dpo_cli_runs");
-    const std::vector<std::string> common = {"--model", modelDir().string(), "--pairs", pairs.string(), "--steps", "3", "--batch", "2",
-                                             "--max-frames", "16", "--eval-every", "0", "--rank", "4", "--targets", "q_proj,v_proj"};
-    std::vector<std::string> args = {"train", "--metric", kMetric, "--direction", "+", "--out", (root / "one").string()};
+    const std::vector<std::string> common = { "--model", modelDir().string(), "--pairs", pairs.string(), "--steps", "3",
+        "--batch", "2", "--max-frames", "16", "--eval-every", "0", "--rank", "4", "--targets", "q_proj,v_proj" };
+    std::vector<std::string> args
+        = { "train", "--metric", kMetric, "--direction", "+", "--out", (root / "one").string() };
     args.insert(args.end(), common.begin(), common.end());
     test::ProcessResult r = test::runProcess(test::cliPath().string(), args);
     ASSERT_EQ(r.exitCode, 0) << r.err;
     Expected<LoraAdapter> adapter = LoraAdapter::load(root / "one");
     ASSERT_TRUE(adapter.ok()) << adapter.error().message;
     EXPECT_EQ(adapter->config().r, 4);
-    EXPECT_EQ(adapter->modules().size(), 2u * 2 * 2);  // q and v of self- and cross-attention, 2 layers
+    EXPECT_EQ(adapter->modules().size(), 2u * 2 * 2); // q and v of self- and cross-attention, 2 layers
     args[4] = "sideways";
     r = test::runProcess(test::cliPath().string(), args);
     EXPECT_EQ(r.exitCode, 2);
     EXPECT_NE(r.err.find("sideways"), std::string::npos) << r.err;
 
-    args = {"train-all", "--out", (root / "all").string(), "--bank", (root / "bank").string()};
+    args = { "train-all", "--out", (root / "all").string(), "--bank", (root / "bank").string() };
     args.insert(args.end(), common.begin(), common.end());
     r = test::runProcess(test::cliPath().string(), args);
     ASSERT_EQ(r.exitCode, 0) << r.err;
@@ -351,5 +364,5 @@ TEST(DpoTrainCli, TrainAndTrainAllWithABank)
     EXPECT_NE(r.err.find("(finished)"), std::string::npos) << r.err;
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

@@ -1,12 +1,11 @@
 // The whole pipeline through the public API on the Hugging Face fixture: greedy CFG codes identical,
 // audio within tolerance, seeded sampling reproducible, malformed checkpoints refused clearly.
-#include <gtest/gtest.h>
-
 #include <cstring>
 #include <fstream>
+#include <gtest/gtest.h>
 
-#include "tastemaker/fileio.h"
 #include "tastemaker/devtools/model_maker.h"
+#include "tastemaker/fileio.h"
 #include "tastemaker/musicgen.h"
 #include "tastemaker/tensorio.h"
 #include "testsupport.h"
@@ -16,20 +15,22 @@ using namespace tmk;
 
 namespace {
 
-fs::path fixtureDir() { return test::dataDir() / "musicgen-tiny-public"; }
+fs::path fixtureDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
 
 std::shared_ptr<const MusicgenModel> fixtureModel()
 {
     static std::shared_ptr<const MusicgenModel> model = [] {
-        auto loaded = MusicgenModel::load(fixtureDir(), ModelOptions{});
+        auto loaded = MusicgenModel::load(fixtureDir(), ModelOptions {});
         EXPECT_TRUE(loaded) << (loaded ? "" : loaded.error().message);
         return loaded ? *loaded : nullptr;
     }();
     return model;
 }
 
-template <typename T>
-std::vector<T> caseTensor(const std::string& caseName, const std::string& tensor)
+template <typename T> std::vector<T> caseTensor(const std::string& caseName, const std::string& tensor)
 {
     return test::tensorValues<T>(fixtureDir() / "cases" / (caseName + ".safetensors"), tensor);
 }
@@ -37,7 +38,7 @@ std::vector<T> caseTensor(const std::string& caseName, const std::string& tensor
 GenerationRequest greedyRequest()
 {
     GenerationRequest request;
-    request.prompts = {"Classic Rock, Electric guitar, keyboard, drums", "lofi hip hop with soft piano"};
+    request.prompts = { "Classic Rock, Electric guitar, keyboard, drums", "lofi hip hop with soft piano" };
     request.frames = 17;
     request.sampling.greedy = true;
     request.sampling.guidanceScale = 3.0;
@@ -48,18 +49,18 @@ GenerationRequest greedyRequest()
 fs::path copyOfFixture(const std::string& name)
 {
     fs::path dir = test::freshOutDir(name);
-    for (const char* file : {"config.json", "generation_config.json", "spiece.model", "model.safetensors"})
+    for (const char* file : { "config.json", "generation_config.json", "spiece.model", "model.safetensors" })
         fs::copy_file(fixtureDir() / file, dir / file);
     return dir;
 }
 
 std::string loadError(const fs::path& dir)
 {
-    auto loaded = MusicgenModel::load(dir, ModelOptions{});
+    auto loaded = MusicgenModel::load(dir, ModelOptions {});
     return loaded ? std::string() : loaded.error().message;
 }
 
-}  // namespace
+} // namespace
 
 TEST(Pipeline, GreedyCfgReproducesHuggingFace)
 {
@@ -68,7 +69,7 @@ TEST(Pipeline, GreedyCfgReproducesHuggingFace)
     Expected<GenerationResult> result = generate(*model, greedyRequest());
     ASSERT_TRUE(result) << result.error().message;
     EXPECT_EQ(result->codes.values, caseTensor<int64_t>("generate_greedy", "audio_codes"));
-    std::vector<float> expected = caseTensor<float>("generate_greedy", "audio_values");  // [2, 1, 10880]
+    std::vector<float> expected = caseTensor<float>("generate_greedy", "audio_values"); // [2, 1, 10880]
     ASSERT_EQ(result->audio.size(), 2u);
     for (size_t b = 0; b < 2; ++b) {
         ASSERT_EQ(result->audio[b].size(), 10880u);
@@ -105,7 +106,7 @@ TEST(Pipeline, SeededSamplingIsReproducible)
 {
     auto model = fixtureModel();
     GenerationRequest request = GenerationRequest::defaultsFor(model->info());
-    request.prompts = {"jazz"};
+    request.prompts = { "jazz" };
     request.frames = 12;
     request.decodeAudio = false;
     request.sampling.seed = 7;
@@ -155,7 +156,7 @@ TEST(Pipeline, RequestsAreValidated)
     request = greedyRequest();
     request.prompts.clear();
     EXPECT_FALSE(generate(*model, request));
-    AudioCodes bad{1, 4, 1, {0, 1, 2, 999}};
+    AudioCodes bad { 1, 4, 1, { 0, 1, 2, 999 } };
     auto decoded = decodeCodes(*model, bad);
     ASSERT_FALSE(decoded);
     EXPECT_NE(decoded.error().message.find("999"), std::string::npos);
@@ -167,7 +168,8 @@ TEST(MalformedCheckpoint, MissingTensorIsNamed)
     Expected<SafetensorsFile> file = SafetensorsFile::open(fixtureDir() / "model.safetensors");
     std::vector<TensorView> views;
     for (const TensorInfo& info : file->tensors())
-        if (info.name != "decoder.model.decoder.layers.1.fc2.weight") views.push_back({info.name, info.dtype, info.shape, file->data(info)});
+        if (info.name != "decoder.model.decoder.layers.1.fc2.weight")
+            views.push_back({ info.name, info.dtype, info.shape, file->data(info) });
     ASSERT_TRUE(writeSafetensors(dir / "model.safetensors", views));
     std::string error = loadError(dir);
     EXPECT_NE(error.find("decoder.model.decoder.layers.1.fc2.weight"), std::string::npos) << error;
@@ -226,10 +228,10 @@ TEST(MakeModel, RandomModelOfTheFixtureConfigLoadsAndIsDeterministic)
     options.outDir = b;
     ASSERT_TRUE(makeRandomModel(options));
     EXPECT_EQ(*readFileText(a / "model.safetensors"), *readFileText(b / "model.safetensors"));
-    auto model = MusicgenModel::load(a, ModelOptions{});
+    auto model = MusicgenModel::load(a, ModelOptions {});
     ASSERT_TRUE(model) << model.error().message;
     GenerationRequest request = GenerationRequest::defaultsFor((*model)->info());
-    request.prompts = {"noise"};
+    request.prompts = { "noise" };
     request.frames = 5;
     auto result = generate(**model, request);
     ASSERT_TRUE(result) << result.error().message;
@@ -239,7 +241,7 @@ TEST(MakeModel, RandomModelOfTheFixtureConfigLoadsAndIsDeterministic)
     auto made = SafetensorsFile::open(a / "model.safetensors");
     for (const TensorInfo& info : fixture->tensors()) {
         if (info.name.ends_with(".embed_avg") || info.name.ends_with(".cluster_size") || info.name.ends_with(".inited"))
-            continue;  // EnCodec training buffers (embed_avg, cluster_size, inited) are not used at inference
+            continue; // EnCodec training buffers (embed_avg, cluster_size, inited) are not used at inference
         const TensorInfo* other = made->find(info.name);
         ASSERT_NE(other, nullptr) << info.name;
         EXPECT_EQ(other->shape, info.shape) << info.name;

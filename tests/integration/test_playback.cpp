@@ -5,22 +5,21 @@
 // piece of the clip is looked for after the previous one, and the underrun count is only checked to be
 // reported (the count itself is a benchmark figure: `tastemaker-cli bench stream`). Tests that need the
 // sink skip with a reason when it (or parecord) is absent.
-#include <gtest/gtest.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
-#include <numbers>
+#include <gtest/gtest.h>
 #include <iostream>
+#include <numbers>
 #include <optional>
+#include <signal.h>
 #include <span>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 #include <utility>
 
 #include "tastemaker/audio_file.h"
@@ -48,15 +47,16 @@ std::vector<float> makeClip(double seconds)
     for (size_t i = 0; i < count; ++i) {
         const double t = static_cast<double>(i) / kClipRate;
         const double chirpPhase = 2.0 * std::numbers::pi * (f0 * t + (f1 - f0) * t * t / (2.0 * seconds));
-        const double fade = std::min({1.0, t / 0.005, (seconds - t) / 0.005});
-        clip[i] = static_cast<float>(fade * (0.3 * std::sin(chirpPhase) + 0.15 * std::sin(2.0 * std::numbers::pi * 660.0 * t)));
+        const double fade = std::min({ 1.0, t / 0.005, (seconds - t) / 0.005 });
+        clip[i] = static_cast<float>(
+            fade * (0.3 * std::sin(chirpPhase) + 0.15 * std::sin(2.0 * std::numbers::pi * 660.0 * t)));
     }
     return clip;
 }
 
 // The normalised cross-correlation of `piece` with `recording` at `lag`.
-__attribute__((optimize("O2"))) double correlationAt(std::span<const float> piece, const std::vector<float>& recording, size_t lag,
-                                                     double pieceEnergy)
+__attribute__((optimize("O2"))) double correlationAt(
+    std::span<const float> piece, const std::vector<float>& recording, size_t lag, double pieceEnergy)
 {
     double dot = 0.0;
     double energy = 0.0;
@@ -69,16 +69,17 @@ __attribute__((optimize("O2"))) double correlationAt(std::span<const float> piec
 }
 
 // The best correlation of `piece` over lags [from, to] of `recording`, and where it is.
-std::pair<double, size_t> bestMatch(std::span<const float> piece, const std::vector<float>& recording, size_t from, size_t to)
+std::pair<double, size_t> bestMatch(
+    std::span<const float> piece, const std::vector<float>& recording, size_t from, size_t to)
 {
     double pieceEnergy = 0.0;
     for (float x : piece) pieceEnergy += static_cast<double>(x) * x;
-    std::pair<double, size_t> best{0.0, from};
+    std::pair<double, size_t> best { 0.0, from };
     if (recording.size() < piece.size()) return best;
     to = std::min(to, recording.size() - piece.size());
     for (size_t lag = from; lag <= to; ++lag) {
         const double c = correlationAt(piece, recording, lag, pieceEnergy);
-        if (c > best.first) best = {c, lag};
+        if (c > best.first) best = { c, lag };
     }
     return best;
 }
@@ -91,7 +92,7 @@ double matchedShare(const std::vector<float>& clip, const std::vector<float>& re
     size_t onset = 0;
     while (onset < recording.size() && std::fabs(recording[onset]) < 0.01f) ++onset;
     const size_t pieceLength = kClipRate / 4;
-    const size_t slack = 1600;          // 50 ms either side of the expected place
+    const size_t slack = 1600; // 50 ms either side of the expected place
     const size_t maxDelay = kClipRate / 2;
     size_t expected = onset;
     int matched = 0;
@@ -129,7 +130,8 @@ std::optional<fs::path> findExecutable(const std::string& name)
 
 std::optional<std::string> sinkMissing()
 {
-    if (!std::getenv("TM_PULSE_SINK")) return "TM_PULSE_SINK is unset: no PulseAudio null sink (run the tests under packaging/with-test-env.sh)";
+    if (!std::getenv("TM_PULSE_SINK"))
+        return "TM_PULSE_SINK is unset: no PulseAudio null sink (run the tests under packaging/with-test-env.sh)";
     return std::nullopt;
 }
 
@@ -149,8 +151,8 @@ public:
     bool start(const fs::path& wav)
     {
         const std::string program = findExecutable("parecord")->string();
-        std::vector<std::string> args = {program, "--device=" + std::string(std::getenv("TM_PULSE_SINK")) + ".monitor", "--rate=48000", "--channels=1",
-                                         "--file-format=wav", "--latency-msec=20", wav.string()};
+        std::vector<std::string> args = { program, "--device=" + std::string(std::getenv("TM_PULSE_SINK")) + ".monitor",
+            "--rate=48000", "--channels=1", "--file-format=wav", "--latency-msec=20", wav.string() };
         std::vector<char*> argv;
         for (std::string& arg : args) argv.push_back(arg.data());
         argv.push_back(nullptr);
@@ -197,18 +199,17 @@ private:
 
 // Plays the clip through `play` (which returns once playback is over) while recording the monitor,
 // and returns the recording at 32 kHz.
-template <typename PlayFunction>
-std::vector<float> recordWhilePlaying(const std::string& name, PlayFunction play)
+template <typename PlayFunction> std::vector<float> recordWhilePlaying(const std::string& name, PlayFunction play)
 {
     const fs::path wav = test::freshOutDir("playback-" + name) / "monitor.wav";
     MonitorRecorder recorder;
     EXPECT_TRUE(recorder.start(wav)) << "parecord did not start recording " << wav;
     play();
-    std::this_thread::sleep_for(300ms);  // the tail through PulseAudio
+    std::this_thread::sleep_for(300ms); // the tail through PulseAudio
     recorder.stop();
     Expected<std::vector<float>> recording = readAudioMono(wav, kClipRate);
     EXPECT_TRUE(recording.ok()) << (recording ? "" : recording.error().message);
-    return recording ? *recording : std::vector<float>{};
+    return recording ? *recording : std::vector<float> {};
 }
 
 void routeToTestSink()
@@ -241,7 +242,7 @@ TEST(Playback, ClipPlaysIntoTheNullSink)
         end = player->waitWhilePlaying(10s);
     });
     EXPECT_EQ(end, PlaybackState::Finished) << playbackStateName(end);
-    EXPECT_GE(player->underruns(), 0);  // reported; how many is the machine's speed, not behaviour
+    EXPECT_GE(player->underruns(), 0); // reported; how many is the machine's speed, not behaviour
     EXPECT_FALSE(player->deviceError().has_value());
     EXPECT_NEAR(player->positionSeconds(), player->durationSeconds(), 1e-6);
     std::cout << "clip at " << player->deviceSampleRate() << " Hz on '" << player->deviceName() << "', underruns "
@@ -279,7 +280,7 @@ TEST(Playback, ResampledStreamPlaysIntoTheNullSink)
         end = player->waitWhilePlaying(10s);
     });
     EXPECT_EQ(end, PlaybackState::Finished) << playbackStateName(end);
-    EXPECT_GE(player->underruns(), 0);  // reported; how many is the machine's speed, not behaviour
+    EXPECT_GE(player->underruns(), 0); // reported; how many is the machine's speed, not behaviour
     EXPECT_NEAR(player->durationSeconds(), 1.5, 0.01);
     std::cout << "stream resampled to 48000 Hz, underruns " << player->underruns() << "\n";
     EXPECT_GE(matchedShare(clip, recording, "stream"), 0.66);
@@ -287,8 +288,7 @@ TEST(Playback, ResampledStreamPlaysIntoTheNullSink)
 
 // Waits (polling, up to a generous limit) until `condition` holds: only correctness is checked, never
 // how fast the machine got there.
-template <typename Condition>
-bool waitUntil(Condition condition, std::chrono::milliseconds limit = 20s)
+template <typename Condition> bool waitUntil(Condition condition, std::chrono::milliseconds limit = 20s)
 {
     for (auto waited = 0ms; waited < limit; waited += 5ms) {
         if (condition()) return true;
@@ -307,12 +307,12 @@ TEST(Playback, ControlsMoveThePlayhead)
     EXPECT_EQ(player->state(), PlaybackState::Stopped);
     EXPECT_EQ(player->positionSeconds(), 0.0);
 
-    player->setLoop(LoopMode::Loop);  // so that a slow machine cannot reach the end before the pause
+    player->setLoop(LoopMode::Loop); // so that a slow machine cannot reach the end before the pause
     player->play();
     ASSERT_TRUE(waitUntil([&] { return player->positionSeconds() > 0.1; })) << "the playhead did not move";
     player->pause();
     EXPECT_EQ(player->state(), PlaybackState::Paused);
-    ASSERT_TRUE(waitUntil([&] {  // the callback in flight finishes
+    ASSERT_TRUE(waitUntil([&] { // the callback in flight finishes
         const double before = player->positionSeconds();
         std::this_thread::sleep_for(50ms);
         return player->positionSeconds() == before;
@@ -346,5 +346,5 @@ TEST(Playback, ControlsMoveThePlayhead)
     EXPECT_GE(player->underruns(), 0);
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

@@ -1,10 +1,11 @@
 // One tensor of a fixture case file as an owning CPU tensor (for tests that link the engine).
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+
+#include <ATen/core/Tensor.h>
 
 #include "tastemaker/tensorio.h"
 #include "tensorio/torch/torch_tensor.h"
@@ -21,4 +22,4 @@ inline at::Tensor fixtureTensor(const std::filesystem::path& file, const std::st
     return toTensor(opened->data(*info), info->dtype, info->shape);
 }
 
-}  // namespace tmk::test
+} // namespace tmk::test

@@ -3,11 +3,10 @@
 // tests that file defines, so each file stays one ctest entry with its old name and label.
 // Without --tm_source every test runs. A --gtest_filter given explicitly overrides --tm_source.
 // Exit status 77 (ctest's SKIP_RETURN_CODE) when every selected test was skipped.
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <string>
 #include <string_view>
 
@@ -55,8 +54,8 @@ int main(int argc, char** argv)
         int count = 0;
         const std::string filter = filterForSource(source, count);
         if (count == 0) {
-            std::fprintf(stderr, "--tm_source=%s: this executable has no tests from %s.cpp\n", source.c_str(),
-                source.c_str());
+            std::fprintf(
+                stderr, "--tm_source=%s: this executable has no tests from %s.cpp\n", source.c_str(), source.c_str());
             return 1;
         }
         GTEST_FLAG_SET(filter, filter);
@@ -64,7 +63,6 @@ int main(int argc, char** argv)
 
     const int status = RUN_ALL_TESTS();
     const testing::UnitTest& unit = *testing::UnitTest::GetInstance();
-    if (status == 0 && unit.test_to_run_count() > 0 && unit.skipped_test_count() == unit.test_to_run_count())
-        return 77;
+    if (status == 0 && unit.test_to_run_count() > 0 && unit.skipped_test_count() == unit.test_to_run_count()) return 77;
     return status;
 }

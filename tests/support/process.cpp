@@ -1,13 +1,12 @@
 #include "process.h"
 
 #include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
+#include <spawn.h>
 #include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -21,7 +20,7 @@ std::string slurp(const std::string& path)
     text << in.rdbuf();
     return text.str();
 }
-}  // namespace
+} // namespace
 
 ProcessResult runProcess(const std::string& program, const std::vector<std::string>& args)
 {
@@ -55,4 +54,4 @@ ProcessResult runProcess(const std::string& program, const std::vector<std::stri
     return result;
 }
 
-}  // namespace tmk::test
+} // namespace tmk::test

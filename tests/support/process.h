@@ -8,11 +8,11 @@ namespace tmk::test {
 
 struct ProcessResult {
     int exitCode = -1;
-    std::string out;  // stdout
-    std::string err;  // stderr
+    std::string out; // stdout
+    std::string err; // stderr
 };
 
 // Runs `program` with `args` (no shell), waits, and returns its exit code and output.
 ProcessResult runProcess(const std::string& program, const std::vector<std::string>& args);
 
-}  // namespace tmk::test
+} // namespace tmk::test

@@ -37,7 +37,7 @@ int main(int argc, char** argv)
         for (const auto& [name, main] : tests) std::fprintf(stderr, "  %s\n", name.c_str());
         return 2;
     }
-    std::vector<char*> args{argv[0]};
+    std::vector<char*> args { argv[0] };
     for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
     args.push_back(nullptr);
     return found->second(static_cast<int>(args.size()) - 1, args.data());

@@ -16,8 +16,7 @@ using QTestMain = int (*)(int argc, char** argv);
 bool registerQTest(const char* sourceFile, QTestMain main);
 
 // What QTEST_MAIN(TestClass) does for a widgets test.
-template <typename TestClass>
-int runQTest(int argc, char** argv)
+template <typename TestClass> int runQTest(int argc, char** argv)
 {
     QTest::Internal::callInitMain<TestClass>();
     QApplication app(argc, argv);
@@ -29,7 +28,7 @@ int runQTest(int argc, char** argv)
 } // namespace tmk::test
 
 // In place of QTEST_MAIN(TestClass).
-#define TM_QTEST(TestClass)                                                                                        \
+#define TM_QTEST(TestClass)                                                                                            \
     static const bool tmQTestRegistered = ::tmk::test::registerQTest(__FILE__, &::tmk::test::runQTest<TestClass>)
 
 // For a test file that needs its own main (int function(int argc, char** argv)), e.g. to pick the platform.

@@ -1,11 +1,10 @@
 #include "testsupport.h"
 
+#include <cstdlib>
 #include <gtest/gtest.h>
+#include <system_error>
 
 #include "tastemaker/tensorio.h"
-
-#include <cstdlib>
-#include <system_error>
 
 namespace tmk::test {
 
@@ -15,9 +14,12 @@ std::filesystem::path envPath(const char* variable, const char* fallback)
     const char* value = std::getenv(variable);
     return value && *value ? std::filesystem::path(value) : std::filesystem::path(fallback);
 }
-}  // namespace
+} // namespace
 
-std::filesystem::path dataDir() { return envPath("TM_TEST_DATA", "tests/data"); }
+std::filesystem::path dataDir()
+{
+    return envPath("TM_TEST_DATA", "tests/data");
+}
 
 std::filesystem::path freshOutDir(const std::string& name)
 {
@@ -28,7 +30,10 @@ std::filesystem::path freshOutDir(const std::string& name)
     return dir;
 }
 
-std::filesystem::path cliPath() { return envPath("TM_CLI", "tastemaker-cli"); }
+std::filesystem::path cliPath()
+{
+    return envPath("TM_CLI", "tastemaker-cli");
+}
 
 std::vector<std::byte> tensorBytes(const std::filesystem::path& file, const std::string& tensor)
 {
@@ -43,7 +48,7 @@ std::vector<std::byte> tensorBytes(const std::filesystem::path& file, const std:
         return {};
     }
     std::span<const std::byte> data = opened->data(*info);
-    return {data.begin(), data.end()};
+    return { data.begin(), data.end() };
 }
 
-}  // namespace tmk::test
+} // namespace tmk::test

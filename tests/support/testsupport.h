@@ -20,8 +20,7 @@ std::filesystem::path cliPath();
 // (and returns nothing) when either is missing.
 std::vector<std::byte> tensorBytes(const std::filesystem::path& file, const std::string& tensor);
 
-template <typename T>
-std::vector<T> tensorValues(const std::filesystem::path& file, const std::string& tensor)
+template <typename T> std::vector<T> tensorValues(const std::filesystem::path& file, const std::string& tensor)
 {
     std::vector<std::byte> bytes = tensorBytes(file, tensor);
     std::vector<T> values(bytes.size() / sizeof(T));
@@ -29,4 +28,4 @@ std::vector<T> tensorValues(const std::filesystem::path& file, const std::string
     return values;
 }
 
-}  // namespace tmk::test
+} // namespace tmk::test

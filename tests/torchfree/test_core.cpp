@@ -1,8 +1,7 @@
 // core: Expected, atomic writes (including a simulated full disk), JSON helpers, the log sink, SHA-256.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <fstream>
+#include <gtest/gtest.h>
 
 #include "core/json.h"
 #include "core/sha256.h"
@@ -18,7 +17,7 @@ using namespace tmk;
 namespace {
 Expected<int> half(int x)
 {
-    if (x % 2) return Error{ErrorCode::InvalidArgument, std::to_string(x) + " is odd"};
+    if (x % 2) return Error { ErrorCode::InvalidArgument, std::to_string(x) + " is odd" };
     return x / 2;
 }
 Expected<int> quarter(int x)
@@ -31,7 +30,7 @@ size_t filesIn(const fs::path& dir)
 {
     return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
 }
-}  // namespace
+} // namespace
 
 TEST(Expected, CarriesValueOrError)
 {
@@ -86,7 +85,7 @@ TEST(Json, ErrorsNameTheFileAndKey)
     EXPECT_NE(bad.error().message.find("bad.json"), std::string::npos);
     EXPECT_NE(bad.error().message.find("not valid JSON"), std::string::npos);
 
-    nlohmann::json object = {{"rate", "fast"}, {"n", 3}};
+    nlohmann::json object = { { "rate", "fast" }, { "n", 3 } };
     EXPECT_EQ(*jsonField<int>(object, "n", "x.json"), 3);
     Expected<int> wrongType = jsonField<int>(object, "rate", "x.json");
     ASSERT_FALSE(wrongType);
@@ -100,7 +99,9 @@ TEST(Json, ErrorsNameTheFileAndKey)
 TEST(Log, SinkReceivesMessagesAndCanBeRemoved)
 {
     std::vector<std::string> seen;
-    setLogSink([&](LogLevel level, std::string_view message) { seen.push_back(std::string(logLevelName(level)) + ":" + std::string(message)); });
+    setLogSink([&](LogLevel level, std::string_view message) {
+        seen.push_back(std::string(logLevelName(level)) + ":" + std::string(message));
+    });
     logMessage(LogLevel::Warning, "careful");
     setLogSink(nullptr);
     logMessage(LogLevel::Error, "dropped");
@@ -138,6 +139,6 @@ TEST(Sha256, NistVectorsInAnyChunking)
         EXPECT_EQ(sha256Hex("abc", chunk), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         EXPECT_EQ(sha256Hex(twoBlocks, chunk), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     }
-    EXPECT_EQ(sha256Hex(std::string(1000000, 'a'), 4096),
-        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    EXPECT_EQ(
+        sha256Hex(std::string(1000000, 'a'), 4096), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }

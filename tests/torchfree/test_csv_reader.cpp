@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include "data/csv_reader.h"
 #include "simple_csv.h"
 #include "testsupport.h"
-#include "data/csv_reader.h"
 
 namespace fs = std::filesystem;
 using namespace tmk;

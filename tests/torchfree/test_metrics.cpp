@@ -1,9 +1,8 @@
 // resources/metrics.json: the 13 metrics of DESIGN.md in slider order, their poles and expressions, the
 // ids the adapter fixture bank uses, and load errors that name the file and the metric.
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
@@ -25,7 +24,7 @@ std::vector<MetricInfo> loadOrFail()
 {
     Expected<std::vector<MetricInfo>> metrics = loadMetrics(metricsPath());
     EXPECT_TRUE(metrics.ok()) << (metrics.ok() ? "" : metrics.error().message);
-    return metrics.ok() ? *metrics : std::vector<MetricInfo>{};
+    return metrics.ok() ? *metrics : std::vector<MetricInfo> {};
 }
 
 fs::path writeFile(const std::string& name, const std::string& text)
@@ -41,19 +40,19 @@ TEST(Metrics, ThirteenMetricsInDesignOrderWithTheirPoles)
     ASSERT_EQ(metrics.size(), 13u);
     // DESIGN.md's table: id, source, negative pole, positive pole.
     const std::vector<std::array<const char*, 4>> design = {
-        {"popularity", "Spotify", "obscure", "popular"},
-        {"acousticness", "Spotify", "electronic", "acoustic"},
-        {"danceability", "Spotify", "free-flowing", "danceable"},
-        {"energy", "Spotify", "calm", "energetic"},
-        {"instrumentalness", "Spotify", "vocal", "instrumental"},
-        {"liveness", "Spotify", "studio", "live"},
-        {"speechiness", "Spotify", "sung", "spoken"},
-        {"valence", "Spotify", "sad", "happy"},
-        {"tempo", "Spotify", "slow", "fast"},
-        {"interactions_per_kview", "YouTube", "passive", "engaging"},
-        {"like_ratio", "YouTube", "disliked", "liked"},
-        {"view_count", "YouTube", "niche", "viral"},
-        {"rating", "user / library", "low rated", "high rated"},
+        { "popularity", "Spotify", "obscure", "popular" },
+        { "acousticness", "Spotify", "electronic", "acoustic" },
+        { "danceability", "Spotify", "free-flowing", "danceable" },
+        { "energy", "Spotify", "calm", "energetic" },
+        { "instrumentalness", "Spotify", "vocal", "instrumental" },
+        { "liveness", "Spotify", "studio", "live" },
+        { "speechiness", "Spotify", "sung", "spoken" },
+        { "valence", "Spotify", "sad", "happy" },
+        { "tempo", "Spotify", "slow", "fast" },
+        { "interactions_per_kview", "YouTube", "passive", "engaging" },
+        { "like_ratio", "YouTube", "disliked", "liked" },
+        { "view_count", "YouTube", "niche", "viral" },
+        { "rating", "user / library", "low rated", "high rated" },
     };
     for (size_t i = 0; i < design.size(); ++i) {
         EXPECT_EQ(metrics[i].id, design[i][0]);
@@ -89,23 +88,23 @@ TEST(Metrics, ExpressionsComputeFromDatasetColumns)
     const MetricInfo* interactions = findMetric(metrics, "interactions_per_kview");
     ASSERT_NE(interactions, nullptr);
     EXPECT_EQ(interactions->expression.toString(), "1000 * (Likes + Comments) / Views");
-    std::map<std::string, double> row = {{"Likes", 90.0}, {"Comments", 10.0}, {"Views", 4000.0}};
+    std::map<std::string, double> row = { { "Likes", 90.0 }, { "Comments", 10.0 }, { "Views", 4000.0 } };
     auto cell = [&](const MetricExpression& node) -> std::optional<double> {
         auto found = row.find(node.column);
         return found == row.end() ? std::nullopt : std::optional<double>(found->second);
     };
     EXPECT_DOUBLE_EQ(interactions->expression.evaluate(cell).value_or(-1), 25.0);
-    row["Views"] = 0.0;  // a zero divisor has no value
+    row["Views"] = 0.0; // a zero divisor has no value
     EXPECT_FALSE(interactions->expression.evaluate(cell).has_value());
     std::vector<std::string> columns;
     for (const MetricExpression* node : interactions->expression.columnNodes()) columns.push_back(node->column);
-    EXPECT_EQ(columns, (std::vector<std::string>{"Likes", "Comments", "Views"}));
-    EXPECT_EQ(interactions->expression.columnNodes()[2]->aliases, std::vector<std::string>{"yt_views"});
+    EXPECT_EQ(columns, (std::vector<std::string> { "Likes", "Comments", "Views" }));
+    EXPECT_EQ(interactions->expression.columnNodes()[2]->aliases, std::vector<std::string> { "yt_views" });
 
     const MetricInfo* likeRatio = findMetric(metrics, "like_ratio");
     ASSERT_NE(likeRatio, nullptr);
     EXPECT_EQ(likeRatio->expression.toString(), "Likes / (Likes + Dislikes)");
-    EXPECT_FALSE(likeRatio->expression.evaluate(cell).has_value());  // no Dislikes column: unavailable
+    EXPECT_FALSE(likeRatio->expression.evaluate(cell).has_value()); // no Dislikes column: unavailable
     row["Dislikes"] = 10.0;
     EXPECT_DOUBLE_EQ(likeRatio->expression.evaluate(cell).value_or(-1), 0.9);
 
@@ -145,7 +144,8 @@ TEST(Metrics, MalformedFilesAreRefusedNamingFileAndMetric)
 
     std::string noPole = good;
     noPole.replace(noPole.find("\"negative\""), 10, "\"negativ\"");
-    Expected<std::vector<MetricInfo>> pole = loadMetrics(writeFile("pole", R"({"format": 1, "metrics": [)" + noPole + "]}"));
+    Expected<std::vector<MetricInfo>> pole
+        = loadMetrics(writeFile("pole", R"({"format": 1, "metrics": [)" + noPole + "]}"));
     ASSERT_FALSE(pole.ok());
     EXPECT_NE(pole.error().message.find("\"negative\""), std::string::npos) << pole.error().message;
 
@@ -158,5 +158,5 @@ TEST(Metrics, MalformedFilesAreRefusedNamingFileAndMetric)
     EXPECT_EQ(missing.error().code, ErrorCode::NotFound);
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

@@ -13,7 +13,7 @@ nlohmann::json fixtureConfig()
 {
     return *readJsonFile(test::dataDir() / "musicgen-tiny-public" / "config.json");
 }
-}  // namespace
+} // namespace
 
 TEST(ModelConfig, FixtureParses)
 {

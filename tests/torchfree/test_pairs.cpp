@@ -9,11 +9,11 @@
 #include <set>
 #include <tuple>
 
+#include "data/dataset.h"
+#include "data/pair_builder.h"
 #include "simple_csv.h"
 #include "tastemaker/pairs.h"
 #include "testsupport.h"
-#include "data/dataset.h"
-#include "data/pair_builder.h"
 
 namespace fs = std::filesystem;
 using namespace tmk;
@@ -499,7 +499,8 @@ TEST(Pairs, ReportsProgressAndHonoursCancel)
     std::set<ProgressStage> stages;
     for (const Progress& p : seen) stages.insert(p.stage);
     EXPECT_EQ(stages,
-        (std::set<ProgressStage> { ProgressStage::ReadingTracks, ProgressStage::ReadingYouTube, ProgressStage::MatchingSongs }));
+        (std::set<ProgressStage> {
+            ProgressStage::ReadingTracks, ProgressStage::ReadingYouTube, ProgressStage::MatchingSongs }));
     ASSERT_FALSE(seen.empty());
     EXPECT_EQ(seen.back().stage, ProgressStage::MatchingSongs);
     EXPECT_EQ(seen.back().done, seen.back().total);

@@ -1,9 +1,8 @@
 // SpscRingBuffer: edges (empty, full, wrap-around, capacity rounding) on one thread, then a producer
 // and a consumer thread exchanging millions of samples in random chunk sizes, checking that every
 // sample arrives once and in order.
-#include <gtest/gtest.h>
-
 #include <atomic>
+#include <gtest/gtest.h>
 #include <numeric>
 #include <random>
 #include <thread>
@@ -37,7 +36,7 @@ TEST(RingBuffer, EmptyBufferPopsNothing)
     EXPECT_EQ(ring.readAvailable(), 0u);
     EXPECT_EQ(ring.writeAvailable(), 8u);
     EXPECT_EQ(ring.pop(out), 0u);
-    EXPECT_EQ(out[0], -1.0f);  // untouched
+    EXPECT_EQ(out[0], -1.0f); // untouched
     EXPECT_EQ(ring.discardAll(), 0u);
     EXPECT_EQ(ring.push({}), 0u);
 }
@@ -46,7 +45,7 @@ TEST(RingBuffer, FullBufferAcceptsNoMore)
 {
     SpscRingBuffer ring(8);
     const std::vector<float> in = ramp(11, 0.0f);
-    EXPECT_EQ(ring.push(in), 8u);  // only what fits
+    EXPECT_EQ(ring.push(in), 8u); // only what fits
     EXPECT_EQ(ring.writeAvailable(), 0u);
     EXPECT_EQ(ring.readAvailable(), 8u);
     EXPECT_EQ(ring.push(in), 0u);
@@ -87,7 +86,7 @@ TEST(RingBuffer, DiscardAllDropsWhatIsReadableAndKeepsOrderAfterwards)
     EXPECT_EQ(ring.discardAll(), 10u);
     EXPECT_EQ(ring.readAvailable(), 0u);
     EXPECT_EQ(ring.writeAvailable(), 16u);
-    ASSERT_EQ(ring.push(ramp(12, 100.0f)), 12u);  // wraps
+    ASSERT_EQ(ring.push(ramp(12, 100.0f)), 12u); // wraps
     std::vector<float> out(12);
     ASSERT_EQ(ring.pop(out), 12u);
     for (size_t i = 0; i < 12; ++i) EXPECT_EQ(out[i], 100.0f + static_cast<float>(i));
@@ -100,7 +99,7 @@ void runProducerConsumer(size_t capacity, size_t total, size_t maxChunk, unsigne
 {
     SpscRingBuffer ring(capacity);
     constexpr uint32_t kModulus = 1u << 24;
-    std::atomic<bool> failed{false};
+    std::atomic<bool> failed { false };
 
     std::thread producer([&] {
         std::mt19937 rng(seed);
@@ -160,5 +159,5 @@ TEST(RingBuffer, ProducerAndConsumerThreadsManySeeds)
     for (unsigned seed = 10; seed < 18; ++seed) runProducerConsumer(64 << (seed % 4), 300'000, 1 + seed * 7, seed);
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

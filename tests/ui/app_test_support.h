@@ -22,10 +22,22 @@ inline QString envPath(const char* name, const QString& fallback)
 }
 
 // tests/data (TM_TEST_DATA).
-inline QString dataDir() { return envPath("TM_TEST_DATA", QStringLiteral("tests/data")); }
-inline QString fixtureModelDir() { return dataDir() + "/musicgen-tiny-public"; }
-inline QString fixtureBankDir() { return dataDir() + "/adapters-tiny-public/bank"; }
-inline QString defaultModelDir() { return QStringLiteral(TM_DEFAULT_MODEL_DIR); }
+inline QString dataDir()
+{
+    return envPath("TM_TEST_DATA", QStringLiteral("tests/data"));
+}
+inline QString fixtureModelDir()
+{
+    return dataDir() + "/musicgen-tiny-public";
+}
+inline QString fixtureBankDir()
+{
+    return dataDir() + "/adapters-tiny-public/bank";
+}
+inline QString defaultModelDir()
+{
+    return QStringLiteral(TM_DEFAULT_MODEL_DIR);
+}
 
 // A fresh, empty folder TM_TEST_OUT/<name>.
 inline QString freshOutDir(const QString& name)
@@ -73,4 +85,4 @@ inline QMessageBox* activeMessageBox()
     return qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
 }
 
-}  // namespace tmk::test
+} // namespace tmk::test

@@ -1,11 +1,12 @@
 // EngineBridge on its own: jobs run in order on the worker thread, cancel reaches posted jobs, slider
 // merges are coalesced to the newest values, generation saves a clip (no audio device needed) and streams
 // its audio, and failures carry the engine's exact message.
+#include <atomic>
+#include <mutex>
+
 #include <QSignalSpy>
 #include <QTest>
 #include <QThread>
-#include <atomic>
-#include <mutex>
 
 #include "app_test_support.h"
 #include "engine_bridge.h"
@@ -41,7 +42,7 @@ private Q_SLOTS:
         }
         QVERIFY(bridge.busy());
         QVERIFY(tmk::test::waitIdle(bridge));
-        QCOMPARE(order, (std::vector<int>{0, 1, 2}));
+        QCOMPARE(order, (std::vector<int> { 0, 1, 2 }));
         for (Qt::HANDLE thread : threads) QVERIFY(thread != QThread::currentThreadId());
         QCOMPARE(busy.count(), 2);
         QCOMPARE(busy.at(0).at(0).toBool(), true);
@@ -52,12 +53,14 @@ private Q_SLOTS:
     {
         EngineBridge bridge(tmk::test::bridgeOptions(tmk::test::freshOutDir("bridge-cancel")));
         auto token = std::make_shared<tmk::CancelToken>();
-        std::atomic<bool> started{false}, sawCancel{false};
-        bridge.post([&]() {
-            started = true;
-            for (int i = 0; i < 1000 && !token->isCancelled(); ++i) QThread::msleep(10);
-            sawCancel = token->isCancelled();
-        }, token);
+        std::atomic<bool> started { false }, sawCancel { false };
+        bridge.post(
+            [&]() {
+                started = true;
+                for (int i = 0; i < 1000 && !token->isCancelled(); ++i) QThread::msleep(10);
+                sawCancel = token->isCancelled();
+            },
+            token);
         QTRY_VERIFY(started.load());
         bridge.cancel();
         QVERIFY(tmk::test::waitIdle(bridge, 5000));
@@ -74,14 +77,14 @@ private Q_SLOTS:
         QCOMPARE(bridge.bank()->adapterCount(), 26);
 
         // Hold the worker while the "user" drags: 40 moves must become one merge of the last values.
-        std::atomic<bool> release{false};
+        std::atomic<bool> release { false };
         bridge.post([&]() {
             while (!release) QThread::msleep(2);
         });
         QSignalSpy merged(&bridge, &EngineBridge::slidersMerged);
         tmk::SliderValues values;
         for (int i = 1; i <= 40; ++i) {
-            values = {{"energy", i / 40.0}, {"tempo", -i / 80.0}};
+            values = { { "energy", i / 40.0 }, { "tempo", -i / 80.0 } };
             bridge.setSliders(values);
         }
         release = true;
@@ -111,17 +114,16 @@ private Q_SLOTS:
         const tmk::ModelInfo info = *bridge.modelInfo();
 
         tmk::GenerationRequest request = tmk::GenerationRequest::defaultsFor(info);
-        request.prompts = {"a bridge test"};
-        request.frames = info.frameRate;  // 1 s
+        request.prompts = { "a bridge test" };
+        request.frames = info.frameRate; // 1 s
         request.sampling.seed = 77;
         QSignalSpy finished(&bridge, &EngineBridge::generationFinished);
         QSignalSpy progress(&bridge, &EngineBridge::generationProgress);
         size_t streamed = 0;
-        connect(&bridge, &EngineBridge::generationAudio, this,
-                [&](const std::vector<float>& samples, int rate) {
-                    QCOMPARE(rate, info.sampleRate);
-                    streamed += samples.size();
-                });
+        connect(&bridge, &EngineBridge::generationAudio, this, [&](const std::vector<float>& samples, int rate) {
+            QCOMPARE(rate, info.sampleRate);
+            streamed += samples.size();
+        });
         bridge.generate(request, {});
         QVERIFY(bridge.generating());
         QVERIFY(finished.wait(20000));
@@ -131,8 +133,8 @@ private Q_SLOTS:
         QVERIFY(!id.isEmpty());
         QVERIFY(progress.count() >= 1);
         const QList<QVariant> last = progress.last();
-        QCOMPARE(last.at(0).toLongLong(), last.at(1).toLongLong());  // the last step is always reported
-        QVERIFY(last.at(3).toDouble() > 0.0);                          // real-time factor
+        QCOMPARE(last.at(0).toLongLong(), last.at(1).toLongLong()); // the last step is always reported
+        QVERIFY(last.at(3).toDouble() > 0.0); // real-time factor
 
         auto clips = bridge.listClips();
         QVERIFY(clips);
@@ -142,7 +144,7 @@ private Q_SLOTS:
         QCOMPARE(clip.record.prompt, std::string("a bridge test"));
         QCOMPARE(clip.record.sampling.seed, uint64_t(77));
         QCOMPARE(clip.record.samples, info.frameRate * info.hopLength);
-        QCOMPARE(static_cast<int64_t>(streamed), clip.record.samples);  // the waveform saw every sample
+        QCOMPARE(static_cast<int64_t>(streamed), clip.record.samples); // the waveform saw every sample
         auto audio = bridge.clipAudio(id);
         QVERIFY(audio);
         QCOMPARE(static_cast<int64_t>(audio->size()), clip.record.samples);

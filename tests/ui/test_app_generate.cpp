@@ -1,6 +1,8 @@
 // The app's main flows through the window: Generate on the bundled tiny model adds a clip and plays it
 // (Ctrl+Enter too), Stop cancels mid-generation, export writes a file that reads back, delete is undone,
 // sliders merge once a bank is open, and "Restore settings" puts a clip's prompt, sliders and seed back.
+#include <cmath>
+
 #include <QAction>
 #include <QComboBox>
 #include <QFile>
@@ -9,7 +11,6 @@
 #include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
-#include <cmath>
 
 #include "app_test_support.h"
 #include "clip_panel.h"
@@ -35,7 +36,8 @@ struct App {
     EngineBridge bridge;
     MainWindow window;
     App(const QString& library, const QString& model, const QString& bank = {}, bool audio = false)
-        : bridge(tmk::test::bridgeOptions(library, audio)), window(bridge, tmk::ui::MainWindowOptions{tmk::test::defaultModelDir()})
+        : bridge(tmk::test::bridgeOptions(library, audio))
+        , window(bridge, tmk::ui::MainWindowOptions { tmk::test::defaultModelDir() })
     {
         window.show();
         window.openInitial(model, bank);
@@ -56,7 +58,7 @@ struct App {
     }
 };
 
-}  // namespace
+} // namespace
 
 class TestAppGenerate : public QObject {
     Q_OBJECT
@@ -87,9 +89,8 @@ private Q_SLOTS:
 
         QSignalSpy progress(&app.bridge, &EngineBridge::generationProgress);
         QSignalSpy started(&app.bridge, &EngineBridge::generationStarted);
-        connect(&app.bridge, &EngineBridge::generationStarted, this, [&]() {
-            QCOMPARE(app.panel()->generateButton()->text(), QString("Stop"));
-        });
+        connect(&app.bridge, &EngineBridge::generationStarted, this,
+            [&]() { QCOMPARE(app.panel()->generateButton()->text(), QString("Stop")); });
         const QString id = app.generate(2.0, "warm analog synth pads");
         QVERIFY(!id.isEmpty());
         QCOMPARE(started.count(), 1);
@@ -111,14 +112,15 @@ private Q_SLOTS:
             // It streamed to the output while generating; the player now holds the new clip.
             QCOMPARE(app.bridge.playingClipId(), id);
             const tmk::PlaybackState state = app.bridge.playbackState();
-            QVERIFY2(state == tmk::PlaybackState::Playing || state == tmk::PlaybackState::Finished, tmk::playbackStateName(state));
+            QVERIFY2(state == tmk::PlaybackState::Playing || state == tmk::PlaybackState::Finished,
+                tmk::playbackStateName(state));
             // Auditioning plays it again from the file, and the playhead moves.
             app.clips()->audition(id);
             QTRY_VERIFY_WITH_TIMEOUT(app.clips()->waveform()->playhead() > 0.05, 5000);
         } else {
             QVERIFY2(!audioExpected, qPrintable(app.bridge.audioOutputError()));
             qInfo("playback skipped: no audio output (%s); the clip was still generated and saved",
-                  qPrintable(app.bridge.audioOutputError()));
+                qPrintable(app.bridge.audioOutputError()));
         }
 
         // Ctrl+Enter in the prompt generates too; the newest clip comes first.
@@ -138,21 +140,21 @@ private Q_SLOTS:
     {
         App app(m_library, tmk::test::defaultModelDir());
         QVERIFY(tmk::test::waitForModel(app.bridge));
-        app.panel()->setDurationSeconds(1000);  // the model's longest
+        app.panel()->setDurationSeconds(1000); // the model's longest
         QSignalSpy progress(&app.bridge, &EngineBridge::generationProgress);
         QSignalSpy finished(&app.bridge, &EngineBridge::generationFinished);
         QTest::mouseClick(app.panel()->generateButton(), Qt::LeftButton);
         QCOMPARE(app.panel()->generateButton()->text(), QString("Stop"));
         QVERIFY(progress.wait(10000));
-        QTest::mouseClick(app.panel()->generateButton(), Qt::LeftButton);  // Stop
+        QTest::mouseClick(app.panel()->generateButton(), Qt::LeftButton); // Stop
         QVERIFY(finished.wait(10000));
-        QCOMPARE(finished.at(0).at(0).toBool(), true);  // cancelled
+        QCOMPARE(finished.at(0).at(0).toBool(), true); // cancelled
         QVERIFY(finished.at(0).at(1).toString().isEmpty());
         const QList<QVariant> last = progress.last();
-        QVERIFY(last.at(0).toLongLong() < last.at(1).toLongLong());  // it stopped part-way
+        QVERIFY(last.at(0).toLongLong() < last.at(1).toLongLong()); // it stopped part-way
         QCOMPARE(app.panel()->generateButton()->text(), QString("Generate"));
         QCOMPARE(app.clips()->clipCount(), 0);
-        QCOMPARE(QDir(m_library).entryList({"*.wav", "*.json"}, QDir::Files).size(), 0);
+        QCOMPARE(QDir(m_library).entryList({ "*.wav", "*.json" }, QDir::Files).size(), 0);
         QVERIFY(app.window.statusText().contains("stopped"));
     }
 
@@ -167,9 +169,15 @@ private Q_SLOTS:
         QVERIFY(original);
         const QString out = tmk::test::freshOutDir("app-export-files");
 
-        struct Case { QString file; tmk::AudioContainer container; tmk::SampleFormat format; double tolerance; };
-        for (const Case& c : {Case{out + "/clip-24.wav", tmk::AudioContainer::Wav, tmk::SampleFormat::S24, 1.0 / (1 << 22)},
-                              Case{out + "/clip.flac", tmk::AudioContainer::Flac, tmk::SampleFormat::S16, 1.0 / (1 << 14)}}) {
+        struct Case {
+            QString file;
+            tmk::AudioContainer container;
+            tmk::SampleFormat format;
+            double tolerance;
+        };
+        for (const Case& c :
+            { Case { out + "/clip-24.wav", tmk::AudioContainer::Wav, tmk::SampleFormat::S24, 1.0 / (1 << 22) },
+                Case { out + "/clip.flac", tmk::AudioContainer::Flac, tmk::SampleFormat::S16, 1.0 / (1 << 14) } }) {
             bool sawDialog = false;
             QTimer::singleShot(0, this, [&]() {
                 QTRY_VERIFY(qobject_cast<tmk::ui::ExportDialog*>(QApplication::activeModalWidget()) != nullptr);
@@ -180,7 +188,7 @@ private Q_SLOTS:
                 dialog->setPath(c.file);
                 dialog->accept();
             });
-            app.action("actionExport")->trigger();  // Ctrl+E
+            app.action("actionExport")->trigger(); // Ctrl+E
             QVERIFY(sawDialog);
             auto exported = tmk::readAudioFile(c.file.toStdString());
             QVERIFY2(exported, exported ? "" : exported.error().message.c_str());
@@ -189,7 +197,8 @@ private Q_SLOTS:
             QCOMPARE(exported->frames(), clip.record.samples);
             double worst = 0;
             for (size_t i = 0; i < exported->samples.size(); ++i)
-                worst = std::max(worst, std::abs(double(exported->samples[i]) - std::clamp(double(original->samples[i]), -1.0, 1.0)));
+                worst = std::max(worst,
+                    std::abs(double(exported->samples[i]) - std::clamp(double(original->samples[i]), -1.0, 1.0)));
             QVERIFY2(worst <= c.tolerance, qPrintable(QString("max difference %1").arg(worst)));
             QVERIFY(exported->comment.find("test prompt") != std::string::npos);
         }
@@ -243,11 +252,12 @@ private Q_SLOTS:
         QVERIFY(tmk::test::waitForModel(app.bridge));
         tmk::ui::BipolarSlider* energy = app.window.sliderPanel()->slider("energy");
         QVERIFY(energy);
-        QVERIFY(!energy->isEnabled());  // no bank yet
+        QVERIFY(!energy->isEnabled()); // no bank yet
         app.window.openBank(tmk::test::fixtureBankDir());
         QTRY_VERIFY(app.bridge.bank() != nullptr);
         for (const tmk::MetricInfo& metric : app.bridge.metrics())
-            QVERIFY2(app.window.sliderPanel()->slider(QString::fromStdString(metric.id))->isEnabled(), metric.id.c_str());
+            QVERIFY2(
+                app.window.sliderPanel()->slider(QString::fromStdString(metric.id))->isEnabled(), metric.id.c_str());
 
         QSignalSpy merged(&app.bridge, &EngineBridge::slidersMerged);
         energy->setFocus();

@@ -4,13 +4,14 @@
 // <build>/test-out/screenshots/. Then it runs the app once more offscreen at QT_SCALE_FACTOR=2 with the
 // dark theme. The PNGs must exist, have the window's size and not be blank, and each step must change
 // what the window shows.
+#include <cmath>
+
 #include <QDir>
 #include <QFile>
 #include <QImage>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTest>
-#include <cmath>
 
 #include "app_test_support.h"
 #include "qtest_registry.h"
@@ -43,8 +44,9 @@ Run runApp(const QString& script, const QString& workDir, const QProcessEnvironm
     QProcess app;
     app.setProcessEnvironment(env);
     app.setProcessChannelMode(QProcess::MergedChannels);
-    app.start(QStringLiteral(TM_APP_BINARY), {"--model", tmk::test::fixtureModelDir(), "--bank", tmk::test::fixtureBankDir(),
-                                             "--library", workDir + "/library", "--script", file.fileName()});
+    app.start(QStringLiteral(TM_APP_BINARY),
+        { "--model", tmk::test::fixtureModelDir(), "--bank", tmk::test::fixtureBankDir(), "--library",
+            workDir + "/library", "--script", file.fileName() });
     Run run;
     if (!app.waitForFinished(90000)) {
         app.kill();
@@ -52,10 +54,11 @@ Run runApp(const QString& script, const QString& workDir, const QProcessEnvironm
     }
     run.output = QString::fromUtf8(app.readAll());
     run.exitCode = app.exitStatus() == QProcess::NormalExit ? app.exitCode() : -1;
-    static const QRegularExpression shotLine("^script: screenshot (\\S+) (\\d+)x(\\d+)$", QRegularExpression::MultilineOption);
+    static const QRegularExpression shotLine(
+        "^script: screenshot (\\S+) (\\d+)x(\\d+)$", QRegularExpression::MultilineOption);
     for (auto it = shotLine.globalMatch(run.output); it.hasNext();) {
         const QRegularExpressionMatch m = it.next();
-        run.shots.push_back({m.captured(1), QSize(m.captured(2).toInt(), m.captured(3).toInt())});
+        run.shots.push_back({ m.captured(1), QSize(m.captured(2).toInt(), m.captured(3).toInt()) });
     }
     return run;
 }
@@ -102,7 +105,7 @@ void checkShot(const Shot& shot, QSize expected)
     QVERIFY2(deviation > 8.0, qPrintable(QString("%1 looks blank (grey deviation %2)").arg(shot.path).arg(deviation)));
 }
 
-}  // namespace
+} // namespace
 
 class TestAppXvfb : public QObject {
     Q_OBJECT
@@ -114,27 +117,27 @@ private Q_SLOTS:
         if (display.isEmpty()) QSKIP("TM_XVFB_DISPLAY is not set: run through packaging/with-test-env.sh (needs Xvfb)");
         const QString work = tmk::test::freshOutDir("app-xvfb");
         const QString shots = tmk::test::freshOutDir("screenshots");
-        const QString script = QStringLiteral(
-            "resize 1280 800\n"
-            "wait-model 30\n"
-            "wait-bank 30\n"
-            "sleep 300\n"
-            "screenshot %1/01-start.png\n"
-            "type promptBox Classic rock, electric guitar, keyboard, drums\n"
-            "drag-slider energy 0.7\n"
-            "drag-slider danceability -0.45\n"
-            "key slider:tempo Right 6\n"
-            "type durationBox 12\n"
-            "wait-idle 30\n"
-            "sleep 300\n"
-            "screenshot %1/02-prompt-and-sliders.png\n"
-            "click generateButton\n"
-            "wait-progress 30\n"
-            "screenshot %1/03-generating.png\n"
-            "wait-generated 1 60\n"
-            "sleep 500\n"
-            "screenshot %1/04-generated.png\n"
-            "quit\n").arg(shots);
+        const QString script = QStringLiteral("resize 1280 800\n"
+                                              "wait-model 30\n"
+                                              "wait-bank 30\n"
+                                              "sleep 300\n"
+                                              "screenshot %1/01-start.png\n"
+                                              "type promptBox Classic rock, electric guitar, keyboard, drums\n"
+                                              "drag-slider energy 0.7\n"
+                                              "drag-slider danceability -0.45\n"
+                                              "key slider:tempo Right 6\n"
+                                              "type durationBox 12\n"
+                                              "wait-idle 30\n"
+                                              "sleep 300\n"
+                                              "screenshot %1/02-prompt-and-sliders.png\n"
+                                              "click generateButton\n"
+                                              "wait-progress 30\n"
+                                              "screenshot %1/03-generating.png\n"
+                                              "wait-generated 1 60\n"
+                                              "sleep 500\n"
+                                              "screenshot %1/04-generated.png\n"
+                                              "quit\n")
+                                   .arg(shots);
         QProcessEnvironment env;
         env.insert("DISPLAY", display);
         env.insert("QT_QPA_PLATFORM", "xcb");
@@ -142,11 +145,12 @@ private Q_SLOTS:
         QVERIFY2(run.exitCode == 0, qPrintable(run.output));
         QCOMPARE(run.shots.size(), size_t(4));
         for (const Shot& shot : run.shots) checkShot(shot, QSize(1280, 800));
-        QImage start(run.shots[0].path), edited(run.shots[1].path), generating(run.shots[2].path), done(run.shots[3].path);
-        QVERIFY(changedFraction(start, edited) > 0.001);      // the prompt and the sliders moved
+        QImage start(run.shots[0].path), edited(run.shots[1].path), generating(run.shots[2].path),
+            done(run.shots[3].path);
+        QVERIFY(changedFraction(start, edited) > 0.001); // the prompt and the sliders moved
         QVERIFY(changedFraction(edited, generating) > 0.001); // Stop, progress, streaming waveform
-        QVERIFY(changedFraction(edited, done) > 0.001);       // the new clip in the list and its waveform
-        QCOMPARE(QDir(work + "/library").entryList({"*.wav"}, QDir::Files).size(), 1);
+        QVERIFY(changedFraction(edited, done) > 0.001); // the new clip in the list and its waveform
+        QCOMPARE(QDir(work + "/library").entryList({ "*.wav" }, QDir::Files).size(), 1);
         QVERIFY(run.output.contains("script: click generateButton"));
     }
 
@@ -154,18 +158,18 @@ private Q_SLOTS:
     {
         const QString work = tmk::test::freshOutDir("app-xvfb-2x");
         const QString shots = tmk::test::freshOutDir("screenshots-2x");
-        const QString script = QStringLiteral(
-            "resize 1280 800\n"
-            "wait-model 30\n"
-            "wait-bank 30\n"
-            "type promptBox Lofi hip hop, dusty piano, vinyl crackle\n"
-            "drag-slider acousticness 0.55\n"
-            "type durationBox 4\n"
-            "click generateButton\n"
-            "wait-generated 1 60\n"
-            "sleep 300\n"
-            "screenshot %1/05-dark-2x.png\n"
-            "quit\n").arg(shots);
+        const QString script = QStringLiteral("resize 1280 800\n"
+                                              "wait-model 30\n"
+                                              "wait-bank 30\n"
+                                              "type promptBox Lofi hip hop, dusty piano, vinyl crackle\n"
+                                              "drag-slider acousticness 0.55\n"
+                                              "type durationBox 4\n"
+                                              "click generateButton\n"
+                                              "wait-generated 1 60\n"
+                                              "sleep 300\n"
+                                              "screenshot %1/05-dark-2x.png\n"
+                                              "quit\n")
+                                   .arg(shots);
         QProcessEnvironment env;
         env.insert("QT_QPA_PLATFORM", "offscreen");
         env.insert("QT_SCALE_FACTOR", "2");

@@ -38,7 +38,7 @@ class TestMainWindow : public QObject {
 private:
     QString m_library;
 
-    tmk::ui::MainWindowOptions options() const { return {tmk::test::defaultModelDir()}; }
+    tmk::ui::MainWindowOptions options() const { return { tmk::test::defaultModelDir() }; }
 
     // A copy of the fixture model whose generation_config.json sets `fields` (over the fixture's own).
     static QString fixtureModelWith(const QString& name, const QJsonObject& fields)
@@ -78,14 +78,14 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QCOMPARE(window.windowTitle(), QString("Tastemaker"));
         auto action = [&](const char* name) { return window.findChild<QAction*>(name); };
-        for (const char* name : {"actionOpenModel", "actionOpenBank", "actionDefaultModel", "actionExport", "actionQuit", "actionUndo",
-                                 "actionGenerate", "actionAbout", "actionRestoreSettings", "actionNewFineTune",
-                                 "actionResumeTraining"})
+        for (const char* name :
+            { "actionOpenModel", "actionOpenBank", "actionDefaultModel", "actionExport", "actionQuit", "actionUndo",
+                "actionGenerate", "actionAbout", "actionRestoreSettings", "actionNewFineTune", "actionResumeTraining" })
             QVERIFY2(action(name) != nullptr, name);
         // The training wizard's menu sits before Help.
         QStringList menus;
         for (QAction* top : window.menuBar()->actions()) menus << top->text().remove('&');
-        QCOMPARE(menus, (QStringList{"File", "Edit", "Generate", "Training", "Help"}));
+        QCOMPARE(menus, (QStringList { "File", "Edit", "Generate", "Training", "Help" }));
         QCOMPARE(action("actionExport")->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_E));
         QCOMPARE(action("actionUndo")->shortcut(), QKeySequence(QKeySequence::Undo));
         QVERIFY(action("actionGenerate")->shortcuts().contains(QKeySequence(Qt::CTRL | Qt::Key_Return)));
@@ -146,12 +146,12 @@ private Q_SLOTS:
         QMessageBox* box = tmk::test::activeMessageBox();
         QCOMPARE(box->objectName(), QString("errorDialog"));
         QCOMPARE(box->text(), QString("Could not open the model"));
-        QCOMPARE(box->informativeText(), message);  // the engine's exact words
+        QCOMPARE(box->informativeText(), message); // the engine's exact words
         box->button(QMessageBox::Ok)->click();
         QTRY_VERIFY(tmk::test::activeMessageBox() == nullptr);
         QVERIFY(window.isVisible());
         QVERIFY(!bridge.hasModel());
-        QVERIFY(window.welcomeShown());  // nothing loaded: back to the welcome panel
+        QVERIFY(window.welcomeShown()); // nothing loaded: back to the welcome panel
     }
 
     void settingsPersistAcrossRestarts()
@@ -172,15 +172,15 @@ private Q_SLOTS:
             tmk::ui::BipolarSlider* energy = window.sliderPanel()->slider("energy");
             QVERIFY(energy && energy->isEnabled());
             energy->setFocus();
-            for (int i = 0; i < 10; ++i) QTest::keyClick(energy, Qt::Key_Right);  // +0.05 each
+            for (int i = 0; i < 10; ++i) QTest::keyClick(energy, Qt::Key_Right); // +0.05 each
             QTRY_COMPARE(energy->value(), 0.5);
             window.resize(1100, 700);
-            QTest::qWait(100);  // the panel's coalescing timer
+            QTest::qWait(100); // the panel's coalescing timer
         }
         EngineBridge bridge(tmk::test::bridgeOptions(m_library));
         MainWindow window(bridge, options());
         window.show();
-        window.openInitial();  // no arguments: the remembered model and bank
+        window.openInitial(); // no arguments: the remembered model and bank
         QVERIFY(!window.welcomeShown());
         QVERIFY(tmk::test::waitForModel(bridge));
         QTRY_VERIFY(bridge.bank() != nullptr);
@@ -201,7 +201,8 @@ private Q_SLOTS:
     void modelDefaultsReachTheControls()
     {
         // The controls' own defaults are CFG 3 and top-k 250; the fixture's codebook has 64 codes.
-        const QString model = fixtureModelWith("mainwindow-model-defaults", {{"guidance_scale", 4.5}, {"top_k", 37}});
+        const QString model
+            = fixtureModelWith("mainwindow-model-defaults", { { "guidance_scale", 4.5 }, { "top_k", 37 } });
         QVERIFY(!model.isEmpty());
         auto cfgBox = [](MainWindow& window) { return window.findChild<QDoubleSpinBox*>("cfgBox"); };
         auto topKBox = [](MainWindow& window) { return window.findChild<QSpinBox*>("topKBox"); };
@@ -215,7 +216,7 @@ private Q_SLOTS:
             QVERIFY(tmk::test::waitForModel(bridge));
             QCOMPARE(cfgBox(window)->value(), 4.5);
             QCOMPARE(topKBox(window)->value(), 37);
-            cfgBox(window)->setValue(6.0);  // the user's choice, on top of the model's defaults
+            cfgBox(window)->setValue(6.0); // the user's choice, on top of the model's defaults
         }
         // Reopening the same model at startup keeps the user's restored choice; another model brings its own.
         EngineBridge bridge(tmk::test::bridgeOptions(m_library));
@@ -229,8 +230,8 @@ private Q_SLOTS:
         window.openModel(tmk::test::fixtureModelDir());
         QTRY_COMPARE_WITH_TIMEOUT(bridge.modelDir(), tmk::test::fixtureModelDir(), 20000);
         QVERIFY(tmk::test::waitIdle(bridge));
-        QCOMPARE(cfgBox(window)->value(), 3.0);   // the fixture's guidance_scale
-        QCOMPARE(topKBox(window)->value(), 64);   // no top_k: 250, clamped to the codebook size
+        QCOMPARE(cfgBox(window)->value(), 3.0); // the fixture's guidance_scale
+        QCOMPARE(topKBox(window)->value(), 64); // no top_k: 250, clamped to the codebook size
     }
 
     void quittingWhileGeneratingAsksFirst()
@@ -240,10 +241,12 @@ private Q_SLOTS:
         window.show();
         window.openInitial(tmk::test::defaultModelDir());
         QVERIFY(tmk::test::waitForModel(bridge));
-        window.generationPanel()->setDurationSeconds(1000);  // clamped to the model's longest
+        window.generationPanel()->setDurationSeconds(1000); // clamped to the model's longest
         QSignalSpy progress(&bridge, &EngineBridge::generationProgress);
         window.generateOrStop();
-        QVERIFY2(progress.wait(10000), qPrintable(window.statusText() + (tmk::test::activeMessageBox() ? tmk::test::activeMessageBox()->informativeText() : QString("-"))));
+        QVERIFY2(progress.wait(10000),
+            qPrintable(window.statusText()
+                + (tmk::test::activeMessageBox() ? tmk::test::activeMessageBox()->informativeText() : QString("-"))));
 
         // "No": the window stays and the generation goes on.
         auto answer = [](QMessageBox::StandardButton button, bool* asked) {

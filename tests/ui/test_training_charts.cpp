@@ -37,7 +37,7 @@ QString outDir()
     return dir;
 }
 
-}  // namespace
+} // namespace
 
 class TestTrainingCharts : public QObject {
     Q_OBJECT
@@ -49,22 +49,23 @@ private Q_SLOTS:
     {
         CurveCharts charts;
         QCOMPARE(CurveCharts::plottedMetrics().size(), 4);
-        charts.addEntry(entry(1, "train", {{"loss", 0.69}, {"rewards/accuracies", 0.5}, {"learning_rate", 1e-4}, {"grad_norm", 3.0}}));
-        charts.addEntry(entry(2, "train", {{"loss", 0.60}, {"rewards/margins", 0.1}, {"learning_rate", 2e-4}}));
-        charts.addEntry(entry(2, "eval", {{"eval_loss", 0.65}, {"eval_rewards/accuracies", 0.75}}));
+        charts.addEntry(entry(1, "train",
+            { { "loss", 0.69 }, { "rewards/accuracies", 0.5 }, { "learning_rate", 1e-4 }, { "grad_norm", 3.0 } }));
+        charts.addEntry(entry(2, "train", { { "loss", 0.60 }, { "rewards/margins", 0.1 }, { "learning_rate", 2e-4 } }));
+        charts.addEntry(entry(2, "eval", { { "eval_loss", 0.65 }, { "eval_rewards/accuracies", 0.75 } }));
         QCOMPARE(charts.pointCount("loss", "train"), 2);
         QCOMPARE(charts.pointCount("loss", "eval"), 1);
         QCOMPARE(charts.pointCount("rewards/accuracies", "eval"), 1);
         QCOMPARE(charts.pointCount("rewards/margins", "train"), 1);
         QCOMPARE(charts.pointCount("learning_rate", "train"), 2);
-        QVERIFY(charts.series("learning_rate", "eval") == nullptr);  // the trainer logs no eval learning rate
-        QVERIFY(charts.series("grad_norm", "train") == nullptr);       // not plotted, but in the CSV
+        QVERIFY(charts.series("learning_rate", "eval") == nullptr); // the trainer logs no eval learning rate
+        QVERIFY(charts.series("grad_norm", "train") == nullptr); // not plotted, but in the CSV
         // A NaN is kept in the data but not drawn.
-        charts.addEntry(entry(3, "train", {{"loss", std::nan("")}}));
+        charts.addEntry(entry(3, "train", { { "loss", std::nan("") } }));
         QCOMPARE(charts.pointCount("loss", "train"), 2);
         QCOMPARE(int(charts.entries().size()), 4);
 
-        charts.setEntries({entry(5, "train", {{"loss", 0.5}})});
+        charts.setEntries({ entry(5, "train", { { "loss", 0.5 } }) });
         QCOMPARE(charts.pointCount("loss", "train"), 1);
         QCOMPARE(charts.pointCount("loss", "eval"), 0);
         charts.clear();
@@ -75,11 +76,12 @@ private Q_SLOTS:
     {
         CurveCharts charts;
         charts.resize(800, 600);
-        charts.addEntry(entry(1, "train", {{"loss", 0.5}, {"learning_rate", 0.001}}));
-        charts.addEntry(entry(1, "eval", {{"eval_loss", 0.25}}));
-        QCOMPARE(charts.toCsv(), QString("step,epoch,split,loss,learning_rate,eval_loss\n"
-                                         "1,0.25,train,0.5,0.001,\n"
-                                         "1,0.25,eval,,,0.25\n"));
+        charts.addEntry(entry(1, "train", { { "loss", 0.5 }, { "learning_rate", 0.001 } }));
+        charts.addEntry(entry(1, "eval", { { "eval_loss", 0.25 } }));
+        QCOMPARE(charts.toCsv(),
+            QString("step,epoch,split,loss,learning_rate,eval_loss\n"
+                    "1,0.25,train,0.5,0.001,\n"
+                    "1,0.25,eval,,,0.25\n"));
         const QString dir = outDir();
         QVERIFY(charts.exportCsv(dir + "/curves.csv").ok());
         QFile csv(dir + "/curves.csv");
@@ -98,15 +100,15 @@ private Q_SLOTS:
     void latestValuesFoldEvalNames()
     {
         LatestValuesTable table;
-        table.addEntry(entry(4, "train", {{"loss", 0.5}, {"learning_rate", 5e-4}}));
-        table.addEntry(entry(4, "eval", {{"eval_loss", 0.6}}));
-        table.addEntry(entry(5, "train", {{"loss", 0.25}}));
-        QCOMPARE(table.rowCount(), 2);  // loss, learning_rate
+        table.addEntry(entry(4, "train", { { "loss", 0.5 }, { "learning_rate", 5e-4 } }));
+        table.addEntry(entry(4, "eval", { { "eval_loss", 0.6 } }));
+        table.addEntry(entry(5, "train", { { "loss", 0.25 } }));
+        QCOMPARE(table.rowCount(), 2); // loss, learning_rate
         QCOMPARE(table.valueText("loss", "train"), QString("0.2500"));
         QCOMPARE(table.valueText("loss", "eval"), QString("0.6000"));
         QCOMPARE(table.valueText("learning_rate", "train"), QString("5.00e-04"));
         QCOMPARE(table.valueText("learning_rate", "eval"), QString());
-        QCOMPARE(table.item(0, 3)->text(), QString("5 / 4"));  // train step / eval step
+        QCOMPARE(table.item(0, 3)->text(), QString("5 / 4")); // train step / eval step
         table.reset();
         QCOMPARE(table.rowCount(), 0);
     }
@@ -119,7 +121,7 @@ private Q_SLOTS:
         EtaEstimator eta;
         QVERIFY(!eta.secondsLeft());
         eta.update(0.5);
-        QVERIFY(!eta.secondsLeft());  // no progress measured yet
+        QVERIFY(!eta.secondsLeft()); // no progress measured yet
     }
 
     void runsDialogWithoutRuns()

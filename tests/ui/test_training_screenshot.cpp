@@ -39,9 +39,12 @@ QPixmap captureWindow(QWidget& window)
     return shot.isNull() ? window.grab() : shot;
 }
 
-QString screenshotDir() { return tmk::test::testOutDir() + "/screenshots"; }
+QString screenshotDir()
+{
+    return tmk::test::testOutDir() + "/screenshots";
+}
 
-}  // namespace
+} // namespace
 
 class TestTrainingScreenshot : public QObject {
     Q_OBJECT
@@ -50,7 +53,8 @@ private Q_SLOTS:
     void runPageScreenshot()
     {
         if (QGuiApplication::platformName() != "xcb")
-            QSKIP("No Xvfb display (TM_XVFB_DISPLAY is unset): run under packaging/with-test-env.sh for the screenshot.");
+            QSKIP(
+                "No Xvfb display (TM_XVFB_DISPLAY is unset): run under packaging/with-test-env.sh for the screenshot.");
         QStandardPaths::setTestModeEnabled(true);
         QCoreApplication::setOrganizationName("TastemakerTest");
         QCoreApplication::setApplicationName("TestTrainingScreenshot");

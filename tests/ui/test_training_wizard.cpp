@@ -2,6 +2,8 @@
 // time: the pages validate their inputs, a run trains and registers its adapter, the charts receive
 // points, the new adapter's slider becomes active, and a cancelled run is listed by Training ▸ Resume…
 // and finished by resuming it.
+#include <filesystem>
+
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
@@ -20,8 +22,6 @@
 #include <QStandardPaths>
 #include <QTableWidget>
 #include <QTest>
-
-#include <filesystem>
 
 #include "engine_bridge.h"
 #include "qtest_registry.h"
@@ -53,7 +53,7 @@ int metricRow(const QTableWidget* table, const QString& metric)
     return -1;
 }
 
-}  // namespace
+} // namespace
 
 class TestTrainingWizard : public QObject {
     Q_OBJECT
@@ -76,7 +76,8 @@ private:
 
     bool nextEnabled(TrainingWizard* wizard) const
     {
-        QAbstractButton* next = wizard->button(wizard->currentPage()->isCommitPage() ? QWizard::CommitButton : QWizard::NextButton);
+        QAbstractButton* next
+            = wizard->button(wizard->currentPage()->isCommitPage() ? QWizard::CommitButton : QWizard::NextButton);
         return next && next->isEnabled();
     }
 
@@ -121,7 +122,7 @@ private Q_SLOTS:
         m_bridge = std::make_unique<EngineBridge>(options);
         QSignalSpy failed(m_bridge.get(), &EngineBridge::jobFailed);
         QSignalSpy modelLoaded(m_bridge.get(), &EngineBridge::modelLoaded);
-        m_bridge->loadModel(tmk::test::tinyModelDir(), tmk::ModelOptions{});
+        m_bridge->loadModel(tmk::test::tinyModelDir(), tmk::ModelOptions {});
         QVERIFY(modelLoaded.wait(30'000));
         QSignalSpy bankLoaded(m_bridge.get(), &EngineBridge::bankLoaded);
         m_bridge->loadBank(m_fixture.bankDir);
@@ -153,7 +154,7 @@ private Q_SLOTS:
         TrainingMenu menu(window.menuBar(), *m_bridge, nullptr, &window);
         QStringList titles;
         for (QAction* action : window.menuBar()->actions()) titles << action->text();
-        QCOMPARE(titles, QStringList({"&File", "&Training", "&Help"}));
+        QCOMPARE(titles, QStringList({ "&File", "&Training", "&Help" }));
     }
 
     void previewShowsTheBuildersError()
@@ -194,23 +195,23 @@ private Q_SLOTS:
         QVERIFY2(data->messageText().contains("does not exist"), qPrintable(data->messageText()));
 
         data->setTracksCsv(m_fixture.tracksCsv);
-        QVERIFY(!data->previewButton()->isEnabled());  // no audio folder yet
+        QVERIFY(!data->previewButton()->isEnabled()); // no audio folder yet
         QVERIFY2(data->messageText().contains("audio folder"), qPrintable(data->messageText()));
 
         data->setAudioDir(m_fixture.audioDir);
         QVERIFY(data->previewButton()->isEnabled());
-        QVERIFY(!nextEnabled(wizard));  // not before a preview
+        QVERIFY(!nextEnabled(wizard)); // not before a preview
 
         previewFixture(wizard);
         QVERIFY(nextEnabled(wizard));
         QVERIFY2(data->summaryText().contains("20 songs") && data->summaryText().contains("20 with audio"),
-                 qPrintable(data->summaryText()));
+            qPrintable(data->summaryText()));
         QTableWidget* table = data->metricsTable();
         QCOMPARE(table->rowCount(), int(m_bridge->metrics().size()));
         const int energy = metricRow(table, "energy");
         QVERIFY(energy >= 0);
         QVERIFY(table->item(energy, 1)->text().toInt() > 0);
-        const int views = metricRow(table, "view_count");  // a YouTube metric: no YouTube CSV given
+        const int views = metricRow(table, "view_count"); // a YouTube metric: no YouTube CSV given
         QVERIFY(views >= 0);
         QVERIFY2(table->item(views, 3)->text().startsWith("unavailable"), qPrintable(table->item(views, 3)->text()));
 
@@ -228,7 +229,7 @@ private Q_SLOTS:
         wizard->next();
         QCOMPARE(wizard->currentId(), int(TrainingWizard::TargetsPageId));
         TargetsPage* targets = wizard->targetsPage();
-        QCOMPARE(targets->modelDir(), m_bridge->modelDir());  // defaults to the app's model
+        QCOMPARE(targets->modelDir(), m_bridge->modelDir()); // defaults to the app's model
         QCOMPARE(targets->bankDir(), m_bridge->bankDir());
         targets->setRunsRoot(m_fixture.runsRoot);
 
@@ -245,7 +246,7 @@ private Q_SLOTS:
         energyUp->setChecked(true);
         QVERIFY(nextEnabled(wizard));
 
-        targets->setModelDir(m_fixture.root);  // not a model folder
+        targets->setModelDir(m_fixture.root); // not a model folder
         QVERIFY(!nextEnabled(wizard));
         QVERIFY2(targets->messageText().contains("config.json"), qPrintable(targets->messageText()));
         targets->setModelDir(m_bridge->modelDir());
@@ -265,7 +266,7 @@ private Q_SLOTS:
         auto* beta = settings->findChild<QWidget*>("beta");
         QVERIFY(loss && beta);
         QVERIFY(beta->isVisibleTo(settings));
-        QVERIFY(!loss->isVisibleTo(settings));  // advanced: hidden by default
+        QVERIFY(!loss->isVisibleTo(settings)); // advanced: hidden by default
         settings->setAdvancedVisible(true);
         QVERIFY(loss->isVisibleTo(settings));
         QCOMPARE(loss->currentText(), QString("sigmoid"));
@@ -288,7 +289,7 @@ private Q_SLOTS:
         QSignalSpy finished(&wizard->bridge(), &TrainingBridge::runFinished);
         QSignalSpy entries(&wizard->bridge(), &TrainingBridge::logEntry);
         QSignalSpy bankLoaded(m_bridge.get(), &EngineBridge::bankLoaded);
-        wizard->next();  // commit: the run starts
+        wizard->next(); // commit: the run starts
         QCOMPARE(wizard->currentId(), int(TrainingWizard::RunPageId));
         RunMonitor* monitor = wizard->runPage()->monitor();
         QVERIFY(wizard->bridge().running());
@@ -322,8 +323,9 @@ private Q_SLOTS:
         QVERIFY(fs::exists(wizard->bridge().pairsDir() / "pairs.jsonl"));
 
         // The bank was reloaded: the energy slider is active on its "+" side only, without a restart.
-        QTRY_VERIFY_WITH_TIMEOUT(m_bridge->bank() && m_bridge->bank()->find("energy") &&
-                                     m_bridge->bank()->find("energy")->hasPositive(), 20'000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            m_bridge->bank() && m_bridge->bank()->find("energy") && m_bridge->bank()->find("energy")->hasPositive(),
+            20'000);
         tmk::ui::BipolarSlider* energy = m_sliders->slider("energy");
         QTRY_VERIFY_WITH_TIMEOUT(energy->positiveAvailable(), 5'000);
         QVERIFY(energy->isEnabled());
@@ -346,7 +348,7 @@ private Q_SLOTS:
         QVERIFY(png.width() > 200 && png.height() > 100);
 
         wizard->button(QWizard::FinishButton)->click();
-        QTRY_VERIFY(m_menu->wizard() == nullptr);  // deleted on close
+        QTRY_VERIFY(m_menu->wizard() == nullptr); // deleted on close
     }
 
     void cancelThenResume()
@@ -359,7 +361,7 @@ private Q_SLOTS:
         targets->setRunsRoot(m_fixture.runsRoot);
         // The adapter trained before is marked as present in the bank.
         QVERIFY2(targets->checkBox("energy", tmk::AdapterSide::Positive)->text().contains("in bank"),
-                 qPrintable(targets->checkBox("energy", tmk::AdapterSide::Positive)->text()));
+            qPrintable(targets->checkBox("energy", tmk::AdapterSide::Positive)->text()));
         QVERIFY(!targets->checkBox("energy", tmk::AdapterSide::Negative)->text().contains("in bank"));
         targets->checkBox("energy", tmk::AdapterSide::Negative)->setChecked(true);
         wizard->next();
@@ -377,7 +379,7 @@ private Q_SLOTS:
         const qint64 step = finished.first().at(1).toLongLong();
         QVERIFY(step >= 1 && step < 120);
         QVERIFY2(monitor->statusText() == QString("Cancelled at step %1 — resume from Training ▸ Resume…").arg(step),
-                 qPrintable(monitor->statusText()));
+            qPrintable(monitor->statusText()));
         const fs::path runDir = wizard->bridge().runDir(0);
         const QString runName = QString::fromStdString(runDir.filename().string());
         QVERIFY(!fs::exists(runDir / "adapter_config.json"));
@@ -391,7 +393,7 @@ private Q_SLOTS:
         m_menu->resumeAction()->trigger();
         RunsDialog* runs = m_menu->runsDialog();
         QVERIFY(runs);
-        runs->setRunsRoot(m_fixture.runsRoot);  // (another process of this test may share the settings file)
+        runs->setRunsRoot(m_fixture.runsRoot); // (another process of this test may share the settings file)
         QVERIFY(runs->runs().size() >= 2);
         QVERIFY(runs->selectRun(runName));
         std::optional<tmk::RunInfo> selected = runs->selectedRun();
@@ -399,7 +401,7 @@ private Q_SLOTS:
         QCOMPARE(selected->step, step);
         QVERIFY(runs->resumeButton()->isEnabled());
         QVERIFY(runs->selectRun(QFileInfo(m_firstRunDir).fileName()));
-        QVERIFY(!runs->resumeButton()->isEnabled());  // finished: nothing to resume
+        QVERIFY(!runs->resumeButton()->isEnabled()); // finished: nothing to resume
         QCOMPARE(RunsDialog::statusText(*runs->selectedRun()), QString("finished"));
         QVERIFY(runs->selectRun(runName));
 
@@ -414,9 +416,9 @@ private Q_SLOTS:
         QVERIFY(resumedMonitor->charts()->pointCount("loss", "train") >= 1);
         QVERIFY(resumedFinished.wait(kRunTimeoutMs) || !resumedFinished.isEmpty());
         QVERIFY2(resumedFinished.first().at(0).value<RunOutcome>() == RunOutcome::Finished,
-                 qPrintable(resumedMonitor->statusText() + "\n" + resumedMonitor->logText()));
+            qPrintable(resumedMonitor->statusText() + "\n" + resumedMonitor->logText()));
         QCOMPARE(resumedFinished.first().at(1).toLongLong(), qint64(120));
-        QCOMPARE(resumedMonitor->charts()->pointCount("loss", "train"), 120);  // history + the rest, once each
+        QCOMPARE(resumedMonitor->charts()->pointCount("loss", "train"), 120); // history + the rest, once each
         QVERIFY(fs::exists(runDir / "adapter_config.json"));
 
         // Both sides of the energy slider are active now.
@@ -427,7 +429,7 @@ private Q_SLOTS:
 
     void cleanupTestCase()
     {
-        m_window.reset();  // the menu and any wizard go with the window
+        m_window.reset(); // the menu and any wizard go with the window
         if (m_bridge) m_bridge->shutdown();
         m_bridge.reset();
     }

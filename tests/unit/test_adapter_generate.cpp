@@ -2,18 +2,19 @@
 // decoder at each case's sliders (one decoder and one merger for all cases, merging between
 // generations), then greedy CFG generation: codes identical to Hugging Face's, the top-2 scores and the
 // EnCodec audio within fixtures.json's tolerances. The optional case merges Embedding LoRA at weight 1.3.
-#include <ATen/ATen.h>
 #include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
 
 #include "adapters/adapter_bank.h"
 #include "adapters/merger.h"
 #include "codec/encodec.h"
 #include "core/json.h"
+#include "fixture_tensor.h"
 #include "lm/generate.h"
 #include "tastemaker/metrics.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
-#include "fixture_tensor.h"
 #include "testsupport.h"
 #include "text/t5_encoder.h"
 
@@ -22,8 +23,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fixtureDir() { return test::dataDir() / "adapters-tiny-public"; }
-fs::path modelDir() { return test::dataDir() / "musicgen-tiny-public"; }
+fs::path fixtureDir()
+{
+    return test::dataDir() / "adapters-tiny-public";
+}
+fs::path modelDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
 
 at::Tensor fixture(const std::string& caseName, const std::string& name)
 {
@@ -36,7 +43,7 @@ std::vector<MetricInfo> metrics()
     const fs::path root = source && *source ? fs::path(source) : test::dataDir() / ".." / "..";
     auto list = loadMetrics(root / "resources" / "metrics.json");
     EXPECT_TRUE(list.ok()) << (list.ok() ? "" : list.error().message);
-    return list.ok() ? *list : std::vector<MetricInfo>{};
+    return list.ok() ? *list : std::vector<MetricInfo> {};
 }
 
 class AdapterGenerateTest : public ::testing::Test {
@@ -79,25 +86,30 @@ protected:
         SCOPED_TRACE(caseName);
         c10::InferenceMode guard;
         const at::Tensor ids = fixture(caseName, "input_ids"), mask = fixture(caseName, "attention_mask");
-        const at::Tensor states = s_t5->forward(ids, mask);  // [2, 16, 32]
+        const at::Tensor states = s_t5->forward(ids, mask); // [2, 16, 32]
         SamplingParams params;
         params.greedy = true;
         params.guidanceScale = 3.0;
         std::vector<at::Tensor> top2;
         GenerateTrace trace;
-        trace.onScores = [&](int64_t, const at::Tensor& scores) { top2.push_back(std::get<0>(scores.topk(2, -1)).cpu()); };
+        trace.onScores
+            = [&](int64_t, const at::Tensor& scores) { top2.push_back(std::get<0>(scores.topk(2, -1)).cpu()); };
         Expected<at::Tensor> codes = generateCodes(*s_decoder, states, mask, 17, params, {}, trace);
         ASSERT_TRUE(codes.ok()) << codes.error().message;
-        const at::Tensor expectedCodes = fixture(caseName, "codes");  // [2, 4, 17]
-        EXPECT_TRUE(at::equal(*codes, expectedCodes)) << (*codes).ne(expectedCodes).sum().item<int64_t>() << " codes differ";
-        const at::Tensor scores = at::stack(top2), expectedScores = fixture(caseName, "top2_scores");  // [20, 8, 2]
+        const at::Tensor expectedCodes = fixture(caseName, "codes"); // [2, 4, 17]
+        EXPECT_TRUE(at::equal(*codes, expectedCodes))
+            << (*codes).ne(expectedCodes).sum().item<int64_t>() << " codes differ";
+        const at::Tensor scores = at::stack(top2), expectedScores = fixture(caseName, "top2_scores"); // [20, 8, 2]
         ASSERT_EQ(scores.sizes(), expectedScores.sizes());
-        EXPECT_TRUE(at::allclose(scores, expectedScores, 1e-4, 2e-4)) << "max |diff| " << (scores - expectedScores).abs().max().item<double>();
+        EXPECT_TRUE(at::allclose(scores, expectedScores, 1e-4, 2e-4))
+            << "max |diff| " << (scores - expectedScores).abs().max().item<double>();
         auto file = SafetensorsFile::open(fixtureDir() / "cases" / (caseName + ".safetensors"));
         if (file->find("audio_values")) {
-            const at::Tensor audio = s_codec->decode(*codes).cpu(), expected = fixture(caseName, "audio_values");  // [2, 1, 10880]
+            const at::Tensor audio = s_codec->decode(*codes).cpu(),
+                             expected = fixture(caseName, "audio_values"); // [2, 1, 10880]
             ASSERT_EQ(audio.sizes(), expected.sizes());
-            EXPECT_TRUE(at::allclose(audio, expected, 1e-3, 1e-4)) << "max |diff| " << (audio - expected).abs().max().item<double>();
+            EXPECT_TRUE(at::allclose(audio, expected, 1e-3, 1e-4))
+                << "max |diff| " << (audio - expected).abs().max().item<double>();
         }
     }
 
@@ -117,7 +129,7 @@ AdapterMerger* AdapterGenerateTest::s_merger = nullptr;
 TEST_F(AdapterGenerateTest, BankCasesGenerateHuggingFacesCodes)
 {
     // "zero" last as well: after the others, the weights must be W0 again.
-    for (const std::string caseName : {"zero", "mixed", "extreme", "formats", "zero"}) {
+    for (const std::string caseName : { "zero", "mixed", "extreme", "formats", "zero" }) {
         Expected<nlohmann::json> sliders = readJsonFile(fixtureDir() / "cases" / (caseName + ".sliders.json"));
         ASSERT_TRUE(sliders.ok());
         Expected<MergeStats> merged = s_merger->applySliders(*s_bank, sliders->get<SliderValues>());
@@ -132,10 +144,10 @@ TEST_F(AdapterGenerateTest, OptionalEmbeddingLoraCase)
     Expected<LoraAdapter> adapter = LoraAdapter::load(fixtureDir() / "optional" / "embed-lora");
     ASSERT_TRUE(adapter.ok()) << adapter.error().message;
     ASSERT_TRUE(s_merger->add("embed-lora", std::make_shared<const LoraAdapter>(std::move(*adapter))).ok());
-    ASSERT_TRUE(s_merger->apply({{"embed-lora", 1.3}}).ok());
+    ASSERT_TRUE(s_merger->apply({ { "embed-lora", 1.3 } }).ok());
     generateAndCompare("optional_embed_lora");
     ASSERT_TRUE(s_merger->restoreBase().ok());
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

@@ -2,11 +2,11 @@
 // sliders bit-exact W0, 1,000 random slider moves ending at the direct formula without drift, only the
 // modules whose coefficients changed are written, slider and bank errors name the valid ids, one-sided
 // metrics, registerAdapter, bf16 weights, and random banks.
-#include <ATen/ATen.h>
-#include <gtest/gtest.h>
-
 #include <fstream>
+#include <gtest/gtest.h>
 #include <random>
+
+#include <ATen/ATen.h>
 
 #include "adapters/adapter_bank.h"
 #include "adapters/merger.h"
@@ -14,8 +14,8 @@
 #include "pipeline/model_access.h"
 #include "tastemaker/devtools/benchmarks.h"
 #include "tastemaker/devtools/model_maker.h"
-#include "tastemaker/steering.h"
 #include "tastemaker/fileio.h"
+#include "tastemaker/steering.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "testsupport.h"
 
@@ -25,9 +25,18 @@ namespace {
 namespace fs = std::filesystem;
 using Weights = std::map<std::string, at::Tensor>;
 
-fs::path fixtureDir() { return test::dataDir() / "adapters-tiny-public"; }
-fs::path bankDir() { return fixtureDir() / "bank"; }
-fs::path modelDir() { return test::dataDir() / "musicgen-tiny-public"; }
+fs::path fixtureDir()
+{
+    return test::dataDir() / "adapters-tiny-public";
+}
+fs::path bankDir()
+{
+    return fixtureDir() / "bank";
+}
+fs::path modelDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
 
 const std::vector<MetricInfo>& metrics()
 {
@@ -36,7 +45,7 @@ const std::vector<MetricInfo>& metrics()
         const fs::path root = source && *source ? fs::path(source) : test::dataDir() / ".." / "..";
         auto list = loadMetrics(root / "resources" / "metrics.json");
         EXPECT_TRUE(list.ok()) << (list.ok() ? "" : list.error().message);
-        return list.ok() ? *list : std::vector<MetricInfo>{};
+        return list.ok() ? *list : std::vector<MetricInfo> {};
     }();
     return loaded;
 }
@@ -91,7 +100,8 @@ Weights expectedMerged(const std::string& caseName)
     EXPECT_TRUE(file.ok());
     Weights merged;
     for (const TensorInfo& info : file->tensors())
-        if (info.name.rfind("merged.", 0) == 0) merged[info.name.substr(7)] = toTensor(file->data(info), info.dtype, info.shape);
+        if (info.name.rfind("merged.", 0) == 0)
+            merged[info.name.substr(7)] = toTensor(file->data(info), info.dtype, info.shape);
     return merged;
 }
 
@@ -99,7 +109,8 @@ void expectClose(const at::Tensor& actual, const at::Tensor& expected, double to
 {
     ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
     const at::Tensor a = actual.to(at::kDouble), e = expected.to(at::kDouble);
-    EXPECT_TRUE(at::allclose(a, e, tolerance, tolerance)) << what << ": max |diff| " << (a - e).abs().max().item<double>();
+    EXPECT_TRUE(at::allclose(a, e, tolerance, tolerance))
+        << what << ": max |diff| " << (a - e).abs().max().item<double>();
 }
 
 // The direct formula in float64 from the stored factors: W0 + sum |s| * scale * delta.
@@ -129,7 +140,7 @@ int countModules(const AdapterBank& bank, const std::string& name)
 
 TEST(AdapterMerge, FixtureCasesGiveTheExpectedWeights)
 {
-    for (const std::string caseName : {"zero", "mixed", "extreme", "formats"}) {
+    for (const std::string caseName : { "zero", "mixed", "extreme", "formats" }) {
         SCOPED_TRACE(caseName);
         Model model;
         const AdapterBank bank = loadBank(model);
@@ -140,12 +151,15 @@ TEST(AdapterMerge, FixtureCasesGiveTheExpectedWeights)
         Expected<MergeStats> stats = merger.applySliders(bank, sliders);
         ASSERT_TRUE(stats.ok()) << stats.error().message;
 
-        for (const auto& [key, expected] : expectedMerged(caseName)) expectClose(model.weights.at(key), expected, 1e-5, key);
+        for (const auto& [key, expected] : expectedMerged(caseName))
+            expectClose(model.weights.at(key), expected, 1e-5, key);
         const Weights direct = directFormula(bank, sliders);
         for (const auto& [key, tensor] : model.weights) {
             auto found = direct.find(key);
-            if (found == direct.end()) EXPECT_TRUE(at::equal(tensor, pristine().at(key))) << key << " should be W0";
-            else expectClose(tensor, found->second, 1e-5, key);
+            if (found == direct.end())
+                EXPECT_TRUE(at::equal(tensor, pristine().at(key))) << key << " should be W0";
+            else
+                expectClose(tensor, found->second, 1e-5, key);
         }
         if (caseName == "zero") {
             EXPECT_EQ(stats->modulesRecomputed, 0);
@@ -160,7 +174,7 @@ TEST(AdapterMerge, OptionalEmbeddingLoraCase)
     ASSERT_TRUE(adapter.ok()) << adapter.error().message;
     AdapterMerger merger(model.lookup());
     ASSERT_TRUE(merger.add("embed-lora", std::make_shared<const LoraAdapter>(std::move(*adapter))).ok());
-    Expected<MergeStats> stats = merger.apply({{"embed-lora", 1.3}});
+    Expected<MergeStats> stats = merger.apply({ { "embed-lora", 1.3 } });
     ASSERT_TRUE(stats.ok()) << stats.error().message;
     EXPECT_EQ(stats->modulesRecomputed, 29);
     const Weights expected = expectedMerged("optional_embed_lora");
@@ -185,7 +199,9 @@ TEST(AdapterMerge, ThousandRandomMovesEndAtTheDirectFormula)
     for (int move = 0; move < 1000; ++move) {
         for (int n = count(rng); n > 0; --n) {
             const int roll = percent(rng);
-            sliders[metrics()[static_cast<size_t>(metric(rng))].id] = roll < 15 ? 0.0 : roll < 20 ? (roll % 2 ? 2.0 : -2.0) : value(rng);
+            sliders[metrics()[static_cast<size_t>(metric(rng))].id] = roll < 15 ? 0.0
+                : roll < 20                                                     ? (roll % 2 ? 2.0 : -2.0)
+                                                                                : value(rng);
         }
         Expected<MergeStats> stats = merger.applySliders(bank, sliders);
         ASSERT_TRUE(stats.ok()) << stats.error().message;
@@ -196,8 +212,10 @@ TEST(AdapterMerge, ThousandRandomMovesEndAtTheDirectFormula)
     EXPECT_FALSE(direct.empty());
     for (const auto& [key, tensor] : model.weights) {
         auto found = direct.find(key);
-        if (found == direct.end()) EXPECT_TRUE(at::equal(tensor, pristine().at(key))) << key;
-        else expectClose(tensor, found->second, 1e-5, key);
+        if (found == direct.end())
+            EXPECT_TRUE(at::equal(tensor, pristine().at(key))) << key;
+        else
+            expectClose(tensor, found->second, 1e-5, key);
     }
     // The 1,000th merge equals a first merge of the same sliders, bit for bit.
     Model fresh;
@@ -218,9 +236,9 @@ TEST(AdapterMerge, OnlyModulesWhoseCoefficientsChangedAreWritten)
     AdapterMerger merger(model.lookup());
     ASSERT_TRUE(merger.addBank(bank).ok());
     const int total = static_cast<int>(merger.touchedWeights().size());
-    EXPECT_EQ(total, 20 + 4 + 1);  // the layers' linears, lm_heads (acousticness-, rating+), enc_to_dec_proj (rating+)
+    EXPECT_EQ(total, 20 + 4 + 1); // the layers' linears, lm_heads (acousticness-, rating+), enc_to_dec_proj (rating+)
 
-    Expected<MergeStats> energy = merger.applySliders(bank, {{"energy", 0.5}});
+    Expected<MergeStats> energy = merger.applySliders(bank, { { "energy", 0.5 } });
     ASSERT_TRUE(energy.ok());
     EXPECT_EQ(energy->modulesRecomputed, countModules(bank, "energy+"));
     EXPECT_EQ(energy->modulesUnchanged, total - countModules(bank, "energy+"));
@@ -229,26 +247,27 @@ TEST(AdapterMerge, OnlyModulesWhoseCoefficientsChangedAreWritten)
     const std::string untouched = "decoder.model.decoder.layers.0.fc1.weight";
     const at::Tensor merged = model.weights.at(untouched).clone();
     model.weights.at(untouched).zero_();
-    Expected<MergeStats> liveness = merger.applySliders(bank, {{"energy", 0.5}, {"liveness", 1.0}});
+    Expected<MergeStats> liveness = merger.applySliders(bank, { { "energy", 0.5 }, { "liveness", 1.0 } });
     ASSERT_TRUE(liveness.ok());
     EXPECT_EQ(liveness->modulesRecomputed, 8);
     EXPECT_EQ(liveness->modulesRestored, 0);
     EXPECT_TRUE(model.weights.at(untouched).eq(0).all().item<bool>());
-    merger.invalidate();  // the model changed behind the merger's back: rewrite everything
-    Expected<MergeStats> again = merger.applySliders(bank, {{"energy", 0.5}, {"liveness", 1.0}});
+    merger.invalidate(); // the model changed behind the merger's back: rewrite everything
+    Expected<MergeStats> again = merger.applySliders(bank, { { "energy", 0.5 }, { "liveness", 1.0 } });
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(again->modulesRecomputed + again->modulesRestored, total);
     EXPECT_TRUE(at::equal(model.weights.at(untouched), merged));
 
-    Expected<MergeStats> same = merger.applySliders(bank, {{"energy", 0.5}, {"liveness", 1.0}});
+    Expected<MergeStats> same = merger.applySliders(bank, { { "energy", 0.5 }, { "liveness", 1.0 } });
     ASSERT_TRUE(same.ok());
     EXPECT_EQ(same->modulesRecomputed + same->modulesRestored, 0);
 
-    Expected<MergeStats> flip = merger.applySliders(bank, {{"energy", -0.5}, {"liveness", 1.0}});  // energy+ -> energy-
+    Expected<MergeStats> flip
+        = merger.applySliders(bank, { { "energy", -0.5 }, { "liveness", 1.0 } }); // energy+ -> energy-
     ASSERT_TRUE(flip.ok());
     EXPECT_EQ(flip->modulesRecomputed, 20);
 
-    Expected<MergeStats> zero = merger.applySliders(bank, {{"energy", 0.0}});
+    Expected<MergeStats> zero = merger.applySliders(bank, { { "energy", 0.0 } });
     ASSERT_TRUE(zero.ok());
     EXPECT_EQ(zero->modulesRestored, 20);
     for (const auto& [key, tensor] : model.weights) EXPECT_TRUE(at::equal(tensor, pristine().at(key))) << key;
@@ -260,24 +279,25 @@ TEST(AdapterMerge, SliderErrorsNameTheValidIdsAndRange)
     const AdapterBank bank = loadBank(model);
     AdapterMerger merger(model.lookup());
     ASSERT_TRUE(merger.addBank(bank).ok());
-    ASSERT_TRUE(merger.applySliders(bank, {{"tempo", 1.0}}).ok());
+    ASSERT_TRUE(merger.applySliders(bank, { { "tempo", 1.0 } }).ok());
 
-    Expected<MergeStats> range = merger.applySliders(bank, {{"energy", 2.5}});
+    Expected<MergeStats> range = merger.applySliders(bank, { { "energy", 2.5 } });
     ASSERT_FALSE(range.ok());
     EXPECT_NE(range.error().message.find("[-2, 2]"), std::string::npos) << range.error().message;
     EXPECT_NE(range.error().message.find("energy"), std::string::npos);
-    Expected<MergeStats> unknown = merger.applySliders(bank, {{"loudness", 0.5}});
+    Expected<MergeStats> unknown = merger.applySliders(bank, { { "loudness", 0.5 } });
     ASSERT_FALSE(unknown.ok());
-    for (const MetricInfo& info : metrics()) EXPECT_NE(unknown.error().message.find(info.id), std::string::npos) << info.id;
-    EXPECT_FALSE(merger.applySliders(bank, {{"energy", std::nan("")}}).ok());
-    EXPECT_TRUE(merger.applySliders(bank, {{"energy", -2.0}, {"tempo", 1.0}}).ok());  // the ends are valid
+    for (const MetricInfo& info : metrics())
+        EXPECT_NE(unknown.error().message.find(info.id), std::string::npos) << info.id;
+    EXPECT_FALSE(merger.applySliders(bank, { { "energy", std::nan("") } }).ok());
+    EXPECT_TRUE(merger.applySliders(bank, { { "energy", -2.0 }, { "tempo", 1.0 } }).ok()); // the ends are valid
 
-    Expected<MergeStats> name = merger.apply({{"energy*", 1.0}});
+    Expected<MergeStats> name = merger.apply({ { "energy*", 1.0 } });
     ASSERT_FALSE(name.ok());
     EXPECT_NE(name.error().message.find("energy+, energy-"), std::string::npos) << name.error().message;
-    EXPECT_FALSE(merger.apply({{"energy+", -1.0}}).ok());
-    EXPECT_EQ(merger.weights(), (std::map<std::string, double>{{"energy-", 2.0}, {"tempo+", 1.0}}));
-    EXPECT_TRUE(validateSliders({{"energy", 2.0}}, metrics()).ok());
+    EXPECT_FALSE(merger.apply({ { "energy+", -1.0 } }).ok());
+    EXPECT_EQ(merger.weights(), (std::map<std::string, double> { { "energy-", 2.0 }, { "tempo+", 1.0 } }));
+    EXPECT_TRUE(validateSliders({ { "energy", 2.0 } }, metrics()).ok());
     Expected<std::pair<std::string, double>> parsed = parseSliderAssignment("valence=-0.4");
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(parsed->first, "valence");
@@ -296,8 +316,10 @@ fs::path writeBank(const std::string& name, const std::string& bankJson)
 TEST(AdapterMerge, MetricsWithOneSideStillWork)
 {
     const std::string energy = fs::absolute(bankDir() / "energy+").string();
-    const fs::path dir = writeBank("one_sided", R"({"format": 1, "base_model": "musicgen-tiny-public", "metrics": {
-        "energy": {"+": ")" + energy + R"("}, "tempo": {"-": "tempo-", "+": null}}})");
+    const fs::path dir = writeBank("one_sided",
+        R"({"format": 1, "base_model": "musicgen-tiny-public", "metrics": {
+        "energy": {"+": ")"
+            + energy + R"("}, "tempo": {"-": "tempo-", "+": null}}})");
     fs::copy(bankDir() / "tempo-", dir / "tempo-", fs::copy_options::recursive);
     Model model;
     const AdapterBank bank = loadBank(model, dir);
@@ -313,14 +335,14 @@ TEST(AdapterMerge, MetricsWithOneSideStillWork)
 
     AdapterMerger merger(model.lookup());
     ASSERT_TRUE(merger.addBank(bank).ok());
-    ASSERT_TRUE(merger.applySliders(bank, {{"energy", 0.7}, {"tempo", -1.0}}).ok());
-    for (const auto& [key, expected] : directFormula(bank, {{"energy", 0.7}, {"tempo", -1.0}}))
+    ASSERT_TRUE(merger.applySliders(bank, { { "energy", 0.7 }, { "tempo", -1.0 } }).ok());
+    for (const auto& [key, expected] : directFormula(bank, { { "energy", 0.7 }, { "tempo", -1.0 } }))
         expectClose(model.weights.at(key), expected, 1e-5, key);
-    Expected<MergeStats> missing = merger.applySliders(bank, {{"energy", -0.7}});
+    Expected<MergeStats> missing = merger.applySliders(bank, { { "energy", -0.7 } });
     ASSERT_FALSE(missing.ok());
     EXPECT_NE(missing.error().message.find("\"energy-\""), std::string::npos) << missing.error().message;
-    EXPECT_FALSE(merger.applySliders(bank, {{"valence", 0.1}}).ok());
-    EXPECT_TRUE(merger.applySliders(bank, {{"valence", 0.0}}).ok());
+    EXPECT_FALSE(merger.applySliders(bank, { { "valence", 0.1 } }).ok());
+    EXPECT_TRUE(merger.applySliders(bank, { { "valence", 0.0 } }).ok());
 }
 
 TEST(AdapterMerge, BrokenBanksAreRefused)
@@ -331,26 +353,29 @@ TEST(AdapterMerge, BrokenBanksAreRefused)
         const fs::path dir = writeBank(name, json);
         Expected<AdapterBank> bank = AdapterBank::load(dir, metrics(), model.lookup());
         ASSERT_FALSE(bank.ok());
-        for (const std::string& part : parts) EXPECT_NE(bank.error().message.find(part), std::string::npos) << bank.error().message;
+        for (const std::string& part : parts)
+            EXPECT_NE(bank.error().message.find(part), std::string::npos) << bank.error().message;
     };
     expectError("unknown_metric", R"({"format": 1, "metrics": {"loudness": {"+": "x"}}})",
-                {"loudness", "popularity, acousticness, danceability", "rating"});
-    expectError("bad_side", R"({"format": 1, "metrics": {"energy": {"up": "x"}}})", {"\"up\"", "\"+\" and \"-\""});
-    expectError("missing_dir", R"({"format": 1, "metrics": {"energy": {"+": "nowhere"}}})", {"nowhere", "does not exist"});
-    expectError("format", R"({"format": 2, "metrics": {}})", {"format 2"});
+        { "loudness", "popularity, acousticness, danceability", "rating" });
+    expectError("bad_side", R"({"format": 1, "metrics": {"energy": {"up": "x"}}})", { "\"up\"", "\"+\" and \"-\"" });
+    expectError(
+        "missing_dir", R"({"format": 1, "metrics": {"energy": {"+": "nowhere"}}})", { "nowhere", "does not exist" });
+    expectError("format", R"({"format": 2, "metrics": {}})", { "format 2" });
 
     // An adapter that does not fit the model is refused when the bank loads, naming the tensor.
     LoraConfig config;
     config.r = 2;
     std::vector<LoraModule> modules(1);
     modules[0].path = "decoder.lm_heads.1";
-    modules[0].a = at::randn({2, 32});
-    modules[0].b = at::randn({64, 2});
+    modules[0].a = at::randn({ 2, 32 });
+    modules[0].b = at::randn({ 64, 2 });
     const fs::path dir = writeBank("wrong_shape", R"({"format": 1, "metrics": {"energy": {"+": "energy+"}}})");
     ASSERT_TRUE(LoraAdapter::fromModules(config, modules)->save(dir / "energy+").ok());
     Expected<AdapterBank> bank = AdapterBank::load(dir, metrics(), model.lookup());
     ASSERT_FALSE(bank.ok());
-    EXPECT_NE(bank.error().message.find("base_model.model.decoder.lm_heads.1.lora_A.weight"), std::string::npos) << bank.error().message;
+    EXPECT_NE(bank.error().message.find("base_model.model.decoder.lm_heads.1.lora_A.weight"), std::string::npos)
+        << bank.error().message;
 }
 
 TEST(AdapterMerge, RegisterAdapterUpdatesBankJson)
@@ -358,7 +383,8 @@ TEST(AdapterMerge, RegisterAdapterUpdatesBankJson)
     const fs::path dir = test::freshOutDir("merge_register");
     fs::copy(bankDir() / "energy+", dir / "energy+", fs::copy_options::recursive);
     fs::copy(bankDir() / "energy-", dir / "energy-", fs::copy_options::recursive);
-    ASSERT_TRUE(registerAdapter(dir, "energy", AdapterSide::Negative, dir / "energy-", metrics(), "musicgen-tiny-public").ok());
+    ASSERT_TRUE(
+        registerAdapter(dir, "energy", AdapterSide::Negative, dir / "energy-", metrics(), "musicgen-tiny-public").ok());
     ASSERT_TRUE(registerAdapter(dir, "energy", AdapterSide::Positive, dir / "energy+", metrics()).ok());
     const fs::path outside = fs::absolute(bankDir() / "tempo+");
     ASSERT_TRUE(registerAdapter(dir, "tempo", AdapterSide::Positive, outside, metrics()).ok());
@@ -367,7 +393,7 @@ TEST(AdapterMerge, RegisterAdapterUpdatesBankJson)
     ASSERT_TRUE(json.ok());
     EXPECT_EQ((*json)["format"], 1);
     EXPECT_EQ((*json)["base_model"], "musicgen-tiny-public");
-    EXPECT_EQ((*json)["metrics"]["energy"], (nlohmann::json{{"+", "energy+"}, {"-", "energy-"}}));
+    EXPECT_EQ((*json)["metrics"]["energy"], (nlohmann::json { { "+", "energy+" }, { "-", "energy-" } }));
     EXPECT_EQ((*json)["metrics"]["tempo"]["+"], outside.lexically_normal().string());
 
     Model model;
@@ -378,7 +404,8 @@ TEST(AdapterMerge, RegisterAdapterUpdatesBankJson)
     Expected<void> unknown = registerAdapter(dir, "loudness", AdapterSide::Positive, dir / "energy+", metrics());
     ASSERT_FALSE(unknown.ok());
     EXPECT_NE(unknown.error().message.find("view_count"), std::string::npos);
-    Expected<void> empty = registerAdapter(dir, "valence", AdapterSide::Positive, test::freshOutDir("merge_register_empty"), metrics());
+    Expected<void> empty
+        = registerAdapter(dir, "valence", AdapterSide::Positive, test::freshOutDir("merge_register_empty"), metrics());
     ASSERT_FALSE(empty.ok());
     EXPECT_NE(empty.error().message.find("adapter_config.json"), std::string::npos);
 }
@@ -392,7 +419,8 @@ TEST(AdapterMerge, MemoryIsReported)
     size_t baseBytes = 0;
     for (const std::string& name : merger.touchedWeights()) baseBytes += model.weights.at(name).nbytes();
     size_t factorBytes = 0;
-    for (const AdapterBank::Entry& entry : bank.entries()) factorBytes += size_t(entry.adapter->parameterCount()) * sizeof(float);
+    for (const AdapterBank::Entry& entry : bank.entries())
+        factorBytes += size_t(entry.adapter->parameterCount()) * sizeof(float);
     EXPECT_EQ(merger.memory().baseBytes, baseBytes);
     EXPECT_EQ(merger.memory().factorBytes, factorBytes);
 }
@@ -411,11 +439,12 @@ TEST(AdapterMerge, Bfloat16WeightsAreMergedInFloat32AndCastOnce)
         const at::Tensor delta = merged - pristine().at(key);
         const at::Tensor expected = (pristine().at(key).to(at::kBFloat16).to(at::kFloat) + delta).to(at::kBFloat16);
         const double mismatch = actual.ne(expected).to(at::kFloat).mean().item<double>();
-        EXPECT_LT(mismatch, 0.01) << key;  // rounding ties of a ~1e-7 different float32 sum may differ
+        EXPECT_LT(mismatch, 0.01) << key; // rounding ties of a ~1e-7 different float32 sum may differ
         EXPECT_TRUE(at::allclose(actual.to(at::kFloat), expected.to(at::kFloat), 8e-3, 1e-5)) << key;
     }
     ASSERT_TRUE(merger.restoreBase().ok());
-    for (const auto& [key, tensor] : model.weights) EXPECT_TRUE(at::equal(tensor, pristine().at(key).to(at::kBFloat16))) << key;
+    for (const auto& [key, tensor] : model.weights)
+        EXPECT_TRUE(at::equal(tensor, pristine().at(key).to(at::kBFloat16))) << key;
 }
 
 TEST(AdapterMerge, RandomBankIsValidDeterministicAndVisible)
@@ -434,9 +463,9 @@ TEST(AdapterMerge, RandomBankIsValidDeterministicAndVisible)
     params.outDir = out / "b";
     ASSERT_TRUE(makeRandomAdapterBank(params, metrics()).ok());
     EXPECT_EQ(*readFileText(out / "a" / "energy+" / "adapter_model.safetensors"),
-              *readFileText(out / "b" / "energy+" / "adapter_model.safetensors"));
+        *readFileText(out / "b" / "energy+" / "adapter_model.safetensors"));
     EXPECT_NE(*readFileText(out / "a" / "energy+" / "adapter_model.safetensors"),
-              *readFileText(out / "a" / "energy-" / "adapter_model.safetensors"));
+        *readFileText(out / "a" / "energy-" / "adapter_model.safetensors"));
 
     Model model;
     const AdapterBank bank = loadBank(model, out / "a");
@@ -444,8 +473,9 @@ TEST(AdapterMerge, RandomBankIsValidDeterministicAndVisible)
     EXPECT_EQ(countModules(bank, "valence-"), 20);
     AdapterMerger merger(model.lookup());
     ASSERT_TRUE(merger.addBank(bank).ok());
-    ASSERT_TRUE(merger.applySliders(bank, {{"energy", 1.0}}).ok());
-    for (const char* key : {"decoder.model.decoder.layers.0.fc1.weight", "decoder.model.decoder.layers.1.self_attn.k_proj.weight"}) {
+    ASSERT_TRUE(merger.applySliders(bank, { { "energy", 1.0 } }).ok());
+    for (const char* key :
+        { "decoder.model.decoder.layers.0.fc1.weight", "decoder.model.decoder.layers.1.self_attn.k_proj.weight" }) {
         const at::Tensor delta = model.weights.at(key) - pristine().at(key);
         const double ratio = delta.std().item<double>() * std::sqrt(double(pristine().at(key).size(1)));
         EXPECT_GT(ratio, 0.25) << key;
@@ -476,8 +506,8 @@ TEST(AdapterMerge, MergeBenchmarkRunsOnAConfig)
     }
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk
 
 namespace tmk {
 namespace {
@@ -486,7 +516,7 @@ namespace {
 // every decoder weight equals the checkpoint's again, so a later bank or training run starts from W0.
 TEST(AdapterMerge, DestroyingSteeringRestoresTheBaseWeights)
 {
-    auto model = MusicgenModel::load(modelDir(), ModelOptions{});
+    auto model = MusicgenModel::load(modelDir(), ModelOptions {});
     ASSERT_TRUE(model.ok()) << model.error().message;
     const MusicgenDecoder& decoder = *modelParts(**model).decoder;
     const std::string probe = "decoder.model.decoder.layers.0.self_attn.q_proj.weight";
@@ -494,15 +524,15 @@ TEST(AdapterMerge, DestroyingSteeringRestoresTheBaseWeights)
     {
         auto steering = Steering::load(*model, bankDir(), metrics());
         ASSERT_TRUE(steering.ok()) << steering.error().message;
-        ASSERT_TRUE((*steering)->apply({{"energy", 0.8}, {"tempo", -1.0}}).ok());
+        ASSERT_TRUE((*steering)->apply({ { "energy", 0.8 }, { "tempo", -1.0 } }).ok());
         EXPECT_FALSE(at::equal(*decoder.parameter(probe), pristine().at(probe)));
     }
     for (const std::string& name : decoder.parameterNames()) {
         auto it = pristine().find(name);
-        if (it == pristine().end()) continue;  // e.g. a computed position table
+        if (it == pristine().end()) continue; // e.g. a computed position table
         EXPECT_TRUE(at::equal(*decoder.parameter(name), it->second)) << name;
     }
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

@@ -6,11 +6,11 @@
 
 #include <ATen/ATen.h>
 
+#include "fixture_tensor.h"
 #include "lm/decoder.h"
 #include "lm/delay_pattern.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
-#include "fixture_tensor.h"
 #include "testsupport.h"
 
 namespace tmk {

@@ -4,9 +4,9 @@
 
 #include <ATen/ATen.h>
 
+#include "fixture_tensor.h"
 #include "lm/delay_pattern.h"
 #include "tensorio/torch/torch_tensor.h"
-#include "fixture_tensor.h"
 #include "testsupport.h"
 
 namespace tmk {

@@ -1,9 +1,9 @@
 // The DPO losses (sigmoid, ipo, hinge) and their gradients against values worked out by hand; TRL's
 // metrics; the optimiser pieces (AdamW update, learning-rate schedules, clipping by global norm).
-#include <ATen/ATen.h>
+#include <cmath>
 #include <gtest/gtest.h>
 
-#include <cmath>
+#include <ATen/ATen.h>
 
 #include "training/dpo_loss.h"
 #include "training/optimizer.h"
@@ -11,10 +11,13 @@
 namespace tmk {
 namespace {
 
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double sigmoid(double x)
+{
+    return 1.0 / (1.0 + std::exp(-x));
+}
 
 struct Case {
-    double pc, pr, rc, rr;  // policy chosen/rejected, reference chosen/rejected log-prob sums
+    double pc, pr, rc, rr; // policy chosen/rejected, reference chosen/rejected log-prob sums
 };
 
 struct Grads {
@@ -24,15 +27,16 @@ struct Grads {
 // The loss and its derivatives in the policy log-probs through autograd (float64).
 Grads autogradLoss(DpoLossType type, double beta, const Case& c)
 {
-    at::Tensor pc = at::full({1}, c.pc, at::kDouble).set_requires_grad(true);
-    at::Tensor pr = at::full({1}, c.pr, at::kDouble).set_requires_grad(true);
-    DpoLossOutput out = dpoLoss(type, beta, pc, pr, at::full({1}, c.rc, at::kDouble), at::full({1}, c.rr, at::kDouble));
+    at::Tensor pc = at::full({ 1 }, c.pc, at::kDouble).set_requires_grad(true);
+    at::Tensor pr = at::full({ 1 }, c.pr, at::kDouble).set_requires_grad(true);
+    DpoLossOutput out
+        = dpoLoss(type, beta, pc, pr, at::full({ 1 }, c.rc, at::kDouble), at::full({ 1 }, c.rr, at::kDouble));
     out.losses.sum().backward();
-    return {out.losses.item<double>(), pc.grad().item<double>(), pr.grad().item<double>()};
+    return { out.losses.item<double>(), pc.grad().item<double>(), pr.grad().item<double>() };
 }
 
 // h = (pc - rc) - (pr - rr) = (-10 + 11) - (-12 + 11) = 2.
-const Case kCase{-10.0, -12.0, -11.0, -11.0};
+const Case kCase { -10.0, -12.0, -11.0, -11.0 };
 constexpr double kBeta = 0.1;
 constexpr double kH = 2.0;
 
@@ -43,7 +47,7 @@ TEST(DpoLoss, SigmoidValueAndGradientByHand)
     EXPECT_NEAR(g.loss, std::log1p(std::exp(-kBeta * kH)), 1e-12);
     EXPECT_NEAR(g.dChosen, -kBeta * sigmoid(-kBeta * kH), 1e-12);
     EXPECT_NEAR(g.dRejected, kBeta * sigmoid(-kBeta * kH), 1e-12);
-    EXPECT_NEAR(g.loss, 0.598138869381592, 1e-12);  // log(1 + e^-0.2)
+    EXPECT_NEAR(g.loss, 0.598138869381592, 1e-12); // log(1 + e^-0.2)
 }
 
 TEST(DpoLoss, IpoValueAndGradientByHand)
@@ -63,7 +67,7 @@ TEST(DpoLoss, HingeValueAndGradientByHand)
     EXPECT_NEAR(g.dChosen, -kBeta, 1e-12);
     EXPECT_NEAR(g.dRejected, kBeta, 1e-12);
     // Past the margin (beta h = 2 > 1) the loss and its gradient are 0.
-    g = autogradLoss(DpoLossType::Hinge, kBeta, Case{0.0, -20.0, 0.0, 0.0});
+    g = autogradLoss(DpoLossType::Hinge, kBeta, Case { 0.0, -20.0, 0.0, 0.0 });
     EXPECT_EQ(g.loss, 0.0);
     EXPECT_EQ(g.dChosen, 0.0);
     EXPECT_EQ(g.dRejected, 0.0);
@@ -72,11 +76,11 @@ TEST(DpoLoss, HingeValueAndGradientByHand)
 TEST(DpoLoss, RewardsAndTrlMetrics)
 {
     // Pair 0 as above; pair 1 prefers the rejected sequence: h = (-5 + 4) - (-3 + 4) = -2.
-    at::Tensor pc = at::tensor({-10.0, -5.0}, at::kDouble), pr = at::tensor({-12.0, -3.0}, at::kDouble);
-    at::Tensor rc = at::tensor({-11.0, -4.0}, at::kDouble), rr = at::tensor({-11.0, -4.0}, at::kDouble);
+    at::Tensor pc = at::tensor({ -10.0, -5.0 }, at::kDouble), pr = at::tensor({ -12.0, -3.0 }, at::kDouble);
+    at::Tensor rc = at::tensor({ -11.0, -4.0 }, at::kDouble), rr = at::tensor({ -11.0, -4.0 }, at::kDouble);
     DpoLossOutput out = dpoLoss(DpoLossType::Sigmoid, kBeta, pc, pr, rc, rr);
-    EXPECT_NEAR(out.chosenRewards[0].item<double>(), 0.1, 1e-12);     // beta (pc - rc)
-    EXPECT_NEAR(out.rejectedRewards[0].item<double>(), -0.1, 1e-12);  // beta (pr - rr)
+    EXPECT_NEAR(out.chosenRewards[0].item<double>(), 0.1, 1e-12); // beta (pc - rc)
+    EXPECT_NEAR(out.rejectedRewards[0].item<double>(), -0.1, 1e-12); // beta (pr - rr)
     EXPECT_NEAR(out.chosenRewards[1].item<double>(), -0.1, 1e-12);
     EXPECT_NEAR(out.rejectedRewards[1].item<double>(), 0.1, 1e-12);
     DpoMetricSums sums;
@@ -94,13 +98,13 @@ TEST(DpoLoss, RewardsAndTrlMetrics)
 
 TEST(Optimizer, AdamWMatchesTheFormula)
 {
-    at::Tensor p = at::tensor({1.0, -2.0}, at::kDouble).set_requires_grad(true);
-    AdamW adam({p}, /*weightDecay=*/0.1);
+    at::Tensor p = at::tensor({ 1.0, -2.0 }, at::kDouble).set_requires_grad(true);
+    AdamW adam({ p }, /*weightDecay=*/0.1);
     const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    double x[2] = {1.0, -2.0}, m[2] = {0, 0}, v[2] = {0, 0};
-    const double grads[2][2] = {{0.5, -1.0}, {0.25, 2.0}};
+    double x[2] = { 1.0, -2.0 }, m[2] = { 0, 0 }, v[2] = { 0, 0 };
+    const double grads[2][2] = { { 0.5, -1.0 }, { 0.25, 2.0 } };
     for (int step = 1; step <= 2; ++step) {
-        p.mutable_grad() = at::tensor({grads[step - 1][0], grads[step - 1][1]}, at::kDouble);
+        p.mutable_grad() = at::tensor({ grads[step - 1][0], grads[step - 1][1] }, at::kDouble);
         adam.step(lr);
         for (int i = 0; i < 2; ++i) {
             const double g = grads[step - 1][i];
@@ -108,7 +112,7 @@ TEST(Optimizer, AdamWMatchesTheFormula)
             m[i] = b1 * m[i] + (1 - b1) * g;
             v[i] = b2 * v[i] + (1 - b2) * g * g;
             const double mHat = m[i] / (1 - std::pow(b1, step)), vHat = v[i] / (1 - std::pow(b2, step));
-            x[i] -= lr * mHat / (std::sqrt(vHat) + eps);  // torch: denom = sqrt(v) / sqrt(bc2) + eps
+            x[i] -= lr * mHat / (std::sqrt(vHat) + eps); // torch: denom = sqrt(v) / sqrt(bc2) + eps
         }
         EXPECT_NEAR(p[0].item<double>(), x[0], 1e-9);
         EXPECT_NEAR(p[1].item<double>(), x[1], 1e-9);
@@ -132,16 +136,17 @@ TEST(Optimizer, LearningRateSchedules)
 
 TEST(Optimizer, ClipByGlobalNormReportsTheNormBefore)
 {
-    at::Tensor a = at::zeros({2}, at::kFloat).set_requires_grad(true), b = at::zeros({1}, at::kFloat).set_requires_grad(true);
-    a.mutable_grad() = at::tensor({3.0f, 0.0f});
-    b.mutable_grad() = at::tensor({4.0f});
-    EXPECT_NEAR(clipGradNorm({a, b}, 1.0), 5.0, 1e-6);
+    at::Tensor a = at::zeros({ 2 }, at::kFloat).set_requires_grad(true),
+               b = at::zeros({ 1 }, at::kFloat).set_requires_grad(true);
+    a.mutable_grad() = at::tensor({ 3.0f, 0.0f });
+    b.mutable_grad() = at::tensor({ 4.0f });
+    EXPECT_NEAR(clipGradNorm({ a, b }, 1.0), 5.0, 1e-6);
     EXPECT_NEAR(a.grad()[0].item<double>(), 3.0 / 5.0, 1e-5);
     EXPECT_NEAR(b.grad()[0].item<double>(), 4.0 / 5.0, 1e-5);
     // Under the limit nothing changes.
-    EXPECT_NEAR(clipGradNorm({a, b}, 10.0), 1.0, 1e-5);
+    EXPECT_NEAR(clipGradNorm({ a, b }, 10.0), 1.0, 1e-5);
     EXPECT_NEAR(b.grad()[0].item<double>(), 0.8, 1e-5);
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

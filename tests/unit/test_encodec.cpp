@@ -1,28 +1,31 @@
 // EnCodec against the musicgen-tiny-public fixtures (Hugging Face transformers 4.40.2, float32):
 // decode, encode (codes exact), odd lengths, the greedy-generation audio, weight-norm namings and errors.
-#include <gtest/gtest.h>
-#include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-
 #include <chrono>
 #include <ctime>
 #include <fstream>
 #include <functional>
-#include <nlohmann/json.hpp>
+#include <gtest/gtest.h>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include "codec/encodec.h"
 #include "core/model_config.h"
+#include "fixture_tensor.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
-#include "fixture_tensor.h"
 #include "testsupport.h"
 
 namespace tmk {
 namespace {
 
-std::filesystem::path fixtureDir() { return test::dataDir() / "musicgen-tiny-public"; }
+std::filesystem::path fixtureDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
 
 at::Tensor caseTensor(const std::string& caseName, const std::string& tensorName)
 {
@@ -30,7 +33,8 @@ at::Tensor caseTensor(const std::string& caseName, const std::string& tensorName
 }
 
 // |actual - expected| <= atol + rtol * |expected| everywhere, with the worst element in the message.
-void expectClose(const at::Tensor& actual, const at::Tensor& expected, double atol, double rtol, const std::string& what)
+void expectClose(
+    const at::Tensor& actual, const at::Tensor& expected, double atol, double rtol, const std::string& what)
 {
     ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
     at::Tensor a = actual.to(at::kCPU, at::kFloat);
@@ -80,7 +84,7 @@ void writeEditedCheckpoint(const std::filesystem::path& path, const std::functio
     ASSERT_TRUE(source) << source.error().message;
     std::vector<TensorView> views;
     for (const TensorInfo& info : source->tensors()) {
-        TensorView view{info.name, info.dtype, info.shape, source->data(info)};
+        TensorView view { info.name, info.dtype, info.shape, source->data(info) };
         if (edit(view)) views.push_back(std::move(view));
     }
     Expected<void> written = writeSafetensors(path, views);
@@ -101,8 +105,9 @@ TEST(Encodec, Geometry)
 TEST(Encodec, DecodeMatchesFixture)
 {
     const Encodec& codec = fixtureCodec();
-    at::Tensor codes = caseTensor("encodec_decode", "audio_codes").squeeze(0);  // [2, 4, 10]
-    expectClose(codec.dequantize(codes), caseTensor("encodec_decode", "quantized_latent"), 1e-4, 1e-3, "quantized_latent");
+    at::Tensor codes = caseTensor("encodec_decode", "audio_codes").squeeze(0); // [2, 4, 10]
+    expectClose(
+        codec.dequantize(codes), caseTensor("encodec_decode", "quantized_latent"), 1e-4, 1e-3, "quantized_latent");
     at::Tensor audio = codec.decode(codes);
     EXPECT_EQ(audio.scalar_type(), at::kFloat);
     expectClose(audio, caseTensor("encodec_decode", "audio_values"), 1e-4, 1e-3, "audio_values");
@@ -111,11 +116,11 @@ TEST(Encodec, DecodeMatchesFixture)
 TEST(Encodec, EncodeMatchesFixture)
 {
     const Encodec& codec = fixtureCodec();
-    at::Tensor input = caseTensor("encodec_encode", "input_values");  // [2, 1, 16000]
+    at::Tensor input = caseTensor("encodec_encode", "input_values"); // [2, 1, 16000]
     at::Tensor latent = codec.encodeLatent(input);
     expectClose(latent, caseTensor("encodec_encode", "encoder_latent"), 1e-4, 1e-3, "encoder_latent");
     at::Tensor codes = codec.quantize(latent, codec.defaultQuantizers());
-    at::Tensor expected = caseTensor("encodec_encode", "audio_codes").squeeze(0);  // [2, 4, 25]
+    at::Tensor expected = caseTensor("encodec_encode", "audio_codes").squeeze(0); // [2, 4, 25]
     expectEqualCodes(codes, expected, "audio_codes (quantize)");
     expectEqualCodes(codec.encode(input, codec.defaultQuantizers()), expected, "audio_codes (encode)");
     expectClose(codec.decode(codes), caseTensor("encodec_encode", "roundtrip_audio_values"), 1e-4, 1e-3, "roundtrip");
@@ -125,14 +130,14 @@ TEST(Encodec, EncodeOddLengthMatchesFixture)
 {
     const std::string name = "encodec_encode_odd_length";
     const Encodec& codec = fixtureCodec();
-    at::Tensor input = caseTensor(name, "input_values");  // [1, 1, 10007]
+    at::Tensor input = caseTensor(name, "input_values"); // [1, 1, 10007]
     expectClose(codec.encodeLatent(input), caseTensor(name, "encoder_latent"), 1e-4, 1e-3, "encoder_latent");
     at::Tensor codes = codec.encode(input, codec.defaultQuantizers());
     expectEqualCodes(codes, caseTensor(name, "audio_codes").squeeze(0), "audio_codes");
-    at::Tensor audio = codec.decode(codes);  // [1, 1, 10240]
+    at::Tensor audio = codec.decode(codes); // [1, 1, 10240]
     expectClose(audio, caseTensor(name, "roundtrip_audio_values"), 1e-4, 1e-3, "roundtrip_audio_values");
     expectClose(audio.narrow(2, 0, input.size(2)), caseTensor(name, "forward_audio_values"), 1e-4, 1e-3,
-                "forward_audio_values");
+        "forward_audio_values");
 }
 
 TEST(Encodec, FewerQuantizersArePrefixOfAll)
@@ -141,27 +146,27 @@ TEST(Encodec, FewerQuantizersArePrefixOfAll)
     at::Tensor input = caseTensor("encodec_encode", "input_values");
     at::Tensor all = codec.encode(input, 4);
     expectEqualCodes(codec.encode(input, 2), all.narrow(1, 0, 2), "2 quantizers");
-    EXPECT_EQ(codec.decode(all.narrow(1, 0, 2)).sizes(), (std::vector<int64_t>{2, 1, 16000}));
+    EXPECT_EQ(codec.decode(all.narrow(1, 0, 2)).sizes(), (std::vector<int64_t> { 2, 1, 16000 }));
 }
 
 TEST(Encodec, GreedyGenerationAudioMatchesFixture)
 {
     const Encodec& codec = fixtureCodec();
-    at::Tensor codes = caseTensor("generate_greedy", "audio_codes").squeeze(0);  // [2, 4, 17]
+    at::Tensor codes = caseTensor("generate_greedy", "audio_codes").squeeze(0); // [2, 4, 17]
     expectClose(codec.decode(codes), caseTensor("generate_greedy", "audio_values"), 1e-4, 1e-3, "audio_values");
 }
 
 TEST(Encodec, ShortInputsUseTheZeroPadTrick)
 {
     const Encodec& codec = fixtureCodec();
-    for (int64_t samples : {1, 2, 3, 7, 641}) {
-        at::Tensor audio = at::randn({1, 1, samples});
+    for (int64_t samples : { 1, 2, 3, 7, 641 }) {
+        at::Tensor audio = at::randn({ 1, 1, samples });
         at::Tensor codes = codec.encode(audio, 4);
-        EXPECT_EQ(codes.sizes(), (std::vector<int64_t>{1, 4, (samples + 639) / 640})) << samples;
+        EXPECT_EQ(codes.sizes(), (std::vector<int64_t> { 1, 4, (samples + 639) / 640 })) << samples;
         EXPECT_TRUE(codes.ge(0).all().item<bool>() && codes.lt(64).all().item<bool>());
     }
-    at::Tensor one = codec.decode(at::zeros({3, 4, 1}, at::kLong));
-    EXPECT_EQ(one.sizes(), (std::vector<int64_t>{3, 1, 640}));
+    at::Tensor one = codec.decode(at::zeros({ 3, 4, 1 }, at::kLong));
+    EXPECT_EQ(one.sizes(), (std::vector<int64_t> { 3, 1, 640 }));
     EXPECT_TRUE(one.isfinite().all().item<bool>());
 }
 
@@ -191,13 +196,13 @@ TEST(Encodec, StaysFloat32WhenTheModelComputesInBfloat16)
 TEST(Encodec, BadArgumentsThrow)
 {
     const Encodec& codec = fixtureCodec();
-    EXPECT_THROW(codec.decode(at::full({1, 4, 3}, 64, at::kLong)), c10::Error);
-    EXPECT_THROW(codec.decode(at::full({1, 4, 3}, -1, at::kLong)), c10::Error);
-    EXPECT_THROW(codec.decode(at::zeros({1, 5, 3}, at::kLong)), c10::Error);
-    EXPECT_THROW(codec.decode(at::zeros({4, 3}, at::kLong)), c10::Error);
-    EXPECT_THROW(codec.encode(at::zeros({1, 2, 100}), 4), c10::Error);
-    EXPECT_THROW(codec.encode(at::zeros({1, 1, 100}), 5), c10::Error);
-    EXPECT_THROW(codec.encode(at::zeros({1, 1, 100}), 0), c10::Error);
+    EXPECT_THROW(codec.decode(at::full({ 1, 4, 3 }, 64, at::kLong)), c10::Error);
+    EXPECT_THROW(codec.decode(at::full({ 1, 4, 3 }, -1, at::kLong)), c10::Error);
+    EXPECT_THROW(codec.decode(at::zeros({ 1, 5, 3 }, at::kLong)), c10::Error);
+    EXPECT_THROW(codec.decode(at::zeros({ 4, 3 }, at::kLong)), c10::Error);
+    EXPECT_THROW(codec.encode(at::zeros({ 1, 2, 100 }), 4), c10::Error);
+    EXPECT_THROW(codec.encode(at::zeros({ 1, 1, 100 }), 5), c10::Error);
+    EXPECT_THROW(codec.encode(at::zeros({ 1, 1, 100 }), 0), c10::Error);
 }
 
 TEST(Encodec, MissingCodebookIsNamed)
@@ -215,7 +220,7 @@ TEST(Encodec, MisshapenConvWeightIsNamed)
 {
     const std::string broken = "audio_encoder.decoder.layers.6.conv.weight_v";
     const std::filesystem::path path = test::freshOutDir("encodec_misshapen") / "model.safetensors";
-    at::Tensor replacement = at::randn({32, 16, 9});  // the config implies [32, 16, 10]
+    at::Tensor replacement = at::randn({ 32, 16, 9 }); // the config implies [32, 16, 10]
     writeEditedCheckpoint(path, [&](TensorView& view) {
         if (view.name == broken) view = viewOf(broken, replacement);
         return true;
@@ -231,8 +236,8 @@ TEST(Encodec, ParametrizationsNamingGivesIdenticalOutput)
     const std::filesystem::path path = test::freshOutDir("encodec_parametrizations") / "model.safetensors";
     int renamed = 0;
     writeEditedCheckpoint(path, [&](TensorView& view) {
-        for (auto [from, to] : {std::pair{".conv.weight_g", ".conv.parametrizations.weight.original0"},
-                                std::pair{".conv.weight_v", ".conv.parametrizations.weight.original1"}}) {
+        for (auto [from, to] : { std::pair { ".conv.weight_g", ".conv.parametrizations.weight.original0" },
+                 std::pair { ".conv.weight_v", ".conv.parametrizations.weight.original1" } }) {
             const std::string suffix = from;
             if (view.name.size() > suffix.size() && view.name.ends_with(suffix)) {
                 view.name = view.name.substr(0, view.name.size() - suffix.size()) + to;
@@ -266,7 +271,8 @@ TEST(Encodec, TensorSpecsMatchTheCheckpoint)
     // Everything else under audio_encoder. is a training-only RVQ buffer.
     for (const std::string& name : checkpoint->names()) {
         if (!name.starts_with("audio_encoder.") || listed.count(name)) continue;
-        EXPECT_TRUE(name.ends_with(".embed_avg") || name.ends_with(".cluster_size") || name.ends_with(".inited")) << name;
+        EXPECT_TRUE(name.ends_with(".embed_avg") || name.ends_with(".cluster_size") || name.ends_with(".inited"))
+            << name;
     }
     // load() reads exactly the listed tensors.
     Expected<WeightStore> weights = WeightStore::open(fixtureDir());
@@ -286,9 +292,12 @@ TEST(Encodec, TensorSpecsMatchTheCheckpoint)
 at::Tensor randomTensor(const TensorSpec& spec)
 {
     switch (spec.init) {
-    case TensorInit::Zeros: return at::zeros(spec.shape);
-    case TensorInit::Ones: return at::ones(spec.shape);
-    case TensorInit::WeightNormG: return at::rand(spec.shape) + 0.5;
+    case TensorInit::Zeros:
+        return at::zeros(spec.shape);
+    case TensorInit::Ones:
+        return at::ones(spec.shape);
+    case TensorInit::WeightNormG:
+        return at::rand(spec.shape) + 0.5;
     default: {
         int64_t fanIn = 1;
         for (size_t i = 1; i < spec.shape.size(); ++i) fanIn *= spec.shape[i];
@@ -331,18 +340,18 @@ TEST(Encodec, DISABLED_DecodeSpeedMusicgenSmallSize)
     ASSERT_TRUE(saveTensors(path, tensors));
     Expected<Encodec> codec = loadCodec(path, *config);
     ASSERT_TRUE(codec) << codec.error().message;
-    for (int64_t frames : {10, 50, 500}) {
-        at::Tensor codes = at::randint(0, 2048, {1, 4, frames}, at::kLong);
-        codec->decode(codes.narrow(2, 0, 5));  // warm-up
+    for (int64_t frames : { 10, 50, 500 }) {
+        at::Tensor codes = at::randint(0, 2048, { 1, 4, frames }, at::kLong);
+        codec->decode(codes.narrow(2, 0, 5)); // warm-up
         const Timer timer;
         at::Tensor audio = codec->decode(codes);
         timer.report("decode " + std::to_string(frames) + " frames", static_cast<double>(audio.size(2)) / 32000.0);
     }
-    at::Tensor audio = at::randn({1, 1, 32000 * 5});
+    at::Tensor audio = at::randn({ 1, 1, 32000 * 5 });
     const Timer timer;
     codec->encode(audio, 4);
     timer.report("encode", 5.0);
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

@@ -5,10 +5,10 @@
 
 #include <ATen/ATen.h>
 
+#include "fixture_tensor.h"
 #include "lm/generate.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
-#include "fixture_tensor.h"
 #include "testsupport.h"
 
 namespace tmk {

@@ -2,12 +2,12 @@
 // rsLoRA, rank/alpha_pattern, regex target_modules, Embedding LoRA) give the stated ranks and scales; our
 // writer's output reads back identically and its adapter_config.json equals PEFT's byte for byte; every
 // unsupported or broken adapter is refused with a message naming the file and tensor.
-#include <ATen/ATen.h>
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <set>
+
+#include <ATen/ATen.h>
 
 #include "adapters/lora_adapter.h"
 #include "core/json.h"
@@ -20,8 +20,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fixtureDir() { return test::dataDir() / "adapters-tiny-public"; }
-fs::path bankDir() { return fixtureDir() / "bank"; }
+fs::path fixtureDir()
+{
+    return test::dataDir() / "adapters-tiny-public";
+}
+fs::path bankDir()
+{
+    return fixtureDir() / "bank";
+}
 const std::string kPrefix = "base_model.model.decoder.model.decoder.layers.";
 
 // The base model's tensors by model.safetensors key, and a lookup over them.
@@ -52,11 +58,15 @@ LoraAdapter loadOrFail(const fs::path& dir)
     return std::move(adapter.value());
 }
 
-std::string readText(const fs::path& path) { return *readFileText(path); }
+std::string readText(const fs::path& path)
+{
+    return *readFileText(path);
+}
 
 void expectMentions(const Error& error, const std::vector<std::string>& parts)
 {
-    for (const std::string& part : parts) EXPECT_NE(error.message.find(part), std::string::npos) << error.message << "\n  lacks: " << part;
+    for (const std::string& part : parts)
+        EXPECT_NE(error.message.find(part), std::string::npos) << error.message << "\n  lacks: " << part;
 }
 
 // A copy of a fixture adapter folder in a fresh output folder, to be edited.
@@ -81,9 +91,10 @@ void addTensor(const fs::path& dir, const std::string& key, const at::Tensor& va
     auto file = SafetensorsFile::open(dir / "adapter_model.safetensors");
     ASSERT_TRUE(file.ok());
     std::map<std::string, at::Tensor> tensors;
-    for (const TensorInfo& info : file->tensors()) tensors[info.name] = toTensor(file->data(info), info.dtype, info.shape);
+    for (const TensorInfo& info : file->tensors())
+        tensors[info.name] = toTensor(file->data(info), info.dtype, info.shape);
     tensors[key] = value;
-    ASSERT_TRUE(saveTensors(dir / "adapter_model.safetensors", tensors, {{"format", "pt"}}).ok());
+    ASSERT_TRUE(saveTensors(dir / "adapter_model.safetensors", tensors, { { "format", "pt" } }).ok());
 }
 
 TEST(LoraAdapter, FixtureAdaptersHaveTheStatedModulesAndScales)
@@ -118,7 +129,7 @@ TEST(LoraAdapter, FixtureAdaptersHaveTheStatedModulesAndScales)
 
 TEST(LoraAdapter, SpecialFormatsGiveTheScalesAdaptersMdStates)
 {
-    const LoraAdapter liveness = loadOrFail(bankDir() / "liveness+");  // r 2, alpha 8, regex targets
+    const LoraAdapter liveness = loadOrFail(bankDir() / "liveness+"); // r 2, alpha 8, regex targets
     ASSERT_EQ(liveness.modules().size(), 8u);
     for (const LoraModule& module : liveness.modules()) {
         EXPECT_EQ(module.rank(), 2);
@@ -128,7 +139,7 @@ TEST(LoraAdapter, SpecialFormatsGiveTheScalesAdaptersMdStates)
     EXPECT_TRUE(liveness.config().targetRegex.has_value());
     EXPECT_FALSE(liveness.config().targets("decoder.model.decoder.layers.0.fc1"));
 
-    const LoraAdapter speech = loadOrFail(bankDir() / "speechiness-");  // rank_pattern / alpha_pattern
+    const LoraAdapter speech = loadOrFail(bankDir() / "speechiness-"); // rank_pattern / alpha_pattern
     const LoraModule* fc1 = speech.findModule("decoder.model.decoder.layers.0.fc1");
     const LoraModule* v1 = speech.findModule("decoder.model.decoder.layers.1.encoder_attn.v_proj");
     const LoraModule* v0 = speech.findModule("decoder.model.decoder.layers.0.encoder_attn.v_proj");
@@ -139,10 +150,10 @@ TEST(LoraAdapter, SpecialFormatsGiveTheScalesAdaptersMdStates)
     EXPECT_EQ(v1->scale, 0.5);
     EXPECT_EQ(v0->scale, 2.0);
 
-    const LoraAdapter dance = loadOrFail(bankDir() / "danceability+");  // rsLoRA: alpha / sqrt(r)
+    const LoraAdapter dance = loadOrFail(bankDir() / "danceability+"); // rsLoRA: alpha / sqrt(r)
     for (const LoraModule& module : dance.modules()) EXPECT_EQ(module.scale, 8.0 / std::sqrt(4.0));
 
-    const LoraAdapter acoustic = loadOrFail(bankDir() / "acousticness-");  // PEFT around the decoder only
+    const LoraAdapter acoustic = loadOrFail(bankDir() / "acousticness-"); // PEFT around the decoder only
     EXPECT_EQ(acoustic.wrap(), PeftWrap::DecoderOnly);
     const LoraModule* head = acoustic.findModule("decoder.lm_heads.0");
     ASSERT_NE(head, nullptr);
@@ -150,23 +161,23 @@ TEST(LoraAdapter, SpecialFormatsGiveTheScalesAdaptersMdStates)
     EXPECT_EQ(head->keyA, "base_model.model.lm_heads.0.lora_A.weight");
     EXPECT_NE(acoustic.findModule("decoder.model.decoder.layers.1.fc2"), nullptr);
 
-    const LoraAdapter rating = loadOrFail(bankDir() / "rating+");  // BF16, peft 0.17.1 keys
+    const LoraAdapter rating = loadOrFail(bankDir() / "rating+"); // BF16, peft 0.17.1 keys
     const LoraModule* proj = rating.findModule("enc_to_dec_proj");
     ASSERT_NE(proj, nullptr);
-    EXPECT_EQ(proj->deltaShape(), (std::vector<int64_t>{64, 32}));
+    EXPECT_EQ(proj->deltaShape(), (std::vector<int64_t> { 64, 32 }));
     auto file = SafetensorsFile::open(bankDir() / "rating+" / "adapter_model.safetensors");
     const TensorInfo* info = file->find(proj->keyA);
     ASSERT_NE(info, nullptr);
     EXPECT_EQ(info->dtype, DType::BF16);
     EXPECT_TRUE(at::equal(proj->a, toTensor(file->data(*info), info->dtype, info->shape).to(at::kFloat)));
 
-    const LoraAdapter embed = loadOrFail(fixtureDir() / "optional" / "embed-lora");  // Embedding LoRA
+    const LoraAdapter embed = loadOrFail(fixtureDir() / "optional" / "embed-lora"); // Embedding LoRA
     const LoraModule* table = embed.findModule("decoder.model.decoder.embed_tokens.2");
     ASSERT_NE(table, nullptr);
     EXPECT_EQ(table->kind, LoraKind::Embedding);
-    EXPECT_EQ(table->a.sizes().vec(), (std::vector<int64_t>{4, 65}));
-    EXPECT_EQ(table->b.sizes().vec(), (std::vector<int64_t>{64, 4}));
-    EXPECT_EQ(table->deltaShape(), (std::vector<int64_t>{65, 64}));
+    EXPECT_EQ(table->a.sizes().vec(), (std::vector<int64_t> { 4, 65 }));
+    EXPECT_EQ(table->b.sizes().vec(), (std::vector<int64_t> { 64, 4 }));
+    EXPECT_EQ(table->deltaShape(), (std::vector<int64_t> { 65, 64 }));
     EXPECT_TRUE(at::allclose(table->delta(), at::matmul(table->b, table->a).t() * 4.0));
 }
 
@@ -203,7 +214,8 @@ void expectSameAdapter(const LoraAdapter& read, const LoraAdapter& written)
 TEST(LoraAdapter, WriterOutputReadsBackIdentically)
 {
     const fs::path out = test::freshOutDir("lora_roundtrip");
-    for (const fs::path& source : {fixtureDir() / "optional" / "embed-lora", bankDir() / "rating+", bankDir() / "speechiness-"}) {
+    for (const fs::path& source :
+        { fixtureDir() / "optional" / "embed-lora", bankDir() / "rating+", bankDir() / "speechiness-" }) {
         SCOPED_TRACE(source.string());
         const LoraAdapter original = loadOrFail(source);
         const fs::path dir = out / source.filename();
@@ -213,9 +225,10 @@ TEST(LoraAdapter, WriterOutputReadsBackIdentically)
         EXPECT_EQ(readText(dir / "adapter_config.json"), original.config().toJson());
         auto file = SafetensorsFile::open(dir / "adapter_model.safetensors");
         ASSERT_TRUE(file.ok());
-        EXPECT_EQ(file->metadata(), (std::map<std::string, std::string>{{"format", "pt"}}));
+        EXPECT_EQ(file->metadata(), (std::map<std::string, std::string> { { "format", "pt" } }));
         EXPECT_EQ(file->tensors().size(), 2 * original.modules().size());
-        for (const TensorInfo& info : file->tensors()) EXPECT_EQ(info.name.rfind("base_model.model.", 0), 0u) << info.name;
+        for (const TensorInfo& info : file->tensors())
+            EXPECT_EQ(info.name.rfind("base_model.model.", 0), 0u) << info.name;
     }
     // A decoder-only adapter is written with full-model paths and keeps its modules and scales.
     const LoraAdapter decoderOnly = loadOrFail(bankDir() / "acousticness-");
@@ -224,7 +237,8 @@ TEST(LoraAdapter, WriterOutputReadsBackIdentically)
     EXPECT_EQ(rewritten.wrap(), PeftWrap::FullModel);
     ASSERT_NE(rewritten.findModule("decoder.lm_heads.3"), nullptr);
     EXPECT_EQ(rewritten.findModule("decoder.lm_heads.3")->keyA, "base_model.model.decoder.lm_heads.3.lora_A.weight");
-    EXPECT_TRUE(at::equal(rewritten.findModule("decoder.lm_heads.3")->delta(), decoderOnly.findModule("decoder.lm_heads.3")->delta()));
+    EXPECT_TRUE(at::equal(
+        rewritten.findModule("decoder.lm_heads.3")->delta(), decoderOnly.findModule("decoder.lm_heads.3")->delta()));
 }
 
 TEST(LoraAdapter, InMemoryAdapterRoundTrips)
@@ -232,20 +246,20 @@ TEST(LoraAdapter, InMemoryAdapterRoundTrips)
     LoraConfig config;
     config.r = 3;
     config.loraAlpha = 6;
-    config.targetModules = {"fc1", "embed_tokens.0"};
+    config.targetModules = { "fc1", "embed_tokens.0" };
     config.baseModelNameOrPath = "musicgen-tiny-public";
-    config.alphaPattern = {{"layers.1.fc1", 1.5}};
+    config.alphaPattern = { { "layers.1.fc1", 1.5 } };
     std::vector<LoraModule> modules(3);
     modules[0].path = "decoder.model.decoder.layers.0.fc1";
-    modules[0].a = at::randn({3, 64});
-    modules[0].b = at::randn({128, 3});
+    modules[0].a = at::randn({ 3, 64 });
+    modules[0].b = at::randn({ 128, 3 });
     modules[1].path = "decoder.model.decoder.layers.1.fc1";
-    modules[1].a = at::randn({3, 64});
-    modules[1].b = at::randn({128, 3});
+    modules[1].a = at::randn({ 3, 64 });
+    modules[1].b = at::randn({ 128, 3 });
     modules[2].path = "decoder.model.decoder.embed_tokens.0";
     modules[2].kind = LoraKind::Embedding;
-    modules[2].a = at::randn({3, 65});
-    modules[2].b = at::randn({64, 3});
+    modules[2].a = at::randn({ 3, 65 });
+    modules[2].b = at::randn({ 64, 3 });
     Expected<LoraAdapter> made = LoraAdapter::fromModules(config, modules);
     ASSERT_TRUE(made.ok()) << made.error().message;
     EXPECT_EQ(made->findModule("decoder.model.decoder.layers.1.fc1")->scale, 0.5);
@@ -260,11 +274,12 @@ TEST(LoraAdapter, InMemoryAdapterRoundTrips)
     EXPECT_EQ(reread.config().baseModelNameOrPath, "musicgen-tiny-public");
     EXPECT_NE(reread.findModule("decoder.model.decoder.embed_tokens.0"), nullptr);
     EXPECT_EQ(reread.findModule("decoder.model.decoder.embed_tokens.0")->keyB,
-              "base_model.model.decoder.model.decoder.embed_tokens.0.lora_embedding_B");
+        "base_model.model.decoder.model.decoder.embed_tokens.0.lora_embedding_B");
 }
 
 // An adapter with one module of the given shapes, written by our writer.
-fs::path writeOneModule(const std::string& testName, const std::string& path, std::vector<int64_t> aShape, std::vector<int64_t> bShape)
+fs::path writeOneModule(
+    const std::string& testName, const std::string& path, std::vector<int64_t> aShape, std::vector<int64_t> bShape)
 {
     LoraConfig config;
     config.r = aShape[0];
@@ -281,62 +296,67 @@ fs::path writeOneModule(const std::string& testName, const std::string& path, st
 
 TEST(LoraAdapter, WrongShapeIsRefusedNamingTheTensor)
 {
-    const fs::path dir = writeOneModule("wrong_shape", "decoder.model.decoder.layers.0.fc1", {4, 32}, {128, 4});
+    const fs::path dir = writeOneModule("wrong_shape", "decoder.model.decoder.layers.0.fc1", { 4, 32 }, { 128, 4 });
     const LoraAdapter adapter = loadOrFail(dir);
     Expected<void> checked = adapter.checkAgainst(baseLookup());
     ASSERT_FALSE(checked.ok());
     EXPECT_EQ(checked.error().code, ErrorCode::Mismatch);
-    expectMentions(checked.error(), {kPrefix + "0.fc1.lora_A.weight", "decoder.model.decoder.layers.0.fc1.weight", "[128, 32]",
-                                     "[128, 64]", "adapter_model.safetensors"});
+    expectMentions(checked.error(),
+        { kPrefix + "0.fc1.lora_A.weight", "decoder.model.decoder.layers.0.fc1.weight", "[128, 32]", "[128, 64]",
+            "adapter_model.safetensors" });
 }
 
 TEST(LoraAdapter, UnknownTargetModuleIsRefusedNamingIt)
 {
-    for (const std::string module : {"decoder.model.decoder.layers.7.fc1", "decoder.model.decoder.layers.0.self_attn.rope_proj"}) {
-        const fs::path dir = writeOneModule("unknown_target", module, {4, 64}, {128, 4});
+    for (const std::string module :
+        { "decoder.model.decoder.layers.7.fc1", "decoder.model.decoder.layers.0.self_attn.rope_proj" }) {
+        const fs::path dir = writeOneModule("unknown_target", module, { 4, 64 }, { 128, 4 });
         Expected<void> checked = loadOrFail(dir).checkAgainst(baseLookup());
         ASSERT_FALSE(checked.ok());
-        expectMentions(checked.error(), {module, "base model does not have", "base_model.model." + module + ".lora_A.weight"});
+        expectMentions(
+            checked.error(), { module, "base model does not have", "base_model.model." + module + ".lora_A.weight" });
     }
     // T5 modules (a dreamboothing run with the text encoder unfrozen) are refused, not skipped.
-    const fs::path t5 = writeOneModule("t5_target", "text_encoder.encoder.block.0.layer.0.SelfAttention.q", {4, 32}, {32, 4});
+    const fs::path t5
+        = writeOneModule("t5_target", "text_encoder.encoder.block.0.layer.0.SelfAttention.q", { 4, 32 }, { 32, 4 });
     Expected<void> checked = loadOrFail(t5).checkAgainst(baseLookup());
     ASSERT_FALSE(checked.ok());
-    expectMentions(checked.error(), {"text_encoder.encoder.block.0.layer.0.SelfAttention.q", "decoder"});
+    expectMentions(checked.error(), { "text_encoder.encoder.block.0.layer.0.SelfAttention.q", "decoder" });
 }
 
 TEST(LoraAdapter, CorruptFilesAreRefusedNamingTheFile)
 {
     const fs::path dir = copyAdapter("energy+", "corrupt");
     const fs::path model = dir / "adapter_model.safetensors";
-    fs::resize_file(model, fs::file_size(model) - 100);  // truncated data
+    fs::resize_file(model, fs::file_size(model) - 100); // truncated data
     Expected<LoraAdapter> truncated = LoraAdapter::load(dir);
     ASSERT_FALSE(truncated.ok());
-    expectMentions(truncated.error(), {model.string()});
+    expectMentions(truncated.error(), { model.string() });
 
-    const std::string garbageBytes("\x10\0\0\0\0\0\0\0{not json at all", 24);  // header length 16, then no JSON
-    std::ofstream(model, std::ios::binary | std::ios::trunc).write(garbageBytes.data(), std::streamsize(garbageBytes.size()));
+    const std::string garbageBytes("\x10\0\0\0\0\0\0\0{not json at all", 24); // header length 16, then no JSON
+    std::ofstream(model, std::ios::binary | std::ios::trunc)
+        .write(garbageBytes.data(), std::streamsize(garbageBytes.size()));
     Expected<LoraAdapter> garbage = LoraAdapter::load(dir);
     ASSERT_FALSE(garbage.ok());
-    expectMentions(garbage.error(), {model.string()});
+    expectMentions(garbage.error(), { model.string() });
 
     const fs::path configDir = copyAdapter("energy+", "corrupt_config");
     std::ofstream(configDir / "adapter_config.json", std::ios::trunc) << "{\"r\": 4, ";
     Expected<LoraAdapter> config = LoraAdapter::load(configDir);
     ASSERT_FALSE(config.ok());
-    expectMentions(config.error(), {(configDir / "adapter_config.json").string(), "JSON"});
+    expectMentions(config.error(), { (configDir / "adapter_config.json").string(), "JSON" });
 }
 
 TEST(LoraAdapter, UnsupportedTensorsAreRefusedNamingThem)
 {
     const std::string fc1 = kPrefix + "0.fc1";
     const std::vector<std::tuple<std::string, std::string, at::Tensor, std::string>> cases = {
-        {"dora", fc1 + ".lora_magnitude_vector", at::ones({128}), "DoRA"},
-        {"lora_bias", fc1 + ".lora_B.bias", at::zeros({128}), "lora_bias"},
-        {"modules_to_save", "base_model.model.decoder.lm_heads.0.weight", at::zeros({64, 64}), "modules_to_save"},
-        {"bias_all", fc1 + ".bias", at::zeros({128}), "bias=\"all\""},
-        {"named", fc1 + ".lora_A.other.weight", at::zeros({4, 64}), "adapter name"},
-        {"unknown", fc1 + ".lora_C.weight", at::zeros({4, 64}), "not a LoRA factor"},
+        { "dora", fc1 + ".lora_magnitude_vector", at::ones({ 128 }), "DoRA" },
+        { "lora_bias", fc1 + ".lora_B.bias", at::zeros({ 128 }), "lora_bias" },
+        { "modules_to_save", "base_model.model.decoder.lm_heads.0.weight", at::zeros({ 64, 64 }), "modules_to_save" },
+        { "bias_all", fc1 + ".bias", at::zeros({ 128 }), "bias=\"all\"" },
+        { "named", fc1 + ".lora_A.other.weight", at::zeros({ 4, 64 }), "adapter name" },
+        { "unknown", fc1 + ".lora_C.weight", at::zeros({ 4, 64 }), "not a LoRA factor" },
     };
     for (const auto& [name, key, value, why] : cases) {
         SCOPED_TRACE(name);
@@ -345,23 +365,23 @@ TEST(LoraAdapter, UnsupportedTensorsAreRefusedNamingThem)
         Expected<LoraAdapter> adapter = LoraAdapter::load(dir);
         ASSERT_FALSE(adapter.ok());
         EXPECT_EQ(adapter.error().code, ErrorCode::Unsupported);
-        expectMentions(adapter.error(), {key, why, (dir / "adapter_model.safetensors").string()});
+        expectMentions(adapter.error(), { key, why, (dir / "adapter_model.safetensors").string() });
     }
 }
 
 TEST(LoraAdapter, UnsupportedConfigsAreRefusedNamingTheKey)
 {
     const std::vector<std::tuple<std::string, nlohmann::json, std::string>> cases = {
-        {"dora", {{"use_dora", true}}, "use_dora"},
-        {"lora_bias", {{"lora_bias", true}}, "lora_bias"},
-        {"bias", {{"bias", "all"}}, "\"bias\" is \"all\""},
-        {"modules_to_save", {{"modules_to_save", {"lm_heads.0"}}}, "modules_to_save"},
-        {"replication", {{"layer_replication", {{0, 2}}}}, "layer_replication"},
-        {"pissa", {{"init_lora_weights", "pissa_niter_4"}}, "pissa_niter_4"},
-        {"olora", {{"init_lora_weights", "olora"}}, "olora"},
-        {"tokens", {{"trainable_token_indices", {1, 2}}}, "trainable_token_indices"},
-        {"ia3", {{"peft_type", "IA3"}}, "IA3"},
-        {"rank", {{"r", 8}}, "rank 4"},
+        { "dora", { { "use_dora", true } }, "use_dora" },
+        { "lora_bias", { { "lora_bias", true } }, "lora_bias" },
+        { "bias", { { "bias", "all" } }, "\"bias\" is \"all\"" },
+        { "modules_to_save", { { "modules_to_save", { "lm_heads.0" } } }, "modules_to_save" },
+        { "replication", { { "layer_replication", { { 0, 2 } } } }, "layer_replication" },
+        { "pissa", { { "init_lora_weights", "pissa_niter_4" } }, "pissa_niter_4" },
+        { "olora", { { "init_lora_weights", "olora" } }, "olora" },
+        { "tokens", { { "trainable_token_indices", { 1, 2 } } }, "trainable_token_indices" },
+        { "ia3", { { "peft_type", "IA3" } }, "IA3" },
+        { "rank", { { "r", 8 } }, "rank 4" },
     };
     for (const auto& [name, patch, why] : cases) {
         SCOPED_TRACE(name);
@@ -369,7 +389,7 @@ TEST(LoraAdapter, UnsupportedConfigsAreRefusedNamingTheKey)
         patchConfig(dir, patch);
         Expected<LoraAdapter> adapter = LoraAdapter::load(dir);
         ASSERT_FALSE(adapter.ok());
-        expectMentions(adapter.error(), {why, "adapter_"});
+        expectMentions(adapter.error(), { why, "adapter_" });
     }
 }
 
@@ -380,21 +400,21 @@ TEST(LoraAdapter, PickleOnlyAdapterIsRefused)
     Expected<LoraAdapter> adapter = LoraAdapter::load(dir);
     ASSERT_FALSE(adapter.ok());
     EXPECT_EQ(adapter.error().code, ErrorCode::Unsupported);
-    expectMentions(adapter.error(), {(dir / "adapter_model.bin").string(), "pickle", "safetensors"});
+    expectMentions(adapter.error(), { (dir / "adapter_model.bin").string(), "pickle", "safetensors" });
 }
 
 TEST(LoraAdapter, UnknownKeysAreIgnoredAndMissingOnesDefaulted)
 {
     const fs::path extra = copyAdapter("energy+", "unknown_keys");
-    patchConfig(extra, {{"some_future_option", {{"nested", 1}}}, {"use_qalora", false}});
+    patchConfig(extra, { { "some_future_option", { { "nested", 1 } } }, { "use_qalora", false } });
     EXPECT_EQ(loadOrFail(extra).modules().size(), 20u);
 
     const fs::path minimal = copyAdapter("energy+", "minimal_config");
     std::ofstream(minimal / "adapter_config.json", std::ios::trunc) << R"({"peft_type": "LORA", "r": 4})";
-    const LoraAdapter adapter = loadOrFail(minimal);  // lora_alpha defaults to 8: scale 2
+    const LoraAdapter adapter = loadOrFail(minimal); // lora_alpha defaults to 8: scale 2
     ASSERT_FALSE(adapter.modules().empty());
     EXPECT_EQ(adapter.modules().front().scale, 2.0);
-    EXPECT_EQ(adapter.wrap(), PeftWrap::FullModel);  // from the paths
+    EXPECT_EQ(adapter.wrap(), PeftWrap::FullModel); // from the paths
 
     // Saved under an adapter name other than "default": <dir>/<name>/.
     const fs::path parent = test::freshOutDir("lora_named_subfolder");
@@ -404,16 +424,16 @@ TEST(LoraAdapter, UnknownKeysAreIgnoredAndMissingOnesDefaulted)
 
 TEST(LoraAdapter, MissingFactorIsRefused)
 {
-    const fs::path dir = writeOneModule("missing_factor", "decoder.model.decoder.layers.0.fc1", {4, 64}, {128, 4});
+    const fs::path dir = writeOneModule("missing_factor", "decoder.model.decoder.layers.0.fc1", { 4, 64 }, { 128, 4 });
     auto file = SafetensorsFile::open(dir / "adapter_model.safetensors");
     const TensorInfo* a = file->find(kPrefix + "0.fc1.lora_A.weight");
     ASSERT_NE(a, nullptr);
-    std::map<std::string, at::Tensor> onlyA = {{a->name, toTensor(file->data(*a), a->dtype, a->shape)}};
-    ASSERT_TRUE(saveTensors(dir / "adapter_model.safetensors", onlyA, {{"format", "pt"}}).ok());
+    std::map<std::string, at::Tensor> onlyA = { { a->name, toTensor(file->data(*a), a->dtype, a->shape) } };
+    ASSERT_TRUE(saveTensors(dir / "adapter_model.safetensors", onlyA, { { "format", "pt" } }).ok());
     Expected<LoraAdapter> adapter = LoraAdapter::load(dir);
     ASSERT_FALSE(adapter.ok());
-    expectMentions(adapter.error(), {kPrefix + "0.fc1.lora_A.weight", "no matching B"});
+    expectMentions(adapter.error(), { kPrefix + "0.fc1.lora_A.weight", "no matching B" });
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

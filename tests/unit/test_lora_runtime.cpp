@@ -2,8 +2,9 @@
 // the base logits exactly; with trained-like factors the forward equals the merged weight W + scale B A;
 // gradients reach A and B only. The sequence log-prob equals a hand loop over the delay pattern's
 // positions, pad positions excluded, and the adapter's PEFT file reads back with the same factors.
-#include <ATen/ATen.h>
 #include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
 
 #include "adapters/lora_adapter.h"
 #include "lm/delay_pattern.h"
@@ -20,14 +21,17 @@ namespace fs = std::filesystem;
 std::shared_ptr<const MusicgenModel> fixtureModel()
 {
     static std::shared_ptr<const MusicgenModel> model = [] {
-        auto loaded = MusicgenModel::load(test::dataDir() / "musicgen-tiny-public", ModelOptions{});
+        auto loaded = MusicgenModel::load(test::dataDir() / "musicgen-tiny-public", ModelOptions {});
         EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().message);
         return *loaded;
     }();
     return model;
 }
 
-MusicgenDecoder& decoder() { return writableDecoder(*fixtureModel()); }
+MusicgenDecoder& decoder()
+{
+    return writableDecoder(*fixtureModel());
+}
 
 PromptStates prompts(const std::vector<std::string>& texts)
 {
@@ -47,7 +51,8 @@ at::Tensor teacherLogits(const PromptStates& p, const at::Tensor& codes)
 at::Tensor randomCodes(int64_t batch, int64_t frames, uint64_t seed)
 {
     at::Generator gen = at::detail::createCPUGenerator(seed);
-    return at::randint(decoder().config().vocabSize, {batch, decoder().config().numCodebooks, frames}, gen, at::kLong);
+    return at::randint(
+        decoder().config().vocabSize, { batch, decoder().config().numCodebooks, frames }, gen, at::kLong);
 }
 
 std::unique_ptr<LoraRuntime> makeLora(const LoraOptions& options, uint64_t seed = 1)
@@ -69,7 +74,7 @@ void randomiseB(LoraRuntime& lora, uint64_t seed)
 
 TEST(LoraRuntime, TargetsFollowPeftNamesAndInitialisation)
 {
-    LoraOptions options;  // q, k, v, out of self- and cross-attention, fc1, fc2: 10 per layer
+    LoraOptions options; // q, k, v, out of self- and cross-attention, fc1, fc2: 10 per layer
     auto lora = makeLora(options);
     ASSERT_EQ(lora->modules().size(), 10u * 2);
     EXPECT_EQ(lora->modules().front().path, "decoder.model.decoder.layers.0.encoder_attn.k_proj");
@@ -81,12 +86,12 @@ TEST(LoraRuntime, TargetsFollowPeftNamesAndInitialisation)
         EXPECT_EQ(m.factors.b.abs().max().item<double>(), 0.0);
         EXPECT_TRUE(m.factors.a.requires_grad() && m.factors.b.requires_grad());
     }
-    options.targets = {"self_attn.v_proj"};
+    options.targets = { "self_attn.v_proj" };
     options.rslora = true;
     lora = makeLora(options);
     EXPECT_EQ(lora->modules().size(), 2u);
     EXPECT_DOUBLE_EQ(lora->scale(), 16.0 / std::sqrt(8.0));
-    options.targets = {"nonexistent"};
+    options.targets = { "nonexistent" };
     auto none = LoraRuntime::create(decoder(), options, 0);
     ASSERT_FALSE(none.ok());
     EXPECT_NE(none.error().message.find("nonexistent"), std::string::npos);
@@ -94,12 +99,12 @@ TEST(LoraRuntime, TargetsFollowPeftNamesAndInitialisation)
 
 TEST(LoraRuntime, ZeroBAndDisabledGiveTheBaseExactly)
 {
-    const PromptStates p = prompts({"rock, guitar", "ambient"});
+    const PromptStates p = prompts({ "rock, guitar", "ambient" });
     const at::Tensor codes = randomCodes(2, 12, 3);
     const at::Tensor base = teacherLogits(p, codes);
-    auto lora = makeLora(LoraOptions{});
+    auto lora = makeLora(LoraOptions {});
     ScopedLoraHook hook(decoder(), lora.get());
-    EXPECT_TRUE(at::equal(teacherLogits(p, codes), base));  // B = 0
+    EXPECT_TRUE(at::equal(teacherLogits(p, codes), base)); // B = 0
     randomiseB(*lora, 5);
     EXPECT_FALSE(at::allclose(teacherLogits(p, codes), base, 1e-4, 1e-4));
     lora->setEnabled(false);
@@ -108,7 +113,7 @@ TEST(LoraRuntime, ZeroBAndDisabledGiveTheBaseExactly)
 
 TEST(LoraRuntime, ForwardEqualsTheMergedWeight)
 {
-    const PromptStates p = prompts({"jazz, piano"});
+    const PromptStates p = prompts({ "jazz, piano" });
     const at::Tensor codes = randomCodes(1, 10, 4);
     LoraOptions options;
     options.targets.push_back("enc_to_dec_proj");
@@ -135,14 +140,14 @@ TEST(LoraRuntime, ForwardEqualsTheMergedWeight)
         for (const auto& [path, w] : saved) decoder().parameter(path + ".weight")->copy_(w);
     }
     EXPECT_TRUE(at::allclose(runtime, merged, 1e-4, 1e-5)) << (runtime - merged).abs().max().item<double>();
-    EXPECT_GT((runtime - teacherLogits(p, codes)).abs().max().item<double>(), 1e-3);  // the LoRA did something
+    EXPECT_GT((runtime - teacherLogits(p, codes)).abs().max().item<double>(), 1e-3); // the LoRA did something
 }
 
 // The hand loop: codebook k's frame t is predicted at delayed position t + k.
 double handLogProb(const at::Tensor& logits, const at::Tensor& codes, int64_t item, int64_t frames)
 {
     const int64_t k = codes.size(1);
-    at::Tensor logProbs = at::log_softmax(logits, -1);  // [B*K, L, V]
+    at::Tensor logProbs = at::log_softmax(logits, -1); // [B*K, L, V]
     double sum = 0;
     for (int64_t c = 0; c < k; ++c)
         for (int64_t t = 0; t < frames; ++t)
@@ -153,15 +158,15 @@ double handLogProb(const at::Tensor& logits, const at::Tensor& codes, int64_t it
 TEST(SequenceLogProb, EqualsAHandLoopAndIgnoresPadding)
 {
     const int64_t pad = decoder().config().padTokenId;
-    const PromptStates p = prompts({"metal", "folk, acoustic"});
+    const PromptStates p = prompts({ "metal", "folk, acoustic" });
     at::Tensor codes = randomCodes(2, 9, 7);
     at::Tensor padded = codes.clone();
-    padded[1].narrow(1, 6, 3).fill_(pad);  // item 1 has 6 frames
+    padded[1].narrow(1, 6, 3).fill_(pad); // item 1 has 6 frames
     const at::Tensor logits = teacherLogits(p, codes);
-    at::Tensor logps = sequenceLogProbs(decoder(), p, padded);  // [2]
+    at::Tensor logps = sequenceLogProbs(decoder(), p, padded); // [2]
     EXPECT_NEAR(logps[0].item<double>(), handLogProb(logits, codes, 0, 9), 1e-3);
     // Item 1 alone with 6 frames: padding after a sequence changes nothing before it (causal attention).
-    const PromptStates p1 = prompts({"folk, acoustic"});
+    const PromptStates p1 = prompts({ "folk, acoustic" });
     const at::Tensor short1 = codes.narrow(0, 1, 1).narrow(2, 0, 6).contiguous();
     const double alone = handLogProb(teacherLogits(p1, short1), short1, 0, 6);
     EXPECT_NEAR(logps[1].item<double>(), alone, 1e-3);
@@ -170,22 +175,22 @@ TEST(SequenceLogProb, EqualsAHandLoopAndIgnoresPadding)
 
 TEST(SequenceLogProb, GradientsReachOnlyTheLora)
 {
-    auto lora = makeLora(LoraOptions{}, 2);
+    auto lora = makeLora(LoraOptions {}, 2);
     ScopedLoraHook hook(decoder(), lora.get());
-    const PromptStates p = prompts({"pop"});
+    const PromptStates p = prompts({ "pop" });
     at::Tensor logps = sequenceLogProbs(decoder(), p, randomCodes(1, 5, 8));
     ASSERT_TRUE(logps.requires_grad());
     logps.sum().backward();
     for (const LoraRuntime::Module& m : lora->modules()) {
         ASSERT_TRUE(m.factors.b.grad().defined()) << m.path;
-        EXPECT_GT(m.factors.b.grad().abs().max().item<double>(), 0.0) << m.path;  // B gets a gradient at B = 0
+        EXPECT_GT(m.factors.b.grad().abs().max().item<double>(), 0.0) << m.path; // B gets a gradient at B = 0
     }
     EXPECT_FALSE(decoder().parameter("decoder.model.decoder.layers.0.fc1.weight")->requires_grad());
 }
 
 TEST(LoraRuntime, AdapterFileReadsBackAsPeft)
 {
-    auto lora = makeLora(LoraOptions{}, 4);
+    auto lora = makeLora(LoraOptions {}, 4);
     randomiseB(*lora, 11);
     const fs::path dir = test::freshOutDir("lora_runtime_adapter");
     auto adapter = lora->toAdapter("musicgen-tiny-public");
@@ -206,5 +211,5 @@ TEST(LoraRuntime, AdapterFileReadsBackAsPeft)
     }
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

@@ -5,13 +5,13 @@
 // DISABLED_ContextSweep measures SNR for several context sizes on any model (how the defaults were
 // chosen): TM_STREAM_MODEL=DIR unit_test_streaming_decoder --gtest_also_run_disabled_tests
 //   --gtest_filter='*ContextSweep*'
-#include <gtest/gtest.h>
-
-#include <ATen/ATen.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
 
 #include "pipeline/model_access.h"
 #include "pipeline/streaming_decoder.h"
@@ -24,7 +24,7 @@ namespace {
 
 std::shared_ptr<const MusicgenModel> loadModel(const std::filesystem::path& dir)
 {
-    auto loaded = MusicgenModel::load(dir, ModelOptions{});
+    auto loaded = MusicgenModel::load(dir, ModelOptions {});
     EXPECT_TRUE(loaded) << (loaded ? "" : loaded.error().message);
     return loaded ? *loaded : nullptr;
 }
@@ -35,23 +35,27 @@ std::shared_ptr<const MusicgenModel> fixtureModel()
     return model;
 }
 
-const Encodec& codecOf(const MusicgenModel& model) { return *modelParts(model).codec; }
+const Encodec& codecOf(const MusicgenModel& model)
+{
+    return *modelParts(model).codec;
+}
 
 // Uniform random codes [B, K, T].
 at::Tensor randomCodes(const MusicgenModel& model, int64_t batch, int64_t frames, uint64_t seed)
 {
     at::Generator gen = at::detail::createCPUGenerator(seed);
-    return at::randint(model.info().codebookSize, {batch, model.info().numCodebooks, frames}, gen, at::kLong);
+    return at::randint(model.info().codebookSize, { batch, model.info().numCodebooks, frames }, gen, at::kLong);
 }
 
-std::vector<float> fullDecode(const MusicgenModel& model, const at::Tensor& codes, int64_t item)  // -> [T * hop]
+std::vector<float> fullDecode(const MusicgenModel& model, const at::Tensor& codes, int64_t item) // -> [T * hop]
 {
     c10::InferenceMode guard;
-    at::Tensor audio = codecOf(model).decode(codes.narrow(0, item, 1)).reshape({-1}).to(at::kCPU).contiguous();
+    at::Tensor audio = codecOf(model).decode(codes.narrow(0, item, 1)).reshape({ -1 }).to(at::kCPU).contiguous();
     return std::vector<float>(audio.data_ptr<float>(), audio.data_ptr<float>() + audio.numel());
 }
 
-double streamedSnr(const MusicgenModel& model, const at::Tensor& codes, const StreamingOptions& options, int64_t item = 0)
+double streamedSnr(
+    const MusicgenModel& model, const at::Tensor& codes, const StreamingOptions& options, int64_t item = 0)
 {
     std::vector<float> full = fullDecode(model, codes, item);
     std::vector<float> streamed = streamDecodeCodes(codecOf(model), codes, item, options);
@@ -61,14 +65,14 @@ double streamedSnr(const MusicgenModel& model, const at::Tensor& codes, const St
 
 struct StreamRun {
     std::vector<float> samples;
-    std::vector<int64_t> framesAtChunk;  // frames pushed when each onAudio came
+    std::vector<int64_t> framesAtChunk; // frames pushed when each onAudio came
     GenerationResult result;
     StreamingStats stats;
 };
 
 // A greedy CFG generation of `prompts`, streaming batch item `item` through the public API.
-StreamRun generateStreaming(std::shared_ptr<const MusicgenModel> model, std::vector<std::string> prompts, int64_t frames, int64_t item,
-                            const StreamingOptions& options = {})
+StreamRun generateStreaming(std::shared_ptr<const MusicgenModel> model, std::vector<std::string> prompts,
+    int64_t frames, int64_t item, const StreamingOptions& options = {})
 {
     StreamRun run;
     int64_t pushed = 0;
@@ -103,14 +107,14 @@ TEST(StreamingDecoder, GreedyGenerationMatchesFullDecode)
     ASSERT_TRUE(model);
     const int64_t frames = 200;
     const StreamingOptions options;
-    StreamRun run = generateStreaming(model, {"Classic Rock, Electric guitar, keyboard, drums"}, frames, 0, options);
+    StreamRun run = generateStreaming(model, { "Classic Rock, Electric guitar, keyboard, drums" }, frames, 0, options);
     ASSERT_EQ(run.result.audio.size(), 1u);
     const auto hop = model->info().hopLength;
     EXPECT_EQ(static_cast<int64_t>(run.samples.size()), frames * hop);
     EXPECT_EQ(run.result.audio[0].size(), run.samples.size());
     const double snr = signalToNoiseDb(run.result.audio[0], run.samples);
-    std::printf("fixture, greedy generation of %lld frames: streamed vs full decode SNR %.1f dB (%s)\n", static_cast<long long>(frames), snr,
-                options.toString().c_str());
+    std::printf("fixture, greedy generation of %lld frames: streamed vs full decode SNR %.1f dB (%s)\n",
+        static_cast<long long>(frames), snr, options.toString().c_str());
     EXPECT_GE(snr, 40.0);
     // The first audio comes after the first chunk, its cross-fade overlap and right context.
     const int64_t firstReady = options.firstChunkFrames + options.crossfadeFrames + options.rightContextFrames;
@@ -122,7 +126,8 @@ TEST(StreamingDecoder, GreedyGenerationMatchesFullDecode)
     EXPECT_EQ(run.stats.samplesEmitted, frames * hop);
     EXPECT_GT(run.stats.decodeCalls, 3);
     // Audio keeps coming during generation, not only at the end.
-    EXPECT_GE(std::count_if(run.framesAtChunk.begin(), run.framesAtChunk.end(), [&](int64_t f) { return f < frames; }), 3);
+    EXPECT_GE(
+        std::count_if(run.framesAtChunk.begin(), run.framesAtChunk.end(), [&](int64_t f) { return f < frames; }), 3);
 }
 
 TEST(StreamingDecoder, StreamsTheChosenBatchItem)
@@ -130,20 +135,21 @@ TEST(StreamingDecoder, StreamsTheChosenBatchItem)
     auto model = fixtureModel();
     ASSERT_TRUE(model);
     const int64_t frames = 90;
-    StreamRun run = generateStreaming(model, {"Classic Rock, Electric guitar, keyboard, drums", "lofi hip hop with soft piano"}, frames, 1);
+    StreamRun run = generateStreaming(
+        model, { "Classic Rock, Electric guitar, keyboard, drums", "lofi hip hop with soft piano" }, frames, 1);
     ASSERT_EQ(run.result.audio.size(), 2u);
     ASSERT_EQ(run.samples.size(), run.result.audio[1].size());
     EXPECT_GE(signalToNoiseDb(run.result.audio[1], run.samples), 40.0);
-    EXPECT_LT(signalToNoiseDb(run.result.audio[0], run.samples), 20.0);  // not the other prompt's audio
+    EXPECT_LT(signalToNoiseDb(run.result.audio[0], run.samples), 20.0); // not the other prompt's audio
 }
 
 TEST(StreamingDecoder, RandomCodesMatchFullDecode)
 {
     auto model = fixtureModel();
     ASSERT_TRUE(model);
-    at::Tensor codes = randomCodes(*model, 2, 230, 7);  // [2, K, 230]: not a multiple of any chunk size used below
-    for (int64_t item : {0, 1}) {
-        const double snr = streamedSnr(*model, codes, StreamingOptions{}, item);
+    at::Tensor codes = randomCodes(*model, 2, 230, 7); // [2, K, 230]: not a multiple of any chunk size used below
+    for (int64_t item : { 0, 1 }) {
+        const double snr = streamedSnr(*model, codes, StreamingOptions {}, item);
         std::printf("fixture, random codes item %lld: SNR %.1f dB\n", static_cast<long long>(item), snr);
         EXPECT_GE(snr, 40.0);
     }
@@ -154,17 +160,17 @@ TEST(StreamingDecoder, ChunkSizeEdgeCases)
     auto model = fixtureModel();
     ASSERT_TRUE(model);
     auto options = [](int64_t first, int64_t chunk, int64_t left, int64_t right, int64_t fade) {
-        return StreamingOptions{first, chunk, left, right, fade};
+        return StreamingOptions { first, chunk, left, right, fade };
     };
     // Left context 16 is plenty for the fixture's LSTM (see DISABLED_ContextSweep) and keeps this fast.
     const std::vector<StreamingOptions> cases = {
-        options(1, 1, 16, 4, 1),    // one frame per decode
-        options(1, 1, 16, 4, 0),    // no cross-fade
-        options(3, 7, 16, 4, 2),    // odd sizes, a wider fade
-        options(10, 50, 16, 4, 1),  // the default chunking
-        options(2, 3, 16, 4, 5),    // a cross-fade longer than a chunk
+        options(1, 1, 16, 4, 1), // one frame per decode
+        options(1, 1, 16, 4, 0), // no cross-fade
+        options(3, 7, 16, 4, 2), // odd sizes, a wider fade
+        options(10, 50, 16, 4, 1), // the default chunking
+        options(2, 3, 16, 4, 5), // a cross-fade longer than a chunk
     };
-    for (int64_t frames : {1, 2, 5, 11, 50, 51, 97}) {
+    for (int64_t frames : { 1, 2, 5, 11, 50, 51, 97 }) {
         at::Tensor codes = randomCodes(*model, 1, frames, 100 + frames);
         std::vector<float> full = fullDecode(*model, codes, 0);
         for (const StreamingOptions& option : cases) {
@@ -182,7 +188,7 @@ TEST(StreamingDecoder, WholeHistoryAsContextIsExact)
     auto model = fixtureModel();
     ASSERT_TRUE(model);
     at::Tensor codes = randomCodes(*model, 1, 77, 3);
-    const double snr = streamedSnr(*model, codes, StreamingOptions{4, 9, 1000, 8, 0});
+    const double snr = streamedSnr(*model, codes, StreamingOptions { 4, 9, 1000, 8, 0 });
     EXPECT_GE(snr, 100.0);
 }
 
@@ -190,22 +196,22 @@ TEST(StreamingDecoder, SingleFrameThroughThePublicApi)
 {
     auto model = fixtureModel();
     ASSERT_TRUE(model);
-    StreamRun run = generateStreaming(model, {"a single frame"}, 1, 0);
+    StreamRun run = generateStreaming(model, { "a single frame" }, 1, 0);
     ASSERT_EQ(run.result.audio.size(), 1u);
     ASSERT_EQ(static_cast<int64_t>(run.samples.size()), model->info().hopLength);
     EXPECT_GE(signalToNoiseDb(run.result.audio[0], run.samples), 40.0);
-    EXPECT_EQ(run.stats.decodeCalls, 1);  // everything at finish()
+    EXPECT_EQ(run.stats.decodeCalls, 1); // everything at finish()
 }
 
 TEST(ChunkPlanner, ChunksTileTheFramesWithOverlapAndContext)
 {
-    const StreamingOptions options{3, 5, 8, 2, 1};
+    const StreamingOptions options { 3, 5, 8, 2, 1 };
     ChunkPlanner planner(options);
     const int64_t total = 23;
     std::vector<ChunkPlan> plans;
     for (int64_t available = 1; available <= total; ++available) {
         while (auto plan = planner.next(available, false)) {
-            EXPECT_EQ(plan->windowEnd, available);  // decoded as soon as it is ready
+            EXPECT_EQ(plan->windowEnd, available); // decoded as soon as it is ready
             plans.push_back(*plan);
             planner.advance(*plan);
         }
@@ -250,7 +256,7 @@ TEST(StreamingDecoder, RejectsBadInputAndKeepsTheError)
     ASSERT_TRUE(model);
     EXPECT_FALSE(StreamingDecoder::create(nullptr, 0, {}, {}));
     EXPECT_FALSE(StreamingDecoder::create(model, -1, {}, {}));
-    auto badOptions = StreamingDecoder::create(model, 0, StreamingOptions{0, 50, 64, 4, 1}, {});
+    auto badOptions = StreamingDecoder::create(model, 0, StreamingOptions { 0, 50, 64, 4, 1 }, {});
     ASSERT_FALSE(badOptions);
     EXPECT_NE(badOptions.error().message.find("first chunk"), std::string::npos);
 
@@ -258,12 +264,12 @@ TEST(StreamingDecoder, RejectsBadInputAndKeepsTheError)
     auto stream = StreamingDecoder::create(model, 1, {}, {});
     ASSERT_TRUE(stream);
     std::vector<int64_t> oneItem(k, 1);
-    auto shortFrame = (*stream)->pushFrame(0, oneItem);  // batch item 1 of a 1-item frame
+    auto shortFrame = (*stream)->pushFrame(0, oneItem); // batch item 1 of a 1-item frame
     ASSERT_FALSE(shortFrame);
     EXPECT_EQ(shortFrame.error().code, ErrorCode::InvalidArgument);
     std::vector<int64_t> twoItems(2 * k, 1);
     auto sticky = (*stream)->pushFrame(0, twoItems);
-    ASSERT_FALSE(sticky);  // the first error stays
+    ASSERT_FALSE(sticky); // the first error stays
     EXPECT_EQ(sticky.error().message, shortFrame.error().message);
     EXPECT_FALSE((*stream)->finish());
 
@@ -292,15 +298,15 @@ TEST(StreamingDecoder, RejectsBadInputAndKeepsTheError)
 at::Tensor generatedCodes(const MusicgenModel& model, int64_t frames, bool greedy)
 {
     GenerationRequest request = GenerationRequest::defaultsFor(model.info());
-    request.prompts = {"80s pop track with bassy drums and synth"};
+    request.prompts = { "80s pop track with bassy drums and synth" };
     request.frames = frames;
     request.sampling.greedy = greedy;
     request.sampling.seed = 5;
     request.decodeAudio = false;
     auto result = generate(model, request);
     EXPECT_TRUE(result) << (result ? "" : result.error().message);
-    if (!result) return at::zeros({1, model.info().numCodebooks, frames}, at::kLong);
-    return at::tensor(result->codes.values, at::kLong).view({1, result->codes.codebooks, result->codes.frames});
+    if (!result) return at::zeros({ 1, model.info().numCodebooks, frames }, at::kLong);
+    return at::tensor(result->codes.values, at::kLong).view({ 1, result->codes.codebooks, result->codes.frames });
 }
 
 TEST(StreamingDecoder, DISABLED_ContextSweep)
@@ -309,17 +315,18 @@ TEST(StreamingDecoder, DISABLED_ContextSweep)
     auto model = dir ? loadModel(dir) : fixtureModel();
     ASSERT_TRUE(model);
     const std::vector<std::pair<std::string, at::Tensor>> sources = {
-        {"random codes", randomCodes(*model, 1, 500, 11)},
-        {"greedy generation", generatedCodes(*model, 300, true)},
-        {"sampled generation", generatedCodes(*model, 300, false)},
+        { "random codes", randomCodes(*model, 1, 500, 11) },
+        { "greedy generation", generatedCodes(*model, 300, true) },
+        { "sampled generation", generatedCodes(*model, 300, false) },
     };
     for (const auto& [label, codes] : sources) {
         std::printf("model %s, %s, %lld frames; SNR (dB) of streamed vs full decode, chunk 50, cross-fade 1\n",
-                    model->info().name.c_str(), label.c_str(), static_cast<long long>(codes.size(2)));
-        for (int64_t right : {2, 3, 4, 8})
-            for (int64_t left : {0, 8, 16, 32, 64, 100, 150}) {
-                const double snr = streamedSnr(*model, codes, StreamingOptions{10, 50, left, right, 1});
-                std::printf("left %3lld right %lld: %6.1f dB\n", static_cast<long long>(left), static_cast<long long>(right), snr);
+            model->info().name.c_str(), label.c_str(), static_cast<long long>(codes.size(2)));
+        for (int64_t right : { 2, 3, 4, 8 })
+            for (int64_t left : { 0, 8, 16, 32, 64, 100, 150 }) {
+                const double snr = streamedSnr(*model, codes, StreamingOptions { 10, 50, left, right, 1 });
+                std::printf("left %3lld right %lld: %6.1f dB\n", static_cast<long long>(left),
+                    static_cast<long long>(right), snr);
                 std::fflush(stdout);
             }
     }
@@ -333,16 +340,17 @@ TEST(StreamingDecoder, DISABLED_TimeToFirstAudio)
     auto model = dir ? loadModel(dir) : fixtureModel();
     ASSERT_TRUE(model);
     GenerationRequest request = GenerationRequest::defaultsFor(model->info());
-    request.prompts = {"80s pop track with bassy drums and synth"};
+    request.prompts = { "80s pop track with bassy drums and synth" };
     request.frames = framesText ? std::atoll(framesText) : 250;
     auto bench = benchmarkStreaming(model, request);
     ASSERT_TRUE(bench) << bench.error().message;
-    std::printf("model %s, %lld frames (%s): first audio after %.2f s (%lld frames), generate %.2f s, streaming decode %.2f s in %lld "
+    std::printf("model %s, %lld frames (%s): first audio after %.2f s (%lld frames), generate %.2f s, streaming decode "
+                "%.2f s in %lld "
                 "calls, full decode %.2f s, SNR %.1f dB\n",
-                model->info().name.c_str(), static_cast<long long>(bench->frames), StreamingOptions{}.toString().c_str(),
-                bench->firstAudioSeconds, static_cast<long long>(bench->framesAtFirstAudio), bench->generateSeconds,
-                bench->streamDecodeSeconds, static_cast<long long>(bench->decodeCalls), bench->fullDecodeSeconds, bench->snrDb);
+        model->info().name.c_str(), static_cast<long long>(bench->frames), StreamingOptions {}.toString().c_str(),
+        bench->firstAudioSeconds, static_cast<long long>(bench->framesAtFirstAudio), bench->generateSeconds,
+        bench->streamDecodeSeconds, static_cast<long long>(bench->decodeCalls), bench->fullDecodeSeconds, bench->snrDb);
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

@@ -1,18 +1,18 @@
 // T5Encoder against the musicgen-tiny-public fixtures (Hugging Face T5EncoderModel, float32).
+#include <algorithm>
+#include <functional>
 #include <gtest/gtest.h>
+#include <iostream>
+#include <map>
+#include <set>
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
-#include <algorithm>
-#include <functional>
-#include <map>
-#include <iostream>
-#include <set>
 
 #include "core/model_config.h"
+#include "fixture_tensor.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
-#include "fixture_tensor.h"
 #include "testsupport.h"
 #include "text/t5_encoder.h"
 #include "text/tokenizer.h"
@@ -22,7 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fixtureDir() { return test::dataDir() / "musicgen-tiny-public"; }
+fs::path fixtureDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
 
 MusicgenConfig fixtureConfig()
 {
@@ -64,9 +67,9 @@ double worstExcess(const at::Tensor& actual, const at::Tensor& expected, double 
 
 void expectMatchesCase(const std::string& caseName)
 {
-    const at::Tensor ids = caseTensor(caseName, "input_ids");        // [B, S]
-    const at::Tensor mask = caseTensor(caseName, "attention_mask");  // [B, S]
-    const at::Tensor expected = caseTensor(caseName, "last_hidden_state");  // [B, S, D]
+    const at::Tensor ids = caseTensor(caseName, "input_ids"); // [B, S]
+    const at::Tensor mask = caseTensor(caseName, "attention_mask"); // [B, S]
+    const at::Tensor expected = caseTensor(caseName, "last_hidden_state"); // [B, S, D]
     const at::Tensor actual = encoder().forward(ids, mask);
     ASSERT_EQ(actual.sizes(), expected.sizes());
     ASSERT_EQ(actual.scalar_type(), at::kFloat);
@@ -84,7 +87,7 @@ TEST(T5Encoder, MatchesHuggingFace)
 TEST(T5Encoder, MatchesHuggingFacePastMaxDistance)
 {
     const at::Tensor ids = caseTensor("t5_encoder_long", "input_ids");
-    ASSERT_GT(ids.size(1), encoder().config().maxDistance);  // the log buckets saturate
+    ASSERT_GT(ids.size(1), encoder().config().maxDistance); // the log buckets saturate
     expectMatchesCase("t5_encoder_long");
 }
 
@@ -92,11 +95,10 @@ TEST(T5Encoder, TokenizerAndEncoderTogetherMatchTheFixture)
 {
     Expected<T5Tokenizer> tokenizer = T5Tokenizer::load(fixtureDir() / "spiece.model");
     ASSERT_TRUE(tokenizer) << tokenizer.error().message;
-    TokenBatch batch = tokenizer->encodeBatch({"Classic Rock, Electric guitar, keyboard, drums",
-                                               "lofi hip hop with soft piano", "",
-                                               "Café jazz — piano & saxophone, 90’s vibe!! ＬＯＦＩ 🎷"});
-    const at::Tensor ids = at::tensor(batch.ids, at::kLong).view({batch.batch, batch.length});
-    const at::Tensor mask = at::tensor(batch.mask, at::kLong).view({batch.batch, batch.length});
+    TokenBatch batch = tokenizer->encodeBatch({ "Classic Rock, Electric guitar, keyboard, drums",
+        "lofi hip hop with soft piano", "", "Café jazz — piano & saxophone, 90’s vibe!! ＬＯＦＩ 🎷" });
+    const at::Tensor ids = at::tensor(batch.ids, at::kLong).view({ batch.batch, batch.length });
+    const at::Tensor mask = at::tensor(batch.mask, at::kLong).view({ batch.batch, batch.length });
     EXPECT_TRUE(at::equal(ids, caseTensor("t5_encoder", "input_ids")));
     EXPECT_TRUE(at::equal(mask, caseTensor("t5_encoder", "attention_mask")));
     const at::Tensor expected = caseTensor("t5_encoder", "last_hidden_state");
@@ -108,9 +110,9 @@ TEST(T5Encoder, PaddingDoesNotChangeTokenRows)
     const at::Tensor ids = caseTensor("t5_encoder", "input_ids");
     const at::Tensor mask = caseTensor("t5_encoder", "attention_mask");
     const at::Tensor batched = encoder().forward(ids, mask);
-    const int64_t length = mask[1].sum().item<int64_t>();  // "lofi hip hop with soft piano"
-    const at::Tensor alone = encoder().forward(ids[1].slice(0, 0, length).unsqueeze(0),
-                                               mask[1].slice(0, 0, length).unsqueeze(0));
+    const int64_t length = mask[1].sum().item<int64_t>(); // "lofi hip hop with soft piano"
+    const at::Tensor alone
+        = encoder().forward(ids[1].slice(0, 0, length).unsqueeze(0), mask[1].slice(0, 0, length).unsqueeze(0));
     EXPECT_LE((alone[0] - batched[1].slice(0, 0, length)).abs().max().item<double>(), 1e-5);
 }
 
@@ -118,16 +120,16 @@ TEST(T5Encoder, PaddingDoesNotChangeTokenRows)
 void expectCloseToFloat32(at::ScalarType dtype, double maxAbs, double maxRelativeNorm)
 {
     Expected<T5Encoder> reduced = loadEncoder(fixtureDir(), dtype);
-    if (!reduced && reduced.error().code == ErrorCode::Unsupported)  // float16 on CPU libtorch 1.13
+    if (!reduced && reduced.error().code == ErrorCode::Unsupported) // float16 on CPU libtorch 1.13
         GTEST_SKIP() << reduced.error().message;
     ASSERT_TRUE(reduced) << reduced.error().message;
-    for (const std::string caseName : {"t5_encoder", "t5_encoder_long"}) {
+    for (const std::string caseName : { "t5_encoder", "t5_encoder_long" }) {
         const at::Tensor ids = caseTensor(caseName, "input_ids");
         const at::Tensor mask = caseTensor(caseName, "attention_mask");
         const at::Tensor reference = encoder().forward(ids, mask);
         const at::Tensor actual = reduced->forward(ids, mask);
         ASSERT_EQ(actual.scalar_type(), dtype);
-        const at::Tensor keep = mask.to(at::kBool).unsqueeze(-1).expand_as(reference);  // rows MusicGen uses
+        const at::Tensor keep = mask.to(at::kBool).unsqueeze(-1).expand_as(reference); // rows MusicGen uses
         const at::Tensor diff = (actual.to(at::kFloat) - reference).masked_select(keep);
         const double relative = (diff.norm() / reference.masked_select(keep).norm()).item<double>();
         EXPECT_TRUE(at::isfinite(actual).all().item<bool>()) << caseName;
@@ -138,9 +140,15 @@ void expectCloseToFloat32(at::ScalarType dtype, double maxAbs, double maxRelativ
     }
 }
 
-TEST(T5Encoder, BFloat16IsCloseToFloat32) { expectCloseToFloat32(at::kBFloat16, 0.15, 0.02); }
+TEST(T5Encoder, BFloat16IsCloseToFloat32)
+{
+    expectCloseToFloat32(at::kBFloat16, 0.15, 0.02);
+}
 
-TEST(T5Encoder, Float16IsCloseToFloat32) { expectCloseToFloat32(at::kHalf, 0.03, 0.004); }
+TEST(T5Encoder, Float16IsCloseToFloat32)
+{
+    expectCloseToFloat32(at::kHalf, 0.03, 0.004);
+}
 
 TEST(T5Encoder, TensorSpecsAreExactlyTheFixtureTensors)
 {
@@ -171,7 +179,8 @@ fs::path editedCheckpoint(const std::string& name, const std::function<void(std:
     Expected<SafetensorsFile> source = SafetensorsFile::open(fixtureDir() / "model.safetensors");
     if (!source) throw std::runtime_error(source.error().message);
     std::vector<TensorView> views;
-    for (const TensorInfo& info : source->tensors()) views.push_back({info.name, info.dtype, info.shape, source->data(info)});
+    for (const TensorInfo& info : source->tensors())
+        views.push_back({ info.name, info.dtype, info.shape, source->data(info) });
     edit(views);
     Expected<void> written = writeSafetensors(dir / "model.safetensors", views);
     if (!written) throw std::runtime_error(written.error().message);
@@ -192,7 +201,7 @@ void writeRandomCheckpoint(const fs::path& path, const std::vector<TensorSpec>& 
 TEST(T5Encoder, GatedGeluCheckpointFromTensorSpecsLoadsAndRuns)
 {
     MusicgenConfig config = fixtureConfig();
-    config.text.gatedGelu = true;  // flan-T5 style: wi_0 (gelu_new) * wi_1
+    config.text.gatedGelu = true; // flan-T5 style: wi_0 (gelu_new) * wi_1
     const std::vector<TensorSpec> specs = T5Encoder::tensorSpecs(config);
     const auto has = [&](const std::string& name) {
         return std::any_of(specs.begin(), specs.end(), [&](const TensorSpec& s) { return s.name == name; });
@@ -209,7 +218,7 @@ TEST(T5Encoder, GatedGeluCheckpointFromTensorSpecsLoadsAndRuns)
     EXPECT_TRUE(weights->unusedNames().empty());
     const at::Tensor ids = caseTensor("t5_encoder", "input_ids");
     const at::Tensor out = gated->forward(ids, caseTensor("t5_encoder", "attention_mask"));
-    EXPECT_EQ(out.sizes(), (std::vector<int64_t>{4, 26, 32}));
+    EXPECT_EQ(out.sizes(), (std::vector<int64_t> { 4, 26, 32 }));
     EXPECT_TRUE(at::isfinite(out).all().item<bool>());
     // The relu loader refuses the same file, naming the tensor it misses.
     Expected<T5Encoder> relu = T5Encoder::load(*weights, fixtureConfig(), at::TensorOptions());
@@ -222,7 +231,7 @@ TEST(T5Encoder, WrongShapeIsAnErrorNamingTheTensor)
     const std::string broken = "text_encoder.encoder.block.1.layer.1.DenseReluDense.wo.weight";
     const fs::path dir = editedCheckpoint("t5_wrong_shape", [&](std::vector<TensorView>& views) {
         for (TensorView& view : views)
-            if (view.name == broken) view.shape = {view.shape[1], view.shape[0]};  // [64, 32] instead of [32, 64]
+            if (view.name == broken) view.shape = { view.shape[1], view.shape[0] }; // [64, 32] instead of [32, 64]
     });
     Expected<T5Encoder> loaded = loadEncoder(dir);
     ASSERT_FALSE(loaded);
@@ -260,13 +269,13 @@ TEST(T5Encoder, RefusesBadInputs)
 {
     const at::Tensor ids = caseTensor("t5_encoder", "input_ids");
     const at::Tensor mask = caseTensor("t5_encoder", "attention_mask");
-    EXPECT_THROW(encoder().forward(ids.clone().fill_(384), mask), c10::Error);  // vocab is 384
+    EXPECT_THROW(encoder().forward(ids.clone().fill_(384), mask), c10::Error); // vocab is 384
     EXPECT_THROW(encoder().forward(ids.clone().fill_(-1), mask), c10::Error);
     EXPECT_THROW(encoder().forward(ids, mask.slice(1, 0, 3)), c10::Error);
     EXPECT_THROW(encoder().forward(ids.to(at::kFloat), mask), c10::Error);
     EXPECT_THROW(encoder().forward(ids[0], mask[0]), c10::Error);
     const at::Tensor empty = encoder().forward(ids.slice(1, 0, 0), mask.slice(1, 0, 0));
-    EXPECT_EQ(empty.sizes(), (std::vector<int64_t>{4, 0, 32}));
+    EXPECT_EQ(empty.sizes(), (std::vector<int64_t> { 4, 0, 32 }));
 }
 
 TEST(T5Encoder, RefusesANonFloatingComputeType)
@@ -276,5 +285,5 @@ TEST(T5Encoder, RefusesANonFloatingComputeType)
     EXPECT_EQ(loaded.error().code, ErrorCode::InvalidArgument);
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

@@ -1,15 +1,14 @@
 // The token cache: windows cropped and encoded like encodeAudio on the same resampled crop, resumable
 // runs, content-hash keys, failures named, cancel + resume, and validation of the cached files.
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cmath>
+#include <fcntl.h>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sndfile.h>
+#include <sys/stat.h>
 
 #include "tastemaker/audio_file.h"
 #include "tastemaker/fileio.h"
@@ -280,7 +279,7 @@ TEST(TokenCache, UnchangedFilesAreNotHashedAgainAndATouchedFileIs)
 
     // Overwrite the last bytes in place (same inode and size) and put the modification time back: the stamp
     // is unchanged, so the run reuses the recorded hash without reading the file (the make/rsync rule).
-    struct stat before {};
+    struct stat before { };
     ASSERT_EQ(::stat(audio.c_str(), &before), 0);
     {
         std::fstream file(audio, std::ios::in | std::ios::out | std::ios::binary);

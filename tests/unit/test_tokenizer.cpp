@@ -1,8 +1,7 @@
 // T5Tokenizer against the musicgen-tiny-public fixtures (Hugging Face's slow T5Tokenizer): every id exact.
-#include <gtest/gtest.h>
-
 #include <cstring>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -16,7 +15,10 @@ namespace {
 namespace fs = std::filesystem;
 using Ids = std::vector<int64_t>;
 
-fs::path fixtureDir() { return test::dataDir() / "musicgen-tiny-public"; }
+fs::path fixtureDir()
+{
+    return test::dataDir() / "musicgen-tiny-public";
+}
 
 nlohmann::json caseParams(const std::string& name)
 {
@@ -98,7 +100,7 @@ TEST(Tokenizer, BatchMatchesTheFixtureTensors)
     const fs::path file = fixtureDir() / "cases" / "tokenizer.safetensors";
     const Ids ids = readIds(file, "input_ids", &idsShape);
     const Ids mask = readIds(file, "attention_mask", &maskShape);
-    ASSERT_EQ(idsShape, (std::vector<int64_t>{4, 26}));
+    ASSERT_EQ(idsShape, (std::vector<int64_t> { 4, 26 }));
     ASSERT_EQ(maskShape, idsShape);
     EXPECT_EQ(batch.batch, 4);
     EXPECT_EQ(batch.length, 26);
@@ -114,12 +116,12 @@ TEST(Tokenizer, LongPromptMatchesTheFixtureTensors)
     const fs::path file = fixtureDir() / "cases" / "t5_encoder_long.safetensors";
     EXPECT_EQ(batch.ids, readIds(file, "input_ids", &idsShape));
     EXPECT_EQ(batch.mask, readIds(file, "attention_mask", &maskShape));
-    EXPECT_EQ(idsShape, (std::vector<int64_t>{batch.batch, batch.length}));
+    EXPECT_EQ(idsShape, (std::vector<int64_t> { batch.batch, batch.length }));
 }
 
 TEST(Tokenizer, BatchPadsOnTheRight)
 {
-    const TokenBatch batch = tokenizer().encodeBatch({"lofi", "", "lofi hip hop with soft piano"});
+    const TokenBatch batch = tokenizer().encodeBatch({ "lofi", "", "lofi hip hop with soft piano" });
     const Ids longest = tokenizer().encode("lofi hip hop with soft piano");
     const Ids shortest = tokenizer().encode("lofi");
     ASSERT_EQ(batch.batch, 3);
@@ -143,27 +145,27 @@ TEST(Tokenizer, BatchPadsOnTheRight)
 
 TEST(Tokenizer, EmptyAndWhitespaceGiveOnlyEos)
 {
-    EXPECT_EQ(tokenizer().encode(""), Ids{1});
-    EXPECT_EQ(tokenizer().encode(" "), Ids{1});
-    EXPECT_EQ(tokenizer().encode(" \t\n  \r "), Ids{1});
-    EXPECT_EQ(tokenizer().encode("\xE3\x80\x80"), Ids{1});  // U+3000 ideographic space
+    EXPECT_EQ(tokenizer().encode(""), Ids { 1 });
+    EXPECT_EQ(tokenizer().encode(" "), Ids { 1 });
+    EXPECT_EQ(tokenizer().encode(" \t\n  \r "), Ids { 1 });
+    EXPECT_EQ(tokenizer().encode("\xE3\x80\x80"), Ids { 1 }); // U+3000 ideographic space
 }
 
 TEST(Tokenizer, ExtraIdTokensMapToReversedIdsAndStripWhitespace)
 {
     const T5Tokenizer& t = tokenizer();
-    EXPECT_EQ(t.encode("<extra_id_0>"), (Ids{355, 1}));
-    EXPECT_EQ(t.encode("<extra_id_99>"), (Ids{256, 1}));
-    EXPECT_EQ(t.encode("<extra_id_0><extra_id_1>"), (Ids{355, 354, 1}));
+    EXPECT_EQ(t.encode("<extra_id_0>"), (Ids { 355, 1 }));
+    EXPECT_EQ(t.encode("<extra_id_99>"), (Ids { 256, 1 }));
+    EXPECT_EQ(t.encode("<extra_id_0><extra_id_1>"), (Ids { 355, 354, 1 }));
     // Whitespace beside <extra_id_i> is stripped, so both sides look the same to sentencepiece.
     EXPECT_EQ(t.encode("jazz   <extra_id_3>\t piano"), t.encode("jazz<extra_id_3>piano"));
     Ids expected = t.encode("jazz");
-    expected.back() = t.extraId(3);  // replaces the eos
+    expected.back() = t.extraId(3); // replaces the eos
     const Ids piano = t.encode("piano");
     expected.insert(expected.end(), piano.begin(), piano.end());
     EXPECT_EQ(t.encode("jazz <extra_id_3> piano"), expected);
     // Not special: out of range, leading zeros, unterminated.
-    for (const std::string text : {"<extra_id_100>", "<extra_id_05>", "<extra_id_1", "<extra_id_>"}) {
+    for (const std::string text : { "<extra_id_100>", "<extra_id_05>", "<extra_id_1", "<extra_id_>" }) {
         const Ids ids = t.encode(text);
         for (int64_t id : ids) EXPECT_LT(id, t.pieceCount()) << text;
     }
@@ -172,9 +174,9 @@ TEST(Tokenizer, ExtraIdTokensMapToReversedIdsAndStripWhitespace)
 TEST(Tokenizer, LiteralEosPadUnkAreSplitOut)
 {
     const T5Tokenizer& t = tokenizer();
-    EXPECT_EQ(t.encode("</s>"), Ids{1});  // no second eos
-    EXPECT_EQ(t.encode("<pad>"), (Ids{0, 1}));
-    EXPECT_EQ(t.encode("<unk>"), (Ids{2, 1}));
+    EXPECT_EQ(t.encode("</s>"), Ids { 1 }); // no second eos
+    EXPECT_EQ(t.encode("<pad>"), (Ids { 0, 1 }));
+    EXPECT_EQ(t.encode("<unk>"), (Ids { 2, 1 }));
     Ids jazz = t.encode("jazz");
     EXPECT_EQ(t.encode("jazz</s>"), jazz);
     EXPECT_EQ(t.encode("jazz </s>"), jazz);
@@ -182,7 +184,7 @@ TEST(Tokenizer, LiteralEosPadUnkAreSplitOut)
     Ids twice = jazz;
     twice.insert(twice.end(), jazz.begin(), jazz.end());
     EXPECT_EQ(t.encode("jazz</s>jazz"), twice);
-    EXPECT_EQ(t.encode("</s></s>"), (Ids{1, 1}));
+    EXPECT_EQ(t.encode("</s></s>"), (Ids { 1, 1 }));
 }
 
 TEST(Tokenizer, CopiesShareTheModelAcrossThreads)
@@ -211,9 +213,9 @@ TEST(Tokenizer, GarbageFilesAreErrorsNamingThem)
 {
     const fs::path dir = test::freshOutDir("tokenizer_garbage");
     const std::vector<std::pair<std::string, std::string>> files = {
-        {"garbage.model", std::string("\xff\xfe this is not a protobuf \x01\x02\x03", 30)},
-        {"empty.model", ""},
-        {"text.model", "{\"model\": \"not sentencepiece\"}"},
+        { "garbage.model", std::string("\xff\xfe this is not a protobuf \x01\x02\x03", 30) },
+        { "empty.model", "" },
+        { "text.model", "{\"model\": \"not sentencepiece\"}" },
     };
     for (const auto& [name, bytes] : files) {
         writeBytes(dir / name, bytes);
@@ -226,5 +228,5 @@ TEST(Tokenizer, GarbageFilesAreErrorsNamingThem)
     EXPECT_NE(folder.error().message.find(dir.string()), std::string::npos) << folder.error().message;
 }
 
-}  // namespace
-}  // namespace tmk
+} // namespace
+} // namespace tmk

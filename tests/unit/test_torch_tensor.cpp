@@ -2,8 +2,8 @@
 #include <cstring>
 #include <gtest/gtest.h>
 
-#include <ATen/ops/equal.h>
 #include <ATen/ops/arange.h>
+#include <ATen/ops/equal.h>
 #include <ATen/ops/isfinite.h>
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>

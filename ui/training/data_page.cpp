@@ -20,41 +20,55 @@ namespace tmk::ui {
 
 namespace {
 
-QString qs(const std::string& text) { return QString::fromStdString(text); }
+QString qs(const std::string& text)
+{
+    return QString::fromStdString(text);
+}
 
 QLabel* hintLabel(const QString& text, QWidget* parent)
 {
     auto* label = new QLabel(text, parent);
     label->setWordWrap(true);
-    label->setEnabled(false);  // the palette's muted text
+    label->setEnabled(false); // the palette's muted text
     return label;
 }
 
-}  // namespace
+} // namespace
 
-DataPage::DataPage(WizardContext& context, QWidget* parent) : QWizardPage(parent), m_context(context)
+DataPage::DataPage(WizardContext& context, QWidget* parent)
+    : QWizardPage(parent)
+    , m_context(context)
 {
     setTitle(tr("Training data"));
-    setSubTitle(tr("Songs with metadata and audio. Songs with similar genres are paired; in each pair the song higher on a "
-                   "metric is the one the \"+\" adapter learns to prefer."));
+    setSubTitle(
+        tr("Songs with metadata and audio. Songs with similar genres are paired; in each pair the song higher on a "
+           "metric is the one the \"+\" adapter learns to prefer."));
     auto* layout = new QVBoxLayout(this);
     m_grid = new QGridLayout();
     m_grid->setColumnStretch(1, 1);
     layout->addLayout(m_grid);
 
-    m_tracks = addPathRow(tr("Tracks CSV"), tr("Spotify Tracks format (.csv or .csv.gz): track_id, track_genre, the audio "
-                                               "features, popularity, …"), false, "tracksCsv");
-    m_youtube = addPathRow(tr("YouTube CSV (optional)"), tr("Spotify-YouTube statistics (Views, Likes, Comments), joined by "
-                                                            "artist and title."), false, "youtubeCsv");
-    m_audio = addPathRow(tr("Audio folder"), tr("Files named <track_id>.wav / .flac / .ogg / .mp3; songs without a file are "
-                                                "left out."), true, "audioDir");
+    m_tracks = addPathRow(tr("Tracks CSV"),
+        tr("Spotify Tracks format (.csv or .csv.gz): track_id, track_genre, the audio "
+           "features, popularity, …"),
+        false, "tracksCsv");
+    m_youtube = addPathRow(tr("YouTube CSV (optional)"),
+        tr("Spotify-YouTube statistics (Views, Likes, Comments), joined by "
+           "artist and title."),
+        false, "youtubeCsv");
+    m_audio = addPathRow(tr("Audio folder"),
+        tr("Files named <track_id>.wav / .flac / .ogg / .mp3; songs without a file are "
+           "left out."),
+        true, "audioDir");
     m_rating = new QLineEdit(this);
     m_rating->setObjectName("ratingColumn");
     m_rating->setPlaceholderText(tr("e.g. my_rating"));
     const int row = m_grid->rowCount();
     m_grid->addWidget(new QLabel(tr("Rating column (optional)"), this), row, 0);
     m_grid->addWidget(m_rating, row, 1, 1, 2);
-    m_grid->addWidget(hintLabel(tr("A column of the tracks CSV holding your own ratings: the \"rating\" metric."), this), row + 1, 1, 1, 2);
+    m_grid->addWidget(
+        hintLabel(tr("A column of the tracks CSV holding your own ratings: the \"rating\" metric."), this), row + 1, 1,
+        1, 2);
     connect(m_rating, &QLineEdit::textChanged, this, &DataPage::inputsChanged);
 
     auto* previewRow = new QHBoxLayout();
@@ -80,7 +94,7 @@ DataPage::DataPage(WizardContext& context, QWidget* parent) : QWizardPage(parent
 
     m_table = new QTableWidget(0, 4, this);
     m_table->setObjectName("pairsTable");
-    m_table->setHorizontalHeaderLabels({tr("Metric"), tr("Train pairs"), tr("Test pairs"), tr("Status")});
+    m_table->setHorizontalHeaderLabels({ tr("Metric"), tr("Train pairs"), tr("Test pairs"), tr("Status") });
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_table->horizontalHeader()->setStretchLastSection(true);
     m_table->verticalHeader()->hide();
@@ -118,21 +132,43 @@ QLineEdit* DataPage::addPathRow(const QString& label, const QString& hint, bool 
     connect(edit, &QLineEdit::textChanged, this, &DataPage::inputsChanged);
     connect(browse, &QPushButton::clicked, this, [this, edit, folder, label]() {
         const QString start = edit->text().isEmpty() ? QString() : QFileInfo(edit->text()).absolutePath();
-        const QString chosen = folder ? QFileDialog::getExistingDirectory(this, label, edit->text())
-                                      : QFileDialog::getOpenFileName(this, label, start, tr("CSV files (*.csv *.csv.gz);;All files (*)"));
+        const QString chosen = folder
+            ? QFileDialog::getExistingDirectory(this, label, edit->text())
+            : QFileDialog::getOpenFileName(this, label, start, tr("CSV files (*.csv *.csv.gz);;All files (*)"));
         if (!chosen.isEmpty()) edit->setText(chosen);
     });
     return edit;
 }
 
-void DataPage::setTracksCsv(const QString& path) { m_tracks->setText(path); }
-void DataPage::setYoutubeCsv(const QString& path) { m_youtube->setText(path); }
-void DataPage::setAudioDir(const QString& path) { m_audio->setText(path); }
-void DataPage::setRatingColumn(const QString& column) { m_rating->setText(column); }
+void DataPage::setTracksCsv(const QString& path)
+{
+    m_tracks->setText(path);
+}
+void DataPage::setYoutubeCsv(const QString& path)
+{
+    m_youtube->setText(path);
+}
+void DataPage::setAudioDir(const QString& path)
+{
+    m_audio->setText(path);
+}
+void DataPage::setRatingColumn(const QString& column)
+{
+    m_rating->setText(column);
+}
 
-QString DataPage::messageText() const { return m_message->text(); }
-QString DataPage::summaryText() const { return m_summary->text(); }
-bool DataPage::previewOk() const { return m_previewUsable && !m_running && m_previewedKey == previewKey(); }
+QString DataPage::messageText() const
+{
+    return m_message->text();
+}
+QString DataPage::summaryText() const
+{
+    return m_summary->text();
+}
+bool DataPage::previewOk() const
+{
+    return m_previewUsable && !m_running && m_previewedKey == previewKey();
+}
 
 PairBuilderOptions DataPage::options() const
 {
@@ -146,8 +182,9 @@ PairBuilderOptions DataPage::options() const
 
 QString DataPage::previewKey() const
 {
-    return QStringList{m_tracks->text().trimmed(), m_youtube->text().trimmed(), m_audio->text().trimmed(),
-                       m_rating->text().trimmed()}.join('\n');
+    return QStringList { m_tracks->text().trimmed(), m_youtube->text().trimmed(), m_audio->text().trimmed(),
+        m_rating->text().trimmed() }
+        .join('\n');
 }
 
 QString DataPage::inputProblem() const
@@ -157,7 +194,8 @@ QString DataPage::inputProblem() const
     const QString audio = m_audio->text().trimmed();
     if (tracks.isEmpty()) return tr("Choose the tracks CSV.");
     if (!QFileInfo(tracks).isFile()) return tr("The tracks CSV %1 does not exist.").arg(tracks);
-    if (!youtube.isEmpty() && !QFileInfo(youtube).isFile()) return tr("The YouTube CSV %1 does not exist.").arg(youtube);
+    if (!youtube.isEmpty() && !QFileInfo(youtube).isFile())
+        return tr("The YouTube CSV %1 does not exist.").arg(youtube);
     if (audio.isEmpty()) return tr("Choose the audio folder: training learns from the songs' audio.");
     if (!QFileInfo(audio).isDir()) return tr("The audio folder %1 does not exist.").arg(audio);
     return {};
@@ -190,7 +228,7 @@ void DataPage::startPreview()
     m_previewUsable = false;
     m_previewedKey = previewKey();
     m_preview->setEnabled(false);
-    m_progress->setRange(0, 0);  // busy until the first progress report
+    m_progress->setRange(0, 0); // busy until the first progress report
     setMessage(tr("Building the pairs…"), false);
     m_context.bridge.preview(options());
     Q_EMIT completeChanged();
@@ -213,7 +251,9 @@ void DataPage::onPreviewFinished(const PairReport& report)
     showReport(report);
     if (report.songsWithAudio == 0) {
         m_previewUsable = false;
-        setMessage(tr("None of the %1 songs has an audio file in the audio folder: there is nothing to train on.").arg(report.songs), true);
+        setMessage(tr("None of the %1 songs has an audio file in the audio folder: there is nothing to train on.")
+                       .arg(report.songs),
+            true);
     } else if (report.totalPairs() == 0) {
         m_previewUsable = false;
         setMessage(tr("The data gives no pairs (no two songs with audio share a genre)."), true);
@@ -223,7 +263,7 @@ void DataPage::onPreviewFinished(const PairReport& report)
         setMessage(tr("Preview done: %1 pairs in all.").arg(report.totalPairs()), false);
     }
     m_preview->setEnabled(inputProblem().isEmpty());
-    if (m_previewedKey != previewKey()) inputsChanged();  // edited while it ran
+    if (m_previewedKey != previewKey()) inputsChanged(); // edited while it ran
     Q_EMIT completeChanged();
 }
 
@@ -243,7 +283,11 @@ void DataPage::onPreviewFailed(const QString& message)
 void DataPage::showReport(const PairReport& report)
 {
     QString summary = tr("%1 rows · %2 songs · %3 with audio · %4 without audio · %5 genres")
-                          .arg(report.rows).arg(report.songs).arg(report.songsWithAudio).arg(report.songsWithoutAudio).arg(report.genres);
+                          .arg(report.rows)
+                          .arg(report.songs)
+                          .arg(report.songsWithAudio)
+                          .arg(report.songsWithoutAudio)
+                          .arg(report.genres);
     if (report.youtubeRows > 0)
         summary += tr(" · YouTube: %1 rows, %2 songs matched").arg(report.youtubeRows).arg(report.youtubeMatchedSongs);
     int64_t skipped = 0;
@@ -259,19 +303,28 @@ void DataPage::showReport(const PairReport& report)
         auto* name = new QTableWidgetItem(info ? qs(info->name) : qs(stats.metric));
         name->setData(Qt::UserRole, qs(stats.metric));
         m_table->setItem(row, 0, name);
-        m_table->setItem(row, 1, new QTableWidgetItem(stats.available ? QString::number(stats.trainPairs) : QString("–")));
-        m_table->setItem(row, 2, new QTableWidgetItem(stats.available ? QString::number(stats.testPairs) : QString("–")));
-        QString status = stats.available ? tr("available (%1 songs with a value, %2 ties dropped)").arg(stats.songsWithValue).arg(stats.ties)
-                                         : tr("unavailable: %1").arg(qs(stats.unavailableReason));
+        m_table->setItem(
+            row, 1, new QTableWidgetItem(stats.available ? QString::number(stats.trainPairs) : QString("–")));
+        m_table->setItem(
+            row, 2, new QTableWidgetItem(stats.available ? QString::number(stats.testPairs) : QString("–")));
+        QString status = stats.available
+            ? tr("available (%1 songs with a value, %2 ties dropped)").arg(stats.songsWithValue).arg(stats.ties)
+            : tr("unavailable: %1").arg(qs(stats.unavailableReason));
         auto* statusItem = new QTableWidgetItem(status);
         statusItem->setToolTip(status);
         m_table->setItem(row, 3, statusItem);
     }
 }
 
-void DataPage::initializePage() { inputsChanged(); }
+void DataPage::initializePage()
+{
+    inputsChanged();
+}
 
-bool DataPage::isComplete() const { return previewOk(); }
+bool DataPage::isComplete() const
+{
+    return previewOk();
+}
 
 bool DataPage::validatePage()
 {
@@ -285,6 +338,9 @@ bool DataPage::validatePage()
     return true;
 }
 
-void DataPage::cleanupPage() { m_context.bridge.cancelPreview(); }
+void DataPage::cleanupPage()
+{
+    m_context.bridge.cancelPreview();
+}
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

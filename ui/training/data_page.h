@@ -35,9 +35,9 @@ public:
 
     QPushButton* previewButton() const { return m_preview; }
     QTableWidget* metricsTable() const { return m_table; }
-    QString messageText() const;   // what is missing, or the preview's outcome
-    QString summaryText() const;   // songs, songs with audio, ... of the last preview
-    bool previewOk() const;        // a usable preview of the current inputs
+    QString messageText() const; // what is missing, or the preview's outcome
+    QString summaryText() const; // songs, songs with audio, ... of the last preview
+    bool previewOk() const; // a usable preview of the current inputs
 
     // The inputs as the pair builder takes them.
     tmk::PairBuilderOptions options() const;
@@ -71,9 +71,9 @@ private:
     QLabel* m_message = nullptr;
     QLabel* m_summary = nullptr;
     QTableWidget* m_table = nullptr;
-    QString m_previewedKey;  // the inputs the shown report is for
+    QString m_previewedKey; // the inputs the shown report is for
     bool m_previewUsable = false;
     bool m_running = false;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -1,6 +1,8 @@
 // RunMonitor (see run_monitor.h).
 #include "training/run_monitor.h"
 
+#include <cmath>
+
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -11,8 +13,6 @@
 #include <QTime>
 #include <QVBoxLayout>
 
-#include <cmath>
-
 #include "training/training_charts.h"
 
 namespace tmk::ui {
@@ -21,7 +21,10 @@ namespace {
 
 constexpr int kBarScale = 1000;
 
-int barValue(double fraction) { return static_cast<int>(std::lround(std::clamp(fraction, 0.0, 1.0) * kBarScale)); }
+int barValue(double fraction)
+{
+    return static_cast<int>(std::lround(std::clamp(fraction, 0.0, 1.0) * kBarScale));
+}
 
 QProgressBar* makeBar(QWidget* parent, const QString& name)
 {
@@ -33,7 +36,7 @@ QProgressBar* makeBar(QWidget* parent, const QString& name)
     return bar;
 }
 
-}  // namespace
+} // namespace
 
 // ---- EtaEstimator ----
 
@@ -74,7 +77,9 @@ QString EtaEstimator::format(std::optional<double> seconds)
 
 // ---- RunMonitor ----
 
-RunMonitor::RunMonitor(TrainingBridge& bridge, QWidget* parent) : QWidget(parent), m_bridge(bridge)
+RunMonitor::RunMonitor(TrainingBridge& bridge, QWidget* parent)
+    : QWidget(parent)
+    , m_bridge(bridge)
 {
     buildUi();
     connect(&bridge, &TrainingBridge::runMessage, this, &RunMonitor::onRunMessage);
@@ -180,9 +185,18 @@ void RunMonitor::prepareForResume(const QString& adapterName, const std::vector<
     updateOverall();
 }
 
-QString RunMonitor::statusText() const { return m_status->text(); }
-QString RunMonitor::adapterText() const { return m_adapterLabel->text(); }
-QString RunMonitor::logText() const { return m_log->toPlainText(); }
+QString RunMonitor::statusText() const
+{
+    return m_status->text();
+}
+QString RunMonitor::adapterText() const
+{
+    return m_adapterLabel->text();
+}
+QString RunMonitor::logText() const
+{
+    return m_log->toPlainText();
+}
 
 void RunMonitor::setStatus(const QString& text, bool error)
 {
@@ -194,13 +208,17 @@ void RunMonitor::showAdapter(int index)
 {
     if (index < 0 || index >= static_cast<int>(m_curves.size())) return;
     m_shown = index;
-    if (m_adapterChoice->currentIndex() != index && index < m_adapterChoice->count()) m_adapterChoice->setCurrentIndex(index);
+    if (m_adapterChoice->currentIndex() != index && index < m_adapterChoice->count())
+        m_adapterChoice->setCurrentIndex(index);
     m_charts->setEntries(m_curves[index]);
     m_table->reset();
     for (const TrainLogEntry& entry : m_curves[index]) m_table->addEntry(entry);
 }
 
-void RunMonitor::onRunMessage(const QString& text) { m_log->appendPlainText(text); }
+void RunMonitor::onRunMessage(const QString& text)
+{
+    m_log->appendPlainText(text);
+}
 
 void RunMonitor::onPrepareProgress(ProgressStage stage, qint64 done, qint64 total)
 {
@@ -247,7 +265,8 @@ void RunMonitor::onTrainProgress(int index, ProgressStage stage, qint64 done, qi
     } else if (stage == ProgressStage::Evaluation) {
         m_adapterLabel->setText(tr("%1: evaluating on the test pairs (%2 of %3)").arg(name).arg(done).arg(total));
     } else {
-        m_adapterLabel->setText(tr("%1: %2 (%3 of %4)").arg(name, QString::fromUtf8(progressStageName(stage))).arg(done).arg(total));
+        m_adapterLabel->setText(
+            tr("%1: %2 (%3 of %4)").arg(name, QString::fromUtf8(progressStageName(stage))).arg(done).arg(total));
     }
     updateOverall();
 }
@@ -259,7 +278,10 @@ void RunMonitor::showAdapterStep(qint64 step)
     m_adapterEta.update(m_adapterFraction);
     m_adapter->setValue(barValue(m_adapterFraction));
     m_adapterLabel->setText(tr("%1: step %2 of %3 · %4")
-                                .arg(name).arg(step).arg(m_adapterTotal).arg(EtaEstimator::format(m_adapterEta.secondsLeft())));
+                                .arg(name)
+                                .arg(step)
+                                .arg(m_adapterTotal)
+                                .arg(EtaEstimator::format(m_adapterEta.secondsLeft())));
 }
 
 void RunMonitor::onLogEntry(int index, const TrainLogEntry& entry)
@@ -284,7 +306,8 @@ void RunMonitor::onAdapterFinished(int index, bool cancelled, qint64 step, qint6
     ++m_adaptersDone;
     m_adapterFraction = 0.0;
     m_adapter->setValue(kBarScale);
-    m_adapterLabel->setText(tr("%1: finished at step %2 of %3").arg(m_adapterChoice->itemText(index)).arg(step).arg(totalSteps));
+    m_adapterLabel->setText(
+        tr("%1: finished at step %2 of %3").arg(m_adapterChoice->itemText(index)).arg(step).arg(totalSteps));
     updateOverall();
 }
 
@@ -326,19 +349,28 @@ void RunMonitor::updateOverall()
     m_overallEta.update(fraction);
     m_overall->setValue(barValue(fraction));
     m_overallLabel->setText(tr("Overall: %1 of %2 adapters trained · %3% · %4")
-                                .arg(m_adaptersDone).arg(m_adapters).arg(std::lround(fraction * 100))
+                                .arg(m_adaptersDone)
+                                .arg(m_adapters)
+                                .arg(std::lround(fraction * 100))
                                 .arg(EtaEstimator::format(m_overallEta.secondsLeft())));
 }
 
-Expected<void> RunMonitor::exportPng(const QString& path) const { return m_charts->exportPng(path); }
-Expected<void> RunMonitor::exportCsv(const QString& path) const { return m_charts->exportCsv(path); }
+Expected<void> RunMonitor::exportPng(const QString& path) const
+{
+    return m_charts->exportPng(path);
+}
+Expected<void> RunMonitor::exportCsv(const QString& path) const
+{
+    return m_charts->exportCsv(path);
+}
 
 void RunMonitor::exportInteractive(bool png)
 {
-    const QString adapter = m_adapterChoice->currentText().isEmpty() ? QString("curves") : m_adapterChoice->currentText();
+    const QString adapter
+        = m_adapterChoice->currentText().isEmpty() ? QString("curves") : m_adapterChoice->currentText();
     const QString dir = m_adapterChoice->currentData(Qt::ToolTipRole).toString();
     const QString suggested = (dir.isEmpty() ? QString() : dir + "/") + adapter + (png ? "-curves.png" : "-curves.csv");
     exportCurvesInteractive(this, *m_charts, png, suggested);
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

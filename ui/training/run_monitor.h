@@ -5,12 +5,12 @@
 // (it follows the adapter being trained).
 #pragma once
 
+#include <optional>
+#include <vector>
+
 #include <QElapsedTimer>
 #include <QString>
 #include <QWidget>
-
-#include <optional>
-#include <vector>
 
 #include "tastemaker/error.h"
 #include "tastemaker/training.h"
@@ -35,7 +35,7 @@ public:
     void reset();
     void update(double fraction);
     std::optional<double> secondsLeft() const;
-    static QString format(std::optional<double> seconds);  // "ETA 1:05", "ETA 1:02:03", "ETA –"
+    static QString format(std::optional<double> seconds); // "ETA 1:05", "ETA 1:02:03", "ETA –"
 
 private:
     QElapsedTimer m_clock;
@@ -79,7 +79,7 @@ private:
     void onAdapterStarted(int index, const QString& name, const QString& runDir);
     void onTrainProgress(int index, tmk::ProgressStage stage, qint64 done, qint64 total);
     void onLogEntry(int index, const tmk::TrainLogEntry& entry);
-    void showAdapterStep(qint64 step);  // the current adapter's bar, label and ETA
+    void showAdapterStep(qint64 step); // the current adapter's bar, label and ETA
     void onAdapterFinished(int index, bool cancelled, qint64 step, qint64 totalSteps);
     void onRunFinished(tmk::ui::RunOutcome outcome, qint64 step, const QString& message);
     void onCancelClicked();
@@ -102,17 +102,17 @@ private:
     QPushButton* m_exportPng = nullptr;
     QPushButton* m_exportCsv = nullptr;
 
-    std::vector<std::vector<tmk::TrainLogEntry>> m_curves;  // per adapter
+    std::vector<std::vector<tmk::TrainLogEntry>> m_curves; // per adapter
     int m_shown = -1;
-    int m_adapters = 0;        // queued adapters
+    int m_adapters = 0; // queued adapters
     bool m_hasPrepare = false; // a new plan: pairs and tokens first
     double m_prepareFraction = 0.0;
     int m_adaptersDone = 0;
     double m_adapterFraction = 0.0;
-    qint64 m_adapterTotal = 0;  // optimiser steps of the current adapter (from its progress reports)
+    qint64 m_adapterTotal = 0; // optimiser steps of the current adapter (from its progress reports)
     int m_current = -1;
     EtaEstimator m_overallEta, m_adapterEta;
     std::optional<RunOutcome> m_outcome;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -31,4 +31,4 @@ private:
     bool m_started = false;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -18,11 +18,15 @@ namespace tmk::ui {
 
 namespace {
 
-QString qs(const std::string& text) { return QString::fromStdString(text); }
+QString qs(const std::string& text)
+{
+    return QString::fromStdString(text);
+}
 
-}  // namespace
+} // namespace
 
-RunsDialog::RunsDialog(const QString& runsRoot, QWidget* parent) : QDialog(parent)
+RunsDialog::RunsDialog(const QString& runsRoot, QWidget* parent)
+    : QDialog(parent)
 {
     setWindowTitle(tr("Training runs"));
     setObjectName("runsDialog");
@@ -43,7 +47,7 @@ RunsDialog::RunsDialog(const QString& runsRoot, QWidget* parent) : QDialog(paren
 
     m_table = new QTableWidget(0, 4, this);
     m_table->setObjectName("runsTable");
-    m_table->setHorizontalHeaderLabels({tr("Run"), tr("Adapter"), tr("Steps"), tr("Status")});
+    m_table->setHorizontalHeaderLabels({ tr("Run"), tr("Adapter"), tr("Steps"), tr("Status") });
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_table->horizontalHeader()->setStretchLastSection(true);
     m_table->verticalHeader()->hide();
@@ -88,7 +92,10 @@ void RunsDialog::setRunsRoot(const QString& root)
     refresh();
 }
 
-QString RunsDialog::runsRoot() const { return m_root->text().trimmed(); }
+QString RunsDialog::runsRoot() const
+{
+    return m_root->text().trimmed();
+}
 
 QString RunsDialog::statusText(const RunInfo& run)
 {
@@ -169,7 +176,9 @@ void RunsDialog::showCurves()
 
 // ---- CurvesDialog ----
 
-CurvesDialog::CurvesDialog(const RunInfo& run, QWidget* parent) : QDialog(parent), m_dir(qs(run.dir.string()))
+CurvesDialog::CurvesDialog(const RunInfo& run, QWidget* parent)
+    : QDialog(parent)
+    , m_dir(qs(run.dir.string()))
 {
     const QString name = qs(run.dir.filename().string());
     setWindowTitle(tr("Curves — %1").arg(name));
@@ -179,19 +188,26 @@ CurvesDialog::CurvesDialog(const RunInfo& run, QWidget* parent) : QDialog(parent
     m_error = new QLabel(this);
     m_error->setWordWrap(true);
     layout->addWidget(m_error);
-    if (Expected<std::vector<TrainLogEntry>> entries = readTrainLog(run.dir)) m_charts->setEntries(*entries);
-    else m_error->setText(qs(entries.error().message));
+    if (Expected<std::vector<TrainLogEntry>> entries = readTrainLog(run.dir))
+        m_charts->setEntries(*entries);
+    else
+        m_error->setText(qs(entries.error().message));
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, this);
     QPushButton* png = buttons->addButton(tr("Export PNG…"), QDialogButtonBox::ActionRole);
     QPushButton* csv = buttons->addButton(tr("Export CSV…"), QDialogButtonBox::ActionRole);
     layout->addWidget(buttons);
-    connect(png, &QPushButton::clicked, this, [this, name]() { exportCurvesInteractive(this, *m_charts, true, m_dir + "/" + name + "-curves.png"); });
-    connect(csv, &QPushButton::clicked, this, [this, name]() { exportCurvesInteractive(this, *m_charts, false, m_dir + "/" + name + "-curves.csv"); });
+    connect(png, &QPushButton::clicked, this,
+        [this, name]() { exportCurvesInteractive(this, *m_charts, true, m_dir + "/" + name + "-curves.png"); });
+    connect(csv, &QPushButton::clicked, this,
+        [this, name]() { exportCurvesInteractive(this, *m_charts, false, m_dir + "/" + name + "-curves.csv"); });
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     resize(900, 640);
 }
 
-QString CurvesDialog::errorText() const { return m_error->text(); }
+QString CurvesDialog::errorText() const
+{
+    return m_error->text();
+}
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -3,11 +3,11 @@
 // "Curves…" shows a run's logged curves (metrics.jsonl) with PNG and CSV export.
 #pragma once
 
-#include <QDialog>
-#include <QString>
-
 #include <optional>
 #include <vector>
+
+#include <QDialog>
+#include <QString>
 
 #include "tastemaker/training.h"
 
@@ -27,7 +27,7 @@ public:
     explicit RunsDialog(const QString& runsRoot, QWidget* parent = nullptr);
     ~RunsDialog() override;
 
-    void setRunsRoot(const QString& root);  // and refresh
+    void setRunsRoot(const QString& root); // and refresh
     QString runsRoot() const;
     void refresh();
     const std::vector<tmk::RunInfo>& runs() const { return m_runs; }
@@ -73,6 +73,6 @@ private:
     QString m_dir;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui
 
 Q_DECLARE_METATYPE(tmk::RunInfo)

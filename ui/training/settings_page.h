@@ -4,10 +4,10 @@
 // wizard's commit page: its button reads "Start training".
 #pragma once
 
+#include <vector>
+
 #include <QString>
 #include <QWizardPage>
-
-#include <vector>
 
 #include "tastemaker/training.h"
 
@@ -50,8 +50,8 @@ public:
     bool validatePage() override;
 
 private:
-    void buildEditors(QGridLayout* grid);          // the everyday ones
-    void buildAdvancedEditors(QGridLayout* grid);  // hidden until "Show advanced settings"
+    void buildEditors(QGridLayout* grid); // the everyday ones
+    void buildAdvancedEditors(QGridLayout* grid); // hidden until "Show advanced settings"
     void addRow(QGridLayout* grid, const QString& label, QWidget* editor, const QString& explanation, bool advanced);
     void updateLengthMode();
 
@@ -82,4 +82,4 @@ private:
     QLabel* m_message = nullptr;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

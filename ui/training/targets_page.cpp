@@ -21,15 +21,21 @@ namespace tmk::ui {
 
 namespace {
 
-QString qs(const std::string& text) { return QString::fromStdString(text); }
+QString qs(const std::string& text)
+{
+    return QString::fromStdString(text);
+}
 
-}  // namespace
+} // namespace
 
-TargetsPage::TargetsPage(WizardContext& context, QWidget* parent) : QWizardPage(parent), m_context(context)
+TargetsPage::TargetsPage(WizardContext& context, QWidget* parent)
+    : QWizardPage(parent)
+    , m_context(context)
 {
     setTitle(tr("Adapters to train"));
-    setSubTitle(tr("Each slider has two adapters: \"+\" moves the music towards the right-hand label, \"−\" towards the "
-                   "left-hand one. They are trained one after the other."));
+    setSubTitle(
+        tr("Each slider has two adapters: \"+\" moves the music towards the right-hand label, \"−\" towards the "
+           "left-hand one. They are trained one after the other."));
     auto* layout = new QVBoxLayout(this);
 
     auto* gridHost = new QWidget(this);
@@ -55,9 +61,12 @@ TargetsPage::TargetsPage(WizardContext& context, QWidget* parent) : QWizardPage(
 
     auto* folders = new QGridLayout();
     folders->setColumnStretch(1, 1);
-    m_model = addFolderRow(folders, tr("Base model"), tr("The MusicGen folder the adapters are trained on (and later used with)."), "modelDir");
-    m_bank = addFolderRow(folders, tr("Adapter bank"), tr("Finished adapters are registered in this bank's bank.json (created when missing)."), "bankDir");
-    m_runs = addFolderRow(folders, tr("Runs folder"), tr("Each run keeps its settings, logs, metrics and checkpoints in its own folder here."), "runsRoot");
+    m_model = addFolderRow(folders, tr("Base model"),
+        tr("The MusicGen folder the adapters are trained on (and later used with)."), "modelDir");
+    m_bank = addFolderRow(folders, tr("Adapter bank"),
+        tr("Finished adapters are registered in this bank's bank.json (created when missing)."), "bankDir");
+    m_runs = addFolderRow(folders, tr("Runs folder"),
+        tr("Each run keeps its settings, logs, metrics and checkpoints in its own folder here."), "runsRoot");
     layout->addLayout(folders);
 
     m_message = new QLabel(this);
@@ -67,8 +76,10 @@ TargetsPage::TargetsPage(WizardContext& context, QWidget* parent) : QWizardPage(
 
     QSettings settings;
     const EngineBridge& engine = m_context.bridge.engine();
-    m_model->setText(!engine.modelDir().isEmpty() ? engine.modelDir() : settings.value(training_settings::kModelDir).toString());
-    m_bank->setText(!engine.bankDir().isEmpty() ? engine.bankDir() : settings.value(training_settings::kBankDir).toString());
+    m_model->setText(
+        !engine.modelDir().isEmpty() ? engine.modelDir() : settings.value(training_settings::kModelDir).toString());
+    m_bank->setText(
+        !engine.bankDir().isEmpty() ? engine.bankDir() : settings.value(training_settings::kBankDir).toString());
     m_runs->setText(settings.value(training_settings::kRunsRoot, TrainingBridge::defaultRunsRoot()).toString());
     connect(m_model, &QLineEdit::textChanged, this, &TargetsPage::updateState);
     connect(m_runs, &QLineEdit::textChanged, this, &TargetsPage::updateState);
@@ -92,7 +103,7 @@ void TargetsPage::buildGrid(QGridLayout* grid)
         auto* name = new QLabel(qs(metric.name), this);
         name->setToolTip(qs(metric.description));
         grid->addWidget(name, row, 0);
-        for (AdapterSide side : {AdapterSide::Negative, AdapterSide::Positive}) {
+        for (AdapterSide side : { AdapterSide::Negative, AdapterSide::Positive }) {
             const bool positive = side == AdapterSide::Positive;
             const QString base = (positive ? "+ " : "− ") + qs(positive ? metric.positiveLabel : metric.negativeLabel);
             auto* box = new QCheckBox(base, this);
@@ -106,8 +117,8 @@ void TargetsPage::buildGrid(QGridLayout* grid)
     }
     grid->setColumnMinimumWidth(1, 200);
     grid->setColumnMinimumWidth(2, 200);
-    grid->setColumnStretch(3, 1);  // spare width right of the checkboxes
-    grid->setRowStretch(row, 1);   // and spare height under them
+    grid->setColumnStretch(3, 1); // spare width right of the checkboxes
+    grid->setRowStretch(row, 1); // and spare height under them
 }
 
 QLineEdit* TargetsPage::addFolderRow(QGridLayout* grid, const QString& label, const QString& hint, const QString& name)
@@ -137,10 +148,10 @@ QCheckBox* TargetsPage::checkBox(const QString& metric, AdapterSide side) const
 std::vector<TrainingTarget> TargetsPage::selectedTargets() const
 {
     std::vector<TrainingTarget> targets;
-    for (const MetricInfo& metric : m_context.bridge.metrics())  // metrics order, "+" before "−"
-        for (AdapterSide side : {AdapterSide::Positive, AdapterSide::Negative})
+    for (const MetricInfo& metric : m_context.bridge.metrics()) // metrics order, "+" before "−"
+        for (AdapterSide side : { AdapterSide::Positive, AdapterSide::Negative })
             if (QCheckBox* box = checkBox(qs(metric.id), side); box && box->isEnabled() && box->isChecked())
-                targets.push_back(TrainingTarget{metric.id, side});
+                targets.push_back(TrainingTarget { metric.id, side });
     return targets;
 }
 
@@ -155,13 +166,34 @@ void TargetsPage::clearSelection()
     for (auto& [key, box] : m_boxes) box->setChecked(false);
 }
 
-void TargetsPage::setModelDir(const QString& dir) { m_model->setText(dir); }
-void TargetsPage::setBankDir(const QString& dir) { m_bank->setText(dir); }
-void TargetsPage::setRunsRoot(const QString& dir) { m_runs->setText(dir); }
-QString TargetsPage::modelDir() const { return m_model->text().trimmed(); }
-QString TargetsPage::bankDir() const { return m_bank->text().trimmed(); }
-QString TargetsPage::runsRoot() const { return m_runs->text().trimmed(); }
-QString TargetsPage::messageText() const { return m_message->text(); }
+void TargetsPage::setModelDir(const QString& dir)
+{
+    m_model->setText(dir);
+}
+void TargetsPage::setBankDir(const QString& dir)
+{
+    m_bank->setText(dir);
+}
+void TargetsPage::setRunsRoot(const QString& dir)
+{
+    m_runs->setText(dir);
+}
+QString TargetsPage::modelDir() const
+{
+    return m_model->text().trimmed();
+}
+QString TargetsPage::bankDir() const
+{
+    return m_bank->text().trimmed();
+}
+QString TargetsPage::runsRoot() const
+{
+    return m_runs->text().trimmed();
+}
+QString TargetsPage::messageText() const
+{
+    return m_message->text();
+}
 
 void TargetsPage::refreshAvailability()
 {
@@ -169,9 +201,12 @@ void TargetsPage::refreshAvailability()
     for (auto& [key, box] : m_boxes) {
         const MetricPairStats* stats = report ? report->find(key.first) : nullptr;
         QString reason;
-        if (report && !stats) reason = tr("The preview has no pairs for this metric.");
-        else if (stats && !stats->available) reason = qs(stats->unavailableReason);
-        else if (stats && stats->trainPairs == 0) reason = tr("The preview found no training pairs for this metric.");
+        if (report && !stats)
+            reason = tr("The preview has no pairs for this metric.");
+        else if (stats && !stats->available)
+            reason = qs(stats->unavailableReason);
+        else if (stats && stats->trainPairs == 0)
+            reason = tr("The preview found no training pairs for this metric.");
         box->setEnabled(reason.isEmpty());
         if (!reason.isEmpty()) box->setChecked(false);
         box->setProperty("unavailableReason", reason);
@@ -195,7 +230,8 @@ void TargetsPage::refreshBankMarks()
             tip = reason;
         } else {
             tip = tr("Train %1").arg(qs(adapterName(key.first, key.second)));
-            if (box->property("trainPairs").isValid()) tip += tr(" on %1 training pairs").arg(box->property("trainPairs").toLongLong());
+            if (box->property("trainPairs").isValid())
+                tip += tr(" on %1 training pairs").arg(box->property("trainPairs").toLongLong());
             if (present) tip += tr(".\nThe bank already has this adapter; training again replaces it.");
         }
         box->setToolTip(tip);
@@ -207,7 +243,8 @@ QString TargetsPage::problem() const
     if (selectedTargets().empty()) return tr("Select at least one adapter to train.");
     if (modelDir().isEmpty()) return tr("Choose the base model folder.");
     if (!QFileInfo(QDir(modelDir()).filePath("config.json")).isFile())
-        return tr("The base model folder %1 has no config.json (choose a Hugging Face MusicGen folder).").arg(modelDir());
+        return tr("The base model folder %1 has no config.json (choose a Hugging Face MusicGen folder).")
+            .arg(modelDir());
     if (bankDir().isEmpty()) return tr("Choose the adapter bank the finished adapters are registered in.");
     if (runsRoot().isEmpty()) return tr("Choose the runs folder.");
     return {};
@@ -227,7 +264,10 @@ void TargetsPage::initializePage()
     updateState();
 }
 
-bool TargetsPage::isComplete() const { return problem().isEmpty(); }
+bool TargetsPage::isComplete() const
+{
+    return problem().isEmpty();
+}
 
 bool TargetsPage::validatePage()
 {
@@ -244,4 +284,4 @@ bool TargetsPage::validatePage()
     return true;
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

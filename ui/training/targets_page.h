@@ -5,12 +5,12 @@
 // folder. At least one target is required.
 #pragma once
 
-#include <QString>
-#include <QWizardPage>
-
 #include <map>
 #include <optional>
 #include <vector>
+
+#include <QString>
+#include <QWizardPage>
 
 #include "tastemaker/adapters.h"
 #include "training/training_bridge.h"
@@ -42,7 +42,7 @@ public:
     QString modelDir() const;
     QString bankDir() const;
     QString runsRoot() const;
-    QString messageText() const;  // what is missing before Next
+    QString messageText() const; // what is missing before Next
 
     void initializePage() override;
     bool isComplete() const override;
@@ -65,4 +65,4 @@ private:
     std::optional<tmk::BankSummary> m_bankSummary;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -2,14 +2,14 @@
 // worker (see training_bridge.h).
 #include "training/training_bridge.h"
 
+#include <chrono>
+#include <mutex>
+
 #include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
 #include <QMetaObject>
 #include <QStandardPaths>
-
-#include <chrono>
-#include <mutex>
 
 #include "engine_bridge.h"
 #include "tastemaker/token_cache.h"
@@ -20,7 +20,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-QString qs(const std::string& text) { return QString::fromStdString(text); }
+QString qs(const std::string& text)
+{
+    return QString::fromStdString(text);
+}
 
 // Passes progress on at most every 50 ms (and always the last step of a stage).
 ProgressCallback throttled(std::function<void(const Progress&)> report)
@@ -40,7 +43,7 @@ QString canonicalDir(const QString& dir)
     return canonical.isEmpty() ? QDir::cleanPath(QFileInfo(dir).absoluteFilePath()) : canonical;
 }
 
-}  // namespace
+} // namespace
 
 // The way from a worker job back to the bridge: closed by the destructor, so a job that outlives the
 // bridge posts nothing (queued calls still pending are dropped by ~QObject).
@@ -60,10 +63,15 @@ struct TrainingBridge::Channel {
     }
 };
 
-QString TrainingTarget::name() const { return qs(adapterName(metric, side)); }
+QString TrainingTarget::name() const
+{
+    return qs(adapterName(metric, side));
+}
 
 TrainingBridge::TrainingBridge(EngineBridge& engine, QObject* parent)
-    : QObject(parent), m_engine(engine), m_channel(std::make_shared<Channel>())
+    : QObject(parent)
+    , m_engine(engine)
+    , m_channel(std::make_shared<Channel>())
 {
     qRegisterMetaType<tmk::PairReport>("tmk::PairReport");
     qRegisterMetaType<tmk::TrainLogEntry>("tmk::TrainLogEntry");
@@ -78,7 +86,10 @@ TrainingBridge::~TrainingBridge()
     if (m_runToken) m_runToken->requestCancel();
 }
 
-const std::vector<MetricInfo>& TrainingBridge::metrics() const { return m_engine.metrics(); }
+const std::vector<MetricInfo>& TrainingBridge::metrics() const
+{
+    return m_engine.metrics();
+}
 
 QString TrainingBridge::defaultRunsRoot()
 {
@@ -109,38 +120,40 @@ void TrainingBridge::preview(const PairBuilderOptions& options)
     const int generation = m_previewGeneration;
     std::shared_ptr<Channel> channel = m_channel;
     std::vector<MetricInfo> metrics = m_engine.metrics();
-    m_engine.post([this, channel, token, options, metrics, generation]() {
-        ProgressCallback progress = throttled([this, channel, generation](const Progress& p) {
-            const ProgressStage stage = p.stage;
-            const qint64 done = p.done, total = p.total;
-            channel->post([this, generation, stage, done, total]() {
-                if (generation == m_previewGeneration) Q_EMIT previewProgress(stage, done, total);
+    m_engine.post(
+        [this, channel, token, options, metrics, generation]() {
+            ProgressCallback progress = throttled([this, channel, generation](const Progress& p) {
+                const ProgressStage stage = p.stage;
+                const qint64 done = p.done, total = p.total;
+                channel->post([this, generation, stage, done, total]() {
+                    if (generation == m_previewGeneration) Q_EMIT previewProgress(stage, done, total);
+                });
             });
-        });
-        Expected<PairSet> set = buildPairs(options, metrics, progress, token.get());
-        if (!set) {
-            const QString message = qs(set.error().message);
-            channel->post([this, generation, message]() {
+            Expected<PairSet> set = buildPairs(options, metrics, progress, token.get());
+            if (!set) {
+                const QString message = qs(set.error().message);
+                channel->post([this, generation, message]() {
+                    if (generation != m_previewGeneration) return;
+                    m_previewToken.reset();
+                    Q_EMIT previewFailed(message);
+                });
+                return;
+            }
+            PairReport report = std::move(set->report);
+            channel->post([this, generation, report]() {
                 if (generation != m_previewGeneration) return;
                 m_previewToken.reset();
-                Q_EMIT previewFailed(message);
+                Q_EMIT previewFinished(report);
             });
-            return;
-        }
-        PairReport report = std::move(set->report);
-        channel->post([this, generation, report]() {
-            if (generation != m_previewGeneration) return;
-            m_previewToken.reset();
-            Q_EMIT previewFinished(report);
-        });
-    }, token);
+        },
+        token);
 }
 
 void TrainingBridge::cancelPreview()
 {
     if (m_previewToken) m_previewToken->requestCancel();
     m_previewToken.reset();
-    ++m_previewGeneration;  // whatever the running preview reports is dropped
+    ++m_previewGeneration; // whatever the running preview reports is dropped
 }
 
 // ---- A plan: prepare, then one job per adapter ----
@@ -207,38 +220,46 @@ void TrainingBridge::postPrepare(const TrainingPlan& plan)
     tokenize.model = plan.train.model;
     const PairBuilderOptions data = plan.data;
 
-    m_engine.post([this, channel, token, metrics, data, tokenize]() {
-        ProgressCallback progress = throttled([this, channel](const Progress& p) {
-            const ProgressStage stage = p.stage;
-            const qint64 done = p.done, total = p.total;
-            channel->post([this, stage, done, total]() { Q_EMIT prepareProgress(stage, done, total); });
-        });
-        auto fail = [this, channel](const Error& error) {
-            const bool cancelled = error.code == ErrorCode::Cancelled;
-            const QString message = qs(error.message);
-            channel->post([this, cancelled, message]() { onPrepared(false, cancelled, message); });
-        };
-        if (token->isCancelled()) return fail(Error{ErrorCode::Cancelled, "cancelled"});
-        Expected<PairSet> set = buildPairs(data, metrics, progress, token.get());
-        if (!set) return fail(set.error());
-        const QString built = tr("%1 songs (%2 with audio), %3 pairs")
-                                  .arg(set->report.songs).arg(set->report.songsWithAudio).arg(set->report.totalPairs());
-        channel->post([this, built]() { Q_EMIT runMessage(built); });
-        if (Expected<void> written = writePairSet(*set, tokenize.pairsDir); !written) return fail(written.error());
+    m_engine.post(
+        [this, channel, token, metrics, data, tokenize]() {
+            ProgressCallback progress = throttled([this, channel](const Progress& p) {
+                const ProgressStage stage = p.stage;
+                const qint64 done = p.done, total = p.total;
+                channel->post([this, stage, done, total]() { Q_EMIT prepareProgress(stage, done, total); });
+            });
+            auto fail = [this, channel](const Error& error) {
+                const bool cancelled = error.code == ErrorCode::Cancelled;
+                const QString message = qs(error.message);
+                channel->post([this, cancelled, message]() { onPrepared(false, cancelled, message); });
+            };
+            if (token->isCancelled()) return fail(Error { ErrorCode::Cancelled, "cancelled" });
+            Expected<PairSet> set = buildPairs(data, metrics, progress, token.get());
+            if (!set) return fail(set.error());
+            const QString built = tr("%1 songs (%2 with audio), %3 pairs")
+                                      .arg(set->report.songs)
+                                      .arg(set->report.songsWithAudio)
+                                      .arg(set->report.totalPairs());
+            channel->post([this, built]() { Q_EMIT runMessage(built); });
+            if (Expected<void> written = writePairSet(*set, tokenize.pairsDir); !written) return fail(written.error());
 
-        Expected<TokenizeReport> report = tokenizeSongs(tokenize, progress, token.get());
-        if (!report) return fail(report.error());
-        if (report->cancelled) return fail(Error{ErrorCode::Cancelled, "cancelled while tokenizing"});
-        QStringList lines;
-        lines << tr("Tokenized %1 songs: %2 encoded, %3 reused, %4 failed, %5 without audio")
-                     .arg(report->songs).arg(report->encoded).arg(report->reused).arg(report->failed).arg(report->withoutAudio);
-        for (size_t i = 0; i < report->failures.size() && i < 10; ++i)
-            lines << tr("  %1: %2").arg(qs(report->failures[i].first), qs(report->failures[i].second));
-        channel->post([this, lines]() {
-            for (const QString& line : lines) Q_EMIT runMessage(line);
-            onPrepared(true, false, {});
-        });
-    }, token);
+            Expected<TokenizeReport> report = tokenizeSongs(tokenize, progress, token.get());
+            if (!report) return fail(report.error());
+            if (report->cancelled) return fail(Error { ErrorCode::Cancelled, "cancelled while tokenizing" });
+            QStringList lines;
+            lines << tr("Tokenized %1 songs: %2 encoded, %3 reused, %4 failed, %5 without audio")
+                         .arg(report->songs)
+                         .arg(report->encoded)
+                         .arg(report->reused)
+                         .arg(report->failed)
+                         .arg(report->withoutAudio);
+            for (size_t i = 0; i < report->failures.size() && i < 10; ++i)
+                lines << tr("  %1: %2").arg(qs(report->failures[i].first), qs(report->failures[i].second));
+            channel->post([this, lines]() {
+                for (const QString& line : lines) Q_EMIT runMessage(line);
+                onPrepared(true, false, {});
+            });
+        },
+        token);
 }
 
 void TrainingBridge::onPrepared(bool ok, bool cancelled, const QString& message)
@@ -255,18 +276,19 @@ bool TrainingBridge::resume(const RunInfo& run, const fs::path& bankDir)
     options.outDir = run.dir;
     options.resume = true;
     if (!bankDir.empty()) options.bankDir = bankDir;
-    m_plan = TrainingPlan{};
+    m_plan = TrainingPlan {};
     m_plan.bankDir = options.bankDir;
     m_plan.modelDir = options.modelDir;
     m_pairsDir = options.pairsDir;
-    m_targets = {TrainingTarget{options.metric, options.direction}};
-    m_runDirs = {run.dir};
-    m_options = {options};
+    m_targets = { TrainingTarget { options.metric, options.direction } };
+    m_runDirs = { run.dir };
+    m_options = { options };
     m_lastStep = run.step;
     m_runToken = std::make_shared<CancelToken>();
     m_running = true;
     Q_EMIT runningChanged(true);
-    Q_EMIT runMessage(tr("Resuming %1 from step %2 of %3").arg(qs(run.dir.filename().string())).arg(run.step).arg(run.totalSteps));
+    Q_EMIT runMessage(
+        tr("Resuming %1 from step %2 of %3").arg(qs(run.dir.filename().string())).arg(run.step).arg(run.totalSteps));
     startAdapter(0);
     return true;
 }
@@ -301,16 +323,21 @@ void TrainingBridge::startAdapter(int index)
     const TrainingTarget& target = m_targets[index];
     Q_EMIT adapterStarted(index, target.name(), qs(m_runDirs[index].string()));
     Q_EMIT runMessage(tr("Training %1 (%2 of %3) in %4")
-                          .arg(target.name()).arg(index + 1).arg(m_targets.size()).arg(qs(m_runDirs[index].string())));
+                          .arg(target.name())
+                          .arg(index + 1)
+                          .arg(m_targets.size())
+                          .arg(qs(m_runDirs[index].string())));
     std::shared_ptr<Channel> channel = m_channel;
     CancelTokenPtr token = m_runToken;
     std::vector<MetricInfo> metrics = m_engine.metrics();
     TrainOptions options = m_options[index];
     TrainCallbacks callbacks = trainCallbacks(index, token.get());
-    m_engine.post([this, channel, token, metrics, options, callbacks, index]() {
-        Expected<TrainResult> result = trainDpo(options, metrics, callbacks);
-        channel->post([this, index, result]() { onAdapterDone(index, result); });
-    }, token);
+    m_engine.post(
+        [this, channel, token, metrics, options, callbacks, index]() {
+            Expected<TrainResult> result = trainDpo(options, metrics, callbacks);
+            channel->post([this, index, result]() { onAdapterDone(index, result); });
+        },
+        token);
 }
 
 void TrainingBridge::onAdapterDone(int index, const Expected<TrainResult>& result)
@@ -319,7 +346,7 @@ void TrainingBridge::onAdapterDone(int index, const Expected<TrainResult>& resul
         const bool cancelled = result.error().code == ErrorCode::Cancelled;
         if (cancelled) return finishRun(RunOutcome::Cancelled, m_lastStep, tr("Cancelled at step %1.").arg(m_lastStep));
         return finishRun(RunOutcome::Failed, m_lastStep,
-                         tr("Training %1 failed: %2").arg(m_targets[index].name(), qs(result.error().message)));
+            tr("Training %1 failed: %2").arg(m_targets[index].name(), qs(result.error().message)));
     }
     m_lastStep = result->step;
     Q_EMIT adapterFinished(index, result->cancelled, result->step, result->totalSteps);
@@ -330,11 +357,13 @@ void TrainingBridge::onAdapterDone(int index, const Expected<TrainResult>& resul
     if (index + 1 < static_cast<int>(m_targets.size())) {
         if (m_runToken->isCancelled())
             return finishRun(RunOutcome::Cancelled, result->step,
-                             tr("Cancelled after %1 finished; the remaining adapters were not started.").arg(m_targets[index].name()));
+                tr("Cancelled after %1 finished; the remaining adapters were not started.")
+                    .arg(m_targets[index].name()));
         return startAdapter(index + 1);
     }
     finishRun(RunOutcome::Finished, result->step,
-              m_targets.size() == 1 ? tr("The adapter is trained.") : tr("All %1 adapters are trained.").arg(m_targets.size()));
+        m_targets.size() == 1 ? tr("The adapter is trained.")
+                              : tr("All %1 adapters are trained.").arg(m_targets.size()));
 }
 
 void TrainingBridge::refreshBank(const fs::path& bankDir)
@@ -346,7 +375,8 @@ void TrainingBridge::refreshBank(const fs::path& bankDir)
     } else if (open.isEmpty()) {
         m_engine.loadBank(wanted);
     } else {
-        Q_EMIT runMessage(tr("The adapter is registered in %1; open that bank to use it (the open bank is %2).").arg(wanted, open));
+        Q_EMIT runMessage(
+            tr("The adapter is registered in %1; open that bank to use it (the open bank is %2).").arg(wanted, open));
     }
 }
 
@@ -358,4 +388,4 @@ void TrainingBridge::finishRun(RunOutcome outcome, qint64 step, const QString& m
     Q_EMIT runningChanged(false);
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

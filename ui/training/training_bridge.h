@@ -16,14 +16,14 @@
 // the worker after the wizard closed posts nothing (and was cancelled by the destructor).
 #pragma once
 
-#include <QObject>
-#include <QString>
-
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <QObject>
+#include <QString>
 
 #include "tastemaker/adapters.h"
 #include "tastemaker/cancel.h"
@@ -38,7 +38,7 @@ class EngineBridge;
 struct TrainingTarget {
     std::string metric;
     tmk::AdapterSide side = tmk::AdapterSide::Positive;
-    QString name() const;  // "energy+"
+    QString name() const; // "energy+"
 };
 
 // Everything a new fine-tune needs; the wizard's pages fill it.
@@ -46,8 +46,8 @@ struct TrainingPlan {
     tmk::PairBuilderOptions data;
     std::filesystem::path modelDir, bankDir, runsRoot;
     std::vector<TrainingTarget> targets;
-    tmk::TrainOptions train;  // hyper-parameters; paths, metric and direction are set per target
-    double windowSeconds = 10.0;  // the token crop window
+    tmk::TrainOptions train; // hyper-parameters; paths, metric and direction are set per target
+    double windowSeconds = 10.0; // the token crop window
     double startFraction = 0.3;
 };
 
@@ -58,7 +58,7 @@ class TrainingBridge : public QObject {
 
 public:
     explicit TrainingBridge(EngineBridge& engine, QObject* parent = nullptr);
-    ~TrainingBridge() override;  // cancels its jobs
+    ~TrainingBridge() override; // cancels its jobs
     TrainingBridge(const TrainingBridge&) = delete;
     TrainingBridge& operator=(const TrainingBridge&) = delete;
 
@@ -76,7 +76,7 @@ public:
     // Continues an interrupted run folder (its run.json options; resume = true). The finished adapter is
     // registered in `bankDir` (empty: the run's own bank).
     bool resume(const tmk::RunInfo& run, const std::filesystem::path& bankDir = {});
-    void cancel();  // the running plan or resume: the trainer writes a checkpoint
+    void cancel(); // the running plan or resume: the trainer writes a checkpoint
     bool running() const { return m_running; }
 
     // The targets of the running (or last) plan and the run folder of each, once started.
@@ -87,8 +87,8 @@ public:
     // QStandardPaths::AppDataLocation + "/runs".
     static QString defaultRunsRoot();
     // Reads `bankDir`'s bank.json; nullopt when there is none or it is unreadable (quick file work).
-    static std::optional<tmk::BankSummary> readBank(const std::filesystem::path& bankDir,
-                                                    const std::vector<tmk::MetricInfo>& metrics);
+    static std::optional<tmk::BankSummary> readBank(
+        const std::filesystem::path& bankDir, const std::vector<tmk::MetricInfo>& metrics);
 
 Q_SIGNALS:
     void previewProgress(tmk::ProgressStage stage, qint64 done, qint64 total);
@@ -111,8 +111,8 @@ Q_SIGNALS:
 
 private:
     struct Channel;
-    static QString freeStamp(const TrainingPlan& plan);  // "yyyyMMdd-HHmmss", no folder of the root uses it
-    void postPrepare(const TrainingPlan& plan);          // the job: pairs, then tokens
+    static QString freeStamp(const TrainingPlan& plan); // "yyyyMMdd-HHmmss", no folder of the root uses it
+    void postPrepare(const TrainingPlan& plan); // the job: pairs, then tokens
     void startAdapter(int index);
     void onPrepared(bool ok, bool cancelled, const QString& message);
     void onAdapterDone(int index, const tmk::Expected<tmk::TrainResult>& result);
@@ -129,12 +129,12 @@ private:
     TrainingPlan m_plan;
     std::vector<TrainingTarget> m_targets;
     std::vector<std::filesystem::path> m_runDirs;
-    std::vector<tmk::TrainOptions> m_options;  // per target, ready for trainDpo
+    std::vector<tmk::TrainOptions> m_options; // per target, ready for trainDpo
     std::filesystem::path m_pairsDir;
     int64_t m_lastStep = -1;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui
 
 Q_DECLARE_METATYPE(tmk::PairReport)
 Q_DECLARE_METATYPE(tmk::TrainLogEntry)

@@ -1,28 +1,28 @@
 // CurveCharts and LatestValuesTable (see training_charts.h).
 #include "training/training_charts.h"
 
-#include "widgets/theme.h"
+#include <algorithm>
+#include <cmath>
 
 #include <QBuffer>
 #include <QChart>
 #include <QChartView>
 #include <QFileDialog>
-#include <QMessageBox>
 #include <QGridLayout>
 #include <QHeaderView>
 #include <QLineSeries>
+#include <QMessageBox>
 #include <QPixmap>
 #include <QSaveFile>
 #include <QValueAxis>
 
-#include <algorithm>
-#include <cmath>
+#include "widgets/theme.h"
 
 namespace tmk::ui {
 
 namespace {
 
-constexpr const char* kPlotted[] = {"loss", "rewards/accuracies", "rewards/margins", "learning_rate"};
+constexpr const char* kPlotted[] = { "loss", "rewards/accuracies", "rewards/margins", "learning_rate" };
 
 Error fileError(const QString& path, const QString& problem)
 {
@@ -38,7 +38,7 @@ Expected<void> writeAtomically(const QString& path, const QByteArray& bytes)
     return {};
 }
 
-}  // namespace
+} // namespace
 
 QString trainMetricName(const QString& name)
 {
@@ -55,16 +55,21 @@ QString formatMetricValue(double value)
 
 // ---- CurveCharts ----
 
-CurveCharts::CurveCharts(QWidget* parent) : QWidget(parent)
+CurveCharts::CurveCharts(QWidget* parent)
+    : QWidget(parent)
 {
     auto* grid = new QGridLayout(this);
     grid->setContentsMargins(0, 0, 0, 0);
     grid->setSpacing(6);
-    const struct { const char* metric; QString title; bool eval; } plots[] = {
-        {"loss", tr("DPO loss"), true},
-        {"rewards/accuracies", tr("Reward accuracy (chosen ranked above rejected)"), true},
-        {"rewards/margins", tr("Reward margin (chosen − rejected)"), true},
-        {"learning_rate", tr("Learning rate"), false},
+    const struct {
+        const char* metric;
+        QString title;
+        bool eval;
+    } plots[] = {
+        { "loss", tr("DPO loss"), true },
+        { "rewards/accuracies", tr("Reward accuracy (chosen ranked above rejected)"), true },
+        { "rewards/margins", tr("Reward margin (chosen − rejected)"), true },
+        { "learning_rate", tr("Learning rate"), false },
     };
     int index = 0;
     for (const auto& p : plots) {
@@ -102,7 +107,7 @@ CurveCharts::Plot CurveCharts::makePlot(const QString& title, const QString& met
         plot.eval = new QLineSeries(plot.chart);
         plot.eval->setName(tr("eval"));
         plot.eval->setObjectName(metric + "/eval");
-        plot.eval->setPointsVisible(true);  // evaluations are sparse: show each one
+        plot.eval->setPointsVisible(true); // evaluations are sparse: show each one
         plot.chart->addSeries(plot.eval);
     } else {
         plot.chart->legend()->hide();
@@ -129,7 +134,7 @@ CurveCharts::Plot CurveCharts::makePlot(const QString& title, const QString& met
 
 void CurveCharts::append(Plot& plot, QLineSeries* series, double x, double y)
 {
-    if (!std::isfinite(y)) return;  // a NaN loss is in the CSV, not on the plot
+    if (!std::isfinite(y)) return; // a NaN loss is in the CSV, not on the plot
     series->append(x, y);
     if (plot.empty) {
         plot.minX = plot.maxX = x;
@@ -145,7 +150,7 @@ void CurveCharts::append(Plot& plot, QLineSeries* series, double x, double y)
     const double pad = spanY > 0 ? spanY * 0.08 : std::max(std::abs(plot.maxY) * 0.1, 1e-6);
     plot.x->setRange(plot.minX, std::max(plot.maxX, plot.minX + 1.0));
     plot.y->setRange(plot.minY - pad, plot.maxY + pad);
-    plot.x->applyNiceNumbers();  // round tick labels
+    plot.x->applyNiceNumbers(); // round tick labels
     plot.y->applyNiceNumbers();
 }
 
@@ -200,14 +205,15 @@ Expected<void> CurveCharts::exportPng(const QString& path) const
     {
         QBuffer buffer(&bytes);
         buffer.open(QIODevice::WriteOnly);
-        if (pixels.isNull() || !pixels.save(&buffer, "PNG")) return fileError(path, "the charts could not be rendered as PNG");
+        if (pixels.isNull() || !pixels.save(&buffer, "PNG"))
+            return fileError(path, "the charts could not be rendered as PNG");
     }
     return writeAtomically(path, bytes);
 }
 
 QString CurveCharts::toCsv() const
 {
-    QStringList names;  // every value name, in first-seen order
+    QStringList names; // every value name, in first-seen order
     for (const TrainLogEntry& entry : m_entries)
         for (const auto& [name, value] : entry.values)
             if (!names.contains(QString::fromStdString(name))) names << QString::fromStdString(name);
@@ -215,7 +221,10 @@ QString CurveCharts::toCsv() const
     for (const QString& name : names) csv += "," + name;
     csv += "\n";
     for (const TrainLogEntry& entry : m_entries) {
-        csv += QString("%1,%2,%3").arg(entry.step).arg(entry.epoch, 0, 'g', 10).arg(QString::fromStdString(entry.split));
+        csv += QString("%1,%2,%3")
+                   .arg(entry.step)
+                   .arg(entry.epoch, 0, 'g', 10)
+                   .arg(QString::fromStdString(entry.split));
         for (const QString& name : names) {
             csv += ",";
             if (std::optional<double> value = entry.value(name.toStdString())) csv += QString::number(*value, 'g', 10);
@@ -225,23 +234,28 @@ QString CurveCharts::toCsv() const
     return csv;
 }
 
-Expected<void> CurveCharts::exportCsv(const QString& path) const { return writeAtomically(path, toCsv().toUtf8()); }
+Expected<void> CurveCharts::exportCsv(const QString& path) const
+{
+    return writeAtomically(path, toCsv().toUtf8());
+}
 
 void exportCurvesInteractive(QWidget* parent, const CurveCharts& charts, bool png, const QString& suggestedPath)
 {
-    const QString path = QFileDialog::getSaveFileName(
-        parent, png ? QObject::tr("Export curves as PNG") : QObject::tr("Export curves as CSV"), suggestedPath,
+    const QString path = QFileDialog::getSaveFileName(parent,
+        png ? QObject::tr("Export curves as PNG") : QObject::tr("Export curves as CSV"), suggestedPath,
         png ? QObject::tr("PNG images (*.png)") : QObject::tr("CSV files (*.csv)"));
     if (path.isEmpty()) return;
     Expected<void> written = png ? charts.exportPng(path) : charts.exportCsv(path);
-    if (!written) QMessageBox::warning(parent, QObject::tr("Export failed"), QString::fromStdString(written.error().message));
+    if (!written)
+        QMessageBox::warning(parent, QObject::tr("Export failed"), QString::fromStdString(written.error().message));
 }
 
 // ---- LatestValuesTable ----
 
-LatestValuesTable::LatestValuesTable(QWidget* parent) : QTableWidget(0, 4, parent)
+LatestValuesTable::LatestValuesTable(QWidget* parent)
+    : QTableWidget(0, 4, parent)
 {
-    setHorizontalHeaderLabels({tr("Metric"), tr("Train"), tr("Eval"), tr("Step (train / eval)")});
+    setHorizontalHeaderLabels({ tr("Metric"), tr("Train"), tr("Eval"), tr("Step (train / eval)") });
     horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     verticalHeader()->hide();
     setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -275,7 +289,7 @@ void LatestValuesTable::addEntry(const TrainLogEntry& entry)
         item(row, eval ? 2 : 1)->setText(formatMetricValue(value));
         QTableWidgetItem* steps = item(row, 3);
         QStringList parts = steps->text().split(" / ");
-        if (parts.size() != 2) parts = QStringList{"–", "–"};
+        if (parts.size() != 2) parts = QStringList { "–", "–" };
         parts[eval ? 1 : 0] = QString::number(entry.step);
         steps->setText(parts.join(" / "));
     }
@@ -289,4 +303,4 @@ QString LatestValuesTable::valueText(const QString& metric, const QString& split
     return cell ? cell->text() : QString();
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -3,13 +3,13 @@
 // latest values, and export of the curves as PNG (the plots' pixels) and CSV (every logged value).
 #pragma once
 
+#include <map>
+#include <vector>
+
 #include <QString>
 #include <QStringList>
 #include <QTableWidget>
 #include <QWidget>
-
-#include <map>
-#include <vector>
 
 #include "tastemaker/error.h"
 #include "tastemaker/training.h"
@@ -53,14 +53,14 @@ private:
         QValueAxis* x = nullptr;
         QValueAxis* y = nullptr;
         QLineSeries* train = nullptr;
-        QLineSeries* eval = nullptr;  // nullptr for learning_rate
+        QLineSeries* eval = nullptr; // nullptr for learning_rate
         double minX = 0, maxX = 0, minY = 0, maxY = 0;
         bool empty = true;
     };
     Plot makePlot(const QString& title, const QString& metric, bool withEval);
     void append(Plot& plot, QLineSeries* series, double x, double y);
 
-    std::map<QString, Plot> m_plots;  // by train metric name
+    std::map<QString, Plot> m_plots; // by train metric name
     std::vector<tmk::TrainLogEntry> m_entries;
 };
 
@@ -71,7 +71,7 @@ class LatestValuesTable : public QTableWidget {
 
 public:
     explicit LatestValuesTable(QWidget* parent = nullptr);
-    void reset();  // no rows
+    void reset(); // no rows
     void addEntry(const tmk::TrainLogEntry& entry);
     // The shown text of `metric`'s train or eval cell ("" when none).
     QString valueText(const QString& metric, const QString& split) const;
@@ -90,4 +90,4 @@ QString trainMetricName(const QString& name);
 // "0.6931", "5.00e-04": compact numbers for tables and labels.
 QString formatMetricValue(double value);
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -18,11 +18,13 @@
 namespace tmk::ui {
 
 TrainingMenu::TrainingMenu(QMenuBar* menuBar, EngineBridge& engine, SliderPanel* sliders, QWidget* window)
-    : QObject(window), m_engine(engine), m_window(window)
+    : QObject(window)
+    , m_engine(engine)
+    , m_window(window)
 {
     m_menu = new QMenu(tr("&Training"), menuBar);
     m_menu->setObjectName("menuTraining");
-    QAction* help = nullptr;  // the Training menu goes before Help, when there is one
+    QAction* help = nullptr; // the Training menu goes before Help, when there is one
     for (QAction* action : menuBar->actions())
         if (action->menu() && action->text().remove('&') == "Help") help = action;
     menuBar->insertMenu(help, m_menu);
@@ -38,14 +40,20 @@ TrainingMenu::TrainingMenu(QMenuBar* menuBar, EngineBridge& engine, SliderPanel*
         QPointer<SliderPanel> panel(sliders);
         connect(&engine, &EngineBridge::bankLoaded, sliders, [this, panel]() {
             if (!panel) return;
-            const QSignalBlocker blocker(panel.data());  // clamping to the bank is not a user's slider move
+            const QSignalBlocker blocker(panel.data()); // clamping to the bank is not a user's slider move
             panel->setBank(m_engine.bank());
         });
     }
 }
 
-TrainingWizard* TrainingMenu::wizard() const { return m_wizard; }
-RunsDialog* TrainingMenu::runsDialog() const { return m_runs; }
+TrainingWizard* TrainingMenu::wizard() const
+{
+    return m_wizard;
+}
+RunsDialog* TrainingMenu::runsDialog() const
+{
+    return m_runs;
+}
 
 TrainingMenu::~TrainingMenu() = default;
 
@@ -73,7 +81,7 @@ TrainingWizard* TrainingMenu::openWizard()
             m_wizard->activateWindow();
             return m_wizard;
         }
-        m_wizard->close();  // a finished run: start afresh
+        m_wizard->close(); // a finished run: start afresh
     }
     return adopt(new TrainingWizard(m_engine, m_window));
 }
@@ -97,8 +105,8 @@ TrainingWizard* TrainingMenu::resumeRun(const RunInfo& run)
 {
     if (m_wizard && m_wizard->bridge().running()) {
         QMessageBox::information(m_window, tr("Training is running"),
-                                 tr("A fine-tune is running already. Resume %1 when it has finished or been cancelled.")
-                                     .arg(QString::fromStdString(run.dir.filename().string())));
+            tr("A fine-tune is running already. Resume %1 when it has finished or been cancelled.")
+                .arg(QString::fromStdString(run.dir.filename().string())));
         m_wizard->raise();
         return nullptr;
     }
@@ -109,4 +117,4 @@ TrainingWizard* TrainingMenu::resumeRun(const RunInfo& run)
     return adopt(new TrainingWizard(m_engine, run, bank, m_window));
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

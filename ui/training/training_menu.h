@@ -59,4 +59,4 @@ private:
     QPointer<RunsDialog> m_runs;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -13,18 +13,19 @@
 namespace tmk::ui {
 
 TrainingWizard::TrainingWizard(EngineBridge& engine, QWidget* parent)
-    : QWizard(parent),
-      m_bridge(std::make_unique<TrainingBridge>(engine)),
-      m_context(std::make_unique<WizardContext>(*m_bridge))
+    : QWizard(parent)
+    , m_bridge(std::make_unique<TrainingBridge>(engine))
+    , m_context(std::make_unique<WizardContext>(*m_bridge))
 {
     buildPages();
     setStartId(DataPageId);
 }
 
-TrainingWizard::TrainingWizard(EngineBridge& engine, const RunInfo& run, const std::filesystem::path& bankDir, QWidget* parent)
-    : QWizard(parent),
-      m_bridge(std::make_unique<TrainingBridge>(engine)),
-      m_context(std::make_unique<WizardContext>(*m_bridge))
+TrainingWizard::TrainingWizard(
+    EngineBridge& engine, const RunInfo& run, const std::filesystem::path& bankDir, QWidget* parent)
+    : QWizard(parent)
+    , m_bridge(std::make_unique<TrainingBridge>(engine))
+    , m_context(std::make_unique<WizardContext>(*m_bridge))
 {
     m_context->resumeRun = run;
     m_context->resumeBankDir = bankDir;
@@ -58,14 +59,16 @@ void TrainingWizard::buildPages()
     });
 }
 
-bool TrainingWizard::isResume() const { return m_context->resumeRun.has_value(); }
+bool TrainingWizard::isResume() const
+{
+    return m_context->resumeRun.has_value();
+}
 
 void TrainingWizard::reject()
 {
     if (!m_bridge->running()) return QWizard::reject();
-    if (m_closeWhenStopped) return;  // already stopping
-    const auto answer = QMessageBox::question(
-        this, tr("Stop training?"),
+    if (m_closeWhenStopped) return; // already stopping
+    const auto answer = QMessageBox::question(this, tr("Stop training?"),
         tr("Training is running. Stop it and close? A checkpoint is saved; continue later with Training ▸ Resume…"),
         QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
     if (answer != QMessageBox::Yes) return;
@@ -73,4 +76,4 @@ void TrainingWizard::reject()
     m_bridge->cancel();
 }
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

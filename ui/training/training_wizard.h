@@ -3,10 +3,10 @@
 // the run page and continues an interrupted run folder.
 #pragma once
 
-#include <QWizard>
-
 #include <filesystem>
 #include <memory>
+
+#include <QWizard>
 
 #include "tastemaker/training.h"
 
@@ -30,7 +30,7 @@ public:
     explicit TrainingWizard(EngineBridge& engine, QWidget* parent = nullptr);
     // Resume mode: continues `run`; the finished adapter registers in `bankDir` (empty: the run's own bank).
     TrainingWizard(EngineBridge& engine, const tmk::RunInfo& run, const std::filesystem::path& bankDir = {},
-                   QWidget* parent = nullptr);
+        QWidget* parent = nullptr);
     ~TrainingWizard() override;
 
     TrainingBridge& bridge() const { return *m_bridge; }
@@ -55,4 +55,4 @@ private:
     bool m_closeWhenStopped = false;
 };
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

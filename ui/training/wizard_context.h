@@ -12,12 +12,15 @@
 namespace tmk::ui {
 
 struct WizardContext {
-    explicit WizardContext(TrainingBridge& trainingBridge) : bridge(trainingBridge) {}
+    explicit WizardContext(TrainingBridge& trainingBridge)
+        : bridge(trainingBridge)
+    {
+    }
     TrainingBridge& bridge;
     TrainingPlan plan;
-    std::optional<tmk::PairReport> report;     // the data page's last successful preview
-    std::optional<tmk::RunInfo> resumeRun;     // resume mode: the run the run page continues
-    std::filesystem::path resumeBankDir;       // where a resumed adapter registers (empty: the run's own bank)
+    std::optional<tmk::PairReport> report; // the data page's last successful preview
+    std::optional<tmk::RunInfo> resumeRun; // resume mode: the run the run page continues
+    std::filesystem::path resumeBankDir; // where a resumed adapter registers (empty: the run's own bank)
 };
 
 // QSettings keys of the wizard (organisation and application are the app's).
@@ -29,6 +32,6 @@ inline constexpr const char* kRatingColumn = "training/ratingColumn";
 inline constexpr const char* kModelDir = "training/modelDir";
 inline constexpr const char* kBankDir = "training/bankDir";
 inline constexpr const char* kRunsRoot = "training/runsRoot";
-}  // namespace training_settings
+} // namespace training_settings
 
-}  // namespace tmk::ui
+} // namespace tmk::ui

@@ -21,14 +21,14 @@ namespace tmk {
 
 enum class AdapterSide { Negative, Positive };
 
-inline constexpr double kSliderLimit = 2.0;  // valid slider values: [-kSliderLimit, kSliderLimit]
+inline constexpr double kSliderLimit = 2.0; // valid slider values: [-kSliderLimit, kSliderLimit]
 
 // Slider values by metric id. Metrics not present are 0.
 using SliderValues = std::map<std::string, double>;
 
 // "energy+" / "energy-": the adapter's name in a bank, and its folder's default name.
 std::string adapterName(const std::string& metric, AdapterSide side);
-const char* sideSymbol(AdapterSide side);  // "+" or "-"
+const char* sideSymbol(AdapterSide side); // "+" or "-"
 
 // Every id must be a metric and every value finite and within [-2, 2]; the error names the valid ids or
 // the valid range.
@@ -38,8 +38,8 @@ Expected<std::pair<std::string, double>> parseSliderAssignment(const std::string
 
 struct BankMetric {
     std::string id;
-    std::filesystem::path positiveDir;  // absolute; empty when the bank has no "+" adapter
-    std::filesystem::path negativeDir;  // absolute; empty when the bank has no "-" adapter
+    std::filesystem::path positiveDir; // absolute; empty when the bank has no "+" adapter
+    std::filesystem::path negativeDir; // absolute; empty when the bank has no "-" adapter
     bool hasPositive() const { return !positiveDir.empty(); }
     bool hasNegative() const { return !negativeDir.empty(); }
     bool has(AdapterSide side) const { return side == AdapterSide::Positive ? hasPositive() : hasNegative(); }
@@ -50,8 +50,8 @@ struct BankMetric {
 };
 
 struct BankSummary {
-    std::filesystem::path dir;  // the bank folder
-    std::string baseModel;      // bank.json's base_model
+    std::filesystem::path dir; // the bank folder
+    std::string baseModel; // bank.json's base_model
     // Every metric of metrics.json in its order, with the sides the bank has (none for metrics it omits):
     // the UI greys out the missing ones.
     std::vector<BankMetric> metrics;
@@ -68,7 +68,6 @@ Expected<BankSummary> readBankSummary(const std::filesystem::path& bankDir, cons
 // file renamed over bank.json) and serialised between processes with a lock file. The adapter folder must
 // hold adapter_config.json and adapter_model.safetensors.
 Expected<void> registerAdapter(const std::filesystem::path& bankDir, const std::string& metric, AdapterSide side,
-                               const std::filesystem::path& adapterDir, const std::vector<MetricInfo>& metrics,
-                               const std::string& baseModel = "");
+    const std::filesystem::path& adapterDir, const std::vector<MetricInfo>& metrics, const std::string& baseModel = "");
 
-}  // namespace tmk
+} // namespace tmk

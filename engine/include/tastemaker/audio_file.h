@@ -15,13 +15,13 @@ namespace tmk {
 enum class SampleFormat { S16, S24, F32 };
 enum class AudioContainer { Wav, Flac, Ogg };
 
-Expected<SampleFormat> parseSampleFormat(const std::string& text);  // "s16", "s24", "f32"
+Expected<SampleFormat> parseSampleFormat(const std::string& text); // "s16", "s24", "f32"
 
 struct AudioBuffer {
     int sampleRate = 0;
     int channels = 0;
-    std::vector<float> samples;  // interleaved [frames, channels]
-    std::string comment;         // the file's comment field, when it has one (read only; writes take AudioWriteOptions)
+    std::vector<float> samples; // interleaved [frames, channels]
+    std::string comment; // the file's comment field, when it has one (read only; writes take AudioWriteOptions)
     int64_t frames() const { return channels > 0 ? static_cast<int64_t>(samples.size()) / channels : 0; }
 };
 
@@ -35,16 +35,16 @@ Expected<std::vector<float>> readAudioMono(const std::filesystem::path& path, in
 
 struct AudioWriteOptions {
     AudioContainer container = AudioContainer::Wav;
-    SampleFormat format = SampleFormat::S16;  // WAV only; FLAC is 16/24-bit, OGG ignores it
-    std::string comment;                      // stored in the file's comment field
+    SampleFormat format = SampleFormat::S16; // WAV only; FLAC is 16/24-bit, OGG ignores it
+    std::string comment; // stored in the file's comment field
 };
 
 // Writes mono or interleaved audio atomically: the file is encoded in memory, then written to a temporary
 // file in the same folder, fsynced and renamed over `path` (writeFileAtomic). A bad path or a full disk is
 // a clear error naming the file, and leaves any old file at `path` intact and no temporary file behind.
 Expected<void> writeAudioFile(const std::filesystem::path& path, std::span<const float> samples, int channels,
-                              int sampleRate, const AudioWriteOptions& options);
+    int sampleRate, const AudioWriteOptions& options);
 // The container implied by a file name's extension (.wav, .flac, .ogg), or an error naming it.
 Expected<AudioContainer> containerForPath(const std::filesystem::path& path);
 
-}  // namespace tmk
+} // namespace tmk

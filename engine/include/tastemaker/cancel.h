@@ -13,9 +13,9 @@ public:
     void reset() { m_cancelled.store(false, std::memory_order_relaxed); }
 
 private:
-    std::atomic<bool> m_cancelled{false};
+    std::atomic<bool> m_cancelled { false };
 };
 
 using CancelTokenPtr = std::shared_ptr<CancelToken>;
 
-}  // namespace tmk
+} // namespace tmk

@@ -18,10 +18,10 @@ Expected<void> writeFileAtomic(const std::filesystem::path& path, std::string_vi
 
 // Like writeFileAtomic, for writers that produce a file themselves (libsndfile, for one): `writer`
 // is given the temporary path and must create it; on success it is renamed over `path`.
-Expected<void> writeViaTempFile(const std::filesystem::path& path,
-                                const std::function<Expected<void>(const std::filesystem::path&)>& writer);
+Expected<void> writeViaTempFile(
+    const std::filesystem::path& path, const std::function<Expected<void>(const std::filesystem::path&)>& writer);
 
 // Reads a whole file; the error names the file.
 Expected<std::string> readFileText(const std::filesystem::path& path);
 
-}  // namespace tmk
+} // namespace tmk

@@ -18,4 +18,4 @@ void setLogSink(LogSink sink);
 void logMessage(LogLevel level, std::string_view message);
 const char* logLevelName(LogLevel level);
 
-}  // namespace tmk
+} // namespace tmk

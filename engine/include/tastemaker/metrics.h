@@ -15,13 +15,13 @@ namespace tmk {
 // How a metric is computed from one dataset row: a small expression tree.
 struct MetricExpression {
     enum class Op {
-        Column,      // the row's value in `column` (or the first of `aliases` present); names match case-insensitively
-        UserColumn,  // a column the user names; `hint` says what it should hold
-        Constant,    // `value`
-        Add,         // args[0] + args[1] + ...
-        Subtract,    // args[0] - args[1]
-        Multiply,    // args[0] * args[1] * ...
-        Divide,      // args[0] / args[1]; no value when args[1] == 0
+        Column, // the row's value in `column` (or the first of `aliases` present); names match case-insensitively
+        UserColumn, // a column the user names; `hint` says what it should hold
+        Constant, // `value`
+        Add, // args[0] + args[1] + ...
+        Subtract, // args[0] - args[1]
+        Multiply, // args[0] * args[1] * ...
+        Divide, // args[0] / args[1]; no value when args[1] == 0
     };
     Op op = Op::Constant;
     std::string column;
@@ -37,16 +37,17 @@ struct MetricExpression {
     std::string toString() const;
     // The value for one row. `cell` returns a Column or UserColumn node's value for this row, or nullopt when
     // the row has none. Any missing operand, a zero divisor or a non-finite result gives nullopt.
-    std::optional<double> evaluate(const std::function<std::optional<double>(const MetricExpression& node)>& cell) const;
+    std::optional<double> evaluate(
+        const std::function<std::optional<double>(const MetricExpression& node)>& cell) const;
 };
 
 struct MetricInfo {
-    std::string id;             // "energy": the bank's key; adapters are "<id>+" and "<id>-"
-    std::string name;           // "Energy"
-    std::string negativeLabel;  // "calm"
-    std::string positiveLabel;  // "energetic"
-    std::string description;    // one line
-    std::string source;         // "Spotify", "YouTube", "user / library"
+    std::string id; // "energy": the bank's key; adapters are "<id>+" and "<id>-"
+    std::string name; // "Energy"
+    std::string negativeLabel; // "calm"
+    std::string positiveLabel; // "energetic"
+    std::string description; // one line
+    std::string source; // "Spotify", "YouTube", "user / library"
     MetricExpression expression;
 };
 
@@ -62,7 +63,7 @@ std::filesystem::path defaultMetricsPath();
 // Reads and validates metrics.json: format 1, unique ids of [a-z0-9_], every text field non-empty, a
 // valid expression. The order is the file's (slider order). Errors name the file and the metric.
 Expected<std::vector<MetricInfo>> loadMetrics(const std::filesystem::path& path);
-Expected<std::vector<MetricInfo>> loadMetrics();  // from defaultMetricsPath()
+Expected<std::vector<MetricInfo>> loadMetrics(); // from defaultMetricsPath()
 
 std::vector<std::string> metricIds(const std::vector<MetricInfo>& metrics);
 // nullptr when `id` is not a metric.
@@ -70,4 +71,4 @@ const MetricInfo* findMetric(const std::vector<MetricInfo>& metrics, const std::
 // "popularity, acousticness, ..." for error messages.
 std::string joinMetricIds(const std::vector<MetricInfo>& metrics);
 
-}  // namespace tmk
+} // namespace tmk

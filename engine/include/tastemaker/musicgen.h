@@ -20,46 +20,46 @@ namespace tmk {
 enum class DeviceKind { Cpu, Cuda };
 enum class ComputeDType { F32, BF16, F16 };
 
-Expected<DeviceKind> parseDeviceKind(const std::string& text);      // "cpu", "cuda"
-Expected<ComputeDType> parseComputeDType(const std::string& text);  // "f32", "bf16", "f16"
+Expected<DeviceKind> parseDeviceKind(const std::string& text); // "cpu", "cuda"
+Expected<ComputeDType> parseComputeDType(const std::string& text); // "f32", "bf16", "f16"
 const char* deviceKindName(DeviceKind device);
 const char* computeDTypeName(ComputeDType dtype);
 
 struct ModelOptions {
     DeviceKind device = DeviceKind::Cpu;
-    ComputeDType dtype = ComputeDType::F32;  // of T5 and the decoder; EnCodec always runs in float32
+    ComputeDType dtype = ComputeDType::F32; // of T5 and the decoder; EnCodec always runs in float32
 };
 
 struct ModelInfo {
     std::filesystem::path dir;
-    std::string name;           // the folder's name
-    int64_t numCodebooks = 0;   // K
-    int64_t codebookSize = 0;   // V
-    int sampleRate = 0;         // 32000
-    int64_t frameRate = 0;      // 50 frames per second
-    int64_t hopLength = 0;      // samples per frame
-    int64_t maxFrames = 0;      // the longest generation (positions limit)
+    std::string name; // the folder's name
+    int64_t numCodebooks = 0; // K
+    int64_t codebookSize = 0; // V
+    int sampleRate = 0; // 32000
+    int64_t frameRate = 0; // 50 frames per second
+    int64_t hopLength = 0; // samples per frame
+    int64_t maxFrames = 0; // the longest generation (positions limit)
     int64_t decoderParameters = 0;
-    int64_t decoderBytes = 0;      // all decoder weight bytes
-    int64_t decoderStepBytes = 0;  // weight bytes one cached decoding step reads (no embeddings, no cross K/V)
-    SamplingParams sampling;    // the checkpoint's generation_config.json (seed 0)
+    int64_t decoderBytes = 0; // all decoder weight bytes
+    int64_t decoderStepBytes = 0; // weight bytes one cached decoding step reads (no embeddings, no cross K/V)
+    SamplingParams sampling; // the checkpoint's generation_config.json (seed 0)
     ModelOptions options;
-    bool untrained = false;     // random weights written by make-model: noise-like sound
+    bool untrained = false; // random weights written by make-model: noise-like sound
 };
 
-struct ModelAccess;  // engine-internal (pipeline/model_access.h)
+struct ModelAccess; // engine-internal (pipeline/model_access.h)
 
 // A loaded model is immutable to its users: nothing public reaches its weights. The engine's own owners of
 // weight changes (adapter merges, DPO training) go through pipeline/model_access.h.
 class MusicgenModel {
 public:
     // Loads and validates DIR (config.json, generation_config.json, safetensors, spiece.model).
-    static Expected<std::shared_ptr<const MusicgenModel>> load(const std::filesystem::path& dir, const ModelOptions& options,
-                                                              const ProgressCallback& progress = {});
+    static Expected<std::shared_ptr<const MusicgenModel>> load(
+        const std::filesystem::path& dir, const ModelOptions& options, const ProgressCallback& progress = {});
     ~MusicgenModel();
     const ModelInfo& info() const;
 
-    struct Impl;  // engine-internal (pipeline/model_impl.h)
+    struct Impl; // engine-internal (pipeline/model_impl.h)
 
 private:
     friend struct ModelAccess;
@@ -74,9 +74,9 @@ struct AudioCodes {
 };
 
 struct GenerationRequest {
-    std::vector<std::string> prompts;  // one batch item per prompt
-    int64_t frames = 0;                // audio frames after the delay is undone
-    SamplingParams sampling;           // guidanceScale <= 1 disables classifier-free guidance
+    std::vector<std::string> prompts; // one batch item per prompt
+    int64_t frames = 0; // audio frames after the delay is undone
+    SamplingParams sampling; // guidanceScale <= 1 disables classifier-free guidance
     bool decodeAudio = true;
 
     static GenerationRequest defaultsFor(const ModelInfo& info);
@@ -84,7 +84,7 @@ struct GenerationRequest {
 };
 
 struct GenerationCallbacks {
-    ProgressCallback onProgress;  // stage "text encoder", "decoding" (per step), "audio decoder"
+    ProgressCallback onProgress; // stage "text encoder", "decoding" (per step), "audio decoder"
     // Called as soon as all codebooks of `frame` are final: codes[b * K + k].
     std::function<void(int64_t frame, std::span<const int64_t> codes)> onFrame;
     const CancelToken* cancel = nullptr;
@@ -93,17 +93,17 @@ struct GenerationCallbacks {
 struct GenerationResult {
     AudioCodes codes;
     int sampleRate = 0;
-    std::vector<std::vector<float>> audio;  // one mono signal per batch item (frames * hop samples)
+    std::vector<std::vector<float>> audio; // one mono signal per batch item (frames * hop samples)
     double textSeconds = 0, decodeSeconds = 0, codecSeconds = 0;
 };
 
 // A generation job. Runs on the calling thread; thread-safe against other jobs on the same model.
-Expected<GenerationResult> generate(const MusicgenModel& model, const GenerationRequest& request,
-                                    const GenerationCallbacks& callbacks = {});
+Expected<GenerationResult> generate(
+    const MusicgenModel& model, const GenerationRequest& request, const GenerationCallbacks& callbacks = {});
 
 // EnCodec: codes [B, K, T] -> one mono signal per batch item.
 Expected<std::vector<std::vector<float>>> decodeCodes(const MusicgenModel& model, const AudioCodes& codes);
 // EnCodec: a mono signal at the model's rate -> codes [1, K, ceil(L / hop)] with the model's codebook count.
 Expected<AudioCodes> encodeAudio(const MusicgenModel& model, std::span<const float> audio);
 
-}  // namespace tmk
+} // namespace tmk

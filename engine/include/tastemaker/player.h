@@ -29,15 +29,17 @@
 namespace tmk {
 
 struct PlayerOptions {
-    std::string deviceName;        // empty: the default output device; else the first output whose name contains it
-    int deviceSampleRate = 0;      // 0: the source's rate when the device takes it (tried first: 32000), else the device's default
-    double prerollSeconds = 0.15;  // audio buffered before playback starts, and again after an underrun
-    double bufferSeconds = 0.5;    // ring buffer size (rounded up to a power of two of frames)
-    double latencySeconds = 0.2;   // suggested output latency (generous: this plays clips, it is no instrument); 0: the device default
+    std::string deviceName; // empty: the default output device; else the first output whose name contains it
+    int deviceSampleRate
+        = 0; // 0: the source's rate when the device takes it (tried first: 32000), else the device's default
+    double prerollSeconds = 0.15; // audio buffered before playback starts, and again after an underrun
+    double bufferSeconds = 0.5; // ring buffer size (rounded up to a power of two of frames)
+    double latencySeconds
+        = 0.2; // suggested output latency (generous: this plays clips, it is no instrument); 0: the device default
 };
 
 struct OutputDevice {
-    std::string name;  // PortAudio's name, e.g. "default", "pulse" or "HDA Intel PCH: ALC892 Analog (hw:0,0)"
+    std::string name; // PortAudio's name, e.g. "default", "pulse" or "HDA Intel PCH: ALC892 Analog (hw:0,0)"
     std::string hostApi;
     int defaultSampleRate = 0;
     bool isDefault = false;
@@ -47,11 +49,11 @@ struct OutputDevice {
 Expected<std::vector<OutputDevice>> listOutputDevices();
 
 enum class PlaybackState {
-    Stopped,   // nothing loaded, or stopped (playhead at 0 or where seek() put it)
-    Playing,   // playing, or buffering its pre-roll
+    Stopped, // nothing loaded, or stopped (playhead at 0 or where seek() put it)
+    Playing, // playing, or buffering its pre-roll
     Paused,
-    Finished,  // played to the end of a clip (or an ended stream) without looping
-    Failed,    // the device failed; see deviceError()
+    Finished, // played to the end of a clip (or an ended stream) without looping
+    Failed, // the device failed; see deviceError()
 };
 const char* playbackStateName(PlaybackState state);
 
@@ -66,14 +68,14 @@ public:
     ~Player();
 
     std::string deviceName() const;
-    int deviceSampleRate() const;  // the rate the device runs at
+    int deviceSampleRate() const; // the rate the device runs at
 
     // Clip mode. load() stops playback and replaces the source with `samples` (mono, at `sampleRate`).
     Expected<void> load(std::span<const float> samples, int sampleRate);
-    void play();   // from the playhead; from the start after Finished
-    void pause();  // keeps the playhead
-    void stop();   // pauses and puts the playhead at 0
-    void seek(double seconds);  // clamped to the source; keeps playing or paused
+    void play(); // from the playhead; from the start after Finished
+    void pause(); // keeps the playhead
+    void stop(); // pauses and puts the playhead at 0
+    void seek(double seconds); // clamped to the source; keeps playing or paused
     void setLoop(LoopMode mode);
 
     // Streaming mode. beginStream() replaces the source with an empty stream and starts playing as
@@ -81,12 +83,12 @@ public:
     // thread at a time (e.g. the generation thread) while the UI thread uses the controls.
     Expected<void> beginStream(int sampleRate, double expectedSeconds = 0.0);
     void appendStream(std::span<const float> samples);
-    void endStream();  // no more samples will come; playback finishes when they have been played
+    void endStream(); // no more samples will come; playback finishes when they have been played
 
     PlaybackState state() const;
-    double positionSeconds() const;  // the playhead, for the UI to poll
-    double durationSeconds() const;  // the source's length so far
-    int64_t underruns() const;       // times the callback ran dry while playing a source still being fed
+    double positionSeconds() const; // the playhead, for the UI to poll
+    double durationSeconds() const; // the source's length so far
+    int64_t underruns() const; // times the callback ran dry while playing a source still being fed
     std::optional<Error> deviceError() const;
 
     // Blocks until the state is no longer Playing (Finished, Failed, Paused or Stopped) or the timeout
@@ -100,4 +102,4 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -22,7 +22,9 @@ class SpscRingBuffer {
 public:
     // Capacity is `minCapacity` rounded up to a power of two (at least 2).
     explicit SpscRingBuffer(size_t minCapacity)
-        : m_capacity(roundUpToPowerOfTwo(minCapacity)), m_mask(m_capacity - 1), m_data(new float[m_capacity]())
+        : m_capacity(roundUpToPowerOfTwo(minCapacity))
+        , m_mask(m_capacity - 1)
+        , m_data(new float[m_capacity]())
     {
     }
     SpscRingBuffer(const SpscRingBuffer&) = delete;
@@ -97,8 +99,8 @@ private:
     const size_t m_mask;
     std::unique_ptr<float[]> m_data;
     // On separate cache lines so that the two threads do not fight over one line.
-    alignas(64) std::atomic<uint64_t> m_write{0};  // written by the producer only
-    alignas(64) std::atomic<uint64_t> m_read{0};   // written by the consumer only
+    alignas(64) std::atomic<uint64_t> m_write { 0 }; // written by the producer only
+    alignas(64) std::atomic<uint64_t> m_read { 0 }; // written by the consumer only
 };
 
-}  // namespace tmk
+} // namespace tmk

@@ -7,10 +7,10 @@ namespace tmk {
 
 struct RuntimeInfo {
     std::string torchVersion;
-    bool cudaAvailable = false;  // the linked libtorch has CUDA and a GPU is present
+    bool cudaAvailable = false; // the linked libtorch has CUDA and a GPU is present
     int cudaDeviceCount = 0;
     int intraOpThreads = 0;
-    std::string parallelInfo;    // libtorch's description of its thread pools and BLAS
+    std::string parallelInfo; // libtorch's description of its thread pools and BLAS
 };
 
 // Sets libtorch's intra-op threads to `threads` (0: the number of cores; Debian's libtorch otherwise
@@ -18,4 +18,4 @@ struct RuntimeInfo {
 void initRuntime(int threads = 0);
 RuntimeInfo runtimeInfo();
 
-}  // namespace tmk
+} // namespace tmk

@@ -15,7 +15,7 @@
 namespace tmk {
 
 struct SteeringMergeInfo {
-    int modulesWritten = 0;  // weights rewritten by the last apply (only those whose coefficients changed)
+    int modulesWritten = 0; // weights rewritten by the last apply (only those whose coefficients changed)
     double milliseconds = 0;
 };
 
@@ -23,12 +23,12 @@ class Steering {
 public:
     // Loads BANK_DIR/bank.json and every adapter in it, checking each against `model`. Only one
     // Steering per model should exist at a time.
-    static Expected<std::unique_ptr<Steering>> load(std::shared_ptr<const MusicgenModel> model, const std::filesystem::path& bankDir,
-                                                    const std::vector<MetricInfo>& metrics);
+    static Expected<std::unique_ptr<Steering>> load(std::shared_ptr<const MusicgenModel> model,
+        const std::filesystem::path& bankDir, const std::vector<MetricInfo>& metrics);
     ~Steering();
 
     const BankSummary& summary() const;
-    const std::filesystem::path& bankDir() const;  // as given to load()
+    const std::filesystem::path& bankDir() const; // as given to load()
     // Merges the given slider values (ids from metrics.json, values in [-2, 2]; missing ids are 0).
     Expected<SteeringMergeInfo> apply(const SliderValues& values);
     // The same, unless `values` equal what is merged already (zeros ignored): then nothing happens and no
@@ -44,4 +44,4 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
-}  // namespace tmk
+} // namespace tmk

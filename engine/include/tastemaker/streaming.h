@@ -9,10 +9,10 @@
 // still the full decode.
 //
 // Typical use, on the generation thread:
-//     auto stream = StreamingDecoder::create(model, 0, {}, [&](std::span<const float> samples) { ring.push(samples); });
-//     callbacks.onFrame = [&](int64_t frame, std::span<const int64_t> codes) { (void)(*stream)->pushFrame(frame, codes); };
-//     auto result = generate(*model, request, callbacks);
-//     Expected<void> streamed = (*stream)->finish();  // the tail, and any error an earlier push had
+//     auto stream = StreamingDecoder::create(model, 0, {}, [&](std::span<const float> samples) { ring.push(samples);
+//     }); callbacks.onFrame = [&](int64_t frame, std::span<const int64_t> codes) { (void)(*stream)->pushFrame(frame,
+//     codes); }; auto result = generate(*model, request, callbacks); Expected<void> streamed = (*stream)->finish();  //
+//     the tail, and any error an earlier push had
 #pragma once
 
 #include <cstdint>
@@ -28,8 +28,8 @@ namespace tmk {
 
 // Sizes are in frames (one frame = hop samples = 20 ms at 32 kHz).
 struct StreamingOptions {
-    int64_t firstChunkFrames = 10;   // audio frames released by the first decode: small, for early first audio
-    int64_t chunkFrames = 50;        // audio frames released by each later decode
+    int64_t firstChunkFrames = 10; // audio frames released by the first decode: small, for early first audio
+    int64_t chunkFrames = 50; // audio frames released by each later decode
     // Frames decoded before each chunk so that the (unidirectional) LSTM forgets its zero state. Measured on
     // random-weight fixture and musicgen-small-sized codecs: 32 frames give >= 44 dB, 64 give >= 55 dB on
     // every code source tried (random, greedy and sampled generations). Real weights may remember longer:
@@ -38,7 +38,7 @@ struct StreamingOptions {
     // Frames after each chunk: the convolutions look 3 frames + a fraction ahead, so 4 makes them exact
     // (3 gives ~39 dB, 2 ~25 dB; more than 4 changes nothing).
     int64_t rightContextFrames = 4;
-    int64_t crossfadeFrames = 1;     // overlap of consecutive chunks, blended with a raised-cosine fade
+    int64_t crossfadeFrames = 1; // overlap of consecutive chunks, blended with a raised-cosine fade
 
     Expected<void> validate() const;
     std::string toString() const;
@@ -48,8 +48,8 @@ struct StreamingStats {
     int64_t framesPushed = 0;
     int64_t samplesEmitted = 0;
     int64_t decodeCalls = 0;
-    double decodeSeconds = 0;          // spent in EnCodec (on the pushing thread)
-    int64_t framesAtFirstAudio = -1;   // frames pushed when the first samples were emitted (-1: none yet)
+    double decodeSeconds = 0; // spent in EnCodec (on the pushing thread)
+    int64_t framesAtFirstAudio = -1; // frames pushed when the first samples were emitted (-1: none yet)
 };
 
 using AudioChunkCallback = std::function<void(std::span<const float> samples)>;
@@ -63,8 +63,8 @@ class StreamingDecoder {
 public:
     // batchItem: which prompt of the generation to stream (0 for a single prompt). onAudio receives mono
     // float samples at the model's rate, in order; over the whole stream exactly frames * hop samples.
-    static Expected<std::unique_ptr<StreamingDecoder>> create(std::shared_ptr<const MusicgenModel> model, int64_t batchItem,
-                                                              const StreamingOptions& options, AudioChunkCallback onAudio);
+    static Expected<std::unique_ptr<StreamingDecoder>> create(std::shared_ptr<const MusicgenModel> model,
+        int64_t batchItem, const StreamingOptions& options, AudioChunkCallback onAudio);
     ~StreamingDecoder();
     StreamingDecoder(const StreamingDecoder&) = delete;
     StreamingDecoder& operator=(const StreamingDecoder&) = delete;
@@ -84,4 +84,4 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
-}  // namespace tmk
+} // namespace tmk

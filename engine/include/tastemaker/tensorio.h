@@ -17,7 +17,7 @@ namespace tmk {
 
 enum class DType { F32, F16, BF16, I64, I32, U8, Bool };
 
-const char* dtypeName(DType dtype);  // safetensors spelling: "F32", "BF16", ...
+const char* dtypeName(DType dtype); // safetensors spelling: "F32", "BF16", ...
 size_t dtypeSize(DType dtype);
 bool parseDType(const std::string& name, DType* out);
 
@@ -25,7 +25,7 @@ struct TensorInfo {
     std::string name;
     DType dtype = DType::F32;
     std::vector<int64_t> shape;
-    uint64_t offset = 0;  // from the start of the data section
+    uint64_t offset = 0; // from the start of the data section
     uint64_t nbytes = 0;
     int64_t numel() const;
 };
@@ -43,8 +43,8 @@ public:
     SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
     ~SafetensorsFile();
 
-    const std::string& name() const;  // the path, as given
-    const std::vector<TensorInfo>& tensors() const;  // in file order of offsets
+    const std::string& name() const; // the path, as given
+    const std::vector<TensorInfo>& tensors() const; // in file order of offsets
     const TensorInfo* find(const std::string& tensorName) const;
     std::span<const std::byte> data(const TensorInfo& info) const;
     const std::map<std::string, std::string>& metadata() const;
@@ -70,16 +70,16 @@ public:
     // nullopt-like: entry.file == nullptr when missing.
     Entry find(const std::string& tensorName) const;
     bool contains(const std::string& tensorName) const { return find(tensorName).file != nullptr; }
-    std::vector<std::string> names() const;  // sorted
+    std::vector<std::string> names() const; // sorted
     const std::vector<SafetensorsFile>& files() const { return m_files; }
-    const std::string& description() const { return m_description; }  // for error messages
+    const std::string& description() const { return m_description; } // for error messages
 
 private:
-    Expected<void> loadShards(const std::filesystem::path& indexPath,
-                              const std::map<std::string, std::string>& weightMap);
+    Expected<void> loadShards(
+        const std::filesystem::path& indexPath, const std::map<std::string, std::string>& weightMap);
 
     std::vector<SafetensorsFile> m_files;
-    std::map<std::string, std::pair<size_t, size_t>> m_index;  // name -> (file, tensor)
+    std::map<std::string, std::pair<size_t, size_t>> m_index; // name -> (file, tensor)
     std::string m_description;
 };
 
@@ -92,11 +92,11 @@ struct TensorView {
 };
 
 // Serialises tensors (sorted by name, like the Hugging Face writer) plus string metadata.
-Expected<std::vector<std::byte>> encodeSafetensors(const std::vector<TensorView>& tensors,
-                                                   const std::map<std::string, std::string>& metadata = {});
+Expected<std::vector<std::byte>> encodeSafetensors(
+    const std::vector<TensorView>& tensors, const std::map<std::string, std::string>& metadata = {});
 // Writes atomically (temp file, fsync, rename).
 Expected<void> writeSafetensors(const std::filesystem::path& path, const std::vector<TensorView>& tensors,
-                                const std::map<std::string, std::string>& metadata = {});
+    const std::map<std::string, std::string>& metadata = {});
 
 // NumPy .npy, versions 1.0-3.0, little-endian, C order: '<f4' (F32), '<f2' (F16), '<i8' (I64),
 // '<i4' (I32), '|u1' (U8) and '|b1' (Bool); BF16 has no .npy dtype. Big-endian data, Fortran order
@@ -108,7 +108,7 @@ struct NpyArray {
     int64_t numel() const;
     template <typename T> std::span<const T> as() const
     {
-        return {reinterpret_cast<const T*>(data.data()), data.size() / sizeof(T)};
+        return { reinterpret_cast<const T*>(data.data()), data.size() / sizeof(T) };
     }
 };
 
@@ -118,7 +118,7 @@ Expected<NpyArray> readNpy(const std::filesystem::path& path);
 // (never a valid file) when `data` does not hold shape * dtype bytes or the dtype has no .npy spelling;
 // writeNpy reports those as errors.
 std::vector<std::byte> encodeNpy(DType dtype, const std::vector<int64_t>& shape, std::span<const std::byte> data);
-Expected<void> writeNpy(const std::filesystem::path& path, DType dtype, const std::vector<int64_t>& shape,
-                        std::span<const std::byte> data);
+Expected<void> writeNpy(
+    const std::filesystem::path& path, DType dtype, const std::vector<int64_t>& shape, std::span<const std::byte> data);
 
-}  // namespace tmk
+} // namespace tmk

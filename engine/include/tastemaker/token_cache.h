@@ -15,7 +15,8 @@
 // index is rewritten every few songs, so a killed or cancelled run leaves a valid cache that the next run
 // continues. A file whose path, size, modification time and inode still equal its recorded "source" keeps
 // its recorded hash without being read again (the make/rsync rule), so resuming over a large library is
-// quick; any rewrite or touch of the file hashes it again. A different window (seconds or start fraction) invalidates the entries: they are re-encoded.
+// quick; any rewrite or touch of the file hashes it again. A different window (seconds or start fraction) invalidates
+// the entries: they are re-encoded.
 //
 // The window: the song is decoded (libsndfile), down-mixed, resampled to the model's rate (libsamplerate),
 // and `windowSeconds` starting at `startFraction` of its length are kept. A song shorter than

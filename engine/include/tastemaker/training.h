@@ -31,25 +31,25 @@ namespace tmk {
 enum class DpoLossType { Sigmoid, Ipo, Hinge };
 enum class LrSchedule { Linear, Cosine, Constant };
 
-Expected<DpoLossType> parseDpoLossType(const std::string& text);  // "sigmoid", "ipo", "hinge"
+Expected<DpoLossType> parseDpoLossType(const std::string& text); // "sigmoid", "ipo", "hinge"
 const char* dpoLossTypeName(DpoLossType type);
-Expected<LrSchedule> parseLrSchedule(const std::string& text);  // "linear", "cosine", "constant"
+Expected<LrSchedule> parseLrSchedule(const std::string& text); // "linear", "cosine", "constant"
 const char* lrScheduleName(LrSchedule schedule);
-Expected<AdapterSide> parseDirection(const std::string& text);  // "+" / "-" (also "positive" / "negative")
+Expected<AdapterSide> parseDirection(const std::string& text); // "+" / "-" (also "positive" / "negative")
 
 struct LoraOptions {
     int64_t rank = 8;
     double alpha = 16.0;
-    bool rslora = false;  // scale alpha / sqrt(r) instead of alpha / r
+    bool rslora = false; // scale alpha / sqrt(r) instead of alpha / r
     // PEFT target_modules: a decoder linear is trained when its path equals a target or ends with "." + it
     // ("q_proj" takes self- and cross-attention, as in PEFT).
-    std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"};
+    std::vector<std::string> targets = { "q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2" };
 };
 
 struct TrainOptions {
-    std::filesystem::path modelDir, pairsDir, outDir, bankDir;  // bankDir optional: register when done
+    std::filesystem::path modelDir, pairsDir, outDir, bankDir; // bankDir optional: register when done
     std::string metric;
-    AdapterSide direction = AdapterSide::Positive;  // Negative swaps chosen and rejected
+    AdapterSide direction = AdapterSide::Positive; // Negative swaps chosen and rejected
     LoraOptions lora;
     DpoLossType loss = DpoLossType::Sigmoid;
     double beta = 0.1;
@@ -57,47 +57,47 @@ struct TrainOptions {
     double weightDecay = 0.0;
     LrSchedule schedule = LrSchedule::Linear;
     int64_t warmupSteps = 10;
-    int64_t maxSteps = 0;  // optimiser steps; > 0 wins over epochs
+    int64_t maxSteps = 0; // optimiser steps; > 0 wins over epochs
     double epochs = 1.0;
-    int64_t batchSize = 4;  // pairs per micro-batch
-    int64_t gradientAccumulation = 1;  // micro-batches per optimiser step
-    double maxGradNorm = 1.0;  // <= 0: no clipping
-    int64_t evalEvery = 50;  // optimiser steps between evaluations on the test split (0: only at the end)
-    int64_t checkpointEvery = 50;  // optimiser steps between checkpoints (0: only on cancel)
-    int64_t maxFrames = 500;  // token sequences are cropped to this many frames (from the window's start)
-    int64_t maxEvalPairs = 200;  // evaluations use the first N test pairs (0: every test pair)
+    int64_t batchSize = 4; // pairs per micro-batch
+    int64_t gradientAccumulation = 1; // micro-batches per optimiser step
+    double maxGradNorm = 1.0; // <= 0: no clipping
+    int64_t evalEvery = 50; // optimiser steps between evaluations on the test split (0: only at the end)
+    int64_t checkpointEvery = 50; // optimiser steps between checkpoints (0: only on cancel)
+    int64_t maxFrames = 500; // token sequences are cropped to this many frames (from the window's start)
+    int64_t maxEvalPairs = 200; // evaluations use the first N test pairs (0: every test pair)
     uint64_t seed = 0;
-    bool resume = false;  // continue from outDir/checkpoint (an error when there is none)
+    bool resume = false; // continue from outDir/checkpoint (an error when there is none)
     ModelOptions model;
 
-    Expected<void> validate() const;  // the error names the option and the valid range
+    Expected<void> validate() const; // the error names the option and the valid range
     std::string toJson() const;
     static Expected<TrainOptions> fromJson(const std::string& text);
 };
 
 struct TrainLogEntry {
-    int64_t step = 0;  // optimiser steps done
-    double epoch = 0;  // fractional epochs of the train split done
-    std::string split;  // "train" or "eval"
+    int64_t step = 0; // optimiser steps done
+    double epoch = 0; // fractional epochs of the train split done
+    std::string split; // "train" or "eval"
     // TRL names: loss, rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins, logps/chosen,
     // logps/rejected, learning_rate, grad_norm (train); eval_loss, eval_rewards/chosen, ... (eval).
     std::vector<std::pair<std::string, double>> values;
     std::optional<double> value(const std::string& name) const;
-    std::string toJson() const;  // {"step":..,"epoch":..,"split":..,"loss":..,...} on one line
+    std::string toJson() const; // {"step":..,"epoch":..,"split":..,"loss":..,...} on one line
 };
 
 struct TrainCallbacks {
-    ProgressCallback onProgress;  // stages Training (optimiser steps) and Evaluation (test pairs)
-    std::function<void(const TrainLogEntry&)> onLog;  // every train step and every evaluation
-    const CancelToken* cancel = nullptr;  // polled every micro-batch; cancelling saves a checkpoint
+    ProgressCallback onProgress; // stages Training (optimiser steps) and Evaluation (test pairs)
+    std::function<void(const TrainLogEntry&)> onLog; // every train step and every evaluation
+    const CancelToken* cancel = nullptr; // polled every micro-batch; cancelling saves a checkpoint
 };
 
 struct TrainResult {
     bool cancelled = false;
     int64_t step = 0, totalSteps = 0;
-    std::filesystem::path adapterDir;  // the run folder (holds the adapter when finished)
+    std::filesystem::path adapterDir; // the run folder (holds the adapter when finished)
     std::optional<TrainLogEntry> lastEval;
-    int64_t trainPairs = 0, testPairs = 0, skippedPairs = 0;  // skipped: a song without cached codes
+    int64_t trainPairs = 0, testPairs = 0, skippedPairs = 0; // skipped: a song without cached codes
 };
 
 // Runs (or, with options.resume, continues) one DPO run. Loads the model from options.modelDir; the
@@ -106,24 +106,24 @@ struct TrainResult {
 // Resume: with a checkpoint in outDir, the run's own options (run.json) are used, except the device, dtype,
 // bankDir and resume; without one, a finished run returns at once (its result) and anything else starts
 // afresh. Without resume, an outDir holding a checkpoint or a finished adapter is an error.
-Expected<TrainResult> trainDpo(const TrainOptions& options, const std::vector<MetricInfo>& metrics,
-                               const TrainCallbacks& callbacks = {});
+Expected<TrainResult> trainDpo(
+    const TrainOptions& options, const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks = {});
 
 // The same on an already loaded model (the GUI's, the tests'): its decoder gets a runtime LoRA hook for the
 // run, removed before returning; options.modelDir must still name the model's folder (token cache key).
 // The model's weights are not changed, but generations must not run on it at the same time.
 Expected<TrainResult> trainDpo(const MusicgenModel& model, const TrainOptions& options,
-                               const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks = {});
+    const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks = {});
 
 struct RunInfo {
     std::filesystem::path dir;
     TrainOptions options;
     int64_t step = 0, totalSteps = 0;
     bool finished = false;
-    bool hasCheckpoint = false;  // resumable
+    bool hasCheckpoint = false; // resumable
 };
 Expected<RunInfo> readRunInfo(const std::filesystem::path& runDir);
-std::vector<RunInfo> findRuns(const std::filesystem::path& root);  // every run folder directly under root
-Expected<std::vector<TrainLogEntry>> readTrainLog(const std::filesystem::path& runDir);  // metrics.jsonl
+std::vector<RunInfo> findRuns(const std::filesystem::path& root); // every run folder directly under root
+Expected<std::vector<TrainLogEntry>> readTrainLog(const std::filesystem::path& runDir); // metrics.jsonl
 
-}  // namespace tmk
+} // namespace tmk

@@ -13,7 +13,10 @@ std::string shapeString(const std::vector<int64_t>& shape)
     return text + "]";
 }
 
-std::string shapeString(at::IntArrayRef shape) { return shapeString(std::vector<int64_t>(shape.begin(), shape.end())); }
+std::string shapeString(at::IntArrayRef shape)
+{
+    return shapeString(std::vector<int64_t>(shape.begin(), shape.end()));
+}
 
 Expected<WeightStore> WeightStore::open(const std::filesystem::path& path)
 {
@@ -22,7 +25,8 @@ Expected<WeightStore> WeightStore::open(const std::filesystem::path& path)
     return WeightStore(std::move(*checkpoint));
 }
 
-Expected<at::Tensor> WeightStore::get(const std::string& name, const std::vector<int64_t>& shape, const at::TensorOptions& options)
+Expected<at::Tensor> WeightStore::get(
+    const std::string& name, const std::vector<int64_t>& shape, const at::TensorOptions& options)
 {
     SafetensorsCheckpoint::Entry entry = m_checkpoint.find(name);
     if (!entry.file)
@@ -30,8 +34,8 @@ Expected<at::Tensor> WeightStore::get(const std::string& name, const std::vector
     m_used.insert(name);
     if (entry.info->shape != shape)
         return Error::inFile(ErrorCode::Mismatch, entry.file->name(),
-                             "tensor '" + name + "' has shape " + shapeString(entry.info->shape) + " but config.json implies " +
-                                 shapeString(shape));
+            "tensor '" + name + "' has shape " + shapeString(entry.info->shape) + " but config.json implies "
+                + shapeString(shape));
     at::Tensor tensor = toTensor(entry.data(), entry.info->dtype, entry.info->shape);
     const bool floating = at::isFloatingType(tensor.scalar_type());
     at::TensorOptions target = options;
@@ -41,8 +45,8 @@ Expected<at::Tensor> WeightStore::get(const std::string& name, const std::vector
     return tensor.to(target).contiguous();
 }
 
-Expected<at::Tensor> WeightStore::getAny(const std::vector<std::string>& names, const std::vector<int64_t>& shape,
-                                         const at::TensorOptions& options)
+Expected<at::Tensor> WeightStore::getAny(
+    const std::vector<std::string>& names, const std::vector<int64_t>& shape, const at::TensorOptions& options)
 {
     for (const std::string& name : names)
         if (m_checkpoint.contains(name)) return get(name, shape, options);
@@ -51,8 +55,8 @@ Expected<at::Tensor> WeightStore::getAny(const std::vector<std::string>& names, 
     return Error::inFile(ErrorCode::NotFound, m_checkpoint.description(), "tensor " + list + " is missing");
 }
 
-Expected<at::Tensor> WeightStore::getWeightNorm(const std::string& prefix, const std::vector<int64_t>& shape,
-                                                const at::TensorOptions& options)
+Expected<at::Tensor> WeightStore::getWeightNorm(
+    const std::string& prefix, const std::vector<int64_t>& shape, const at::TensorOptions& options)
 {
     std::vector<int64_t> gShape(shape.size(), 1);
     gShape[0] = shape[0];
@@ -89,4 +93,4 @@ std::vector<std::string> WeightStore::unusedNames() const
     return unused;
 }
 
-}  // namespace tmk
+} // namespace tmk

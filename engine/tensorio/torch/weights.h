@@ -2,11 +2,12 @@
 // checks presence and shape against what the config implies, and names the tensor when they disagree.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <ATen/core/Tensor.h>
 
 #include "tastemaker/error.h"
 #include "tastemaker/tensorio.h"
@@ -22,15 +23,16 @@ public:
 
     // The tensor `name`, checked to have `shape`, converted to `options` (dtype and device).
     // Floating tensors take options' dtype; integer tensors keep theirs unless options asks for one.
-    Expected<at::Tensor> get(const std::string& name, const std::vector<int64_t>& shape, const at::TensorOptions& options);
+    Expected<at::Tensor> get(
+        const std::string& name, const std::vector<int64_t>& shape, const at::TensorOptions& options);
     // The first of `names` that exists (for tied or renamed tensors); the error lists them all.
-    Expected<at::Tensor> getAny(const std::vector<std::string>& names, const std::vector<int64_t>& shape,
-                                const at::TensorOptions& options);
+    Expected<at::Tensor> getAny(
+        const std::vector<std::string>& names, const std::vector<int64_t>& shape, const at::TensorOptions& options);
     // A weight-normalised convolution weight `prefix.weight`, from either naming:
     // prefix.weight_g / prefix.weight_v, or prefix.parametrizations.weight.original0 / original1,
     // or a plain prefix.weight. The result is g * v / ||v||, the norm over all dims but 0.
-    Expected<at::Tensor> getWeightNorm(const std::string& prefix, const std::vector<int64_t>& shape,
-                                       const at::TensorOptions& options);
+    Expected<at::Tensor> getWeightNorm(
+        const std::string& prefix, const std::vector<int64_t>& shape, const at::TensorOptions& options);
 
     // Names never requested through get*, sorted: a checkpoint with tensors the model does not use.
     std::vector<std::string> unusedNames() const;
@@ -39,7 +41,10 @@ public:
     std::string metadataValue(const std::string& key) const;
 
 private:
-    explicit WeightStore(SafetensorsCheckpoint checkpoint) : m_checkpoint(std::move(checkpoint)) {}
+    explicit WeightStore(SafetensorsCheckpoint checkpoint)
+        : m_checkpoint(std::move(checkpoint))
+    {
+    }
     SafetensorsCheckpoint m_checkpoint;
     std::set<std::string> m_used;
 };
@@ -47,4 +52,4 @@ private:
 std::string shapeString(const std::vector<int64_t>& shape);
 std::string shapeString(at::IntArrayRef shape);
 
-}  // namespace tmk
+} // namespace tmk

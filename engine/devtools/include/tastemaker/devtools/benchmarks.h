@@ -22,10 +22,10 @@ namespace tmk {
 // (only the merged modules are made, in `dtype` on `device`) and a random bank of rank `rank` (2 adapters
 // per metric). Times are medians over `repeats` merges, device work included.
 struct MergeBenchParams {
-    std::filesystem::path config;  // a config.json, or a folder holding one
+    std::filesystem::path config; // a config.json, or a folder holding one
     int64_t rank = 16;
-    std::string device = "cpu";    // "cpu", "cuda" or "cuda:N"
-    std::string dtype = "f32";     // "f32", "bf16" or "f16": the model's dtype
+    std::string device = "cpu"; // "cpu", "cuda" or "cuda:N"
+    std::string dtype = "f32"; // "f32", "bf16" or "f16": the model's dtype
     int repeats = 5;
     uint64_t seed = 0;
 };
@@ -34,27 +34,27 @@ struct MergeBenchResult {
     std::string dtype;
     int64_t rank = 0;
     int adapters = 0;
-    int modules = 0;                  // weights an adapter touches
-    int64_t touchedParameters = 0;    // their elements
-    double oneSliderMs = 0.0;         // one slider moves, the others at 0
-    double oneSliderAllActiveMs = 0.0;  // one slider moves while every slider is non-zero
-    double allSlidersMs = 0.0;        // every slider moves at once
-    double resetMs = 0.0;             // every slider back to 0 (W0 copied back)
-    size_t baseBytes = 0;             // memory the merge adds: the W0 copies
-    size_t factorBytes = 0;           //   the adapters' factors (float32)
-    size_t scratchBytes = 0;          //   and float32 work buffers (non-float32 models only)
-    std::string toString() const;     // a few readable lines
+    int modules = 0; // weights an adapter touches
+    int64_t touchedParameters = 0; // their elements
+    double oneSliderMs = 0.0; // one slider moves, the others at 0
+    double oneSliderAllActiveMs = 0.0; // one slider moves while every slider is non-zero
+    double allSlidersMs = 0.0; // every slider moves at once
+    double resetMs = 0.0; // every slider back to 0 (W0 copied back)
+    size_t baseBytes = 0; // memory the merge adds: the W0 copies
+    size_t factorBytes = 0; //   the adapters' factors (float32)
+    size_t scratchBytes = 0; //   and float32 work buffers (non-float32 models only)
+    std::string toString() const; // a few readable lines
 };
 Expected<MergeBenchResult> benchmarkMerge(const MergeBenchParams& params, const std::vector<MetricInfo>& metrics);
 
 // `tastemaker-cli bench train`: DPO steps on a random-weight model of `config`'s size with synthetic codes.
 struct TrainBenchParams {
-    std::filesystem::path config;  // a config.json, or a folder holding one
-    std::filesystem::path spieceModel;  // the tokenizer for the made model
+    std::filesystem::path config; // a config.json, or a folder holding one
+    std::filesystem::path spieceModel; // the tokenizer for the made model
     std::string device = "cpu";
-    int64_t steps = 3;  // optimiser steps timed (after one warm-up step)
-    int64_t frames = 500;  // frames per sequence (10 s)
-    int64_t batchSize = 1;  // pairs per step
+    int64_t steps = 3; // optimiser steps timed (after one warm-up step)
+    int64_t frames = 500; // frames per sequence (10 s)
+    int64_t batchSize = 1; // pairs per step
     LoraOptions lora;
     uint64_t seed = 0;
 };
@@ -62,10 +62,10 @@ struct TrainBenchResult {
     std::string device;
     int64_t frames = 0, batchSize = 0, steps = 0;
     int64_t decoderParameters = 0, loraParameters = 0;
-    double referenceSecondsPerPair = 0;  // the reference pass (no grad), once per pair
-    double secondsPerStep = 0;  // forward + backward + AdamW, median
-    double pairsPerSecond = 0;  // batchSize / secondsPerStep
-    double peakRssMiB = 0;  // VmHWM
+    double referenceSecondsPerPair = 0; // the reference pass (no grad), once per pair
+    double secondsPerStep = 0; // forward + backward + AdamW, median
+    double pairsPerSecond = 0; // batchSize / secondsPerStep
+    double peakRssMiB = 0; // VmHWM
     std::string toString() const;
 };
 Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params);
@@ -78,16 +78,16 @@ double signalToNoiseDb(std::span<const float> reference, std::span<const float> 
 // decode of the same codes (request.decodeAudio is forced on).
 struct StreamingBenchmark {
     int64_t frames = 0;
-    double firstAudioSeconds = 0;  // from the start of generate() to the first onAudio
+    double firstAudioSeconds = 0; // from the start of generate() to the first onAudio
     int64_t framesAtFirstAudio = 0;
-    double generateSeconds = 0;    // the whole generate(), streaming decode included, full decode excluded
+    double generateSeconds = 0; // the whole generate(), streaming decode included, full decode excluded
     double streamDecodeSeconds = 0;
     int64_t decodeCalls = 0;
     double fullDecodeSeconds = 0;
-    double snrDb = 0;              // streamed vs. full decode
+    double snrDb = 0; // streamed vs. full decode
 };
 
-Expected<StreamingBenchmark> benchmarkStreaming(std::shared_ptr<const MusicgenModel> model, GenerationRequest request,
-                                                const StreamingOptions& options = {});
+Expected<StreamingBenchmark> benchmarkStreaming(
+    std::shared_ptr<const MusicgenModel> model, GenerationRequest request, const StreamingOptions& options = {});
 
-}  // namespace tmk
+} // namespace tmk

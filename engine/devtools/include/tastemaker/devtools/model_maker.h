@@ -14,8 +14,8 @@
 namespace tmk {
 
 struct MakeModelOptions {
-    std::filesystem::path configJson;    // a MusicGen config.json (any size)
-    std::filesystem::path spieceModel;   // the sentencepiece model to ship with it
+    std::filesystem::path configJson; // a MusicGen config.json (any size)
+    std::filesystem::path spieceModel; // the sentencepiece model to ship with it
     std::filesystem::path outDir;
     uint64_t seed = 0;
 };
@@ -38,4 +38,4 @@ struct RandomBankParams {
 };
 Expected<BankSummary> makeRandomAdapterBank(const RandomBankParams& params, const std::vector<MetricInfo>& metrics);
 
-}  // namespace tmk
+} // namespace tmk
