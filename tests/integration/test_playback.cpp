@@ -84,24 +84,24 @@ std::pair<double, size_t> bestMatch(
     return best;
 }
 
-// How well the recording holds the clip: the clip is cut into 0.25 s pieces, each looked for from just
-// before where the previous one ended up to 0.5 s later (an underrun on a loaded machine only delays what
-// follows). Returns the share of pieces whose correlation is above 0.9, and prints every piece's peak.
+// How well the recording holds the clip: the clip is cut into 0.25 s pieces, each looked for within 0.5 s
+// either side of where the previous one ended (an underrun on a loaded machine delays what follows; a
+// recorder that drops samples under load brings it earlier). Returns the share of pieces whose correlation
+// is above 0.9, and prints every piece's peak.
 double matchedShare(const std::vector<float>& clip, const std::vector<float>& recording, const std::string& what)
 {
     size_t onset = 0;
     while (onset < recording.size() && std::fabs(recording[onset]) < 0.01f) ++onset;
     const size_t pieceLength = kClipRate / 4;
-    const size_t slack = 1600; // 50 ms either side of the expected place
-    const size_t maxDelay = kClipRate / 2;
+    const size_t maxShift = kClipRate / 2;
     size_t expected = onset;
     int matched = 0;
     int pieces = 0;
     std::cout << what << ": piece peaks";
     for (size_t at = 0; at + pieceLength <= clip.size(); at += pieceLength, ++pieces) {
         const std::span<const float> piece(clip.data() + at, pieceLength);
-        const size_t from = expected > slack ? expected - slack : 0;
-        const auto [peak, lag] = bestMatch(piece, recording, from, expected + slack + maxDelay);
+        const size_t from = expected > maxShift ? expected - maxShift : 0;
+        const auto [peak, lag] = bestMatch(piece, recording, from, expected + maxShift);
         std::cout << " " << peak;
         if (peak > 0.9) {
             ++matched;
