@@ -48,8 +48,13 @@ std::vector<ResBlockLayout> resBlocks(const EncodecConfig& config, const std::st
     return blocks;
 }
 
-// Reflect padding of the last dim, valid even when the input is shorter than the padding: HF zero-pads
-// on the right first, so that reflection is possible, then drops those samples again.
+Expected<at::Tensor> loadBias(WeightStore& weights, const ConvLayout& layout, const at::TensorOptions& options)
+{
+    return weights.get(layout.prefix + ".conv.bias", { layout.outChannels }, options);
+}
+
+} // namespace
+
 at::Tensor reflectPad(const at::Tensor& input, int64_t left, int64_t right) // [B, C, L] -> [B, C, left + L + right]
 {
     if (left == 0 && right == 0) return input;
@@ -64,13 +69,6 @@ at::Tensor reflectPad(const at::Tensor& input, int64_t left, int64_t right) // [
     at::Tensor padded = at::reflection_pad1d(source, { left, right });
     return zeroPad ? padded.narrow(-1, 0, padded.size(-1) - zeroPad) : padded;
 }
-
-Expected<at::Tensor> loadBias(WeightStore& weights, const ConvLayout& layout, const at::TensorOptions& options)
-{
-    return weights.get(layout.prefix + ".conv.bias", { layout.outChannels }, options);
-}
-
-} // namespace
 
 std::vector<int64_t> ConvLayout::weightShape() const
 {

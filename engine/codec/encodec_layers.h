@@ -62,6 +62,11 @@ struct NetLayout {
 
 NetLayout encoderLayout(const EncodecConfig& config);
 NetLayout decoderLayout(const EncodecConfig& config);
+
+// Reflect padding of the last dim, valid even when the input is shorter than the padding: HF zero-pads
+// on the right first, so that reflection is possible, then drops those samples again. The inference layers
+// and the trainable codec (encodec_train.cpp) both use it. [B, C, L] -> [B, C, left + L + right]
+at::Tensor reflectPad(const at::Tensor& input, int64_t left, int64_t right);
 // Every tensor `layout` loads, under the canonical (weight_g / weight_v) names.
 void appendTensorSpecs(const NetLayout& layout, std::vector<TensorSpec>& specs);
 

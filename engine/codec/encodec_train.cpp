@@ -40,22 +40,6 @@ namespace {
 
 const at::TensorOptions kFloat = at::TensorOptions().dtype(at::kFloat);
 
-// The same reflect padding as encodec_layers.cpp (HF zero-pads first when the input is too short).
-at::Tensor reflectPad(const at::Tensor& input, int64_t left, int64_t right)
-{
-    if (left == 0 && right == 0) return input;
-    const int64_t length = input.size(-1);
-    const int64_t maxPad = std::max(left, right);
-    int64_t zeroPad = 0;
-    at::Tensor source = input;
-    if (length <= maxPad) {
-        zeroPad = maxPad - length + 1;
-        source = at::constant_pad_nd(input, { 0, zeroPad }, 0.0);
-    }
-    at::Tensor padded = at::reflection_pad1d(source, { left, right });
-    return zeroPad ? padded.narrow(-1, 0, padded.size(-1) - zeroPad) : padded;
-}
-
 at::Tensor uniform(const std::vector<int64_t>& shape, double bound, at::Generator& generator)
 {
     return at::empty(shape, kFloat).uniform_(-bound, bound, generator);
