@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -106,6 +107,14 @@ Expected<void> writeSignals(const fs::path& out, const std::vector<std::vector<f
         std::cerr << "wrote " << path.string() << "\n";
     }
     return {};
+}
+
+std::string clockText(double seconds)
+{
+    const long long s = static_cast<long long>(std::max(0.0, seconds) + 0.5);
+    char text[32];
+    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+    return text;
 }
 
 } // namespace tmk::cli

@@ -16,6 +16,9 @@ std::vector<OptionSpec> modelOptions();
 std::string defaultSpieceModel();
 Expected<std::shared_ptr<const MusicgenModel>> loadModel(const Args& args);
 
+// h:mm:ss, for ETAs.
+std::string clockText(double seconds);
+
 // Prints progress to stderr on one updating line (only when stderr is a terminal, else every 10%).
 ProgressCallback stderrProgress();
 

@@ -2,20 +2,13 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "tastemaker/codec_training.h"
 
 namespace tmk::cli {
 
 namespace {
-
-std::string clock(double seconds)
-{
-    const long long s = static_cast<long long>(seconds + 0.5);
-    char text[32];
-    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
-    return text;
-}
 
 Expected<CodecTrainOptions> optionsFrom(const Args& args)
 {
@@ -56,7 +49,7 @@ int runTrainCodec(const Args& args)
     if (!options) return reportError(options.error());
     auto progress = [](const CodecTrainProgress& p) {
         std::fprintf(stderr, "step %lld/%lld  loss %.4f  %.2f steps/s  ETA %s\n", static_cast<long long>(p.step),
-            static_cast<long long>(p.totalSteps), p.loss, p.stepsPerSecond, clock(p.etaSeconds).c_str());
+            static_cast<long long>(p.totalSteps), p.loss, p.stepsPerSecond, clockText(p.etaSeconds).c_str());
     };
     Expected<CodecTrainResult> result = trainCodec(*options, progress);
     if (!result) return reportError(result.error());

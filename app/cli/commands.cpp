@@ -24,6 +24,7 @@ const std::vector<Command>& allCommands()
         worldCommand(),
         analyseCommand(),
         trainCodecCommand(),
+        trainLmCommand(),
     };
     return commands;
 }

@@ -44,5 +44,6 @@ Command trainAllCommand();
 Command worldCommand();
 Command analyseCommand();
 Command trainCodecCommand();
+Command trainLmCommand();
 
 } // namespace tmk::cli

@@ -222,6 +222,51 @@ at::Tensor T5Encoder::feedForward(const Block& block, const at::Tensor& x) const
 at::Tensor T5Encoder::forward(const at::Tensor& ids, const at::Tensor& mask) const
 {
     c10::InferenceMode guard;
+    return run(ids, mask);
+}
+
+at::Tensor T5Encoder::forwardWithGrad(const at::Tensor& ids, const at::Tensor& mask) const
+{
+    return run(ids, mask);
+}
+
+std::vector<std::pair<std::string, at::Tensor>> T5Encoder::namedTensors() const
+{
+    const int64_t inner = m_config.innerDim();
+    std::vector<std::pair<std::string, at::Tensor>> named { { "text_encoder.shared.weight", m_embedding } };
+    for (size_t i = 0; i < m_blocks.size(); ++i) {
+        const Block& b = m_blocks[i];
+        const auto index = static_cast<int64_t>(i);
+        named.emplace_back(attentionName(index, "q.weight"), b.qkv.narrow(0, 0, inner));
+        named.emplace_back(attentionName(index, "k.weight"), b.qkv.narrow(0, inner, inner));
+        named.emplace_back(attentionName(index, "v.weight"), b.qkv.narrow(0, 2 * inner, inner));
+        named.emplace_back(attentionName(index, "o.weight"), b.out);
+        if (i == 0) named.emplace_back(attentionName(0, "relative_attention_bias.weight"), m_relativeBias);
+        named.emplace_back(blockName(index, "layer.0.layer_norm.weight"), b.attentionNorm);
+        if (b.wiLinear.defined()) {
+            named.emplace_back(ffnName(index, "wi_0.weight"), b.wi);
+            named.emplace_back(ffnName(index, "wi_1.weight"), b.wiLinear);
+        } else {
+            named.emplace_back(ffnName(index, "wi.weight"), b.wi);
+        }
+        named.emplace_back(ffnName(index, "wo.weight"), b.wo);
+        named.emplace_back(blockName(index, "layer.1.layer_norm.weight"), b.ffnNorm);
+    }
+    named.emplace_back(kPrefix + "final_layer_norm.weight", m_finalNorm);
+    return named;
+}
+
+std::vector<at::Tensor> T5Encoder::trainableTensors() const
+{
+    std::vector<at::Tensor> leaves { m_embedding, m_relativeBias, m_finalNorm };
+    for (const Block& b : m_blocks)
+        for (const at::Tensor& t : { b.attentionNorm, b.qkv, b.out, b.ffnNorm, b.wi, b.wiLinear, b.wo })
+            if (t.defined()) leaves.push_back(t);
+    return leaves;
+}
+
+at::Tensor T5Encoder::run(const at::Tensor& ids, const at::Tensor& mask) const
+{
     TORCH_CHECK(ids.dim() == 2 && !at::isFloatingType(ids.scalar_type()) && ids.scalar_type() != at::kBool,
         "T5 encoder: ids must be an integer tensor [B, S], got ", ids.scalar_type(), " ", ids.sizes());
     TORCH_CHECK(mask.sizes() == ids.sizes(), "T5 encoder: mask ", mask.sizes(), " does not match ids ", ids.sizes());

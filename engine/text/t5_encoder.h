@@ -1,7 +1,10 @@
 // The T5 text encoder of MusicGen (Hugging Face T5EncoderModel, CONVENTIONS.md §1): token ids and
-// attention mask in, last hidden state out. Weights are loaded once and never change.
+// attention mask in, last hidden state out. Weights are loaded once; only the LM trainer (engine/lmtrain)
+// changes them, through trainableTensors().
 #pragma once
 
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -25,6 +28,14 @@ public:
     // Returns the last hidden state [B, S, d_model] in the compute dtype on the weights' device. Rows at
     // padded positions are computed too (as Hugging Face does). Throws c10::Error on bad shapes or ids.
     at::Tensor forward(const at::Tensor& ids, const at::Tensor& mask) const;
+    // The same computation under autograd (no InferenceMode), for training.
+    at::Tensor forwardWithGrad(const at::Tensor& ids, const at::Tensor& mask) const;
+
+    // Every weight under its Hugging Face name, as the tensors forward() uses: q, k and v are views of the
+    // stacked projection, so writes through them (and gradients of the stacked tensor) reach the model.
+    std::vector<std::pair<std::string, at::Tensor>> namedTensors() const;
+    // The leaf tensors forward() reads (the stacked qkv once, not its views), for an optimiser.
+    std::vector<at::Tensor> trainableTensors() const;
 
     // The tensors load() reads: canonical Hugging Face names and shapes.
     static std::vector<TensorSpec> tensorSpecs(const MusicgenConfig& config);
@@ -49,6 +60,7 @@ private:
     at::Tensor attention(const Block& block, const at::Tensor& x, const at::Tensor& bias) const;
     at::Tensor feedForward(const Block& block, const at::Tensor& x) const;
     at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
+    at::Tensor run(const at::Tensor& ids, const at::Tensor& mask) const;
 
     T5Config m_config;
     at::ScalarType m_dtype = at::kFloat;

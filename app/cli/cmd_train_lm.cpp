@@ -1,0 +1,120 @@
+// `train-lm`: trains a small MusicGen (T5 + decoder + sentencepiece) on a rendered world with a codec from
+// train-codec, and writes a Hugging Face checkpoint folder (docs/lm-training.md).
+#include <cstdio>
+#include <iostream>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "tastemaker/lm_training.h"
+
+namespace tmk::cli {
+
+namespace {
+
+Expected<LmTrainOptions> optionsFrom(const Args& args)
+{
+    LmTrainOptions options;
+    options.worldDir = *args.get("world");
+    options.codecDir = *args.get("codec");
+    options.outDir = *args.get("out");
+    options.resume = args.has("resume");
+    struct IntField {
+        const char* name;
+        int64_t* target;
+    };
+    for (IntField f : { IntField { "steps", &options.steps }, IntField { "batch", &options.batch },
+             IntField { "checkpoint-every", &options.checkpointEvery }, IntField { "log-every", &options.logEvery },
+             IntField { "warmup", &options.warmupSteps }, IntField { "layers", &options.shape.layers },
+             IntField { "hidden", &options.shape.hidden }, IntField { "heads", &options.shape.heads },
+             IntField { "ffn", &options.shape.ffn }, IntField { "text-layers", &options.shape.textLayers },
+             IntField { "text-model", &options.shape.textModel }, IntField { "text-heads", &options.shape.textHeads },
+             IntField { "text-kv", &options.shape.textKv }, IntField { "text-ff", &options.shape.textFf },
+             IntField { "pieces", &options.shape.spmPieces } }) {
+        Expected<long long> value = args.integer(f.name, *f.target);
+        if (!value) return value.error();
+        *f.target = *value;
+    }
+    Expected<long long> seed = args.integer("seed", 0);
+    if (!seed) return seed.error();
+    options.seed = static_cast<uint64_t>(*seed);
+    Expected<long long> threads = args.integer("threads", 0);
+    if (!threads) return threads.error();
+    options.threads = static_cast<int>(*threads);
+    struct RealField {
+        const char* name;
+        double* target;
+    };
+    for (RealField f : { RealField { "seconds", &options.seconds }, RealField { "lr", &options.learningRate },
+             RealField { "cfg-dropout", &options.cfgDropout }, RealField { "genre-only", &options.genreOnly },
+             RealField { "tag-dropout", &options.tagDropout } }) {
+        Expected<double> value = args.number(f.name, *f.target);
+        if (!value) return value.error();
+        *f.target = *value;
+    }
+    return options;
+}
+
+int runTrainLm(const Args& args)
+{
+    Expected<LmTrainOptions> options = optionsFrom(args);
+    if (!options) return reportError(options.error());
+    auto progress = [](const LmTrainProgress& p) {
+        if (p.stage == "train")
+            std::fprintf(stderr, "step %lld/%lld  loss %.4f  %.2f steps/s  ETA %s\n", static_cast<long long>(p.done),
+                static_cast<long long>(p.total), p.loss, p.perSecond, clockText(p.etaSeconds).c_str());
+        else if (p.stage == "tokenize" && (p.done % 400 < 8 || p.done == p.total))
+            std::fprintf(stderr, "tokenizing %lld/%lld songs  ETA %s\n", static_cast<long long>(p.done),
+                static_cast<long long>(p.total), clockText(p.etaSeconds).c_str());
+        else if (p.stage == "spm" && p.done == 0)
+            std::fprintf(stderr, "training the sentencepiece model\n");
+    };
+    Expected<LmTrainResult> result = trainLm(*options, progress);
+    if (!result) return reportError(result.error());
+    std::printf("trained %lld steps on %lld songs (%lld held out)\n", static_cast<long long>(result->steps),
+        static_cast<long long>(result->trainSongs), static_cast<long long>(result->heldOutSongs));
+    std::printf("cross-entropy (nats/token): train %.4f, held-out %.4f, held-out unconditional %.4f\n",
+        result->trainLoss, result->heldOutLoss, result->heldOutUnconditional);
+    std::printf("model in %s\n", result->modelDir.string().c_str());
+    return kExitOk;
+}
+
+} // namespace
+
+Command trainLmCommand()
+{
+    Command command;
+    command.name = "train-lm";
+    command.summary = "Train a small MusicGen (T5, decoder, sentencepiece) on a world with a trained codec.";
+    command.options = {
+        { "world", OptionKind::Value, "DIR", "a world folder: tracks.csv, prompts.csv, audio/", true },
+        { "codec", OptionKind::Value, "DIR", "train-codec's codec/ folder", true },
+        { "out", OptionKind::Value, "DIR", "the run folder: spm/, tokens, checkpoint, loss.csv/png, model/", true },
+        { "steps", OptionKind::Value, "N", "optimiser steps in all (default 4000)" },
+        { "batch", OptionKind::Value, "N", "sequences per step (default 8)" },
+        { "seconds", OptionKind::Value, "S", "sequence length in seconds (default 10)" },
+        { "seed", OptionKind::Value, "S", "seed of the weights, split, crops and dropout (default 0)" },
+        { "lr", OptionKind::Value, "LR", "peak AdamW learning rate, cosine decay (default 1e-3)" },
+        { "warmup", OptionKind::Value, "N", "linear warm-up steps (default 200)" },
+        { "cfg-dropout", OptionKind::Value, "P", "share of sequences trained without text (default 0.3)" },
+        { "genre-only", OptionKind::Value, "P", "share of prompts cut to the genre (default 0.2)" },
+        { "tag-dropout", OptionKind::Value, "P", "chance each tag after the genre is dropped (default 0.25)" },
+        { "layers", OptionKind::Value, "N", "decoder layers (default 6)" },
+        { "hidden", OptionKind::Value, "N", "decoder hidden size (default 256)" },
+        { "heads", OptionKind::Value, "N", "decoder attention heads (default 4)" },
+        { "ffn", OptionKind::Value, "N", "decoder feed-forward size (default 1024)" },
+        { "text-layers", OptionKind::Value, "N", "T5 layers (default 2)" },
+        { "text-model", OptionKind::Value, "N", "T5 d_model (default 128)" },
+        { "text-heads", OptionKind::Value, "N", "T5 heads (default 4)" },
+        { "text-kv", OptionKind::Value, "N", "T5 d_kv (default 32)" },
+        { "text-ff", OptionKind::Value, "N", "T5 d_ff (default 512)" },
+        { "pieces", OptionKind::Value, "N", "sentencepiece pieces asked of spm_train (default 256)" },
+        { "checkpoint-every", OptionKind::Value, "N", "steps between checkpoints and evaluations (default 200)" },
+        { "log-every", OptionKind::Value, "N", "steps between progress lines (default 10)" },
+        { "resume", OptionKind::Flag, "", "continue from DIR/checkpoint.safetensors when it exists" },
+        { "threads", OptionKind::Value, "N", "intra-op threads (default: libtorch's)" },
+    };
+    command.run = runTrainLm;
+    return command;
+}
+
+} // namespace tmk::cli

@@ -1,0 +1,82 @@
+// Training a small MusicGen from scratch on a rendered world (issue 14): the world's audio is tokenized with
+// a codec from train-codec, a sentencepiece model is trained on its prompts (Debian's spm_train), and a
+// T5 encoder and a MusicGen decoder are trained together with teacher forcing, classifier-free-guidance
+// dropout and tag dropout. The result is a checkpoint folder in the exact Hugging Face layout.
+// Torch-free interface; see docs/lm-training.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "tastemaker/error.h"
+
+namespace tmk {
+
+struct LmShape {
+    // The MusicGen decoder.
+    int64_t layers = 6;
+    int64_t hidden = 256;
+    int64_t heads = 4;
+    int64_t ffn = 1024;
+    // The T5 text encoder (relu feed-forward, as t5-base).
+    int64_t textLayers = 2;
+    int64_t textModel = 128;
+    int64_t textHeads = 4;
+    int64_t textKv = 32;
+    int64_t textFf = 512;
+    // sentencepiece pieces asked of spm_train (fewer when the prompts hold fewer; a closed vocabulary does).
+    int64_t spmPieces = 256;
+};
+
+struct LmTrainOptions {
+    std::filesystem::path worldDir; // tracks.csv, prompts.csv, audio/<track_id>.wav
+    std::filesystem::path codecDir; // train-codec's codec/ folder (config.json + model.safetensors)
+    std::filesystem::path outDir; // the run folder
+    LmShape shape;
+    int64_t steps = 4000;
+    int64_t batch = 8;
+    double seconds = 10.0; // crop length of each training sequence
+    uint64_t seed = 0;
+    bool resume = false;
+    int threads = 0; // 0: leave libtorch's default
+    double learningRate = 1e-3;
+    int64_t warmupSteps = 200;
+    double maxGradNorm = 1.0;
+    double weightDecay = 0.01;
+    double cfgDropout = 0.3; // share of sequences trained unconditionally (text states and mask zeroed)
+    double genreOnly = 0.2; // share of prompts cut to the genre (track_genre), as pairs' prompts are
+    double tagDropout = 0.25; // each tag after the genre is dropped with this probability
+    double heldOutFraction = 0.1;
+    int64_t checkpointEvery = 200;
+    int64_t logEvery = 10;
+};
+
+struct LmTrainProgress {
+    std::string stage; // "spm", "tokenize", "train"
+    int64_t done = 0;
+    int64_t total = 0;
+    double loss = 0.0; // train: the step's cross-entropy (nats/token)
+    double perSecond = 0.0; // items (songs or steps) per second in this run
+    double etaSeconds = 0.0;
+};
+
+struct LmTrainResult {
+    int64_t steps = 0;
+    int64_t trainSongs = 0;
+    int64_t heldOutSongs = 0;
+    double trainLoss = 0.0; // conditional cross-entropy on fixed train crops, nats/token
+    double heldOutLoss = 0.0; // the same on held-out crops
+    double heldOutUnconditional = 0.0; // held-out crops with the text states zeroed (the CFG null branch)
+    double stepsPerSecond = 0.0;
+    std::filesystem::path modelDir; // outDir/model: the Hugging Face checkpoint folder
+};
+
+// Runs (or, with options.resume, continues) every stage: outDir/spm/ (spiece.model), outDir/tokens.safetensors
+// (the world's codes; reused when present), training with outDir/checkpoint.safetensors written atomically
+// every checkpointEvery steps, outDir/loss.csv and loss.png, and finally outDir/model/.
+Expected<LmTrainResult> trainLm(
+    const LmTrainOptions& options, const std::function<void(const LmTrainProgress&)>& progress = {});
+
+} // namespace tmk

@@ -1,0 +1,450 @@
+// trainLm: the stages (sentencepiece, tokenizing, training) and the exported checkpoint folder.
+//
+// What is trained is the engine's own T5Encoder and MusicgenDecoder, loaded from a checkpoint file with
+// their normal loaders and switched to autograd (requires_grad on their tensors), so the trained model is
+// exactly what the app runs. The unconditional branch of classifier-free guidance is trained as the
+// generator computes it: projectEncoder with the mask zeroed (states 0) and an all-zero cross-attention mask.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <sstream>
+
+#include <ATen/Parallel.h>
+#include <ATen/TensorOperators.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/from_blob.h>
+#include <ATen/ops/log_softmax.h>
+
+#include "codec/codec_data.h"
+#include "codec/codec_plot.h"
+#include "codec/encodec.h"
+#include "codec/encodec_train.h"
+#include "core/json.h"
+#include "core/model_config.h"
+#include "core/sha256.h"
+#include "lm/decoder.h"
+#include "lm/delay_pattern.h"
+#include "lmtrain/lm_data.h"
+#include "lmtrain/lm_model.h"
+#include "tastemaker/fileio.h"
+#include "tastemaker/lm_training.h"
+#include "tensorio/torch/torch_tensor.h"
+#include "tensorio/torch/weights.h"
+#include "text/t5_encoder.h"
+#include "text/tokenizer.h"
+#include "training/optimizer.h"
+
+namespace tmk {
+
+namespace fs = std::filesystem;
+using lmtrain::WorldSong;
+
+namespace {
+
+// Columns of loss.csv and of the checkpoint's "history" tensor. The eval columns are filled at checkpoints.
+const std::vector<std::string> kColumns
+    = { "step", "loss", "lr", "train_eval", "held_out", "held_out_unconditional" };
+constexpr int64_t kEvalCrops = 32;
+
+std::string fileHash(const fs::path& path)
+{
+    Expected<std::string> bytes = readFileText(path);
+    if (!bytes) return "";
+    Sha256 hash;
+    hash.update(bytes->data(), bytes->size());
+    return hash.hexDigest();
+}
+
+bool isPositionTable(const std::string& name)
+{
+    return name.size() >= 23 && name.compare(name.size() - 23, 23, "embed_positions.weights") == 0;
+}
+
+struct Batch {
+    at::Tensor codes; // [B, K, T] int64
+    std::vector<std::string> prompts;
+    std::vector<bool> unconditional;
+};
+
+class Trainer {
+public:
+    Trainer(const LmTrainOptions& options, const MusicgenConfig& config, const T5Tokenizer& tokenizer,
+        T5Encoder text, MusicgenDecoder decoder)
+        : m_options(options)
+        , m_config(config)
+        , m_tokenizer(tokenizer)
+        , m_text(std::move(text))
+        , m_decoder(std::move(decoder))
+        , m_adam(trainable(), options.weightDecay)
+    {
+    }
+
+    int64_t step = 0;
+    std::vector<std::vector<float>> history;
+
+    // Mean cross-entropy (nats per token) of the batch, with autograd when grad mode is on.
+    at::Tensor crossEntropy(const Batch& batch)
+    {
+        TokenBatch tokens = m_tokenizer.encodeBatch(batch.prompts);
+        const auto longOptions = at::TensorOptions().dtype(at::kLong);
+        at::Tensor ids = at::from_blob(tokens.ids.data(), { tokens.batch, tokens.length }, longOptions).clone();
+        at::Tensor mask = at::from_blob(tokens.mask.data(), { tokens.batch, tokens.length }, longOptions).clone();
+        for (size_t b = 0; b < batch.unconditional.size(); ++b)
+            if (batch.unconditional[b]) mask[static_cast<int64_t>(b)].zero_(); // the generator's null branch
+        at::Tensor states = m_text.forwardWithGrad(ids, mask); // [B, S, Dt]
+        at::Tensor projected = m_decoder.projectEncoder(states, mask); // [B, S, H], zero where masked
+        Expected<DecoderState> state = m_decoder.newState(projected, mask, 0);
+        TORCH_CHECK(state.ok(), state.ok() ? "" : state.error().message);
+        const int64_t pad = m_config.decoder.padTokenId;
+        at::Tensor delayed = delayCodesForTeacherForcing(batch.codes, pad); // [B*K, T + K]
+        const int64_t length = delayed.size(1) - 1;
+        at::Tensor inputs = delayed.narrow(1, 0, length);
+        at::Tensor targets = delayed.narrow(1, 1, length); // position s predicts token s + 1
+        at::Tensor logits = m_decoder.forward(inputs, *state); // [B*K, L, V]
+        at::Tensor logProbs = at::log_softmax(logits.to(at::kFloat), -1);
+        at::Tensor valid = targets.ne(pad);
+        at::Tensor picked = logProbs.gather(-1, targets.masked_fill(~valid, 0).unsqueeze(-1)).squeeze(-1);
+        return -(picked.masked_fill(~valid, 0.0).sum() / valid.sum().to(at::kFloat));
+    }
+
+    Batch trainBatch(const at::Tensor& codes, const std::vector<WorldSong>& songs, const std::vector<int64_t>& train,
+        int64_t frames)
+    {
+        std::mt19937_64 random(encodec::mixSeed(m_options.seed, static_cast<uint64_t>(step)));
+        Batch batch;
+        std::vector<int64_t> chosen;
+        batch.codes = lmtrain::randomCodeCrops(codes, train, m_options.batch, frames, random, &chosen);
+        std::uniform_real_distribution<double> uniform(0.0, 1.0);
+        const lmtrain::PromptAugment augment { m_options.genreOnly, m_options.tagDropout };
+        for (int64_t song : chosen) {
+            batch.prompts.push_back(lmtrain::augmentPrompt(songs[static_cast<size_t>(song)], augment, random));
+            batch.unconditional.push_back(uniform(random) < m_options.cfgDropout);
+        }
+        return batch;
+    }
+
+    double trainStep(const Batch& batch)
+    {
+        at::Tensor loss = crossEntropy(batch);
+        m_adam.zeroGrad();
+        loss.backward();
+        clipGradNorm(trainable(), m_options.maxGradNorm);
+        m_adam.step(learningRate());
+        ++step;
+        return loss.item<double>();
+    }
+
+    double learningRate() const
+    {
+        return m_options.learningRate
+            * learningRateFactor(LrSchedule::Cosine, step, m_options.warmupSteps, m_options.steps);
+    }
+
+    // Mean cross-entropy over fixed crops (the same every time: seeded by `stream`), full prompts.
+    double evaluate(const at::Tensor& codes, const std::vector<WorldSong>& songs, const std::vector<int64_t>& which,
+        int64_t frames, bool unconditional, uint64_t stream)
+    {
+        if (which.empty()) return NAN;
+        at::NoGradGuard noGrad;
+        std::mt19937_64 random(encodec::mixSeed(m_options.seed, stream));
+        double sum = 0.0;
+        int64_t parts = 0;
+        for (int64_t done = 0; done < kEvalCrops; done += m_options.batch, ++parts) {
+            Batch batch;
+            std::vector<int64_t> chosen;
+            batch.codes = lmtrain::randomCodeCrops(codes, which, m_options.batch, frames, random, &chosen);
+            for (int64_t song : chosen) batch.prompts.push_back(songs[static_cast<size_t>(song)].prompt);
+            batch.unconditional.assign(chosen.size(), unconditional);
+            sum += crossEntropy(batch).item<double>();
+        }
+        return sum / static_cast<double>(parts);
+    }
+
+    // Every weight under its Hugging Face name (the text encoder's q/k/v split out again).
+    std::map<std::string, at::Tensor> weights()
+    {
+        std::map<std::string, at::Tensor> out;
+        for (auto& [name, tensor] : m_text.namedTensors()) out[name] = tensor.detach();
+        for (const std::string& name : m_decoder.parameterNames()) out[name] = m_decoder.parameter(name)->detach();
+        return out;
+    }
+
+    Expected<void> saveCheckpoint(const fs::path& path, const std::string& configJson)
+    {
+        std::map<std::string, at::Tensor> tensors = weights();
+        for (auto& [name, value] : m_adam.state(optimiserNames())) tensors["adam." + name] = value;
+        tensors["history"] = historyTensor();
+        return saveTensors(path, tensors,
+            { { "step", std::to_string(step) }, { "adam_step", std::to_string(m_adam.stepCount()) },
+                { "seed", std::to_string(m_options.seed) }, { "config", configJson } });
+    }
+
+    Expected<void> loadOptimiser(WeightStore& store, const fs::path& path)
+    {
+        step = std::stoll(store.metadataValue("step"));
+        if (step == 0) return {};
+        std::map<std::string, at::Tensor> state;
+        const std::vector<std::string> names = optimiserNames();
+        const std::vector<at::Tensor> params = trainable();
+        const auto f32 = at::TensorOptions().dtype(at::kFloat);
+        for (size_t i = 0; i < names.size(); ++i)
+            for (const char* suffix : { ".exp_avg", ".exp_avg_sq" }) {
+                Expected<at::Tensor> moment = store.get("adam." + names[i] + suffix, params[i].sizes().vec(), f32);
+                if (!moment) return moment.error();
+                state[names[i] + suffix] = *moment;
+            }
+        TMK_TRY(m_adam.loadState(state, names, std::stoll(store.metadataValue("adam_step")), path.string()));
+        Expected<at::Tensor> rows = store.get("history", { step, static_cast<int64_t>(kColumns.size()) }, f32);
+        if (!rows) return rows.error();
+        history.clear();
+        for (int64_t r = 0; r < step; ++r) {
+            at::Tensor row = (*rows)[r].contiguous();
+            history.emplace_back(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
+        }
+        return {};
+    }
+
+    Expected<void> writeCurves(const fs::path& dir) const
+    {
+        std::ostringstream csv;
+        for (size_t c = 0; c < kColumns.size(); ++c) csv << (c ? "," : "") << kColumns[c];
+        csv << "\n";
+        std::vector<std::pair<double, double>> train, trainEval, heldOut, unconditional;
+        for (const auto& row : history) {
+            for (size_t c = 0; c < row.size(); ++c) {
+                csv << (c ? "," : "");
+                if (std::isfinite(row[c])) csv << row[c];
+            }
+            csv << "\n";
+            train.emplace_back(row[0], row[1]);
+            if (std::isfinite(row[3])) trainEval.emplace_back(row[0], row[3]);
+            if (std::isfinite(row[4])) heldOut.emplace_back(row[0], row[4]);
+            if (std::isfinite(row[5])) unconditional.emplace_back(row[0], row[5]);
+        }
+        TMK_TRY(writeFileAtomic(dir / "loss.csv", csv.str()));
+        return writeLossPlotPng(dir / "loss.png", { train, heldOut, unconditional, trainEval });
+    }
+
+private:
+    // The optimiser's tensors: the text encoder's leaves, then every decoder tensor but the position table.
+    std::vector<at::Tensor> trainable()
+    {
+        std::vector<at::Tensor> out = m_text.trainableTensors();
+        for (const std::string& name : m_decoder.parameterNames())
+            if (!isPositionTable(name)) out.push_back(*m_decoder.parameter(name));
+        for (at::Tensor& t : out) t.requires_grad_(true);
+        return out;
+    }
+    std::vector<std::string> optimiserNames()
+    {
+        std::vector<std::string> names;
+        const size_t textCount = m_text.trainableTensors().size();
+        for (size_t i = 0; i < textCount; ++i) names.push_back("text_encoder.leaf." + std::to_string(i));
+        for (const std::string& name : m_decoder.parameterNames())
+            if (!isPositionTable(name)) names.push_back(name);
+        return names;
+    }
+    at::Tensor historyTensor() const
+    {
+        std::vector<float> flat;
+        for (const auto& row : history) flat.insert(flat.end(), row.begin(), row.end());
+        return at::from_blob(flat.data(), { static_cast<int64_t>(history.size()), static_cast<int64_t>(kColumns.size()) },
+            at::TensorOptions().dtype(at::kFloat))
+            .clone();
+    }
+
+    const LmTrainOptions& m_options;
+    const MusicgenConfig& m_config;
+    const T5Tokenizer& m_tokenizer;
+    T5Encoder m_text;
+    MusicgenDecoder m_decoder;
+    AdamW m_adam;
+};
+
+Expected<void> checkOptions(const LmTrainOptions& o)
+{
+    if (o.worldDir.empty() || o.codecDir.empty() || o.outDir.empty())
+        return Error { ErrorCode::InvalidArgument, "train-lm needs a world folder, a codec folder and an output folder" };
+    if (o.steps < 1 || o.batch < 1 || o.seconds <= 0.0 || o.checkpointEvery < 1 || o.logEvery < 1)
+        return Error { ErrorCode::InvalidArgument,
+            "steps, batch, seconds, checkpoint and log intervals must be positive" };
+    for (double p : { o.cfgDropout, o.genreOnly, o.tagDropout, o.heldOutFraction })
+        if (!(p >= 0.0 && p < 1.0))
+            return Error { ErrorCode::InvalidArgument, "dropout probabilities and the held-out share lie in [0, 1)" };
+    if (o.shape.hidden % o.shape.heads != 0 || o.shape.layers < 1 || o.shape.textLayers < 1)
+        return Error { ErrorCode::InvalidArgument, "the decoder's hidden size must divide by its heads" };
+    return {};
+}
+
+// Train and held-out song indices, split by song exactly as train-codec splits (same seed: same songs).
+void splitSongs(const std::vector<WorldSong>& songs, const LmTrainOptions& o, std::vector<int64_t>* train,
+    std::vector<int64_t>* heldOut)
+{
+    std::vector<encodec::Song> byId;
+    std::map<std::string, int64_t> index;
+    for (size_t i = 0; i < songs.size(); ++i) {
+        byId.push_back({ songs[i].id, songs[i].audio, {} });
+        index[songs[i].id] = static_cast<int64_t>(i);
+    }
+    encodec::SongSplit split = encodec::splitBySong(std::move(byId), o.seed, o.heldOutFraction);
+    for (const auto& s : split.train) train->push_back(index[s.id]);
+    for (const auto& s : split.heldOut) heldOut->push_back(index[s.id]);
+}
+
+Expected<void> exportModel(Trainer& trainer, const fs::path& dir, const nlohmann::json& config, int64_t maxLength,
+    const fs::path& codecDir, const fs::path& spiece, int64_t pieces, int64_t sampleRate)
+{
+    std::error_code error;
+    fs::create_directories(dir, error);
+    if (error) return Error::inFile(ErrorCode::Io, dir.string(), "cannot be created: " + error.message());
+    std::map<std::string, at::Tensor> tensors = trainer.weights();
+    Expected<SafetensorsCheckpoint> codec = SafetensorsCheckpoint::open(codecDir / "model.safetensors");
+    if (!codec) return codec.error();
+    for (const std::string& name : codec->names()) {
+        Expected<at::Tensor> tensor = loadTensor(*codec, name);
+        if (!tensor) return tensor.error();
+        tensors[name] = *tensor;
+    }
+    TMK_TRY(saveTensors(dir / "model.safetensors", tensors, { { "format", "pt" } }));
+    TMK_TRY(writeJsonFileAtomic(dir / "config.json", config));
+    const int64_t pad = config["decoder"]["pad_token_id"].get<int64_t>();
+    TMK_TRY(writeJsonFileAtomic(dir / "generation_config.json", lmtrain::generationConfigJson(pad, maxLength)));
+    return lmtrain::writeTokenizerFiles(dir, spiece, pieces, sampleRate);
+}
+
+} // namespace
+
+Expected<LmTrainResult> trainLm(const LmTrainOptions& options, const std::function<void(const LmTrainProgress&)>& progress)
+{
+    TMK_TRY(checkOptions(options));
+    if (options.threads > 0) at::set_num_threads(options.threads);
+    auto report = [&](LmTrainProgress p) {
+        if (progress) progress(p);
+    };
+    std::error_code error;
+    fs::create_directories(options.outDir, error);
+    if (error) return Error::inFile(ErrorCode::Io, options.outDir.string(), "cannot be created: " + error.message());
+    Expected<std::vector<WorldSong>> songs = lmtrain::readWorld(options.worldDir);
+    if (!songs) return songs.error();
+
+    report({ "spm", 0, 1, 0.0, 0.0, 0.0 });
+    Expected<fs::path> spiece = lmtrain::trainSentencepiece(*songs, options.outDir / "spm", options.shape.spmPieces);
+    if (!spiece) return spiece.error();
+    Expected<T5Tokenizer> tokenizer = T5Tokenizer::load(*spiece);
+    if (!tokenizer) return tokenizer.error();
+    const int64_t pieces = tokenizer->pieceCount();
+    report({ "spm", 1, 1, 0.0, 0.0, 0.0 });
+
+    try {
+        const auto f32 = at::TensorOptions().dtype(at::kFloat);
+        Expected<Encodec> codec = encodec::loadEncodecFolder(options.codecDir, f32);
+        if (!codec) return codec.error();
+        const auto tokenizeStart = std::chrono::steady_clock::now();
+        Expected<at::Tensor> codes = lmtrain::tokenizeSongs(*songs, *codec,
+            fileHash(options.codecDir / "model.safetensors"), options.outDir / "tokens.safetensors",
+            [&](int64_t done, int64_t total) {
+                const double elapsed
+                    = std::chrono::duration<double>(std::chrono::steady_clock::now() - tokenizeStart).count();
+                const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
+                report({ "tokenize", done, total, 0.0, rate, static_cast<double>(total - done) / rate });
+            });
+        if (!codes) return codes.error();
+        *codes = codes->to(at::kLong);
+
+        Expected<nlohmann::json> codecConfig = readJsonFile(options.codecDir / "config.json");
+        if (!codecConfig) return codecConfig.error();
+        if (!codecConfig->contains("audio_encoder"))
+            return Error::inFile(ErrorCode::Format, (options.codecDir / "config.json").string(),
+                "has no \"audio_encoder\" section (is it train-codec's codec/ folder?)");
+        const nlohmann::json configJson = lmtrain::musicgenConfigJson((*codecConfig)["audio_encoder"], options.shape, pieces);
+        Expected<MusicgenConfig> config = MusicgenConfig::parse(configJson.dump(), "the new model's config.json");
+        if (!config) return config.error();
+        TMK_TRY(config->validate("the new model's config.json"));
+        if (codes->size(1) != config->decoder.numCodebooks)
+            return Error { ErrorCode::Mismatch, "the codec gives " + std::to_string(codes->size(1))
+                    + " codebooks but its config implies " + std::to_string(config->decoder.numCodebooks) };
+
+        const fs::path checkpoint = options.outDir / "checkpoint.safetensors";
+        const std::string configText = configJson.dump();
+        if (options.resume && fs::exists(checkpoint)) {
+            Expected<WeightStore> previous = WeightStore::open(checkpoint);
+            if (!previous) return previous.error();
+            if (previous->metadataValue("config") != configText)
+                return Error::inFile(ErrorCode::Mismatch, checkpoint.string(),
+                    "was trained with another model shape, codec or tokenizer; start without --resume");
+            if (previous->metadataValue("seed") != std::to_string(options.seed))
+                return Error::inFile(
+                    ErrorCode::Mismatch, checkpoint.string(), "was trained with seed " + previous->metadataValue("seed"));
+        } else {
+            Expected<std::map<std::string, at::Tensor>> initial = lmtrain::initialWeights(configJson, options.seed);
+            if (!initial) return initial.error();
+            TMK_TRY(saveTensors(checkpoint, *initial,
+                { { "step", "0" }, { "adam_step", "0" }, { "seed", std::to_string(options.seed) },
+                    { "config", configText } }));
+        }
+        Expected<WeightStore> store = WeightStore::open(checkpoint);
+        if (!store) return store.error();
+        Expected<T5Encoder> text = T5Encoder::load(*store, *config, f32);
+        if (!text) return text.error();
+        Expected<MusicgenDecoder> decoder = MusicgenDecoder::load(*store, *config, f32);
+        if (!decoder) return decoder.error();
+        Trainer trainer(options, *config, *tokenizer, std::move(*text), std::move(*decoder));
+        TMK_TRY(trainer.loadOptimiser(*store, checkpoint));
+
+        std::vector<int64_t> train, heldOut;
+        splitSongs(*songs, options, &train, &heldOut);
+        const int64_t frames = std::max<int64_t>(
+            1, std::lround(options.seconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
+        auto evalRow = [&](std::vector<float>& row) {
+            row[3] = static_cast<float>(trainer.evaluate(*codes, *songs, train, frames, false, ~0ULL - 1));
+            row[4] = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, frames, false, ~0ULL));
+            row[5] = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, frames, true, ~0ULL));
+        };
+        const int64_t first = trainer.step;
+        const auto start = std::chrono::steady_clock::now();
+        double stepsPerSecond = 0.0;
+        while (trainer.step < options.steps) {
+            const double lr = trainer.learningRate();
+            const double loss = trainer.trainStep(trainer.trainBatch(*codes, *songs, train, frames));
+            std::vector<float> row
+                = { static_cast<float>(trainer.step), static_cast<float>(loss), static_cast<float>(lr), NAN, NAN, NAN };
+            const bool checkpointNow = trainer.step % options.checkpointEvery == 0 || trainer.step == options.steps;
+            if (checkpointNow) evalRow(row);
+            trainer.history.push_back(row);
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            stepsPerSecond = static_cast<double>(trainer.step - first) / std::max(elapsed, 1e-9);
+            if (trainer.step % options.logEvery == 0 || trainer.step == options.steps)
+                report({ "train", trainer.step, options.steps, loss, stepsPerSecond,
+                    static_cast<double>(options.steps - trainer.step) / std::max(stepsPerSecond, 1e-9) });
+            if (checkpointNow) {
+                TMK_TRY(trainer.saveCheckpoint(checkpoint, configText));
+                TMK_TRY(trainer.writeCurves(options.outDir));
+            }
+        }
+        LmTrainResult result;
+        if (trainer.history.empty() || !std::isfinite(trainer.history.back()[4])) {
+            std::vector<float> row(kColumns.size(), NAN);
+            row[0] = static_cast<float>(trainer.step);
+            evalRow(row);
+            trainer.history.push_back(row);
+        }
+        const std::vector<float>& last = trainer.history.back();
+        const int64_t maxLength = frames + config->decoder.numCodebooks;
+        TMK_TRY(exportModel(trainer, options.outDir / "model", configJson, maxLength, options.codecDir, *spiece, pieces,
+            codec->sampleRate()));
+        result.steps = trainer.step;
+        result.trainSongs = static_cast<int64_t>(train.size());
+        result.heldOutSongs = static_cast<int64_t>(heldOut.size());
+        result.trainLoss = last[3];
+        result.heldOutLoss = last[4];
+        result.heldOutUnconditional = last[5];
+        result.stepsPerSecond = stepsPerSecond;
+        result.modelDir = options.outDir / "model";
+        return result;
+    } catch (const c10::Error& e) {
+        return Error { ErrorCode::Internal, std::string("LM training failed: ") + e.what_without_backtrace() };
+    }
+}
+
+} // namespace tmk
