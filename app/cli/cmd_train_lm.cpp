@@ -22,7 +22,7 @@ Expected<LmTrainOptions> optionsFrom(const Args& args)
         const char* name;
         int64_t* target;
     };
-    for (IntField f : { IntField { "steps", &options.steps }, IntField { "batch", &options.batch },
+    for (IntField f : { IntField { "steps", &options.steps }, IntField { "stop-at", &options.stopAt }, IntField { "batch", &options.batch },
              IntField { "checkpoint-every", &options.checkpointEvery }, IntField { "log-every", &options.logEvery },
              IntField { "warmup", &options.warmupSteps }, IntField { "layers", &options.shape.layers },
              IntField { "hidden", &options.shape.hidden }, IntField { "heads", &options.shape.heads },
@@ -70,6 +70,10 @@ int runTrainLm(const Args& args)
     };
     Expected<LmTrainResult> result = trainLm(*options, progress);
     if (!result) return reportError(result.error());
+    if (result->modelDir.empty()) {
+        std::printf("stopped after step %lld; continue with --resume\n", static_cast<long long>(result->steps));
+        return kExitOk;
+    }
     std::printf("trained %lld steps on %lld songs (%lld held out)\n", static_cast<long long>(result->steps),
         static_cast<long long>(result->trainSongs), static_cast<long long>(result->heldOutSongs));
     std::printf("cross-entropy (nats/token): train %.4f, held-out %.4f, held-out unconditional %.4f\n",
@@ -90,6 +94,7 @@ Command trainLmCommand()
         { "codec", OptionKind::Value, "DIR", "train-codec's codec/ folder", true },
         { "out", OptionKind::Value, "DIR", "the run folder: spm/, tokens, checkpoint, loss.csv/png, model/", true },
         { "steps", OptionKind::Value, "N", "optimiser steps in all (default 4000)" },
+        { "stop-at", OptionKind::Value, "N", "stop after step N with a checkpoint; --resume continues (default: run all)" },
         { "batch", OptionKind::Value, "N", "sequences per step (default 8)" },
         { "seconds", OptionKind::Value, "S", "sequence length in seconds (default 10)" },
         { "seed", OptionKind::Value, "S", "seed of the weights, split, crops and dropout (default 0)" },

@@ -404,13 +404,17 @@ Expected<LmTrainResult> trainLm(const LmTrainOptions& options, const std::functi
         const int64_t first = trainer.step;
         const auto start = std::chrono::steady_clock::now();
         double stepsPerSecond = 0.0;
-        while (trainer.step < options.steps) {
+        const int64_t last = options.stopAt > 0 ? std::min(options.stopAt, options.steps) : options.steps;
+        while (trainer.step < last) {
             const double lr = trainer.learningRate();
             const double loss = trainer.trainStep(trainer.trainBatch(*codes, *songs, train, frames));
             std::vector<float> row
                 = { static_cast<float>(trainer.step), static_cast<float>(loss), static_cast<float>(lr), NAN, NAN, NAN };
-            const bool checkpointNow = trainer.step % options.checkpointEvery == 0 || trainer.step == options.steps;
-            if (checkpointNow) evalRow(row);
+            // Evaluate on the checkpoint grid and at the schedule's end; a --stop-at stop only saves, so a
+            // stopped and resumed run writes the same history as one that never stopped.
+            const bool evaluateNow = trainer.step % options.checkpointEvery == 0 || trainer.step == options.steps;
+            const bool checkpointNow = evaluateNow || trainer.step == last;
+            if (evaluateNow) evalRow(row);
             trainer.history.push_back(row);
             const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             stepsPerSecond = static_cast<double>(trainer.step - first) / std::max(elapsed, 1e-9);
@@ -423,23 +427,24 @@ Expected<LmTrainResult> trainLm(const LmTrainOptions& options, const std::functi
             }
         }
         LmTrainResult result;
+        result.steps = trainer.step;
+        result.stepsPerSecond = stepsPerSecond;
+        if (trainer.step < options.steps) return result; // stopped early: no model folder yet
         if (trainer.history.empty() || !std::isfinite(trainer.history.back()[4])) {
             std::vector<float> row(kColumns.size(), NAN);
             row[0] = static_cast<float>(trainer.step);
             evalRow(row);
             trainer.history.push_back(row);
         }
-        const std::vector<float>& last = trainer.history.back();
+        const std::vector<float>& lastRow = trainer.history.back();
         const int64_t maxLength = frames + config->decoder.numCodebooks;
         TMK_TRY(exportModel(trainer, options.outDir / "model", configJson, maxLength, options.codecDir, *spiece, pieces,
             codec->sampleRate()));
-        result.steps = trainer.step;
         result.trainSongs = static_cast<int64_t>(train.size());
         result.heldOutSongs = static_cast<int64_t>(heldOut.size());
-        result.trainLoss = last[3];
-        result.heldOutLoss = last[4];
-        result.heldOutUnconditional = last[5];
-        result.stepsPerSecond = stepsPerSecond;
+        result.trainLoss = lastRow[3];
+        result.heldOutLoss = lastRow[4];
+        result.heldOutUnconditional = lastRow[5];
         result.modelDir = options.outDir / "model";
         return result;
     } catch (const c10::Error& e) {

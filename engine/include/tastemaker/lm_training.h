@@ -35,7 +35,8 @@ struct LmTrainOptions {
     std::filesystem::path codecDir; // train-codec's codec/ folder (config.json + model.safetensors)
     std::filesystem::path outDir; // the run folder
     LmShape shape;
-    int64_t steps = 4000;
+    int64_t steps = 4000; // the schedule's length
+    int64_t stopAt = 0; // > 0: stop after this step with a checkpoint (a later --resume continues exactly)
     int64_t batch = 8;
     double seconds = 10.0; // crop length of each training sequence
     uint64_t seed = 0;

@@ -1,0 +1,277 @@
+// LM training (engine/lmtrain): on a small synthetic world (sine chords, tagged prompts) with a tiny codec,
+// train-lm's loss falls, the folder it exports is loaded and run by the engine, its tensors are named exactly
+// as Hugging Face names them (the fixture written by transformers), resume is exact, the sentencepiece model
+// folds case, and prompt augmentation only drops tags.
+#include <cmath>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "lmtrain/lm_data.h"
+#include "tastemaker/audio_file.h"
+#include "tastemaker/codec_training.h"
+#include "tastemaker/fileio.h"
+#include "tastemaker/lm_training.h"
+#include "tastemaker/musicgen.h"
+#include "tastemaker/tensorio.h"
+#include "testsupport.h"
+#include "text/tokenizer.h"
+
+namespace fs = std::filesystem;
+using namespace tmk;
+
+namespace {
+
+const std::vector<std::string> kGenres = { "rock", "jazz", "techno" };
+
+// 12 songs of 2 s: a genre per song, prompts "Genre, instrument, slow|fast, happy|sad", major or minor
+// triads with a click every `beat` samples (fast songs click twice as often).
+fs::path writeWorld(const std::string& name)
+{
+    const fs::path dir = test::freshOutDir(name);
+    fs::create_directories(dir / "audio");
+    std::ofstream tracks(dir / "tracks.csv"), prompts(dir / "prompts.csv");
+    tracks << ",track_id,track_genre\n";
+    prompts << "track_id,prompt\n";
+    for (int s = 0; s < 12; ++s) {
+        const std::string id = "song" + std::to_string(s);
+        const std::string& genre = kGenres[static_cast<size_t>(s % 3)];
+        const bool minor = s % 2 == 1, fast = s % 4 >= 2;
+        std::string capitalised = genre;
+        capitalised[0] = static_cast<char>(std::toupper(capitalised[0]));
+        tracks << s << "," << id << "," << genre << "\n";
+        prompts << id << ",\"" << capitalised << ", piano, " << (fast ? "fast" : "slow") << ", "
+                << (minor ? "sad" : "happy") << "\"\n";
+        std::vector<float> samples(32000);
+        const double root = 220.0 * std::pow(2.0, s / 12.0), third = root * std::pow(2.0, (minor ? 3 : 4) / 12.0);
+        const size_t beat = fast ? 4000 : 8000;
+        for (size_t i = 0; i < samples.size(); ++i) {
+            const double t = static_cast<double>(i) / 16000.0;
+            double v = 0.15 * (std::sin(2 * M_PI * root * t) + std::sin(2 * M_PI * third * t));
+            if (i % beat < 40) v += 0.3 * (1.0 - static_cast<double>(i % beat) / 40.0);
+            samples[i] = static_cast<float>(v);
+        }
+        EXPECT_TRUE(writeAudioFile(dir / "audio" / (id + ".wav"), samples, 1, 16000, {}));
+    }
+    return dir;
+}
+
+// A tiny codec (hop 40, 2 codebooks of 16), trained a few steps: enough to tokenize.
+fs::path trainTinyCodec(const fs::path& world, const std::string& name)
+{
+    CodecTrainOptions o;
+    o.worldDir = world;
+    o.outDir = test::freshOutDir(name);
+    o.shape.ratios = { 8, 5 };
+    o.shape.numFilters = 4;
+    o.shape.hiddenSize = 8;
+    o.shape.codebooks = 2;
+    o.shape.codebookSize = 16;
+    o.steps = 30;
+    o.batch = 2;
+    o.seconds = 0.1;
+    o.seed = 3;
+    o.threads = 1;
+    o.checkpointEvery = 30;
+    Expected<CodecTrainResult> result = trainCodec(o);
+    EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().message);
+    return o.outDir / "codec";
+}
+
+struct TinyWorld {
+    fs::path world, codec;
+};
+
+const TinyWorld& tinyWorld()
+{
+    static const TinyWorld world = [] {
+        TinyWorld w;
+        w.world = writeWorld("lm_train_world");
+        w.codec = trainTinyCodec(w.world, "lm_train_codec");
+        return w;
+    }();
+    return world;
+}
+
+// The 2-layer shapes of the Hugging Face fixture (decoder 2 layers, T5 2 layers), small widths.
+LmTrainOptions tinyOptions(const fs::path& out, int64_t steps)
+{
+    LmTrainOptions o;
+    o.worldDir = tinyWorld().world;
+    o.codecDir = tinyWorld().codec;
+    o.outDir = out;
+    o.shape = { 2, 32, 4, 64, 2, 16, 4, 4, 32, 64 };
+    o.steps = steps;
+    o.batch = 4;
+    o.seconds = 0.25; // 100 frames at 400 frames/s
+    o.seed = 11;
+    o.threads = 1;
+    o.learningRate = 1e-2;
+    o.warmupSteps = 2;
+    o.checkpointEvery = 4;
+    return o;
+}
+
+std::vector<std::vector<double>> readCsv(const fs::path& file)
+{
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::vector<double>> rows;
+    while (std::getline(in, line)) {
+        std::vector<double> row;
+        std::stringstream cells(line);
+        std::string cell;
+        while (std::getline(cells, cell, ',')) row.push_back(cell.empty() ? NAN : std::stod(cell));
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+// Tensor names with every layer/block/codebook number replaced by N.
+std::set<std::string> namePatterns(const fs::path& file)
+{
+    Expected<SafetensorsCheckpoint> checkpoint = SafetensorsCheckpoint::open(file);
+    EXPECT_TRUE(checkpoint.ok());
+    std::set<std::string> patterns;
+    const std::regex number(R"(\.\d+\.)");
+    if (checkpoint)
+        for (const std::string& name : checkpoint->names())
+            patterns.insert(std::regex_replace(std::regex_replace(name, number, ".N."), number, ".N."));
+    return patterns;
+}
+
+} // namespace
+
+TEST(TrainLm, LossFallsAndTheExportedFolderLoadsAndGenerates)
+{
+    const fs::path out = test::freshOutDir("lm_train_run");
+    Expected<LmTrainResult> result = trainLm(tinyOptions(out, 60));
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(result->steps, 60);
+    EXPECT_GE(result->heldOutSongs, 1);
+    const auto rows = readCsv(out / "loss.csv");
+    ASSERT_EQ(rows.size(), 60u);
+    EXPECT_NEAR(rows[0][1], std::log(16.0), 0.3) << "a fresh model is near uniform over 16 codes";
+    // train_eval: the cross-entropy on fixed train crops at every checkpoint (every 4 steps).
+    ASSERT_TRUE(std::isfinite(rows[3][3]) && std::isfinite(rows[59][3]));
+    EXPECT_LT(rows[59][3], 0.92 * rows[3][3]) << "the train cross-entropy falls by more than 8% from step 4 to 60";
+    EXPECT_NEAR(result->trainLoss, rows[59][3], 1e-4);
+    EXPECT_TRUE(std::isfinite(result->heldOutLoss) && std::isfinite(result->heldOutUnconditional));
+    EXPECT_TRUE(fs::exists(out / "loss.png"));
+
+    for (const char* file : { "config.json", "generation_config.json", "model.safetensors", "spiece.model",
+             "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "preprocessor_config.json" })
+        EXPECT_TRUE(fs::exists(result->modelDir / file)) << file;
+    auto model = MusicgenModel::load(result->modelDir, ModelOptions {});
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    EXPECT_EQ((*model)->info().sampleRate, 16000);
+    EXPECT_FALSE((*model)->info().untrained);
+    GenerationRequest request = GenerationRequest::defaultsFor((*model)->info());
+    request.prompts = { "Rock, piano, fast, happy", "jazz" };
+    request.frames = 20;
+    Expected<GenerationResult> generated = generate(**model, request);
+    ASSERT_TRUE(generated.ok()) << generated.error().message;
+    ASSERT_EQ(generated->audio.size(), 2u);
+    EXPECT_EQ(generated->audio[0].size(), 20u * 40u);
+}
+
+TEST(TrainLm, TensorNamesAreHuggingFaces)
+{
+    const fs::path out = test::freshOutDir("lm_train_names");
+    Expected<LmTrainResult> result = trainLm(tinyOptions(out, 1));
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    // The fixture was written by transformers' save_pretrained; with the same layer counts and an
+    // enc_to_dec_proj (T5 width != decoder width) both name sets must be the same.
+    const std::set<std::string> ours = namePatterns(result->modelDir / "model.safetensors");
+    const std::set<std::string> theirs = namePatterns(test::dataDir() / "musicgen-tiny-public" / "model.safetensors");
+    for (const std::string& name : theirs) EXPECT_TRUE(ours.count(name)) << "missing " << name;
+    for (const std::string& name : ours) EXPECT_TRUE(theirs.count(name)) << "extra " << name;
+}
+
+TEST(TrainLm, ResumeContinuesExactly)
+{
+    const fs::path straight = test::freshOutDir("lm_train_straight"), resumed = test::freshOutDir("lm_train_resumed");
+    ASSERT_TRUE(trainLm(tinyOptions(straight, 8)).ok());
+    LmTrainOptions firstPart = tinyOptions(resumed, 8);
+    firstPart.stopAt = 3; // not a checkpoint multiple: the stop writes its own
+    Expected<LmTrainResult> stopped = trainLm(firstPart);
+    ASSERT_TRUE(stopped.ok()) << stopped.error().message;
+    EXPECT_EQ(stopped->steps, 3);
+    EXPECT_TRUE(stopped->modelDir.empty()) << "no model before the schedule ends";
+    LmTrainOptions rest = tinyOptions(resumed, 8);
+    rest.resume = true;
+    Expected<LmTrainResult> result = trainLm(rest);
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(result->steps, 8);
+    // Same seeds per step, same schedule, same thread count: every byte agrees. The checkpoint holds the
+    // weights, Adam's moments and the loss history.
+    for (const char* file : { "checkpoint.safetensors", "loss.csv", "model/model.safetensors" }) {
+        Expected<std::string> a = readFileText(straight / file), b = readFileText(resumed / file);
+        ASSERT_TRUE(a.ok() && b.ok()) << file;
+        EXPECT_TRUE(*a == *b) << file << " differs after a resume";
+    }
+}
+
+TEST(TrainLm, ResumeRefusesAnotherShape)
+{
+    const fs::path out = test::freshOutDir("lm_train_other_shape");
+    ASSERT_TRUE(trainLm(tinyOptions(out, 2)).ok());
+    LmTrainOptions other = tinyOptions(out, 4);
+    other.shape.layers = 3;
+    other.resume = true;
+    Expected<LmTrainResult> result = trainLm(other);
+    ASSERT_FALSE(result.ok());
+    EXPECT_NE(result.error().message.find("checkpoint.safetensors"), std::string::npos) << result.error().message;
+    EXPECT_NE(result.error().message.find("shape"), std::string::npos) << result.error().message;
+}
+
+TEST(TrainLm, SentencepieceFoldsCaseAndKnowsEveryTag)
+{
+    Expected<std::vector<lmtrain::WorldSong>> songs = lmtrain::readWorld(tinyWorld().world);
+    ASSERT_TRUE(songs.ok()) << songs.error().message;
+    ASSERT_EQ(songs->size(), 12u);
+    EXPECT_EQ((*songs)[0].genre, "rock");
+    EXPECT_EQ((*songs)[0].prompt, "Rock, piano, slow, happy");
+    const fs::path dir = test::freshOutDir("lm_train_spm");
+    Expected<fs::path> model = lmtrain::trainSentencepiece(*songs, dir, 64);
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    Expected<T5Tokenizer> tokenizer = T5Tokenizer::load(*model);
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().message;
+    EXPECT_EQ(tokenizer->encode("Rock, Piano, FAST"), tokenizer->encode("rock, piano, fast"));
+    for (const std::string& text : { "Techno, piano, slow, sad", "jazz" })
+        for (int64_t id : tokenizer->encode(text)) EXPECT_NE(id, T5Tokenizer::kUnkId) << text;
+    const auto modified = fs::last_write_time(*model);
+    ASSERT_TRUE(lmtrain::trainSentencepiece(*songs, dir, 64).ok());
+    EXPECT_EQ(fs::last_write_time(*model), modified) << "the same corpus reuses the model";
+}
+
+TEST(TrainLm, PromptAugmentationOnlyDropsTags)
+{
+    const lmtrain::WorldSong song { "x", "rock", "Classic rock, electric guitar, keyboard, drums, fast, happy", {} };
+    std::mt19937_64 random(5);
+    const std::vector<std::string> full = lmtrain::splitTags(song.prompt);
+    int genreOnly = 0, shortened = 0;
+    for (int i = 0; i < 400; ++i) {
+        const std::string prompt = lmtrain::augmentPrompt(song, { 0.2, 0.25 }, random);
+        if (prompt == "rock") {
+            ++genreOnly;
+            continue;
+        }
+        const std::vector<std::string> tags = lmtrain::splitTags(prompt);
+        ASSERT_FALSE(tags.empty());
+        EXPECT_EQ(tags[0], "Classic rock");
+        size_t next = 0; // every tag kept, in the original order
+        for (const std::string& tag : tags) {
+            while (next < full.size() && full[next] != tag) ++next;
+            ASSERT_LT(next, full.size()) << prompt;
+            ++next;
+        }
+        if (tags.size() < full.size()) ++shortened;
+    }
+    EXPECT_NEAR(genreOnly / 400.0, 0.2, 0.06);
+    EXPECT_GT(shortened, 200);
+}
