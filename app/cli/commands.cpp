@@ -25,6 +25,8 @@ const std::vector<Command>& allCommands()
         analyseCommand(),
         trainCodecCommand(),
         trainLmCommand(),
+        codecEvalCommand(),
+        evalTagsCommand(),
     };
     return commands;
 }

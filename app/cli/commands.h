@@ -45,5 +45,7 @@ Command worldCommand();
 Command analyseCommand();
 Command trainCodecCommand();
 Command trainLmCommand();
+Command codecEvalCommand();
+Command evalTagsCommand();
 
 } // namespace tmk::cli

@@ -76,6 +76,7 @@ CodecLoss::CodecLoss(int64_t sampleRate)
     for (int64_t fft : { 256, 512, 1024 })
         m_resolutions.push_back(
             { fft, at::hann_window(fft, kFloat), melFilterbank(sampleRate, fft, std::min<int64_t>(64, fft / 8)) });
+    for (int64_t fft : { 512, 1024, 2048 }) m_convergence.emplace_back(fft, at::hann_window(fft, kFloat));
     m_chromaWindow = at::hann_window(m_chromaFft, kFloat);
     m_chroma = chromaFilterbank(sampleRate, m_chromaFft);
 }
@@ -102,6 +103,13 @@ CodecLossTerms CodecLoss::terms(const at::Tensor& original, const at::Tensor& re
         const at::Tensor melB = at::matmul(b.transpose(1, 2), r.mel);
         out.logMel = out.logMel
             + l1((melA + kLogFloor).log(), (melB + kLogFloor).log()) / static_cast<double>(m_resolutions.size());
+    }
+    out.spectralConvergence = at::zeros({}, kFloat);
+    for (const auto& [fft, window] : m_convergence) {
+        const at::Tensor a = magnitude(original, fft, window), b = magnitude(reconstruction, fft, window);
+        out.spectralConvergence = out.spectralConvergence
+            + ((a - b).pow(2).sum({ 1, 2 }).sqrt() / (a.pow(2).sum({ 1, 2 }).sqrt() + 1e-6)).mean()
+                / static_cast<double>(m_convergence.size());
     }
     // Chroma: per frame, the distribution of power over the 12 pitch classes; the L1 distance between the
     // distributions, weighted by the original frame's share of the power (silence does not count).

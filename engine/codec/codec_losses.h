@@ -1,6 +1,8 @@
 // The reconstruction losses of codec training (no GAN): L1 on the waveform, multi-resolution log-mel and
 // log-STFT magnitude distances, and a chroma term (the pitch-class energy distribution per frame, so that
-// pitch and the third separating major from minor survive). All differentiable, all means over the batch.
+// pitch and the third separating major from minor survive), and spectral convergence (‖|X| − |X̂|‖ / ‖|X|‖
+// per resolution, n_fft 512 to 2048: a linear-magnitude distance, dominated by the strong harmonic peaks that
+// the log distances weigh no more than the noise floor). All differentiable, all means over the batch.
 #pragma once
 
 #include <cstdint>
@@ -17,11 +19,12 @@ struct CodecLossWeights {
     double logMel = 1.0;
     double logStft = 1.0;
     double chroma = 4.0;
+    double spectralConvergence = 2.0;
     double commitment = 1.0;
 };
 
 struct CodecLossTerms {
-    at::Tensor waveformL1, logMel, logStft, chroma; // scalars
+    at::Tensor waveformL1, logMel, logStft, chroma, spectralConvergence; // scalars
 };
 
 class CodecLoss {
@@ -41,6 +44,7 @@ private:
     at::Tensor magnitude(const at::Tensor& audio, int64_t fft, const at::Tensor& window) const; // [B, bins, frames]
 
     std::vector<Resolution> m_resolutions;
+    std::vector<std::pair<int64_t, at::Tensor>> m_convergence; // n_fft and its window
     int64_t m_chromaFft = 2048;
     at::Tensor m_chromaWindow; // [2048]
     at::Tensor m_chroma; // [bins, 12]

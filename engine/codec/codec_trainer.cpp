@@ -30,7 +30,7 @@ namespace {
 
 // Columns of loss.csv and of the checkpoint's "history" tensor.
 const std::vector<std::string> kColumns
-    = { "step", "loss", "waveform_l1", "log_mel", "log_stft", "chroma", "commitment", "held_out", "restarted_codes" };
+    = { "step", "loss", "waveform_l1", "log_mel", "log_stft", "chroma", "commitment", "held_out", "restarted_codes", "spectral_convergence" };
 
 EncodecConfig makeConfig(const CodecShape& shape)
 {
@@ -90,7 +90,8 @@ struct Trainer {
         const at::Tensor reconstruction = codec.decode(quantized.quantized);
         encodec::CodecLossTerms t = loss.terms(audio, reconstruction);
         at::Tensor total = weights.waveformL1 * t.waveformL1 + weights.logMel * t.logMel + weights.logStft * t.logStft
-            + weights.chroma * t.chroma + weights.commitment * quantized.commitment;
+            + weights.chroma * t.chroma + weights.spectralConvergence * t.spectralConvergence
+            + weights.commitment * quantized.commitment;
         adam.zeroGrad();
         total.backward();
         clipGradNorm(codec.parameterTensors(), options.maxGradNorm);
@@ -100,7 +101,7 @@ struct Trainer {
         updateEma();
         return { static_cast<float>(step), total.item<float>(), t.waveformL1.item<float>(), t.logMel.item<float>(),
             t.logStft.item<float>(), t.chroma.item<float>(), quantized.commitment.item<float>(), NAN,
-            static_cast<float>(quantized.restartedCodes) };
+            static_cast<float>(quantized.restartedCodes), t.spectralConvergence.item<float>() };
     }
 
     void updateEma()
@@ -125,7 +126,7 @@ struct Trainer {
         encodec::CodecLossTerms t = loss.terms(audio, codec.decode(quantized.quantized));
         for (size_t i = 0; i < ema.size(); ++i) codec.parameters()[i].value = saved[i];
         return (weights.waveformL1 * t.waveformL1 + weights.logMel * t.logMel + weights.logStft * t.logStft
-            + weights.chroma * t.chroma)
+            + weights.chroma * t.chroma + weights.spectralConvergence * t.spectralConvergence)
             .item<double>();
     }
 

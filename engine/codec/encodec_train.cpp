@@ -356,8 +356,13 @@ Expected<EncodecConfig> loadEncodecConfig(const std::filesystem::path& dir)
     if (!in) return Error::inFile(ErrorCode::NotFound, path, "cannot be read");
     std::stringstream text;
     text << in.rdbuf();
+    return parseEncodecConfig(text.str(), path);
+}
+
+Expected<EncodecConfig> parseEncodecConfig(const std::string& text, const std::string& where)
+{
     try {
-        nlohmann::json root = nlohmann::json::parse(text.str());
+        nlohmann::json root = nlohmann::json::parse(text);
         const nlohmann::json& j = root.contains("audio_encoder") ? root.at("audio_encoder") : root;
         EncodecConfig c;
         c.samplingRate = j.value("sampling_rate", c.samplingRate);
@@ -377,7 +382,7 @@ Expected<EncodecConfig> loadEncodecConfig(const std::filesystem::path& dir)
         c.targetBandwidths = j.at("target_bandwidths").get<std::vector<double>>();
         return c;
     } catch (const nlohmann::json::exception& error) {
-        return Error::inFile(ErrorCode::Mismatch, path, std::string("is not an EnCodec config: ") + error.what());
+        return Error::inFile(ErrorCode::Mismatch, where, std::string("is not an EnCodec config: ") + error.what());
     }
 }
 

@@ -90,6 +90,8 @@ private:
 std::string encodecConfigJson(const EncodecConfig& config);
 // Reads DIR/config.json: its "audio_encoder" section, or the whole file when it is a bare EncodecConfig.
 Expected<EncodecConfig> loadEncodecConfig(const std::filesystem::path& dir);
+// The same from a config's text (a checkpoint's "encodec_config" metadata); `where` names it in errors.
+Expected<EncodecConfig> parseEncodecConfig(const std::string& text, const std::string& where);
 // Writes `dir`/config.json ({"audio_encoder": <EncodecConfig>}) and `dir`/model.safetensors (every audio_encoder.*
 // tensor, f32: the parameters, or `weightsOverride` in their place, and the quantizer buffers), atomically.
 Expected<void> saveEncodecFolder(const TrainableEncodec& codec, const std::filesystem::path& dir,

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -66,5 +68,31 @@ struct CodecTrainResult {
 // outDir/loss.png, and outDir/codec/{config.json, model.safetensors} from the EMA weights.
 Expected<CodecTrainResult> trainCodec(
     const CodecTrainOptions& options, const std::function<void(const CodecTrainProgress&)>& progress = {});
+
+// A trained codec, for measuring it: a codec folder (config.json + model.safetensors) or a run's
+// checkpoint.safetensors (its EMA weights; the shape from its metadata), loaded as the engine's Encodec.
+class TrainedCodec {
+public:
+    static Expected<TrainedCodec> load(const std::filesystem::path& folderOrCheckpoint);
+    int sampleRate() const;
+
+    struct RoundTrip {
+        std::vector<float> audio; // the reconstruction, as long as the input
+        double logMelDb = 0.0; // the log-mel distance to the input (below)
+    };
+    // Encodes `audio` (mono, at sampleRate()) with every codebook and decodes it again. The log-mel distance:
+    // 64-band HTK mel power spectra (n_fft 1024, hop 256, Hann) of both signals in dB, each clamped at 80 dB
+    // below the input's loudest band-frame, and the mean absolute difference over every band and frame.
+    Expected<RoundTrip> roundTrip(std::span<const float> audio) const;
+
+    struct Impl;
+
+private:
+    explicit TrainedCodec(std::shared_ptr<const Impl> impl);
+    std::shared_ptr<const Impl> m_impl;
+};
+
+// The ids among `ids` that training with `seed` holds out (the same rule train-codec and train-lm split by).
+std::vector<std::string> heldOutSongIds(const std::vector<std::string>& ids, uint64_t seed, double fraction = 0.1);
 
 } // namespace tmk
