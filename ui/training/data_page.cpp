@@ -14,6 +14,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include "training/library_tracks.h"
 #include "training/wizard_context.h"
 
 namespace tmk::ui {
@@ -60,6 +61,15 @@ DataPage::DataPage(WizardContext& context, QWidget* parent)
         tr("Files named <track_id>.wav / .flac / .ogg / .mp3; songs without a file are "
            "left out."),
         true, "audioDir");
+    const int analysisRow = m_grid->rowCount();
+    m_grid->addWidget(makeAnalysisRow(), analysisRow, 1, 1, 2);
+    m_grid->addWidget(hintLabel(tr("No tracks CSV? \"Analyse my library\" measures tempo, energy, valence, … of "
+                                   "every audio file under the audio folder and writes %1.csv there (the genre of "
+                                   "a song is its top-level folder). Popularity and the YouTube metrics need "
+                                   "real metadata.")
+                                    .arg(kLibraryTracksName),
+                          this),
+        analysisRow + 1, 1, 1, 2);
     m_rating = new QLineEdit(this);
     m_rating->setObjectName("ratingColumn");
     m_rating->setPlaceholderText(tr("e.g. my_rating"));
@@ -105,6 +115,9 @@ DataPage::DataPage(WizardContext& context, QWidget* parent)
     connect(&m_context.bridge, &TrainingBridge::previewProgress, this, &DataPage::onPreviewProgress);
     connect(&m_context.bridge, &TrainingBridge::previewFinished, this, &DataPage::onPreviewFinished);
     connect(&m_context.bridge, &TrainingBridge::previewFailed, this, &DataPage::onPreviewFailed);
+    connect(&m_context.bridge, &TrainingBridge::analysisProgress, this, &DataPage::onAnalysisProgress);
+    connect(&m_context.bridge, &TrainingBridge::analysisFinished, this, &DataPage::onAnalysisFinished);
+    connect(&m_context.bridge, &TrainingBridge::analysisFailed, this, &DataPage::onAnalysisFailed);
 
     QSettings settings;
     m_tracks->setText(settings.value(training_settings::kTracksCsv).toString());
@@ -192,7 +205,10 @@ QString DataPage::inputProblem() const
     const QString tracks = m_tracks->text().trimmed();
     const QString youtube = m_youtube->text().trimmed();
     const QString audio = m_audio->text().trimmed();
-    if (tracks.isEmpty()) return tr("Choose the tracks CSV.");
+    if (tracks.isEmpty())
+        return QFileInfo(audio).isDir()
+            ? tr("Choose the tracks CSV, or press \"Analyse my library\" to make one from the audio folder.")
+            : tr("Choose the tracks CSV.");
     if (!QFileInfo(tracks).isFile()) return tr("The tracks CSV %1 does not exist.").arg(tracks);
     if (!youtube.isEmpty() && !QFileInfo(youtube).isFile())
         return tr("The YouTube CSV %1 does not exist.").arg(youtube);
@@ -205,13 +221,17 @@ void DataPage::setMessage(const QString& text, bool error)
 {
     m_message->setText(text);
     m_message->setStyleSheet(error ? "color: #e5534b;" : QString());
+    m_message->setToolTip(QString());
 }
 
 void DataPage::inputsChanged()
 {
     const QString problem = inputProblem();
-    m_preview->setEnabled(problem.isEmpty() && !m_running);
-    if (!problem.isEmpty()) {
+    m_preview->setEnabled(problem.isEmpty() && !m_running && !m_analysing);
+    m_analyse->setEnabled(QFileInfo(m_audio->text().trimmed()).isDir() && !m_running && !m_analysing);
+    if (m_analysing) {
+        // the analysis reports its own progress
+    } else if (!problem.isEmpty()) {
         setMessage(problem, !m_tracks->text().trimmed().isEmpty() || !m_audio->text().trimmed().isEmpty());
     } else if (m_previewUsable && m_previewedKey == previewKey()) {
         setMessage(tr("The preview is up to date."), false);
@@ -228,6 +248,7 @@ void DataPage::startPreview()
     m_previewUsable = false;
     m_previewedKey = previewKey();
     m_preview->setEnabled(false);
+    m_analyse->setEnabled(false);
     m_progress->setRange(0, 0); // busy until the first progress report
     setMessage(tr("Building the pairs…"), false);
     m_context.bridge.preview(options());
@@ -262,8 +283,9 @@ void DataPage::onPreviewFinished(const PairReport& report)
         m_context.report = report;
         setMessage(tr("Preview done: %1 pairs in all.").arg(report.totalPairs()), false);
     }
-    m_preview->setEnabled(inputProblem().isEmpty());
     if (m_previewedKey != previewKey()) inputsChanged(); // edited while it ran
+    m_preview->setEnabled(inputProblem().isEmpty());
+    m_analyse->setEnabled(QFileInfo(m_audio->text().trimmed()).isDir());
     Q_EMIT completeChanged();
 }
 
@@ -277,6 +299,7 @@ void DataPage::onPreviewFailed(const QString& message)
     m_table->setRowCount(0);
     setMessage(message, true);
     m_preview->setEnabled(inputProblem().isEmpty());
+    m_analyse->setEnabled(QFileInfo(m_audio->text().trimmed()).isDir());
     Q_EMIT completeChanged();
 }
 
@@ -341,6 +364,109 @@ bool DataPage::validatePage()
 void DataPage::cleanupPage()
 {
     m_context.bridge.cancelPreview();
+    cancelAnalysis();
+}
+
+// ---- Analyse my library ----
+
+QWidget* DataPage::makeAnalysisRow()
+{
+    auto* row = new QWidget(this);
+    auto* layout = new QHBoxLayout(row);
+    layout->setContentsMargins(0, 0, 0, 0);
+    m_analyse = new QPushButton(tr("Analyse my library"), row);
+    m_analyse->setObjectName("analyseButton");
+    m_analyse->setToolTip(tr("Measure every audio file under the audio folder and write a tracks CSV for it."));
+    m_cancelAnalysis = new QPushButton(tr("Cancel"), row);
+    m_cancelAnalysis->setObjectName("cancelAnalysisButton");
+    m_cancelAnalysis->setEnabled(false);
+    m_analysisProgress = new QProgressBar(row);
+    m_analysisProgress->setObjectName("analysisProgress");
+    m_analysisProgress->setRange(0, 1000);
+    m_analysisProgress->setValue(0);
+    layout->addWidget(m_analyse);
+    layout->addWidget(m_cancelAnalysis);
+    layout->addWidget(m_analysisProgress, 1);
+    connect(m_analyse, &QPushButton::clicked, this, &DataPage::startAnalysis);
+    connect(m_cancelAnalysis, &QPushButton::clicked, this, &DataPage::cancelAnalysis);
+    return row;
+}
+
+void DataPage::startAnalysis()
+{
+    const QString audio = m_audio->text().trimmed();
+    if (m_analysing || m_running || !QFileInfo(audio).isDir()) return;
+    m_analysing = true;
+    m_analysedDir = audio;
+    m_cancelAnalysis->setEnabled(true);
+    m_analysisProgress->setRange(0, 0); // busy while the files are listed
+    setMessage(tr("Looking for audio files in %1…").arg(audio), false);
+    m_context.bridge.analyseLibrary(audio);
+    inputsChanged();
+}
+
+void DataPage::cancelAnalysis()
+{
+    if (!m_analysing) return;
+    m_context.bridge.cancelAnalysis();
+    analysisStopped();
+    setMessage(tr("The analysis was cancelled; nothing was written."), false);
+}
+
+void DataPage::analysisStopped()
+{
+    m_analysing = false;
+    m_cancelAnalysis->setEnabled(false);
+    m_analysisProgress->setRange(0, 1000);
+    m_analysisProgress->setValue(0);
+    inputsChanged();
+}
+
+void DataPage::onAnalysisProgress(qint64 done, qint64 total)
+{
+    if (!m_analysing || total <= 0) return;
+    m_analysisProgress->setRange(0, 1000);
+    m_analysisProgress->setValue(static_cast<int>(1000 * done / total));
+    setMessage(tr("Analysing the audio files: %1 of %2 done…").arg(done).arg(total), false);
+}
+
+void DataPage::onAnalysisFinished(const LibraryAnalysis& analysis)
+{
+    if (!m_analysing) return;
+    analysisStopped();
+    QString skipped;
+    QStringList reasons;
+    if (!analysis.skipped.empty()) {
+        skipped = tr(" Skipped %1 file(s) that could not be read (%2).")
+                      .arg(analysis.skipped.size())
+                      .arg(qs(analysis.skipped.front().second)
+                               .chopped(analysis.skipped.front().second.ends_with('.') ? 1 : 0));
+        for (size_t i = 0; i < analysis.skipped.size() && i < 10; ++i) reasons << qs(analysis.skipped[i].second);
+    }
+    if (analysis.songs.empty()) {
+        setMessage(tr("No audio file in %1 could be analysed.").arg(m_analysedDir) + skipped, true);
+    } else if (Expected<LibraryTracksFile> file = writeLibraryTracks(analysis.songs, m_analysedDir.toStdString());
+               !file) {
+        setMessage(tr("The tracks CSV could not be written: %1").arg(qs(file.error().message)), true);
+    } else {
+        m_audio->setText(m_analysedDir);
+        m_tracks->setText(qs(file->path.string()));
+        m_analysisProgress->setValue(1000);
+        setMessage(tr("Analysed %1 files into %2 (%3 genres). Press Preview to see the pairs.")
+                       .arg(file->songs)
+                       .arg(qs(file->path.string()))
+                       .arg(file->genres)
+                + skipped,
+            false);
+    }
+    m_message->setToolTip(reasons.join('\n'));
+}
+
+void DataPage::onAnalysisFailed(const QString& message)
+{
+    if (!m_analysing) return;
+    analysisStopped();
+    setMessage(tr("The audio folder could not be analysed: %1").arg(message), true);
 }
 
 } // namespace tmk::ui

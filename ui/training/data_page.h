@@ -2,11 +2,15 @@
 // audio folder and an optional rating column. "Preview" runs the pair builder as a job (with progress)
 // and shows songs, songs with audio, pairs per metric and unavailable metrics with their reason. Next is
 // allowed only after a successful preview of the current inputs that has songs with audio and pairs.
+// "Analyse my library" serves an audio folder without metadata: it analyses every audio file under the
+// folder (with progress and Cancel), writes a tracks CSV there (library_tracks.h) and fills the tracks CSV
+// field with it.
 #pragma once
 
 #include <QString>
 #include <QWizardPage>
 
+#include "tastemaker/analysis.h"
 #include "tastemaker/pairs.h"
 #include "tastemaker/progress.h"
 
@@ -34,6 +38,10 @@ public:
     void setRatingColumn(const QString& column);
 
     QPushButton* previewButton() const { return m_preview; }
+    QPushButton* analyseButton() const { return m_analyse; }
+    QPushButton* cancelAnalysisButton() const { return m_cancelAnalysis; }
+    QProgressBar* analysisProgress() const { return m_analysisProgress; }
+    bool analysing() const { return m_analysing; }
     QTableWidget* metricsTable() const { return m_table; }
     QString messageText() const; // what is missing, or the preview's outcome
     QString summaryText() const; // songs, songs with audio, ... of the last preview
@@ -42,6 +50,9 @@ public:
     // The inputs as the pair builder takes them.
     tmk::PairBuilderOptions options() const;
     void startPreview();
+    // Analyses the audio folder and writes its tracks CSV; cancelAnalysis() stops it and writes nothing.
+    void startAnalysis();
+    void cancelAnalysis();
 
     void initializePage() override;
     bool isComplete() const override;
@@ -57,6 +68,11 @@ private:
     void onPreviewFinished(const tmk::PairReport& report);
     void onPreviewFailed(const QString& message);
     void showReport(const tmk::PairReport& report);
+    QWidget* makeAnalysisRow();
+    void onAnalysisProgress(qint64 done, qint64 total);
+    void onAnalysisFinished(const tmk::LibraryAnalysis& analysis);
+    void onAnalysisFailed(const QString& message);
+    void analysisStopped(); // buttons and progress back to idle
     QString previewKey() const;
     void setMessage(const QString& text, bool error);
 
@@ -74,6 +90,11 @@ private:
     QString m_previewedKey; // the inputs the shown report is for
     bool m_previewUsable = false;
     bool m_running = false;
+    QPushButton* m_analyse = nullptr;
+    QPushButton* m_cancelAnalysis = nullptr;
+    QProgressBar* m_analysisProgress = nullptr;
+    QString m_analysedDir; // the audio folder being analysed
+    bool m_analysing = false;
 };
 
 } // namespace tmk::ui

@@ -76,13 +76,16 @@ TrainingBridge::TrainingBridge(EngineBridge& engine, QObject* parent)
     qRegisterMetaType<tmk::PairReport>("tmk::PairReport");
     qRegisterMetaType<tmk::TrainLogEntry>("tmk::TrainLogEntry");
     qRegisterMetaType<tmk::ui::RunOutcome>("tmk::ui::RunOutcome");
+    qRegisterMetaType<tmk::LibraryAnalysis>("tmk::LibraryAnalysis");
     m_channel->target = this;
+    m_analysisPool.setMaxThreadCount(1);
 }
 
 TrainingBridge::~TrainingBridge()
 {
     m_channel->close();
     if (m_previewToken) m_previewToken->requestCancel();
+    if (m_analysisToken) m_analysisToken->requestCancel();
     if (m_runToken) m_runToken->requestCancel();
 }
 
@@ -154,6 +157,54 @@ void TrainingBridge::cancelPreview()
     if (m_previewToken) m_previewToken->requestCancel();
     m_previewToken.reset();
     ++m_previewGeneration; // whatever the running preview reports is dropped
+}
+
+// ---- Analyse my library ----
+
+void TrainingBridge::analyseLibrary(const QString& audioDir)
+{
+    cancelAnalysis();
+    auto token = std::make_shared<CancelToken>();
+    m_analysisToken = token;
+    const int generation = m_analysisGeneration;
+    std::shared_ptr<Channel> channel = m_channel;
+    const fs::path dir = audioDir.toStdString();
+    m_analysisPool.start([this, channel, token, dir, generation]() {
+        ProgressCallback progress = throttled([this, channel, generation](const Progress& p) {
+            const qint64 done = p.done, total = p.total;
+            channel->post([this, generation, done, total]() {
+                if (generation == m_analysisGeneration) Q_EMIT analysisProgress(done, total);
+            });
+        });
+        Expected<LibraryAnalysis> analysis = tmk::analyseLibrary({ dir }, AnalysisOptions {}, progress, token.get());
+        if (token->isCancelled()) return; // cancelAnalysis() already told the page
+        if (!analysis) {
+            const QString message = qs(analysis.error().message);
+            channel->post([this, generation, message]() {
+                if (generation != m_analysisGeneration) return;
+                m_analysisToken.reset();
+                Q_EMIT analysisFailed(message);
+            });
+            return;
+        }
+        channel->post([this, generation, result = std::move(*analysis)]() {
+            if (generation != m_analysisGeneration) return;
+            m_analysisToken.reset();
+            Q_EMIT analysisFinished(result);
+        });
+    });
+}
+
+void TrainingBridge::cancelAnalysis()
+{
+    if (m_analysisToken) m_analysisToken->requestCancel();
+    m_analysisToken.reset();
+    ++m_analysisGeneration; // whatever the running analysis reports is dropped
+}
+
+bool TrainingBridge::analysisBusy() const
+{
+    return m_analysisPool.activeThreadCount() > 0;
 }
 
 // ---- A plan: prepare, then one job per adapter ----

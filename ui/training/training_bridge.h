@@ -12,6 +12,9 @@
 // Each trainDpo call loads its own copy of the base model from the plan's model folder: the GUI's model
 // may have slider weights merged into it, and the reference policy must be the plain base model.
 //
+// "Analyse my library" (the data page) runs the torch-free Analyser on the bridge's own analysis thread, not
+// on the engine's worker: a whole library takes minutes, and generation should not wait for it.
+//
 // Lifetime: jobs reach this object through a Channel that the destructor closes, so a job still running on
 // the worker after the wizard closed posts nothing (and was cancelled by the destructor).
 #pragma once
@@ -24,8 +27,10 @@
 
 #include <QObject>
 #include <QString>
+#include <QThreadPool>
 
 #include "tastemaker/adapters.h"
+#include "tastemaker/analysis.h"
 #include "tastemaker/cancel.h"
 #include "tastemaker/pairs.h"
 #include "tastemaker/progress.h"
@@ -70,6 +75,15 @@ public:
     void preview(const tmk::PairBuilderOptions& options);
     void cancelPreview();
 
+    // Analyses every audio file under `audioDir` (analyseLibrary) on the analysis thread: analysisProgress
+    // (files), then analysisFinished (files that could not be read are in LibraryAnalysis::skipped) or
+    // analysisFailed. A new analysis cancels the running one; after cancelAnalysis() nothing it would
+    // report arrives (it stops before its next file).
+    void analyseLibrary(const QString& audioDir);
+    void cancelAnalysis();
+    // A job, maybe a cancelled one finishing its current file, is still on the analysis thread.
+    bool analysisBusy() const;
+
     // Starts a plan (the caller checked it; an invalid option fails the adapter's job with the trainer's
     // message). Returns false when a run is going already.
     bool start(const TrainingPlan& plan);
@@ -94,6 +108,10 @@ Q_SIGNALS:
     void previewProgress(tmk::ProgressStage stage, qint64 done, qint64 total);
     void previewFinished(const tmk::PairReport& report);
     void previewFailed(const QString& message);
+
+    void analysisProgress(qint64 done, qint64 total);
+    void analysisFinished(const tmk::LibraryAnalysis& analysis);
+    void analysisFailed(const QString& message);
 
     // A line for the run's log ("Building pairs…", "Tokenized 20 songs (0 failed)", ...).
     void runMessage(const QString& text);
@@ -124,6 +142,9 @@ private:
     std::shared_ptr<Channel> m_channel;
     tmk::CancelTokenPtr m_previewToken;
     int m_previewGeneration = 0;
+    tmk::CancelTokenPtr m_analysisToken;
+    int m_analysisGeneration = 0;
+    QThreadPool m_analysisPool; // one thread; its destructor waits for the (cancelled) job's current file
     tmk::CancelTokenPtr m_runToken;
     bool m_running = false;
     TrainingPlan m_plan;
@@ -138,4 +159,5 @@ private:
 
 Q_DECLARE_METATYPE(tmk::PairReport)
 Q_DECLARE_METATYPE(tmk::TrainLogEntry)
+Q_DECLARE_METATYPE(tmk::LibraryAnalysis)
 Q_DECLARE_METATYPE(tmk::ui::RunOutcome)
