@@ -83,7 +83,8 @@ int runCodecEval(const Args& args)
     double mean = 0.0;
     for (double d : distances) mean += d / n;
     std::printf("held-out songs: %d\n", n);
-    std::printf("log-mel distance: mean %.2f dB, median %.2f dB (target <= 5 dB)\n", mean, distances[distances.size() / 2]);
+    std::printf(
+        "log-mel distance: mean %.2f dB, median %.2f dB (target <= 5 dB)\n", mean, distances[distances.size() / 2]);
     std::printf("tempo kept within 2%%: %.3f (target >= 0.95)\n", static_cast<double>(tempoKept) / n);
     std::printf("acoustic vs electronic kept: %.3f (target >= 0.95)\n", static_cast<double>(acousticKept) / n);
     std::printf("mode kept: %.3f (target >= 0.85)\n", static_cast<double>(modeKept) / n);

@@ -88,7 +88,8 @@ int runEvalTags(const Args& args)
         return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --pairs and --seconds must be positive" });
     Expected<std::vector<std::string>> bases = basePrompts(*args.get("world"), static_cast<uint64_t>(*worldSeed));
     if (!bases) return reportError(bases.error());
-    if (bases->empty()) return reportError(Error { ErrorCode::NotFound, "eval-tags: the world has no held-out prompts" });
+    if (bases->empty())
+        return reportError(Error { ErrorCode::NotFound, "eval-tags: the world has no held-out prompts" });
     Expected<std::shared_ptr<const MusicgenModel>> model = loadModel(args);
     if (!model) return reportError(model.error());
     const ModelInfo& info = (*model)->info();
@@ -114,14 +115,15 @@ int runEvalTags(const Args& args)
             const double a = contrast.score(low), b = contrast.score(high);
             const bool ok = contrast.strictMode ? (b == 1.0 && a == 0.0) : b > a;
             separated += ok;
-            csv << contrast.name << "," << p << ",\"" << request.prompts[0] << "\",\"" << request.prompts[1] << "\"," << a
-                << "," << b << "," << (ok ? 1 : 0) << "\n";
+            csv << contrast.name << "," << p << ",\"" << request.prompts[0] << "\",\"" << request.prompts[1] << "\","
+                << a << "," << b << "," << (ok ? 1 : 0) << "\n";
             if (out)
                 for (int i = 0; i < 2; ++i) {
                     const fs::path wav = fs::path(*out)
-                        / (std::string(contrast.name) + "-" + std::to_string(p) + "-" + (i ? contrast.high : contrast.low)
-                            + ".wav");
-                    Expected<void> written = writeAudioFile(wav, result->audio[static_cast<size_t>(i)], 1, result->sampleRate, {});
+                        / (std::string(contrast.name) + "-" + std::to_string(p) + "-"
+                            + (i ? contrast.high : contrast.low) + ".wav");
+                    Expected<void> written
+                        = writeAudioFile(wav, result->audio[static_cast<size_t>(i)], 1, result->sampleRate, {});
                     if (!written) return reportError(written.error());
                 }
         }

@@ -57,7 +57,8 @@ Expected<TrainedCodec> TrainedCodec::load(const fs::path& folderOrCheckpoint)
         }
         if (!codec) return codec.error();
         const int64_t rate = codec->sampleRate();
-        auto impl = std::make_shared<Impl>(Impl { *codec, at::hann_window(1024, f32), encodec::melFilterbank(rate, 1024, 64) });
+        auto impl = std::make_shared<Impl>(
+            Impl { *codec, at::hann_window(1024, f32), encodec::melFilterbank(rate, 1024, 64) });
         return TrainedCodec(std::move(impl));
     } catch (const c10::Error& e) {
         return Error::inFile(ErrorCode::Internal, folderOrCheckpoint.string(),

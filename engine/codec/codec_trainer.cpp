@@ -29,8 +29,8 @@ using encodec::TrainableEncodec;
 namespace {
 
 // Columns of loss.csv and of the checkpoint's "history" tensor.
-const std::vector<std::string> kColumns
-    = { "step", "loss", "waveform_l1", "log_mel", "log_stft", "chroma", "commitment", "held_out", "restarted_codes", "spectral_convergence" };
+const std::vector<std::string> kColumns = { "step", "loss", "waveform_l1", "log_mel", "log_stft", "chroma",
+    "commitment", "held_out", "restarted_codes", "spectral_convergence" };
 
 EncodecConfig makeConfig(const CodecShape& shape)
 {

@@ -1,14 +1,13 @@
 #include "lmtrain/lm_data.h"
 
 #include <algorithm>
-#include <map>
-#include <set>
-#include <sstream>
-
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <map>
+#include <set>
 #include <spawn.h>
+#include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
 

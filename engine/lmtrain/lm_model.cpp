@@ -148,8 +148,7 @@ Expected<std::map<std::string, at::Tensor>> initialWeights(const nlohmann::json&
     return weights;
 }
 
-Expected<void> writeTokenizerFiles(
-    const fs::path& dir, const fs::path& spieceModel, int64_t pieces, int64_t sampleRate)
+Expected<void> writeTokenizerFiles(const fs::path& dir, const fs::path& spieceModel, int64_t pieces, int64_t sampleRate)
 {
     Expected<std::string> model = readFileText(spieceModel);
     if (!model) return model.error();
@@ -182,9 +181,10 @@ Expected<void> writeTokenizerFiles(
     };
     nlohmann::json specialMap = { { "additional_special_tokens", extra }, { "eos_token", plain("</s>") },
         { "pad_token", plain("<pad>") }, { "unk_token", plain("<unk>") } };
-    nlohmann::json preprocessor = { { "chunk_length_s", nullptr }, { "feature_extractor_type", "EncodecFeatureExtractor" },
-        { "feature_size", 1 }, { "overlap", nullptr }, { "padding_side", "left" }, { "padding_value", 0.0 },
-        { "processor_class", "MusicgenProcessor" }, { "return_attention_mask", true }, { "sampling_rate", sampleRate } };
+    nlohmann::json preprocessor = { { "chunk_length_s", nullptr },
+        { "feature_extractor_type", "EncodecFeatureExtractor" }, { "feature_size", 1 }, { "overlap", nullptr },
+        { "padding_side", "left" }, { "padding_value", 0.0 }, { "processor_class", "MusicgenProcessor" },
+        { "return_attention_mask", true }, { "sampling_rate", sampleRate } };
     TMK_TRY(writeJsonFileAtomic(dir / "tokenizer_config.json", config));
     TMK_TRY(writeJsonFileAtomic(dir / "special_tokens_map.json", specialMap));
     TMK_TRY(writeJsonFileAtomic(dir / "added_tokens.json", added));

@@ -43,8 +43,7 @@ using lmtrain::WorldSong;
 namespace {
 
 // Columns of loss.csv and of the checkpoint's "history" tensor. The eval columns are filled at checkpoints.
-const std::vector<std::string> kColumns
-    = { "step", "loss", "lr", "train_eval", "held_out", "held_out_unconditional" };
+const std::vector<std::string> kColumns = { "step", "loss", "lr", "train_eval", "held_out", "held_out_unconditional" };
 constexpr int64_t kEvalCrops = 32;
 
 std::string fileHash(const fs::path& path)
@@ -69,8 +68,8 @@ struct Batch {
 
 class Trainer {
 public:
-    Trainer(const LmTrainOptions& options, const MusicgenConfig& config, const T5Tokenizer& tokenizer,
-        T5Encoder text, MusicgenDecoder decoder)
+    Trainer(const LmTrainOptions& options, const MusicgenConfig& config, const T5Tokenizer& tokenizer, T5Encoder text,
+        MusicgenDecoder decoder)
         : m_options(options)
         , m_config(config)
         , m_tokenizer(tokenizer)
@@ -108,8 +107,8 @@ public:
         return -(picked.masked_fill(~valid, 0.0).sum() / valid.sum().to(at::kFloat));
     }
 
-    Batch trainBatch(const at::Tensor& codes, const std::vector<WorldSong>& songs, const std::vector<int64_t>& train,
-        int64_t frames)
+    Batch trainBatch(
+        const at::Tensor& codes, const std::vector<WorldSong>& songs, const std::vector<int64_t>& train, int64_t frames)
     {
         std::mt19937_64 random(encodec::mixSeed(m_options.seed, static_cast<uint64_t>(step)));
         Batch batch;
@@ -249,7 +248,8 @@ private:
     {
         std::vector<float> flat;
         for (const auto& row : history) flat.insert(flat.end(), row.begin(), row.end());
-        return at::from_blob(flat.data(), { static_cast<int64_t>(history.size()), static_cast<int64_t>(kColumns.size()) },
+        return at::from_blob(flat.data(),
+            { static_cast<int64_t>(history.size()), static_cast<int64_t>(kColumns.size()) },
             at::TensorOptions().dtype(at::kFloat))
             .clone();
     }
@@ -265,7 +265,8 @@ private:
 Expected<void> checkOptions(const LmTrainOptions& o)
 {
     if (o.worldDir.empty() || o.codecDir.empty() || o.outDir.empty())
-        return Error { ErrorCode::InvalidArgument, "train-lm needs a world folder, a codec folder and an output folder" };
+        return Error { ErrorCode::InvalidArgument,
+            "train-lm needs a world folder, a codec folder and an output folder" };
     if (o.steps < 1 || o.batch < 1 || o.seconds <= 0.0 || o.checkpointEvery < 1 || o.logEvery < 1)
         return Error { ErrorCode::InvalidArgument,
             "steps, batch, seconds, checkpoint and log intervals must be positive" };
@@ -315,7 +316,8 @@ Expected<void> exportModel(Trainer& trainer, const fs::path& dir, const nlohmann
 
 } // namespace
 
-Expected<LmTrainResult> trainLm(const LmTrainOptions& options, const std::function<void(const LmTrainProgress&)>& progress)
+Expected<LmTrainResult> trainLm(
+    const LmTrainOptions& options, const std::function<void(const LmTrainProgress&)>& progress)
 {
     TMK_TRY(checkOptions(options));
     if (options.threads > 0) at::set_num_threads(options.threads);
@@ -341,14 +343,14 @@ Expected<LmTrainResult> trainLm(const LmTrainOptions& options, const std::functi
         Expected<Encodec> codec = encodec::loadEncodecFolder(options.codecDir, f32);
         if (!codec) return codec.error();
         const auto tokenizeStart = std::chrono::steady_clock::now();
-        Expected<at::Tensor> codes = lmtrain::tokenizeSongs(*songs, *codec,
-            fileHash(options.codecDir / "model.safetensors"), options.outDir / "tokens.safetensors",
-            [&](int64_t done, int64_t total) {
-                const double elapsed
-                    = std::chrono::duration<double>(std::chrono::steady_clock::now() - tokenizeStart).count();
-                const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
-                report({ "tokenize", done, total, 0.0, rate, static_cast<double>(total - done) / rate });
-            });
+        Expected<at::Tensor> codes
+            = lmtrain::tokenizeSongs(*songs, *codec, fileHash(options.codecDir / "model.safetensors"),
+                options.outDir / "tokens.safetensors", [&](int64_t done, int64_t total) {
+                    const double elapsed
+                        = std::chrono::duration<double>(std::chrono::steady_clock::now() - tokenizeStart).count();
+                    const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
+                    report({ "tokenize", done, total, 0.0, rate, static_cast<double>(total - done) / rate });
+                });
         if (!codes) return codes.error();
         *codes = codes->to(at::kLong);
 
@@ -357,13 +359,15 @@ Expected<LmTrainResult> trainLm(const LmTrainOptions& options, const std::functi
         if (!codecConfig->contains("audio_encoder"))
             return Error::inFile(ErrorCode::Format, (options.codecDir / "config.json").string(),
                 "has no \"audio_encoder\" section (is it train-codec's codec/ folder?)");
-        const nlohmann::json configJson = lmtrain::musicgenConfigJson((*codecConfig)["audio_encoder"], options.shape, pieces);
+        const nlohmann::json configJson
+            = lmtrain::musicgenConfigJson((*codecConfig)["audio_encoder"], options.shape, pieces);
         Expected<MusicgenConfig> config = MusicgenConfig::parse(configJson.dump(), "the new model's config.json");
         if (!config) return config.error();
         TMK_TRY(config->validate("the new model's config.json"));
         if (codes->size(1) != config->decoder.numCodebooks)
-            return Error { ErrorCode::Mismatch, "the codec gives " + std::to_string(codes->size(1))
-                    + " codebooks but its config implies " + std::to_string(config->decoder.numCodebooks) };
+            return Error { ErrorCode::Mismatch,
+                "the codec gives " + std::to_string(codes->size(1)) + " codebooks but its config implies "
+                    + std::to_string(config->decoder.numCodebooks) };
 
         const fs::path checkpoint = options.outDir / "checkpoint.safetensors";
         const std::string configText = configJson.dump();
@@ -374,8 +378,8 @@ Expected<LmTrainResult> trainLm(const LmTrainOptions& options, const std::functi
                 return Error::inFile(ErrorCode::Mismatch, checkpoint.string(),
                     "was trained with another model shape, codec or tokenizer; start without --resume");
             if (previous->metadataValue("seed") != std::to_string(options.seed))
-                return Error::inFile(
-                    ErrorCode::Mismatch, checkpoint.string(), "was trained with seed " + previous->metadataValue("seed"));
+                return Error::inFile(ErrorCode::Mismatch, checkpoint.string(),
+                    "was trained with seed " + previous->metadataValue("seed"));
         } else {
             Expected<std::map<std::string, at::Tensor>> initial = lmtrain::initialWeights(configJson, options.seed);
             if (!initial) return initial.error();
