@@ -37,6 +37,20 @@ Expected<CodecTrainOptions> optionsFrom(const Args& args)
     Expected<double> seconds = args.number("seconds", options.seconds);
     if (!seconds) return seconds.error();
     options.seconds = *seconds;
+    struct RealField {
+        const char* name;
+        double* target;
+    };
+    for (RealField f : { RealField { "w-l1", &options.loss.waveformL1 }, RealField { "w-mel", &options.loss.logMel },
+             RealField { "w-stft", &options.loss.logStft }, RealField { "w-chroma", &options.loss.chroma },
+             RealField { "w-sc", &options.loss.spectralConvergence },
+             RealField { "w-commitment", &options.loss.commitment } }) {
+        Expected<double> value = args.number(f.name, *f.target);
+        if (!value) return value.error();
+        if (!(*value >= 0.0))
+            return Error { ErrorCode::InvalidArgument, std::string("--") + f.name + " must not be negative" };
+        *f.target = *value;
+    }
     Expected<double> lr = args.number("lr", options.learningRate);
     if (!lr) return lr.error();
     options.learningRate = *lr;
@@ -77,6 +91,12 @@ Command trainCodecCommand()
         { "warmup", OptionKind::Value, "N", "linear warm-up steps (default 200)" },
         { "checkpoint-every", OptionKind::Value, "N", "steps between checkpoints (default 200)" },
         { "log-every", OptionKind::Value, "N", "steps between progress lines (default 10)" },
+        { "w-l1", OptionKind::Value, "W", "weight of the waveform L1 term (default 0.1)" },
+        { "w-mel", OptionKind::Value, "W", "weight of the multi-resolution log-mel term (default 1)" },
+        { "w-stft", OptionKind::Value, "W", "weight of the multi-resolution log-STFT term (default 1)" },
+        { "w-chroma", OptionKind::Value, "W", "weight of the chroma term (default 4)" },
+        { "w-sc", OptionKind::Value, "W", "weight of the spectral-convergence term (default 2)" },
+        { "w-commitment", OptionKind::Value, "W", "weight of the RVQ commitment term (default 1)" },
         { "resume", OptionKind::Flag, "", "continue from DIR/checkpoint.safetensors when it exists" },
         { "threads", OptionKind::Value, "N", "intra-op threads (default: libtorch's)" },
     };

@@ -23,13 +23,14 @@ Expected<LmTrainOptions> optionsFrom(const Args& args)
         int64_t* target;
     };
     for (IntField f : { IntField { "steps", &options.steps }, IntField { "stop-at", &options.stopAt },
-             IntField { "batch", &options.batch }, IntField { "checkpoint-every", &options.checkpointEvery },
-             IntField { "log-every", &options.logEvery }, IntField { "warmup", &options.warmupSteps },
-             IntField { "layers", &options.shape.layers }, IntField { "hidden", &options.shape.hidden },
-             IntField { "heads", &options.shape.heads }, IntField { "ffn", &options.shape.ffn },
-             IntField { "text-layers", &options.shape.textLayers }, IntField { "text-model", &options.shape.textModel },
-             IntField { "text-heads", &options.shape.textHeads }, IntField { "text-kv", &options.shape.textKv },
-             IntField { "text-ff", &options.shape.textFf }, IntField { "pieces", &options.shape.spmPieces } }) {
+             IntField { "songs", &options.maxSongs }, IntField { "batch", &options.batch },
+             IntField { "checkpoint-every", &options.checkpointEvery }, IntField { "log-every", &options.logEvery },
+             IntField { "warmup", &options.warmupSteps }, IntField { "layers", &options.shape.layers },
+             IntField { "hidden", &options.shape.hidden }, IntField { "heads", &options.shape.heads },
+             IntField { "ffn", &options.shape.ffn }, IntField { "text-layers", &options.shape.textLayers },
+             IntField { "text-model", &options.shape.textModel }, IntField { "text-heads", &options.shape.textHeads },
+             IntField { "text-kv", &options.shape.textKv }, IntField { "text-ff", &options.shape.textFf },
+             IntField { "pieces", &options.shape.spmPieces } }) {
         Expected<long long> value = args.integer(f.name, *f.target);
         if (!value) return value.error();
         *f.target = *value;
@@ -94,6 +95,7 @@ Command trainLmCommand()
         { "codec", OptionKind::Value, "DIR", "train-codec's codec/ folder", true },
         { "out", OptionKind::Value, "DIR", "the run folder: spm/, tokens, checkpoint, loss.csv/png, model/", true },
         { "steps", OptionKind::Value, "N", "optimiser steps in all (default 4000)" },
+        { "songs", OptionKind::Value, "N", "use only the first N songs of tracks.csv (default: all)" },
         { "stop-at", OptionKind::Value, "N",
             "stop after step N with a checkpoint; --resume continues (default: run all)" },
         { "batch", OptionKind::Value, "N", "sequences per step (default 8)" },

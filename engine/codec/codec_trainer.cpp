@@ -65,6 +65,8 @@ struct Trainer {
         , codec(c, o.seed)
         , adam(codec.parameterTensors(), 0.0)
         , loss(c.samplingRate)
+        , weights { o.loss.waveformL1, o.loss.logMel, o.loss.logStft, o.loss.chroma, o.loss.spectralConvergence,
+            o.loss.commitment }
     {
         for (const at::Tensor& p : codec.parameterTensors()) ema.push_back(p.detach().clone());
         // A whole number of frames, so that the reconstruction is exactly as long as the crop.

@@ -1,16 +1,21 @@
 #include "lmtrain/lm_data.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <spawn.h>
 #include <sstream>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
+#include <ATen/Parallel.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/stack.h>
 #include <ATen/ops/zeros.h>
@@ -150,7 +155,8 @@ Expected<fs::path> trainSentencepiece(const std::vector<WorldSong>& songs, const
 }
 
 Expected<at::Tensor> tokenizeSongs(const std::vector<WorldSong>& songs, const Encodec& codec,
-    const std::string& codecHash, const fs::path& cacheFile, const std::function<void(int64_t, int64_t)>& progress)
+    const std::string& codecHash, const fs::path& cacheFile, int workers,
+    const std::function<void(int64_t, int64_t)>& progress)
 {
     std::string ids;
     for (const WorldSong& song : songs) ids += song.id + "\n";
@@ -164,36 +170,68 @@ Expected<at::Tensor> tokenizeSongs(const std::vector<WorldSong>& songs, const En
             }
         }
     }
-    c10::InferenceMode guard;
     const int sampleRate = static_cast<int>(codec.sampleRate());
     const int64_t total = static_cast<int64_t>(songs.size());
     const int64_t batch = 8;
-    std::vector<at::Tensor> perSong;
-    int64_t frames = -1;
-    for (int64_t first = 0; first < total; first += batch) {
-        const int64_t count = std::min(batch, total - first);
-        std::vector<std::vector<float>> audio;
-        size_t longest = 0;
-        for (int64_t i = first; i < first + count; ++i) {
-            Expected<std::vector<float>> samples = readAudioMono(songs[static_cast<size_t>(i)].audio, sampleRate);
-            if (!samples) return samples.error();
-            longest = std::max(longest, samples->size());
-            audio.push_back(std::move(*samples));
+    const int64_t batches = (total + batch - 1) / batch;
+    std::vector<at::Tensor> perSong(songs.size());
+    std::vector<int64_t> songFrames(songs.size(), 0);
+    std::atomic<int64_t> nextBatch { 0 };
+    std::atomic<bool> failed { false };
+    std::mutex mutex; // guards firstError, done and progress calls
+    std::optional<Error> firstError;
+    int64_t done = 0;
+    // Each worker encodes whole batches with one intra-op thread: the codec's LSTM is a chain of small
+    // matrix products that intra-op threads barely speed up, while batches are independent.
+    auto work = [&] {
+        c10::InferenceMode guard;
+        for (int64_t b = nextBatch++; b < batches && !failed; b = nextBatch++) {
+            const int64_t first = b * batch, count = std::min(batch, total - first);
+            std::vector<std::vector<float>> audio;
+            size_t longest = 0;
+            for (int64_t i = first; i < first + count; ++i) {
+                Expected<std::vector<float>> samples = readAudioMono(songs[static_cast<size_t>(i)].audio, sampleRate);
+                if (!samples) {
+                    std::lock_guard lock(mutex);
+                    if (!firstError) firstError = samples.error();
+                    failed = true;
+                    return;
+                }
+                longest = std::max(longest, samples->size());
+                audio.push_back(std::move(*samples));
+            }
+            at::Tensor input = at::zeros({ count, 1, static_cast<int64_t>(longest) }, at::kFloat);
+            for (int64_t i = 0; i < count; ++i) {
+                const auto& a = audio[static_cast<size_t>(i)];
+                std::copy(a.begin(), a.end(), input[i][0].data_ptr<float>());
+            }
+            at::Tensor codes = codec.encode(input, codec.codebookCount()).to(at::kInt); // [count, K, T]
+            for (int64_t i = 0; i < count; ++i) {
+                const auto index = static_cast<size_t>(first + i);
+                songFrames[index] = static_cast<int64_t>(
+                    (audio[static_cast<size_t>(i)].size() + codec.hopLength() - 1) / codec.hopLength());
+                perSong[index] = codes[i].clone();
+            }
+            std::lock_guard lock(mutex);
+            done += count;
+            if (progress) progress(done, total);
         }
-        at::Tensor input = at::zeros({ count, 1, static_cast<int64_t>(longest) }, at::kFloat);
-        for (int64_t i = 0; i < count; ++i) {
-            const auto& a = audio[static_cast<size_t>(i)];
-            std::copy(a.begin(), a.end(), input[i][0].data_ptr<float>());
-        }
-        at::Tensor codes = codec.encode(input, codec.codebookCount()).to(at::kInt); // [count, K, T]
-        for (int64_t i = 0; i < count; ++i) {
-            const int64_t songFrames = static_cast<int64_t>(
-                (audio[static_cast<size_t>(i)].size() + codec.hopLength() - 1) / codec.hopLength());
-            frames = frames < 0 ? songFrames : std::min(frames, songFrames);
-            perSong.push_back(codes[i].clone());
-        }
-        if (progress) progress(first + count, total);
+    };
+    const int previousThreads = at::get_num_threads();
+    const int workerCount = std::max(1, std::min<int>(workers, static_cast<int>(batches)));
+    at::set_num_threads(1);
+    try {
+        std::vector<std::thread> threads;
+        for (int w = 1; w < workerCount; ++w) threads.emplace_back(work);
+        work();
+        for (std::thread& t : threads) t.join();
+    } catch (...) {
+        at::set_num_threads(previousThreads);
+        throw;
     }
+    at::set_num_threads(previousThreads);
+    if (firstError) return *firstError;
+    const int64_t frames = *std::min_element(songFrames.begin(), songFrames.end());
     for (at::Tensor& c : perSong) c = c.narrow(1, 0, frames);
     at::Tensor all = at::stack(perSong, 0).contiguous(); // [N, K, T]
     TMK_TRY(saveTensors(cacheFile, { { "codes", all } }, { { "codec", codecHash }, { "ids", ids } }));

@@ -39,9 +39,10 @@ Expected<std::filesystem::path> trainSentencepiece(
 
 // The codes [N, K, T] int32 of every song (cropped or zero-padded to the shortest song's frame count), from
 // `cacheFile` when it holds the same ids and codec, else encoded with `codec` (songs read at its rate) and
-// saved there atomically. `progress(done, total)` after each batch.
+// saved there atomically. `workers` threads encode batches of 8 songs in parallel (the codes do not depend on
+// it). `progress(done, total)` after each batch, from any worker (one at a time).
 Expected<at::Tensor> tokenizeSongs(const std::vector<WorldSong>& songs, const Encodec& codec,
-    const std::string& codecHash, const std::filesystem::path& cacheFile,
+    const std::string& codecHash, const std::filesystem::path& cacheFile, int workers,
     const std::function<void(int64_t, int64_t)>& progress);
 
 // The tags of a prompt: split on commas, trimmed.

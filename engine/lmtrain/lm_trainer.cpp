@@ -329,6 +329,8 @@ Expected<LmTrainResult> trainLm(
     if (error) return Error::inFile(ErrorCode::Io, options.outDir.string(), "cannot be created: " + error.message());
     Expected<std::vector<WorldSong>> songs = lmtrain::readWorld(options.worldDir);
     if (!songs) return songs.error();
+    if (options.maxSongs > 0 && static_cast<int64_t>(songs->size()) > options.maxSongs)
+        songs->resize(static_cast<size_t>(options.maxSongs));
 
     report({ "spm", 0, 1, 0.0, 0.0, 0.0 });
     Expected<fs::path> spiece = lmtrain::trainSentencepiece(*songs, options.outDir / "spm", options.shape.spmPieces);
@@ -343,14 +345,14 @@ Expected<LmTrainResult> trainLm(
         Expected<Encodec> codec = encodec::loadEncodecFolder(options.codecDir, f32);
         if (!codec) return codec.error();
         const auto tokenizeStart = std::chrono::steady_clock::now();
-        Expected<at::Tensor> codes
-            = lmtrain::tokenizeSongs(*songs, *codec, fileHash(options.codecDir / "model.safetensors"),
-                options.outDir / "tokens.safetensors", [&](int64_t done, int64_t total) {
-                    const double elapsed
-                        = std::chrono::duration<double>(std::chrono::steady_clock::now() - tokenizeStart).count();
-                    const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
-                    report({ "tokenize", done, total, 0.0, rate, static_cast<double>(total - done) / rate });
-                });
+        Expected<at::Tensor> codes = lmtrain::tokenizeSongs(*songs, *codec,
+            fileHash(options.codecDir / "model.safetensors"), options.outDir / "tokens.safetensors",
+            options.threads > 0 ? options.threads : at::get_num_threads(), [&](int64_t done, int64_t total) {
+                const double elapsed
+                    = std::chrono::duration<double>(std::chrono::steady_clock::now() - tokenizeStart).count();
+                const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
+                report({ "tokenize", done, total, 0.0, rate, static_cast<double>(total - done) / rate });
+            });
         if (!codes) return codes.error();
         *codes = codes->to(at::kLong);
 

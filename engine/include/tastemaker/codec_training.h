@@ -25,6 +25,16 @@ struct CodecShape {
     int64_t lstmLayers = 2;
 };
 
+// The weights of the loss terms (docs/codec-training.md).
+struct CodecLossMix {
+    double waveformL1 = 0.1;
+    double logMel = 1.0;
+    double logStft = 1.0;
+    double chroma = 4.0;
+    double spectralConvergence = 2.0;
+    double commitment = 1.0;
+};
+
 struct CodecTrainOptions {
     std::filesystem::path audioDir; // every *.wav in it is one song (or use worldDir)
     std::filesystem::path worldDir; // a world: tracks.csv (track_id column) + audio/<track_id>.wav
@@ -39,6 +49,7 @@ struct CodecTrainOptions {
     double learningRate = 3e-4;
     int64_t warmupSteps = 200;
     double maxGradNorm = 1.0;
+    CodecLossMix loss;
     double weightEma = 0.999; // EMA of the weights (what is saved)
     double heldOutFraction = 0.1;
     int64_t checkpointEvery = 200;

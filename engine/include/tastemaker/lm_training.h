@@ -34,6 +34,7 @@ struct LmTrainOptions {
     std::filesystem::path worldDir; // tracks.csv, prompts.csv, audio/<track_id>.wav
     std::filesystem::path codecDir; // train-codec's codec/ folder (config.json + model.safetensors)
     std::filesystem::path outDir; // the run folder
+    int64_t maxSongs = 0; // > 0: only the first N songs of tracks.csv (tokenizing costs about a CPU-second a song)
     LmShape shape;
     int64_t steps = 4000; // the schedule's length
     int64_t stopAt = 0; // > 0: stop after this step with a checkpoint (a later --resume continues exactly)
