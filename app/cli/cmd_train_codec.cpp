@@ -17,6 +17,7 @@ Expected<CodecTrainOptions> optionsFrom(const Args& args)
     if (auto world = args.get("world")) options.worldDir = *world;
     options.outDir = *args.get("out");
     options.resume = args.has("resume");
+    options.dataDependentInit = !args.has("no-data-init");
     struct IntField {
         const char* name;
         int64_t* target;
@@ -97,6 +98,7 @@ Command trainCodecCommand()
         { "w-chroma", OptionKind::Value, "W", "weight of the chroma term (default 4)" },
         { "w-sc", OptionKind::Value, "W", "weight of the spectral-convergence term (default 2)" },
         { "w-commitment", OptionKind::Value, "W", "weight of the RVQ commitment term (default 1)" },
+        { "no-data-init", OptionKind::Flag, "", "keep PyTorch's default initialisation (no data-dependent init)" },
         { "resume", OptionKind::Flag, "", "continue from DIR/checkpoint.safetensors when it exists" },
         { "threads", OptionKind::Value, "N", "intra-op threads (default: libtorch's)" },
     };

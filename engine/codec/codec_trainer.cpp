@@ -85,6 +85,12 @@ struct Trainer {
     std::vector<float> trainStep(const std::vector<encodec::Song>& songs)
     {
         const at::Tensor audio = encodec::randomCrops(songs, options.batch, cropSamples, options.seed, 2 * step);
+        if (step == 0 && options.dataDependentInit) { // a fresh run (a resumed one starts after step 0)
+            codec.dataDependentInit(audio);
+            at::NoGradGuard noGrad;
+            const std::vector<at::Tensor> params = codec.parameterTensors();
+            for (size_t i = 0; i < ema.size(); ++i) ema[i].copy_(params[i].detach());
+        }
         at::Generator generator
             = at::make_generator<at::CPUGeneratorImpl>(encodec::mixSeed(options.seed, 2 * step + 1));
         const at::Tensor latent = codec.encode(audio);

@@ -120,6 +120,19 @@ at::Tensor TrainableEncodec::conv(const ConvLayout& layout, const at::Tensor& in
     const at::Tensor& g = param(layout.prefix + ".conv.weight_g");
     const at::Tensor& v = param(layout.prefix + ".conv.weight_v");
     const at::Tensor& bias = param(layout.prefix + ".conv.bias");
+    if (m_initTargetStd > 0.0) { // dataDependentInit: normalise this layer's output on the batch, then run it
+        at::NoGradGuard noGrad;
+        const bool last = layout.prefix == m_decoder.last.prefix;
+        const double target = last ? m_initTargetStd : 1.0;
+        const double saved = m_initTargetStd;
+        const_cast<TrainableEncodec*>(this)->m_initTargetStd = 0.0;
+        const at::Tensor out = conv(layout, input); // [B, C, T]
+        const_cast<TrainableEncodec*>(this)->m_initTargetStd = saved;
+        const double std = std::max(out.std().item<double>(), 1e-8);
+        const at::Tensor mean = out.mean(at::IntArrayRef { 0, 2 }); // [C]
+        g.mul_(target / std);
+        bias.sub_(mean).mul_(target / std);
+    }
     const at::Tensor weight = g * v / v.pow(2).sum({ 1, 2 }, true).sqrt();
     const int64_t stride = layout.stride;
     if (layout.transposed) { // trimmed to exactly L * stride outputs
@@ -176,6 +189,19 @@ at::Tensor TrainableEncodec::decode(const at::Tensor& latent) const
     at::Tensor x = lstm(m_decoder.lstm, conv(m_decoder.first, latent));
     for (const StageLayout& stage : m_decoder.stages) x = resBlocks(stage, conv(stage.resample, at::elu(x)));
     return conv(m_decoder.last, at::elu(x));
+}
+
+void TrainableEncodec::dataDependentInit(const at::Tensor& audio)
+{
+    at::NoGradGuard noGrad;
+    m_initTargetStd = std::max(audio.pow(2).mean().sqrt().item<double>(), 1e-4);
+    try {
+        (void)decode(encode(audio));
+    } catch (...) {
+        m_initTargetStd = 0.0;
+        throw;
+    }
+    m_initTargetStd = 0.0;
 }
 
 // ---- residual vector quantizer --------------------------------------------------------------------

@@ -144,6 +144,24 @@ TEST(CodecTrain, SavedTrainableCodecDecodesLikeTheEngine)
     EXPECT_TRUE(at::equal(engineCodes, codec.quantize(latent, /*train=*/false, generator).codes));
 }
 
+TEST(CodecTrain, DataDependentInitGivesTheInputLevel)
+{
+    // PyTorch's default initialisation shrinks the signal at every convolution: a fresh decoder's output is
+    // tens of dB below its input. After the data-dependent initialisation the output has the input's RMS
+    // (on the batch it was computed on, and close to it on another batch of the same kind of audio).
+    encodec::TrainableEncodec codec(tinyConfig(), 5);
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(13);
+    const at::Tensor audio = at::randn({ 4, 1, 1600 }, generator, kF32) * 0.2;
+    auto rms = [](const at::Tensor& x) { return x.pow(2).mean().sqrt().item<double>(); };
+    const double before = rms(codec.decode(codec.encode(audio)).detach());
+    EXPECT_LT(before, 0.2 * 0.3) << "the default initialisation is quiet (more than 10 dB down)";
+    codec.dataDependentInit(audio);
+    EXPECT_NEAR(rms(codec.decode(codec.encode(audio)).detach()), 0.2, 0.02);
+    const at::Tensor other = at::randn({ 4, 1, 1600 }, generator, kF32) * 0.2;
+    EXPECT_NEAR(rms(codec.decode(codec.encode(other)).detach()), 0.2, 0.05);
+    for (const auto& p : codec.parameters()) EXPECT_TRUE(p.value.requires_grad()) << p.name;
+}
+
 TEST(CodecTrain, KMeansInitialisationFindsTheClusters)
 {
     EncodecConfig config = tinyConfig();

@@ -50,6 +50,7 @@ struct CodecTrainOptions {
     int64_t warmupSteps = 200;
     double maxGradNorm = 1.0;
     CodecLossMix loss;
+    bool dataDependentInit = true; // weight-norm data-dependent initialisation on the first batch
     double weightEma = 0.999; // EMA of the weights (what is saved)
     double heldOutFraction = 0.1;
     int64_t checkpointEvery = 200;
