@@ -12,16 +12,11 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "tastemaker/codec_training.h"
+
 namespace tmk::encodec {
 
-struct CodecLossWeights {
-    double waveformL1 = 0.1;
-    double logMel = 1.0;
-    double logStft = 1.0;
-    double chroma = 4.0;
-    double spectralConvergence = 2.0;
-    double commitment = 1.0;
-};
+using CodecLossWeights = CodecLossMix; // the public weights (tastemaker/codec_training.h)
 
 struct CodecLossTerms {
     at::Tensor waveformL1, logMel, logStft, chroma, spectralConvergence; // scalars

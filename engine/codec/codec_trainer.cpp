@@ -15,6 +15,7 @@
 #include "codec/codec_losses.h"
 #include "codec/codec_plot.h"
 #include "codec/encodec_train.h"
+#include "codec/loss_history.h"
 #include "tastemaker/codec_training.h"
 #include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
@@ -65,8 +66,7 @@ struct Trainer {
         , codec(c, o.seed)
         , adam(codec.parameterTensors(), 0.0)
         , loss(c.samplingRate)
-        , weights { o.loss.waveformL1, o.loss.logMel, o.loss.logStft, o.loss.chroma, o.loss.spectralConvergence,
-            o.loss.commitment }
+        , weights(o.loss)
     {
         for (const at::Tensor& p : codec.parameterTensors()) ema.push_back(p.detach().clone());
         // A whole number of frames, so that the reconstruction is exactly as long as the crop.
@@ -138,22 +138,13 @@ struct Trainer {
             .item<double>();
     }
 
-    at::Tensor historyTensor() const
-    {
-        std::vector<float> flat;
-        for (const auto& row : history) flat.insert(flat.end(), row.begin(), row.end());
-        const std::vector<int64_t> shape
-            = { static_cast<int64_t>(history.size()), static_cast<int64_t>(kColumns.size()) };
-        return at::from_blob(flat.data(), shape, at::TensorOptions().dtype(at::kFloat)).clone();
-    }
-
     Expected<void> saveCheckpoint(const fs::path& path) const
     {
         std::map<std::string, at::Tensor> tensors = codec.stateDict(&ema); // EMA weights + codebooks, HF names
         for (const auto& p : codec.parameters()) tensors["train." + p.name] = p.value.detach();
         const std::vector<std::string> names = paramNames();
         for (auto& [name, value] : adam.state(names)) tensors["adam." + name] = value;
-        tensors["history"] = historyTensor();
+        tensors["history"] = lossHistoryTensor(history, kColumns.size());
         const std::map<std::string, std::string> metadata = { { "step", std::to_string(step) },
             { "seed", std::to_string(options.seed) }, { "adam_step", std::to_string(adam.stepCount()) },
             { "encodec_config", encodec::encodecConfigJson(config) } };
@@ -201,32 +192,13 @@ Expected<void> Trainer::loadCheckpoint(const fs::path& path)
     TMK_TRY(adam.loadState(adamState, paramNames(), std::stoll(store->metadataValue("adam_step")), path.string()));
     Expected<at::Tensor> rows = store->get("history", { step, static_cast<int64_t>(kColumns.size()) }, f32);
     if (!rows) return rows.error();
-    history.clear();
-    for (int64_t r = 0; r < step; ++r) {
-        at::Tensor row = (*rows)[r].contiguous();
-        history.emplace_back(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
-    }
+    history = lossHistoryRows(*rows);
     return {};
-}
-
-std::string historyCsv(const std::vector<std::vector<float>>& history)
-{
-    std::ostringstream out;
-    for (size_t c = 0; c < kColumns.size(); ++c) out << (c ? "," : "") << kColumns[c];
-    out << "\n";
-    for (const auto& row : history) {
-        for (size_t c = 0; c < row.size(); ++c) {
-            out << (c ? "," : "");
-            if (std::isfinite(row[c])) out << row[c];
-        }
-        out << "\n";
-    }
-    return out.str();
 }
 
 Expected<void> Trainer::writeOutputs(const fs::path& dir) const
 {
-    TMK_TRY(writeFileAtomic(dir / "loss.csv", historyCsv(history)));
+    TMK_TRY(writeFileAtomic(dir / "loss.csv", lossHistoryCsv(kColumns, history)));
     std::vector<std::pair<double, double>> train, heldOut;
     for (const auto& row : history) {
         train.emplace_back(row[0], row[1]);

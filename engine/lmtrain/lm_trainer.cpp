@@ -20,6 +20,7 @@
 #include "codec/codec_plot.h"
 #include "codec/encodec.h"
 #include "codec/encodec_train.h"
+#include "codec/loss_history.h"
 #include "core/json.h"
 #include "core/model_config.h"
 #include "core/sha256.h"
@@ -80,7 +81,7 @@ public:
     }
 
     int64_t step = 0;
-    std::vector<std::vector<float>> history;
+    LossHistory history;
 
     // Mean cross-entropy (nats per token) of the batch, with autograd when grad mode is on.
     at::Tensor crossEntropy(const Batch& batch)
@@ -173,7 +174,7 @@ public:
     {
         std::map<std::string, at::Tensor> tensors = weights();
         for (auto& [name, value] : m_adam.state(optimiserNames())) tensors["adam." + name] = value;
-        tensors["history"] = historyTensor();
+        tensors["history"] = lossHistoryTensor(history, kColumns.size());
         return saveTensors(path, tensors,
             { { "step", std::to_string(step) }, { "adam_step", std::to_string(m_adam.stepCount()) },
                 { "seed", std::to_string(m_options.seed) }, { "config", configJson } });
@@ -196,32 +197,20 @@ public:
         TMK_TRY(m_adam.loadState(state, names, std::stoll(store.metadataValue("adam_step")), path.string()));
         Expected<at::Tensor> rows = store.get("history", { step, static_cast<int64_t>(kColumns.size()) }, f32);
         if (!rows) return rows.error();
-        history.clear();
-        for (int64_t r = 0; r < step; ++r) {
-            at::Tensor row = (*rows)[r].contiguous();
-            history.emplace_back(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
-        }
+        history = lossHistoryRows(*rows);
         return {};
     }
 
     Expected<void> writeCurves(const fs::path& dir) const
     {
-        std::ostringstream csv;
-        for (size_t c = 0; c < kColumns.size(); ++c) csv << (c ? "," : "") << kColumns[c];
-        csv << "\n";
         std::vector<std::pair<double, double>> train, trainEval, heldOut, unconditional;
         for (const auto& row : history) {
-            for (size_t c = 0; c < row.size(); ++c) {
-                csv << (c ? "," : "");
-                if (std::isfinite(row[c])) csv << row[c];
-            }
-            csv << "\n";
             train.emplace_back(row[0], row[1]);
             if (std::isfinite(row[3])) trainEval.emplace_back(row[0], row[3]);
             if (std::isfinite(row[4])) heldOut.emplace_back(row[0], row[4]);
             if (std::isfinite(row[5])) unconditional.emplace_back(row[0], row[5]);
         }
-        TMK_TRY(writeFileAtomic(dir / "loss.csv", csv.str()));
+        TMK_TRY(writeFileAtomic(dir / "loss.csv", lossHistoryCsv(kColumns, history)));
         return writeLossPlotPng(dir / "loss.png", { train, heldOut, unconditional, trainEval });
     }
 
@@ -243,15 +232,6 @@ private:
         for (const std::string& name : m_decoder.parameterNames())
             if (!isPositionTable(name)) names.push_back(name);
         return names;
-    }
-    at::Tensor historyTensor() const
-    {
-        std::vector<float> flat;
-        for (const auto& row : history) flat.insert(flat.end(), row.begin(), row.end());
-        return at::from_blob(flat.data(),
-            { static_cast<int64_t>(history.size()), static_cast<int64_t>(kColumns.size()) },
-            at::TensorOptions().dtype(at::kFloat))
-            .clone();
     }
 
     const LmTrainOptions& m_options;

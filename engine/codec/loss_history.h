@@ -1,0 +1,19 @@
+// The loss history both trainers keep (train-codec, train-lm): one row of floats per step, NaN where a column
+// has no value that step. It is stored in checkpoints as a [steps, columns] float32 tensor and written as
+// loss.csv (empty cells for NaN).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace tmk {
+
+using LossHistory = std::vector<std::vector<float>>;
+
+at::Tensor lossHistoryTensor(const LossHistory& history, size_t columns);
+LossHistory lossHistoryRows(const at::Tensor& tensor); // [steps, columns]
+std::string lossHistoryCsv(const std::vector<std::string>& columns, const LossHistory& history);
+
+} // namespace tmk
