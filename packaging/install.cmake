@@ -1,12 +1,14 @@
 # Install layout (`cmake --install build --prefix /usr` or the .deb from `cpack`):
 #   bin/tastemaker, bin/tastemaker-cli
 #   share/tastemaker/resources/       metrics.json, presets/ (found at run time beside bin/, see resourcesDir())
-#   share/tastemaker/models/          the bundled tiny default model and its tokenizer
+#   share/tastemaker/models/          the bundled models (demo/ when committed, default-tiny/) and the tokenizer
 #   share/applications/, share/icons/ the desktop entry and the icon
 install(FILES ${CMAKE_SOURCE_DIR}/resources/metrics.json DESTINATION share/tastemaker/resources)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/resources/presets DESTINATION share/tastemaker/resources)
 install(FILES ${CMAKE_SOURCE_DIR}/models/tokenizer/spiece.model DESTINATION share/tastemaker/models/tokenizer)
 install(DIRECTORY ${CMAKE_BINARY_DIR}/models/default-tiny DESTINATION share/tastemaker/models)
+# The trained demo model (issue 14), once it is committed under models/demo.
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/models/demo DESTINATION share/tastemaker/models OPTIONAL)
 if(TM_BUILD_UI)
   install(FILES ${CMAKE_SOURCE_DIR}/packaging/tastemaker.desktop DESTINATION share/applications)
   install(FILES ${CMAKE_SOURCE_DIR}/resources/icons/tastemaker.svg DESTINATION share/icons/hicolor/scalable/apps)

@@ -25,7 +25,7 @@ std::string defaultSpieceModel()
 std::vector<OptionSpec> modelOptions()
 {
     return {
-        { "model", OptionKind::Value, "DIR", "Hugging Face MusicGen checkpoint folder", true },
+        { "model", OptionKind::Value, "DIR", "Hugging Face MusicGen checkpoint folder (default: the bundled model)" },
         { "device", OptionKind::Value, "cpu|cuda", "compute device (default: cpu)" },
         { "dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype of T5 and the decoder (default: f32)" },
     };
@@ -40,7 +40,13 @@ Expected<std::shared_ptr<const MusicgenModel>> loadModel(const Args& args)
     if (!dtype) return dtype.error();
     options.device = *device;
     options.dtype = *dtype;
-    return MusicgenModel::load(*args.get("model"), options);
+    if (auto dir = args.get("model")) return MusicgenModel::load(*dir, options);
+    const std::filesystem::path bundled = bundledModelDir();
+    if (bundled.empty())
+        return Error { ErrorCode::NotFound,
+            "no --model given and no bundled model found (build the project, or pass a MusicGen folder)" };
+    std::fprintf(stderr, "using the bundled model %s\n", bundled.string().c_str());
+    return MusicgenModel::load(bundled, options);
 }
 
 ProgressCallback stderrProgress()

@@ -56,12 +56,11 @@ int main(int argc, char** argv)
     bridgeOptions.libraryDir = parser.value(libraryOption);
     bridgeOptions.openAudio = !parser.isSet(noAudioOption);
     tmk::ui::EngineBridge bridge(bridgeOptions);
-    // The bundled default model: an installed tree's share/tastemaker/models/default-tiny, else the build tree's.
-    const std::filesystem::path share = tmk::installedDataDir();
-    const std::filesystem::path installed = share / "models" / "default-tiny";
-    const QString defaultModel = !share.empty() && std::filesystem::is_directory(installed)
-        ? QString::fromStdString(installed.string())
-        : QStringLiteral(TM_DEFAULT_MODEL_DIR);
+    // The bundled default model: the trained demo model when it is there, else the untrained tiny one
+    // (tmk::bundledModelDir: an installed tree before the source and build trees).
+    const std::filesystem::path bundled = tmk::bundledModelDir();
+    const QString defaultModel
+        = bundled.empty() ? QStringLiteral(TM_DEFAULT_MODEL_DIR) : QString::fromStdString(bundled.string());
     tmk::ui::MainWindow window(bridge, tmk::ui::MainWindowOptions { defaultModel });
     window.show();
     window.openInitial(parser.value(modelOption), parser.value(bankOption));

@@ -258,6 +258,35 @@ fs::path resourcesDir()
 #endif
 }
 
+std::vector<fs::path> bundledModelCandidates()
+{
+    std::vector<fs::path> candidates;
+    const fs::path installed = installedDataDir();
+    if (!installed.empty()) candidates.push_back(installed / "models" / "demo");
+#ifdef TM_SOURCE_MODELS_DIR
+    candidates.push_back(fs::path(TM_SOURCE_MODELS_DIR) / "demo");
+#endif
+    if (!installed.empty()) candidates.push_back(installed / "models" / "default-tiny");
+#ifdef TM_BUILD_MODELS_DIR
+    candidates.push_back(fs::path(TM_BUILD_MODELS_DIR) / "default-tiny");
+#endif
+    return candidates;
+}
+
+fs::path firstModelDir(const std::vector<fs::path>& candidates)
+{
+    std::error_code error;
+    for (const fs::path& dir : candidates)
+        if (fs::is_regular_file(dir / "config.json", error) && fs::is_regular_file(dir / "model.safetensors", error))
+            return dir;
+    return {};
+}
+
+fs::path bundledModelDir()
+{
+    return firstModelDir(bundledModelCandidates());
+}
+
 fs::path defaultMetricsPath()
 {
     return resourcesDir() / "metrics.json";

@@ -160,3 +160,30 @@ TEST(Metrics, MalformedFilesAreRefusedNamingFileAndMetric)
 
 } // namespace
 } // namespace tmk
+
+namespace tmk {
+namespace {
+
+TEST(BundledModel, TheFirstCompleteCandidateWins)
+{
+    const std::filesystem::path root = test::freshOutDir("bundled_model");
+    auto make = [&](const std::string& name, bool weights) {
+        std::filesystem::create_directories(root / name);
+        std::ofstream(root / name / "config.json") << "{}";
+        if (weights) std::ofstream(root / name / "model.safetensors") << "x";
+        return root / name;
+    };
+    const std::filesystem::path configOnly = make("demo-without-weights", false);
+    const std::filesystem::path demo = make("demo", true), tiny = make("default-tiny", true);
+    EXPECT_EQ(firstModelDir({ root / "absent", configOnly, demo, tiny }), demo);
+    EXPECT_EQ(firstModelDir({ configOnly, tiny }), tiny);
+    EXPECT_TRUE(firstModelDir({ configOnly, root / "absent" }).empty());
+    // In this build tree the list ends with the build's untrained default model, after any demo model.
+    const std::vector<std::filesystem::path> candidates = bundledModelCandidates();
+    ASSERT_FALSE(candidates.empty());
+    EXPECT_EQ(candidates.back().filename(), "default-tiny");
+    EXPECT_EQ(candidates.front().filename(), "demo");
+}
+
+} // namespace
+} // namespace tmk

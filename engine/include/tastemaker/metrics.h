@@ -57,6 +57,13 @@ struct MetricInfo {
 std::filesystem::path resourcesDir();
 // <prefix>/share/tastemaker of an installed tree beside the running executable, or empty (a build tree).
 std::filesystem::path installedDataDir();
+// The model the app and the CLI open when none is chosen: the first of bundledModelCandidates() that holds a
+// config.json and a model.safetensors, or empty. The trained demo model (models/demo) comes before the
+// untrained tiny one (models/default-tiny, made at build time), and an installed tree before the source tree.
+std::filesystem::path bundledModelDir();
+std::vector<std::filesystem::path> bundledModelCandidates();
+// The first of `candidates` that holds config.json and model.safetensors, or empty.
+std::filesystem::path firstModelDir(const std::vector<std::filesystem::path>& candidates);
 // resourcesDir() / "metrics.json".
 std::filesystem::path defaultMetricsPath();
 
