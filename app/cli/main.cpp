@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "tastemaker/log.h"
+#include "tastemaker/process.h"
 #include "tastemaker/runtime.h"
 
 namespace {
@@ -24,6 +25,7 @@ void printOverview()
 
 int main(int argc, char** argv)
 {
+    tmk::preferPassiveOpenMpWait(argv);
     using namespace tmk::cli;
     std::vector<std::string> words(argv + 1, argv + argc);
     if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {

@@ -15,11 +15,13 @@
 #include "script_runner.h"
 #include "tastemaker/log.h"
 #include "tastemaker/metrics.h"
+#include "tastemaker/process.h"
 #include "tastemaker/runtime.h"
 #include "widgets/theme.h"
 
 int main(int argc, char** argv)
 {
+    tmk::preferPassiveOpenMpWait(argv);
     QApplication app(argc, argv);
     QApplication::setApplicationName("Tastemaker");
     QApplication::setOrganizationName("Tastemaker");

@@ -48,7 +48,9 @@ TEST(Cli, BadArgumentsGiveOneLineErrors)
     };
     const std::vector<Case> cases = {
         { { "frobnicate" }, "unknown command 'frobnicate'" },
-        { { "generate", "--prompt", "x", "--frames", "3" }, "--model DIR is required" },
+        { { "train-lm", "--codec", "c", "--out", "o" }, "--world DIR is required" },
+        // Without --model, generate uses the bundled model, so what is missing is an output.
+        { { "generate", "--prompt", "x", "--frames", "3" }, "nothing to do" },
         { { "generate", "--model", "m", "--prompt", "x", "--bogus" }, "unknown option --bogus" },
         { { "generate", "--model" }, "--model needs a value" },
         { { "inspect" }, "missing PATH" },

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "tastemaker/process.h"
+
 namespace {
 
 constexpr std::string_view kSourceFlag = "--tm_source=";
@@ -35,6 +37,7 @@ std::string filterForSource(const std::string& source, int& count)
 
 int main(int argc, char** argv)
 {
+    tmk::preferPassiveOpenMpWait(argv);
     bool explicitFilter = false;
     for (int i = 1; i < argc; ++i)
         if (std::strncmp(argv[i], "--gtest_filter", 14) == 0) explicitFilter = true;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "qtest_registry.h"
+#include "tastemaker/process.h"
 
 namespace tmk::test {
 
@@ -30,6 +31,7 @@ bool registerQTest(const char* sourceFile, QTestMain main)
 
 int main(int argc, char** argv)
 {
+    tmk::preferPassiveOpenMpWait(argv);
     const auto& tests = tmk::test::registry();
     const auto found = argc >= 2 ? tests.find(argv[1]) : tests.end();
     if (found == tests.end()) {
