@@ -13,8 +13,6 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
-#include <ATen/ops/from_blob.h>
-#include <ATen/ops/log_softmax.h>
 
 #include "codec/codec_data.h"
 #include "codec/codec_plot.h"
@@ -23,18 +21,18 @@
 #include "codec/loss_history.h"
 #include "core/json.h"
 #include "core/model_config.h"
-#include "core/sha256.h"
 #include "lm/decoder.h"
-#include "lm/delay_pattern.h"
 #include "lmtrain/lm_data.h"
 #include "lmtrain/lm_model.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/lm_training.h"
+#include "tastemaker/token_cache.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
 #include "text/t5_encoder.h"
 #include "text/tokenizer.h"
 #include "training/optimizer.h"
+#include "training/sequence_logprob.h"
 
 namespace tmk {
 
@@ -46,15 +44,6 @@ namespace {
 // Columns of loss.csv and of the checkpoint's "history" tensor. The eval columns are filled at checkpoints.
 const std::vector<std::string> kColumns = { "step", "loss", "lr", "train_eval", "held_out", "held_out_unconditional" };
 constexpr int64_t kEvalCrops = 32;
-
-std::string fileHash(const fs::path& path)
-{
-    Expected<std::string> bytes = readFileText(path);
-    if (!bytes) return "";
-    Sha256 hash;
-    hash.update(bytes->data(), bytes->size());
-    return hash.hexDigest();
-}
 
 bool isPositionTable(const std::string& name)
 {
@@ -76,7 +65,8 @@ public:
         , m_tokenizer(tokenizer)
         , m_text(std::move(text))
         , m_decoder(std::move(decoder))
-        , m_adam(trainable(), options.weightDecay)
+        , m_trainable(trainable())
+        , m_adam(m_trainable, options.weightDecay)
     {
     }
 
@@ -86,26 +76,13 @@ public:
     // Mean cross-entropy (nats per token) of the batch, with autograd when grad mode is on.
     at::Tensor crossEntropy(const Batch& batch)
     {
-        TokenBatch tokens = m_tokenizer.encodeBatch(batch.prompts);
-        const auto longOptions = at::TensorOptions().dtype(at::kLong);
-        at::Tensor ids = at::from_blob(tokens.ids.data(), { tokens.batch, tokens.length }, longOptions).clone();
-        at::Tensor mask = at::from_blob(tokens.mask.data(), { tokens.batch, tokens.length }, longOptions).clone();
+        PromptTokens tokens = tokenizePrompts(m_tokenizer, batch.prompts, at::kCPU);
         for (size_t b = 0; b < batch.unconditional.size(); ++b)
-            if (batch.unconditional[b]) mask[static_cast<int64_t>(b)].zero_(); // the generator's null branch
-        at::Tensor states = m_text.forwardWithGrad(ids, mask); // [B, S, Dt]
-        at::Tensor projected = m_decoder.projectEncoder(states, mask); // [B, S, H], zero where masked
-        Expected<DecoderState> state = m_decoder.newState(projected, mask, 0);
-        TORCH_CHECK(state.ok(), state.ok() ? "" : state.error().message);
-        const int64_t pad = m_config.decoder.padTokenId;
-        at::Tensor delayed = delayCodesForTeacherForcing(batch.codes, pad); // [B*K, T + K]
-        const int64_t length = delayed.size(1) - 1;
-        at::Tensor inputs = delayed.narrow(1, 0, length);
-        at::Tensor targets = delayed.narrow(1, 1, length); // position s predicts token s + 1
-        at::Tensor logits = m_decoder.forward(inputs, *state); // [B*K, L, V]
-        at::Tensor logProbs = at::log_softmax(logits.to(at::kFloat), -1);
-        at::Tensor valid = targets.ne(pad);
-        at::Tensor picked = logProbs.gather(-1, targets.masked_fill(~valid, 0).unsqueeze(-1)).squeeze(-1);
-        return -(picked.masked_fill(~valid, 0.0).sum() / valid.sum().to(at::kFloat));
+            if (batch.unconditional[b]) tokens.mask[static_cast<int64_t>(b)].zero_(); // the generator's null branch
+        at::Tensor states = m_text.forwardWithGrad(tokens.ids, tokens.mask); // [B, S, Dt]
+        at::Tensor projected = m_decoder.projectEncoder(states, tokens.mask); // [B, S, H], zero where masked
+        const TokenLogProbs scored = teacherForcedLogProbs(m_decoder, projected, tokens.mask, batch.codes);
+        return -(scored.logProbs.sum() / scored.valid.sum().to(at::kFloat));
     }
 
     Batch trainBatch(
@@ -129,7 +106,7 @@ public:
         at::Tensor loss = crossEntropy(batch);
         m_adam.zeroGrad();
         loss.backward();
-        clipGradNorm(trainable(), m_options.maxGradNorm);
+        clipGradNorm(m_trainable, m_options.maxGradNorm);
         m_adam.step(learningRate());
         ++step;
         return loss.item<double>();
@@ -186,7 +163,7 @@ public:
         if (step == 0) return {};
         std::map<std::string, at::Tensor> state;
         const std::vector<std::string> names = optimiserNames();
-        const std::vector<at::Tensor> params = trainable();
+        const std::vector<at::Tensor>& params = m_trainable;
         const auto f32 = at::TensorOptions().dtype(at::kFloat);
         for (size_t i = 0; i < names.size(); ++i)
             for (const char* suffix : { ".exp_avg", ".exp_avg_sq" }) {
@@ -239,6 +216,7 @@ private:
     const T5Tokenizer& m_tokenizer;
     T5Encoder m_text;
     MusicgenDecoder m_decoder;
+    std::vector<at::Tensor> m_trainable; // the optimiser's tensors (trainable()), made once
     AdamW m_adam;
 };
 
@@ -325,14 +303,16 @@ Expected<LmTrainResult> trainLm(
         Expected<Encodec> codec = encodec::loadEncodecFolder(options.codecDir, f32);
         if (!codec) return codec.error();
         const auto tokenizeStart = std::chrono::steady_clock::now();
-        Expected<at::Tensor> codes = lmtrain::tokenizeSongs(*songs, *codec,
-            fileHash(options.codecDir / "model.safetensors"), options.outDir / "tokens.safetensors",
-            options.threads > 0 ? options.threads : at::get_num_threads(), [&](int64_t done, int64_t total) {
-                const double elapsed
-                    = std::chrono::duration<double>(std::chrono::steady_clock::now() - tokenizeStart).count();
-                const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
-                report({ "tokenize", done, total, 0.0, rate, static_cast<double>(total - done) / rate });
-            });
+        Expected<std::string> codecHash = fileContentHash(options.codecDir / "model.safetensors");
+        if (!codecHash) return codecHash.error();
+        Expected<at::Tensor> codes
+            = lmtrain::tokenizeSongs(*songs, *codec, *codecHash, options.outDir / "tokens.safetensors",
+                options.threads > 0 ? options.threads : at::get_num_threads(), [&](int64_t done, int64_t total) {
+                    const double elapsed
+                        = std::chrono::duration<double>(std::chrono::steady_clock::now() - tokenizeStart).count();
+                    const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
+                    report({ "tokenize", done, total, 0.0, rate, static_cast<double>(total - done) / rate });
+                });
         if (!codes) return codes.error();
         *codes = codes->to(at::kLong);
 

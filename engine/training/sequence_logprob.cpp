@@ -10,17 +10,39 @@
 
 namespace tmk {
 
+PromptTokens tokenizePrompts(
+    const T5Tokenizer& tokenizer, const std::vector<std::string>& prompts, const at::Device& device)
+{
+    TokenBatch tokens = tokenizer.encodeBatch(prompts);
+    const auto longOptions = at::TensorOptions().dtype(at::kLong);
+    return { at::from_blob(tokens.ids.data(), { tokens.batch, tokens.length }, longOptions).clone().to(device),
+        at::from_blob(tokens.mask.data(), { tokens.batch, tokens.length }, longOptions).clone().to(device) };
+}
+
 PromptStates encodePromptsNoGrad(const T5Tokenizer& tokenizer, const T5Encoder& encoder,
     const std::vector<std::string>& prompts, const at::Device& device)
 {
     at::NoGradGuard noGrad;
-    TokenBatch tokens = tokenizer.encodeBatch(prompts);
-    const auto longOptions = at::TensorOptions().dtype(at::kLong);
-    at::Tensor ids
-        = at::from_blob(tokens.ids.data(), { tokens.batch, tokens.length }, longOptions).clone().to(device); // [B, S]
-    at::Tensor mask
-        = at::from_blob(tokens.mask.data(), { tokens.batch, tokens.length }, longOptions).clone().to(device); // [B, S]
-    return PromptStates { encoder.forward(ids, mask).clone(), mask }; // clone: a normal tensor, not an inference one
+    const PromptTokens tokens = tokenizePrompts(tokenizer, prompts, device);
+    // clone: a normal tensor, not an inference one
+    return PromptStates { encoder.forward(tokens.ids, tokens.mask).clone(), tokens.mask };
+}
+
+TokenLogProbs teacherForcedLogProbs(
+    const MusicgenDecoder& decoder, const at::Tensor& encoderStates, const at::Tensor& mask, const at::Tensor& codes)
+{
+    const int64_t pad = decoder.config().padTokenId;
+    Expected<DecoderState> state = decoder.newState(encoderStates, mask, 0);
+    TORCH_CHECK(state.ok(), state.ok() ? "" : state.error().message);
+    at::Tensor ids = delayCodesForTeacherForcing(codes.to(decoder.device(), at::kLong), pad); // [B*K, T + K]
+    const int64_t length = ids.size(1) - 1;
+    at::Tensor inputs = ids.narrow(1, 0, length); // [B*K, L]
+    at::Tensor targets = ids.narrow(1, 1, length); // [B*K, L]: position s predicts token s + 1
+    at::Tensor logits = decoder.forward(inputs, *state); // [B*K, L, V]
+    at::Tensor logProbs = at::log_softmax(logits.to(at::kFloat), -1); // [B*K, L, V]
+    at::Tensor valid = targets.ne(pad); // [B*K, L]
+    at::Tensor picked = logProbs.gather(-1, targets.masked_fill(~valid, 0).unsqueeze(-1)).squeeze(-1); // [B*K, L]
+    return { picked.masked_fill(~valid, 0.0), valid };
 }
 
 at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& prompts, const at::Tensor& codes)
@@ -31,19 +53,8 @@ at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& 
         ", got ", codes.sizes());
     const int64_t batch = codes.size(0), k = config.numCodebooks;
     at::Tensor encoderStates = decoder.projectEncoder(prompts.states, prompts.mask); // [B, S, H]
-    Expected<DecoderState> state = decoder.newState(encoderStates, prompts.mask, 0);
-    TORCH_CHECK(state.ok(), state.ok() ? "" : state.error().message);
-    at::Tensor ids
-        = delayCodesForTeacherForcing(codes.to(decoder.device(), at::kLong), config.padTokenId); // [B*K, T + K]
-    const int64_t length = ids.size(1) - 1;
-    at::Tensor inputs = ids.narrow(1, 0, length); // [B*K, L]
-    at::Tensor targets = ids.narrow(1, 1, length); // [B*K, L]: position s predicts token s + 1
-    at::Tensor logits = decoder.forward(inputs, *state); // [B*K, L, V]
-    at::Tensor logProbs = at::log_softmax(logits.to(at::kFloat), -1); // [B*K, L, V]
-    at::Tensor valid = targets.ne(config.padTokenId); // [B*K, L]
-    at::Tensor picked = logProbs.gather(-1, targets.masked_fill(~valid, 0).unsqueeze(-1)).squeeze(-1); // [B*K, L]
-    at::Tensor perRow = picked.masked_fill(~valid, 0.0).sum(1); // [B*K]
-    return perRow.view({ batch, k }).sum(1); // [B]
+    const TokenLogProbs tokens = teacherForcedLogProbs(decoder, encoderStates, prompts.mask, codes);
+    return tokens.logProbs.sum(1).view({ batch, k }).sum(1); // [B]
 }
 
 at::Tensor padCodes(const std::vector<at::Tensor>& codes, int64_t padId)

@@ -20,9 +20,27 @@ struct PromptStates {
     at::Tensor mask; // [B, S] int64
 };
 
+struct PromptTokens {
+    at::Tensor ids; // [B, S] int64
+    at::Tensor mask; // [B, S] int64
+};
+// T5 token ids of `prompts`, right-padded, and their mask, on `device`.
+PromptTokens tokenizePrompts(
+    const T5Tokenizer& tokenizer, const std::vector<std::string>& prompts, const at::Device& device);
+
 // Tokenises and encodes `prompts` with the frozen text encoder (under no-grad), on `device`.
 PromptStates encodePromptsNoGrad(const T5Tokenizer& tokenizer, const T5Encoder& encoder,
     const std::vector<std::string>& prompts, const at::Device& device);
+
+// Teacher forcing: the log-probability of every code under the decoder, for `encoderStates` [B, S, H] already
+// projected (projectEncoder) with their `mask` [B, S], and codes [B, K, T]. `logProbs` [B*K, T + K - 1] float32
+// (row b*K + k), 0 where `valid` is false (the delay pattern's pad positions and padded frames).
+struct TokenLogProbs {
+    at::Tensor logProbs;
+    at::Tensor valid; // bool, same shape
+};
+TokenLogProbs teacherForcedLogProbs(
+    const MusicgenDecoder& decoder, const at::Tensor& encoderStates, const at::Tensor& mask, const at::Tensor& codes);
 
 // codes [B, K, T] int64 (values < V, or the pad id for padding) -> [B] float32 log-prob sums, differentiable
 // through whatever the decoder's weights and LoRA hook require. The prompt states go through
