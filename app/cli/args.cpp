@@ -71,6 +71,26 @@ Expected<long long> Args::integer(const std::string& name, long long fallback) c
     return value;
 }
 
+Expected<void> Args::readIntegers(std::initializer_list<std::pair<const char*, int64_t*>> fields) const
+{
+    for (const auto& [name, target] : fields) {
+        Expected<long long> value = integer(name, *target);
+        if (!value) return value.error();
+        *target = *value;
+    }
+    return {};
+}
+
+Expected<void> Args::readNumbers(std::initializer_list<std::pair<const char*, double*>> fields) const
+{
+    for (const auto& [name, target] : fields) {
+        Expected<double> value = number(name, *target);
+        if (!value) return value.error();
+        *target = *value;
+    }
+    return {};
+}
+
 Expected<Args> parseArgs(const std::string& command, const std::vector<OptionSpec>& options, int minPositional,
     const std::vector<std::string>& positionalNames, const std::vector<std::string>& argv)
 {

@@ -2,9 +2,11 @@
 // ones are errors, and --help text is generated from the declarations.
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tastemaker/error.h"
@@ -32,6 +34,10 @@ public:
     // Typed access; the error names the option and the bad value.
     Expected<double> number(const std::string& name, double fallback) const;
     Expected<long long> integer(const std::string& name, long long fallback) const;
+    // Reads every option of `fields` that was given into its target (a target keeps its value, the default,
+    // when the option is absent); the first malformed value is the error.
+    Expected<void> readIntegers(std::initializer_list<std::pair<const char*, int64_t*>> fields) const;
+    Expected<void> readNumbers(std::initializer_list<std::pair<const char*, double*>> fields) const;
 
 private:
     friend Expected<Args> parseArgs(const std::string&, const std::vector<OptionSpec>&, int,

@@ -18,43 +18,25 @@ Expected<CodecTrainOptions> optionsFrom(const Args& args)
     options.outDir = *args.get("out");
     options.resume = args.has("resume");
     options.dataDependentInit = !args.has("no-data-init");
-    struct IntField {
-        const char* name;
-        int64_t* target;
-    };
-    for (IntField f : { IntField { "steps", &options.steps }, IntField { "batch", &options.batch },
-             IntField { "checkpoint-every", &options.checkpointEvery }, IntField { "log-every", &options.logEvery },
-             IntField { "warmup", &options.warmupSteps } }) {
-        Expected<long long> value = args.integer(f.name, *f.target);
-        if (!value) return value.error();
-        *f.target = *value;
-    }
+    TMK_TRY(args.readIntegers(
+        { { "steps", &options.steps }, { "batch", &options.batch }, { "checkpoint-every", &options.checkpointEvery },
+            { "log-every", &options.logEvery }, { "warmup", &options.warmupSteps } }));
     Expected<long long> seed = args.integer("seed", 0);
     if (!seed) return seed.error();
     options.seed = static_cast<uint64_t>(*seed);
     Expected<long long> threads = args.integer("threads", 0);
     if (!threads) return threads.error();
     options.threads = static_cast<int>(*threads);
-    Expected<double> seconds = args.number("seconds", options.seconds);
-    if (!seconds) return seconds.error();
-    options.seconds = *seconds;
-    struct RealField {
-        const char* name;
-        double* target;
-    };
-    for (RealField f : { RealField { "w-l1", &options.loss.waveformL1 }, RealField { "w-mel", &options.loss.logMel },
-             RealField { "w-stft", &options.loss.logStft }, RealField { "w-chroma", &options.loss.chroma },
-             RealField { "w-sc", &options.loss.spectralConvergence },
-             RealField { "w-commitment", &options.loss.commitment } }) {
-        Expected<double> value = args.number(f.name, *f.target);
-        if (!value) return value.error();
-        if (!(*value >= 0.0))
-            return Error { ErrorCode::InvalidArgument, std::string("--") + f.name + " must not be negative" };
-        *f.target = *value;
+    TMK_TRY(args.readNumbers({ { "seconds", &options.seconds }, { "lr", &options.learningRate } }));
+    CodecLossMix& w = options.loss;
+    const std::pair<const char*, double*> weights[]
+        = { { "w-l1", &w.waveformL1 }, { "w-mel", &w.logMel }, { "w-stft", &w.logStft }, { "w-chroma", &w.chroma },
+              { "w-sc", &w.spectralConvergence }, { "w-commitment", &w.commitment } };
+    for (const auto& [name, target] : weights) {
+        TMK_TRY(args.readNumbers({ { name, target } }));
+        if (!(*target >= 0.0))
+            return Error { ErrorCode::InvalidArgument, std::string("--") + name + " must not be negative" };
     }
-    Expected<double> lr = args.number("lr", options.learningRate);
-    if (!lr) return lr.error();
-    options.learningRate = *lr;
     return options;
 }
 

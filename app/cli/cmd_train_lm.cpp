@@ -18,40 +18,22 @@ Expected<LmTrainOptions> optionsFrom(const Args& args)
     options.codecDir = *args.get("codec");
     options.outDir = *args.get("out");
     options.resume = args.has("resume");
-    struct IntField {
-        const char* name;
-        int64_t* target;
-    };
-    for (IntField f : { IntField { "steps", &options.steps }, IntField { "stop-at", &options.stopAt },
-             IntField { "songs", &options.maxSongs }, IntField { "batch", &options.batch },
-             IntField { "checkpoint-every", &options.checkpointEvery }, IntField { "log-every", &options.logEvery },
-             IntField { "warmup", &options.warmupSteps }, IntField { "layers", &options.shape.layers },
-             IntField { "hidden", &options.shape.hidden }, IntField { "heads", &options.shape.heads },
-             IntField { "ffn", &options.shape.ffn }, IntField { "text-layers", &options.shape.textLayers },
-             IntField { "text-model", &options.shape.textModel }, IntField { "text-heads", &options.shape.textHeads },
-             IntField { "text-kv", &options.shape.textKv }, IntField { "text-ff", &options.shape.textFf },
-             IntField { "pieces", &options.shape.spmPieces } }) {
-        Expected<long long> value = args.integer(f.name, *f.target);
-        if (!value) return value.error();
-        *f.target = *value;
-    }
+    TMK_TRY(args.readIntegers({ { "steps", &options.steps }, { "stop-at", &options.stopAt },
+        { "songs", &options.maxSongs }, { "batch", &options.batch }, { "checkpoint-every", &options.checkpointEvery },
+        { "log-every", &options.logEvery }, { "warmup", &options.warmupSteps }, { "layers", &options.shape.layers },
+        { "hidden", &options.shape.hidden }, { "heads", &options.shape.heads }, { "ffn", &options.shape.ffn },
+        { "text-layers", &options.shape.textLayers }, { "text-model", &options.shape.textModel },
+        { "text-heads", &options.shape.textHeads }, { "text-kv", &options.shape.textKv },
+        { "text-ff", &options.shape.textFf }, { "pieces", &options.shape.spmPieces } }));
     Expected<long long> seed = args.integer("seed", 0);
     if (!seed) return seed.error();
     options.seed = static_cast<uint64_t>(*seed);
     Expected<long long> threads = args.integer("threads", 0);
     if (!threads) return threads.error();
     options.threads = static_cast<int>(*threads);
-    struct RealField {
-        const char* name;
-        double* target;
-    };
-    for (RealField f : { RealField { "seconds", &options.seconds }, RealField { "lr", &options.learningRate },
-             RealField { "cfg-dropout", &options.cfgDropout }, RealField { "genre-only", &options.genreOnly },
-             RealField { "tag-dropout", &options.tagDropout } }) {
-        Expected<double> value = args.number(f.name, *f.target);
-        if (!value) return value.error();
-        *f.target = *value;
-    }
+    TMK_TRY(args.readNumbers(
+        { { "seconds", &options.seconds }, { "lr", &options.learningRate }, { "cfg-dropout", &options.cfgDropout },
+            { "genre-only", &options.genreOnly }, { "tag-dropout", &options.tagDropout } }));
     return options;
 }
 
