@@ -117,22 +117,25 @@ const at::Tensor& TrainableEncodec::param(const std::string& name) const
 
 at::Tensor TrainableEncodec::conv(const ConvLayout& layout, const at::Tensor& input) const
 {
+    at::Tensor out = convForward(layout, input); // [B, C, T]
+    if (m_initTargetStd <= 0.0) return out;
+    // dataDependentInit: scale g and shift the bias so that this output has zero-mean channels and the target
+    // standard deviation. The convolution is linear in (g, bias), so the new output follows from the old one
+    // without running the layer again: a * (out - mean).
+    at::NoGradGuard noGrad;
+    const double target = layout.prefix == m_decoder.last.prefix ? m_initTargetStd : 1.0;
+    const double scale = target / std::max(out.std().item<double>(), 1e-8);
+    const at::Tensor mean = out.mean(at::IntArrayRef { 0, 2 }); // [C]
+    param(layout.prefix + ".conv.weight_g").mul_(scale);
+    param(layout.prefix + ".conv.bias").sub_(mean).mul_(scale);
+    return (out - mean.view({ 1, -1, 1 })) * scale;
+}
+
+at::Tensor TrainableEncodec::convForward(const ConvLayout& layout, const at::Tensor& input) const
+{
     const at::Tensor& g = param(layout.prefix + ".conv.weight_g");
     const at::Tensor& v = param(layout.prefix + ".conv.weight_v");
     const at::Tensor& bias = param(layout.prefix + ".conv.bias");
-    if (m_initTargetStd > 0.0) { // dataDependentInit: normalise this layer's output on the batch, then run it
-        at::NoGradGuard noGrad;
-        const bool last = layout.prefix == m_decoder.last.prefix;
-        const double target = last ? m_initTargetStd : 1.0;
-        const double saved = m_initTargetStd;
-        const_cast<TrainableEncodec*>(this)->m_initTargetStd = 0.0;
-        const at::Tensor out = conv(layout, input); // [B, C, T]
-        const_cast<TrainableEncodec*>(this)->m_initTargetStd = saved;
-        const double std = std::max(out.std().item<double>(), 1e-8);
-        const at::Tensor mean = out.mean(at::IntArrayRef { 0, 2 }); // [C]
-        g.mul_(target / std);
-        bias.sub_(mean).mul_(target / std);
-    }
     const at::Tensor weight = g * v / v.pow(2).sum({ 1, 2 }, true).sqrt();
     const int64_t stride = layout.stride;
     if (layout.transposed) { // trimmed to exactly L * stride outputs

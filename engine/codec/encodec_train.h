@@ -78,7 +78,9 @@ public:
 
 private:
     double m_initTargetStd = 0.0; // > 0 while dataDependentInit runs: the output RMS the last layer gets
+    // convForward, and while dataDependentInit runs, this layer's initialisation from its output.
     at::Tensor conv(const ConvLayout& layout, const at::Tensor& input) const;
+    at::Tensor convForward(const ConvLayout& layout, const at::Tensor& input) const;
     at::Tensor resBlocks(const StageLayout& stage, at::Tensor x) const;
     at::Tensor lstm(const LstmLayout& layout, const at::Tensor& input) const;
     void addParameters(const NetLayout& layout, at::Generator& generator);
