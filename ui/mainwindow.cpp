@@ -69,6 +69,9 @@ MainWindow::MainWindow(EngineBridge& bridge, MainWindowOptions options, QWidget*
     const bool hasDefault
         = !m_options.defaultModelDir.isEmpty() && QFileInfo(m_options.defaultModelDir + "/config.json").exists();
     m_welcome->setDefaultModelAvailable(hasDefault, tr("This build has no bundled default model."));
+    // models/demo is the trained demo; default-tiny (test builds) is untrained.
+    if (hasDefault && QFileInfo(m_options.defaultModelDir).fileName() == QLatin1String("demo"))
+        m_welcome->setDefaultModelKind(WelcomePanel::DefaultModelKind::Demo);
     m_workspace = buildWorkspace();
     m_pages->addWidget(m_welcome);
     m_pages->addWidget(m_workspace);

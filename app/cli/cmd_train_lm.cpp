@@ -18,6 +18,7 @@ Expected<LmTrainOptions> optionsFrom(const Args& args)
     options.codecDir = *args.get("codec");
     options.outDir = *args.get("out");
     options.resume = args.has("resume");
+    options.exportBf16 = args.has("bf16");
     TMK_TRY(args.readIntegers({ { "steps", &options.steps }, { "stop-at", &options.stopAt },
         { "songs", &options.maxSongs }, { "batch", &options.batch }, { "checkpoint-every", &options.checkpointEvery },
         { "log-every", &options.logEvery }, { "warmup", &options.warmupSteps }, { "layers", &options.shape.layers },
@@ -101,6 +102,7 @@ Command trainLmCommand()
         { "checkpoint-every", OptionKind::Value, "N", "steps between checkpoints and evaluations (default 200)" },
         { "log-every", OptionKind::Value, "N", "steps between progress lines (default 10)" },
         { "resume", OptionKind::Flag, "", "continue from DIR/checkpoint.safetensors when it exists" },
+        { "bf16", OptionKind::Flag, "", "export the text encoder and decoder in bfloat16 (the codec stays float32)" },
         { "threads", OptionKind::Value, "N", "intra-op threads (default: libtorch's)" },
     };
     command.run = runTrainLm;

@@ -252,12 +252,15 @@ void splitSongs(const std::vector<WorldSong>& songs, const LmTrainOptions& o, st
 }
 
 Expected<void> exportModel(Trainer& trainer, const fs::path& dir, const nlohmann::json& config, int64_t maxLength,
-    const fs::path& codecDir, const fs::path& spiece, int64_t pieces, int64_t sampleRate)
+    const fs::path& codecDir, const fs::path& spiece, int64_t pieces, int64_t sampleRate, bool bf16)
 {
     std::error_code error;
     fs::create_directories(dir, error);
     if (error) return Error::inFile(ErrorCode::Io, dir.string(), "cannot be created: " + error.message());
     std::map<std::string, at::Tensor> tensors = trainer.weights();
+    if (bf16)
+        for (auto& [name, tensor] : tensors)
+            if (tensor.is_floating_point()) tensor = tensor.to(at::kBFloat16);
     Expected<SafetensorsCheckpoint> codec = SafetensorsCheckpoint::open(codecDir / "model.safetensors");
     if (!codec) return codec.error();
     for (const std::string& name : codec->names()) {
@@ -405,7 +408,7 @@ Expected<LmTrainResult> trainLm(
         const std::vector<float>& lastRow = trainer.history.back();
         const int64_t maxLength = frames + config->decoder.numCodebooks;
         TMK_TRY(exportModel(trainer, options.outDir / "model", configJson, maxLength, options.codecDir, *spiece, pieces,
-            codec->sampleRate()));
+            codec->sampleRate(), options.exportBf16));
         result.trainSongs = static_cast<int64_t>(train.size());
         result.heldOutSongs = static_cast<int64_t>(heldOut.size());
         result.trainLoss = lastRow[3];

@@ -1,5 +1,5 @@
 // The first-run panel: what Tastemaker is, how to get a real MusicGen checkpoint, and buttons to open a
-// model folder, use the bundled default (tiny, untrained) model, or open an adapter bank.
+// model folder, use the bundled default model (the trained demo, or the tiny untrained one in test builds), or open an adapter bank.
 #pragma once
 
 #include <QWidget>
@@ -15,6 +15,12 @@ class WelcomePanel : public QWidget {
 public:
     explicit WelcomePanel(QWidget* parent = nullptr);
     ~WelcomePanel() override;
+
+    enum class DefaultModelKind { Demo, Untrained };
+    // The paragraph about the default model: the trained demo (what it knows, example prompts) or the
+    // untrained tiny test model.
+    void setDefaultModelKind(DefaultModelKind kind);
+    QLabel* defaultModelText() const { return m_defaultText; }
 
     // Greys out "Use the bundled default model" (with `reason` as its tooltip) when the build has none.
     void setDefaultModelAvailable(bool available, const QString& reason = {});
@@ -32,6 +38,7 @@ private:
     QPushButton* m_openModel = nullptr;
     QPushButton* m_defaultModel = nullptr;
     QPushButton* m_openBank = nullptr;
+    QLabel* m_defaultText = nullptr;
 };
 
 } // namespace tmk::ui
