@@ -1,0 +1,159 @@
+// The steering evaluation job (tastemaker/steering_report.h): for each slider and value, merge, generate every
+// seed's batch of prompts with the generation job the app and `generate` use, and analyse each clip. Torch-free: it
+// composes the public engine APIs only.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include "tastemaker/generation_job.h"
+#include "tastemaker/steering_report.h"
+
+namespace tmk {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The sliders to evaluate: the given ids (each a metric with both poles in the bank), or every metric the bank has
+// both poles of, in metrics.json's order.
+Expected<std::vector<std::string>> chooseSliders(
+    const std::vector<std::string>& requested, const BankSummary& bank, const std::vector<MetricInfo>& metrics)
+{
+    std::vector<std::string> sliders;
+    if (requested.empty()) {
+        for (const BankMetric& metric : bank.metrics)
+            if (metric.hasPositive() && metric.hasNegative()) sliders.push_back(metric.id);
+        if (sliders.empty())
+            return Error::inFile(ErrorCode::NotFound, bank.dir.string(), "has no metric with both adapters");
+        return sliders;
+    }
+    for (const std::string& id : requested) {
+        if (!findMetric(metrics, id))
+            return Error { ErrorCode::InvalidArgument,
+                "unknown metric '" + id + "' (the metrics are " + joinMetricIds(metrics) + ")" };
+        const BankMetric* metric = bank.find(id);
+        if (!metric || !metric->hasPositive() || !metric->hasNegative())
+            return Error::inFile(
+                ErrorCode::NotFound, bank.dir.string(), "lacks the " + id + "+ or " + id + "- adapter");
+        if (std::find(sliders.begin(), sliders.end(), id) == sliders.end()) sliders.push_back(id);
+    }
+    return sliders;
+}
+
+class Evaluation {
+public:
+    Evaluation(const std::shared_ptr<const MusicgenModel>& model, Steering& steering, const SteeringEvalParams& params,
+        const SteeringEvalCallbacks& callbacks)
+        : m_model(model)
+        , m_steering(steering)
+        , m_params(params)
+        , m_callbacks(callbacks)
+    {
+        m_run.params = params;
+        m_run.clipsPlanned
+            = static_cast<int64_t>(params.sliders.size() * params.values.size() * params.prompts.size()) * params.seeds;
+    }
+
+    Expected<SteeringEvalRun> run()
+    {
+        for (const std::string& slider : m_params.sliders)
+            for (double value : m_params.values)
+                for (int64_t s = 0; s < m_params.seeds; ++s) {
+                    if (m_callbacks.cancel && m_callbacks.cancel->isCancelled()) {
+                        m_run.cancelled = true;
+                        return finish();
+                    }
+                    TMK_TRY(addClips(slider, value, m_params.firstSeed + static_cast<uint64_t>(s)));
+                    report();
+                }
+        return finish();
+    }
+
+private:
+    // One seed's clips of every prompt at slider = value: generated, or the shared base-model clips at value 0.
+    Expected<void> addClips(const std::string& slider, double value, uint64_t seed)
+    {
+        std::vector<std::vector<double>> measured;
+        if (value == 0.0 && m_baseClips.count(seed)) {
+            measured = m_baseClips[seed];
+        } else {
+            Expected<std::vector<std::vector<double>>> generated
+                = generateAndAnalyse(value == 0.0 ? SliderValues {} : SliderValues { { slider, value } }, seed);
+            if (!generated)
+                return Error { generated.error().code,
+                    slider + "=" + std::to_string(value) + ", seed " + std::to_string(seed) + ": "
+                        + generated.error().message };
+            measured = std::move(*generated);
+            if (value == 0.0) m_baseClips[seed] = measured;
+        }
+        for (size_t p = 0; p < m_params.prompts.size(); ++p)
+            m_run.clips.push_back(SteeringClip { slider, value, seed, m_params.prompts[p], measured[p] });
+        return {};
+    }
+
+    Expected<std::vector<std::vector<double>>> generateAndAnalyse(const SliderValues& sliders, uint64_t seed)
+    {
+        const ModelInfo& info = m_model->info();
+        GenerationJobParams job;
+        job.request = GenerationRequest::defaultsFor(info);
+        job.request.prompts = m_params.prompts;
+        job.request.frames
+            = std::max<int64_t>(1, std::llround(m_params.durationSeconds * static_cast<double>(info.frameRate)));
+        job.request.sampling.seed = seed;
+        job.sliders = sliders;
+        // No cancel token: a cancel lets the generation under way finish, so that its clips count.
+        Expected<GenerationJobResult> result = runGenerationJob(m_model, &m_steering, job);
+        if (!result) return result.error();
+        std::vector<std::vector<double>> measured;
+        for (const std::vector<float>& audio : result->generation.audio)
+            measured.push_back(steeringMeasurements(analyseSignal(audio, result->generation.sampleRate)));
+        if (measured.size() != m_params.prompts.size())
+            return Error { ErrorCode::Internal, "the generation returned the wrong number of clips" };
+        return measured;
+    }
+
+    void report()
+    {
+        if (!m_callbacks.onProgress) return;
+        SteeringEvalProgress progress;
+        progress.clipsDone = static_cast<int64_t>(m_run.clips.size());
+        progress.clipsTotal = m_run.clipsPlanned;
+        progress.elapsedSeconds = std::chrono::duration<double>(Clock::now() - m_start).count();
+        if (progress.clipsDone > 0)
+            progress.etaSeconds = progress.elapsedSeconds
+                * static_cast<double>(progress.clipsTotal - progress.clipsDone)
+                / static_cast<double>(progress.clipsDone);
+        m_callbacks.onProgress(progress);
+    }
+
+    Expected<SteeringEvalRun> finish()
+    {
+        TMK_TRY(m_steering.apply(SliderValues {}));
+        return std::move(m_run);
+    }
+
+    std::shared_ptr<const MusicgenModel> m_model;
+    Steering& m_steering;
+    const SteeringEvalParams& m_params;
+    const SteeringEvalCallbacks& m_callbacks;
+    Clock::time_point m_start = Clock::now();
+    std::map<uint64_t, std::vector<std::vector<double>>> m_baseClips; // seed -> per prompt
+    SteeringEvalRun m_run;
+};
+
+} // namespace
+
+Expected<SteeringEvalRun> runSteeringEvaluation(const std::shared_ptr<const MusicgenModel>& model, Steering& steering,
+    const std::vector<MetricInfo>& metrics, const SteeringEvalParams& params, const SteeringEvalCallbacks& callbacks)
+{
+    if (!model) return Error { ErrorCode::InvalidArgument, "no model is loaded; open a model first" };
+    TMK_TRY(params.validate());
+    SteeringEvalParams resolved = params.resolved();
+    Expected<std::vector<std::string>> sliders = chooseSliders(params.sliders, steering.summary(), metrics);
+    if (!sliders) return sliders.error();
+    resolved.sliders = std::move(*sliders);
+    return Evaluation(model, steering, resolved, callbacks).run();
+}
+
+} // namespace tmk

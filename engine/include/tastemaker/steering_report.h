@@ -1,0 +1,152 @@
+// The steering report (`tastemaker-cli evaluate`, docs/steering.md): does each slider move its metric in the
+// generated music, and how much does it move the others? For every chosen slider, clips are generated at a grid of
+// slider values with the other sliders at 0 (N seeds x the prompts at each value), every clip is analysed with the
+// Analyser (tastemaker/analysis.h), and the report gives, per slider:
+//   - the effect of the highest value against the lowest (normally +1 against -1) on the slider's own metric: the
+//     difference of the means and the standardised effect, each with a seeded bootstrap 95% interval;
+//   - Spearman's correlation of the measured metric with the slider value over all of the slider's clips;
+//   - the interference ratio: the largest |standardised effect| on another slider's metric over the on-target one;
+//   - a row of the interference matrix: the standardised effect on every measured column.
+// Latent metrics (popularity, the YouTube ones, rating) have no measurement: their on-target figures are absent
+// (null in report.json), never invented, and their off-target effects are reported.
+//
+// No torch types here. buildSteeringReport and writeSteeringReport are torch-free (tm_eval);
+// runSteeringEvaluation drives a loaded model and its adapter bank (tm_eval_job).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tastemaker/analysis.h"
+#include "tastemaker/cancel.h"
+#include "tastemaker/error.h"
+#include "tastemaker/metrics.h"
+
+namespace tmk {
+
+class MusicgenModel;
+class Steering;
+
+// Genre-only prompts in the world's prompt vocabulary (docs/world.md), used when none are given.
+const std::vector<std::string>& defaultSteeringPrompts();
+
+struct SteeringEvalParams {
+    std::vector<std::string>
+        sliders; // metric ids to move, in this order; empty: every metric the bank has both poles of
+    std::vector<std::string> prompts; // empty: defaultSteeringPrompts()
+    int64_t seeds = 4; // sampling seeds firstSeed, firstSeed + 1, ... (each generation batches all the prompts)
+    uint64_t firstSeed = 0;
+    std::vector<double> values = { -1.0, -0.5, 0.0, 0.5, 1.0 }; // slider values, each within [-2, 2], distinct
+    double durationSeconds = 8.0; // of each clip
+    int64_t bootstrapResamples = 2000;
+    uint64_t bootstrapSeed = 0;
+
+    // Names the first field out of range (the ids are checked against the bank by runSteeringEvaluation).
+    Expected<void> validate() const;
+    // The values in ascending order, the prompts (defaults filled in).
+    SteeringEvalParams resolved() const;
+};
+
+// The Analyser's measurements of a clip, in the order of `tastemaker-cli analyse`'s CSV: tempo, loudness, mode,
+// energy, danceability, acousticness, valence, instrumentalness, speechiness, liveness.
+const std::vector<std::string>& steeringColumns();
+// One value per steeringColumns(); tempo is NaN (no value) when the Analyser found no pulse. The statistics leave
+// out a clip's missing values.
+std::vector<double> steeringMeasurements(const AudioMetrics& metrics);
+
+struct SteeringClip {
+    std::string slider; // the metric id moved
+    double value = 0.0; // its slider value (every other slider at 0)
+    uint64_t seed = 0;
+    std::string prompt;
+    std::vector<double> measured; // steeringMeasurements(): one per steeringColumns(), NaN where there is none
+};
+
+struct SteeringEvalRun {
+    SteeringEvalParams params; // resolved(), with the sliders chosen
+    std::vector<SteeringClip> clips; // in generation order: slider, value, seed, prompt
+    int64_t clipsPlanned = 0;
+    bool cancelled = false; // stopped early: `clips` holds the clips finished before the cancel
+};
+
+struct SteeringEvalProgress {
+    int64_t clipsDone = 0, clipsTotal = 0;
+    double elapsedSeconds = 0.0;
+    double etaSeconds = -1.0; // -1: not known yet
+};
+
+struct SteeringEvalCallbacks {
+    std::function<void(const SteeringEvalProgress&)> onProgress; // after every generation
+    const CancelToken* cancel = nullptr; // polled before every generation; the one under way is finished
+};
+
+// Generates and analyses every clip of `params` on the calling thread. `steering` is the model's adapter bank
+// (the caller owns it; nothing else merges into it meanwhile); it is left with every slider at 0. The clips at
+// value 0 are the same for every slider (the base model), so each seed's are generated once and shared.
+// A cancel returns the clips done so far with `cancelled` set; errors name the slider, value and seed.
+Expected<SteeringEvalRun> runSteeringEvaluation(const std::shared_ptr<const MusicgenModel>& model, Steering& steering,
+    const std::vector<MetricInfo>& metrics, const SteeringEvalParams& params,
+    const SteeringEvalCallbacks& callbacks = {});
+
+// ---- The report (torch-free) ----
+
+struct Estimate {
+    double value = 0.0;
+    std::optional<double> low, high; // the bootstrap 95% interval; absent when it is undefined
+};
+
+struct SteeringCurvePoint {
+    double value = 0.0; // slider value
+    int64_t clips = 0;
+    double mean = 0.0; // of the slider's own metric
+    std::optional<double> low, high; // bootstrap 95% interval of the mean
+};
+
+struct SteeringSliderReport {
+    std::string metric;
+    bool measurable = false; // the Analyser measures this metric (it is one of steeringColumns())
+    int64_t clips = 0;
+    double lowValue = 0.0, highValue = 0.0; // the grid's ends the effects compare
+    // On-target figures; all absent when the metric is not measurable.
+    std::optional<Estimate> difference; // mean(high) - mean(low), in the metric's units
+    std::optional<Estimate> standardisedEffect; // difference / pooled SD
+    std::optional<double> spearman;
+    std::optional<double> interferenceRatio;
+    std::optional<std::string> largestOffTarget; // the other slider metric with the largest |effect|
+    std::vector<SteeringCurvePoint> curve; // own metric per slider value (empty when not measurable)
+    std::vector<std::optional<double>> effects; // standardised effect on every column (the matrix row)
+};
+
+struct SteeringReportInfo {
+    std::string model; // name and fingerprint of the model folder
+    std::string bank; // of the bank folder
+    std::string build; // buildIdentity()
+    std::string device, dtype, sampling;
+    std::vector<std::string> sliderMetrics; // every metric id of metrics.json: the columns that count as off-target
+};
+
+struct SteeringReport {
+    SteeringReportInfo info;
+    SteeringEvalParams params; // the run's
+    std::vector<std::string> columns; // steeringColumns()
+    std::vector<SteeringSliderReport> sliders; // in params.sliders order, those with at least one clip
+    int64_t clipsDone = 0, clipsPlanned = 0;
+    bool complete = true;
+    std::vector<SteeringClip> clips;
+};
+
+// Computes every figure from the run's clips. Deterministic: the same run gives the same report.
+SteeringReport buildSteeringReport(const SteeringEvalRun& run, const SteeringReportInfo& info);
+
+// Writes into `outDir` (created when missing), each file atomically: report.json, report.csv (one row per clip),
+// interference.csv, interference.png (the matrix as a heatmap: red positive, blue negative, saturating at
+// |effect| 2, grey undefined), and <metric>.png per measurable slider (its metric's mean per value with the 95%
+// band). report.json is byte-identical for the same report.
+Expected<void> writeSteeringReport(const std::filesystem::path& outDir, const SteeringReport& report);
+
+} // namespace tmk

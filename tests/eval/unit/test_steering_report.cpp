@@ -1,0 +1,213 @@
+// The steering report's figures and files (tastemaker/steering_report.h) on synthetic clips: one slider that moves
+// its own metric, one latent slider that moves tempo only.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tastemaker/fileio.h"
+#include "tastemaker/steering_report.h"
+#include "testsupport.h"
+#include "world/rng.h"
+
+namespace fs = std::filesystem;
+using namespace tmk;
+using nlohmann::json;
+
+namespace {
+
+size_t column(const std::string& name)
+{
+    const std::vector<std::string>& columns = steeringColumns();
+    return static_cast<size_t>(std::find(columns.begin(), columns.end(), name) - columns.begin());
+}
+
+// energy moves energy by 0.2 per unit; popularity (latent) moves tempo by 10 BPM per unit; mode never changes.
+SteeringEvalRun syntheticRun(int64_t seeds)
+{
+    SteeringEvalRun run;
+    run.params.sliders = { "energy", "popularity" };
+    run.params.prompts = { "jazz", "folk, \"quoted\"" };
+    run.params.values = { -1, 0, 1 };
+    run.params.seeds = seeds;
+    run.params.bootstrapResamples = 500;
+    run.clipsPlanned = 2 * 3 * 2 * seeds;
+    world::Rng rng(7);
+    for (const std::string& slider : run.params.sliders)
+        for (double value : run.params.values)
+            for (int64_t seed = 0; seed < seeds; ++seed)
+                for (const std::string& prompt : run.params.prompts) {
+                    std::vector<double> measured(steeringColumns().size());
+                    for (double& m : measured) m = 0.5 + 0.05 * rng.normal();
+                    measured[column("mode")] = 1.0;
+                    measured[column("tempo")]
+                        = 120.0 + 3.0 * rng.normal() + (slider == "popularity" ? 10.0 * value : 0);
+                    if (slider == "energy") measured[column("energy")] += 0.2 * value;
+                    run.clips.push_back({ slider, value, static_cast<uint64_t>(seed), prompt, measured });
+                }
+    return run;
+}
+
+SteeringReportInfo info()
+{
+    SteeringReportInfo info;
+    info.model = "tiny (sha256:0)";
+    info.bank = "bank (sha256:1)";
+    info.sliderMetrics = { "popularity", "energy", "tempo", "valence" };
+    return info;
+}
+
+std::string fileText(const fs::path& path)
+{
+    Expected<std::string> text = readFileText(path);
+    EXPECT_TRUE(text) << path;
+    return text ? *text : std::string();
+}
+
+} // namespace
+
+TEST(SteeringReport, MeasuresTheOnTargetEffectAndItsInterference)
+{
+    const SteeringReport report = buildSteeringReport(syntheticRun(8), info());
+    ASSERT_EQ(report.sliders.size(), 2u);
+    const SteeringSliderReport& energy = report.sliders[0];
+    EXPECT_EQ(energy.metric, "energy");
+    EXPECT_TRUE(energy.measurable);
+    EXPECT_EQ(energy.clips, 48);
+    ASSERT_TRUE(energy.difference && energy.difference->low && energy.difference->high);
+    EXPECT_NEAR(energy.difference->value, 0.4, 0.05);
+    EXPECT_GT(*energy.difference->low, 0.0);
+    EXPECT_LT(*energy.difference->low, 0.4);
+    EXPECT_GT(*energy.difference->high, 0.4);
+    ASSERT_TRUE(energy.standardisedEffect && energy.standardisedEffect->low);
+    EXPECT_GT(*energy.standardisedEffect->low, 2.0);
+    ASSERT_TRUE(energy.spearman);
+    EXPECT_GT(*energy.spearman, 0.8);
+    ASSERT_TRUE(energy.interferenceRatio);
+    EXPECT_LT(*energy.interferenceRatio, 0.5);
+    ASSERT_EQ(energy.curve.size(), 3u);
+    EXPECT_EQ(energy.curve[0].clips, 16);
+    EXPECT_LT(energy.curve[0].mean, energy.curve[2].mean);
+    EXPECT_FALSE(energy.effects[column("mode")]) << "mode never changes: its effect is undefined, not 0";
+}
+
+TEST(SteeringReport, LatentSlidersHaveNoOnTargetFiguresButTheirOffTargetEffects)
+{
+    const SteeringReport report = buildSteeringReport(syntheticRun(8), info());
+    const SteeringSliderReport& popularity = report.sliders[1];
+    EXPECT_EQ(popularity.metric, "popularity");
+    EXPECT_FALSE(popularity.measurable);
+    EXPECT_FALSE(popularity.difference);
+    EXPECT_FALSE(popularity.standardisedEffect);
+    EXPECT_FALSE(popularity.spearman);
+    EXPECT_FALSE(popularity.interferenceRatio);
+    EXPECT_TRUE(popularity.curve.empty());
+    ASSERT_TRUE(popularity.effects[column("tempo")]);
+    EXPECT_GT(*popularity.effects[column("tempo")], 3.0);
+    EXPECT_EQ(popularity.largestOffTarget, std::optional<std::string>("tempo"));
+}
+
+TEST(SteeringReport, WritesTheFilesAndTheSameBytesTwice)
+{
+    const SteeringReport report = buildSteeringReport(syntheticRun(3), info());
+    const fs::path a = test::freshOutDir("steering_report_a"), b = test::freshOutDir("steering_report_b");
+    ASSERT_TRUE(writeSteeringReport(a, report));
+    ASSERT_TRUE(writeSteeringReport(b, buildSteeringReport(syntheticRun(3), info())));
+    for (const char* name : { "report.json", "report.csv", "interference.csv", "interference.png", "energy.png" })
+        EXPECT_EQ(fileText(a / name), fileText(b / name)) << name;
+    EXPECT_FALSE(fs::exists(a / "popularity.png")) << "a latent slider has no measured curve to plot";
+    EXPECT_EQ(fileText(a / "energy.png").substr(0, 8), "\x89PNG\r\n\x1a\n");
+
+    const std::string csv = fileText(a / "report.csv");
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 36);
+    EXPECT_EQ(csv.substr(0, csv.find('\n')),
+        "slider,value,seed,prompt,tempo,loudness,mode,energy,danceability,acousticness,valence,instrumentalness,"
+        "speechiness,liveness");
+    EXPECT_NE(csv.find("\"folk, \"\"quoted\"\"\""), std::string::npos) << "prompts are quoted as CSV fields";
+    const std::string matrix = fileText(a / "interference.csv");
+    EXPECT_EQ(std::count(matrix.begin(), matrix.end(), '\n'), 3);
+
+    const json j = json::parse(fileText(a / "report.json"));
+    EXPECT_EQ(j["format"], "tastemaker-steering-report");
+    EXPECT_EQ(j["clips"], 36);
+    EXPECT_EQ(j["complete"], true);
+    EXPECT_EQ(j["values"], json::array({ -1.0, 0.0, 1.0 }));
+    ASSERT_EQ(j["sliders"].size(), 2u);
+    EXPECT_EQ(j["sliders"][0]["plot"], "energy.png");
+    EXPECT_TRUE(j["sliders"][0]["standardised_effect"]["ci95"].is_array());
+    EXPECT_TRUE(j["sliders"][1]["difference"].is_null());
+    EXPECT_TRUE(j["sliders"][1]["spearman"].is_null());
+    EXPECT_TRUE(j["sliders"][1]["interference_ratio"].is_null());
+    EXPECT_TRUE(j["sliders"][1]["effects"]["tempo"].is_number());
+    EXPECT_TRUE(j["sliders"][1]["effects"]["mode"].is_null());
+    EXPECT_EQ(j["interference"]["rows"], json::array({ "energy", "popularity" }));
+    EXPECT_EQ(j["interference"]["effects"][1].size(), steeringColumns().size());
+}
+
+TEST(SteeringReport, ACancelledRunIsMarkedIncomplete)
+{
+    SteeringEvalRun run = syntheticRun(2);
+    run.clips.resize(10); // energy's 4 clips at -1 and 4 at 0, and 2 of its 4 at +1
+    run.cancelled = true;
+    const SteeringReport report = buildSteeringReport(run, info());
+    EXPECT_FALSE(report.complete);
+    EXPECT_EQ(report.clipsDone, 10);
+    ASSERT_EQ(report.sliders.size(), 1u) << "a slider without clips is left out";
+    EXPECT_EQ(report.sliders[0].clips, 10);
+}
+
+TEST(SteeringReport, ParamsAreChecked)
+{
+    SteeringEvalParams params;
+    EXPECT_TRUE(params.validate());
+    params.values = { -1, 2.5 };
+    EXPECT_FALSE(params.validate());
+    params.values = { 1, 1 };
+    EXPECT_FALSE(params.validate());
+    params.values = { 1 };
+    EXPECT_FALSE(params.validate());
+    params.values = { 1, -1 };
+    params.seeds = 0;
+    EXPECT_FALSE(params.validate());
+    params.seeds = 1;
+    EXPECT_EQ(params.resolved().values, (std::vector<double> { -1, 1 }));
+    EXPECT_EQ(params.resolved().prompts, defaultSteeringPrompts());
+}
+
+TEST(SteeringReport, ColumnsFollowTheAnalysersCsv)
+{
+    EXPECT_EQ(steeringColumns(),
+        (std::vector<std::string> { "tempo", "loudness", "mode", "energy", "danceability", "acousticness", "valence",
+            "instrumentalness", "speechiness", "liveness" }));
+    AudioMetrics metrics;
+    metrics.tempoBpm = 123;
+    metrics.loudnessLufs = -14;
+    metrics.mode = 0;
+    metrics.liveness = 0.25;
+    const std::vector<double> values = steeringMeasurements(metrics);
+    EXPECT_EQ(values[0], 123);
+    EXPECT_EQ(values[1], -14);
+    EXPECT_EQ(values[2], 0);
+    EXPECT_EQ(values[9], 0.25);
+    metrics.tempoBpm = 0; // no pulse
+    EXPECT_TRUE(std::isnan(steeringMeasurements(metrics)[0]));
+}
+
+TEST(SteeringReport, MissingMeasurementsAreLeftOut)
+{
+    SteeringEvalRun run = syntheticRun(4);
+    for (size_t i = 0; i < run.clips.size(); i += 2) run.clips[i].measured[column("tempo")] = NAN;
+    const SteeringReport some = buildSteeringReport(run, info());
+    EXPECT_TRUE(some.sliders[1].effects[column("tempo")]) << "half of the tempos are enough";
+    EXPECT_GT(*some.sliders[1].effects[column("tempo")], 3.0);
+    for (SteeringClip& clip : run.clips) clip.measured[column("tempo")] = NAN;
+    const SteeringReport none = buildSteeringReport(run, info());
+    EXPECT_FALSE(none.sliders[1].effects[column("tempo")]);
+    EXPECT_TRUE(none.sliders[0].effects[column("energy")]);
+    const fs::path dir = test::freshOutDir("steering_report_missing");
+    ASSERT_TRUE(writeSteeringReport(dir, none));
+    const std::string csv = fileText(dir / "report.csv");
+    EXPECT_NE(csv.find("energy,-1,0,jazz,,"), std::string::npos) << "a missing tempo is an empty cell: " << csv;
+    EXPECT_EQ(csv.find("nan"), std::string::npos);
+}
