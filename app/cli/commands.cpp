@@ -27,6 +27,7 @@ const std::vector<Command>& allCommands()
         trainLmCommand(),
         codecEvalCommand(),
         evalTagsCommand(),
+        evaluateCommand(),
     };
     return commands;
 }

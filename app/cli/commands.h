@@ -47,5 +47,6 @@ Command trainCodecCommand();
 Command trainLmCommand();
 Command codecEvalCommand();
 Command evalTagsCommand();
+Command evaluateCommand();
 
 } // namespace tmk::cli

@@ -1,0 +1,152 @@
+// `tastemaker-cli evaluate` and the evaluation job end to end on the tiny public model and its 26-adapter fixture
+// bank: half-second clips, two seeds, one prompt, two sliders (energy is measured, popularity is latent). The tiny
+// model's clips have no pulse, so their tempo is missing throughout.
+#include <algorithm>
+#include <cmath>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "process.h"
+#include "tastemaker/fileio.h"
+#include "tastemaker/steering.h"
+#include "tastemaker/steering_report.h"
+#include "testsupport.h"
+
+namespace fs = std::filesystem;
+using namespace tmk;
+using nlohmann::json;
+using test::runProcess;
+
+namespace {
+
+std::string model()
+{
+    return (test::dataDir() / "musicgen-tiny-public").string();
+}
+std::string bank()
+{
+    return (test::dataDir() / "adapters-tiny-public" / "bank").string();
+}
+
+// Equal, with a missing value (NaN) equal to a missing value.
+bool sameMeasurements(const std::vector<double>& a, const std::vector<double>& b)
+{
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+        [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); });
+}
+
+std::string fileText(const fs::path& path)
+{
+    Expected<std::string> text = readFileText(path);
+    EXPECT_TRUE(text) << path;
+    return text ? *text : std::string();
+}
+
+test::ProcessResult evaluate(const fs::path& out, const fs::path& prompts,
+    const std::string& metrics = "energy,popularity", const std::string& values = "-1,1")
+{
+    return runProcess(test::cliPath().string(),
+        { "evaluate", "--model", model(), "--bank", bank(), "--metrics", metrics, "--prompts", prompts.string(),
+            "--seeds", "2", "--values", values, "--seconds", "0.5", "--bootstrap", "200", "--out", out.string() });
+}
+
+} // namespace
+
+TEST(CliEvaluate, WritesTheReportAndTheSameReportTwice)
+{
+    const fs::path dir = test::freshOutDir("cli_evaluate");
+    ASSERT_TRUE(writeFileAtomic(dir / "prompts.txt", std::string_view("# held out\n\njazz\n")));
+    const test::ProcessResult first = evaluate(dir / "a", dir / "prompts.txt");
+    ASSERT_EQ(first.exitCode, 0) << first.err;
+    EXPECT_NE(first.err.find("evaluate: 8/8 clips"), std::string::npos) << first.err;
+    EXPECT_NE(first.out.find("| energy |"), std::string::npos) << first.out;
+
+    const json report = json::parse(fileText(dir / "a" / "report.json"));
+    EXPECT_EQ(report["clips"], 8); // 2 sliders x 2 values x 2 seeds x 1 prompt
+    EXPECT_EQ(report["complete"], true);
+    EXPECT_EQ(report["prompts"], json::array({ "jazz" }));
+    ASSERT_EQ(report["sliders"].size(), 2u);
+    const json& energy = report["sliders"][0];
+    EXPECT_EQ(energy["metric"], "energy");
+    EXPECT_EQ(energy["measurable"], true);
+    EXPECT_EQ(energy["curve"].size(), 2u);
+    EXPECT_EQ(energy["plot"], "energy.png");
+    EXPECT_TRUE(energy["standardised_effect"].is_object()) << energy.dump();
+    EXPECT_TRUE(energy["spearman"].is_number()) << energy.dump();
+    const json& popularity = report["sliders"][1];
+    EXPECT_EQ(popularity["measurable"], false);
+    for (const char* figure : { "difference", "standardised_effect", "spearman", "interference_ratio", "plot" })
+        EXPECT_TRUE(popularity[figure].is_null()) << figure << " of a latent slider must not be invented";
+    for (const json& slider : report["sliders"]) EXPECT_EQ(slider["effects"].size(), steeringColumns().size());
+    EXPECT_EQ(report["interference"]["rows"], json::array({ "energy", "popularity" }));
+
+    const std::string csv = fileText(dir / "a" / "report.csv");
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 8);
+    EXPECT_TRUE(fs::exists(dir / "a" / "energy.png"));
+    EXPECT_TRUE(fs::exists(dir / "a" / "interference.png"));
+    EXPECT_TRUE(fs::exists(dir / "a" / "interference.csv"));
+    EXPECT_FALSE(fs::exists(dir / "a" / "popularity.png"));
+
+    const test::ProcessResult second = evaluate(dir / "b", dir / "prompts.txt");
+    ASSERT_EQ(second.exitCode, 0) << second.err;
+    EXPECT_EQ(fileText(dir / "a" / "report.json"), fileText(dir / "b" / "report.json"));
+    EXPECT_EQ(csv, fileText(dir / "b" / "report.csv"));
+}
+
+TEST(CliEvaluate, RejectsBadArgumentsNamingThem)
+{
+    const fs::path dir = test::freshOutDir("cli_evaluate_bad");
+    ASSERT_TRUE(writeFileAtomic(dir / "prompts.txt", std::string_view("jazz\n")));
+    const test::ProcessResult unknown = evaluate(dir / "out", dir / "prompts.txt", "loudness");
+    EXPECT_EQ(unknown.exitCode, 2) << unknown.err;
+    EXPECT_NE(unknown.err.find("loudness"), std::string::npos) << unknown.err;
+    const test::ProcessResult range = evaluate(dir / "out", dir / "prompts.txt", "tempo", "-3,1");
+    EXPECT_EQ(range.exitCode, 2) << range.err;
+    ASSERT_TRUE(writeFileAtomic(dir / "empty.txt", std::string_view("# nothing\n")));
+    const test::ProcessResult empty = evaluate(dir / "out", dir / "empty.txt");
+    EXPECT_NE(empty.exitCode, 0);
+    EXPECT_NE(empty.err.find("empty.txt"), std::string::npos) << empty.err;
+    EXPECT_FALSE(fs::exists(dir / "out" / "report.json"));
+}
+
+TEST(SteeringEvaluation, ACancelFinishesTheGenerationUnderWayAndValueZeroIsTheBaseModel)
+{
+    Expected<std::vector<MetricInfo>> metrics = loadMetrics();
+    ASSERT_TRUE(metrics) << metrics.error().message;
+    auto loaded = MusicgenModel::load(model(), {});
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    auto steering = Steering::load(*loaded, bank(), *metrics);
+    ASSERT_TRUE(steering) << steering.error().message;
+
+    SteeringEvalParams params;
+    params.sliders = { "energy", "valence" };
+    params.prompts = { "jazz", "folk" };
+    params.seeds = 1;
+    params.values = { 0, 1 };
+    params.durationSeconds = 0.5;
+    const Expected<SteeringEvalRun> full = runSteeringEvaluation(*loaded, **steering, *metrics, params);
+    ASSERT_TRUE(full) << full.error().message;
+    ASSERT_EQ(full->clips.size(), 8u);
+    EXPECT_FALSE(full->cancelled);
+    // Value 0 is the base model for every slider: valence's clips at 0 are energy's.
+    EXPECT_TRUE(sameMeasurements(full->clips[0].measured, full->clips[4].measured));
+    EXPECT_EQ(full->clips[4].slider, "valence");
+    EXPECT_TRUE((*steering)->current().empty()) << "the job leaves every slider at 0";
+
+    CancelToken cancel;
+    SteeringEvalCallbacks callbacks;
+    int64_t reports = 0;
+    callbacks.cancel = &cancel;
+    callbacks.onProgress = [&](const SteeringEvalProgress& progress) {
+        ++reports;
+        EXPECT_EQ(progress.clipsTotal, 8);
+        cancel.requestCancel(); // as Ctrl+C during the first generation
+    };
+    const Expected<SteeringEvalRun> cancelled = runSteeringEvaluation(*loaded, **steering, *metrics, params, callbacks);
+    ASSERT_TRUE(cancelled) << cancelled.error().message;
+    EXPECT_TRUE(cancelled->cancelled);
+    EXPECT_EQ(reports, 1);
+    ASSERT_EQ(cancelled->clips.size(), 2u) << "the generation under way (both prompts of one seed) is kept";
+    EXPECT_TRUE(sameMeasurements(cancelled->clips[1].measured, full->clips[1].measured));
+    EXPECT_FALSE(buildSteeringReport(*cancelled, {}).complete);
+}
