@@ -18,6 +18,8 @@ Expected<std::shared_ptr<const MusicgenModel>> loadModel(const Args& args);
 
 // h:mm:ss, for ETAs.
 std::string clockText(double seconds);
+// The non-empty items of a comma-separated list ("a,,b" gives a and b).
+std::vector<std::string> splitList(const std::string& text);
 
 // Prints progress to stderr on one updating line (only when stderr is a terminal, else every 10%).
 ProgressCallback stderrProgress();

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "tastemaker/pairs.h"
 #include "tastemaker/training.h"
@@ -50,18 +51,6 @@ std::vector<OptionSpec> trainOptionSpecs()
         { "device", OptionKind::Value, "cpu|cuda", "compute device (default cpu)" },
         { "dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype of the frozen model (default f32)" },
     };
-}
-
-std::vector<std::string> splitList(const std::string& text)
-{
-    std::vector<std::string> items;
-    size_t start = 0;
-    while (start <= text.size()) {
-        const size_t end = std::min(text.find(',', start), text.size());
-        if (end > start) items.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return items;
 }
 
 Expected<void> readNumbers(const Args& args, TrainOptions& o)

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <unistd.h>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "tastemaker/world/world.h"
 
@@ -16,17 +16,6 @@ namespace tmk::cli {
 namespace {
 
 CancelToken g_worldCancel;
-
-std::string clockText(double seconds)
-{
-    const long total = static_cast<long>(seconds + 0.5);
-    char text[32];
-    if (total >= 3600)
-        std::snprintf(text, sizeof(text), "%ldh%02ldm", total / 3600, total / 60 % 60);
-    else
-        std::snprintf(text, sizeof(text), "%ldm%02lds", total / 60, total % 60);
-    return text;
-}
 
 // Songs done, rate and ETA on one updating line (a terminal) or every 10% (a log).
 ProgressCallback progressWithEta()
@@ -47,15 +36,6 @@ ProgressCallback progressWithEta()
             100.0 * p.fraction(), clockText(elapsed).c_str(), clockText(eta).c_str(),
             terminal && p.done != p.total ? "   " : "\n");
     };
-}
-
-std::vector<std::string> splitList(const std::string& text)
-{
-    std::vector<std::string> items;
-    std::stringstream stream(text);
-    for (std::string item; std::getline(stream, item, ',');)
-        if (!item.empty()) items.push_back(item);
-    return items;
 }
 
 int runWorld(const Args& args)

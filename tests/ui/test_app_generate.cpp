@@ -1,6 +1,7 @@
 // The app's main flows through the window: Generate on the bundled tiny model adds a clip and plays it
-// (Ctrl+Enter too), the trained demo model (the app's default) generates music-loud audio, Stop cancels mid-generation, export writes a file that reads back, delete is undone,
-// sliders merge once a bank is open, and "Restore settings" puts a clip's prompt, sliders and seed back.
+// (Ctrl+Enter too), the trained demo model (the app's default) generates music-loud audio, Stop cancels mid-generation,
+// export writes a file that reads back, delete is undone, sliders merge once a bank is open, and "Restore settings"
+// puts a clip's prompt, sliders and seed back.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>

@@ -1,5 +1,6 @@
 // The first-run panel: what Tastemaker is, how to get a real MusicGen checkpoint, and buttons to open a
-// model folder, use the bundled default model (the trained demo, or the tiny untrained one in test builds), or open an adapter bank.
+// model folder, use the bundled default model (the trained demo, or the tiny untrained one in test builds), or open an
+// adapter bank.
 #pragma once
 
 #include <QWidget>
