@@ -10,7 +10,6 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "tastemaker/clip_library.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/steering.h"
 #include "tastemaker/steering_report.h"
@@ -31,19 +30,10 @@ void onInterrupt(int)
     std::signal(SIGINT, SIG_DFL);
 }
 
-std::vector<std::string> commaList(const std::string& text)
-{
-    std::vector<std::string> items;
-    std::stringstream stream(text);
-    for (std::string item; std::getline(stream, item, ',');)
-        if (!item.empty()) items.push_back(item);
-    return items;
-}
-
 Expected<std::vector<double>> sliderValues(const std::string& text)
 {
     std::vector<double> values;
-    for (const std::string& item : commaList(text)) {
+    for (const std::string& item : splitList(text)) {
         char* end = nullptr;
         const double value = std::strtod(item.c_str(), &end);
         if (*end != '\0')
@@ -78,7 +68,7 @@ Expected<SteeringEvalParams> paramsFrom(const Args& args)
     TMK_TRY(args.readNumbers({ { "seconds", &params.durationSeconds } }));
     if (firstSeed < 0) return Error { ErrorCode::InvalidArgument, "evaluate: --seed must not be negative" };
     params.firstSeed = static_cast<uint64_t>(firstSeed);
-    if (auto metrics = args.get("metrics")) params.sliders = commaList(*metrics);
+    if (auto metrics = args.get("metrics")) params.sliders = splitList(*metrics);
     if (auto values = args.get("values")) {
         Expected<std::vector<double>> parsed = sliderValues(*values);
         if (!parsed) return parsed.error();
@@ -113,27 +103,6 @@ std::function<void(const SteeringEvalProgress&)> printProgress()
             clockText(p.elapsedSeconds).c_str(), p.etaSeconds < 0 ? "?" : clockText(p.etaSeconds).c_str(),
             terminal && p.clipsDone != p.clipsTotal ? "   " : "\n");
     };
-}
-
-// What report.json records of the model, the bank and the build (no times: the same arguments give the same file).
-Expected<SteeringReportInfo> reportInfo(
-    const MusicgenModel& model, const fs::path& bankDir, const std::vector<MetricInfo>& metrics, uint64_t firstSeed)
-{
-    Expected<ContentIdentity> modelId = modelIdentity(model.info().dir);
-    if (!modelId) return modelId.error();
-    Expected<ContentIdentity> bankId = bankIdentity(bankDir);
-    if (!bankId) return bankId.error();
-    SteeringReportInfo info;
-    info.model = modelId->name + " (" + modelId->fingerprint + ")";
-    info.bank = bankId->name + " (" + bankId->fingerprint + ")";
-    info.build = buildIdentity();
-    info.device = deviceKindName(model.info().options.device);
-    info.dtype = computeDTypeName(model.info().options.dtype);
-    SamplingParams sampling = GenerationRequest::defaultsFor(model.info()).sampling;
-    sampling.seed = firstSeed;
-    info.sampling = sampling.toString();
-    info.sliderMetrics = metricIds(metrics);
-    return info;
 }
 
 std::string figure(const std::optional<Estimate>& estimate)
@@ -180,7 +149,7 @@ int runEvaluate(const Args& args)
     const fs::path bankDir = *args.get("bank");
     Expected<std::unique_ptr<Steering>> steering = Steering::load(*model, bankDir, *metrics);
     if (!steering) return reportError(steering.error());
-    Expected<SteeringReportInfo> info = reportInfo(**model, bankDir, *metrics, params->firstSeed);
+    Expected<SteeringReportInfo> info = steeringReportInfo(**model, bankDir, *metrics, params->firstSeed);
     if (!info) return reportError(info.error());
     const fs::path out = args.getOr("out", "steering-report");
 

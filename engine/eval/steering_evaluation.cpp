@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 
+#include "tastemaker/clip_library.h"
 #include "tastemaker/generation_job.h"
 #include "tastemaker/steering_report.h"
 
@@ -154,6 +155,26 @@ Expected<SteeringEvalRun> runSteeringEvaluation(const std::shared_ptr<const Musi
     if (!sliders) return sliders.error();
     resolved.sliders = std::move(*sliders);
     return Evaluation(model, steering, resolved, callbacks).run();
+}
+
+Expected<SteeringReportInfo> steeringReportInfo(const MusicgenModel& model, const std::filesystem::path& bankDir,
+    const std::vector<MetricInfo>& metrics, uint64_t firstSeed)
+{
+    Expected<ContentIdentity> modelId = modelIdentity(model.info().dir);
+    if (!modelId) return modelId.error();
+    Expected<ContentIdentity> bankId = bankIdentity(bankDir);
+    if (!bankId) return bankId.error();
+    SteeringReportInfo info;
+    info.model = modelId->name + " (" + modelId->fingerprint + ")";
+    info.bank = bankId->name + " (" + bankId->fingerprint + ")";
+    info.build = buildIdentity();
+    info.device = deviceKindName(model.info().options.device);
+    info.dtype = computeDTypeName(model.info().options.dtype);
+    SamplingParams sampling = GenerationRequest::defaultsFor(model.info()).sampling;
+    sampling.seed = firstSeed;
+    info.sampling = sampling.toString();
+    info.sliderMetrics = metricIds(metrics);
+    return info;
 }
 
 } // namespace tmk

@@ -212,4 +212,21 @@ SteeringReport buildSteeringReport(const SteeringEvalRun& run, const SteeringRep
     return report;
 }
 
+bool SteeringTargets::allMet() const
+{
+    return effect == TargetResult::Met && spearman == TargetResult::Met && interference == TargetResult::Met;
+}
+
+SteeringTargets steeringTargets(const SteeringSliderReport& slider)
+{
+    SteeringTargets targets;
+    if (!slider.measurable) return targets;
+    const auto result = [](bool met) { return met ? TargetResult::Met : TargetResult::Missed; };
+    const std::optional<Estimate>& difference = slider.difference;
+    targets.effect = result(difference && difference->low && *difference->low > 0.0);
+    targets.spearman = result(slider.spearman && *slider.spearman >= kSteeringSpearmanTarget);
+    targets.interference = result(slider.interferenceRatio && *slider.interferenceRatio < kSteeringInterferenceTarget);
+    return targets;
+}
+
 } // namespace tmk

@@ -174,6 +174,10 @@ std::filesystem::path EngineWorker::bankDir() const
 {
     return m_impl->bankDir;
 }
+Steering* EngineWorker::steering() const
+{
+    return m_impl->steering.get();
+}
 
 // ---- Audio output ----
 

@@ -94,6 +94,9 @@ public:
     // For jobs running on the worker thread only.
     std::shared_ptr<const MusicgenModel> model() const;
     std::filesystem::path bankDir() const;
+    // The bank merged into the model (nullptr without one). A posted job may merge other slider values while it
+    // runs (the steering report does); it should put steering()->current() back before it returns.
+    Steering* steering() const;
 
 private:
     struct Impl;

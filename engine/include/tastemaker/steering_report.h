@@ -31,6 +31,7 @@ namespace tmk {
 
 class MusicgenModel;
 class Steering;
+struct SteeringReportInfo;
 
 // Genre-only prompts in the world's prompt vocabulary (docs/world.md), used when none are given.
 const std::vector<std::string>& defaultSteeringPrompts();
@@ -93,6 +94,11 @@ Expected<SteeringEvalRun> runSteeringEvaluation(const std::shared_ptr<const Musi
     const std::vector<MetricInfo>& metrics, const SteeringEvalParams& params,
     const SteeringEvalCallbacks& callbacks = {});
 
+// What a report records of the model (tm_eval_job), the bank (name and content fingerprint of each folder) and the
+// build, device, dtype and sampling (seeded with firstSeed). No times, so that the same run gives the same report.json.
+Expected<SteeringReportInfo> steeringReportInfo(const MusicgenModel& model, const std::filesystem::path& bankDir,
+    const std::vector<MetricInfo>& metrics, uint64_t firstSeed);
+
 // ---- The report (torch-free) ----
 
 struct Estimate {
@@ -148,5 +154,24 @@ SteeringReport buildSteeringReport(const SteeringEvalRun& run, const SteeringRep
 // |effect| 2, grey undefined), and <metric>.png per measurable slider (its metric's mean per value with the 95%
 // band). report.json is byte-identical for the same report.
 Expected<void> writeSteeringReport(const std::filesystem::path& outDir, const SteeringReport& report);
+
+// Reads a report folder back: report.json, and the clips from report.csv beside it when there is one (its numbers
+// have six significant digits). info.sliderMetrics is not in report.json and stays empty. Errors name the file and
+// the entry at fault (a missing or mistyped entry, another format or version, a CSV whose columns differ).
+Expected<SteeringReport> readSteeringReport(const std::filesystem::path& dir);
+
+// The targets for one slider (docs/steering.md): the high-against-low difference has the right sign
+// (positive: the positive pole is the higher metric) and its 95% interval excludes 0; Spearman >= 0.8; the
+// interference ratio < 0.5. A figure that is undefined misses its target; a latent slider is not measurable.
+inline constexpr double kSteeringSpearmanTarget = 0.8;
+inline constexpr double kSteeringInterferenceTarget = 0.5;
+enum class TargetResult { Met, Missed, NotMeasurable };
+struct SteeringTargets {
+    TargetResult effect = TargetResult::NotMeasurable;
+    TargetResult spearman = TargetResult::NotMeasurable;
+    TargetResult interference = TargetResult::NotMeasurable;
+    bool allMet() const;
+};
+SteeringTargets steeringTargets(const SteeringSliderReport& slider);
 
 } // namespace tmk

@@ -211,3 +211,101 @@ TEST(SteeringReport, MissingMeasurementsAreLeftOut)
     EXPECT_NE(csv.find("energy,-1,0,jazz,,"), std::string::npos) << "a missing tempo is an empty cell: " << csv;
     EXPECT_EQ(csv.find("nan"), std::string::npos);
 }
+
+TEST(SteeringReport, ReadsBackWhatItWrote)
+{
+    const SteeringReport written = buildSteeringReport(syntheticRun(3), info());
+    const fs::path dir = test::freshOutDir("steering_report_read");
+    ASSERT_TRUE(writeSteeringReport(dir, written));
+    Expected<SteeringReport> read = readSteeringReport(dir);
+    ASSERT_TRUE(read) << read.error().message;
+    EXPECT_EQ(read->info.model, written.info.model);
+    EXPECT_EQ(read->params.prompts, written.params.prompts);
+    EXPECT_EQ(read->params.values, written.params.values);
+    EXPECT_EQ(read->params.sliders, written.params.sliders);
+    EXPECT_EQ(read->params.bootstrapResamples, 500);
+    EXPECT_EQ(read->columns, steeringColumns());
+    EXPECT_EQ(read->clipsDone, 36);
+    EXPECT_TRUE(read->complete);
+    ASSERT_EQ(read->sliders.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+        const SteeringSliderReport &a = written.sliders[i], &b = read->sliders[i];
+        EXPECT_EQ(a.metric, b.metric);
+        EXPECT_EQ(a.measurable, b.measurable);
+        EXPECT_EQ(a.clips, b.clips);
+        EXPECT_EQ(a.difference.has_value(), b.difference.has_value());
+        if (a.difference) {
+            EXPECT_EQ(a.difference->low, b.difference->low);
+        }
+        EXPECT_EQ(a.spearman, b.spearman);
+        EXPECT_EQ(a.interferenceRatio, b.interferenceRatio);
+        EXPECT_EQ(a.largestOffTarget, b.largestOffTarget);
+        EXPECT_EQ(a.curve.size(), b.curve.size());
+        EXPECT_EQ(a.effects, b.effects) << "null effects stay undefined";
+    }
+    ASSERT_EQ(read->clips.size(), written.clips.size());
+    EXPECT_EQ(read->clips[5].prompt, written.clips[5].prompt) << "quoted prompts come back";
+    EXPECT_EQ(read->clips[5].seed, written.clips[5].seed);
+    EXPECT_NEAR(read->clips[5].measured[column("tempo")], written.clips[5].measured[column("tempo")], 1e-3);
+
+    ASSERT_TRUE(std::filesystem::remove(dir / "report.csv"));
+    read = readSteeringReport(dir);
+    ASSERT_TRUE(read) << "report.csv is optional";
+    EXPECT_TRUE(read->clips.empty());
+}
+
+TEST(SteeringReport, ReadErrorsNameTheFileAndTheProblem)
+{
+    const fs::path dir = test::freshOutDir("steering_report_read_bad");
+    Expected<SteeringReport> missing = readSteeringReport(dir);
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().message.find("report.json"), std::string::npos) << missing.error().message;
+
+    const auto readWith = [&](const std::string& text) {
+        EXPECT_TRUE(writeFileAtomic(dir / "report.json", std::string_view(text)));
+        Expected<SteeringReport> read = readSteeringReport(dir);
+        EXPECT_FALSE(read);
+        return read ? std::string() : read.error().message;
+    };
+    EXPECT_NE(readWith("{ \"format\": ").find("is not valid JSON"), std::string::npos);
+    EXPECT_NE(readWith("[1, 2]").find("is not a JSON object"), std::string::npos);
+    EXPECT_NE(readWith("{ \"format\": \"something else\" }").find("is not a steering report"), std::string::npos);
+
+    ASSERT_TRUE(writeSteeringReport(dir, buildSteeringReport(syntheticRun(2), info())));
+    json report = json::parse(fileText(dir / "report.json"));
+    report["sliders"][1]["spearman"] = "high";
+    std::string message = readWith(report.dump());
+    EXPECT_NE(message.find((dir / "report.json").string()), std::string::npos) << message;
+    EXPECT_NE(message.find("sliders[1]"), std::string::npos) << message;
+    EXPECT_NE(message.find("spearman"), std::string::npos) << message;
+    report = json::parse(fileText(dir / "report.json"));
+    report["version"] = 7;
+    EXPECT_NE(readWith(report.dump()).find("version 7"), std::string::npos);
+    report["version"] = 1;
+    report["sliders"][0]["effects"].erase("mode");
+    EXPECT_NE(readWith(report.dump()).find("\"mode\""), std::string::npos);
+}
+
+TEST(SteeringReport, TargetsFollowTheIssue)
+{
+    const SteeringReport report = buildSteeringReport(syntheticRun(8), info());
+    const SteeringTargets energy = steeringTargets(report.sliders[0]);
+    EXPECT_EQ(energy.effect, TargetResult::Met);
+    EXPECT_EQ(energy.spearman, TargetResult::Met);
+    EXPECT_EQ(energy.interference, TargetResult::Met);
+    EXPECT_TRUE(energy.allMet());
+    const SteeringTargets popularity = steeringTargets(report.sliders[1]);
+    EXPECT_EQ(popularity.effect, TargetResult::NotMeasurable);
+    EXPECT_FALSE(popularity.allMet());
+
+    SteeringSliderReport weak = report.sliders[0];
+    weak.difference->low = -0.01; // the interval includes 0
+    weak.spearman = 0.79;
+    weak.interferenceRatio = 0.5;
+    const SteeringTargets missed = steeringTargets(weak);
+    EXPECT_EQ(missed.effect, TargetResult::Missed);
+    EXPECT_EQ(missed.spearman, TargetResult::Missed);
+    EXPECT_EQ(missed.interference, TargetResult::Missed);
+    weak.spearman.reset();
+    EXPECT_EQ(steeringTargets(weak).spearman, TargetResult::Missed) << "an undefined figure misses its target";
+}
