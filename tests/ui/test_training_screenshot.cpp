@@ -14,6 +14,7 @@
 #include <QStandardPaths>
 #include <QTest>
 
+#include "app_test_support.h"
 #include "engine_bridge.h"
 #include "qtest_registry.h"
 #include "training/data_page.h"
@@ -25,24 +26,13 @@
 #include "training/training_charts.h"
 #include "training/training_wizard.h"
 #include "training_fixture.h"
-#include "widgets/theme.h"
 
 using namespace tmk::ui;
 
 namespace {
 
-// The window as the X server shows it (falls back to rendering the widget).
-QPixmap captureWindow(QWidget& window)
-{
-    window.repaint();
-    QPixmap shot = window.screen()->grabWindow(window.winId());
-    return shot.isNull() ? window.grab() : shot;
-}
-
-QString screenshotDir()
-{
-    return tmk::test::testOutDir() + "/screenshots";
-}
+using tmk::test::captureWindow;
+using tmk::test::screenshotDir;
 
 } // namespace
 
@@ -126,31 +116,12 @@ private Q_SLOTS:
         QVERIFY(captured);
         QVERIFY(monitor->charts()->pointCount("loss", "train") > 0);
 
-        const QImage image(path);
-        QVERIFY2(!image.isNull(), qPrintable(path));
-        QVERIFY(image.width() >= 1000 && image.height() >= 700);
-        // Not a blank frame: many distinct colours (text, plots, bars).
-        QSet<QRgb> colours;
-        for (int y = 0; y < image.height(); y += 4)
-            for (int x = 0; x < image.width(); x += 4) colours.insert(image.pixel(x, y));
-        QVERIFY2(colours.size() > 20, qPrintable(QString("only %1 colours").arg(colours.size())));
+        const QString shotProblem = tmk::test::screenshotProblem(path);
+        QVERIFY2(shotProblem.isEmpty(), qPrintable(shotProblem));
         qInfo("screenshot: %s", qPrintable(path));
     }
 };
 
-int runTrainingScreenshot(int argc, char** argv)
-{
-    // ctest sets QT_QPA_PLATFORM=offscreen; this test wants the real X server that with-test-env.sh started.
-    const QByteArray display = qgetenv("TM_XVFB_DISPLAY");
-    if (!display.isEmpty()) {
-        qputenv("QT_QPA_PLATFORM", "xcb");
-        qputenv("DISPLAY", display);
-    }
-    QApplication app(argc, argv);
-    applyTheme(app);
-    TestTrainingScreenshot test;
-    return QTest::qExec(&test, argc, argv);
-}
-TM_QTEST_MAIN(runTrainingScreenshot);
+TM_QTEST_MAIN(tmk::test::runOnXvfb<TestTrainingScreenshot>);
 
 #include "test_training_screenshot.moc"

@@ -3,7 +3,6 @@
 #include "training/training_bridge.h"
 
 #include <chrono>
-#include <mutex>
 
 #include <QDateTime>
 #include <QDir>
@@ -45,24 +44,6 @@ QString canonicalDir(const QString& dir)
 
 } // namespace
 
-// The way from a worker job back to the bridge: closed by the destructor, so a job that outlives the
-// bridge posts nothing (queued calls still pending are dropped by ~QObject).
-struct TrainingBridge::Channel {
-    std::mutex mutex;
-    TrainingBridge* target = nullptr;
-
-    void post(std::function<void()> fn)
-    {
-        std::lock_guard lock(mutex);
-        if (target) QMetaObject::invokeMethod(target, std::move(fn), Qt::QueuedConnection);
-    }
-    void close()
-    {
-        std::lock_guard lock(mutex);
-        target = nullptr;
-    }
-};
-
 QString TrainingTarget::name() const
 {
     return qs(adapterName(metric, side));
@@ -71,13 +52,12 @@ QString TrainingTarget::name() const
 TrainingBridge::TrainingBridge(EngineBridge& engine, QObject* parent)
     : QObject(parent)
     , m_engine(engine)
-    , m_channel(std::make_shared<Channel>())
+    , m_channel(std::make_shared<GuiChannel>(this))
 {
     qRegisterMetaType<tmk::PairReport>("tmk::PairReport");
     qRegisterMetaType<tmk::TrainLogEntry>("tmk::TrainLogEntry");
     qRegisterMetaType<tmk::ui::RunOutcome>("tmk::ui::RunOutcome");
     qRegisterMetaType<tmk::LibraryAnalysis>("tmk::LibraryAnalysis");
-    m_channel->target = this;
     m_analysisPool.setMaxThreadCount(1);
 }
 
@@ -121,7 +101,7 @@ void TrainingBridge::preview(const PairBuilderOptions& options)
     auto token = std::make_shared<CancelToken>();
     m_previewToken = token;
     const int generation = m_previewGeneration;
-    std::shared_ptr<Channel> channel = m_channel;
+    std::shared_ptr<GuiChannel> channel = m_channel;
     std::vector<MetricInfo> metrics = m_engine.metrics();
     m_engine.post(
         [this, channel, token, options, metrics, generation]() {
@@ -167,7 +147,7 @@ void TrainingBridge::analyseLibrary(const QString& audioDir)
     auto token = std::make_shared<CancelToken>();
     m_analysisToken = token;
     const int generation = m_analysisGeneration;
-    std::shared_ptr<Channel> channel = m_channel;
+    std::shared_ptr<GuiChannel> channel = m_channel;
     const fs::path dir = audioDir.toStdString();
     m_analysisPool.start([this, channel, token, dir, generation]() {
         ProgressCallback progress = throttled([this, channel, generation](const Progress& p) {
@@ -260,7 +240,7 @@ bool TrainingBridge::start(const TrainingPlan& plan)
 
 void TrainingBridge::postPrepare(const TrainingPlan& plan)
 {
-    std::shared_ptr<Channel> channel = m_channel;
+    std::shared_ptr<GuiChannel> channel = m_channel;
     CancelTokenPtr token = m_runToken;
     std::vector<MetricInfo> metrics = m_engine.metrics();
     TokenizeOptions tokenize;
@@ -351,7 +331,7 @@ void TrainingBridge::cancel()
 
 TrainCallbacks TrainingBridge::trainCallbacks(int index, const CancelToken* token)
 {
-    std::shared_ptr<Channel> channel = m_channel;
+    std::shared_ptr<GuiChannel> channel = m_channel;
     TrainingBridge* self = this;
     TrainCallbacks callbacks;
     callbacks.cancel = token;
@@ -378,7 +358,7 @@ void TrainingBridge::startAdapter(int index)
                           .arg(index + 1)
                           .arg(m_targets.size())
                           .arg(qs(m_runDirs[index].string())));
-    std::shared_ptr<Channel> channel = m_channel;
+    std::shared_ptr<GuiChannel> channel = m_channel;
     CancelTokenPtr token = m_runToken;
     std::vector<MetricInfo> metrics = m_engine.metrics();
     TrainOptions options = m_options[index];

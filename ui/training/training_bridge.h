@@ -15,8 +15,8 @@
 // "Analyse my library" (the data page) runs the torch-free Analyser on the bridge's own analysis thread, not
 // on the engine's worker: a whole library takes minutes, and generation should not wait for it.
 //
-// Lifetime: jobs reach this object through a Channel that the destructor closes, so a job still running on
-// the worker after the wizard closed posts nothing (and was cancelled by the destructor).
+// Lifetime: jobs reach this object through a GuiChannel (gui_channel.h) that the destructor closes, so a job
+// still running on the worker after the wizard closed posts nothing (and was cancelled by the destructor).
 #pragma once
 
 #include <filesystem>
@@ -29,6 +29,7 @@
 #include <QString>
 #include <QThreadPool>
 
+#include "gui_channel.h"
 #include "tastemaker/adapters.h"
 #include "tastemaker/analysis.h"
 #include "tastemaker/cancel.h"
@@ -128,7 +129,6 @@ Q_SIGNALS:
     void runningChanged(bool running);
 
 private:
-    struct Channel;
     static QString freeStamp(const TrainingPlan& plan); // "yyyyMMdd-HHmmss", no folder of the root uses it
     void postPrepare(const TrainingPlan& plan); // the job: pairs, then tokens
     void startAdapter(int index);
@@ -139,7 +139,7 @@ private:
     tmk::TrainCallbacks trainCallbacks(int index, const tmk::CancelToken* token);
 
     EngineBridge& m_engine;
-    std::shared_ptr<Channel> m_channel;
+    std::shared_ptr<GuiChannel> m_channel;
     tmk::CancelTokenPtr m_previewToken;
     int m_previewGeneration = 0;
     tmk::CancelTokenPtr m_analysisToken;

@@ -9,6 +9,7 @@
 #include <QSignalBlocker>
 
 #include "engine_bridge.h"
+#include "menu_bar.h"
 #include "training/runs_dialog.h"
 #include "training/training_bridge.h"
 #include "training/training_wizard.h"
@@ -24,10 +25,7 @@ TrainingMenu::TrainingMenu(QMenuBar* menuBar, EngineBridge& engine, SliderPanel*
 {
     m_menu = new QMenu(tr("&Training"), menuBar);
     m_menu->setObjectName("menuTraining");
-    QAction* help = nullptr; // the Training menu goes before Help, when there is one
-    for (QAction* action : menuBar->actions())
-        if (action->menu() && action->text().remove('&') == "Help") help = action;
-    menuBar->insertMenu(help, m_menu);
+    insertMenuBeforeHelp(menuBar, m_menu);
     m_new = m_menu->addAction(tr("&New fine-tune…"));
     m_new->setObjectName("actionNewFineTune");
     m_new->setStatusTip(tr("Build preference pairs from your library and train new slider adapters."));
