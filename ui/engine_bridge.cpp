@@ -176,6 +176,10 @@ std::filesystem::path EngineBridge::workerBankDir() const
 {
     return m_engine->bankDir();
 }
+Steering* EngineBridge::workerSteering() const
+{
+    return m_engine->steering();
+}
 
 // ---- Model, bank, sliders ----
 

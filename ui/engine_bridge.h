@@ -12,7 +12,7 @@
 // (the Player is thread-safe; the library writes atomically).
 //
 // Threads: every public method is for the GUI thread only, except the worker accessors documented as
-// such (workerModel(), workerBankDir()), which are for jobs running on the worker.
+// such (workerModel(), workerBankDir(), workerSteering()), which are for jobs running on the worker.
 #pragma once
 
 #include <functional>
@@ -89,6 +89,7 @@ public:
     // --- For jobs running on the worker thread only ---
     std::shared_ptr<const tmk::MusicgenModel> workerModel() const;
     std::filesystem::path workerBankDir() const;
+    tmk::Steering* workerSteering() const; // see EngineWorker::steering()
 
     // --- Playback (GUI thread) ---
     bool hasAudioOutput() const { return m_player != nullptr; }

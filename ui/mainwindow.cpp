@@ -22,6 +22,7 @@
 #include "clip_panel.h"
 #include "engine_bridge.h"
 #include "generation_panel.h"
+#include "steering/steering_menu.h"
 #include "training/training_menu.h"
 #include "widgets/slider_panel.h"
 #include "widgets/welcome_panel.h"
@@ -209,8 +210,10 @@ void MainWindow::buildMenus()
     about->setObjectName("actionAbout");
     help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
 
-    // Training ▸ New fine-tune… / Resume… (inserted before Help). The slider panel follows bankLoaded, which
-    // the training bridge triggers when an adapter is registered, so it needs no panel of its own.
+    // Steering ▸ Steering report… and Training ▸ New fine-tune… / Resume… (each inserted before Help). The
+    // slider panel follows bankLoaded, which the training bridge triggers when an adapter is registered, so the
+    // training menu needs no panel of its own.
+    new SteeringMenu(menuBar(), m_bridge, this);
     new TrainingMenu(menuBar(), m_bridge, nullptr, this);
 }
 

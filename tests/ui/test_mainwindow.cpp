@@ -78,14 +78,14 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QCOMPARE(window.windowTitle(), QString("Tastemaker"));
         auto action = [&](const char* name) { return window.findChild<QAction*>(name); };
-        for (const char* name :
-            { "actionOpenModel", "actionOpenBank", "actionDefaultModel", "actionExport", "actionQuit", "actionUndo",
-                "actionGenerate", "actionAbout", "actionRestoreSettings", "actionNewFineTune", "actionResumeTraining" })
+        for (const char* name : { "actionOpenModel", "actionOpenBank", "actionDefaultModel", "actionExport",
+                 "actionQuit", "actionUndo", "actionGenerate", "actionAbout", "actionRestoreSettings",
+                 "actionNewFineTune", "actionResumeTraining", "actionSteeringReport" })
             QVERIFY2(action(name) != nullptr, name);
-        // The training wizard's menu sits before Help.
+        // The steering report's and the training wizard's menus sit between Generate and Help.
         QStringList menus;
         for (QAction* top : window.menuBar()->actions()) menus << top->text().remove('&');
-        QCOMPARE(menus, (QStringList { "File", "Edit", "Generate", "Training", "Help" }));
+        QCOMPARE(menus, (QStringList { "File", "Edit", "Generate", "Steering", "Training", "Help" }));
         QCOMPARE(action("actionExport")->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_E));
         QCOMPARE(action("actionUndo")->shortcut(), QKeySequence(QKeySequence::Undo));
         QVERIFY(action("actionGenerate")->shortcuts().contains(QKeySequence(Qt::CTRL | Qt::Key_Return)));
