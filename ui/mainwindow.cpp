@@ -70,9 +70,7 @@ MainWindow::MainWindow(EngineBridge& bridge, MainWindowOptions options, QWidget*
     const bool hasDefault
         = !m_options.defaultModelDir.isEmpty() && QFileInfo(m_options.defaultModelDir + "/config.json").exists();
     m_welcome->setDefaultModelAvailable(hasDefault, tr("This build has no bundled default model."));
-    // models/demo is the trained demo; default-tiny (test builds) is untrained.
-    if (hasDefault && QFileInfo(m_options.defaultModelDir).fileName() == QLatin1String("demo"))
-        m_welcome->setDefaultModelKind(WelcomePanel::DefaultModelKind::Demo);
+    if (hasDefault && m_options.defaultIsDemo) m_welcome->setDefaultModelKind(WelcomePanel::DefaultModelKind::Demo);
     m_workspace = buildWorkspace();
     m_pages->addWidget(m_welcome);
     m_pages->addWidget(m_workspace);
@@ -84,8 +82,7 @@ MainWindow::MainWindow(EngineBridge& bridge, MainWindowOptions options, QWidget*
     connectBridge();
     connect(m_welcome, &WelcomePanel::openModelRequested, this, &MainWindow::chooseModelFolder);
     connect(m_welcome, &WelcomePanel::openBankRequested, this, &MainWindow::chooseBankFolder);
-    connect(
-        m_welcome, &WelcomePanel::useDefaultModelRequested, this, [this]() { openModel(m_options.defaultModelDir); });
+    connect(m_welcome, &WelcomePanel::useDefaultModelRequested, this, &MainWindow::openDefaultModel);
     restoreSettings();
     updateModelLabel();
     updateBankLabel();
@@ -164,8 +161,7 @@ void MainWindow::buildMenus()
     openBankAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
     QAction* closeBank = file->addAction(tr("&Close adapter bank"), &m_bridge, &EngineBridge::closeBank);
     closeBank->setObjectName("actionCloseBank");
-    m_defaultModelAction = file->addAction(
-        tr("Use the bundled &default model"), this, [this]() { openModel(m_options.defaultModelDir); });
+    m_defaultModelAction = file->addAction(tr("Use the bundled &default model"), this, &MainWindow::openDefaultModel);
     m_defaultModelAction->setObjectName("actionDefaultModel");
     m_defaultModelAction->setEnabled(m_welcome->defaultModelButton()->isEnabled());
     file->addSeparator();
@@ -314,8 +310,13 @@ void MainWindow::saveSettings() const
 void MainWindow::openInitial(const QString& modelDir, const QString& bankDir)
 {
     QSettings settings;
-    const QString model = modelDir.isEmpty() ? settings.value("model/dir").toString() : modelDir;
-    const QString bank = bankDir.isEmpty() ? settings.value("bank/dir").toString() : bankDir;
+    QString model = modelDir.isEmpty() ? settings.value("model/dir").toString() : modelDir;
+    QString bank = bankDir.isEmpty() ? settings.value("bank/dir").toString() : bankDir;
+    // First start with the trained demo model bundled: open it and its bank, so every slider is live at once.
+    if (model.isEmpty() && m_options.defaultIsDemo && !m_options.defaultModelDir.isEmpty()) {
+        model = m_options.defaultModelDir;
+        if (bank.isEmpty()) bank = m_options.defaultBankDir;
+    }
     if (model.isEmpty())
         m_pages->setCurrentWidget(m_welcome);
     else
@@ -324,6 +325,13 @@ void MainWindow::openInitial(const QString& modelDir, const QString& bankDir)
 }
 
 // ---- Model and bank ----
+
+void MainWindow::openDefaultModel()
+{
+    openModel(m_options.defaultModelDir);
+    if (m_options.defaultIsDemo && !m_options.defaultBankDir.isEmpty() && !m_bridge.bank())
+        openBank(m_options.defaultBankDir);
+}
 
 void MainWindow::chooseModelFolder()
 {

@@ -31,6 +31,10 @@ class WelcomePanel;
 
 struct MainWindowOptions {
     QString defaultModelDir; // the bundled default model ("Use the bundled default model"); empty: none
+    QString defaultBankDir; // its adapter bank, opened with it when no bank is chosen; empty: none
+    // The default is the trained demo model (tmk::isBundledDemoModel): a first start opens it and its bank
+    // instead of showing the welcome panel, and the welcome panel describes it. False for the untrained tiny model.
+    bool defaultIsDemo = false;
 };
 
 class MainWindow : public QMainWindow {
@@ -40,11 +44,13 @@ public:
     explicit MainWindow(EngineBridge& bridge, MainWindowOptions options = {}, QWidget* parent = nullptr);
     ~MainWindow() override; // saves the settings
 
-    // Startup: opens `modelDir` (else the remembered model, else shows the welcome panel) and `bankDir`
-    // (else the remembered bank).
+    // Startup: opens `modelDir` (else the remembered model, else the demo model with its bank when it is the
+    // default, else shows the welcome panel) and `bankDir` (else the remembered bank).
     void openInitial(const QString& modelDir = {}, const QString& bankDir = {});
 
     void openModel(const QString& dir); // a job; errors in a dialog
+    // "Use the bundled default model": the default model, and the demo's bank when no bank is open.
+    void openDefaultModel();
     void openBank(const QString& dir);
     void generateOrStop(); // what the Generate/Stop button and Ctrl+Enter do
     void restoreClipSettings(const tmk::ClipEntry& clip);

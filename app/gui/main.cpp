@@ -63,7 +63,14 @@ int main(int argc, char** argv)
     const std::filesystem::path bundled = tmk::bundledModelDir();
     const QString defaultModel
         = bundled.empty() ? QStringLiteral(TM_DEFAULT_MODEL_DIR) : QString::fromStdString(bundled.string());
-    tmk::ui::MainWindow window(bridge, tmk::ui::MainWindowOptions { defaultModel });
+    tmk::ui::MainWindowOptions windowOptions;
+    windowOptions.defaultModelDir = defaultModel;
+    windowOptions.defaultIsDemo = tmk::isBundledDemoModel(bundled);
+    if (windowOptions.defaultIsDemo) {
+        const std::filesystem::path bank = tmk::bundledBankDir(); // models/demo-bank, once trained
+        if (!bank.empty()) windowOptions.defaultBankDir = QString::fromStdString(bank.string());
+    }
+    tmk::ui::MainWindow window(bridge, windowOptions);
     window.show();
     window.openInitial(parser.value(modelOption), parser.value(bankOption));
 

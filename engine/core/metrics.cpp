@@ -287,6 +287,29 @@ fs::path bundledModelDir()
     return firstModelDir(bundledModelCandidates());
 }
 
+fs::path bundledBankDir()
+{
+    std::vector<fs::path> candidates;
+    const fs::path installed = installedDataDir();
+    if (!installed.empty()) candidates.push_back(installed / "models" / "demo-bank");
+#ifdef TM_SOURCE_MODELS_DIR
+    candidates.push_back(fs::path(TM_SOURCE_MODELS_DIR) / "demo-bank");
+#endif
+    std::error_code error;
+    for (const fs::path& dir : candidates)
+        if (fs::is_regular_file(dir / "bank.json", error)) return dir;
+    return {};
+}
+
+bool isBundledDemoModel(const fs::path& modelDir)
+{
+    if (modelDir.empty() || modelDir.filename() != "demo") return false;
+    std::error_code error;
+    for (const fs::path& candidate : bundledModelCandidates())
+        if (candidate.filename() == "demo" && fs::equivalent(candidate, modelDir, error)) return true;
+    return false;
+}
+
 fs::path defaultMetricsPath()
 {
     return resourcesDir() / "metrics.json";

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include <QAction>
+#include <QApplication>
 #include <QComboBox>
 #include <QFile>
 #include <QLabel>
@@ -63,6 +64,15 @@ struct App {
         return finished.at(0).at(1).toString();
     }
 };
+
+QWidget* visibleTopLevel(const char* name)
+{
+    for (QWidget* widget : QApplication::topLevelWidgets()) {
+        if (widget->objectName() == QLatin1String(name) && widget->isVisible()) return widget;
+        if (QWidget* child = widget->findChild<QWidget*>(name); child && child->isVisible()) return child;
+    }
+    return nullptr;
+}
 
 } // namespace
 
@@ -151,7 +161,7 @@ private Q_SLOTS:
         if (demo.filename() != "demo") QSKIP("models/demo is absent from this checkout; the default is the test model");
         const QString dir = QString::fromStdString(demo.string());
         EngineBridge bridge(tmk::test::bridgeOptions(m_library, false));
-        MainWindow window(bridge, tmk::ui::MainWindowOptions { dir });
+        MainWindow window(bridge, tmk::ui::MainWindowOptions { dir, {}, tmk::isBundledDemoModel(demo) });
         window.show();
         auto* welcome = window.findChild<tmk::ui::WelcomePanel*>();
         QVERIFY(welcome);
@@ -185,6 +195,57 @@ private Q_SLOTS:
         // gives near-silence. Not clipped hard either.
         QVERIFY2(rms > 0.01 && rms < 0.5, qPrintable(QString("clip RMS %1").arg(rms)));
         QVERIFY2(peak <= 1.5, qPrintable(QString("clip peak %1").arg(peak)));
+    }
+
+    // A first start with the demo model as the default (MainWindowOptions::defaultIsDemo) opens the model and its
+    // bank without the welcome panel, so all 13 sliders are live; a slider moves, a clip generates, and
+    // Steering > Steering report... opens the report view. With models/demo and models/demo-bank in the tree the
+    // test uses them, else the tiny model and the fixture bank stand in.
+    void freshStartOpensTheDefaultModelAndBank()
+    {
+        const std::filesystem::path demo = tmk::bundledModelDir(), demoBank = tmk::bundledBankDir();
+        const bool bundled = tmk::isBundledDemoModel(demo) && !demoBank.empty();
+        tmk::ui::MainWindowOptions options;
+        options.defaultModelDir = bundled ? QString::fromStdString(demo.string()) : tmk::test::fixtureModelDir();
+        options.defaultBankDir = bundled ? QString::fromStdString(demoBank.string()) : tmk::test::fixtureBankDir();
+        options.defaultIsDemo = true;
+        qInfo("default model %s, bank %s", qPrintable(options.defaultModelDir), qPrintable(options.defaultBankDir));
+        EngineBridge bridge(tmk::test::bridgeOptions(m_library, false));
+        MainWindow window(bridge, options);
+        window.show();
+        window.openInitial(); // fresh settings (init() clears them), nothing on the command line
+        QVERIFY(tmk::test::waitForModel(bridge));
+        QVERIFY(!window.welcomeShown());
+        QTRY_VERIFY_WITH_TIMEOUT(bridge.bank() != nullptr, 30000);
+        QCOMPARE(bridge.metrics().size(), size_t(13));
+        for (const tmk::MetricInfo& metric : bridge.metrics()) {
+            tmk::ui::BipolarSlider* slider = window.sliderPanel()->slider(QString::fromStdString(metric.id));
+            QVERIFY2(slider && slider->isEnabled(), metric.id.c_str());
+        }
+
+        tmk::ui::BipolarSlider* energy = window.sliderPanel()->slider("energy");
+        QSignalSpy merged(&bridge, &EngineBridge::slidersMerged);
+        energy->setFocus();
+        for (int i = 0; i < 5; ++i) QTest::keyClick(energy, Qt::Key_Right);
+        QTRY_COMPARE_WITH_TIMEOUT(bridge.mergedSliders().count("energy"), size_t(1), 30000);
+
+        tmk::ui::GenerationPanel* panel = window.generationPanel();
+        panel->setPrompt("Jazz, piano, acoustic, slow");
+        panel->setDurationSeconds(1.0);
+        QSignalSpy finished(&bridge, &EngineBridge::generationFinished);
+        QTest::mouseClick(panel->generateButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(60000));
+        const QString id = finished.at(0).at(1).toString();
+        QVERIFY(!id.isEmpty());
+        const tmk::ClipEntry* clip = window.clipPanel()->list()->clipModel()->clip(id);
+        QVERIFY(clip);
+        QCOMPARE(clip->record.sliders.count("energy"), size_t(1));
+
+        QAction* report = window.findChild<QAction*>("actionSteeringReport");
+        QVERIFY(report && report->isEnabled());
+        report->trigger();
+        QWidget* view = nullptr;
+        QTRY_VERIFY((view = visibleTopLevel("steeringReportView")) != nullptr);
     }
 
     void stopCancelsMidGeneration()

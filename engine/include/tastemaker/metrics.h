@@ -64,6 +64,12 @@ std::filesystem::path bundledModelDir();
 std::vector<std::filesystem::path> bundledModelCandidates();
 // The first of `candidates` that holds config.json and model.safetensors, or empty.
 std::filesystem::path firstModelDir(const std::vector<std::filesystem::path>& candidates);
+// The adapter bank trained on the demo model (models/demo-bank, issue 15): installed tree first, then the source
+// tree; the first that holds a bank.json, or empty. Only meaningful with the demo model (its bank.json names it).
+std::filesystem::path bundledBankDir();
+// True when `modelDir` is the trained demo model (a folder named "demo" among bundledModelCandidates()), which
+// the app opens with its bank on first start; the untrained tiny model is not.
+bool isBundledDemoModel(const std::filesystem::path& modelDir);
 // resourcesDir() / "metrics.json".
 std::filesystem::path defaultMetricsPath();
 
