@@ -46,6 +46,10 @@ Expected<TokenizeOptions> optionsFrom(const Args& args)
     Expected<ComputeDType> dtype = parseComputeDType(args.getOr("dtype", "f32"));
     if (!dtype) return dtype.error();
     options.model = ModelOptions { *device, *dtype };
+    Expected<long long> workers = args.integer("workers", 0);
+    if (!workers) return workers.error();
+    if (*workers < 0) return Error { ErrorCode::InvalidArgument, "tokenize: --workers must not be negative" };
+    options.workers = static_cast<int>(*workers);
     TMK_TRY(options.validate());
     return options;
 }
@@ -94,6 +98,7 @@ Command tokenizeCommand()
             true },
         { "window", OptionKind::Value, "SECONDS", "length of the encoded window (default 10)" },
         { "start", OptionKind::Value, "FRACTION", "where the window starts, as a fraction of the track (default 0.3)" },
+        { "workers", OptionKind::Value, "N", "songs encoded at once on the CPU (default: one per libtorch thread)" },
         { "device", OptionKind::Value, "cpu|cuda", "compute device (default: cpu)" },
         { "dtype", OptionKind::Value, "f32|bf16|f16",
             "dtype of the text encoder and decoder, which load but do not run (default: f32)" },

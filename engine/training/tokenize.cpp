@@ -1,8 +1,13 @@
 // tokenizeSongs: every song of a pairs folder -> EnCodec codes of its window, cached by content hash.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
 #include <optional>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 
 #include "core/model_config.h"
 #include "tastemaker/audio_file.h"
@@ -17,6 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kFlushEvery = 8; // songs changed between index rewrites
+constexpr int64_t kSongsPerWorker = 4; // songs read per worker before a parallel encode
 
 // [start, start + length) of a track of `total` samples at `rate`.
 struct WindowRange {
@@ -103,7 +109,24 @@ public:
     Expected<void> run(const std::vector<PairSong>& songs, TokenizeReport& report, const CancelToken* cancel);
 
 private:
-    Expected<SongOutcome> tokenizeSong(const PairSong& song, std::string& failure);
+    // A song whose codes must be computed: its window, read on the main thread, encoded on a worker.
+    struct Pending {
+        size_t song = 0;
+        std::string hash;
+        SourceStamp stamp;
+        std::vector<float> window;
+        std::optional<Expected<AudioCodes>> codes;
+        int64_t sameAs = -1; // >= 0: the same content as pending[sameAs] of this chunk (encoded once)
+    };
+    // Hashes the file and either records a reusable cache entry (Reused), a failure (Failed), or fills `pending`
+    // with the window to encode (Encoded, not yet done).
+    Expected<SongOutcome> prepareSong(const PairSong& song, std::string& failure, Pending& pending);
+    // Writes an encoded song's token file and its index entry.
+    Expected<void> commitSong(const PairSong& song, Pending& pending);
+    void recordEntry(const PairSong& song, const TokenEntry& entry);
+    // Encodes every pending window, on up to `workers` threads of one intra-op thread each: the codec's LSTM
+    // is a chain of small products that intra-op threads barely speed up, while songs are independent.
+    Expected<void> encodeAll(std::vector<Pending>& pending, int workers);
     bool reusable(const std::string& hash, int64_t* frames);
     Expected<const MusicgenModel*> model();
     Expected<void> flush();
@@ -124,28 +147,74 @@ private:
 Expected<void> Tokenizer::run(const std::vector<PairSong>& songs, TokenizeReport& report, const CancelToken* cancel)
 {
     const auto total = static_cast<int64_t>(songs.size());
+    const int workers = m_options.model.device == DeviceKind::Cpu
+        ? std::max(1, m_options.workers > 0 ? m_options.workers : at::get_num_threads())
+        : 1;
+    const int64_t chunk = kSongsPerWorker * workers;
     if (m_progress) m_progress(Progress { ProgressStage::Tokenizing, 0, total });
-    for (int64_t i = 0; i < total; ++i) {
-        if (cancel && cancel->isCancelled()) {
-            report.cancelled = true;
-            break;
-        }
-        const PairSong& song = songs[static_cast<size_t>(i)];
-        if (song.audio.empty()) {
-            ++report.withoutAudio;
-        } else {
+    for (int64_t first = 0; first < total && !report.cancelled; first += chunk) {
+        // Read the chunk's windows (or reuse their files), encode the new ones in parallel, then record them in
+        // song order, so the index and the progress advance as they would one song at a time.
+        const int64_t end = std::min(total, first + chunk);
+        std::vector<Pending> pending;
+        std::vector<SongOutcome> outcomes;
+        int64_t prepared = first;
+        for (; prepared < end; ++prepared) {
+            if (cancel && cancel->isCancelled()) {
+                report.cancelled = true;
+                break;
+            }
+            const PairSong& song = songs[static_cast<size_t>(prepared)];
+            if (song.audio.empty()) {
+                ++report.withoutAudio;
+                outcomes.push_back(SongOutcome::Reused);
+                continue;
+            }
             std::string failure;
-            Expected<SongOutcome> outcome = tokenizeSong(song, failure);
+            Pending next;
+            next.song = static_cast<size_t>(prepared);
+            Expected<SongOutcome> outcome = prepareSong(song, failure, next);
             if (!outcome) {
                 (void)flush(); // keep what is done; the error is what the caller must see
                 return outcome.error();
             }
-            if (*outcome == SongOutcome::Encoded) ++report.encoded;
             if (*outcome == SongOutcome::Reused) ++report.reused;
             if (*outcome == SongOutcome::Failed) fail(song.trackId, failure, report);
-            if (m_unsaved >= kFlushEvery) TMK_TRY(flush());
+            if (*outcome == SongOutcome::Encoded) {
+                // The same content twice in one chunk: encoded once, the second reuses it (as across chunks).
+                for (size_t j = 0; j < pending.size() && next.sameAs < 0; ++j)
+                    if (pending[j].hash == next.hash && pending[j].sameAs < 0) next.sameAs = static_cast<int64_t>(j);
+                pending.push_back(std::move(next));
+            }
+            outcomes.push_back(*outcome);
         }
-        if (m_progress) m_progress(Progress { ProgressStage::Tokenizing, i + 1, total });
+        if (Expected<void> encoded = encodeAll(pending, workers); !encoded) {
+            (void)flush();
+            return encoded.error();
+        }
+        size_t next = 0;
+        for (int64_t i = first; i < prepared; ++i) {
+            // A cancel between songs keeps only the songs recorded so far, as a run one song at a time would.
+            if (i > first && cancel && cancel->isCancelled()) {
+                report.cancelled = true;
+                break;
+            }
+            if (outcomes[static_cast<size_t>(i - first)] == SongOutcome::Encoded) {
+                Pending& song = pending[next++];
+                const Pending* original = song.sameAs >= 0 ? &pending[static_cast<size_t>(song.sameAs)] : nullptr;
+                if (original) {
+                    recordEntry(songs[song.song], TokenEntry { song.hash, m_verified.at(song.hash), song.stamp });
+                    ++report.reused;
+                } else if (Expected<void> committed = commitSong(songs[song.song], song); !committed) {
+                    (void)flush();
+                    return committed.error();
+                } else {
+                    ++report.encoded;
+                }
+            }
+            if (m_unsaved >= kFlushEvery) TMK_TRY(flush());
+            if (m_progress) m_progress(Progress { ProgressStage::Tokenizing, i + 1, total });
+        }
     }
     return flush();
 }
@@ -178,7 +247,7 @@ bool Tokenizer::reusable(const std::string& hash, int64_t* frames)
     return true;
 }
 
-Expected<SongOutcome> Tokenizer::tokenizeSong(const PairSong& song, std::string& failure)
+Expected<SongOutcome> Tokenizer::prepareSong(const PairSong& song, std::string& failure, Pending& pending)
 {
     // An unchanged file (same path, size, modification time and inode as when it was hashed) keeps its
     // recorded hash: a resume over a large library does not read every file again.
@@ -191,25 +260,64 @@ Expected<SongOutcome> Tokenizer::tokenizeSong(const PairSong& song, std::string&
         return SongOutcome::Failed;
     }
     int64_t frames = 0;
-    SongOutcome outcome = SongOutcome::Reused;
-    if (!reusable(*hash, &frames)) {
-        Expected<std::vector<float>> window = loadWindow(song.audio, m_sampleRate, m_index.window);
-        if (!window) {
-            failure = window.error().message;
-            return SongOutcome::Failed;
-        }
-        Expected<const MusicgenModel*> loaded = model();
-        if (!loaded) return loaded.error();
-        Expected<AudioCodes> codes = encodeAudio(**loaded, *window); // [1, K, T]
-        if (!codes)
-            return Error { codes.error().code,
-                song.audio.string() + ": could not be encoded: " + codes.error().message };
-        TMK_TRY(writeTokenFile(tokenFilePath(m_cacheDir, *hash), *codes, m_identity.fingerprint, m_index.window));
-        frames = codes->frames;
-        m_verified[*hash] = frames;
-        outcome = SongOutcome::Encoded;
+    if (reusable(*hash, &frames)) {
+        recordEntry(song, TokenEntry { *hash, frames, stamp });
+        return SongOutcome::Reused;
     }
-    const TokenEntry entry { *hash, frames, stamp };
+    Expected<std::vector<float>> window = loadWindow(song.audio, m_sampleRate, m_index.window);
+    if (!window) {
+        failure = window.error().message;
+        return SongOutcome::Failed;
+    }
+    Expected<const MusicgenModel*> loaded = model(); // loaded here, on this thread, before any worker needs it
+    if (!loaded) return loaded.error();
+    pending.hash = *hash;
+    pending.stamp = stamp;
+    pending.window = std::move(*window);
+    return SongOutcome::Encoded;
+}
+
+Expected<void> Tokenizer::encodeAll(std::vector<Pending>& pending, int workers)
+{
+    if (pending.empty()) return {};
+    const MusicgenModel& model = *m_model;
+    auto encode = [&model](Pending& song) {
+        if (song.sameAs < 0) song.codes = encodeAudio(model, song.window); // [1, K, T]
+    };
+    const int threads = std::min<int>(workers, static_cast<int>(pending.size()));
+    if (threads <= 1) {
+        for (Pending& song : pending) encode(song);
+    } else {
+        const int previous = at::get_num_threads();
+        at::set_num_threads(1);
+        std::atomic<size_t> next { 0 };
+        auto work = [&] {
+            c10::InferenceMode guard;
+            for (size_t i = next++; i < pending.size(); i = next++) encode(pending[i]);
+        };
+        std::vector<std::thread> pool;
+        for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+        work();
+        for (std::thread& thread : pool) thread.join();
+        at::set_num_threads(previous);
+    }
+    return {};
+}
+
+Expected<void> Tokenizer::commitSong(const PairSong& song, Pending& pending)
+{
+    Expected<AudioCodes>& codes = *pending.codes;
+    if (!codes)
+        return Error { codes.error().code, song.audio.string() + ": could not be encoded: " + codes.error().message };
+    TMK_TRY(writeTokenFile(tokenFilePath(m_cacheDir, pending.hash), *codes, m_identity.fingerprint, m_index.window));
+    m_verified[pending.hash] = codes->frames;
+    recordEntry(song, TokenEntry { pending.hash, codes->frames, pending.stamp });
+    pending.window = {};
+    return {};
+}
+
+void Tokenizer::recordEntry(const PairSong& song, const TokenEntry& entry)
+{
     auto it = m_index.tracks.find(song.trackId);
     if (it == m_index.tracks.end() || it->second.hash != entry.hash || it->second.frames != entry.frames
         || !(it->second.source == entry.source) || m_index.failed.count(song.trackId)) {
@@ -217,7 +325,6 @@ Expected<SongOutcome> Tokenizer::tokenizeSong(const PairSong& song, std::string&
         m_index.failed.erase(song.trackId);
         ++m_unsaved;
     }
-    return outcome;
 }
 
 Expected<const MusicgenModel*> Tokenizer::model()

@@ -317,6 +317,32 @@ TEST(TokenCache, TheSameContentUnderTwoTrackIdsIsEncodedOnce)
     EXPECT_EQ(index["tracks"]["first"]["hash"], index["tracks"]["second"]["hash"]);
 }
 
+// Songs are encoded several at once (TokenizeOptions::workers); the codes, the counts and the progress are those
+// of one song at a time.
+TEST(TokenCache, ParallelWorkersGiveTheCodesOfOneWorker)
+{
+    std::map<std::string, AudioCodes> caches[2];
+    for (int run = 0; run < 2; ++run) {
+        const fs::path dir = test::freshOutDir("token_cache_workers_" + std::to_string(run));
+        std::vector<Song> songs;
+        for (unsigned i = 0; i < 7; ++i)
+            songs.push_back({ "s" + std::to_string(i),
+                writeMusic(dir / ("s" + std::to_string(i) + ".wav"), 3.5, 32000, 1, 20 + i, AudioContainer::Wav) });
+        writeSongs(dir, songs);
+        TokenizeOptions options = optionsFor(dir);
+        options.workers = run == 0 ? 1 : 3;
+        std::vector<int64_t> done;
+        const TokenizeReport report = tokenize(options, nullptr, [&](const Progress& p) {
+            if (p.stage == ProgressStage::Tokenizing) done.push_back(p.done);
+        });
+        EXPECT_EQ(report.encoded, 7);
+        EXPECT_EQ(done, (std::vector<int64_t> { 0, 1, 2, 3, 4, 5, 6, 7 }));
+        caches[run] = loadCache(dir);
+    }
+    ASSERT_EQ(caches[0].size(), 7u);
+    for (const auto& [id, codes] : caches[0]) expectSameCodes(caches[1].at(id), codes, id);
+}
+
 TEST(TokenCache, UnreadableFilesAreReportedWithTheirNameAndSkipped)
 {
     const fs::path dir = test::freshOutDir("token_cache_failures");

@@ -49,6 +49,8 @@ struct TokenizeOptions {
     // Without it, the model is loaded on the first song that needs encoding (a run that only reuses
     // cached codes never loads it).
     std::shared_ptr<const MusicgenModel> loadedModel;
+    // Songs encoded at once on the CPU, each on its own thread (0: libtorch's thread count). On CUDA one.
+    int workers = 0;
 
     Expected<void> validate() const;
 };
