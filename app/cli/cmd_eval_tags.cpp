@@ -81,11 +81,21 @@ int runEvalTags(const Args& args)
     Expected<long long> seed = args.integer("seed", 0);
     Expected<long long> worldSeed = args.integer("world-seed", 1);
     Expected<double> seconds = args.number("seconds", 8.0);
-    for (const Error* e : { pairs ? nullptr : &pairs.error(), seed ? nullptr : &seed.error(),
-             worldSeed ? nullptr : &worldSeed.error(), seconds ? nullptr : &seconds.error() })
+    Expected<double> cfg = args.number("cfg", -1.0);
+    for (const Error* e :
+        { pairs ? nullptr : &pairs.error(), seed ? nullptr : &seed.error(), worldSeed ? nullptr : &worldSeed.error(),
+            seconds ? nullptr : &seconds.error(), cfg ? nullptr : &cfg.error() })
         if (e) return reportError(*e);
     if (*pairs < 1 || !(*seconds > 0))
         return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --pairs and --seconds must be positive" });
+    if (args.has("cfg") && !(*cfg >= 1.0))
+        return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --cfg must be at least 1" });
+    const std::vector<std::string> only = splitList(args.getOr("contrasts", ""));
+    for (const std::string& name : only)
+        if (std::none_of(
+                std::begin(kContrasts), std::end(kContrasts), [&](const Contrast& c) { return name == c.name; }))
+            return reportError(Error { ErrorCode::InvalidArgument,
+                "eval-tags: unknown contrast '" + name + "' (valid: tempo, acousticness, mode)" });
     Expected<std::vector<std::string>> bases = basePrompts(*args.get("world"), static_cast<uint64_t>(*worldSeed));
     if (!bases) return reportError(bases.error());
     if (bases->empty())
@@ -100,6 +110,7 @@ int runEvalTags(const Args& args)
     csv << "contrast,pair,prompt_low,prompt_high,score_low,score_high,separated\n";
     int prompts = 0;
     for (const Contrast& contrast : kContrasts) {
+        if (!only.empty() && std::find(only.begin(), only.end(), contrast.name) == only.end()) continue;
         int separated = 0;
         for (long long p = 0; p < *pairs; ++p) {
             const std::string& base = (*bases)[static_cast<size_t>(p) % bases->size()];
@@ -107,6 +118,7 @@ int runEvalTags(const Args& args)
             request.prompts = { base + ", " + contrast.low, base + ", " + contrast.high };
             request.frames = static_cast<int64_t>(*seconds * static_cast<double>(info.frameRate));
             request.sampling.seed = static_cast<uint64_t>(*seed) + static_cast<uint64_t>(p);
+            if (args.has("cfg")) request.sampling.guidanceScale = *cfg;
             Expected<GenerationResult> result = generate(**model, request);
             if (!result) return reportError(result.error());
             prompts += 2;
@@ -153,6 +165,8 @@ Command evalTagsCommand()
              { "pairs", OptionKind::Value, "N", "prompt pairs per contrast (default 20)" },
              { "seconds", OptionKind::Value, "S", "clip length (default 8)" },
              { "seed", OptionKind::Value, "S", "sampling seed of the first pair (default 0)" },
+             { "cfg", OptionKind::Value, "G", "classifier-free guidance scale (default from the checkpoint)" },
+             { "contrasts", OptionKind::Value, "LIST", "only these of tempo,acousticness,mode (default all)" },
              { "out", OptionKind::Value, "DIR", "write eval-tags.csv and every clip here" } })
         command.options.push_back(option);
     command.run = runEvalTags;
