@@ -32,9 +32,9 @@ Expected<LmTrainOptions> optionsFrom(const Args& args)
     Expected<long long> threads = args.integer("threads", 0);
     if (!threads) return threads.error();
     options.threads = static_cast<int>(*threads);
-    TMK_TRY(args.readNumbers(
-        { { "seconds", &options.seconds }, { "lr", &options.learningRate }, { "cfg-dropout", &options.cfgDropout },
-            { "genre-only", &options.genreOnly }, { "tag-dropout", &options.tagDropout } }));
+    TMK_TRY(args.readNumbers({ { "seconds", &options.seconds }, { "lr", &options.learningRate },
+        { "cfg-dropout", &options.cfgDropout }, { "genre-only", &options.genreOnly },
+        { "tag-dropout", &options.tagDropout }, { "start-share", &options.startShare } }));
     return options;
 }
 
@@ -62,6 +62,8 @@ int runTrainLm(const Args& args)
         static_cast<long long>(result->trainSongs), static_cast<long long>(result->heldOutSongs));
     std::printf("cross-entropy (nats/token): train %.4f, held-out %.4f, held-out unconditional %.4f\n",
         result->trainLoss, result->heldOutLoss, result->heldOutUnconditional);
+    std::printf("first second of held-out songs: conditional %.4f, unconditional %.4f\n", result->heldOutOpening,
+        result->heldOutOpeningUnconditional);
     std::printf("model in %s\n", result->modelDir.string().c_str());
     return kExitOk;
 }
@@ -89,6 +91,7 @@ Command trainLmCommand()
         { "cfg-dropout", OptionKind::Value, "P", "share of sequences trained without text (default 0.3)" },
         { "genre-only", OptionKind::Value, "P", "share of prompts cut to the genre (default 0.2)" },
         { "tag-dropout", OptionKind::Value, "P", "chance each tag after the genre is dropped (default 0.25)" },
+        { "start-share", OptionKind::Value, "P", "share of crops that start at the song's first frame (default 0)" },
         { "layers", OptionKind::Value, "N", "decoder layers (default 6)" },
         { "hidden", OptionKind::Value, "N", "decoder hidden size (default 256)" },
         { "heads", OptionKind::Value, "N", "decoder attention heads (default 4)" },

@@ -252,7 +252,7 @@ std::string augmentPrompt(const WorldSong& song, const PromptAugment& augment, s
 }
 
 at::Tensor randomCodeCrops(const at::Tensor& codes, const std::vector<int64_t>& songs, int64_t batch, int64_t frames,
-    std::mt19937_64& random, std::vector<int64_t>* chosen)
+    std::mt19937_64& random, std::vector<int64_t>* chosen, double startShare)
 {
     const int64_t k = codes.size(1), length = codes.size(2);
     frames = std::min(frames, length);
@@ -260,7 +260,11 @@ at::Tensor randomCodeCrops(const at::Tensor& codes, const std::vector<int64_t>& 
     if (chosen) chosen->clear();
     for (int64_t b = 0; b < batch; ++b) {
         const int64_t song = songs[static_cast<size_t>(random() % songs.size())];
-        const int64_t offset = static_cast<int64_t>(random() % static_cast<uint64_t>(length - frames + 1));
+        int64_t offset = static_cast<int64_t>(random() % static_cast<uint64_t>(length - frames + 1));
+        // A crop from the song's first frame, as generation starts from nothing (one more draw only when asked,
+        // so runs without it keep their exact crops).
+        if (startShare >= 1.0 || (startShare > 0.0 && static_cast<double>(random() >> 11) * 0x1.0p-53 < startShare))
+            offset = 0;
         out[b].copy_(codes[song].narrow(1, offset, frames));
         if (chosen) chosen->push_back(song);
     }

@@ -57,9 +57,10 @@ struct PromptAugment {
 std::string augmentPrompt(const WorldSong& song, const PromptAugment& augment, std::mt19937_64& random);
 
 // `batch` crops of `frames` frames: rows of `codes` [N, K, T] from `songs` (indices into N), uniformly, at
-// uniform offsets. Returns [batch, K, frames] int64 and the chosen song indices.
+// uniform offsets; with probability `startShare` a crop starts at the song's first frame instead (1: always).
+// Returns [batch, K, frames] int64 and the chosen song indices.
 at::Tensor randomCodeCrops(const at::Tensor& codes, const std::vector<int64_t>& songs, int64_t batch, int64_t frames,
-    std::mt19937_64& random, std::vector<int64_t>* chosen);
+    std::mt19937_64& random, std::vector<int64_t>* chosen, double startShare = 0.0);
 
 } // namespace lmtrain
 } // namespace tmk

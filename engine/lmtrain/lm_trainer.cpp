@@ -42,7 +42,9 @@ using lmtrain::WorldSong;
 namespace {
 
 // Columns of loss.csv and of the checkpoint's "history" tensor. The eval columns are filled at checkpoints.
-const std::vector<std::string> kColumns = { "step", "loss", "lr", "train_eval", "held_out", "held_out_unconditional" };
+const std::vector<std::string> kColumns = { "step", "loss", "lr", "train_eval", "held_out", "held_out_unconditional",
+    "held_out_opening", "held_out_opening_unconditional" };
+constexpr double kOpeningSeconds = 1.0; // the opening evaluation: each held-out song's first second
 constexpr int64_t kEvalCrops = 32;
 
 bool isPositionTable(const std::string& name)
@@ -91,7 +93,8 @@ public:
         std::mt19937_64 random(encodec::mixSeed(m_options.seed, static_cast<uint64_t>(step)));
         Batch batch;
         std::vector<int64_t> chosen;
-        batch.codes = lmtrain::randomCodeCrops(codes, train, m_options.batch, frames, random, &chosen);
+        batch.codes
+            = lmtrain::randomCodeCrops(codes, train, m_options.batch, frames, random, &chosen, m_options.startShare);
         std::uniform_real_distribution<double> uniform(0.0, 1.0);
         const lmtrain::PromptAugment augment { m_options.genreOnly, m_options.tagDropout };
         for (int64_t song : chosen) {
@@ -118,9 +121,10 @@ public:
             * learningRateFactor(LrSchedule::Cosine, step, m_options.warmupSteps, m_options.steps);
     }
 
-    // Mean cross-entropy over fixed crops (the same every time: seeded by `stream`), full prompts.
+    // Mean cross-entropy over fixed crops (the same every time: seeded by `stream`), full prompts; with
+    // `opening`, every crop is a song's first `frames`.
     double evaluate(const at::Tensor& codes, const std::vector<WorldSong>& songs, const std::vector<int64_t>& which,
-        int64_t frames, bool unconditional, uint64_t stream)
+        int64_t frames, bool unconditional, uint64_t stream, bool opening = false)
     {
         if (which.empty()) return NAN;
         at::NoGradGuard noGrad;
@@ -130,7 +134,8 @@ public:
         for (int64_t done = 0; done < kEvalCrops; done += m_options.batch, ++parts) {
             Batch batch;
             std::vector<int64_t> chosen;
-            batch.codes = lmtrain::randomCodeCrops(codes, which, m_options.batch, frames, random, &chosen);
+            batch.codes
+                = lmtrain::randomCodeCrops(codes, which, m_options.batch, frames, random, &chosen, opening ? 1.0 : 0.0);
             for (int64_t song : chosen) batch.prompts.push_back(songs[static_cast<size_t>(song)].prompt);
             batch.unconditional.assign(chosen.size(), unconditional);
             sum += crossEntropy(batch).item<double>();
@@ -228,7 +233,7 @@ Expected<void> checkOptions(const LmTrainOptions& o)
     if (o.steps < 1 || o.batch < 1 || o.seconds <= 0.0 || o.checkpointEvery < 1 || o.logEvery < 1)
         return Error { ErrorCode::InvalidArgument,
             "steps, batch, seconds, checkpoint and log intervals must be positive" };
-    for (double p : { o.cfgDropout, o.genreOnly, o.tagDropout, o.heldOutFraction })
+    for (double p : { o.cfgDropout, o.genreOnly, o.tagDropout, o.heldOutFraction, o.startShare })
         if (!(p >= 0.0 && p < 1.0))
             return Error { ErrorCode::InvalidArgument, "dropout probabilities and the held-out share lie in [0, 1)" };
     if (o.shape.hidden % o.shape.heads != 0 || o.shape.layers < 1 || o.shape.textLayers < 1)
@@ -365,10 +370,17 @@ Expected<LmTrainResult> trainLm(
         splitSongs(*songs, options, &train, &heldOut);
         const int64_t frames = std::max<int64_t>(
             1, std::lround(options.seconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
+        const int64_t openingFrames = std::min<int64_t>(
+            frames, std::lround(kOpeningSeconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
         auto evalRow = [&](std::vector<float>& row) {
             row[3] = static_cast<float>(trainer.evaluate(*codes, *songs, train, frames, false, ~0ULL - 1));
             row[4] = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, frames, false, ~0ULL));
             row[5] = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, frames, true, ~0ULL));
+            // The text matters most where generation starts from nothing: the songs' first second.
+            row[6]
+                = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, openingFrames, false, ~0ULL - 2, true));
+            row[7]
+                = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, openingFrames, true, ~0ULL - 2, true));
         };
         const int64_t first = trainer.step;
         const auto start = std::chrono::steady_clock::now();
@@ -377,8 +389,9 @@ Expected<LmTrainResult> trainLm(
         while (trainer.step < last) {
             const double lr = trainer.learningRate();
             const double loss = trainer.trainStep(trainer.trainBatch(*codes, *songs, train, frames));
-            std::vector<float> row
-                = { static_cast<float>(trainer.step), static_cast<float>(loss), static_cast<float>(lr), NAN, NAN, NAN };
+            std::vector<float> row(kColumns.size(), NAN);
+            row[0] = static_cast<float>(trainer.step), row[1] = static_cast<float>(loss),
+            row[2] = static_cast<float>(lr);
             // Evaluate on the checkpoint grid and at the schedule's end; a --stop-at stop only saves, so a
             // stopped and resumed run writes the same history as one that never stopped.
             const bool evaluateNow = trainer.step % options.checkpointEvery == 0 || trainer.step == options.steps;
@@ -414,6 +427,8 @@ Expected<LmTrainResult> trainLm(
         result.trainLoss = lastRow[3];
         result.heldOutLoss = lastRow[4];
         result.heldOutUnconditional = lastRow[5];
+        result.heldOutOpening = lastRow[6];
+        result.heldOutOpeningUnconditional = lastRow[7];
         result.modelDir = options.outDir / "model";
         return result;
     } catch (const c10::Error& e) {

@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include <ATen/ATen.h>
+
 #include "lmtrain/lm_data.h"
 #include "tastemaker/audio_file.h"
 #include "tastemaker/codec_training.h"
@@ -161,6 +163,10 @@ TEST(TrainLm, LossFallsAndTheExportedFolderLoadsAndGenerates)
     EXPECT_LT(rows[99][3], 0.92 * rows[3][3]) << "the train cross-entropy falls by more than 8% from step 4 to 100";
     EXPECT_NEAR(result->trainLoss, rows[99][3], 1e-4);
     EXPECT_TRUE(std::isfinite(result->heldOutLoss) && std::isfinite(result->heldOutUnconditional));
+    // The opening evaluation: the held-out songs' first second, with and without the text.
+    EXPECT_TRUE(std::isfinite(result->heldOutOpening) && std::isfinite(result->heldOutOpeningUnconditional));
+    EXPECT_NEAR(result->heldOutOpening, rows[99][6], 1e-4);
+    EXPECT_NEAR(result->heldOutOpeningUnconditional, rows[99][7], 1e-4);
     EXPECT_TRUE(fs::exists(out / "loss.png"));
 
     for (const char* file : { "config.json", "generation_config.json", "model.safetensors", "spiece.model",
@@ -247,6 +253,29 @@ TEST(TrainLm, SentencepieceFoldsCaseAndKnowsEveryTag)
     const auto modified = fs::last_write_time(*model);
     ASSERT_TRUE(lmtrain::trainSentencepiece(*songs, dir, 64).ok());
     EXPECT_EQ(fs::last_write_time(*model), modified) << "the same corpus reuses the model";
+}
+
+// --start-share: that share of the crops starts at the song's first frame; 0 keeps the uniform offsets (and the
+// same random draws as before the option existed), 1 always starts at 0.
+TEST(TrainLm, StartShareCropsFromTheSongsFirstFrame)
+{
+    const at::Tensor codes = at::arange(4 * 2 * 100, at::kLong).reshape({ 4, 2, 100 });
+    const std::vector<int64_t> songs = { 0, 1, 2, 3 };
+    auto starts = [&](double share) {
+        std::mt19937_64 random(7);
+        const at::Tensor crops = lmtrain::randomCodeCrops(codes, songs, 400, 10, random, nullptr, share);
+        int atZero = 0;
+        for (int64_t b = 0; b < crops.size(0); ++b) atZero += crops[b][0][0].item<int64_t>() % 100 == 0;
+        return atZero;
+    };
+    EXPECT_LT(starts(0.0), 20); // uniform over 91 offsets: about 4 of 400
+    EXPECT_EQ(starts(1.0), 400);
+    const int half = starts(0.5);
+    EXPECT_GT(half, 150);
+    EXPECT_LT(half, 260);
+    std::mt19937_64 a(7), b(7);
+    EXPECT_TRUE(at::equal(lmtrain::randomCodeCrops(codes, songs, 8, 10, a, nullptr),
+        lmtrain::randomCodeCrops(codes, songs, 8, 10, b, nullptr, 0.0)));
 }
 
 TEST(TrainLm, PromptAugmentationOnlyDropsTags)

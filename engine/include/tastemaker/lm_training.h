@@ -50,6 +50,9 @@ struct LmTrainOptions {
     double cfgDropout = 0.3; // share of sequences trained unconditionally (text states and mask zeroed)
     double genreOnly = 0.2; // share of prompts cut to the genre (track_genre), as pairs' prompts are
     double tagDropout = 0.25; // each tag after the genre is dropped with this probability
+    // Share of training crops that start at the song's first frame, as a generation starts from nothing, where
+    // the decoder has only the text to go by (0: uniform offsets, as the demo model was trained).
+    double startShare = 0.0;
     double heldOutFraction = 0.1;
     int64_t checkpointEvery = 200;
     int64_t logEvery = 10;
@@ -74,6 +77,9 @@ struct LmTrainResult {
     double trainLoss = 0.0; // conditional cross-entropy on fixed train crops, nats/token
     double heldOutLoss = 0.0; // the same on held-out crops
     double heldOutUnconditional = 0.0; // held-out crops with the text states zeroed (the CFG null branch)
+    // The same two on each held-out song's first second, where the text is all the decoder has to go by.
+    double heldOutOpening = 0.0;
+    double heldOutOpeningUnconditional = 0.0;
     double stepsPerSecond = 0.0;
     std::filesystem::path modelDir; // outDir/model: the Hugging Face checkpoint folder
 };
