@@ -9,7 +9,7 @@
 #     fails if a public engine header hands out a mutable Impl& or dev tooling (makers, benchmarks, test hooks).
 #   check_architecture.sh link-rules LINK_RECORD
 #     LINK_RECORD holds lines "target: lib;lib;..." (the build's link_libraries.txt). Following those links,
-#     fails if tm_base, tm_data, tm_world, tm_analysis or tm_widgets reach torch, c10 or tm_engine, or if the app (tastemaker,
+#     fails if tm_base, tm_data, tm_world, tm_analysis, tm_eval or tm_widgets reach torch, c10 or tm_engine, or if the app (tastemaker,
 #     tm_ui, tm_widgets) reaches the dev tooling (tm_devtools).
 #   check_architecture.sh torch-free-binaries BINARY...
 #     fails if one of the executables needs a torch or c10 shared library (readelf -d).
@@ -53,7 +53,7 @@ case $mode in
   link-rules)
     record=$2
     if [[ ! -f $record ]]; then echo "missing $record"; exit 1; fi
-    for target in tm_base tm_data tm_world tm_analysis tm_widgets; do
+    for target in tm_base tm_data tm_world tm_analysis tm_eval tm_widgets; do
       grep -q "^$target:" "$record" || continue
       bad=$(reachable "$record" "$target" | grep -E 'torch|Torch|TORCH|c10|^tm_engine$|^tm_devtools$' || true)
       if [[ -n $bad ]]; then echo "$target must not link torch or the engine, but reaches:"; echo "$bad"; status=1; fi
