@@ -11,6 +11,7 @@
 #include "descriptors.h"
 #include "estimators.h"
 #include "tastemaker/analysis.h"
+#include "tastemaker/csv_field.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/log.h"
 
@@ -69,14 +70,6 @@ AudioMetrics analyseAtAnalysisRate(std::span<const float> mono, double loudnessL
     m.speechiness = estimateMetric("speechiness", m.features);
     m.liveness = estimateMetric("liveness", m.features);
     return m;
-}
-
-std::string csvField(const std::string& text)
-{
-    if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-    std::string quoted = "\"";
-    for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return quoted + "\"";
 }
 
 bool isAudioExtension(const std::filesystem::path& path)

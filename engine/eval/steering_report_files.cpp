@@ -7,6 +7,7 @@
 
 #include "core/json.h"
 #include "eval/steering_plot.h"
+#include "tastemaker/csv_field.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/steering_report.h"
 
@@ -99,14 +100,6 @@ json reportJson(const SteeringReport& report)
         { "sliders", sliders },
         { "interference", { { "rows", rows }, { "columns", report.columns }, { "effects", matrix } } },
     };
-}
-
-std::string csvField(const std::string& text)
-{
-    if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-    std::string quoted = "\"";
-    for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return quoted + "\"";
 }
 
 // Six significant digits; an empty cell where a clip has no value (tempo without a pulse).

@@ -8,6 +8,7 @@
 
 #include "genres.h"
 #include "rng.h"
+#include "tastemaker/csv_field.h"
 #include "tastemaker/world/world.h"
 
 namespace tmk::world {
@@ -49,14 +50,6 @@ std::string number(double value, int decimals)
     char buffer[64];
     const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed, decimals);
     return std::string(buffer, result.ptr);
-}
-
-std::string field(const std::string& text)
-{
-    if (text.find_first_of(",\"\n") == std::string::npos) return text;
-    std::string quoted = "\"";
-    for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return quoted + "\"";
 }
 
 double clamp01(double x)
@@ -320,8 +313,8 @@ std::string tracksCsv(const std::vector<SongKnobs>& knobs, const std::vector<Son
         const SongKnobs& k = knobs[i];
         const TrackValues& v = values[i];
         const CatalogueEntry& e = catalogue[i];
-        const std::vector<std::string> cells { std::to_string(i), e.trackId, field(e.artist), field(e.album),
-            field(e.title), std::to_string(v.popularity), std::to_string(std::llround(secondsPerSong * 1000.0)),
+        const std::vector<std::string> cells { std::to_string(i), e.trackId, csvField(e.artist), csvField(e.album),
+            csvField(e.title), std::to_string(v.popularity), std::to_string(std::llround(secondsPerSong * 1000.0)),
             v.explicitLyrics ? "True" : "False", number(v.danceability, 3), number(v.energy, 3), std::to_string(k.key),
             number(outcomes[i].loudnessLufs, 3), std::to_string(k.mode), number(v.speechiness, 4),
             number(v.acousticness, 4), number(v.instrumentalness, 4), number(v.liveness, 4), number(v.valence, 3),
@@ -339,7 +332,7 @@ std::string youtubeCsv(const std::vector<CatalogueEntry>& catalogue, const std::
         const CatalogueEntry& e = catalogue[i];
         const TrackValues& v = values[i];
         if (!e.youtube) continue;
-        csv += header({ std::to_string(row++), field(e.artist), field(e.title), field(e.album),
+        csv += header({ std::to_string(row++), csvField(e.artist), csvField(e.title), csvField(e.album),
             "spotify:track:" + e.trackId, std::to_string(v.views), std::to_string(v.likes), std::to_string(v.comments),
             std::to_string(v.dislikes) });
     }
@@ -349,7 +342,8 @@ std::string youtubeCsv(const std::vector<CatalogueEntry>& catalogue, const std::
 std::string promptsCsv(const std::vector<SongOutcome>& outcomes, const std::vector<CatalogueEntry>& catalogue)
 {
     std::string csv = "track_id,prompt\n";
-    for (size_t i = 0; i < catalogue.size(); ++i) csv += catalogue[i].trackId + "," + field(outcomes[i].prompt) + "\n";
+    for (size_t i = 0; i < catalogue.size(); ++i)
+        csv += catalogue[i].trackId + "," + csvField(outcomes[i].prompt) + "\n";
     return csv;
 }
 
