@@ -12,14 +12,11 @@
 #include <spawn.h>
 #include <sstream>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
-#include <ATen/Parallel.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/stack.h>
 #include <ATen/ops/zeros.h>
-#include <c10/core/InferenceMode.h>
 
 #include "codec/encodec.h"
 #include "data/csv_reader.h"
@@ -27,6 +24,7 @@
 #include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
+#include "training/worker_pool.h"
 
 extern char** environ;
 
@@ -176,60 +174,43 @@ Expected<at::Tensor> tokenizeSongs(const std::vector<WorldSong>& songs, const En
     const int64_t batches = (total + batch - 1) / batch;
     std::vector<at::Tensor> perSong(songs.size());
     std::vector<int64_t> songFrames(songs.size(), 0);
-    std::atomic<int64_t> nextBatch { 0 };
     std::atomic<bool> failed { false };
     std::mutex mutex; // guards firstError, done and progress calls
     std::optional<Error> firstError;
     int64_t done = 0;
-    // Each worker encodes whole batches with one intra-op thread: the codec's LSTM is a chain of small
-    // matrix products that intra-op threads barely speed up, while batches are independent.
-    auto work = [&] {
-        c10::InferenceMode guard;
-        for (int64_t b = nextBatch++; b < batches && !failed; b = nextBatch++) {
-            const int64_t first = b * batch, count = std::min(batch, total - first);
-            std::vector<std::vector<float>> audio;
-            size_t longest = 0;
-            for (int64_t i = first; i < first + count; ++i) {
-                Expected<std::vector<float>> samples = readAudioMono(songs[static_cast<size_t>(i)].audio, sampleRate);
-                if (!samples) {
-                    std::lock_guard lock(mutex);
-                    if (!firstError) firstError = samples.error();
-                    failed = true;
-                    return;
-                }
-                longest = std::max(longest, samples->size());
-                audio.push_back(std::move(*samples));
+    // Each worker encodes whole batches with one intra-op thread (forEachOnWorkers).
+    forEachOnWorkers(batches, workers, [&](int64_t b) {
+        if (failed) return;
+        const int64_t first = b * batch, count = std::min(batch, total - first);
+        std::vector<std::vector<float>> audio;
+        size_t longest = 0;
+        for (int64_t i = first; i < first + count; ++i) {
+            Expected<std::vector<float>> samples = readAudioMono(songs[static_cast<size_t>(i)].audio, sampleRate);
+            if (!samples) {
+                std::lock_guard lock(mutex);
+                if (!firstError) firstError = samples.error();
+                failed = true;
+                return;
             }
-            at::Tensor input = at::zeros({ count, 1, static_cast<int64_t>(longest) }, at::kFloat);
-            for (int64_t i = 0; i < count; ++i) {
-                const auto& a = audio[static_cast<size_t>(i)];
-                std::copy(a.begin(), a.end(), input[i][0].data_ptr<float>());
-            }
-            at::Tensor codes = codec.encode(input, codec.codebookCount()).to(at::kInt); // [count, K, T]
-            for (int64_t i = 0; i < count; ++i) {
-                const auto index = static_cast<size_t>(first + i);
-                songFrames[index] = static_cast<int64_t>(
-                    (audio[static_cast<size_t>(i)].size() + codec.hopLength() - 1) / codec.hopLength());
-                perSong[index] = codes[i].clone();
-            }
-            std::lock_guard lock(mutex);
-            done += count;
-            if (progress) progress(done, total);
+            longest = std::max(longest, samples->size());
+            audio.push_back(std::move(*samples));
         }
-    };
-    const int previousThreads = at::get_num_threads();
-    const int workerCount = std::max(1, std::min<int>(workers, static_cast<int>(batches)));
-    at::set_num_threads(1);
-    try {
-        std::vector<std::thread> threads;
-        for (int w = 1; w < workerCount; ++w) threads.emplace_back(work);
-        work();
-        for (std::thread& t : threads) t.join();
-    } catch (...) {
-        at::set_num_threads(previousThreads);
-        throw;
-    }
-    at::set_num_threads(previousThreads);
+        at::Tensor input = at::zeros({ count, 1, static_cast<int64_t>(longest) }, at::kFloat);
+        for (int64_t i = 0; i < count; ++i) {
+            const auto& a = audio[static_cast<size_t>(i)];
+            std::copy(a.begin(), a.end(), input[i][0].data_ptr<float>());
+        }
+        at::Tensor codes = codec.encode(input, codec.codebookCount()).to(at::kInt); // [count, K, T]
+        for (int64_t i = 0; i < count; ++i) {
+            const auto index = static_cast<size_t>(first + i);
+            songFrames[index] = static_cast<int64_t>(
+                (audio[static_cast<size_t>(i)].size() + codec.hopLength() - 1) / codec.hopLength());
+            perSong[index] = codes[i].clone();
+        }
+        std::lock_guard lock(mutex);
+        done += count;
+        if (progress) progress(done, total);
+    });
     if (firstError) return *firstError;
     const int64_t frames = *std::min_element(songFrames.begin(), songFrames.end());
     for (at::Tensor& c : perSong) c = c.narrow(1, 0, frames);

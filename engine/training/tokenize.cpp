@@ -1,19 +1,17 @@
 // tokenizeSongs: every song of a pairs folder -> EnCodec codes of its window, cached by content hash.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <numeric>
 #include <optional>
-#include <thread>
 
 #include <ATen/Parallel.h>
-#include <c10/core/InferenceMode.h>
 
 #include "core/model_config.h"
 #include "tastemaker/audio_file.h"
 #include "tastemaker/pairs.h"
 #include "tastemaker/token_cache.h"
 #include "training/token_index.h"
+#include "training/worker_pool.h"
 
 namespace tmk {
 
@@ -116,7 +114,7 @@ private:
         SourceStamp stamp;
         std::vector<float> window;
         std::optional<Expected<AudioCodes>> codes;
-        int64_t sameAs = -1; // >= 0: the same content as pending[sameAs] of this chunk (encoded once)
+        bool duplicate = false; // the same content as an earlier song of this chunk: encoded once, then reused
     };
     // Hashes the file and either records a reusable cache entry (Reused), a failure (Failed), or fills `pending`
     // with the window to encode (Encoded, not yet done).
@@ -124,9 +122,9 @@ private:
     // Writes an encoded song's token file and its index entry.
     Expected<void> commitSong(const PairSong& song, Pending& pending);
     void recordEntry(const PairSong& song, const TokenEntry& entry);
-    // Encodes every pending window, on up to `workers` threads of one intra-op thread each: the codec's LSTM
-    // is a chain of small products that intra-op threads barely speed up, while songs are independent.
-    Expected<void> encodeAll(std::vector<Pending>& pending, int workers);
+    // Encodes every pending window that is not a duplicate: one at a time with libtorch's threads for one
+    // worker, else on `workers` threads of one intra-op thread each (forEachOnWorkers).
+    void encodeAll(std::vector<Pending>& pending, int workers);
     bool reusable(const std::string& hash, int64_t* frames);
     Expected<const MusicgenModel*> model();
     Expected<void> flush();
@@ -167,7 +165,7 @@ Expected<void> Tokenizer::run(const std::vector<PairSong>& songs, TokenizeReport
             const PairSong& song = songs[static_cast<size_t>(prepared)];
             if (song.audio.empty()) {
                 ++report.withoutAudio;
-                outcomes.push_back(SongOutcome::Reused);
+                outcomes.push_back(SongOutcome::Reused); // (only Encoded songs are recorded after encoding)
                 continue;
             }
             std::string failure;
@@ -182,16 +180,13 @@ Expected<void> Tokenizer::run(const std::vector<PairSong>& songs, TokenizeReport
             if (*outcome == SongOutcome::Failed) fail(song.trackId, failure, report);
             if (*outcome == SongOutcome::Encoded) {
                 // The same content twice in one chunk: encoded once, the second reuses it (as across chunks).
-                for (size_t j = 0; j < pending.size() && next.sameAs < 0; ++j)
-                    if (pending[j].hash == next.hash && pending[j].sameAs < 0) next.sameAs = static_cast<int64_t>(j);
+                next.duplicate = std::any_of(
+                    pending.begin(), pending.end(), [&](const Pending& p) { return p.hash == next.hash; });
                 pending.push_back(std::move(next));
             }
             outcomes.push_back(*outcome);
         }
-        if (Expected<void> encoded = encodeAll(pending, workers); !encoded) {
-            (void)flush();
-            return encoded.error();
-        }
+        encodeAll(pending, workers);
         size_t next = 0;
         for (int64_t i = first; i < prepared; ++i) {
             // A cancel between songs keeps only the songs recorded so far, as a run one song at a time would.
@@ -201,8 +196,7 @@ Expected<void> Tokenizer::run(const std::vector<PairSong>& songs, TokenizeReport
             }
             if (outcomes[static_cast<size_t>(i - first)] == SongOutcome::Encoded) {
                 Pending& song = pending[next++];
-                const Pending* original = song.sameAs >= 0 ? &pending[static_cast<size_t>(song.sameAs)] : nullptr;
-                if (original) {
+                if (song.duplicate) { // its original, earlier in the chunk, is committed
                     recordEntry(songs[song.song], TokenEntry { song.hash, m_verified.at(song.hash), song.stamp });
                     ++report.reused;
                 } else if (Expected<void> committed = commitSong(songs[song.song], song); !committed) {
@@ -277,31 +271,18 @@ Expected<SongOutcome> Tokenizer::prepareSong(const PairSong& song, std::string& 
     return SongOutcome::Encoded;
 }
 
-Expected<void> Tokenizer::encodeAll(std::vector<Pending>& pending, int workers)
+void Tokenizer::encodeAll(std::vector<Pending>& pending, int workers)
 {
-    if (pending.empty()) return {};
+    if (pending.empty()) return; // the model may not be loaded: nothing needed it
     const MusicgenModel& model = *m_model;
-    auto encode = [&model](Pending& song) {
-        if (song.sameAs < 0) song.codes = encodeAudio(model, song.window); // [1, K, T]
+    auto encode = [&](Pending& song) {
+        if (!song.duplicate) song.codes = encodeAudio(model, song.window); // [1, K, T]
     };
-    const int threads = std::min<int>(workers, static_cast<int>(pending.size()));
-    if (threads <= 1) {
+    if (workers <= 1 || pending.size() <= 1)
         for (Pending& song : pending) encode(song);
-    } else {
-        const int previous = at::get_num_threads();
-        at::set_num_threads(1);
-        std::atomic<size_t> next { 0 };
-        auto work = [&] {
-            c10::InferenceMode guard;
-            for (size_t i = next++; i < pending.size(); i = next++) encode(pending[i]);
-        };
-        std::vector<std::thread> pool;
-        for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-        work();
-        for (std::thread& thread : pool) thread.join();
-        at::set_num_threads(previous);
-    }
-    return {};
+    else
+        forEachOnWorkers(
+            static_cast<int64_t>(pending.size()), workers, [&](int64_t i) { encode(pending[static_cast<size_t>(i)]); });
 }
 
 Expected<void> Tokenizer::commitSong(const PairSong& song, Pending& pending)
