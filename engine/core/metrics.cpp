@@ -258,14 +258,26 @@ fs::path resourcesDir()
 #endif
 }
 
-std::vector<fs::path> bundledModelCandidates()
+namespace {
+
+// models/<name> of an installed tree, then of the source tree.
+std::vector<fs::path> installedThenSource(const std::string& name)
 {
     std::vector<fs::path> candidates;
     const fs::path installed = installedDataDir();
-    if (!installed.empty()) candidates.push_back(installed / "models" / "demo");
+    if (!installed.empty()) candidates.push_back(installed / "models" / name);
 #ifdef TM_SOURCE_MODELS_DIR
-    candidates.push_back(fs::path(TM_SOURCE_MODELS_DIR) / "demo");
+    candidates.push_back(fs::path(TM_SOURCE_MODELS_DIR) / name);
 #endif
+    return candidates;
+}
+
+} // namespace
+
+std::vector<fs::path> bundledModelCandidates()
+{
+    std::vector<fs::path> candidates = installedThenSource("demo");
+    const fs::path installed = installedDataDir();
     if (!installed.empty()) candidates.push_back(installed / "models" / "default-tiny");
 #ifdef TM_BUILD_MODELS_DIR
     candidates.push_back(fs::path(TM_BUILD_MODELS_DIR) / "default-tiny");
@@ -289,14 +301,8 @@ fs::path bundledModelDir()
 
 fs::path bundledBankDir()
 {
-    std::vector<fs::path> candidates;
-    const fs::path installed = installedDataDir();
-    if (!installed.empty()) candidates.push_back(installed / "models" / "demo-bank");
-#ifdef TM_SOURCE_MODELS_DIR
-    candidates.push_back(fs::path(TM_SOURCE_MODELS_DIR) / "demo-bank");
-#endif
     std::error_code error;
-    for (const fs::path& dir : candidates)
+    for (const fs::path& dir : installedThenSource("demo-bank"))
         if (fs::is_regular_file(dir / "bank.json", error)) return dir;
     return {};
 }

@@ -390,7 +390,8 @@ Expected<LmTrainResult> trainLm(
             const double lr = trainer.learningRate();
             const double loss = trainer.trainStep(trainer.trainBatch(*codes, *songs, train, frames));
             std::vector<float> row(kColumns.size(), NAN);
-            row[0] = static_cast<float>(trainer.step), row[1] = static_cast<float>(loss),
+            row[0] = static_cast<float>(trainer.step);
+            row[1] = static_cast<float>(loss);
             row[2] = static_cast<float>(lr);
             // Evaluate on the checkpoint grid and at the schedule's end; a --stop-at stop only saves, so a
             // stopped and resumed run writes the same history as one that never stopped.

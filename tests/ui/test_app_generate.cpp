@@ -38,6 +38,19 @@ using tmk::ui::MainWindow;
 
 namespace {
 
+// Types the prompt and duration into the window's generation panel, presses Generate and waits up to `timeoutMs`
+// for the end; returns the new clip's id (empty when none).
+QString generateClip(EngineBridge& bridge, MainWindow& window, double seconds, const QString& prompt, int timeoutMs)
+{
+    tmk::ui::GenerationPanel* panel = window.generationPanel();
+    panel->setPrompt(prompt);
+    panel->setDurationSeconds(seconds);
+    QSignalSpy finished(&bridge, &EngineBridge::generationFinished);
+    QTest::mouseClick(panel->generateButton(), Qt::LeftButton);
+    if (!finished.wait(timeoutMs)) return {};
+    return finished.at(0).at(1).toString();
+}
+
 // A bridge and a window on a fresh library, with a model (and optionally a bank) loaded.
 struct App {
     EngineBridge bridge;
@@ -56,12 +69,7 @@ struct App {
     // Presses Generate and waits for the end; returns the new clip's id (empty when none).
     QString generate(double seconds, const QString& prompt = "test prompt")
     {
-        panel()->setPrompt(prompt);
-        panel()->setDurationSeconds(seconds);
-        QSignalSpy finished(&bridge, &EngineBridge::generationFinished);
-        QTest::mouseClick(panel()->generateButton(), Qt::LeftButton);
-        if (!finished.wait(20000)) return {};
-        return finished.at(0).at(1).toString();
+        return generateClip(bridge, window, seconds, prompt, 20000);
     }
 };
 
@@ -171,13 +179,7 @@ private Q_SLOTS:
         QVERIFY(tmk::test::waitForModel(bridge));
         const tmk::ModelInfo info = *bridge.modelInfo();
 
-        tmk::ui::GenerationPanel* panel = window.generationPanel();
-        panel->setPrompt("Rock, electric guitar, drums, fast, happy");
-        panel->setDurationSeconds(2.0);
-        QSignalSpy finished(&bridge, &EngineBridge::generationFinished);
-        QTest::mouseClick(panel->generateButton(), Qt::LeftButton);
-        QVERIFY(finished.wait(60000));
-        const QString id = finished.at(0).at(1).toString();
+        const QString id = generateClip(bridge, window, 2.0, "Rock, electric guitar, drums, fast, happy", 60000);
         QVERIFY(!id.isEmpty());
         const tmk::ClipEntry* clip = window.clipPanel()->list()->clipModel()->clip(id);
         QVERIFY(clip);
@@ -229,13 +231,7 @@ private Q_SLOTS:
         for (int i = 0; i < 5; ++i) QTest::keyClick(energy, Qt::Key_Right);
         QTRY_COMPARE_WITH_TIMEOUT(bridge.mergedSliders().count("energy"), size_t(1), 30000);
 
-        tmk::ui::GenerationPanel* panel = window.generationPanel();
-        panel->setPrompt("Jazz, piano, acoustic, slow");
-        panel->setDurationSeconds(1.0);
-        QSignalSpy finished(&bridge, &EngineBridge::generationFinished);
-        QTest::mouseClick(panel->generateButton(), Qt::LeftButton);
-        QVERIFY(finished.wait(60000));
-        const QString id = finished.at(0).at(1).toString();
+        const QString id = generateClip(bridge, window, 1.0, "Jazz, piano, acoustic, slow", 60000);
         QVERIFY(!id.isEmpty());
         const tmk::ClipEntry* clip = window.clipPanel()->list()->clipModel()->clip(id);
         QVERIFY(clip);
