@@ -29,11 +29,12 @@ void printSummary(const PairSet& set, const std::string& outDir)
     if (!r.options.youtubeCsv.empty())
         std::printf("YouTube: %lld rows, %lld songs matched by artist and title\n",
             static_cast<long long>(r.youtubeRows), static_cast<long long>(r.youtubeMatchedSongs));
-    std::printf("%-24s %8s %8s %8s %8s\n", "metric", "songs", "train", "test", "ties");
+    std::printf("%-24s %8s %8s %8s %8s %10s\n", "metric", "songs", "train", "test", "ties", "below gap");
     for (const MetricPairStats& m : r.metrics) {
         if (!m.available) continue;
-        std::printf("%-24s %8lld %8lld %8lld %8lld\n", m.metric.c_str(), static_cast<long long>(m.songsWithValue),
-            static_cast<long long>(m.trainPairs), static_cast<long long>(m.testPairs), static_cast<long long>(m.ties));
+        std::printf("%-24s %8lld %8lld %8lld %8lld %10lld\n", m.metric.c_str(),
+            static_cast<long long>(m.songsWithValue), static_cast<long long>(m.trainPairs),
+            static_cast<long long>(m.testPairs), static_cast<long long>(m.ties), static_cast<long long>(m.belowGap));
     }
     for (const MetricPairStats& m : r.metrics)
         if (!m.available) std::printf("unavailable: %s %s\n", m.metric.c_str(), m.unavailableReason.c_str());
@@ -50,8 +51,10 @@ int runPairs(const Args& args)
 {
     Expected<long long> seed = args.integer("seed", 0);
     Expected<double> testFraction = args.number("test-fraction", 0.2);
+    Expected<double> minGap = args.number("min-gap", PairBuilderOptions {}.minRankGap);
     if (!seed) return reportError(seed.error());
     if (!testFraction) return reportError(testFraction.error());
+    if (!minGap) return reportError(minGap.error());
     if (*seed < 0) return reportError(Error { ErrorCode::InvalidArgument, "pairs: --seed must not be negative" });
     PairBuilderOptions options;
     options.tracksCsv = *args.get("tracks");
@@ -61,6 +64,8 @@ int runPairs(const Args& args)
     options.seed = static_cast<uint64_t>(*seed);
     options.testFraction = *testFraction;
     options.dropSameRecording = !args.has("keep-same-recording");
+    options.matchOnOtherFeatures = !args.has("match-all-features");
+    options.minRankGap = *minGap;
     if (Expected<void> valid = options.validate(); !valid) return reportError(valid.error());
     Expected<std::vector<MetricInfo>> metrics = loadMetrics();
     if (!metrics) return reportError(metrics.error());
@@ -101,6 +106,12 @@ Command pairsCommand()
             "fraction of songs (and so of pairs) in the test split (default 0.2)" },
         { "keep-same-recording", OptionKind::Flag, "",
             "keep songs whose genre and audio features equal an earlier song's (dropped by default)" },
+        { "min-gap", OptionKind::Value, "G",
+            "keep a pair only when its songs' percentile ranks of the metric within their genre differ by at least "
+            "G (default 0.25; 0: every untied pair)" },
+        { "match-all-features", OptionKind::Flag, "",
+            "match on all nine audio features for every metric (the original project's pairing) instead of on the "
+            "features other than the metric's own" },
     };
     command.run = runPairs;
     return command;

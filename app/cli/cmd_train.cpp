@@ -1,6 +1,7 @@
 // `train`: one DPO run (a metric and a direction) into an adapter folder; `train-all`: every available
 // metric of a pairs folder, both directions, skipping finished runs and resuming interrupted ones.
 // Ctrl+C cancels: the run saves a checkpoint and the command exits 130 (continue with --resume).
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -170,6 +171,13 @@ std::vector<std::string> trainableMetrics(const PairSet& set, const std::vector<
     return ids;
 }
 
+std::string joinedList(const std::vector<std::string>& items)
+{
+    std::string text;
+    for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
+    return text;
+}
+
 int runTrainAll(const Args& args)
 {
     Expected<TrainOptions> base = optionsFrom(args);
@@ -179,8 +187,18 @@ int runTrainAll(const Args& args)
     Expected<PairSet> set = readPairSet(base->pairsDir);
     if (!set) return reportError(set.error());
     const fs::path root = *args.get("out");
+    std::vector<std::string> chosen = trainableMetrics(*set, *metrics);
+    if (args.has("metrics")) { // these, in this order
+        const std::vector<std::string> trainable = std::move(chosen);
+        chosen = splitList(*args.get("metrics"));
+        for (const std::string& metric : chosen)
+            if (std::find(trainable.begin(), trainable.end(), metric) == trainable.end())
+                return reportError(Error { ErrorCode::InvalidArgument,
+                    "train-all: \"" + metric + "\" is not a metric with train pairs in "
+                        + base->pairsDir.string() + " (it has: " + joinedList(trainable) + ")." });
+    }
     int failures = 0;
-    for (const std::string& metric : trainableMetrics(*set, *metrics)) {
+    for (const std::string& metric : chosen) {
         for (AdapterSide side : { AdapterSide::Positive, AdapterSide::Negative }) {
             TrainOptions o = *base;
             o.metric = metric;
@@ -229,6 +247,8 @@ Command trainAllCommand()
     command.options = trainOptionSpecs();
     command.options.push_back(
         { "out", OptionKind::Value, "ROOT", "the folder holding one run folder per adapter", true });
+    command.options.push_back({ "metrics", OptionKind::Value, "LIST",
+        "comma-separated metrics to train, in this order (default: every metric with train pairs)" });
     command.run = runTrainAll;
     return command;
 }

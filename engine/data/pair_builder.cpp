@@ -1,8 +1,9 @@
 // buildPairs (pairs.h): songs -> filters -> per-song split -> per-metric pools -> within-genre greedy matching
-// on z-scored audio features -> (chosen, rejected) per metric. The algorithm and its choices: docs/pairs.md.
+// on z-scored audio features other than the metric's own -> (chosen, rejected) per metric, with a rank gap. The algorithm and its choices: docs/pairs.md.
 #include "data/pair_builder.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -63,9 +64,33 @@ Expected<Eligibility> filterSongs(const Dataset& data, const PairBuilderOptions&
     return result;
 }
 
-// Pairs among one set of songs (a pool): matched within (first genre, split) on features z-scored per genre.
+// The audio features a metric leaves out of its matching (true: left out).
+using FeatureMask = std::array<bool, kAudioFeatureCount>;
+
+bool sameColumn(std::string_view a, std::string_view b)
+{
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+        [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); });
+}
+
+// The features `expression` is computed from: its columns (and their aliases), and the user's rating column.
+void markOwnFeatures(const MetricExpression& expression, const std::string& ratingColumn, FeatureMask& mask)
+{
+    std::vector<std::string_view> names;
+    if (expression.op == MetricExpression::Op::Column) {
+        names.push_back(expression.column);
+        names.insert(names.end(), expression.aliases.begin(), expression.aliases.end());
+    }
+    if (expression.op == MetricExpression::Op::UserColumn) names.push_back(ratingColumn);
+    for (size_t f = 0; f < kAudioFeatureCount; ++f)
+        for (std::string_view name : names) mask[f] = mask[f] || sameColumn(name, audioFeatureColumns()[f]);
+    for (const MetricExpression& arg : expression.args) markOwnFeatures(arg, ratingColumn, mask);
+}
+
+// Pairs among one set of songs (a pool): matched within (first genre, split) on features z-scored per genre,
+// without the features in `leftOut`.
 std::vector<std::pair<int, int>> matchGenre(
-    const Dataset& data, const std::vector<int>& members, const Eligibility& songs)
+    const Dataset& data, const std::vector<int>& members, const Eligibility& songs, const FeatureMask& leftOut)
 {
     // Z-score each feature over the genre's pool members (both splits): one geometry per genre.
     std::array<double, kAudioFeatureCount> mean {}, scale {};
@@ -77,9 +102,9 @@ std::vector<std::pair<int, int>> matchGenre(
             const double d = data.songs[static_cast<size_t>(s)].features[f] - mean[f];
             scale[f] += d * d;
         }
-    for (double& v : scale) {
-        const double sd = std::sqrt(v / static_cast<double>(members.size()));
-        v = sd > 0.0 ? 1.0 / sd : 0.0;
+    for (size_t f = 0; f < kAudioFeatureCount; ++f) {
+        const double sd = std::sqrt(scale[f] / static_cast<double>(members.size()));
+        scale[f] = sd > 0.0 && !leftOut[f] ? 1.0 / sd : 0.0;
     }
     std::vector<std::pair<int, int>> pairs;
     for (char split : { char { 0 }, char { 1 } }) {
@@ -107,6 +132,12 @@ std::vector<std::pair<int, int>> matchGenre(
 struct Pool {
     std::vector<int> members; // song indices, ascending
     std::map<int, std::vector<int>> byGenre;
+};
+
+// One matching of a pool's songs; metrics with the same pool and the same left-out features share it.
+struct Matching {
+    int pool = -1;
+    FeatureMask leftOut {};
     std::vector<std::pair<int, int>> pairs;
 };
 
@@ -141,21 +172,101 @@ std::vector<int> assignPools(const Dataset& data, const Eligibility& songs, std:
     return poolOf;
 }
 
-Expected<void> matchPools(const Dataset& data, const Eligibility& songs, std::vector<Pool>& pools,
-    const ProgressCallback& progress, const CancelToken* cancel)
+// Within-genre correlation of `values` with each audio feature over a pool: both z-scored per genre, then
+// correlated over all members.
+std::array<double, kAudioFeatureCount> genreCorrelations(
+    const Dataset& data, const Pool& pool, const std::vector<double>& values)
+{
+    std::array<double, kAudioFeatureCount> sxy {}, sxx {};
+    double syy = 0.0;
+    for (const auto& [genre, members] : pool.byGenre) {
+        const double n = static_cast<double>(members.size());
+        double my = 0.0;
+        std::array<double, kAudioFeatureCount> mx {};
+        for (int s : members) {
+            my += values[static_cast<size_t>(s)] / n;
+            for (size_t f = 0; f < kAudioFeatureCount; ++f) mx[f] += data.songs[static_cast<size_t>(s)].features[f] / n;
+        }
+        for (int s : members) {
+            const double dy = values[static_cast<size_t>(s)] - my;
+            syy += dy * dy;
+            for (size_t f = 0; f < kAudioFeatureCount; ++f) {
+                const double dx = data.songs[static_cast<size_t>(s)].features[f] - mx[f];
+                sxy[f] += dx * dy;
+                sxx[f] += dx * dx;
+            }
+        }
+    }
+    std::array<double, kAudioFeatureCount> r {};
+    for (size_t f = 0; f < kAudioFeatureCount; ++f)
+        r[f] = sxx[f] > 0.0 && syy > 0.0 ? sxy[f] / std::sqrt(sxx[f] * syy) : 0.0;
+    return r;
+}
+
+// The matching of each available metric: its pool, without the features it is computed from and those that
+// measure much the same (|within-genre r| >= kSameQualityCorrelation; energy goes with loudness).
+std::vector<int> assignMatchings(const Dataset& data, const std::vector<MetricInfo>& metrics,
+    const PairBuilderOptions& options, const std::vector<Pool>& pools, const std::vector<int>& poolOf,
+    std::vector<Matching>& matchings)
+{
+    constexpr double kSameQualityCorrelation = 0.5;
+    std::vector<int> matchingOf(poolOf.size(), -1);
+    for (size_t m = 0; m < poolOf.size(); ++m) {
+        if (poolOf[m] < 0) continue;
+        FeatureMask leftOut {};
+        if (options.matchOnOtherFeatures) {
+            markOwnFeatures(metrics[m].expression, options.ratingColumn, leftOut);
+            const auto r = genreCorrelations(data, pools[static_cast<size_t>(poolOf[m])], data.metrics[m].values);
+            for (size_t f = 0; f < kAudioFeatureCount; ++f)
+                leftOut[f] = leftOut[f] || std::abs(r[f]) >= kSameQualityCorrelation;
+        }
+        auto same = std::find_if(matchings.begin(), matchings.end(),
+            [&](const Matching& x) { return x.pool == poolOf[m] && x.leftOut == leftOut; });
+        if (same == matchings.end()) same = matchings.insert(matchings.end(), Matching { poolOf[m], leftOut, {} });
+        matchingOf[m] = static_cast<int>(same - matchings.begin());
+    }
+    return matchingOf;
+}
+
+Expected<void> match(const Dataset& data, const Eligibility& songs, const std::vector<Pool>& pools,
+    std::vector<Matching>& matchings, const ProgressCallback& progress, const CancelToken* cancel)
 {
     int64_t total = 0, done = 0;
-    for (const Pool& pool : pools) total += static_cast<int64_t>(pool.byGenre.size());
-    for (Pool& pool : pools) {
-        for (const auto& [genre, members] : pool.byGenre) {
+    for (const Matching& matching : matchings)
+        total += static_cast<int64_t>(pools[static_cast<size_t>(matching.pool)].byGenre.size());
+    for (Matching& matching : matchings) {
+        for (const auto& [genre, members] : pools[static_cast<size_t>(matching.pool)].byGenre) {
             if (cancel && cancel->isCancelled())
                 return Error { ErrorCode::Cancelled, "Building the preference pairs was cancelled." };
-            std::vector<std::pair<int, int>> pairs = matchGenre(data, members, songs);
-            pool.pairs.insert(pool.pairs.end(), pairs.begin(), pairs.end());
+            std::vector<std::pair<int, int>> pairs = matchGenre(data, members, songs, matching.leftOut);
+            matching.pairs.insert(matching.pairs.end(), pairs.begin(), pairs.end());
             if (progress) progress({ ProgressStage::MatchingSongs, ++done, total });
         }
     }
     return {};
+}
+
+// Each pool member's percentile rank of `values` within its genre, in [0, 1] (ties share their mean rank; a
+// genre of one song gets 0.5). Indexed by song.
+std::vector<double> genrePercentiles(const Pool& pool, const std::vector<double>& values)
+{
+    std::vector<double> percentile(values.size(), 0.5);
+    for (const auto& [genre, members] : pool.byGenre) {
+        std::vector<int> order = members;
+        std::sort(order.begin(), order.end(),
+            [&](int a, int b) { return values[static_cast<size_t>(a)] < values[static_cast<size_t>(b)]; });
+        const double last = static_cast<double>(order.size()) - 1.0;
+        for (size_t i = 0; i < order.size();) {
+            size_t j = i;
+            while (j + 1 < order.size()
+                && values[static_cast<size_t>(order[j + 1])] == values[static_cast<size_t>(order[i])])
+                ++j;
+            const double rank = 0.5 * static_cast<double>(i + j);
+            for (size_t k = i; k <= j; ++k) percentile[static_cast<size_t>(order[k])] = last > 0 ? rank / last : 0.5;
+            i = j + 1;
+        }
+    }
+    return percentile;
 }
 
 // The genre tags both songs have, in the order of the one with the smaller track id.
@@ -172,20 +283,27 @@ std::string pairPrompt(const Dataset& data, const DatasetSong& a, const DatasetS
 }
 
 // Fills set.pairs and the report's metric stats; marks the songs in a pair in `used`.
-void makePairs(const Dataset& data, const std::vector<MetricInfo>& metrics, const Eligibility& songs,
-    const std::vector<Pool>& pools, const std::vector<int>& poolOf, PairSet& set, std::vector<char>& used)
+void makePairs(const Dataset& data, const std::vector<MetricInfo>& metrics, const PairBuilderOptions& options,
+    const Eligibility& songs, const std::vector<Pool>& pools, const std::vector<int>& poolOf,
+    const std::vector<Matching>& matchings, const std::vector<int>& matchingOf, PairSet& set, std::vector<char>& used)
 {
     for (size_t m = 0; m < metrics.size(); ++m) {
         const DatasetMetric& metric = data.metrics[m];
         MetricPairStats stats { metrics[m].id, metric.available, metric.unavailableReason };
         if (metric.available) {
             const Pool& pool = pools[static_cast<size_t>(poolOf[m])];
+            const std::vector<double> percentile = genrePercentiles(pool, metric.values);
             stats.songsWithValue = static_cast<int64_t>(pool.members.size());
             std::vector<PreferencePair> pairs;
-            for (auto [a, b] : pool.pairs) {
+            for (auto [a, b] : matchings[static_cast<size_t>(matchingOf[m])].pairs) {
                 const double va = metric.values[static_cast<size_t>(a)], vb = metric.values[static_cast<size_t>(b)];
                 if (va == vb) {
                     ++stats.ties;
+                    continue;
+                }
+                if (std::abs(percentile[static_cast<size_t>(a)] - percentile[static_cast<size_t>(b)])
+                    < options.minRankGap) {
+                    ++stats.belowGap;
                     continue;
                 }
                 const int chosen = va > vb ? a : b, rejected = va > vb ? b : a;
@@ -235,9 +353,11 @@ Expected<PairSet> buildPairs(const PairBuilderOptions& options, const std::vecto
     if (!songs) return songs.error();
     std::vector<Pool> pools;
     const std::vector<int> poolOf = assignPools(*data, *songs, pools);
-    TMK_TRY(matchPools(*data, *songs, pools, progress, cancel));
+    std::vector<Matching> matchings;
+    const std::vector<int> matchingOf = assignMatchings(*data, metrics, options, pools, poolOf, matchings);
+    TMK_TRY(match(*data, *songs, pools, matchings, progress, cancel));
     std::vector<char> used(data->songs.size(), 0);
-    makePairs(*data, metrics, *songs, pools, poolOf, set, used);
+    makePairs(*data, metrics, options, *songs, pools, poolOf, matchings, matchingOf, set, used);
     collectSongs(*data, *songs, used, set);
     return set;
 }

@@ -170,6 +170,9 @@ Expected<void> PairBuilderOptions::validate() const
     if (!(testFraction >= 0.0 && testFraction < 1.0))
         return Error { ErrorCode::InvalidArgument,
             "The test fraction must be at least 0 and below 1, not " + std::to_string(testFraction) + "." };
+    if (!(minRankGap >= 0.0 && minRankGap < 1.0))
+        return Error { ErrorCode::InvalidArgument,
+            "The minimum rank gap must be at least 0 and below 1, not " + std::to_string(minRankGap) + "." };
     return {};
 }
 
@@ -195,7 +198,8 @@ std::string PairReport::toJson() const
         { "audio", pathOrNull(options.audioDir) },
         { "rating_column", options.ratingColumn.empty() ? Json(nullptr) : Json(options.ratingColumn) },
         { "seed", options.seed }, { "test_fraction", options.testFraction },
-        { "drop_same_recording", options.dropSameRecording } };
+        { "drop_same_recording", options.dropSameRecording },
+        { "match_on_other_features", options.matchOnOtherFeatures }, { "min_rank_gap", options.minRankGap } };
     root["rows"] = rows;
     root["songs"] = songs;
     root["genres"] = genres;
@@ -217,7 +221,8 @@ std::string PairReport::toJson() const
         }
         metricList.push_back(
             { { "metric", stats.metric }, { "available", true }, { "songs_with_value", stats.songsWithValue },
-                { "train_pairs", stats.trainPairs }, { "test_pairs", stats.testPairs }, { "ties", stats.ties } });
+                { "train_pairs", stats.trainPairs }, { "test_pairs", stats.testPairs }, { "ties", stats.ties },
+                { "below_gap", stats.belowGap } });
     }
     root["pairs"] = { { "train", train }, { "test", test }, { "total", train + test } };
     root["metrics"] = std::move(metricList);
@@ -246,6 +251,9 @@ Expected<PairReport> PairReport::fromJson(const std::string& text, const std::st
         report.options.seed = options.at("seed").get<uint64_t>();
         report.options.testFraction = options.at("test_fraction").get<double>();
         report.options.dropSameRecording = options.value("drop_same_recording", true);
+        // Reports written before these options existed used one all-feature matching and no gap.
+        report.options.matchOnOtherFeatures = options.value("match_on_other_features", false);
+        report.options.minRankGap = options.value("min_rank_gap", 0.0);
         for (auto [key, target] : { std::pair { "rows", &report.rows }, { "songs", &report.songs },
                  { "genres", &report.genres }, { "same_recording_dropped", &report.sameRecordingDropped },
                  { "songs_without_features", &report.songsWithoutFeatures },
@@ -259,6 +267,7 @@ Expected<PairReport> PairReport::fromJson(const std::string& text, const std::st
             stats.trainPairs = m.value("train_pairs", int64_t { 0 });
             stats.testPairs = m.value("test_pairs", int64_t { 0 });
             stats.ties = m.value("ties", int64_t { 0 });
+            stats.belowGap = m.value("below_gap", int64_t { 0 });
             report.metrics.push_back(std::move(stats));
         }
         for (const Json& s : root.at("skipped_rows"))

@@ -1,5 +1,6 @@
 // The pair builder on the committed sample (tests/data/datasets): songs, the YouTube join, availability,
-// disjoint matching, splits, determinism, audio matching, malformed rows, cancel and the pairs folder.
+// disjoint matching on the other features with a rank gap, splits, determinism, audio matching, malformed rows,
+// cancel and the pairs folder.
 #include <algorithm>
 #include <cmath>
 #include <gtest/gtest.h>
@@ -183,8 +184,9 @@ TEST(Pairs, PairsAreDisjointWithinGenreAndChosenIsHigherInTheSourceCsv)
         ASSERT_TRUE(stats->available) << metric;
         const auto pairs = pairsOf(set, metric);
         EXPECT_EQ(static_cast<int64_t>(pairs.size()), stats->trainPairs + stats->testPairs);
-        // One matching per (genre, split) group: every song but at most one per group is in a pair or a tie.
-        const int64_t matched = 2 * (stats->trainPairs + stats->testPairs + stats->ties);
+        // One matching per (genre, split) group: every song but at most one per group is in a pair, a tie or a
+        // pair under the rank gap.
+        const int64_t matched = 2 * (stats->trainPairs + stats->testPairs + stats->ties + stats->belowGap);
         EXPECT_LE(matched, stats->songsWithValue);
         EXPECT_GE(matched, stats->songsWithValue - 2 * set.report.genres) << metric;
         std::set<std::string> used;
@@ -205,6 +207,61 @@ TEST(Pairs, PairsAreDisjointWithinGenreAndChosenIsHigherInTheSourceCsv)
     }
     EXPECT_GT(set.report.find("instrumentalness")->ties, 0) << "the sample has instrumentalness ties (0 vs 0)";
     EXPECT_GT(set.report.find("popularity")->ties, 0);
+    EXPECT_GT(set.report.find("tempo")->belowGap, 0) << "the default rank gap drops near-equal pairs";
+}
+
+// Four songs of one genre: A and B alike in danceability, C and D too; A and C alike in tempo, B and D too.
+// Every other feature is equal. Energy and the rest are constant, so tempo is the only metric that varies.
+fs::path writeTwoWayTracks(const fs::path& dir)
+{
+    fs::create_directories(dir);
+    std::string csv = "track_id,artists,track_name,popularity,danceability,energy,loudness,speechiness,acousticness,"
+                      "instrumentalness,liveness,valence,tempo,track_genre\n";
+    for (const auto& [id, danceability, tempo] : { std::tuple { "A", "0.0", "100" }, { "B", "0.1", "130" },
+             { "C", "1.0", "100.5" }, { "D", "1.1", "130.5" } })
+        csv += std::string(id) + ",Band," + id + ",50," + danceability + ",0.5,-8,0.05,0.5,0.0,0.1,0.5," + tempo
+            + ",rock\n";
+    std::ofstream(dir / "tracks.csv") << csv;
+    return dir / "tracks.csv";
+}
+
+std::set<std::pair<std::string, std::string>> pairIds(const PairSet& set, const std::string& metric)
+{
+    std::set<std::pair<std::string, std::string>> ids;
+    for (const PreferencePair* pair : pairsOf(set, metric)) ids.insert({ pair->chosen, pair->rejected });
+    return ids;
+}
+
+TEST(Pairs, AMetricsPairsAreMatchedOnTheOtherFeaturesAndDifferInItByTheRankGap)
+{
+    PairBuilderOptions options;
+    options.tracksCsv = writeTwoWayTracks(test::freshOutDir("pairs_two_way"));
+    options.testFraction = 0.0;
+    // Matched without tempo, the pairs are the danceability neighbours, which differ by 30 BPM.
+    const PairSet own = build(options);
+    using Ids = std::set<std::pair<std::string, std::string>>;
+    EXPECT_EQ(pairIds(own, "tempo"), (Ids { { "B", "A" }, { "D", "C" } }));
+    // Matched without danceability, its pairs are the tempo neighbours.
+    EXPECT_EQ(pairIds(own, "danceability"), (Ids { { "C", "A" }, { "D", "B" } }));
+
+    // On all nine features (the original procedure) tempo pairs songs 0.5 BPM apart.
+    options.matchOnOtherFeatures = false;
+    options.minRankGap = 0.0;
+    const PairSet all = build(options);
+    EXPECT_EQ(pairIds(all, "tempo"), (Ids { { "C", "A" }, { "D", "B" } }));
+
+    // Percentile ranks of tempo are 0, 1/3, 2/3, 1: those pairs are 1/3 apart, under a gap of 0.5.
+    options.minRankGap = 0.5;
+    const PairSet gapped = build(options);
+    EXPECT_TRUE(pairIds(gapped, "tempo").empty());
+    EXPECT_EQ(gapped.report.find("tempo")->belowGap, 2);
+    options.minRankGap = 0.3;
+    EXPECT_EQ(build(options).report.find("tempo")->belowGap, 0);
+
+    options.minRankGap = 1.0;
+    Expected<PairSet> invalid = buildPairs(options, metrics());
+    ASSERT_FALSE(invalid.ok());
+    EXPECT_NE(invalid.error().message.find("rank gap"), std::string::npos) << invalid.error().message;
 }
 
 TEST(Pairs, NoSongIsInBothSplitsAndTheSplitFollowsTheFraction)

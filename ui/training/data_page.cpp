@@ -331,7 +331,10 @@ void DataPage::showReport(const PairReport& report)
         m_table->setItem(
             row, 2, new QTableWidgetItem(stats.available ? QString::number(stats.testPairs) : QString("–")));
         QString status = stats.available
-            ? tr("available (%1 songs with a value, %2 ties dropped)").arg(stats.songsWithValue).arg(stats.ties)
+            ? tr("available (%1 songs with a value; %2 ties and %3 near-equal pairs dropped)")
+                  .arg(stats.songsWithValue)
+                  .arg(stats.ties)
+                  .arg(stats.belowGap)
             : tr("unavailable: %1").arg(qs(stats.unavailableReason));
         auto* statusItem = new QTableWidgetItem(status);
         statusItem->setToolTip(status);

@@ -34,8 +34,17 @@ struct PairBuilderOptions {
     // Drop a song whose (first genre, audio-feature vector) equals an earlier song's: the same recording
     // under another album id. Such pairs are near-certain ties (ANALYSIS.md §4).
     bool dropSameRecording = true;
+    // Matching leaves out the audio features a metric is computed from, and those that measure much the same
+    // (|within-genre r| >= 0.5: energy's pairs are matched without energy and loudness), so a pair differs in its
+    // metric and is alike in the rest. Off: one matching on all nine features
+    // serves every metric (ANALYSIS.md §4, the original project's procedure), which pairs songs that are alike in
+    // the very metric they contrast.
+    bool matchOnOtherFeatures = true;
+    // A pair is kept only when its songs' percentile ranks of the metric within their genre differ by at least
+    // this much (0: any untied pair). Near-equal songs teach a preference the audio cannot show.
+    double minRankGap = 0.25;
 
-    Expected<void> validate() const; // tracksCsv given, testFraction in [0, 1)
+    Expected<void> validate() const; // tracksCsv given, testFraction in [0, 1), minRankGap in [0, 1)
 };
 
 struct MetricPairStats {
@@ -43,6 +52,7 @@ struct MetricPairStats {
     bool available = false;
     std::string unavailableReason; // one sentence naming the missing column(s) and the datasets searched
     int64_t songsWithValue = 0, trainPairs = 0, testPairs = 0, ties = 0;
+    int64_t belowGap = 0; // matched pairs dropped: their rank gap is under PairBuilderOptions::minRankGap
 };
 
 struct SkippedRows {
