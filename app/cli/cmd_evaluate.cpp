@@ -187,7 +187,7 @@ Command evaluateCommand()
             { "metrics", OptionKind::Value, "LIST",
                 "comma-separated sliders to evaluate (default: every metric the bank has both adapters of)" },
             { "prompts", OptionKind::Value, "FILE",
-                "one prompt per line (default: classic rock, hip hop, jazz, folk)" },
+                "one prompt per line (default: four held-out prompts, e.g. \"classic rock, electric guitar, keyboard, drums\")" },
             { "seeds", OptionKind::Value, "N", "sampling seeds per value and prompt (default 4)" },
             { "seed", OptionKind::Value, "S", "the first sampling seed (default 0)" },
             { "values", OptionKind::Value, "LIST", "slider values (default -1,-0.5,0,0.5,1)" },

@@ -117,10 +117,11 @@ void addInterference(SteeringSliderReport& slider, const std::vector<std::string
 
 const std::vector<std::string>& defaultSteeringPrompts()
 {
-    // Genre tags alone, as the world's prompts start (docs/world.md). "classic rock" and "hip hop" are never a DPO
-    // pair's prompt (pairs are prompted with track_genre: "rock", "hip-hop"), "jazz" and "folk" are: the report
-    // shows whether a slider carries beyond its pairs' prompts. Two lean electric, two acoustic.
-    static const std::vector<std::string> prompts = { "classic rock", "hip hop", "jazz", "folk" };
+    // Held out from every bank the pipeline trains: a DPO pair is prompted with its songs' shared genre tags
+    // alone ("rock", "hip-hop"), so a prompt with instrument tags, or the genre "classic rock", is never a pair's
+    // prompt. Tags in the world's vocabulary (docs/world.md); two lean electric, two acoustic.
+    static const std::vector<std::string> prompts = { "classic rock, electric guitar, keyboard, drums",
+        "hip hop, drum machine, synth bass", "jazz, piano, double bass, saxophone", "folk, acoustic guitar, violin" };
     return prompts;
 }
 

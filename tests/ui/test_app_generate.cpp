@@ -57,7 +57,7 @@ struct App {
     MainWindow window;
     App(const QString& library, const QString& model, const QString& bank = {}, bool audio = false)
         : bridge(tmk::test::bridgeOptions(library, audio))
-        , window(bridge, tmk::ui::MainWindowOptions { tmk::test::defaultModelDir() })
+        , window(bridge, tmk::ui::MainWindowOptions { tmk::test::defaultModelDir(), {}, false })
     {
         window.show();
         window.openInitial(model, bank);

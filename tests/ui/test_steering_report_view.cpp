@@ -78,7 +78,7 @@ private:
         MainWindow window;
         explicit App(const QString& library)
             : bridge(tmk::test::bridgeOptions(library))
-            , window(bridge, MainWindowOptions { tmk::test::defaultModelDir() })
+            , window(bridge, MainWindowOptions { tmk::test::defaultModelDir(), {}, false })
         {
             window.openInitial(tmk::test::fixtureModelDir(), tmk::test::fixtureBankDir());
         }

@@ -33,7 +33,7 @@ class MusicgenModel;
 class Steering;
 struct SteeringReportInfo;
 
-// Genre-only prompts in the world's prompt vocabulary (docs/world.md), used when none are given.
+// Prompts in the world's vocabulary (docs/world.md) that no DPO pair is prompted with, used when none are given.
 const std::vector<std::string>& defaultSteeringPrompts();
 
 struct SteeringEvalParams {
