@@ -127,13 +127,14 @@ std::string figure(const std::optional<double>& value)
 // The report's figures as a markdown table on stdout (docs/steering.md's table has these columns).
 void printTable(const SteeringReport& report)
 {
-    std::printf("| slider | clips | difference (95%% CI) | standardised effect (95%% CI) | Spearman | interference "
-                "ratio | largest off-target |\n|---|---|---|---|---|---|---|\n");
+    std::printf("| slider | clips | difference (95%% CI) | standardised effect (95%% CI) | Spearman | Spearman of "
+                "means | interference ratio | largest off-target |\n|---|---|---|---|---|---|---|---|\n");
     for (const SteeringSliderReport& s : report.sliders) {
         const std::string measured = s.measurable ? "" : " (not measured)";
-        std::printf("| %s%s | %lld | %s | %s | %s | %s | %s |\n", s.metric.c_str(), measured.c_str(),
+        std::printf("| %s%s | %lld | %s | %s | %s | %s | %s | %s |\n", s.metric.c_str(), measured.c_str(),
             static_cast<long long>(s.clips), figure(s.difference).c_str(), figure(s.standardisedEffect).c_str(),
-            figure(s.spearman).c_str(), figure(s.interferenceRatio).c_str(), s.largestOffTarget.value_or("-").c_str());
+            figure(s.spearman).c_str(), figure(s.spearmanOfMeans).c_str(), figure(s.interferenceRatio).c_str(),
+            s.largestOffTarget.value_or("-").c_str());
     }
     std::fflush(stdout);
 }

@@ -90,6 +90,12 @@ void addOnTarget(
     slider.standardisedEffect = estimate(low, high, eval::standardisedEffect, bootstrap);
     slider.spearman = eval::spearmanCorrelation(samples.sliderValues[own], samples.measured[own]);
     slider.curve = curve(samples.byValue[own], params.values, bootstrap);
+    std::vector<double> values, means;
+    for (const SteeringCurvePoint& point : slider.curve) {
+        values.push_back(point.value);
+        means.push_back(point.mean);
+    }
+    slider.spearmanOfMeans = eval::spearmanCorrelation(values, means);
 }
 
 // The largest off-target effect (every measured column that is another slider's metric) and the ratio.

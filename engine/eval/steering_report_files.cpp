@@ -58,6 +58,7 @@ json sliderJson(const SteeringSliderReport& slider, const std::vector<std::strin
         { "difference", estimateJson(slider.difference) },
         { "standardised_effect", estimateJson(slider.standardisedEffect) },
         { "spearman", optionalNumber(slider.spearman) },
+        { "spearman_of_means", optionalNumber(slider.spearmanOfMeans) },
         { "interference_ratio", optionalNumber(slider.interferenceRatio) },
         { "largest_off_target", offTarget },
         { "curve", curve },

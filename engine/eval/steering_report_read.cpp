@@ -160,6 +160,8 @@ SteeringSliderReport readSlider(Section& s, const std::string& where, const std:
     slider.difference = s.estimate("difference");
     slider.standardisedEffect = s.estimate("standardised_effect");
     slider.spearman = s.optionalNumber("spearman");
+    // Reports written before it existed lack it.
+    if (s.has("spearman_of_means")) slider.spearmanOfMeans = s.optionalNumber("spearman_of_means");
     slider.interferenceRatio = s.optionalNumber("interference_ratio");
     if (!s.isNull("largest_off_target"))
         slider.largestOffTarget

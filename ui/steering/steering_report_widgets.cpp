@@ -102,7 +102,7 @@ SteeringSliderTable::SteeringSliderTable(std::vector<MetricInfo> metrics, QWidge
 {
     setColumnCount(ColumnCount);
     setHorizontalHeaderLabels({ tr("Slider"), tr("Clips"), tr("Difference [95% CI]"), tr("Effect d [95% CI]"),
-        tr("Spearman"), tr("Interference"), tr("Targets") });
+        tr("Spearman"), tr("Spearman of means"), tr("Interference"), tr("Targets") });
     horizontalHeaderItem(DifferenceColumn)
         ->setToolTip(tr("Mean of the slider's metric at the highest value minus the mean at the lowest, in the "
                         "metric's units. Target: positive, with the 95% interval above 0."));
@@ -110,6 +110,9 @@ SteeringSliderTable::SteeringSliderTable(std::vector<MetricInfo> metrics, QWidge
     horizontalHeaderItem(SpearmanColumn)
         ->setToolTip(tr("Rank correlation of the measured metric with the slider value. Target: at least %1.")
                          .arg(kSteeringSpearmanTarget));
+    horizontalHeaderItem(SpearmanOfMeansColumn)
+        ->setToolTip(tr("Rank correlation of the mean at each slider value with the value: 1 when the metric "
+                        "rises at every step. Reported beside the target, which is on every clip."));
     horizontalHeaderItem(InterferenceColumn)
         ->setToolTip(tr("The largest |effect| on another slider's metric over the on-target |effect|. Target: "
                         "below %1.")
@@ -143,7 +146,7 @@ void SteeringSliderTable::setRow(int row, const SteeringSliderReport& slider)
         const QString why = tr("The audio analyser does not measure %1; its row of the interference matrix shows "
                                "what it moves.")
                                 .arg(name->text());
-        for (int column : { DifferenceColumn, EffectColumn, SpearmanColumn, InterferenceColumn }) {
+        for (int column : { DifferenceColumn, EffectColumn, SpearmanColumn, SpearmanOfMeansColumn, InterferenceColumn }) {
             QTableWidgetItem* cell = cellItem(tr("not measurable"), why);
             cell->setForeground(mutedTextColor(palette()));
             setItem(row, column, cell);
@@ -157,6 +160,8 @@ void SteeringSliderTable::setRow(int row, const SteeringSliderReport& slider)
         QTableWidgetItem* spearman = cellItem(slider.spearman ? QString::number(*slider.spearman, 'f', 2) : tr("–"));
         tint(spearman, targets.spearman, palette());
         setItem(row, SpearmanColumn, spearman);
+        setItem(row, SpearmanOfMeansColumn,
+            cellItem(slider.spearmanOfMeans ? QString::number(*slider.spearmanOfMeans, 'f', 2) : tr("–")));
         QString ratio = slider.interferenceRatio ? QString::number(*slider.interferenceRatio, 'f', 2) : tr("–");
         if (slider.largestOffTarget) ratio += QString(" (%1)").arg(metricName(m_metrics, *slider.largestOffTarget));
         QTableWidgetItem* interference = cellItem(ratio);

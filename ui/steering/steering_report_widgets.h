@@ -35,6 +35,7 @@ public:
         DifferenceColumn,
         EffectColumn,
         SpearmanColumn,
+        SpearmanOfMeansColumn,
         InterferenceColumn,
         TargetsColumn,
         ColumnCount

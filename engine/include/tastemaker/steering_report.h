@@ -121,7 +121,10 @@ struct SteeringSliderReport {
     // On-target figures; all absent when the metric is not measurable.
     std::optional<Estimate> difference; // mean(high) - mean(low), in the metric's units
     std::optional<Estimate> standardisedEffect; // difference / pooled SD
-    std::optional<double> spearman;
+    std::optional<double> spearman; // over every clip: the slider against prompt and seed variation
+    // Over the curve: the slider values against the mean at each value (is the response monotonic?). Reported
+    // beside the target, which is on `spearman`.
+    std::optional<double> spearmanOfMeans;
     std::optional<double> interferenceRatio;
     std::optional<std::string> largestOffTarget; // the other slider metric with the largest |effect|
     std::vector<SteeringCurvePoint> curve; // own metric per slider value (empty when not measurable)

@@ -89,6 +89,7 @@ TEST(SteeringReport, MeasuresTheOnTargetEffectAndItsInterference)
     ASSERT_EQ(energy.curve.size(), 3u);
     EXPECT_EQ(energy.curve[0].clips, 16);
     EXPECT_LT(energy.curve[0].mean, energy.curve[2].mean);
+    EXPECT_EQ(energy.spearmanOfMeans, std::optional<double>(1.0)) << "the means rise at every step";
     EXPECT_FALSE(energy.effects[column("mode")]) << "mode never changes: its effect is undefined, not 0";
 }
 
@@ -101,6 +102,7 @@ TEST(SteeringReport, LatentSlidersHaveNoOnTargetFiguresButTheirOffTargetEffects)
     EXPECT_FALSE(popularity.difference);
     EXPECT_FALSE(popularity.standardisedEffect);
     EXPECT_FALSE(popularity.spearman);
+    EXPECT_FALSE(popularity.spearmanOfMeans);
     EXPECT_FALSE(popularity.interferenceRatio);
     EXPECT_TRUE(popularity.curve.empty());
     ASSERT_TRUE(popularity.effects[column("tempo")]);
@@ -238,6 +240,7 @@ TEST(SteeringReport, ReadsBackWhatItWrote)
             EXPECT_EQ(a.difference->low, b.difference->low);
         }
         EXPECT_EQ(a.spearman, b.spearman);
+        EXPECT_EQ(a.spearmanOfMeans, b.spearmanOfMeans);
         EXPECT_EQ(a.interferenceRatio, b.interferenceRatio);
         EXPECT_EQ(a.largestOffTarget, b.largestOffTarget);
         EXPECT_EQ(a.curve.size(), b.curve.size());
