@@ -28,6 +28,7 @@ const std::vector<Command>& allCommands()
         codecEvalCommand(),
         evalTagsCommand(),
         evaluateCommand(),
+        bankExportCommand(),
     };
     return commands;
 }

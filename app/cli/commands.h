@@ -35,6 +35,7 @@ Command decodeCommand();
 Command makeModelCommand();
 Command benchCommand();
 Command makeAdaptersCommand();
+Command bankExportCommand();
 Command playCommand();
 Command regenerateCommand();
 Command pairsCommand();

@@ -286,6 +286,11 @@ Expected<LoraAdapter> LoraAdapter::fromModules(LoraConfig config, std::vector<Lo
     return adapter;
 }
 
+void LoraAdapter::setStoredDtype(DType dtype)
+{
+    for (LoraModule& module : m_modules) module.storedDtype = dtype;
+}
+
 Expected<void> LoraAdapter::save(const fs::path& dir) const
 {
     std::error_code ec;

@@ -78,6 +78,8 @@ public:
     std::string modelFile() const; // adapter_model.safetensors' path, for messages
     std::string configFile() const; // adapter_config.json's path
     int64_t parameterCount() const; // A and B elements, all modules
+    // The dtype save() writes every factor in (F32, F16 or BF16); the factors stay float32 in memory.
+    void setStoredDtype(DType dtype);
 
 private:
     LoraAdapter() = default;

@@ -169,7 +169,7 @@ Expected<void> storeTokens(const fs::path& pairsDir, const ContentIdentity& mode
         index = std::move(*existing);
     }
     TMK_TRY(writeTokenFile(tokenFilePath(cacheDir, contentHash), codes, model.fingerprint, index.window));
-    index.tracks[trackId] = TokenEntry { contentHash, codes.frames };
+    index.tracks[trackId] = TokenEntry { contentHash, codes.frames, {} };
     index.failed.erase(trackId);
     return writeTokenIndex(tokenIndexPath(cacheDir), index);
 }

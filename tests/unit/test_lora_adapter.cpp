@@ -1,7 +1,7 @@
 // PEFT LoRA adapters (ADAPTERS.md): the fixture bank's formats (full-model and decoder-only wraps, BF16,
 // rsLoRA, rank/alpha_pattern, regex target_modules, Embedding LoRA) give the stated ranks and scales; our
 // writer's output reads back identically and its adapter_config.json equals PEFT's byte for byte; every
-// unsupported or broken adapter is refused with a message naming the file and tensor.
+// unsupported or broken adapter is refused with a message naming the file and tensor. exportBank copies a bank.
 #include <cmath>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 
 #include "adapters/lora_adapter.h"
+#include "tastemaker/adapters.h"
 #include "core/json.h"
 #include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
@@ -433,6 +434,73 @@ TEST(LoraAdapter, MissingFactorIsRefused)
     Expected<LoraAdapter> adapter = LoraAdapter::load(dir);
     ASSERT_FALSE(adapter.ok());
     expectMentions(adapter.error(), { kPrefix + "0.fc1.lora_A.weight", "no matching B" });
+}
+
+TEST(BankExport, CopiesABankInBf16WithRelativePathsAndItsTrainingRecords)
+{
+    Expected<std::vector<MetricInfo>> metrics = loadMetrics();
+    ASSERT_TRUE(metrics.ok());
+    const fs::path root = test::freshOutDir("bank_export");
+    // A float32 copy first; one adapter of it then gets a training record, as a train-all run folder has.
+    Expected<BankSummary> f32 = exportBank(bankDir(), root / "f32", DType::F32, *metrics);
+    ASSERT_TRUE(f32.ok()) << f32.error().message;
+    Expected<BankSummary> source = readBankSummary(bankDir(), *metrics);
+    ASSERT_TRUE(source.ok());
+    EXPECT_EQ(f32->adapterCount(), source->adapterCount());
+    EXPECT_EQ(f32->baseModel, source->baseModel);
+    ASSERT_TRUE(f32->metrics.front().hasPositive());
+    const fs::path recorded = f32->metrics.front().positiveDir;
+    ASSERT_TRUE(writeFileAtomic(recorded / "metrics.jsonl", std::string("{\"step\":1,\"loss\":0.69}\n")).ok());
+
+    int calls = 0;
+    Expected<BankSummary> bf16
+        = exportBank(root / "f32", root / "bf16", DType::BF16, *metrics, [&](int done, int total) {
+              ++calls;
+              EXPECT_EQ(total, f32->adapterCount());
+              EXPECT_EQ(done, calls);
+          });
+    ASSERT_TRUE(bf16.ok()) << bf16.error().message;
+    EXPECT_EQ(calls, f32->adapterCount());
+    EXPECT_FALSE(fs::exists(root / "bf16.partial"));
+    EXPECT_FALSE(fs::exists(root / "bf16" / "bank.json.lock"));
+    // bank.json names the adapters relative to the bank, so the folder can move.
+    Expected<std::string> bankJson = readFileText(root / "bf16" / "bank.json");
+    ASSERT_TRUE(bankJson.ok());
+    EXPECT_EQ(bankJson->find(root.string()), std::string::npos) << *bankJson;
+    Expected<std::string> record = readFileText(bf16->metrics.front().positiveDir / "metrics.jsonl");
+    ASSERT_TRUE(record.ok()) << "the training record is copied";
+    EXPECT_EQ(*record, "{\"step\":1,\"loss\":0.69}\n");
+    for (const BankMetric& metric : f32->metrics) {
+        const BankMetric* copy = bf16->find(metric.id);
+        ASSERT_NE(copy, nullptr);
+        for (AdapterSide side : { AdapterSide::Positive, AdapterSide::Negative }) {
+            if (!metric.has(side)) continue;
+            ASSERT_TRUE(copy->has(side)) << metric.id;
+            Expected<SafetensorsFile> file = SafetensorsFile::open(copy->dir(side) / "adapter_model.safetensors");
+            ASSERT_TRUE(file.ok());
+            for (const TensorInfo& info : file->tensors()) EXPECT_EQ(info.dtype, DType::BF16) << info.name;
+            Expected<LoraAdapter> before = LoraAdapter::load(metric.dir(side));
+            Expected<LoraAdapter> after = LoraAdapter::load(copy->dir(side));
+            ASSERT_TRUE(before.ok() && after.ok());
+            ASSERT_EQ(before->modules().size(), after->modules().size());
+            for (size_t m = 0; m < before->modules().size(); ++m) {
+                const LoraModule &a = before->modules()[m], &b = after->modules()[m];
+                EXPECT_EQ(a.scale, b.scale);
+                // bfloat16 keeps 8 significant bits: each factor within 2^-8 of its value.
+                EXPECT_TRUE(at::allclose(a.a, b.a, 1.0 / 256, 1e-30)) << a.path;
+                EXPECT_TRUE(at::allclose(a.b, b.b, 1.0 / 256, 1e-30)) << a.path;
+                EXPECT_TRUE(at::equal(b.a, b.a.to(at::kBFloat16).to(at::kFloat))) << "stored in bfloat16";
+            }
+        }
+    }
+
+    Expected<BankSummary> again = exportBank(root / "f32", root / "bf16", DType::BF16, *metrics);
+    ASSERT_FALSE(again.ok());
+    expectMentions(again.error(), { (root / "bf16").string(), "already exists" });
+    Expected<BankSummary> integer = exportBank(root / "f32", root / "i64", DType::I64, *metrics);
+    ASSERT_FALSE(integer.ok());
+    expectMentions(integer.error(), { "BF16", "I64" });
+    EXPECT_FALSE(fs::exists(root / "i64"));
 }
 
 } // namespace

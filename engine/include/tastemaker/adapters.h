@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -18,6 +19,8 @@
 #include "tastemaker/metrics.h"
 
 namespace tmk {
+
+enum class DType; // tastemaker/tensorio.h
 
 enum class AdapterSide { Negative, Positive };
 
@@ -69,5 +72,14 @@ Expected<BankSummary> readBankSummary(const std::filesystem::path& bankDir, cons
 // hold adapter_config.json and adapter_model.safetensors.
 Expected<void> registerAdapter(const std::filesystem::path& bankDir, const std::string& metric, AdapterSide side,
     const std::filesystem::path& adapterDir, const std::vector<MetricInfo>& metrics, const std::string& baseModel = "");
+
+// Copies the bank at `bankDir` into a new folder `outDir`, self-contained and movable: one subfolder per adapter
+// (<metric>+, <metric>-) holding adapter_config.json and adapter_model.safetensors with every LoRA factor in
+// `dtype` (F32, F16 or BF16; BF16 halves a float32 bank), plus the run's training record (run.json, metrics.jsonl,
+// train.log) when the adapter folder has one; bank.json names them by relative paths and keeps base_model. The
+// copy is made in `outDir`.partial and renamed at the end, so `outDir` is either complete or absent. Refuses an
+// `outDir` that exists. `progress` is called after each adapter.
+Expected<BankSummary> exportBank(const std::filesystem::path& bankDir, const std::filesystem::path& outDir,
+    DType dtype, const std::vector<MetricInfo>& metrics, const std::function<void(int done, int total)>& progress = {});
 
 } // namespace tmk
