@@ -153,12 +153,24 @@ int runEvaluate(const Args& args)
     Expected<SteeringReportInfo> info = steeringReportInfo(**model, bankDir, *metrics, params->firstSeed);
     if (!info) return reportError(info.error());
     const fs::path out = args.getOr("out", "steering-report");
+    std::vector<SteeringClip> reuse;
+    std::error_code ec;
+    if (args.has("resume") && fs::exists(out / "report.json", ec)) {
+        Expected<SteeringReport> previous = readSteeringReport(out);
+        if (!previous) return reportError(previous.error());
+        Expected<std::vector<SteeringClip>> reusable = reusableSteeringClips(*previous, *info, *params);
+        if (!reusable)
+            return reportError(Error { reusable.error().code, out.string() + ": " + reusable.error().message });
+        reuse = std::move(*reusable);
+        std::cerr << "evaluate: reusing " << reuse.size() << " of the " << previous->clips.size() << " clips in "
+                  << out.string() << "\n";
+    }
 
     SteeringEvalCallbacks callbacks;
     callbacks.onProgress = printProgress();
     callbacks.cancel = &g_evaluateCancel;
     std::signal(SIGINT, onInterrupt);
-    Expected<SteeringEvalRun> run = runSteeringEvaluation(*model, **steering, *metrics, *params, callbacks);
+    Expected<SteeringEvalRun> run = runSteeringEvaluation(*model, **steering, *metrics, *params, callbacks, reuse);
     std::signal(SIGINT, SIG_DFL);
     if (!run) return reportError(run.error());
     const SteeringReport report = buildSteeringReport(*run, *info);
@@ -188,13 +200,17 @@ Command evaluateCommand()
             { "metrics", OptionKind::Value, "LIST",
                 "comma-separated sliders to evaluate (default: every metric the bank has both adapters of)" },
             { "prompts", OptionKind::Value, "FILE",
-                "one prompt per line (default: four held-out prompts, e.g. \"classic rock, electric guitar, keyboard, drums\")" },
+                "one prompt per line (default: four held-out prompts, e.g. \"classic rock, electric guitar, "
+                "keyboard, drums\")" },
             { "seeds", OptionKind::Value, "N", "sampling seeds per value and prompt (default 4)" },
             { "seed", OptionKind::Value, "S", "the first sampling seed (default 0)" },
             { "values", OptionKind::Value, "LIST", "slider values (default -1,-0.5,0,0.5,1)" },
             { "seconds", OptionKind::Value, "S", "clip length (default 8)" },
             { "bootstrap", OptionKind::Value, "N", "bootstrap resamples of each interval (default 2000)" },
             { "out", OptionKind::Value, "DIR", "the report folder (default steering-report)" },
+            { "resume", OptionKind::Flag, "",
+                "reuse the clips of the report already in --out (a cancelled run, or fewer sliders or seeds) whose "
+                "model, settings and slider adapters are unchanged" },
         });
     command.run = runEvaluate;
     return command;

@@ -5,12 +5,17 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
+#include <tuple>
 
+#include "tastemaker/adapters.h"
 #include "tastemaker/clip_library.h"
 #include "tastemaker/generation_job.h"
 #include "tastemaker/steering_report.h"
 
 namespace tmk {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -45,12 +50,17 @@ Expected<std::vector<std::string>> chooseSliders(
 class Evaluation {
 public:
     Evaluation(const std::shared_ptr<const MusicgenModel>& model, Steering& steering, const SteeringEvalParams& params,
-        const SteeringEvalCallbacks& callbacks)
+        const SteeringEvalCallbacks& callbacks, const std::vector<SteeringClip>& reuse)
         : m_model(model)
         , m_steering(steering)
         , m_params(params)
         , m_callbacks(callbacks)
     {
+        for (const SteeringClip& clip : reuse) {
+            // Clips at value 0 are the base model's whichever slider they were made for.
+            const std::string slider = clip.value == 0.0 ? std::string() : clip.slider;
+            m_reuse[{ slider, clip.value, clip.seed }][clip.prompt] = clip.measured;
+        }
         m_run.params = params;
         m_run.clipsPlanned
             = static_cast<int64_t>(params.sliders.size() * params.values.size() * params.prompts.size()) * params.seeds;
@@ -78,6 +88,9 @@ private:
         std::vector<std::vector<double>> measured;
         if (value == 0.0 && m_baseClips.count(seed)) {
             measured = m_baseClips[seed];
+        } else if (std::optional<std::vector<std::vector<double>>> earlier = reused(slider, value, seed)) {
+            measured = std::move(*earlier);
+            if (value == 0.0) m_baseClips[seed] = measured;
         } else {
             Expected<std::vector<std::vector<double>>> generated
                 = generateAndAnalyse(value == 0.0 ? SliderValues {} : SliderValues { { slider, value } }, seed);
@@ -91,6 +104,20 @@ private:
         for (size_t p = 0; p < m_params.prompts.size(); ++p)
             m_run.clips.push_back(SteeringClip { slider, value, seed, m_params.prompts[p], measured[p] });
         return {};
+    }
+
+    // The earlier run's clips of (slider, value, seed), one per prompt in order, when it has every prompt's.
+    std::optional<std::vector<std::vector<double>>> reused(const std::string& slider, double value, uint64_t seed) const
+    {
+        const auto found = m_reuse.find({ value == 0.0 ? std::string() : slider, value, seed });
+        if (found == m_reuse.end()) return std::nullopt;
+        std::vector<std::vector<double>> measured;
+        for (const std::string& prompt : m_params.prompts) {
+            const auto clip = found->second.find(prompt);
+            if (clip == found->second.end()) return std::nullopt;
+            measured.push_back(clip->second);
+        }
+        return measured;
     }
 
     Expected<std::vector<std::vector<double>>> generateAndAnalyse(const SliderValues& sliders, uint64_t seed)
@@ -140,13 +167,16 @@ private:
     const SteeringEvalCallbacks& m_callbacks;
     Clock::time_point m_start = Clock::now();
     std::map<uint64_t, std::vector<std::vector<double>>> m_baseClips; // seed -> per prompt
+    // (slider, or "" at value 0; value; seed) -> prompt -> measurements, from an earlier run
+    std::map<std::tuple<std::string, double, uint64_t>, std::map<std::string, std::vector<double>>> m_reuse;
     SteeringEvalRun m_run;
 };
 
 } // namespace
 
 Expected<SteeringEvalRun> runSteeringEvaluation(const std::shared_ptr<const MusicgenModel>& model, Steering& steering,
-    const std::vector<MetricInfo>& metrics, const SteeringEvalParams& params, const SteeringEvalCallbacks& callbacks)
+    const std::vector<MetricInfo>& metrics, const SteeringEvalParams& params, const SteeringEvalCallbacks& callbacks,
+    const std::vector<SteeringClip>& reuse)
 {
     if (!model) return Error { ErrorCode::InvalidArgument, "no model is loaded; open a model first" };
     TMK_TRY(params.validate());
@@ -154,7 +184,7 @@ Expected<SteeringEvalRun> runSteeringEvaluation(const std::shared_ptr<const Musi
     Expected<std::vector<std::string>> sliders = chooseSliders(params.sliders, steering.summary(), metrics);
     if (!sliders) return sliders.error();
     resolved.sliders = std::move(*sliders);
-    return Evaluation(model, steering, resolved, callbacks).run();
+    return Evaluation(model, steering, resolved, callbacks, reuse).run();
 }
 
 Expected<SteeringReportInfo> steeringReportInfo(const MusicgenModel& model, const std::filesystem::path& bankDir,
@@ -174,6 +204,19 @@ Expected<SteeringReportInfo> steeringReportInfo(const MusicgenModel& model, cons
     sampling.seed = firstSeed;
     info.sampling = sampling.toString();
     info.sliderMetrics = metricIds(metrics);
+    Expected<BankSummary> bank = readBankSummary(bankDir, metrics);
+    if (!bank) return bank.error();
+    for (const BankMetric& metric : bank->metrics) {
+        if (!metric.hasPositive() || !metric.hasNegative()) continue;
+        std::string fingerprints;
+        for (const fs::path& dir : { metric.positiveDir, metric.negativeDir })
+            for (const char* name : { "adapter_config.json", "adapter_model.safetensors" }) {
+                Expected<std::string> fingerprint = fileFingerprint(dir / name);
+                if (!fingerprint) return fingerprint.error();
+                fingerprints += (fingerprints.empty() ? "" : " ") + *fingerprint;
+            }
+        info.adapters[metric.id] = fingerprints;
+    }
     return info;
 }
 

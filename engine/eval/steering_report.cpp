@@ -121,6 +121,37 @@ void addInterference(SteeringSliderReport& slider, const std::vector<std::string
 
 } // namespace
 
+Expected<std::vector<SteeringClip>> reusableSteeringClips(
+    const SteeringReport& previous, const SteeringReportInfo& now, const SteeringEvalParams& params)
+{
+    const std::vector<std::pair<const char*, bool>> differences = {
+        { "model", previous.info.model != now.model },
+        { "device", previous.info.device != now.device },
+        { "compute dtype", previous.info.dtype != now.dtype },
+        { "sampling settings", previous.info.sampling != now.sampling },
+        { "prompts", previous.params.prompts != params.prompts },
+        { "clip length", previous.params.durationSeconds != params.durationSeconds },
+        { "measured columns", previous.columns != steeringColumns() },
+    };
+    for (const auto& [what, differs] : differences)
+        if (differs)
+            return Error { ErrorCode::Mismatch,
+                std::string("the earlier report was made with other ") + what
+                    + ", so its clips cannot be reused; write this report into another folder" };
+    const auto sameAdapters = [&](const std::string& slider) {
+        const auto before = previous.info.adapters.find(slider), after = now.adapters.find(slider);
+        return before != previous.info.adapters.end() && after != now.adapters.end() && before->second == after->second;
+    };
+    std::vector<SteeringClip> clips;
+    for (const SteeringClip& clip : previous.clips) {
+        const bool listedSeed = clip.seed >= params.firstSeed
+            && clip.seed < params.firstSeed + static_cast<uint64_t>(std::max<int64_t>(params.seeds, 0));
+        const bool listedValue = std::find(params.values.begin(), params.values.end(), clip.value) != params.values.end();
+        if (listedSeed && listedValue && (clip.value == 0.0 || sameAdapters(clip.slider))) clips.push_back(clip);
+    }
+    return clips;
+}
+
 const std::vector<std::string>& defaultSteeringPrompts()
 {
     // Held out from every bank the pipeline trains: a DPO pair is prompted with its songs' shared genre tags

@@ -2,6 +2,7 @@
 // PNGs, each written atomically. Nothing here depends on time or on the machine, so the same report gives the
 // same bytes.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -87,6 +88,7 @@ json reportJson(const SteeringReport& report)
         { "device", report.info.device },
         { "dtype", report.info.dtype },
         { "sampling", report.info.sampling },
+        { "adapters", report.info.adapters },
         { "prompts", params.prompts },
         { "seeds", params.seeds },
         { "first_seed", params.firstSeed },
@@ -113,6 +115,16 @@ std::string number(double value)
 }
 
 // "<first>,<column>,<column>,...\n"
+// The shortest text that reads back as the same double, so that a resumed run (which reuses report.csv's clips)
+// gives the report an uninterrupted one does; an empty cell where a clip has no value.
+std::string exactNumber(double value)
+{
+    if (!std::isfinite(value)) return "";
+    char text[32];
+    const std::to_chars_result written = std::to_chars(text, text + sizeof text, value);
+    return std::string(text, written.ptr);
+}
+
 std::string csvHeader(const std::string& first, const std::vector<std::string>& columns)
 {
     std::string text = first;
@@ -124,8 +136,8 @@ std::string clipsCsv(const SteeringReport& report)
 {
     std::string text = csvHeader("slider,value,seed,prompt", report.columns);
     for (const SteeringClip& clip : report.clips) {
-        text += clip.slider + "," + number(clip.value) + "," + std::to_string(clip.seed) + "," + csvField(clip.prompt);
-        for (double value : clip.measured) text += "," + number(value);
+        text += clip.slider + "," + exactNumber(clip.value) + "," + std::to_string(clip.seed) + "," + csvField(clip.prompt);
+        for (double value : clip.measured) text += "," + exactNumber(value);
         text += "\n";
     }
     return text;

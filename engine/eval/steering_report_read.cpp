@@ -133,6 +133,8 @@ void readHeader(Section& top, const std::string& where, SteeringReport& report)
     report.info.device = top.get<std::string>("device");
     report.info.dtype = top.get<std::string>("dtype");
     report.info.sampling = top.get<std::string>("sampling");
+    if (top.has("adapters")) // reports written before it existed lack it
+        report.info.adapters = top.get<std::map<std::string, std::string>>("adapters");
     SteeringEvalParams& params = report.params;
     params.prompts = top.get<std::vector<std::string>>("prompts");
     params.seeds = top.get<int64_t>("seeds");

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,9 +91,11 @@ struct SteeringEvalCallbacks {
 // (the caller owns it; nothing else merges into it meanwhile); it is left with every slider at 0. The clips at
 // value 0 are the same for every slider (the base model), so each seed's are generated once and shared.
 // A cancel returns the clips done so far with `cancelled` set; errors name the slider, value and seed.
+// `reuse` holds clips an earlier run made with the same model and settings (reusableSteeringClips): a (slider,
+// value, seed) whose clips of every prompt are there is taken from it instead of generated.
 Expected<SteeringEvalRun> runSteeringEvaluation(const std::shared_ptr<const MusicgenModel>& model, Steering& steering,
     const std::vector<MetricInfo>& metrics, const SteeringEvalParams& params,
-    const SteeringEvalCallbacks& callbacks = {});
+    const SteeringEvalCallbacks& callbacks = {}, const std::vector<SteeringClip>& reuse = {});
 
 // What a report records of the model (tm_eval_job), the bank (name and content fingerprint of each folder) and the
 // build, device, dtype and sampling (seeded with firstSeed). No times, so that the same run gives the same report.json.
@@ -137,6 +140,10 @@ struct SteeringReportInfo {
     std::string build; // buildIdentity()
     std::string device, dtype, sampling;
     std::vector<std::string> sliderMetrics; // every metric id of metrics.json: the columns that count as off-target
+    // Each slider's two adapters (the bank's metric with both poles) -> the fingerprints (fileFingerprint) of their
+    // adapter_config.json and adapter_model.safetensors, "+" then "-": what a resumed run checks before it reuses
+    // that slider's clips.
+    std::map<std::string, std::string> adapters;
 };
 
 struct SteeringReport {
@@ -158,10 +165,17 @@ SteeringReport buildSteeringReport(const SteeringEvalRun& run, const SteeringRep
 // band). report.json is byte-identical for the same report.
 Expected<void> writeSteeringReport(const std::filesystem::path& outDir, const SteeringReport& report);
 
-// Reads a report folder back: report.json, and the clips from report.csv beside it when there is one (its numbers
-// have six significant digits). info.sliderMetrics is not in report.json and stays empty. Errors name the file and
+// Reads a report folder back: report.json, and the clips from report.csv beside it when there is one (its
+// measurements round-trip exactly). info.sliderMetrics is not in report.json and stays empty. Errors name the file and
 // the entry at fault (a missing or mistyped entry, another format or version, a CSV whose columns differ).
 Expected<SteeringReport> readSteeringReport(const std::filesystem::path& dir);
+
+// The clips of `previous` (a report read back with its clips) that a run of `params` on a model and bank described
+// by `now` can reuse instead of generating: those of a listed seed and value whose slider's adapters have the
+// fingerprint they had (and every clip at value 0, the base model's, which any slider shares). An error, naming
+// the first difference, when the reports' model, device, dtype, sampling, prompts or clip length differ.
+Expected<std::vector<SteeringClip>> reusableSteeringClips(
+    const SteeringReport& previous, const SteeringReportInfo& now, const SteeringEvalParams& params);
 
 // The targets for one slider (docs/steering.md): the high-against-low difference has the right sign
 // (positive: the positive pole is the higher metric) and its 95% interval excludes 0; Spearman >= 0.8; the

@@ -43,11 +43,15 @@ std::string fileText(const fs::path& path)
 }
 
 test::ProcessResult evaluate(const fs::path& out, const fs::path& prompts,
-    const std::string& metrics = "energy,popularity", const std::string& values = "-1,1")
+    const std::string& metrics = "energy,popularity", const std::string& values = "-1,1",
+    const std::vector<std::string>& extra = {})
 {
-    return runProcess(test::cliPath().string(),
-        { "evaluate", "--model", model(), "--bank", bank(), "--metrics", metrics, "--prompts", prompts.string(),
-            "--seeds", "2", "--values", values, "--seconds", "0.5", "--bootstrap", "200", "--out", out.string() });
+    std::vector<std::string> args = { "evaluate", "--model", model(), "--bank", bank(), "--metrics", metrics,
+        "--prompts", prompts.string(), "--seeds", "2", "--values", values, "--bootstrap", "200", "--out", out.string() };
+    args.insert(args.end(), extra.begin(), extra.end());
+    if (std::find(extra.begin(), extra.end(), "--seconds") == extra.end())
+        args.insert(args.end(), { "--seconds", "0.5" });
+    return runProcess(test::cliPath().string(), args);
 }
 
 } // namespace
@@ -91,6 +95,33 @@ TEST(CliEvaluate, WritesTheReportAndTheSameReportTwice)
     ASSERT_EQ(second.exitCode, 0) << second.err;
     EXPECT_EQ(fileText(dir / "a" / "report.json"), fileText(dir / "b" / "report.json"));
     EXPECT_EQ(csv, fileText(dir / "b" / "report.csv"));
+}
+
+TEST(CliEvaluate, AResumedRunReusesTheClipsItCanAndGivesTheUninterruptedReport)
+{
+    const fs::path dir = test::freshOutDir("cli_evaluate_resume");
+    ASSERT_TRUE(writeFileAtomic(dir / "prompts.txt", std::string_view("jazz\nfolk\n")));
+    // One slider first, then both with --resume: energy's clips (and the shared value-0 clips) are reused.
+    const test::ProcessResult first = evaluate(dir / "resumed", dir / "prompts.txt", "energy", "-1,0,1");
+    ASSERT_EQ(first.exitCode, 0) << first.err;
+    const test::ProcessResult resumed
+        = evaluate(dir / "resumed", dir / "prompts.txt", "energy,popularity", "-1,0,1", { "--resume" });
+    ASSERT_EQ(resumed.exitCode, 0) << resumed.err;
+    EXPECT_NE(resumed.err.find("reusing 12 of the 12 clips"), std::string::npos) << resumed.err;
+    const test::ProcessResult fresh = evaluate(dir / "fresh", dir / "prompts.txt", "energy,popularity", "-1,0,1");
+    ASSERT_EQ(fresh.exitCode, 0) << fresh.err;
+    EXPECT_EQ(fileText(dir / "resumed" / "report.json"), fileText(dir / "fresh" / "report.json"));
+    EXPECT_EQ(fileText(dir / "resumed" / "report.csv"), fileText(dir / "fresh" / "report.csv"));
+    const json report = json::parse(fileText(dir / "fresh" / "report.json"));
+    EXPECT_TRUE(report["adapters"]["energy"].get<std::string>().starts_with("sha256:")) << report["adapters"];
+
+    // Other settings make the earlier clips useless: refused, naming what differs.
+    const test::ProcessResult longer
+        = evaluate(dir / "resumed", dir / "prompts.txt", "energy", "-1,0,1", { "--resume", "--seconds", "0.6" });
+    EXPECT_NE(longer.exitCode, 0);
+    EXPECT_NE(longer.err.find("clip length"), std::string::npos) << longer.err;
+    EXPECT_EQ(fileText(dir / "resumed" / "report.json"), fileText(dir / "fresh" / "report.json"))
+        << "a refused resume leaves the report as it was";
 }
 
 TEST(CliEvaluate, RejectsBadArgumentsNamingThem)

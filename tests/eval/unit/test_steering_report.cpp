@@ -289,6 +289,31 @@ TEST(SteeringReport, ReadErrorsNameTheFileAndTheProblem)
     EXPECT_NE(readWith(report.dump()).find("\"mode\""), std::string::npos);
 }
 
+TEST(SteeringReport, AResumedRunReusesOnlyClipsOfUnchangedAdaptersListedSeedsAndTheBaseModel)
+{
+    SteeringEvalRun run = syntheticRun(2);
+    SteeringReportInfo before = info();
+    before.adapters = { { "energy", "sha256:e" }, { "popularity", "sha256:p" } };
+    SteeringReport previous = buildSteeringReport(run, before);
+    previous.clips = run.clips;
+    SteeringReportInfo now = before;
+    now.adapters["popularity"] = "sha256:retrained";
+    SteeringEvalParams params = run.params;
+    params.seeds = 1; // seed 0 only
+    Expected<std::vector<SteeringClip>> reused = reusableSteeringClips(previous, now, params);
+    ASSERT_TRUE(reused.ok()) << reused.error().message;
+    // energy: 3 values x 2 prompts of seed 0; popularity (retrained): only its value-0 clips, the base model's.
+    EXPECT_EQ(reused->size(), 8u);
+    for (const SteeringClip& clip : *reused) {
+        EXPECT_EQ(clip.seed, 0u);
+        if (clip.slider == "popularity") EXPECT_EQ(clip.value, 0.0);
+    }
+    params.prompts = { "jazz" };
+    Expected<std::vector<SteeringClip>> otherPrompts = reusableSteeringClips(previous, now, params);
+    ASSERT_FALSE(otherPrompts.ok());
+    EXPECT_NE(otherPrompts.error().message.find("prompts"), std::string::npos) << otherPrompts.error().message;
+}
+
 TEST(SteeringReport, TargetsFollowTheIssue)
 {
     const SteeringReport report = buildSteeringReport(syntheticRun(8), info());
