@@ -122,8 +122,9 @@ void addInterference(SteeringSliderReport& slider, const std::vector<std::string
 } // namespace
 
 Expected<std::vector<SteeringClip>> reusableSteeringClips(
-    const SteeringReport& previous, const SteeringReportInfo& now, const SteeringEvalParams& params)
+    const SteeringReport& previous, const SteeringReportInfo& now, const SteeringEvalParams& given)
 {
+    const SteeringEvalParams params = given.resolved(); // the default prompts filled in
     const std::vector<std::pair<const char*, bool>> differences = {
         { "model", previous.info.model != now.model },
         { "device", previous.info.device != now.device },

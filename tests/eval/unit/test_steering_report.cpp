@@ -308,6 +308,12 @@ TEST(SteeringReport, AResumedRunReusesOnlyClipsOfUnchangedAdaptersListedSeedsAnd
         EXPECT_EQ(clip.seed, 0u);
         if (clip.slider == "popularity") EXPECT_EQ(clip.value, 0.0);
     }
+    // No prompts given means the default ones, which the earlier run may have used.
+    SteeringReport withDefaults = previous;
+    withDefaults.params.prompts = defaultSteeringPrompts();
+    SteeringEvalParams defaults = params;
+    defaults.prompts.clear();
+    EXPECT_TRUE(reusableSteeringClips(withDefaults, now, defaults).ok());
     params.prompts = { "jazz" };
     Expected<std::vector<SteeringClip>> otherPrompts = reusableSteeringClips(previous, now, params);
     ASSERT_FALSE(otherPrompts.ok());
