@@ -90,6 +90,7 @@ private:
             measured = m_baseClips[seed];
         } else if (std::optional<std::vector<std::vector<double>>> earlier = reused(slider, value, seed)) {
             measured = std::move(*earlier);
+            m_clipsReused += static_cast<int64_t>(measured.size());
             if (value == 0.0) m_baseClips[seed] = measured;
         } else {
             Expected<std::vector<std::vector<double>>> generated
@@ -148,10 +149,11 @@ private:
         progress.clipsDone = static_cast<int64_t>(m_run.clips.size());
         progress.clipsTotal = m_run.clipsPlanned;
         progress.elapsedSeconds = std::chrono::duration<double>(Clock::now() - m_start).count();
-        if (progress.clipsDone > 0)
+        // Reused clips take no time: the rate is that of the clips generated here.
+        const int64_t generated = progress.clipsDone - m_clipsReused;
+        if (generated > 0)
             progress.etaSeconds = progress.elapsedSeconds
-                * static_cast<double>(progress.clipsTotal - progress.clipsDone)
-                / static_cast<double>(progress.clipsDone);
+                * static_cast<double>(progress.clipsTotal - progress.clipsDone) / static_cast<double>(generated);
         m_callbacks.onProgress(progress);
     }
 
@@ -170,6 +172,7 @@ private:
     // (slider, or "" at value 0; value; seed) -> prompt -> measurements, from an earlier run
     std::map<std::tuple<std::string, double, uint64_t>, std::map<std::string, std::vector<double>>> m_reuse;
     SteeringEvalRun m_run;
+    int64_t m_clipsReused = 0;
 };
 
 } // namespace
