@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 #include <tuple>
 
 #include "tastemaker/adapters.h"
@@ -68,6 +69,7 @@ public:
 
     Expected<SteeringEvalRun> run()
     {
+        countGenerations();
         for (const std::string& slider : m_params.sliders)
             for (double value : m_params.values)
                 for (int64_t s = 0; s < m_params.seeds; ++s) {
@@ -90,7 +92,6 @@ private:
             measured = m_baseClips[seed];
         } else if (std::optional<std::vector<std::vector<double>>> earlier = reused(slider, value, seed)) {
             measured = std::move(*earlier);
-            m_clipsReused += static_cast<int64_t>(measured.size());
             if (value == 0.0) m_baseClips[seed] = measured;
         } else {
             Expected<std::vector<std::vector<double>>> generated
@@ -100,11 +101,26 @@ private:
                     slider + "=" + std::to_string(value) + ", seed " + std::to_string(seed) + ": "
                         + generated.error().message };
             measured = std::move(*generated);
+            ++m_generationsDone;
             if (value == 0.0) m_baseClips[seed] = measured;
         }
         for (size_t p = 0; p < m_params.prompts.size(); ++p)
             m_run.clips.push_back(SteeringClip { slider, value, seed, m_params.prompts[p], measured[p] });
         return {};
+    }
+
+    // How many generations the plan needs: one per (slider, value, seed) that is neither reused nor a value-0
+    // batch already made for that seed.
+    void countGenerations()
+    {
+        std::set<uint64_t> baseSeeds;
+        for (const std::string& slider : m_params.sliders)
+            for (double value : m_params.values)
+                for (int64_t s = 0; s < m_params.seeds; ++s) {
+                    const uint64_t seed = m_params.firstSeed + static_cast<uint64_t>(s);
+                    if (value == 0.0 && !baseSeeds.insert(seed).second) continue;
+                    if (!reused(slider, value, seed)) ++m_generationsPlanned;
+                }
     }
 
     // The earlier run's clips of (slider, value, seed), one per prompt in order, when it has every prompt's.
@@ -149,11 +165,11 @@ private:
         progress.clipsDone = static_cast<int64_t>(m_run.clips.size());
         progress.clipsTotal = m_run.clipsPlanned;
         progress.elapsedSeconds = std::chrono::duration<double>(Clock::now() - m_start).count();
-        // Reused clips take no time: the rate is that of the clips generated here.
-        const int64_t generated = progress.clipsDone - m_clipsReused;
-        if (generated > 0)
+        // Shared and reused clips take no time: the ETA is over the generations still to run.
+        if (m_generationsDone > 0)
             progress.etaSeconds = progress.elapsedSeconds
-                * static_cast<double>(progress.clipsTotal - progress.clipsDone) / static_cast<double>(generated);
+                * static_cast<double>(m_generationsPlanned - m_generationsDone)
+                / static_cast<double>(m_generationsDone);
         m_callbacks.onProgress(progress);
     }
 
@@ -172,7 +188,7 @@ private:
     // (slider, or "" at value 0; value; seed) -> prompt -> measurements, from an earlier run
     std::map<std::tuple<std::string, double, uint64_t>, std::map<std::string, std::vector<double>>> m_reuse;
     SteeringEvalRun m_run;
-    int64_t m_clipsReused = 0;
+    int64_t m_generationsPlanned = 0, m_generationsDone = 0;
 };
 
 } // namespace
