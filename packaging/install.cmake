@@ -7,9 +7,9 @@ install(FILES ${CMAKE_SOURCE_DIR}/resources/metrics.json DESTINATION share/taste
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/resources/presets DESTINATION share/tastemaker/resources)
 install(FILES ${CMAKE_SOURCE_DIR}/models/tokenizer/spiece.model DESTINATION share/tastemaker/models/tokenizer)
 install(DIRECTORY ${CMAKE_BINARY_DIR}/models/default-tiny DESTINATION share/tastemaker/models)
-# The trained demo model (issue 14), once it is committed under models/demo.
+# The trained demo model (issue 14, models/demo) and its adapter bank with its steering report (issue 15,
+# models/demo-bank): the app opens both on first start.
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/models/demo DESTINATION share/tastemaker/models OPTIONAL)
-# Its adapter bank (issue 15), once committed under models/demo-bank; the app opens both on first start.
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/models/demo-bank DESTINATION share/tastemaker/models OPTIONAL)
 if(TM_BUILD_UI)
   install(FILES ${CMAKE_SOURCE_DIR}/packaging/tastemaker.desktop DESTINATION share/applications)

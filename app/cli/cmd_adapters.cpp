@@ -67,8 +67,9 @@ Command bankExportCommand()
         Expected<std::vector<MetricInfo>> metrics = loadMetrics();
         if (!metrics) return reportError(metrics.error());
         const std::string out = *args.get("out");
-        Expected<BankSummary> bank = exportBank(*args.get("bank"), out, dtype, *metrics,
-            [](int done, int total) { std::cerr << "exported " << done << "/" << total << " adapters\r" << std::flush; });
+        Expected<BankSummary> bank = exportBank(*args.get("bank"), out, dtype, *metrics, [](int done, int total) {
+            std::cerr << "exported " << done << "/" << total << " adapters\r" << std::flush;
+        });
         if (!bank) return reportError(bank.error());
         std::cerr << "\nwrote " << bank->adapterCount() << " adapters (" << dtypeName(dtype) << ") to " << out << "\n";
         return static_cast<int>(kExitOk);

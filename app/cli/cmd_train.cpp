@@ -194,8 +194,8 @@ int runTrainAll(const Args& args)
         for (const std::string& metric : chosen)
             if (std::find(trainable.begin(), trainable.end(), metric) == trainable.end())
                 return reportError(Error { ErrorCode::InvalidArgument,
-                    "train-all: \"" + metric + "\" is not a metric with train pairs in "
-                        + base->pairsDir.string() + " (it has: " + joinedList(trainable) + ")." });
+                    "train-all: \"" + metric + "\" is not a metric with train pairs in " + base->pairsDir.string()
+                        + " (it has: " + joinedList(trainable) + ")." });
     }
     int failures = 0;
     for (const std::string& metric : chosen) {

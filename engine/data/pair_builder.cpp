@@ -1,5 +1,6 @@
 // buildPairs (pairs.h): songs -> filters -> per-song split -> per-metric pools -> within-genre greedy matching
-// on z-scored audio features other than the metric's own -> (chosen, rejected) per metric, with a rank gap. The algorithm and its choices: docs/pairs.md.
+// on z-scored audio features other than the metric's own -> (chosen, rejected) per metric, with a rank gap. The
+// algorithm and its choices: docs/pairs.md.
 #include "data/pair_builder.h"
 
 #include <algorithm>
@@ -69,8 +70,9 @@ using FeatureMask = std::array<bool, kAudioFeatureCount>;
 
 bool sameColumn(std::string_view a, std::string_view b)
 {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-        [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); });
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    });
 }
 
 // The features `expression` is computed from: its columns (and their aliases), and the user's rating column.

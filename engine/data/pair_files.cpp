@@ -219,10 +219,9 @@ std::string PairReport::toJson() const
                 { { "metric", stats.metric }, { "available", false }, { "reason", stats.unavailableReason } });
             continue;
         }
-        metricList.push_back(
-            { { "metric", stats.metric }, { "available", true }, { "songs_with_value", stats.songsWithValue },
-                { "train_pairs", stats.trainPairs }, { "test_pairs", stats.testPairs }, { "ties", stats.ties },
-                { "below_gap", stats.belowGap } });
+        metricList.push_back({ { "metric", stats.metric }, { "available", true },
+            { "songs_with_value", stats.songsWithValue }, { "train_pairs", stats.trainPairs },
+            { "test_pairs", stats.testPairs }, { "ties", stats.ties }, { "below_gap", stats.belowGap } });
     }
     root["pairs"] = { { "train", train }, { "test", test }, { "total", train + test } };
     root["metrics"] = std::move(metricList);

@@ -147,7 +147,8 @@ Expected<std::vector<SteeringClip>> reusableSteeringClips(
     for (const SteeringClip& clip : previous.clips) {
         const bool listedSeed = clip.seed >= params.firstSeed
             && clip.seed < params.firstSeed + static_cast<uint64_t>(std::max<int64_t>(params.seeds, 0));
-        const bool listedValue = std::find(params.values.begin(), params.values.end(), clip.value) != params.values.end();
+        const bool listedValue
+            = std::find(params.values.begin(), params.values.end(), clip.value) != params.values.end();
         if (listedSeed && listedValue && (clip.value == 0.0 || sameAdapters(clip.slider))) clips.push_back(clip);
     }
     return clips;

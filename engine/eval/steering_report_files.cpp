@@ -136,7 +136,8 @@ std::string clipsCsv(const SteeringReport& report)
 {
     std::string text = csvHeader("slider,value,seed,prompt", report.columns);
     for (const SteeringClip& clip : report.clips) {
-        text += clip.slider + "," + exactNumber(clip.value) + "," + std::to_string(clip.seed) + "," + csvField(clip.prompt);
+        text += clip.slider + "," + exactNumber(clip.value) + "," + std::to_string(clip.seed) + ","
+            + csvField(clip.prompt);
         for (double value : clip.measured) text += "," + exactNumber(value);
         text += "\n";
     }

@@ -217,8 +217,8 @@ fs::path writeTwoWayTracks(const fs::path& dir)
     fs::create_directories(dir);
     std::string csv = "track_id,artists,track_name,popularity,danceability,energy,loudness,speechiness,acousticness,"
                       "instrumentalness,liveness,valence,tempo,track_genre\n";
-    for (const auto& [id, danceability, tempo] : { std::tuple { "A", "0.0", "100" }, { "B", "0.1", "130" },
-             { "C", "1.0", "100.5" }, { "D", "1.1", "130.5" } })
+    for (const auto& [id, danceability, tempo] :
+        { std::tuple { "A", "0.0", "100" }, { "B", "0.1", "130" }, { "C", "1.0", "100.5" }, { "D", "1.1", "130.5" } })
         csv += std::string(id) + ",Band," + id + ",50," + danceability + ",0.5,-8,0.05,0.5,0.0,0.1,0.5," + tempo
             + ",rock\n";
     std::ofstream(dir / "tracks.csv") << csv;

@@ -10,8 +10,8 @@
 #include <ATen/ATen.h>
 
 #include "adapters/lora_adapter.h"
-#include "tastemaker/adapters.h"
 #include "core/json.h"
+#include "tastemaker/adapters.h"
 #include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "testsupport.h"

@@ -146,7 +146,8 @@ void SteeringSliderTable::setRow(int row, const SteeringSliderReport& slider)
         const QString why = tr("The audio analyser does not measure %1; its row of the interference matrix shows "
                                "what it moves.")
                                 .arg(name->text());
-        for (int column : { DifferenceColumn, EffectColumn, SpearmanColumn, SpearmanOfMeansColumn, InterferenceColumn }) {
+        for (int column :
+            { DifferenceColumn, EffectColumn, SpearmanColumn, SpearmanOfMeansColumn, InterferenceColumn }) {
             QTableWidgetItem* cell = cellItem(tr("not measurable"), why);
             cell->setForeground(mutedTextColor(palette()));
             setItem(row, column, cell);

@@ -79,7 +79,7 @@ Expected<void> registerAdapter(const std::filesystem::path& bankDir, const std::
 // train.log) when the adapter folder has one; bank.json names them by relative paths and keeps base_model. The
 // copy is made in `outDir`.partial and renamed at the end, so `outDir` is either complete or absent. Refuses an
 // `outDir` that exists. `progress` is called after each adapter.
-Expected<BankSummary> exportBank(const std::filesystem::path& bankDir, const std::filesystem::path& outDir,
-    DType dtype, const std::vector<MetricInfo>& metrics, const std::function<void(int done, int total)>& progress = {});
+Expected<BankSummary> exportBank(const std::filesystem::path& bankDir, const std::filesystem::path& outDir, DType dtype,
+    const std::vector<MetricInfo>& metrics, const std::function<void(int done, int total)>& progress = {});
 
 } // namespace tmk

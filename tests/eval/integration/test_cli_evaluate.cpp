@@ -46,8 +46,9 @@ test::ProcessResult evaluate(const fs::path& out, const fs::path& prompts,
     const std::string& metrics = "energy,popularity", const std::string& values = "-1,1",
     const std::vector<std::string>& extra = {})
 {
-    std::vector<std::string> args = { "evaluate", "--model", model(), "--bank", bank(), "--metrics", metrics,
-        "--prompts", prompts.string(), "--seeds", "2", "--values", values, "--bootstrap", "200", "--out", out.string() };
+    std::vector<std::string> args
+        = { "evaluate", "--model", model(), "--bank", bank(), "--metrics", metrics, "--prompts", prompts.string(),
+              "--seeds", "2", "--values", values, "--bootstrap", "200", "--out", out.string() };
     args.insert(args.end(), extra.begin(), extra.end());
     if (std::find(extra.begin(), extra.end(), "--seconds") == extra.end())
         args.insert(args.end(), { "--seconds", "0.5" });
