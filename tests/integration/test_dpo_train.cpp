@@ -362,6 +362,29 @@ TEST(DpoTrainCli, TrainAndTrainAllWithABank)
     r = test::runProcess(test::cliPath().string(), args);
     ASSERT_EQ(r.exitCode, 0) << r.err;
     EXPECT_NE(r.err.find("(finished)"), std::string::npos) << r.err;
+
+    // --metrics picks (and orders) the metrics; one the pairs folder has no train pairs of is refused by name.
+    args.insert(args.end(), { "--metrics", kMetric });
+    r = test::runProcess(test::cliPath().string(), args);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    args.back() = "valence";
+    r = test::runProcess(test::cliPath().string(), args);
+    EXPECT_EQ(r.exitCode, 2) << r.err;
+    for (const std::string& part : { std::string("valence"), std::string(kMetric), pairs.string() })
+        EXPECT_NE(r.err.find(part), std::string::npos) << r.err << "\n  lacks: " << part;
+
+    // bank-export: a movable bf16 copy of the bank the runs registered in.
+    r = test::runProcess(test::cliPath().string(),
+        { "bank-export", "--bank", (root / "bank").string(), "--out", (root / "export").string() });
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    Expected<BankSummary> exported = readBankSummary(root / "export", metrics());
+    ASSERT_TRUE(exported.ok()) << exported.error().message;
+    EXPECT_EQ(exported->adapterCount(), 2);
+    EXPECT_TRUE(fs::exists(root / "export" / (std::string(kMetric) + "+") / "metrics.jsonl"));
+    r = test::runProcess(test::cliPath().string(),
+        { "bank-export", "--bank", (root / "bank").string(), "--out", (root / "export").string(), "--dtype", "i64" });
+    EXPECT_EQ(r.exitCode, 2) << r.err;
+    EXPECT_NE(r.err.find("i64"), std::string::npos) << r.err;
 }
 
 } // namespace
