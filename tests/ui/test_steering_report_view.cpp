@@ -2,7 +2,8 @@
 // its sliders, which targets each meets, the chart's series and the interference matrix; a malformed report.json
 // shows an error naming the file and leaves the view usable; the bank's own report is found; and on the tiny public
 // model and its fixture bank a run (1 slider, 1 seed, 1 prompt, values -1 and 1, 0.5 s clips) completes and shows
-// its report, while a cancelled run leaves the app usable. No assertion depends on the machine's speed.
+// its report, while a cancelled run leaves the app usable and a second run into its folder continues it. No
+// assertion depends on the machine's speed.
 #include <future>
 
 #include <QAction>
@@ -323,6 +324,33 @@ private Q_SLOTS:
         QVERIFY(view->report()->clipsDone >= 1);
         if (outcome == SteeringRunOutcome::Cancelled)
             QVERIFY(view->findChild<QLabel*>("steeringReportSource")->text().contains("incomplete"));
+
+        // Run again into that folder: the report is continued to the end.
+        QVERIFY(tmk::test::waitIdle(app.bridge));
+        finished.clear();
+        QVERIFY(view->startRun(longer));
+        QVERIFY(finished.wait(kRunTimeoutMs));
+        QCOMPARE(finished.first().at(0).value<SteeringRunOutcome>(), SteeringRunOutcome::Finished);
+        QVERIFY(view->report());
+        QVERIFY(view->report()->complete);
+        QCOMPARE(view->report()->clipsDone, int64_t(16)); // 2 sliders x 2 values x 4 seeds x 1 prompt
+        // A run with other settings into it is refused, naming the folder and the difference; the report stays.
+        QFile reportFile(longer.outDir + "/report.json");
+        QVERIFY(reportFile.open(QIODevice::ReadOnly));
+        const QByteArray kept = reportFile.readAll();
+        reportFile.close();
+        SteeringRunRequest other = longer;
+        other.params.prompts = { "folk" };
+        finished.clear();
+        QVERIFY(view->startRun(other));
+        QVERIFY(finished.wait(kRunTimeoutMs));
+        QCOMPARE(finished.first().at(0).value<SteeringRunOutcome>(), SteeringRunOutcome::Failed);
+        const QString refused = finished.first().at(2).toString();
+        QVERIFY2(refused.contains("already holds a steering report") && refused.contains("prompts"),
+            qPrintable(refused));
+        QVERIFY(reportFile.open(QIODevice::ReadOnly));
+        QCOMPARE(reportFile.readAll(), kept);
+        reportFile.close();
 
         // The app is usable: the engine is idle, and the next run goes through.
         QVERIFY(tmk::test::waitIdle(app.bridge));

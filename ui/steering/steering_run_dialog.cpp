@@ -7,6 +7,7 @@
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -185,7 +186,10 @@ void SteeringRunDialog::refresh()
                            .arg(generations * static_cast<qint64>(params.prompts.size()))
                            .arg(generations)
                            .arg(params.durationSeconds)
-                           .arg(params.prompts.size()));
+                           .arg(params.prompts.size())
+        + (QFileInfo::exists(request().outDir + "/report.json")
+                ? tr(" The folder already holds a report: it is continued, its clips that still apply are reused.")
+                : QString()));
 }
 
 } // namespace tmk::ui
