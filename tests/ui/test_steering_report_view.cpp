@@ -346,8 +346,8 @@ private Q_SLOTS:
         QVERIFY(finished.wait(kRunTimeoutMs));
         QCOMPARE(finished.first().at(0).value<SteeringRunOutcome>(), SteeringRunOutcome::Failed);
         const QString refused = finished.first().at(2).toString();
-        QVERIFY2(refused.contains("already holds a steering report") && refused.contains("prompts"),
-            qPrintable(refused));
+        QVERIFY2(
+            refused.contains("already holds a steering report") && refused.contains("prompts"), qPrintable(refused));
         QVERIFY(reportFile.open(QIODevice::ReadOnly));
         QCOMPARE(reportFile.readAll(), kept);
         reportFile.close();
