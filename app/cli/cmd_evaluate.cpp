@@ -153,24 +153,22 @@ int runEvaluate(const Args& args)
     Expected<SteeringReportInfo> info = steeringReportInfo(**model, bankDir, *metrics, params->firstSeed);
     if (!info) return reportError(info.error());
     const fs::path out = args.getOr("out", "steering-report");
-    std::vector<SteeringClip> reuse;
-    std::error_code ec;
-    if (args.has("resume") && fs::exists(out / "report.json", ec)) {
-        Expected<SteeringReport> previous = readSteeringReport(out);
-        if (!previous) return reportError(previous.error());
-        Expected<std::vector<SteeringClip>> reusable = reusableSteeringClips(*previous, *info, *params);
-        if (!reusable)
-            return reportError(Error { reusable.error().code, out.string() + ": " + reusable.error().message });
+    ReusableSteeringClips reuse;
+    if (args.has("resume")) {
+        Expected<ReusableSteeringClips> reusable = reusableSteeringClipsIn(out, *info, *params);
+        if (!reusable) return reportError(reusable.error());
         reuse = std::move(*reusable);
-        std::cerr << "evaluate: reusing " << reuse.size() << " of the " << previous->clips.size() << " clips in "
-                  << out.string() << "\n";
+        if (reuse.earlierClips > 0)
+            std::cerr << "evaluate: reusing " << reuse.clips.size() << " of the " << reuse.earlierClips << " clips in "
+                      << out.string() << "\n";
     }
 
     SteeringEvalCallbacks callbacks;
     callbacks.onProgress = printProgress();
     callbacks.cancel = &g_evaluateCancel;
     std::signal(SIGINT, onInterrupt);
-    Expected<SteeringEvalRun> run = runSteeringEvaluation(*model, **steering, *metrics, *params, callbacks, reuse);
+    Expected<SteeringEvalRun> run
+        = runSteeringEvaluation(*model, **steering, *metrics, *params, callbacks, reuse.clips);
     std::signal(SIGINT, SIG_DFL);
     if (!run) return reportError(run.error());
     const SteeringReport report = buildSteeringReport(*run, *info);

@@ -154,6 +154,20 @@ Expected<std::vector<SteeringClip>> reusableSteeringClips(
     return clips;
 }
 
+Expected<ReusableSteeringClips> reusableSteeringClipsIn(
+    const std::filesystem::path& outDir, const SteeringReportInfo& now, const SteeringEvalParams& params)
+{
+    std::error_code ec;
+    if (!std::filesystem::exists(outDir / "report.json", ec)) return ReusableSteeringClips {};
+    Expected<SteeringReport> previous = readSteeringReport(outDir);
+    if (!previous) return previous.error();
+    Expected<std::vector<SteeringClip>> reusable = reusableSteeringClips(*previous, now, params);
+    if (!reusable)
+        return Error { reusable.error().code,
+            outDir.string() + " already holds a steering report: " + reusable.error().message };
+    return ReusableSteeringClips { std::move(*reusable), previous->clips.size() };
+}
+
 const std::vector<std::string>& defaultSteeringPrompts()
 {
     // Held out from every bank the pipeline trains: a DPO pair is prompted with its songs' shared genre tags

@@ -15,22 +15,6 @@ struct ReportJobResult {
     Error error;
 };
 
-// A report already in the folder (a cancelled run, or fewer sliders or seeds) is continued: its clips that still
-// apply are reused. One made with other settings is left as it is and the run refused, so nothing is overwritten.
-Expected<std::vector<SteeringClip>> clipsToReuse(
-    const fs::path& outDir, const SteeringReportInfo& info, const SteeringEvalParams& params)
-{
-    std::error_code ec;
-    if (!fs::exists(outDir / "report.json", ec)) return std::vector<SteeringClip> {};
-    Expected<SteeringReport> previous = readSteeringReport(outDir);
-    if (!previous) return previous.error();
-    Expected<std::vector<SteeringClip>> reusable = reusableSteeringClips(*previous, info, params);
-    if (!reusable)
-        return Error { reusable.error().code,
-            outDir.string() + " already holds a steering report: " + reusable.error().message };
-    return reusable;
-}
-
 // On the worker: evaluates with the worker's model and bank, puts the user's slider values back, and writes the
 // report (also a cancelled one, when it has clips).
 ReportJobResult runReport(EngineBridge& engine, const std::vector<MetricInfo>& metrics,
@@ -53,14 +37,17 @@ ReportJobResult runReport(EngineBridge& engine, const std::vector<MetricInfo>& m
         result.error = info.error();
         return result;
     }
-    Expected<std::vector<SteeringClip>> reuse
-        = clipsToReuse(fs::path(request.outDir.toStdString()), *info, request.params);
+    // A report already in the folder (a cancelled run, or fewer sliders or seeds) is continued; one made with other
+    // settings is left as it is and the run refused, so nothing is overwritten.
+    Expected<ReusableSteeringClips> reuse
+        = reusableSteeringClipsIn(fs::path(request.outDir.toStdString()), *info, request.params);
     if (!reuse) {
         result.error = reuse.error();
         return result;
     }
     const SliderValues before = steering->current();
-    Expected<SteeringEvalRun> run = runSteeringEvaluation(model, *steering, metrics, request.params, callbacks, *reuse);
+    Expected<SteeringEvalRun> run
+        = runSteeringEvaluation(model, *steering, metrics, request.params, callbacks, reuse->clips);
     Expected<SteeringMergeInfo> restored = steering->apply(before);
     if (!run) {
         result.error = run.error();

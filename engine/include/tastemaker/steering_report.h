@@ -177,6 +177,16 @@ Expected<SteeringReport> readSteeringReport(const std::filesystem::path& dir);
 Expected<std::vector<SteeringClip>> reusableSteeringClips(
     const SteeringReport& previous, const SteeringReportInfo& now, const SteeringEvalParams& params);
 
+// What a run of `params` writing into `outDir` can reuse of the report already there: reusableSteeringClips of it,
+// and how many clips it held. Nothing when `outDir` holds no report.json. A report that cannot be read, or that was
+// made with other settings, is an error naming the file or the folder (`evaluate --resume` and the app's runs).
+struct ReusableSteeringClips {
+    std::vector<SteeringClip> clips;
+    size_t earlierClips = 0; // the clips the report in `outDir` held
+};
+Expected<ReusableSteeringClips> reusableSteeringClipsIn(
+    const std::filesystem::path& outDir, const SteeringReportInfo& now, const SteeringEvalParams& params);
+
 // The targets for one slider (docs/steering.md): the high-against-low difference has the right sign
 // (positive: the positive pole is the higher metric) and its 95% interval excludes 0; Spearman >= 0.8; the
 // interference ratio < 0.5. A figure that is undefined misses its target; a latent slider is not measurable.

@@ -306,7 +306,9 @@ TEST(SteeringReport, AResumedRunReusesOnlyClipsOfUnchangedAdaptersListedSeedsAnd
     EXPECT_EQ(reused->size(), 8u);
     for (const SteeringClip& clip : *reused) {
         EXPECT_EQ(clip.seed, 0u);
-        if (clip.slider == "popularity") EXPECT_EQ(clip.value, 0.0);
+        if (clip.slider == "popularity") {
+            EXPECT_EQ(clip.value, 0.0);
+        }
     }
     // No prompts given means the default ones, which the earlier run may have used.
     SteeringReport withDefaults = previous;
