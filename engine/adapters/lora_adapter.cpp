@@ -27,11 +27,6 @@ bool startsWith(const std::string& text, const std::string& prefix)
     return text.rfind(prefix, 0) == 0;
 }
 
-bool endsWith(const std::string& text, const std::string& suffix)
-{
-    return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // The folder holding adapter_config.json: `dir`, or its only subfolder that holds one.
 Expected<fs::path> resolveAdapterDir(const fs::path& dir)
 {
@@ -74,7 +69,7 @@ Expected<KeyParts> classifyKey(const std::string& key, const std::string& file)
         { ".lora_embedding_B", { "", LoraKind::Embedding, false } },
     };
     for (const auto& [suffix, parts] : factors) {
-        if (endsWith(rest, suffix) && rest.size() > std::string(suffix).size()) {
+        if (rest.ends_with(suffix) && rest.size() > std::string(suffix).size()) {
             KeyParts found = parts;
             found.module = rest.substr(0, rest.size() - std::string(suffix).size());
             return found;
@@ -82,7 +77,7 @@ Expected<KeyParts> classifyKey(const std::string& key, const std::string& file)
     }
     if (rest.find("lora_magnitude_vector") != std::string::npos)
         return refuseKey(file, key, "is a DoRA magnitude vector; DoRA adapters cannot be blended as a sum of deltas");
-    if (endsWith(rest, ".lora_B.bias"))
+    if (rest.ends_with(".lora_B.bias"))
         return refuseKey(file, key, "is a LoRA bias (lora_bias=True), which this merge does not support");
     if (rest.find("modules_to_save") != std::string::npos || rest.find("original_module") != std::string::npos)
         return refuseKey(file, key, "is a modules_to_save copy of a whole module, which cannot be blended");
@@ -92,15 +87,15 @@ Expected<KeyParts> classifyKey(const std::string& key, const std::string& file)
         return refuseKey(file, key, "is a base-layer weight, not a LoRA factor");
     if (rest.find(".lora_") != std::string::npos) {
         static const std::regex named(R"(.*\.lora_(A|B|embedding_A|embedding_B)\.[^.]+(\.weight)?)");
-        if (std::regex_match(rest, named) && !endsWith(rest, ".bias"))
+        if (std::regex_match(rest, named) && !rest.ends_with(".bias"))
             return refuseKey(
                 file, key, "carries an adapter name inside its key, which PEFT's save_pretrained never writes");
         return refuseKey(file, key, "is not a LoRA factor this merge can represent");
     }
-    if (endsWith(rest, ".bias"))
+    if (rest.ends_with(".bias"))
         return refuseKey(
             file, key, "is a trained bias (bias=\"all\" or \"lora_only\"): full values, not deltas, cannot be blended");
-    if (endsWith(rest, ".weight"))
+    if (rest.ends_with(".weight"))
         return refuseKey(file, key, "is a full module weight (a modules_to_save copy), which cannot be blended");
     return refuseKey(file, key, "is not a LoRA factor this merge can represent");
 }

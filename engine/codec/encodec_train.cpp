@@ -38,11 +38,11 @@ namespace tmk::encodec {
 
 namespace {
 
-const at::TensorOptions kFloat = at::TensorOptions().dtype(at::kFloat);
+const at::TensorOptions kF32 = at::TensorOptions().dtype(at::kFloat);
 
 at::Tensor uniform(const std::vector<int64_t>& shape, double bound, at::Generator& generator)
 {
-    return at::empty(shape, kFloat).uniform_(-bound, bound, generator);
+    return at::empty(shape, kF32).uniform_(-bound, bound, generator);
 }
 
 std::string codebookPrefix(int64_t q)
@@ -68,10 +68,10 @@ TrainableEncodec::TrainableEncodec(const EncodecConfig& config, uint64_t seed)
     addParameters(m_decoder, generator);
     for (int64_t q = 0; q < config.numQuantizers(); ++q) {
         const std::string prefix = codebookPrefix(q);
-        m_buffers.push_back({ prefix + "embed", at::zeros({ config.codebookSize, config.codebookDim }, kFloat) });
-        m_buffers.push_back({ prefix + "embed_avg", at::zeros({ config.codebookSize, config.codebookDim }, kFloat) });
-        m_buffers.push_back({ prefix + "cluster_size", at::zeros({ config.codebookSize }, kFloat) });
-        m_buffers.push_back({ prefix + "inited", at::zeros({ 1 }, kFloat) });
+        m_buffers.push_back({ prefix + "embed", at::zeros({ config.codebookSize, config.codebookDim }, kF32) });
+        m_buffers.push_back({ prefix + "embed_avg", at::zeros({ config.codebookSize, config.codebookDim }, kF32) });
+        m_buffers.push_back({ prefix + "cluster_size", at::zeros({ config.codebookSize }, kF32) });
+        m_buffers.push_back({ prefix + "inited", at::zeros({ 1 }, kF32) });
     }
 }
 
@@ -82,14 +82,14 @@ void TrainableEncodec::addParameters(const NetLayout& layout, at::Generator& gen
     for (const TensorSpec& spec : specs) {
         at::Tensor value;
         if (spec.init == TensorInit::WeightNormG) {
-            value = at::ones(spec.shape, kFloat); // replaced by ||v|| below, once v exists
+            value = at::ones(spec.shape, kF32); // replaced by ||v|| below, once v exists
         } else if (spec.name.find(".lstm.") != std::string::npos) {
             value = uniform(spec.shape, 1.0 / std::sqrt(static_cast<double>(spec.shape.back())), generator);
         } else if (spec.shape.size() == 3) { // weight_v: kaiming-uniform bound 1 / sqrt(fan_in), as PyTorch's conv
             // fan_in = size(1) * k for Conv1d [out, in, k] and ConvTranspose1d [in, out, k] alike (PyTorch's rule)
             value = uniform(spec.shape, 1.0 / std::sqrt(static_cast<double>(spec.shape[1] * spec.shape[2])), generator);
         } else {
-            value = at::zeros(spec.shape, kFloat); // conv bias
+            value = at::zeros(spec.shape, kF32); // conv bias
         }
         m_paramIndex[spec.name] = m_params.size();
         m_params.push_back({ spec.name, value });
@@ -227,10 +227,10 @@ void TrainableEncodec::initCodebook(int64_t q, const at::Tensor& residual, at::G
         nearest = at::minimum(nearest, distance.clamp_min(0));
     }
     at::Tensor embed = residual.index_select(0, at::cat(picks)).clone(); // [V, D]
-    at::Tensor counts = at::zeros({ codes }, kFloat);
+    at::Tensor counts = at::zeros({ codes }, kF32);
     for (int64_t it = 0; it < quantizerOptions.kmeansIterations; ++it) {
         at::Tensor index = at::argmin(squaredDistance(residual, embed), 1); // [N]
-        counts = at::zeros({ codes }, kFloat).index_add_(0, index, at::ones({ rows }, kFloat));
+        counts = at::zeros({ codes }, kF32).index_add_(0, index, at::ones({ rows }, kF32));
         at::Tensor sums = at::zeros_like(embed).index_add_(0, index, residual);
         at::Tensor used = (counts > 0).unsqueeze(1);
         embed = at::where(used, sums / counts.clamp_min(1).unsqueeze(1), embed);
@@ -248,7 +248,7 @@ void TrainableEncodec::updateCodebook(int64_t q, const at::Tensor& residual, con
     at::Tensor& embed = m_buffers[4 * q].value;
     at::Tensor& embedAvg = m_buffers[4 * q + 1].value;
     at::Tensor& clusterSize = m_buffers[4 * q + 2].value;
-    at::Tensor counts = at::zeros({ codes }, kFloat).index_add_(0, index, at::ones({ residual.size(0) }, kFloat));
+    at::Tensor counts = at::zeros({ codes }, kF32).index_add_(0, index, at::ones({ residual.size(0) }, kF32));
     at::Tensor sums = at::zeros_like(embed).index_add_(0, index, residual);
     clusterSize.mul_(decay).add_(counts, 1.0 - decay);
     embedAvg.mul_(decay).add_(sums, 1.0 - decay);
@@ -288,7 +288,7 @@ QuantizeResult TrainableEncodec::quantize(const at::Tensor& latent, bool train, 
     std::vector<at::Tensor> codes;
     at::Tensor residual = flat.detach();
     at::Tensor sum = at::zeros_like(residual);
-    at::Tensor commitment = at::zeros({}, kFloat);
+    at::Tensor commitment = at::zeros({}, kF32);
     for (int64_t q = 0; q < m_config.numQuantizers(); ++q) {
         at::Tensor index;
         {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/stopwatch.h"
 #include "tastemaker/devtools/benchmarks.h"
 
 namespace tmk {
@@ -12,11 +13,6 @@ namespace tmk {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 } // namespace
 

@@ -22,21 +22,16 @@ namespace {
 constexpr int64_t kExtraIds = 100;
 constexpr const char* kTransformersVersion = "4.40.2"; // the version the fixtures' layout was written by
 
-bool endsWith(const std::string& text, const std::string& suffix)
-{
-    return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // T5PreTrainedModel._init_weights with initializer_factor f: shared N(0, f), q N(0, f (d d_kv)^-1/2),
 // k/v N(0, f d^-1/2), o N(0, f (H d_kv)^-1/2), relative bias N(0, f d^-1/2), wi N(0, f d^-1/2),
 // wo N(0, f d_ff^-1/2), norms 1.
 double t5Std(const std::string& name, const T5Config& c, double factor)
 {
     const auto d = static_cast<double>(c.dModel);
-    if (endsWith(name, "shared.weight")) return factor;
-    if (endsWith(name, "SelfAttention.q.weight")) return factor / std::sqrt(d * static_cast<double>(c.dKv));
-    if (endsWith(name, "SelfAttention.o.weight")) return factor / std::sqrt(static_cast<double>(c.innerDim()));
-    if (endsWith(name, "wo.weight")) return factor / std::sqrt(static_cast<double>(c.dFf));
+    if (name.ends_with("shared.weight")) return factor;
+    if (name.ends_with("SelfAttention.q.weight")) return factor / std::sqrt(d * static_cast<double>(c.dKv));
+    if (name.ends_with("SelfAttention.o.weight")) return factor / std::sqrt(static_cast<double>(c.innerDim()));
+    if (name.ends_with("wo.weight")) return factor / std::sqrt(static_cast<double>(c.dFf));
     return factor / std::sqrt(d); // k, v, relative_attention_bias, wi
 }
 

@@ -42,8 +42,8 @@ using lmtrain::WorldSong;
 namespace {
 
 // Columns of loss.csv and of the checkpoint's "history" tensor. The eval columns are filled at checkpoints.
-const std::vector<std::string> kColumns = { "step", "loss", "lr", "train_eval", "held_out", "held_out_unconditional",
-    "held_out_opening", "held_out_opening_unconditional" };
+const std::vector<std::string> kLmCurveColumns = { "step", "loss", "lr", "train_eval", "held_out",
+    "held_out_unconditional", "held_out_opening", "held_out_opening_unconditional" };
 constexpr double kOpeningSeconds = 1.0; // the opening evaluation: each held-out song's first second
 constexpr int64_t kEvalCrops = 32;
 
@@ -58,9 +58,9 @@ struct Batch {
     std::vector<bool> unconditional;
 };
 
-class Trainer {
+class LmTrainer {
 public:
-    Trainer(const LmTrainOptions& options, const MusicgenConfig& config, const T5Tokenizer& tokenizer, T5Encoder text,
+    LmTrainer(const LmTrainOptions& options, const MusicgenConfig& config, const T5Tokenizer& tokenizer, T5Encoder text,
         MusicgenDecoder decoder)
         : m_options(options)
         , m_config(config)
@@ -156,7 +156,7 @@ public:
     {
         std::map<std::string, at::Tensor> tensors = weights();
         for (auto& [name, value] : m_adam.state(optimiserNames())) tensors["adam." + name] = value;
-        tensors["history"] = lossHistoryTensor(history, kColumns.size());
+        tensors["history"] = lossHistoryTensor(history, kLmCurveColumns.size());
         return saveTensors(path, tensors,
             { { "step", std::to_string(step) }, { "adam_step", std::to_string(m_adam.stepCount()) },
                 { "seed", std::to_string(m_options.seed) }, { "config", configJson } });
@@ -177,7 +177,7 @@ public:
                 state[names[i] + suffix] = *moment;
             }
         TMK_TRY(m_adam.loadState(state, names, std::stoll(store.metadataValue("adam_step")), path.string()));
-        Expected<at::Tensor> rows = store.get("history", { step, static_cast<int64_t>(kColumns.size()) }, f32);
+        Expected<at::Tensor> rows = store.get("history", { step, static_cast<int64_t>(kLmCurveColumns.size()) }, f32);
         if (!rows) return rows.error();
         history = lossHistoryRows(*rows);
         return {};
@@ -192,7 +192,7 @@ public:
             if (std::isfinite(row[4])) heldOut.emplace_back(row[0], row[4]);
             if (std::isfinite(row[5])) unconditional.emplace_back(row[0], row[5]);
         }
-        TMK_TRY(writeFileAtomic(dir / "loss.csv", lossHistoryCsv(kColumns, history)));
+        TMK_TRY(writeFileAtomic(dir / "loss.csv", lossHistoryCsv(kLmCurveColumns, history)));
         return writeLossPlotPng(dir / "loss.png", { train, heldOut, unconditional, trainEval });
     }
 
@@ -256,7 +256,7 @@ void splitSongs(const std::vector<WorldSong>& songs, const LmTrainOptions& o, st
     for (const auto& s : split.heldOut) heldOut->push_back(index[s.id]);
 }
 
-Expected<void> exportModel(Trainer& trainer, const fs::path& dir, const nlohmann::json& config, int64_t maxLength,
+Expected<void> exportModel(LmTrainer& trainer, const fs::path& dir, const nlohmann::json& config, int64_t maxLength,
     const fs::path& codecDir, const fs::path& spiece, int64_t pieces, int64_t sampleRate, bool bf16)
 {
     std::error_code error;
@@ -363,7 +363,7 @@ Expected<LmTrainResult> trainLm(
         if (!text) return text.error();
         Expected<MusicgenDecoder> decoder = MusicgenDecoder::load(*store, *config, f32);
         if (!decoder) return decoder.error();
-        Trainer trainer(options, *config, *tokenizer, std::move(*text), std::move(*decoder));
+        LmTrainer trainer(options, *config, *tokenizer, std::move(*text), std::move(*decoder));
         TMK_TRY(trainer.loadOptimiser(*store, checkpoint));
 
         std::vector<int64_t> train, heldOut;
@@ -389,7 +389,7 @@ Expected<LmTrainResult> trainLm(
         while (trainer.step < last) {
             const double lr = trainer.learningRate();
             const double loss = trainer.trainStep(trainer.trainBatch(*codes, *songs, train, frames));
-            std::vector<float> row(kColumns.size(), NAN);
+            std::vector<float> row(kLmCurveColumns.size(), NAN);
             row[0] = static_cast<float>(trainer.step);
             row[1] = static_cast<float>(loss);
             row[2] = static_cast<float>(lr);
@@ -414,7 +414,7 @@ Expected<LmTrainResult> trainLm(
         result.stepsPerSecond = stepsPerSecond;
         if (trainer.step < options.steps) return result; // stopped early: no model folder yet
         if (trainer.history.empty() || !std::isfinite(trainer.history.back()[4])) {
-            std::vector<float> row(kColumns.size(), NAN);
+            std::vector<float> row(kLmCurveColumns.size(), NAN);
             row[0] = static_cast<float>(trainer.step);
             evalRow(row);
             trainer.history.push_back(row);

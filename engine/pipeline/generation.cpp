@@ -6,6 +6,7 @@
 #include <ATen/ops/tensor.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/stopwatch.h"
 #include "lm/generate.h"
 #include "pipeline/model_access.h"
 
@@ -14,11 +15,6 @@ namespace tmk {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Tokenises and encodes the prompts: T5 states [B, S, Dt] and mask [B, S].
 std::pair<at::Tensor, at::Tensor> encodePrompts(

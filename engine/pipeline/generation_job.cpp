@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/stopwatch.h"
 #include "tastemaker/player.h"
 
 namespace tmk {
@@ -11,11 +12,6 @@ namespace tmk {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Turns decoding steps into an ETA and a real-time factor, and throttles them.
 class ProgressPacer {

@@ -13,6 +13,7 @@
 #include <ATen/ops/from_blob.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/stopwatch.h"
 #include "pipeline/model_access.h"
 
 namespace tmk {
@@ -20,11 +21,6 @@ namespace tmk {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 template <typename Fn> Expected<void> guardStream(Fn&& fn)
 {

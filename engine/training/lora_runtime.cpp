@@ -17,22 +17,17 @@ namespace {
 
 const std::string kWeightSuffix = ".weight";
 
-bool endsWith(const std::string& text, const std::string& suffix)
-{
-    return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // A decoder weight that goes through MusicgenDecoder::linear(): 2-D, not an embedding table.
 bool isLinearWeight(const std::string& name, const at::Tensor& weight)
 {
-    return endsWith(name, kWeightSuffix) && weight.dim() == 2 && name.find("embed_tokens") == std::string::npos
+    return name.ends_with(kWeightSuffix) && weight.dim() == 2 && name.find("embed_tokens") == std::string::npos
         && name.find("embed_positions") == std::string::npos;
 }
 
 bool targeted(const std::string& path, const std::vector<std::string>& targets)
 {
     return std::any_of(
-        targets.begin(), targets.end(), [&](const std::string& t) { return path == t || endsWith(path, "." + t); });
+        targets.begin(), targets.end(), [&](const std::string& t) { return path == t || path.ends_with("." + t); });
 }
 
 std::string joined(const std::vector<std::string>& items)
