@@ -11,16 +11,12 @@
 #include "engine_bridge.h"
 #include "widgets/clip_list.h"
 #include "widgets/export_dialog.h"
+#include "widgets/qt_text.h"
 #include "widgets/waveform_view.h"
 
 namespace tmk::ui {
 
 namespace {
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
 
 QString clock(double seconds)
 {

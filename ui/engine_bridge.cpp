@@ -5,14 +5,11 @@
 
 #include <QStandardPaths>
 
+#include "widgets/qt_text.h"
+
 namespace tmk::ui {
 
 namespace {
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
 
 // Jobs that count as busy() while queued or running: the slider merge and the audio output do not.
 bool countsAsBusy(EngineJobKind job)

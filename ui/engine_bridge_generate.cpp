@@ -4,17 +4,9 @@
 #include <chrono>
 
 #include "engine_bridge.h"
+#include "widgets/qt_text.h"
 
 namespace tmk::ui {
-
-namespace {
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
-
-} // namespace
 
 void EngineBridge::generate(const GenerationRequest& request, const SliderValues& sliders)
 {

@@ -15,7 +15,7 @@ namespace tmk::cli {
 
 namespace {
 
-CancelToken g_cancel;
+CancelToken g_analyseCancel;
 
 ProgressCallback analyseProgress()
 {
@@ -45,8 +45,8 @@ int runAnalyse(const Args& args)
         return reportError(Error { ErrorCode::InvalidArgument, "name at least one audio file or folder" });
 
     std::vector<std::filesystem::path> inputs(args.positional().begin(), args.positional().end());
-    std::signal(SIGINT, [](int) { g_cancel.requestCancel(); });
-    Expected<LibraryAnalysis> result = analyseLibrary(inputs, options, analyseProgress(), &g_cancel);
+    std::signal(SIGINT, [](int) { g_analyseCancel.requestCancel(); });
+    Expected<LibraryAnalysis> result = analyseLibrary(inputs, options, analyseProgress(), &g_analyseCancel);
     std::signal(SIGINT, SIG_DFL);
     if (!result) return reportError(result.error());
     if (auto out = args.get("out")) {

@@ -15,7 +15,7 @@ namespace tmk::cli {
 
 namespace {
 
-CancelToken g_cancel;
+CancelToken g_generateCancel;
 
 Expected<GenerationRequest> requestFromArgs(const Args& args, const ModelInfo& info)
 {
@@ -155,11 +155,11 @@ int runGenerate(const Args& args)
     params.wait = PlaybackWait::UntilPlayed;
     params.libraryDir = args.getOr("library", "");
 
-    std::signal(SIGINT, [](int) { g_cancel.requestCancel(); });
+    std::signal(SIGINT, [](int) { g_generateCancel.requestCancel(); });
     GenerationJobCallbacks callbacks;
     callbacks.onProgress
         = [progress = stderrProgress()](const GenerationJobProgress& report) { progress(report.progress); };
-    callbacks.cancel = &g_cancel;
+    callbacks.cancel = &g_generateCancel;
     Expected<GenerationJobResult> job = runGenerationJob(*model, steering->get(), params, callbacks);
     if (!job) {
         if (job.error().code == ErrorCode::Cancelled) {

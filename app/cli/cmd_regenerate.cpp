@@ -13,7 +13,7 @@ namespace tmk::cli {
 
 namespace {
 
-CancelToken g_cancel;
+CancelToken g_regenerateCancel;
 
 // Prints whether `audio` equals the saved clip sample for sample.
 void compareWithSaved(const ClipEntry& entry, const std::vector<float>& audio)
@@ -51,10 +51,10 @@ int runRegenerate(const Args& args)
     Expected<ClipEntry> entry = readSidecar(args.positional().at(0));
     if (!entry) return reportError(entry.error());
 
-    std::signal(SIGINT, [](int) { g_cancel.requestCancel(); });
+    std::signal(SIGINT, [](int) { g_regenerateCancel.requestCancel(); });
     GenerationCallbacks callbacks;
     callbacks.onProgress = stderrProgress();
-    callbacks.cancel = &g_cancel;
+    callbacks.cancel = &g_regenerateCancel;
     Expected<RegeneratedClip> clip = regenerateClip(entry->record, callbacks);
     if (!clip) {
         if (clip.error().code == ErrorCode::Cancelled) {

@@ -12,7 +12,7 @@ namespace tmk::cli {
 
 namespace {
 
-CancelToken g_cancel;
+CancelToken g_tokenizeCancel;
 
 // "\rtokenizing 12/340" on a terminal; otherwise a line every tenth of the songs.
 ProgressCallback tokenizeProgress()
@@ -30,7 +30,7 @@ ProgressCallback tokenizeProgress()
     };
 }
 
-Expected<TokenizeOptions> optionsFrom(const Args& args)
+Expected<TokenizeOptions> tokenizeOptionsFrom(const Args& args)
 {
     TokenizeOptions options;
     options.modelDir = *args.get("model");
@@ -64,10 +64,10 @@ void printReport(const TokenizeReport& report)
 
 int runTokenize(const Args& args)
 {
-    Expected<TokenizeOptions> options = optionsFrom(args);
+    Expected<TokenizeOptions> options = tokenizeOptionsFrom(args);
     if (!options) return reportError(options.error());
-    std::signal(SIGINT, [](int) { g_cancel.requestCancel(); });
-    Expected<TokenizeReport> report = tokenizeSongs(*options, tokenizeProgress(), &g_cancel);
+    std::signal(SIGINT, [](int) { g_tokenizeCancel.requestCancel(); });
+    Expected<TokenizeReport> report = tokenizeSongs(*options, tokenizeProgress(), &g_tokenizeCancel);
     std::signal(SIGINT, SIG_DFL);
     if (!report) return reportError(report.error());
     printReport(*report);

@@ -82,7 +82,7 @@ Expected<void> readNumbers(const Args& args, TrainOptions& o)
     return {};
 }
 
-Expected<TrainOptions> optionsFrom(const Args& args)
+Expected<TrainOptions> trainOptionsFrom(const Args& args)
 {
     TrainOptions o;
     o.modelDir = *args.get("model");
@@ -145,7 +145,7 @@ int runOne(const TrainOptions& options, const std::vector<MetricInfo>& metrics)
 
 int runTrain(const Args& args)
 {
-    Expected<TrainOptions> options = optionsFrom(args);
+    Expected<TrainOptions> options = trainOptionsFrom(args);
     if (!options) return reportError(options.error());
     Expected<AdapterSide> side = parseDirection(*args.get("direction"));
     if (!side) return reportError(side.error());
@@ -180,7 +180,7 @@ std::string joinedList(const std::vector<std::string>& items)
 
 int runTrainAll(const Args& args)
 {
-    Expected<TrainOptions> base = optionsFrom(args);
+    Expected<TrainOptions> base = trainOptionsFrom(args);
     if (!base) return reportError(base.error());
     Expected<std::vector<MetricInfo>> metrics = loadMetrics();
     if (!metrics) return reportError(metrics.error());

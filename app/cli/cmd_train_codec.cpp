@@ -10,7 +10,7 @@ namespace tmk::cli {
 
 namespace {
 
-Expected<CodecTrainOptions> optionsFrom(const Args& args)
+Expected<CodecTrainOptions> codecOptionsFrom(const Args& args)
 {
     CodecTrainOptions options;
     if (auto audio = args.get("audio")) options.audioDir = *audio;
@@ -42,7 +42,7 @@ Expected<CodecTrainOptions> optionsFrom(const Args& args)
 
 int runTrainCodec(const Args& args)
 {
-    Expected<CodecTrainOptions> options = optionsFrom(args);
+    Expected<CodecTrainOptions> options = codecOptionsFrom(args);
     if (!options) return reportError(options.error());
     auto progress = [](const CodecTrainProgress& p) {
         std::fprintf(stderr, "step %lld/%lld  loss %.4f  %.2f steps/s  ETA %s\n", static_cast<long long>(p.step),

@@ -11,7 +11,7 @@ namespace tmk::cli {
 
 namespace {
 
-Expected<LmTrainOptions> optionsFrom(const Args& args)
+Expected<LmTrainOptions> lmOptionsFrom(const Args& args)
 {
     LmTrainOptions options;
     options.worldDir = *args.get("world");
@@ -40,7 +40,7 @@ Expected<LmTrainOptions> optionsFrom(const Args& args)
 
 int runTrainLm(const Args& args)
 {
-    Expected<LmTrainOptions> options = optionsFrom(args);
+    Expected<LmTrainOptions> options = lmOptionsFrom(args);
     if (!options) return reportError(options.error());
     auto progress = [](const LmTrainProgress& p) {
         if (p.stage == "train")

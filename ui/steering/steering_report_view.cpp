@@ -21,17 +21,13 @@
 #include "steering/steering_report_widgets.h"
 #include "steering/steering_run_dialog.h"
 #include "training/run_monitor.h"
+#include "widgets/qt_text.h"
 
 namespace tmk::ui {
 
 namespace {
 
 constexpr const char* kLastReportKey = "steering/lastReportDir";
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
 
 // "Model demo (sha256:…) · bank demo-bank (…) · 4 prompts × 16 seeds at -1, -0.5, 0, 0.5, 1 · 8 s clips · 1,280 clips"
 QString describe(const SteeringReport& report)

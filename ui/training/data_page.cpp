@@ -16,15 +16,11 @@
 
 #include "training/library_tracks.h"
 #include "training/wizard_context.h"
+#include "widgets/qt_text.h"
 
 namespace tmk::ui {
 
 namespace {
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
 
 QLabel* hintLabel(const QString& text, QWidget* parent)
 {

@@ -13,17 +13,9 @@
 
 #include "tastemaker/adapters.h"
 #include "training/training_charts.h"
+#include "widgets/qt_text.h"
 
 namespace tmk::ui {
-
-namespace {
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
-
-} // namespace
 
 RunsDialog::RunsDialog(const QString& runsRoot, QWidget* parent)
     : QDialog(parent)

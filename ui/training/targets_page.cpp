@@ -16,17 +16,9 @@
 
 #include "engine_bridge.h"
 #include "training/wizard_context.h"
+#include "widgets/qt_text.h"
 
 namespace tmk::ui {
-
-namespace {
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
-
-} // namespace
 
 TargetsPage::TargetsPage(WizardContext& context, QWidget* parent)
     : QWizardPage(parent)

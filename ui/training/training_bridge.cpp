@@ -12,17 +12,13 @@
 
 #include "engine_bridge.h"
 #include "tastemaker/token_cache.h"
+#include "widgets/qt_text.h"
 
 namespace tmk::ui {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
 
 // Passes progress on at most every 50 ms (and always the last step of a stage).
 ProgressCallback throttled(std::function<void(const Progress&)> report)

@@ -13,6 +13,7 @@
 #include <QWheelEvent>
 
 #include "tastemaker/adapters.h"
+#include "widgets/qt_text.h"
 #include "widgets/theme.h"
 
 namespace tmk::ui {
@@ -23,11 +24,6 @@ namespace {
 double roundToGrid(double value, double grid)
 {
     return std::round(value / grid) * grid;
-}
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
 }
 
 // The slider as seen by screen readers: role Slider with a value interface.

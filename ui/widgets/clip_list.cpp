@@ -14,16 +14,12 @@
 #include <QPainter>
 #include <QUrl>
 
+#include "widgets/qt_text.h"
 #include "widgets/theme.h"
 
 namespace tmk::ui {
 
 namespace {
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
 
 QString titleOf(const tmk::ClipEntry& clip)
 {

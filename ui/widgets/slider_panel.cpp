@@ -21,6 +21,7 @@
 #include <QVBoxLayout>
 
 #include "widgets/bipolar_slider.h"
+#include "widgets/qt_text.h"
 
 namespace tmk::ui {
 
@@ -29,11 +30,6 @@ namespace {
 const char* kPresetFolderKey = "presets/lastFolder";
 const char* kPresetFormat = "tastemaker-preset";
 constexpr int kPresetVersion = 1;
-
-QString qs(const std::string& text)
-{
-    return QString::fromStdString(text);
-}
 
 tmk::Error presetError(tmk::ErrorCode code, const QString& path, const QString& problem)
 {
