@@ -402,7 +402,8 @@ TEST(Pairs, UnavailableMetricsSayWhichColumnsAreMissing)
     EXPECT_NE(rating->unavailableReason.find("--rating-column"), std::string::npos) << rating->unavailableReason;
 
     options.ratingColumn = "stars";
-    const MetricPairStats* missing = build(options).report.find("rating");
+    const PairSet unrated = build(options);
+    const MetricPairStats* missing = unrated.report.find("rating");
     EXPECT_FALSE(missing->available);
     EXPECT_NE(missing->unavailableReason.find("\"stars\""), std::string::npos) << missing->unavailableReason;
 

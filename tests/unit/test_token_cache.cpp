@@ -346,7 +346,8 @@ TEST(TokenCache, ParallelWorkersGiveTheCodesOfOneWorker)
 TEST(TokenCache, UnreadableFilesAreReportedWithTheirNameAndSkipped)
 {
     const fs::path dir = test::freshOutDir("token_cache_failures");
-    ASSERT_TRUE(writeFileAtomic(dir / "corrupt.wav", std::string("RIFF\x10\0\0\0WAVEjunk that is not audio", 36)).ok());
+    constexpr char kCorrupt[] = "RIFF\x10\0\0\0WAVEjunk that is not audio"; // embedded NULs: size from the array
+    ASSERT_TRUE(writeFileAtomic(dir / "corrupt.wav", std::string(kCorrupt, sizeof kCorrupt - 1)).ok());
     ASSERT_TRUE(writeFileAtomic(dir / "empty.flac", std::string()).ok());
     writeSongs(dir,
         { { "good", writeMusic(dir / "good.ogg", 4.0, 44100, 2, 1, AudioContainer::Ogg) },
