@@ -9,6 +9,8 @@
 #include <ATen/ops/empty.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/stopwatch.h"
+
 namespace tmk {
 
 namespace {
@@ -146,7 +148,7 @@ void AdapterMerger::invalidate()
 MergeStats AdapterMerger::mergeAll(const std::vector<double>& weights)
 {
     c10::InferenceMode guard;
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = SteadyClock::now();
     MergeStats stats;
     at::Tensor last;
     for (ModuleState& module : m_modules) {
@@ -165,7 +167,7 @@ MergeStats AdapterMerger::mergeAll(const std::vector<double>& weights)
         last = module.base;
     }
     synchronize(last);
-    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats.seconds = secondsSince(start);
     return stats;
 }
 

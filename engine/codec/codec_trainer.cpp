@@ -16,6 +16,7 @@
 #include "codec/codec_plot.h"
 #include "codec/encodec_train.h"
 #include "codec/loss_history.h"
+#include "core/stopwatch.h"
 #include "tastemaker/codec_training.h"
 #include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
@@ -252,14 +253,14 @@ Expected<CodecTrainResult> trainCodec(
         if (options.resume && fs::exists(checkpoint)) TMK_TRY(trainer.loadCheckpoint(checkpoint));
         const int64_t first = trainer.step;
         const int64_t evalEvery = options.evalEvery > 0 ? options.evalEvery : options.checkpointEvery;
-        const auto start = std::chrono::steady_clock::now();
+        const auto start = SteadyClock::now();
         double stepsPerSecond = 0.0;
         while (trainer.step < options.steps) {
             std::vector<float> row = trainer.trainStep(split->train);
             if (trainer.step % evalEvery == 0 || trainer.step == options.steps)
                 row[7] = static_cast<float>(trainer.heldOutLoss(split->heldOut));
             trainer.history.push_back(row);
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            const double elapsed = secondsSince(start);
             stepsPerSecond = static_cast<double>(trainer.step - first) / std::max(elapsed, 1e-9);
             if (progress && (trainer.step % options.logEvery == 0 || trainer.step == options.steps))
                 progress({ trainer.step, options.steps, row[1], stepsPerSecond,

@@ -10,12 +10,6 @@
 
 namespace tmk {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-} // namespace
-
 double signalToNoiseDb(std::span<const float> reference, std::span<const float> test)
 {
     const size_t n = std::min(reference.size(), test.size());
@@ -36,7 +30,7 @@ Expected<StreamingBenchmark> benchmarkStreaming(
     if (!model) return Error { ErrorCode::InvalidArgument, "streaming benchmark: no model" };
     request.decodeAudio = true;
     std::vector<float> streamed;
-    Clock::time_point start;
+    SteadyClock::time_point start;
     double firstAudioSeconds = -1;
     auto onAudio = [&](std::span<const float> samples) {
         if (firstAudioSeconds < 0) firstAudioSeconds = secondsSince(start);
@@ -47,7 +41,7 @@ Expected<StreamingBenchmark> benchmarkStreaming(
     StreamingDecoder& decoder = **stream;
     GenerationCallbacks callbacks;
     callbacks.onFrame = [&](int64_t frame, std::span<const int64_t> codes) { (void)decoder.pushFrame(frame, codes); };
-    start = Clock::now();
+    start = SteadyClock::now();
     Expected<GenerationResult> result = generate(*model, request, callbacks);
     if (!result) return result.error();
     TMK_TRY(decoder.finish());

@@ -12,6 +12,7 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/cuda.h>
 
+#include "core/stopwatch.h"
 #include "pipeline/model_access.h"
 #include "tastemaker/devtools/benchmarks.h"
 #include "tastemaker/devtools/model_maker.h"
@@ -23,7 +24,6 @@
 namespace tmk {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -122,18 +122,18 @@ Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params)
         at::Tensor reference;
         std::vector<double> referenceSeconds;
         for (int repeat = 0; repeat < 2; ++repeat) { // the first pass warms up
-            auto start = Clock::now();
+            auto start = SteadyClock::now();
             at::NoGradGuard noGrad;
             ScopedLoraDisabled off(**lora);
             reference = sequenceLogProbs(
                 decoder, encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, prompts, impl.device), codes);
             synchronize(impl.device);
-            referenceSeconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+            referenceSeconds.push_back(secondsSince(start));
         }
         result.referenceSecondsPerPair = referenceSeconds.back() / static_cast<double>(n);
         std::vector<double> seconds;
         for (int64_t step = 0; step <= params.steps; ++step) { // step 0 warms up
-            const auto start = Clock::now();
+            const auto start = SteadyClock::now();
             at::Tensor logps = sequenceLogProbs(
                 decoder, encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, prompts, impl.device), codes);
             DpoLossOutput out = dpoLoss(DpoLossType::Sigmoid, 0.1, logps.narrow(0, 0, n), logps.narrow(0, n, n),
@@ -143,7 +143,7 @@ Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params)
             adam.step(1e-4);
             adam.zeroGrad();
             synchronize(impl.device);
-            if (step > 0) seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+            if (step > 0) seconds.push_back(secondsSince(start));
         }
         std::sort(seconds.begin(), seconds.end());
         result.secondsPerStep = seconds[seconds.size() / 2];

@@ -21,6 +21,7 @@
 #include "codec/loss_history.h"
 #include "core/json.h"
 #include "core/model_config.h"
+#include "core/stopwatch.h"
 #include "lm/decoder.h"
 #include "lmtrain/lm_data.h"
 #include "lmtrain/lm_model.h"
@@ -310,14 +311,13 @@ Expected<LmTrainResult> trainLm(
         const auto f32 = at::TensorOptions().dtype(at::kFloat);
         Expected<Encodec> codec = encodec::loadEncodecFolder(options.codecDir, f32);
         if (!codec) return codec.error();
-        const auto tokenizeStart = std::chrono::steady_clock::now();
+        const auto tokenizeStart = SteadyClock::now();
         Expected<std::string> codecHash = fileContentHash(options.codecDir / "model.safetensors");
         if (!codecHash) return codecHash.error();
         Expected<at::Tensor> codes
             = lmtrain::tokenizeSongs(*songs, *codec, *codecHash, options.outDir / "tokens.safetensors",
                 options.threads > 0 ? options.threads : at::get_num_threads(), [&](int64_t done, int64_t total) {
-                    const double elapsed
-                        = std::chrono::duration<double>(std::chrono::steady_clock::now() - tokenizeStart).count();
+                    const double elapsed = secondsSince(tokenizeStart);
                     const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
                     report({ "tokenize", done, total, 0.0, rate, static_cast<double>(total - done) / rate });
                 });
@@ -383,7 +383,7 @@ Expected<LmTrainResult> trainLm(
                 = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, openingFrames, true, ~0ULL - 2, true));
         };
         const int64_t first = trainer.step;
-        const auto start = std::chrono::steady_clock::now();
+        const auto start = SteadyClock::now();
         double stepsPerSecond = 0.0;
         const int64_t last = options.stopAt > 0 ? std::min(options.stopAt, options.steps) : options.steps;
         while (trainer.step < last) {
@@ -399,7 +399,7 @@ Expected<LmTrainResult> trainLm(
             const bool checkpointNow = evaluateNow || trainer.step == last;
             if (evaluateNow) evalRow(row);
             trainer.history.push_back(row);
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            const double elapsed = secondsSince(start);
             stepsPerSecond = static_cast<double>(trainer.step - first) / std::max(elapsed, 1e-9);
             if (trainer.step % options.logEvery == 0 || trainer.step == options.steps)
                 report({ "train", trainer.step, options.steps, loss, stepsPerSecond,

@@ -14,8 +14,6 @@ namespace tmk {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Tokenises and encodes the prompts: T5 states [B, S, Dt] and mask [B, S].
 std::pair<at::Tensor, at::Tensor> encodePrompts(
     const MusicgenModel::Impl& impl, const std::vector<std::string>& prompts)
@@ -45,7 +43,7 @@ Expected<GenerationResult> runGeneration(
 {
     GenerationResult result;
     result.sampleRate = impl.info.sampleRate;
-    auto start = Clock::now();
+    auto start = SteadyClock::now();
     if (callbacks.onProgress) callbacks.onProgress(Progress { ProgressStage::TextEncoder, 0, 1 });
     auto [states, mask] = encodePrompts(impl, request.prompts);
     result.textSeconds = secondsSince(start);
@@ -59,7 +57,7 @@ Expected<GenerationResult> runGeneration(
     if (callbacks.onFrame)
         lmCallbacks.onFrame
             = [&](int64_t frame, const std::vector<int64_t>& codes) { callbacks.onFrame(frame, codes); };
-    start = Clock::now();
+    start = SteadyClock::now();
     Expected<at::Tensor> codes
         = generateCodes(*impl.decoder, states, mask, request.frames, request.sampling, lmCallbacks);
     if (!codes) return codes.error();
@@ -68,7 +66,7 @@ Expected<GenerationResult> runGeneration(
 
     if (request.decodeAudio) {
         if (callbacks.onProgress) callbacks.onProgress(Progress { ProgressStage::AudioDecoder, 0, 1 });
-        start = Clock::now();
+        start = SteadyClock::now();
         result.audio = audioFromTensor(impl.codec->decode(codes->to(impl.device)));
         result.codecSeconds = secondsSince(start);
     }

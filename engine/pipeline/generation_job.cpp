@@ -11,12 +11,10 @@ namespace tmk {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Turns decoding steps into an ETA and a real-time factor, and throttles them.
 class ProgressPacer {
 public:
-    ProgressPacer(Clock::time_point start, double audioSeconds, std::chrono::milliseconds interval)
+    ProgressPacer(SteadyClock::time_point start, double audioSeconds, std::chrono::milliseconds interval)
         : m_start(start)
         , m_audioSeconds(audioSeconds)
         , m_interval(interval)
@@ -28,7 +26,7 @@ public:
     {
         out.progress = progress;
         if (progress.stage != ProgressStage::Decoding) return true;
-        const auto now = Clock::now();
+        const auto now = SteadyClock::now();
         if (progress.done < progress.total && m_reported && now - m_last < m_interval) return false;
         m_reported = true;
         m_last = now;
@@ -40,17 +38,17 @@ public:
     }
 
 private:
-    Clock::time_point m_start;
+    SteadyClock::time_point m_start;
     double m_audioSeconds = 0;
     std::chrono::milliseconds m_interval;
-    Clock::time_point m_last {};
+    SteadyClock::time_point m_last {};
     bool m_reported = false;
 };
 
 // Batch item 0 streamed to the sink and the audio callback while it is generated.
 class LiveStream {
 public:
-    LiveStream(Clock::time_point start, GenerationJobStats& stats)
+    LiveStream(SteadyClock::time_point start, GenerationJobStats& stats)
         : m_start(start)
         , m_stats(stats)
     {
@@ -103,7 +101,7 @@ public:
     }
 
 private:
-    Clock::time_point m_start;
+    SteadyClock::time_point m_start;
     GenerationJobStats& m_stats;
     std::shared_ptr<Player> m_sink;
     std::unique_ptr<StreamingDecoder> m_decoder;
@@ -137,7 +135,7 @@ Expected<GenerationJobResult> runGenerationJob(const std::shared_ptr<const Music
     const GenerationJobParams& params, const GenerationJobCallbacks& callbacks)
 {
     if (!model) return Error { ErrorCode::InvalidArgument, "no model is loaded; open a model first" };
-    const Clock::time_point start = Clock::now();
+    const SteadyClock::time_point start = SteadyClock::now();
     const ModelInfo& info = model->info();
     GenerationJobResult job;
     TMK_TRY(mergeSliders(steering, params.sliders, callbacks, job));

@@ -20,8 +20,6 @@ namespace tmk {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 template <typename Fn> Expected<void> guardStream(Fn&& fn)
 {
     try {
@@ -218,7 +216,7 @@ Expected<void> StreamingDecoder::Impl::checkFrame(int64_t frame, std::span<const
 
 Expected<void> StreamingDecoder::Impl::pump(bool final)
 {
-    auto start = Clock::now();
+    auto start = SteadyClock::now();
     int64_t calls = 0;
     auto sink = [this](std::span<const float> samples) {
         if (stats.framesAtFirstAudio < 0) stats.framesAtFirstAudio = stats.framesPushed;
