@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
 #include "model_fit.h"
 #include "tastemaker/fileio.h"
@@ -217,18 +218,43 @@ std::string calibrationReport(const std::vector<WorldSong>& songs, const std::st
 
 std::vector<LinearModel> fitEstimators(const std::vector<WorldSong>& songs, double ridgeLambda, std::string& log)
 {
-    std::vector<AnalysisFeatures> features;
-    for (const WorldSong& s : songs) features.push_back(s.measured.features);
-    std::vector<LinearModel> models;
     char line[160];
-    for (const std::string& name : kLearned) {
+    // Fits `name` to `target` on the songs `keep` admits, and logs its in-sample Spearman there.
+    auto fit = [&](const std::string& name, const std::function<double(const WorldSong&)>& target,
+                   const std::function<bool(const WorldSong&)>& keep) {
+        std::vector<AnalysisFeatures> features;
         std::vector<double> targets;
-        for (const WorldSong& s : songs) targets.push_back(truthOf(s, name));
-        models.push_back(fitLogitRidge(name, features, targets, {}, ridgeLambda));
+        for (const WorldSong& s : songs) {
+            if (!keep(s)) continue;
+            features.push_back(s.measured.features);
+            targets.push_back(target(s));
+        }
+        LinearModel model = fitLogitRidge(name, features, targets, {}, ridgeLambda);
         std::vector<double> predicted;
-        for (const AnalysisFeatures& f : features) predicted.push_back(modelValue(models.back(), f));
-        std::snprintf(line, sizeof line, "%s: in-sample Spearman %.3f\n", name.c_str(), spearman(predicted, targets));
+        for (const AnalysisFeatures& f : features) predicted.push_back(modelValue(model, f));
+        std::snprintf(line, sizeof line, "%s: in-sample Spearman %.3f on %zu songs\n", name.c_str(),
+            spearman(predicted, targets), targets.size());
         log += line;
+        return model;
+    };
+    auto all = [](const WorldSong&) { return true; };
+    auto spoken = [](const WorldSong& s) { return truthOf(s, "speechiness") > kSpokenTruth; };
+    auto live = [](const WorldSong& s) { return truthOf(s, "liveness") > kLiveTruth; };
+    std::vector<LinearModel> models;
+    for (const std::string& name : kLearned) {
+        auto truth = [&](const WorldSong& s) { return truthOf(s, name); };
+        if (name == "speechiness") {
+            models.push_back(fit(
+                kSpeechPresence, [&](const WorldSong& s) { return spoken(s) ? 1.0 : 0.0; }, all));
+            models.push_back(fit(name, truth, spoken));
+        } else if (name == "liveness") {
+            models.push_back(fit(
+                kLivePresence, [&](const WorldSong& s) { return live(s) ? 1.0 : 0.0; }, all));
+            models.push_back(fit(name, truth, live));
+            models.push_back(fit(kStudioLiveness, truth, [&](const WorldSong& s) { return !live(s); }));
+        } else {
+            models.push_back(fit(name, truth, all));
+        }
     }
     return models;
 }

@@ -18,6 +18,7 @@ inline constexpr int kHop = 128;
 struct FrameDescriptors {
     int frames = 0;
     double frameRateHz = 0.0;
+    std::array<double, kMelBands> bandCentreHz {};
     std::vector<std::array<float, kMelBands>> logMelDb; // [frames][bands]
     std::vector<double> frameDb; // total power in dB (full scale sine = about 0 dB)
     std::vector<double> onset; // spectral flux: positive log-mel differences, mean over bands
@@ -28,6 +29,11 @@ struct FrameDescriptors {
     std::vector<double> lowShare; // power share below 150 Hz
     std::vector<double> speechBand; // amplitude in 300..3400 Hz (linear)
     std::vector<double> speechShare; // power share in 300..3400 Hz
+    // Spectral peaks between 200 Hz and 4 kHz that were also peaks 32 ms before, weighted by magnitude: the
+    // share that held their level within 1 dB (a sustained synthetic tone) and the share that fell by 1 to
+    // 15 dB (a plucked, struck or damped sound). 0 when the frame has no continued peak.
+    std::vector<double> partialSteady;
+    std::vector<double> partialDecay;
 };
 
 FrameDescriptors computeFrameDescriptors(std::span<const float> signal, int sampleRate);
@@ -52,6 +58,10 @@ struct KeyEstimate {
 
 // Spectral-peak chroma (STFT peaks folded to pitch classes) against Krumhansl-Kessler and Temperley profiles.
 KeyEstimate estimateKey(std::span<const float> signal, int sampleRate);
+
+// Features of 2 s windows (speech comes in bars), of the first and last seconds against the middle
+// (applause), and of how fast the bands can fall (room reverb), written from `first` on (segment_features.cpp).
+void addSegmentFeatures(const FrameDescriptors& frames, AnalysisFeatures& features, int first);
 
 // The song-level features (names in analysisFeatureNames()).
 AnalysisFeatures computeFeatures(

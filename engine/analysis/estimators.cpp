@@ -29,11 +29,41 @@ double modelValue(const LinearModel& model, const AnalysisFeatures& features)
     return 1.0 / (1.0 + std::exp(-modelLogit(model, features)));
 }
 
+namespace {
+
+const LinearModel* findModel(const std::vector<LinearModel>& models, const std::string& metric)
+{
+    for (const LinearModel& model : models)
+        if (model.metric == metric) return &model;
+    return nullptr;
+}
+
+} // namespace
+
+double estimateMetric(
+    const std::vector<LinearModel>& models, const std::string& metric, const AnalysisFeatures& features)
+{
+    const LinearModel* model = findModel(models, metric);
+    if (model == nullptr) return 0.5;
+    const double value = modelValue(*model, features);
+    if (metric == "speechiness") {
+        const LinearModel* presence = findModel(models, kSpeechPresence);
+        if (presence == nullptr) return value;
+        return modelLogit(*presence, features) < 0.0 ? kSpeechFloor : std::max(value, kSpeechFloor + 0.01);
+    }
+    if (metric == "liveness") {
+        const LinearModel* presence = findModel(models, kLivePresence);
+        const LinearModel* studio = findModel(models, kStudioLiveness);
+        if (presence == nullptr || studio == nullptr) return value;
+        return modelLogit(*presence, features) < 0.0 ? std::min(modelValue(*studio, features), kLiveFloor - 0.01)
+                                                     : std::max(value, kLiveFloor);
+    }
+    return value;
+}
+
 double estimateMetric(const std::string& metric, const AnalysisFeatures& features)
 {
-    for (const LinearModel& model : learnedModels())
-        if (model.metric == metric) return modelValue(model, features);
-    return 0.5;
+    return estimateMetric(learnedModels(), metric, features);
 }
 
 std::string modelsToInc(const std::vector<LinearModel>& models, const std::string& comment)

@@ -7,37 +7,11 @@
 
 #include "descriptors.h"
 #include "fft.h"
+#include "stats.h"
 
 namespace tmk::analysis {
 
 namespace {
-
-double mean(std::span<const double> x)
-{
-    return x.empty() ? 0.0 : std::accumulate(x.begin(), x.end(), 0.0) / static_cast<double>(x.size());
-}
-
-double stddev(std::span<const double> x)
-{
-    if (x.size() < 2) return 0.0;
-    const double m = mean(x);
-    double sum = 0.0;
-    for (double v : x) sum += (v - m) * (v - m);
-    return std::sqrt(sum / static_cast<double>(x.size()));
-}
-
-double percentile(std::vector<double> x, double q)
-{
-    if (x.empty()) return 0.0;
-    const size_t k = std::min(x.size() - 1, static_cast<size_t>(q * static_cast<double>(x.size() - 1)));
-    std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(k), x.end());
-    return x[k];
-}
-
-double median(std::vector<double> x)
-{
-    return percentile(std::move(x), 0.5);
-}
 
 // Peaks of the onset envelope above mean + 0.5 std, at least 50 ms apart.
 std::vector<int> onsetPeaks(const FrameDescriptors& d)
@@ -219,6 +193,7 @@ AnalysisFeatures computeFeatures(
     addSpectralGroups(d, f, 27);
     f[39] = stddev(speechDb);
     addTimbreGroups(d, f, 40);
+    addSegmentFeatures(d, f, 60);
     return f;
 }
 
@@ -237,7 +212,10 @@ const std::array<const char*, kAnalysisFeatureCount>& analysisFeatureNames()
         "mel_std_high", "speech_db_std", "timbre_level_0", "timbre_level_1", "timbre_level_2", "timbre_level_3",
         "timbre_level_4", "timbre_level_5", "timbre_level_6", "timbre_level_7", "timbre_level_8", "timbre_level_9",
         "timbre_change_0", "timbre_change_1", "timbre_change_2", "timbre_change_3", "timbre_change_4",
-        "timbre_change_5", "timbre_change_6", "timbre_change_7", "timbre_change_8", "timbre_change_9" };
+        "timbre_change_5", "timbre_change_6", "timbre_change_7", "timbre_change_8", "timbre_change_9", "partial_steady",
+        "partial_decay", "win_syllabic_p90", "win_syllabic_contrast", "win_fricative_p90", "win_fricative_contrast",
+        "win_speech_db_std_p90", "win_speech_db_std_contrast", "win_steady_p10", "win_steady_contrast", "edge_flatness",
+        "edge_level_db", "edge_clap_band_db", "fall_low_p2", "fall_mid_p2", "fall_high_p2", "fall_p10" };
     return names;
 }
 

@@ -1,6 +1,7 @@
 // Frame-level descriptors from one magnitude STFT.
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "descriptors.h"
 #include "fft.h"
@@ -87,6 +88,38 @@ BandShares bandShares(const float* magnitude, int bins, double binHz)
     return s;
 }
 
+constexpr int kPartialLagFrames = 4; // 32 ms at the 8 ms hop
+
+bool isPeak(const float* mag, int k)
+{
+    return mag[k] > mag[k - 1] && mag[k] >= mag[k + 1];
+}
+
+// The magnitude-weighted shares of this frame's continued peaks that held their level, and that fell
+// (FrameDescriptors::partialSteady, partialDecay).
+std::pair<double, double> partialStability(const float* now, const float* before, int lo, int hi)
+{
+    float frameMax = 0.0f;
+    for (int k = lo; k <= hi; ++k) frameMax = std::max(frameMax, now[k]);
+    if (frameMax <= 1e-6f) return { 0.0, 0.0 };
+    const float floor = 0.01f * frameMax; // -40 dB
+    double steady = 0.0, decay = 0.0, total = 0.0;
+    for (int k = lo; k <= hi; ++k) {
+        if (now[k] < floor || !isPeak(now, k)) continue;
+        int previous = -1;
+        for (int j = k - 1; j <= k + 1; ++j)
+            if (isPeak(before, j) && (previous < 0 || before[j] > before[previous])) previous = j;
+        if (previous < 0) continue;
+        const double change = 20.0 * std::log10((now[k] + 1e-9) / (before[previous] + 1e-9));
+        total += now[k];
+        if (std::abs(change) < 1.0)
+            steady += now[k];
+        else if (change <= -1.0 && change > -15.0)
+            decay += now[k];
+    }
+    return total > 0.0 ? std::pair { steady / total, decay / total } : std::pair { 0.0, 0.0 };
+}
+
 } // namespace
 
 FrameDescriptors computeFrameDescriptors(std::span<const float> signal, int sampleRate)
@@ -96,13 +129,16 @@ FrameDescriptors computeFrameDescriptors(std::span<const float> signal, int samp
     FrameDescriptors d;
     d.frames = spec.frames;
     d.frameRateHz = static_cast<double>(sampleRate) / kHop;
+    for (int b = 0; b < kMelBands; ++b) d.bandCentreHz[b] = filters[b].centreHz;
     d.logMelDb.resize(d.frames);
     for (auto* v : { &d.frameDb, &d.onset, &d.lowOnset, &d.centroidHz, &d.logFlatness, &d.highShare, &d.lowShare,
-             &d.speechBand, &d.speechShare })
+             &d.speechBand, &d.speechShare, &d.partialSteady, &d.partialDecay })
         v->assign(d.frames, 0.0);
     // A full-scale sine's peak bin is about frameSize / 4 with a Hann window: scale so it reads about 0 dB.
     const double norm = 1.0 / (kFrameSize / 4.0);
     const double binHz = static_cast<double>(sampleRate) / kFrameSize;
+    const int partialLo = std::max(2, static_cast<int>(200.0 / binHz));
+    const int partialHi = std::min(spec.bins - 3, static_cast<int>(4000.0 / binHz));
     for (int t = 0; t < d.frames; ++t) {
         const float* mag = spec.frame(t);
         for (int b = 0; b < kMelBands; ++b) {
@@ -122,6 +158,9 @@ FrameDescriptors computeFrameDescriptors(std::span<const float> signal, int samp
         d.lowShare[t] = s.low;
         d.speechShare[t] = s.speech;
         d.speechBand[t] = std::sqrt(s.speech * s.totalPower) * norm;
+        if (t >= kPartialLagFrames)
+            std::tie(d.partialSteady[t], d.partialDecay[t])
+                = partialStability(mag, spec.frame(t - kPartialLagFrames), partialLo, partialHi);
         if (t == 0) continue;
         double flux = 0.0, lowFlux = 0.0;
         int lowBands = 0;
