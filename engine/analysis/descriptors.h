@@ -54,9 +54,13 @@ struct KeyEstimate {
     int mode = 1; // 1 major, 0 minor
     double modeMargin = 0.0; // best major score - best minor score
     double tonalness = 0.0; // chroma peakiness (max / mean)
+    // The evidence for the best major key's tonic minus that for the best minor key's: chroma on the tonic, on
+    // its fifth, bass on the tonic, bass on the fifth, the opening bass and chroma on the tonic, and the
+    // Krumhansl-Kessler and Temperley profile correlations (features mode_tonic ... mode_temperley).
+    std::array<double, 8> modeEvidence {};
 };
 
-// Spectral-peak chroma (STFT peaks folded to pitch classes) against Krumhansl-Kessler and Temperley profiles.
+// Spectral-peak chroma (STFT peaks folded to pitch classes); the best-scoring of the 24 keys (key.cpp).
 KeyEstimate estimateKey(std::span<const float> signal, int sampleRate);
 
 // Features of 2 s windows (speech comes in bars), of the first and last seconds against the middle

@@ -194,6 +194,7 @@ AnalysisFeatures computeFeatures(
     f[39] = stddev(speechDb);
     addTimbreGroups(d, f, 40);
     addSegmentFeatures(d, f, 60);
+    for (size_t i = 0; i < key.modeEvidence.size(); ++i) f[77 + i] = key.modeEvidence[i];
     return f;
 }
 
@@ -215,7 +216,9 @@ const std::array<const char*, kAnalysisFeatureCount>& analysisFeatureNames()
         "timbre_change_5", "timbre_change_6", "timbre_change_7", "timbre_change_8", "timbre_change_9", "partial_steady",
         "partial_decay", "win_syllabic_p90", "win_syllabic_contrast", "win_fricative_p90", "win_fricative_contrast",
         "win_speech_db_std_p90", "win_speech_db_std_contrast", "win_steady_p10", "win_steady_contrast", "edge_flatness",
-        "edge_level_db", "edge_clap_band_db", "fall_low_p2", "fall_mid_p2", "fall_high_p2", "fall_p10" };
+        "edge_level_db", "edge_clap_band_db", "fall_low_p2", "fall_mid_p2", "fall_high_p2", "fall_p10", "mode_tonic",
+        "mode_fifth", "mode_bass_tonic", "mode_bass_fifth", "mode_start_bass", "mode_start_chroma", "mode_krumhansl",
+        "mode_temperley" };
     return names;
 }
 

@@ -1,7 +1,7 @@
 // Key and mode: a chroma vector from tuning-corrected spectral peaks (4096-sample STFT frames), each frame
-// normalised and summed over the song (and apart for the bass and the opening seconds). The diatonic set is
-// the major scale holding the most chroma; its tonic (major root or relative minor) is chosen by the tonic
-// triad's chroma, the bass on the tonic and the opening seconds. docs/analysis.md.
+// normalised and summed over the song (and apart for the bass and the opening seconds). Each of the 24 keys is
+// scored by the chroma in its scale (major or natural minor), on its tonic, fifth and third, the bass on its
+// tonic and the opening seconds' bass and chroma on it; the best key wins. docs/analysis.md.
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -21,11 +21,17 @@ constexpr Chroma kTemperleyMajor
     = { 0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400 };
 constexpr Chroma kTemperleyMinor
     = { 0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330 };
-constexpr double kBassWeight = 1.0; // the bass chroma's share on the tonic
+// The weights of a key's score (chosen on the development worlds, docs/world.md "Mode"): the chroma in its
+// scale decides the diatonic set, the rest the tonic within it. A relative major and minor share their scale,
+// and a minor seventh chord holds the relative major triad, so the tonic evidence settles the mode.
+constexpr double kScaleWeight = 10.0; // the chroma in the key's scale
+constexpr double kTonicWeight = 3.0; // the chroma on the tonic
+constexpr double kFifthWeight = 1.0; // on the tonic's fifth
+constexpr double kThirdWeight = 0.5; // on the tonic's major or minor third
+constexpr double kBassWeight = 0.5; // the bass chroma on the tonic
+constexpr double kStartBassWeight = 1.0; // the first seconds' bass on the tonic
+constexpr double kStartChromaWeight = 0.5; // the first seconds' chroma on the tonic
 constexpr double kBassHz = 180.0; // peaks below this are bass
-constexpr double kFifthWeight = 0.5; // the chroma on the tonic's fifth
-constexpr double kProfileWeight = 0.0; // the key profiles' correlation (the diatonic set already holds it)
-constexpr double kStartWeight = 1.0; // the first seconds' bass and chroma on the tonic
 constexpr double kStartSeconds = 1.5; // within the first bar (4/4) up to 160 BPM
 constexpr double kSemitoneSpread = 0.15; // a peak's weight falls off as a Gaussian of its distance to a semitone
 constexpr int kChromaFrame = 4096;
@@ -170,32 +176,34 @@ KeyEstimate estimateKey(std::span<const float> signal, int sampleRate)
     if (sum <= 0.0) return key;
     key.tonalness = peak / (sum / 12.0);
     for (Chroma* c : { &chroma, &bass, &startChroma, &startBass }) normalise(*c);
-    // The diatonic set: the major scale (and its relative minor) holding the most chroma.
-    static constexpr int kMajorScale[7] = { 0, 2, 4, 5, 7, 9, 11 };
-    int scaleRoot = 0;
-    double bestInScale = -1.0;
-    for (int root = 0; root < 12; ++root) {
-        double inScale = 0.0;
-        for (int step : kMajorScale) inScale += chroma[(root + step) % 12];
-        if (inScale > bestInScale) {
-            bestInScale = inScale;
-            scaleRoot = root;
-        }
-    }
-    // Its tonic: the major root or the relative minor's (a sixth up), by the tonic triad's weight, the bass on
-    // the tonic, and the key profiles.
-    const int majorTonic = scaleRoot, minorTonic = (scaleRoot + 9) % 12;
     auto at = [](const Chroma& c, int pc) { return c[((pc % 12) + 12) % 12]; };
-    const double major = at(chroma, majorTonic) + kFifthWeight * at(chroma, majorTonic + 7)
-        + kBassWeight * at(bass, majorTonic)
-        + kStartWeight * (at(startBass, majorTonic) + 0.5 * at(startChroma, majorTonic))
-        + kProfileWeight * 0.5
-            * (correlation(chroma, kKrumhanslMajor, majorTonic) + correlation(chroma, kTemperleyMajor, majorTonic));
-    const double minor = at(chroma, minorTonic) + kFifthWeight * at(chroma, minorTonic + 7)
-        + kBassWeight * at(bass, minorTonic)
-        + kStartWeight * (at(startBass, minorTonic) + 0.5 * at(startChroma, minorTonic))
-        + kProfileWeight * 0.5
-            * (correlation(chroma, kKrumhanslMinor, minorTonic) + correlation(chroma, kTemperleyMinor, minorTonic));
+    static constexpr int kMajorScale[7] = { 0, 2, 4, 5, 7, 9, 11 };
+    static constexpr int kMinorScale[7] = { 0, 2, 3, 5, 7, 8, 10 };
+    auto score = [&](int tonic, int mode) {
+        double inScale = 0.0;
+        for (int step : mode == 1 ? kMajorScale : kMinorScale) inScale += at(chroma, tonic + step);
+        return kScaleWeight * inScale + kTonicWeight * at(chroma, tonic) + kFifthWeight * at(chroma, tonic + 7)
+            + kThirdWeight * at(chroma, tonic + (mode == 1 ? 4 : 3)) + kBassWeight * at(bass, tonic)
+            + kStartBassWeight * at(startBass, tonic) + kStartChromaWeight * at(startChroma, tonic);
+    };
+    std::array<int, 2> bestTonic { 0, 0 }; // per mode: minor, major
+    std::array<double, 2> bestScore { -1e9, -1e9 };
+    for (int mode : { 0, 1 })
+        for (int tonic = 0; tonic < 12; ++tonic)
+            if (const double v = score(tonic, mode); v > bestScore[mode]) {
+                bestScore[mode] = v;
+                bestTonic[mode] = tonic;
+            }
+    const int majorTonic = bestTonic[1], minorTonic = bestTonic[0];
+    auto evidence = [&](int tonic, const Chroma& kk, const Chroma& temperley) {
+        return std::array<double, 8> { at(chroma, tonic), at(chroma, tonic + 7), at(bass, tonic), at(bass, tonic + 7),
+            at(startBass, tonic), at(startChroma, tonic), correlation(chroma, kk, tonic),
+            correlation(chroma, temperley, tonic) };
+    };
+    const std::array<double, 8> forMajor = evidence(majorTonic, kKrumhanslMajor, kTemperleyMajor);
+    const std::array<double, 8> forMinor = evidence(minorTonic, kKrumhanslMinor, kTemperleyMinor);
+    for (size_t i = 0; i < forMajor.size(); ++i) key.modeEvidence[i] = forMajor[i] - forMinor[i];
+    const double major = bestScore[1], minor = bestScore[0];
     key.modeMargin = major - minor;
     key.mode = key.modeMargin >= 0.0 ? 1 : 0;
     key.tonic = key.mode == 1 ? majorTonic : minorTonic;

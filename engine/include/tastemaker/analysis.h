@@ -21,7 +21,7 @@ namespace tmk {
 inline constexpr int kAnalysisSampleRate = 16000;
 
 // The low-level descriptors of one song (the inputs of the learned estimators). Names in analysisFeatureNames().
-inline constexpr int kAnalysisFeatureCount = 77;
+inline constexpr int kAnalysisFeatureCount = 85;
 using AnalysisFeatures = std::array<double, kAnalysisFeatureCount>;
 const std::array<const char*, kAnalysisFeatureCount>& analysisFeatureNames();
 
