@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/sha256.h"
+
 namespace tmk::analysis {
 
 const std::vector<LinearModel>& learnedModels()
@@ -84,3 +86,18 @@ std::string modelsToInc(const std::vector<LinearModel>& models, const std::strin
 }
 
 } // namespace tmk::analysis
+
+namespace tmk {
+
+std::string analyserIdentity()
+{
+    static const std::string identity = [] {
+        const std::string models = analysis::modelsToInc(analysis::learnedModels(), "");
+        Sha256 hash;
+        hash.update(models.data(), models.size());
+        return "analyser " + std::to_string(kAnalyserVersion) + ", models sha256:" + hash.hexDigest().substr(0, 16);
+    }();
+    return identity;
+}
+
+} // namespace tmk

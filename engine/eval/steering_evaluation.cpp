@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "tastemaker/adapters.h"
+#include "tastemaker/analysis.h"
 #include "tastemaker/clip_library.h"
 #include "tastemaker/generation_job.h"
 #include "tastemaker/steering_report.h"
@@ -217,6 +218,7 @@ Expected<SteeringReportInfo> steeringReportInfo(const MusicgenModel& model, cons
     info.model = modelId->name + " (" + modelId->fingerprint + ")";
     info.bank = bankId->name + " (" + bankId->fingerprint + ")";
     info.build = buildIdentity();
+    info.analyser = analyserIdentity();
     info.device = deviceKindName(model.info().options.device);
     info.dtype = computeDTypeName(model.info().options.dtype);
     SamplingParams sampling = GenerationRequest::defaultsFor(model.info()).sampling;

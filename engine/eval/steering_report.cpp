@@ -127,6 +127,7 @@ Expected<std::vector<SteeringClip>> reusableSteeringClips(
     const SteeringEvalParams params = given.resolved(); // the default prompts filled in
     const std::vector<std::pair<const char*, bool>> differences = {
         { "model", previous.info.model != now.model },
+        { "analyser (its measurements would differ)", previous.info.analyser != now.analyser },
         { "device", previous.info.device != now.device },
         { "compute dtype", previous.info.dtype != now.dtype },
         { "sampling settings", previous.info.sampling != now.sampling },

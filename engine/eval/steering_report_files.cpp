@@ -85,6 +85,7 @@ json reportJson(const SteeringReport& report)
         { "model", report.info.model },
         { "bank", report.info.bank },
         { "build", report.info.build },
+        { "analyser", report.info.analyser },
         { "device", report.info.device },
         { "dtype", report.info.dtype },
         { "sampling", report.info.sampling },

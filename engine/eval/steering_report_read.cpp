@@ -130,6 +130,8 @@ void readHeader(Section& top, const std::string& where, SteeringReport& report)
     report.info.model = top.get<std::string>("model");
     report.info.bank = top.get<std::string>("bank");
     report.info.build = top.get<std::string>("build");
+    if (top.has("analyser")) // reports written before it was recorded lack it
+        report.info.analyser = top.get<std::string>("analyser");
     report.info.device = top.get<std::string>("device");
     report.info.dtype = top.get<std::string>("dtype");
     report.info.sampling = top.get<std::string>("sampling");

@@ -88,5 +88,13 @@ TEST(GatedEstimators, ChordsAloneHaveNoSpeechAndNoCrowd)
     }
 }
 
+TEST(GatedEstimators, TheAnalyserNamesItsVersionAndModels)
+{
+    const std::string identity = analyserIdentity();
+    EXPECT_EQ(identity.rfind("analyser " + std::to_string(kAnalyserVersion) + ", models sha256:", 0), 0u) << identity;
+    EXPECT_EQ(identity.size(), std::string("analyser 2, models sha256:").size() + 16) << identity;
+    EXPECT_EQ(identity, analyserIdentity());
+}
+
 } // namespace
 } // namespace tmk::analysis

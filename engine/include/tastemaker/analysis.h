@@ -25,6 +25,12 @@ inline constexpr int kAnalysisFeatureCount = 85;
 using AnalysisFeatures = std::array<double, kAnalysisFeatureCount>;
 const std::array<const char*, kAnalysisFeatureCount>& analysisFeatureNames();
 
+// What measures: the DSP's version (kAnalyserVersion, raised whenever a descriptor or estimator changes) and a
+// fingerprint of the learned models, e.g. "analyser 2, models sha256:<16 hex digits>". A steering report
+// records it, and a resumed report refuses clips that another analyser measured.
+inline constexpr int kAnalyserVersion = 2;
+std::string analyserIdentity();
+
 struct AudioMetrics {
     std::filesystem::path path;
     double tempoBpm = 0.0; // beats per minute; 0 when no pulse was found

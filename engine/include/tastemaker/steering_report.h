@@ -138,6 +138,7 @@ struct SteeringReportInfo {
     std::string model; // name and fingerprint of the model folder
     std::string bank; // of the bank folder
     std::string build; // buildIdentity()
+    std::string analyser; // analyserIdentity(); empty in reports written before it was recorded
     std::string device, dtype, sampling;
     std::vector<std::string> sliderMetrics; // every metric id of metrics.json: the columns that count as off-target
     // Each slider's two adapters (the bank's metric with both poles) -> the fingerprints (fileFingerprint) of their
@@ -173,7 +174,7 @@ Expected<SteeringReport> readSteeringReport(const std::filesystem::path& dir);
 // The clips of `previous` (a report read back with its clips) that a run of `params` on a model and bank described
 // by `now` can reuse instead of generating: those of a listed seed and value whose slider's adapters have the
 // fingerprint they had (and every clip at value 0, the base model's, which any slider shares). An error, naming
-// the first difference, when the reports' model, device, dtype, sampling, prompts or clip length differ.
+// the first difference, when the reports' model, analyser, device, dtype, sampling, prompts or clip length differ.
 Expected<std::vector<SteeringClip>> reusableSteeringClips(
     const SteeringReport& previous, const SteeringReportInfo& now, const SteeringEvalParams& params);
 

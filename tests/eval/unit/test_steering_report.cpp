@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tastemaker/analysis.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/steering_report.h"
 #include "testsupport.h"
@@ -54,6 +55,7 @@ SteeringReportInfo info()
     SteeringReportInfo info;
     info.model = "tiny (sha256:0)";
     info.bank = "bank (sha256:1)";
+    info.analyser = analyserIdentity();
     info.sliderMetrics = { "popularity", "energy", "tempo", "valence" };
     return info;
 }
@@ -222,6 +224,7 @@ TEST(SteeringReport, ReadsBackWhatItWrote)
     Expected<SteeringReport> read = readSteeringReport(dir);
     ASSERT_TRUE(read) << read.error().message;
     EXPECT_EQ(read->info.model, written.info.model);
+    EXPECT_EQ(read->info.analyser, written.info.analyser);
     EXPECT_EQ(read->params.prompts, written.params.prompts);
     EXPECT_EQ(read->params.values, written.params.values);
     EXPECT_EQ(read->params.sliders, written.params.sliders);
@@ -316,6 +319,14 @@ TEST(SteeringReport, AResumedRunReusesOnlyClipsOfUnchangedAdaptersListedSeedsAnd
     SteeringEvalParams defaults = params;
     defaults.prompts.clear();
     EXPECT_TRUE(reusableSteeringClips(withDefaults, now, defaults).ok());
+    // Clips measured by another analyser (or by one too old to record itself) would mix two scales.
+    for (const std::string analyser : { std::string("analyser 1, models sha256:0"), std::string() }) {
+        SteeringReport measuredElsewhere = previous;
+        measuredElsewhere.info.analyser = analyser;
+        Expected<std::vector<SteeringClip>> refused = reusableSteeringClips(measuredElsewhere, now, params);
+        ASSERT_FALSE(refused.ok());
+        EXPECT_NE(refused.error().message.find("analyser"), std::string::npos) << refused.error().message;
+    }
     params.prompts = { "jazz" };
     Expected<std::vector<SteeringClip>> otherPrompts = reusableSteeringClips(previous, now, params);
     ASSERT_FALSE(otherPrompts.ok());
