@@ -230,7 +230,10 @@ SteeringCurveChart::SteeringCurveChart(std::vector<MetricInfo> metrics, QWidget*
         series->attachAxis(m_x);
         series->attachAxis(m_y);
     }
+    // QChartView(QWidget*) made a chart of its own; setChart() hands it back to us rather than deleting it.
+    QChart* const placeholder = this->chart();
     setChart(chart);
+    delete placeholder;
     setRenderHint(QPainter::Antialiasing);
     setMinimumSize(360, 260);
     clearSlider();
