@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <span>
 #include <vector>
 
@@ -37,6 +38,25 @@ struct FrameDescriptors {
 };
 
 FrameDescriptors computeFrameDescriptors(std::span<const float> signal, int sampleRate);
+
+// Frames quieter than the median level minus 30 dB are silence; a frame with more than a quarter of its power
+// above 4 kHz is a fricative; the speech band's level in dB. Shared by the whole-song and window features.
+double silenceFloorDb(const FrameDescriptors& d);
+inline bool isFricative(const FrameDescriptors& d, int t)
+{
+    return d.highShare[t] > 0.25;
+}
+inline double speechBandDb(const FrameDescriptors& d, int t)
+{
+    return 20.0 * std::log10(d.speechBand[t] + 1e-5);
+}
+
+class Fft;
+// Adds to `power` (fft.size() / 2 + 1 bins) the power spectrum of the log speech-band envelope over `frames`
+// frames from `start` (frames <= fft.size(); mean removed, Hann window over the FFT size, zero-padded).
+void addModulationPower(const FrameDescriptors& d, int start, int frames, const Fft& fft, std::vector<double>& power);
+// The 3..6 Hz (syllabic) share of 0.5..16 Hz in a modulation power spectrum of `binHz` bins.
+double syllabicShare(const std::vector<double>& power, double binHz);
 
 struct TempoEstimate {
     double bpm = 0.0;

@@ -65,36 +65,26 @@ std::pair<double, double> modulation(const FrameDescriptors& d)
     constexpr int kWindow = 512;
     const Fft fft(kWindow);
     std::vector<double> power(kWindow / 2 + 1, 0.0);
-    std::vector<std::complex<double>> buffer(kWindow);
     const int hop = kWindow / 2;
     int windows = 0;
     for (int start = 0; windows == 0 || start + kWindow <= d.frames; start += hop) {
-        double m = 0.0;
         const int n = std::min(kWindow, d.frames - start);
         if (n <= 1) break;
-        for (int i = 0; i < n; ++i) m += std::log(1e-4 + d.speechBand[start + i]) / n;
-        for (int i = 0; i < kWindow; ++i) {
-            const double w = 0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * i / kWindow);
-            buffer[i] = i < n ? (std::log(1e-4 + d.speechBand[start + i]) - m) * w : 0.0;
-        }
-        fft.forward(buffer);
-        for (int k = 0; k <= kWindow / 2; ++k) power[k] += std::norm(buffer[k]);
+        addModulationPower(d, start, n, fft, power);
         ++windows;
     }
     const double binHz = d.frameRateHz / kWindow;
-    double syllabic = 0.0, total = 0.0, peak = 0.0, band = 0.0;
+    double peak = 0.0, band = 0.0;
     int bandBins = 0;
     for (int k = 1; k <= kWindow / 2; ++k) {
         const double hz = k * binHz;
-        if (hz >= 0.5 && hz <= 16.0) total += power[k];
-        if (hz >= 3.0 && hz <= 6.0) syllabic += power[k];
         if (hz >= 1.0 && hz <= 10.0) {
             peak = std::max(peak, power[k]);
             band += power[k];
             ++bandBins;
         }
     }
-    return { total > 0.0 ? syllabic / total : 0.0, band > 0.0 ? peak / (band / bandBins) : 0.0 };
+    return { syllabicShare(power, binHz), band > 0.0 ? peak / (band / bandBins) : 0.0 };
 }
 
 void addSpectralGroups(const FrameDescriptors& d, AnalysisFeatures& f, int first)
@@ -141,6 +131,36 @@ void addTimbreGroups(const FrameDescriptors& d, AnalysisFeatures& f, int first)
 
 } // namespace
 
+double silenceFloorDb(const FrameDescriptors& d)
+{
+    return percentile(d.frameDb, 0.5) - 30.0;
+}
+
+void addModulationPower(const FrameDescriptors& d, int start, int frames, const Fft& fft, std::vector<double>& power)
+{
+    const int size = fft.size();
+    std::vector<std::complex<double>> buffer(size);
+    double m = 0.0;
+    for (int i = 0; i < frames; ++i) m += std::log(1e-4 + d.speechBand[start + i]) / frames;
+    for (int i = 0; i < size; ++i) {
+        const double w = 0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * i / size);
+        buffer[i] = i < frames ? (std::log(1e-4 + d.speechBand[start + i]) - m) * w : 0.0;
+    }
+    fft.forward(buffer);
+    for (int k = 0; k <= size / 2; ++k) power[k] += std::norm(buffer[k]);
+}
+
+double syllabicShare(const std::vector<double>& power, double binHz)
+{
+    double syllabic = 0.0, total = 0.0;
+    for (size_t k = 1; k < power.size(); ++k) {
+        const double hz = static_cast<double>(k) * binHz;
+        if (hz >= 0.5 && hz <= 16.0) total += power[k];
+        if (hz >= 3.0 && hz <= 6.0) syllabic += power[k];
+    }
+    return total > 0.0 ? syllabic / total : 0.0;
+}
+
 AnalysisFeatures computeFeatures(
     const FrameDescriptors& d, const TempoEstimate& tempo, const KeyEstimate& key, double loudnessLufs)
 {
@@ -159,13 +179,13 @@ AnalysisFeatures computeFeatures(
     const double quiet = percentile(d.frameDb, 0.25);
     std::vector<double> quietFlatness, speechDb;
     int fricatives = 0, voiced = 0;
-    const double silence = percentile(d.frameDb, 0.5) - 30.0;
+    const double silence = silenceFloorDb(d);
     for (int t = 0; t < d.frames; ++t) {
         if (d.frameDb[t] <= quiet) quietFlatness.push_back(d.logFlatness[t]);
         if (d.frameDb[t] < silence) continue;
         ++voiced;
-        if (d.highShare[t] > 0.25) ++fricatives;
-        speechDb.push_back(20.0 * std::log10(d.speechBand[t] + 1e-5));
+        if (isFricative(d, t)) ++fricatives;
+        speechDb.push_back(speechBandDb(d, t));
     }
     f[7] = mean(quietFlatness);
     f[8] = mean(d.highShare);

@@ -7,9 +7,9 @@
 //   the 0.9-2.5 kHz clap band's level relative to the frame;
 // - the fastest falls of the bands over 48 ms (2nd and 10th percentiles), for room reverb: a dry note can stop
 //   at once, a reverberant one only as fast as its tail decays.
+#include <algorithm>
 #include <array>
 #include <cmath>
-#include <numbers>
 
 #include "descriptors.h"
 #include "fft.h"
@@ -29,43 +29,25 @@ struct WindowDescriptors {
     std::vector<double> syllabic, fricative, speechDbStd, steady;
 };
 
-// The 3..6 Hz share of 0.5..16 Hz in the modulation spectrum of the log speech-band envelope of one window.
-double syllabicShare(const FrameDescriptors& d, int start, const Fft& fft)
-{
-    std::vector<std::complex<double>> buffer(kWindowFrames);
-    double m = 0.0;
-    for (int i = 0; i < kWindowFrames; ++i) m += std::log(1e-4 + d.speechBand[start + i]) / kWindowFrames;
-    for (int i = 0; i < kWindowFrames; ++i) {
-        const double w = 0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * i / kWindowFrames);
-        buffer[i] = (std::log(1e-4 + d.speechBand[start + i]) - m) * w;
-    }
-    fft.forward(buffer);
-    const double binHz = d.frameRateHz / kWindowFrames;
-    double syllabic = 0.0, total = 0.0;
-    for (int k = 1; k <= kWindowFrames / 2; ++k) {
-        const double hz = k * binHz, power = std::norm(buffer[k]);
-        if (hz >= 0.5 && hz <= 16.0) total += power;
-        if (hz >= 3.0 && hz <= 6.0) syllabic += power;
-    }
-    return total > 0.0 ? syllabic / total : 0.0;
-}
-
 WindowDescriptors windowDescriptors(const FrameDescriptors& d)
 {
     WindowDescriptors w;
     const Fft fft(kWindowFrames);
-    const double silence = percentile(d.frameDb, 0.5) - 30.0;
+    const double silence = silenceFloorDb(d);
+    std::vector<double> power(kWindowFrames / 2 + 1);
     for (int start = 0; start + kWindowFrames <= d.frames; start += kWindowHop) {
         int voiced = 0, fricatives = 0;
         std::vector<double> speechDb, steady;
         for (int t = start; t < start + kWindowFrames; ++t) {
             if (d.frameDb[t] < silence) continue;
             ++voiced;
-            if (d.highShare[t] > 0.25) ++fricatives;
-            speechDb.push_back(20.0 * std::log10(d.speechBand[t] + 1e-5));
+            if (isFricative(d, t)) ++fricatives;
+            speechDb.push_back(speechBandDb(d, t));
             steady.push_back(d.partialSteady[t]);
         }
-        w.syllabic.push_back(syllabicShare(d, start, fft));
+        std::fill(power.begin(), power.end(), 0.0);
+        addModulationPower(d, start, kWindowFrames, fft, power);
+        w.syllabic.push_back(syllabicShare(power, d.frameRateHz / kWindowFrames));
         w.fricative.push_back(voiced > 0 ? static_cast<double>(fricatives) / voiced : 0.0);
         w.speechDbStd.push_back(stddev(speechDb));
         w.steady.push_back(mean(steady));
