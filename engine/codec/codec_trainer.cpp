@@ -158,7 +158,7 @@ struct Trainer {
 
 Expected<void> Trainer::loadCheckpoint(const fs::path& path)
 {
-    Expected<WeightStore> store = WeightStore::open(path);
+    Expected<WeightStore> store = WeightStore::open(path, WeightResidence::Copied); // rewritten as it trains
     if (!store) return store.error();
     if (store->metadataValue("encodec_config") != encodec::encodecConfigJson(config))
         return Error::inFile(ErrorCode::Mismatch, path.string(), "was trained with another codec shape");

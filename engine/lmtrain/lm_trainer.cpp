@@ -357,7 +357,7 @@ Expected<LmTrainResult> trainLm(
                 { { "step", "0" }, { "adam_step", "0" }, { "seed", std::to_string(options.seed) },
                     { "config", configText } }));
         }
-        Expected<WeightStore> store = WeightStore::open(checkpoint);
+        Expected<WeightStore> store = WeightStore::open(checkpoint, WeightResidence::Copied); // rewritten as it trains
         if (!store) return store.error();
         Expected<T5Encoder> text = T5Encoder::load(*store, *config, f32);
         if (!text) return text.error();

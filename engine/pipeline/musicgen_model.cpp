@@ -110,7 +110,8 @@ void fillInfo(MusicgenModel::Impl& impl, const fs::path& dir, const ModelOptions
     info.options = options;
 }
 
-Expected<void> loadParts(MusicgenModel::Impl& impl, const fs::path& dir, const ProgressCallback& progress)
+Expected<void> loadParts(
+    MusicgenModel::Impl& impl, const fs::path& dir, bool mapWeights, const ProgressCallback& progress)
 {
     auto report = [&](ProgressStage stage, int done) {
         if (progress) progress(Progress { stage, done, 5 });
@@ -120,7 +121,8 @@ Expected<void> loadParts(MusicgenModel::Impl& impl, const fs::path& dir, const P
     if (!tokenizer) return tokenizer.error();
     impl.tokenizer.emplace(std::move(*tokenizer));
     report(ProgressStage::LoadingWeights, 1);
-    Expected<WeightStore> weights = WeightStore::open(dir);
+    Expected<WeightStore> weights
+        = WeightStore::open(dir, mapWeights ? WeightResidence::Mapped : WeightResidence::Copied);
     if (!weights) return weights.error();
     impl.info.untrained = weights->metadataValue("tastemaker") == "random weights";
     const at::TensorOptions compute = at::TensorOptions().dtype(impl.computeType).device(impl.device);
@@ -168,7 +170,7 @@ Expected<std::shared_ptr<const MusicgenModel>> MusicgenModel::load(
         // No grad, but not InferenceMode: the weights must be normal tensors, as DPO training runs the
         // decoder under autograd (inference tensors cannot be saved for backward).
         at::NoGradGuard guard;
-        TMK_TRY(loadParts(*impl, dir, progress));
+        TMK_TRY(loadParts(*impl, dir, options.mapWeights, progress));
     } catch (const c10::Error& e) {
         return Error::inFile(
             ErrorCode::Internal, dir.string(), std::string("could not be loaded: ") + e.what_without_backtrace());

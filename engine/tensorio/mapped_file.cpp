@@ -1,5 +1,6 @@
 #include "tensorio/mapped_file.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -35,6 +36,12 @@ Error openError(const std::filesystem::path& path, int errnum)
     return Error::inFile(ErrorCode::Io, path.string(), std::string("could not be opened: ") + std::strerror(errnum));
 }
 
+size_t pageSize()
+{
+    static const size_t size = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    return size;
+}
+
 } // namespace
 
 Expected<MappedFile> MappedFile::open(const std::filesystem::path& path)
@@ -52,11 +59,38 @@ Expected<MappedFile> MappedFile::open(const std::filesystem::path& path)
     if (info.st_size == 0) return MappedFile();
 
     const size_t sizeBytes = static_cast<size_t>(info.st_size);
-    void* address = ::mmap(nullptr, sizeBytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    // Private and writable: copy-on-write, so weights used in place can be changed without touching the file.
+    void* address = ::mmap(nullptr, sizeBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (address == MAP_FAILED)
         return Error::inFile(
             ErrorCode::Io, path.string(), std::string("could not be memory-mapped: ") + std::strerror(errno));
     return MappedFile(address, sizeBytes);
+}
+
+void MappedFile::prefault(size_t offset, size_t bytes) const
+{
+    if (!m_address || offset >= m_sizeBytes) return;
+    bytes = std::min(bytes, m_sizeBytes - offset);
+    const size_t page = pageSize();
+    const size_t start = offset / page * page;
+    auto* first = static_cast<std::byte*>(m_address) + start;
+    const size_t length = offset + bytes - start;
+#ifdef MADV_POPULATE_READ
+    if (::madvise(first, length, MADV_POPULATE_READ) == 0) return;
+#endif
+    volatile std::byte sink {}; // kernels before 5.14: touch one byte per page
+    for (size_t i = 0; i < length; i += page) sink = first[i];
+    (void)sink;
+}
+
+void MappedFile::dropPages(size_t offset, size_t bytes) const
+{
+    if (!m_address || offset >= m_sizeBytes) return;
+    bytes = std::min(bytes, m_sizeBytes - offset);
+    const size_t page = pageSize();
+    const size_t start = (offset + page - 1) / page * page; // whole pages only: neighbours keep theirs
+    const size_t end = (offset + bytes) / page * page;
+    if (end > start) ::madvise(static_cast<std::byte*>(m_address) + start, end - start, MADV_DONTNEED);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept

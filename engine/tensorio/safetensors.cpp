@@ -2,6 +2,7 @@
 // The header is validated completely before any tensor is handed out; this code is fuzzed
 // (tests/fuzz/fuzz_safetensors.cpp), so every check is on untrusted bytes and never trusts a size.
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -208,9 +209,16 @@ Expected<void> sortAndCheckOverlaps(std::vector<TensorInfo>& tensors, const std:
 
 } // namespace
 
+// The mapping and a count of live leases per tensor, shared by the file and its leases.
+struct SharedMapping {
+    MappedFile file;
+    size_t dataOffset = 0; // the data section's offset in the file
+    std::unique_ptr<std::atomic<int>[]> leases; // per tensor, in tensors() order
+};
+
 struct SafetensorsFile::Impl {
     std::string name;
-    MappedFile mapping; // empty for fromBuffer
+    std::shared_ptr<SharedMapping> mapping; // null for fromBuffer
     std::span<const std::byte> dataSection;
     std::vector<TensorInfo> tensors;
     std::unordered_map<std::string, size_t> byName;
@@ -249,8 +257,32 @@ Expected<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& pat
     if (!mapping) return mapping.error();
     Expected<SafetensorsFile> file = fromBuffer(mapping->bytes(), path.string());
     if (!file) return file.error();
-    file->m_impl->mapping = std::move(*mapping); // the mapped address, and so every span, stays the same
+    auto shared = std::make_shared<SharedMapping>();
+    shared->file = std::move(*mapping); // the mapped address, and so every span, stays the same
+    Impl& impl = *file->m_impl;
+    shared->dataOffset = static_cast<size_t>(impl.dataSection.data() - shared->file.bytes().data());
+    shared->leases = std::make_unique<std::atomic<int>[]>(impl.tensors.size());
+    impl.mapping = std::move(shared);
     return file;
+}
+
+std::shared_ptr<std::byte> SafetensorsFile::lease(const TensorInfo& info) const
+{
+    const std::shared_ptr<SharedMapping>& shared = m_impl->mapping;
+    const auto index = static_cast<size_t>(&info - m_impl->tensors.data());
+    if (!shared || index >= m_impl->tensors.size()) return nullptr;
+    const size_t offset = shared->dataOffset + static_cast<size_t>(info.offset);
+    const auto bytes = static_cast<size_t>(info.nbytes);
+    shared->leases[index].fetch_add(1, std::memory_order_relaxed);
+    return std::shared_ptr<std::byte>(shared->file.mutableData() + offset, [shared, index, offset, bytes](std::byte*) {
+        if (shared->leases[index].fetch_sub(1, std::memory_order_acq_rel) == 1) shared->file.dropPages(offset, bytes);
+    });
+}
+
+void SafetensorsFile::prefault(const TensorInfo& info) const
+{
+    if (const std::shared_ptr<SharedMapping>& shared = m_impl->mapping)
+        shared->file.prefault(shared->dataOffset + static_cast<size_t>(info.offset), static_cast<size_t>(info.nbytes));
 }
 
 SafetensorsFile::SafetensorsFile(std::unique_ptr<Impl> impl)

@@ -4,6 +4,7 @@
 
 #include <ATen/ops/arange.h>
 #include <ATen/ops/equal.h>
+#include <ATen/ops/full.h>
 #include <ATen/ops/isfinite.h>
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
@@ -11,7 +12,9 @@
 #include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 
+#include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
+#include "tensorio/torch/weights.h"
 #include "testsupport.h"
 
 namespace tmk {
@@ -135,6 +138,60 @@ TEST(TorchTensor, LoadsTheHuggingFaceFixture)
     EXPECT_EQ(shared->sizes(), (at::IntArrayRef { 384, 32 }));
     EXPECT_EQ(shared->scalar_type(), at::kFloat);
     EXPECT_TRUE(at::isfinite(*shared).all().item<bool>());
+}
+
+} // namespace
+} // namespace tmk
+
+namespace tmk {
+namespace {
+
+// WeightStore uses the mapped file in place where the dtype matches (two requests share the bytes), converts
+// in one pass where it does not, copies unaligned tensors, and a write into a weight used in place stays in
+// this process: the file and a fresh store read the original values.
+TEST(TorchTensor, MappedWeightsAreUsedInPlaceAndWritesNeverReachTheFile)
+{
+    at::manual_seed(3);
+    const at::Tensor weight = at::randn({ 64, 64 });
+    const at::Tensor half = at::randn({ 8 }).to(at::kBFloat16);
+    const at::Tensor odd = at::randn({ 5 }); // after 3 + 16 bytes: unaligned in the file
+    const fs::path path = test::freshOutDir("weight_store_mapped") / "w.safetensors";
+    ASSERT_TRUE(saveTensors(
+        path, { { "a_w", weight }, { "b_flags", at::arange(3).to(at::kByte) }, { "c_half", half }, { "d_odd", odd } }));
+    Expected<std::string> before = readFileText(path);
+    ASSERT_TRUE(before);
+
+    const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat);
+    {
+        Expected<WeightStore> store = WeightStore::open(path);
+        ASSERT_TRUE(store) << store.error().message;
+        Expected<at::Tensor> first = store->get("a_w", { 64, 64 }, f32);
+        Expected<at::Tensor> second = store->get("a_w", { 64, 64 }, f32);
+        ASSERT_TRUE(first && second);
+        expectSameTensor(*first, weight, "w in place");
+        EXPECT_EQ(first->data_ptr(), second->data_ptr()); // both are the mapped bytes
+        Expected<at::Tensor> converted = store->get("a_w", { 64, 64 }, f32.dtype(at::kBFloat16));
+        ASSERT_TRUE(converted);
+        expectSameTensor(*converted, weight.to(at::kBFloat16), "w as bf16");
+        Expected<at::Tensor> widened = store->get("c_half", { 8 }, f32);
+        ASSERT_TRUE(widened);
+        expectSameTensor(*widened, half.to(at::kFloat), "bf16 as f32");
+        Expected<at::Tensor> unaligned = store->get("d_odd", { 5 }, f32);
+        ASSERT_TRUE(unaligned);
+        expectSameTensor(*unaligned, odd, "unaligned");
+
+        first->fill_(7.0f); // copy-on-write: this process only
+        EXPECT_TRUE(at::equal(*second, at::full({ 64, 64 }, 7.0f)));
+    }
+    Expected<std::string> after = readFileText(path);
+    ASSERT_TRUE(after);
+    EXPECT_TRUE(*before == *after) << "a write into a mapped weight reached the file";
+    Expected<WeightStore> fresh = WeightStore::open(path, WeightResidence::Copied);
+    ASSERT_TRUE(fresh);
+    Expected<at::Tensor> a = fresh->get("a_w", { 64, 64 }, f32), b = fresh->get("a_w", { 64, 64 }, f32);
+    ASSERT_TRUE(a && b);
+    expectSameTensor(*a, weight, "w after the write");
+    EXPECT_NE(a->data_ptr(), b->data_ptr()); // copies
 }
 
 } // namespace

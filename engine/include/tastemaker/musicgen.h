@@ -28,6 +28,9 @@ const char* computeDTypeName(ComputeDType dtype);
 struct ModelOptions {
     DeviceKind device = DeviceKind::Cpu;
     ComputeDType dtype = ComputeDType::F32; // of T5 and the decoder; EnCodec always runs in float32
+    // Use the checkpoint's memory-mapped bytes in place where its dtype is the compute dtype (copy-on-write:
+    // merges change only this process's pages). false copies every tensor into anonymous memory.
+    bool mapWeights = true;
 };
 
 struct ModelInfo {

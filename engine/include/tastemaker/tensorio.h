@@ -49,6 +49,15 @@ public:
     std::span<const std::byte> data(const TensorInfo& info) const;
     const std::map<std::string, std::string>& metadata() const;
 
+    // Zero-copy access for the engine's weight loader. A lease on the bytes of `info` (one of tensors())
+    // in the file's copy-on-write mapping: the pointer is the tensor's first byte and may be written (the
+    // change stays in this process, never reaches the file). The mapping lives while any lease does, even
+    // after this object is gone; when the last lease on a tensor ends, its pages leave the process's
+    // resident memory. Null for fromBuffer files.
+    std::shared_ptr<std::byte> lease(const TensorInfo& info) const;
+    // Maps the pages of `info` now, so loading rather than first use pays for it; nothing for fromBuffer.
+    void prefault(const TensorInfo& info) const;
+
 private:
     struct Impl;
     explicit SafetensorsFile(std::unique_ptr<Impl> impl);

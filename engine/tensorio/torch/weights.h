@@ -14,15 +14,24 @@
 
 namespace tmk {
 
+// How get() hands out tensors whose file dtype and device already match: in place over the file's
+// copy-on-write mapping (fast, no second copy), or as copies (for trainers, which change every weight and
+// replace the very file they read).
+enum class WeightResidence { Mapped, Copied };
+
 class WeightStore {
 public:
     // `path`: a checkpoint folder (model.safetensors or its sharded index) or a .safetensors file.
-    static Expected<WeightStore> open(const std::filesystem::path& path);
+    static Expected<WeightStore> open(
+        const std::filesystem::path& path, WeightResidence residence = WeightResidence::Mapped);
 
     bool contains(const std::string& name) const { return m_checkpoint.contains(name); }
 
     // The tensor `name`, checked to have `shape`, converted to `options` (dtype and device).
     // Floating tensors take options' dtype; integer tensors keep theirs unless options asks for one.
+    // Where the file's dtype and the device already match, the result uses the memory-mapped bytes in place
+    // (copy-on-write: writes stay in this process) and keeps the mapping alive; otherwise it is a converted
+    // copy made in one pass, and the source pages are released as soon as it is made.
     Expected<at::Tensor> get(
         const std::string& name, const std::vector<int64_t>& shape, const at::TensorOptions& options);
     // The first of `names` that exists (for tied or renamed tensors); the error lists them all.
@@ -41,11 +50,13 @@ public:
     std::string metadataValue(const std::string& key) const;
 
 private:
-    explicit WeightStore(SafetensorsCheckpoint checkpoint)
+    WeightStore(SafetensorsCheckpoint checkpoint, WeightResidence residence)
         : m_checkpoint(std::move(checkpoint))
+        , m_residence(residence)
     {
     }
     SafetensorsCheckpoint m_checkpoint;
+    WeightResidence m_residence = WeightResidence::Mapped;
     std::set<std::string> m_used;
 };
 
