@@ -6,7 +6,6 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -25,13 +24,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double peakRssMiB()
-{
-    rusage usage {};
-    getrusage(RUSAGE_SELF, &usage);
-    return static_cast<double>(usage.ru_maxrss) / 1024.0;
-}
 
 // Memory bandwidth in bytes/s from large copies (read + write counted), best of several runs.
 double measureBandwidth()
@@ -118,7 +110,12 @@ int benchGenerate(const Args& args)
     if (!device) return reportError(device.error());
     options.dtype = *dtype;
     options.device = *device;
+    options.mapWeights = !args.has("copy-weights");
+    resetPeakRss(); // the peak of writing a random checkpoint is not the load's
+    const auto loadStart = Clock::now();
     auto model = MusicgenModel::load(*dir, options);
+    const double loadSeconds = std::chrono::duration<double>(Clock::now() - loadStart).count();
+    const double loadPeakMiB = peakRssMiB();
     std::error_code ec;
     if (!tempDir.empty()) fs::remove_all(tempDir, ec);
     if (!model) return reportError(model.error());
@@ -146,6 +143,7 @@ int benchGenerate(const Args& args)
     if (stepSeconds.size() > 2)
         stepSeconds.erase(stepSeconds.begin()); // the first step includes cross-attention set-up
 
+    const double generatePeakMiB = peakRssMiB(); // before the bandwidth probes allocate their buffers
     const double bandwidth = measureBandwidth();
     const double floorSeconds = static_cast<double>(info.decoderStepBytes) / bandwidth;
     const double readBandwidth = measureReadBandwidth();
@@ -153,18 +151,19 @@ int benchGenerate(const Args& args)
     const double median = percentile(stepSeconds, 0.5), p90 = percentile(stepSeconds, 0.9);
     const double audioSeconds = static_cast<double>(request.frames) / static_cast<double>(info.frameRate);
     const double total = result->textSeconds + result->decodeSeconds + result->codecSeconds;
-    std::printf("| model | device | dtype | decoder params | step bytes | T5 (s) | step median (ms) | step p90 (ms) | "
-                "bandwidth (GB/s) "
-                "| floor (ms) | step / floor | read-only GB/s | step / read floor | EnCodec s per s audio | real-time "
-                "factor | peak RSS (MiB) |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    std::printf("| %s | %s | %s | %.1fM | %.1f MB | %.3f | %.1f | %.1f | %.2f | %.1f | **%.2f** | %.2f | %.2f | %.3f | "
-                "%.3f | %.0f |\n",
+    std::printf(
+        "| model | device | dtype | decoder params | load (s) | load peak RSS (MiB) | step bytes | T5 (s) | step "
+        "median (ms) | step p90 (ms) | bandwidth (GB/s) "
+        "| floor (ms) | step / floor | read-only GB/s | step / read floor | EnCodec s per s audio | real-time "
+        "factor | peak RSS (MiB) |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %s | %s | %.1fM | %.2f | %.0f | %.1f MB | %.3f | %.1f | %.1f | %.2f | %.1f | **%.2f** | %.2f | "
+                "%.2f | %.3f | %.3f | %.0f |\n",
         label.c_str(), deviceKindName(options.device), computeDTypeName(options.dtype),
-        static_cast<double>(info.decoderParameters) / 1e6, static_cast<double>(info.decoderStepBytes) / 1e6,
-        result->textSeconds, median * 1e3, p90 * 1e3, bandwidth / 1e9, floorSeconds * 1e3, median / floorSeconds,
-        readBandwidth / 1e9, median / readFloorSeconds, result->codecSeconds / audioSeconds, audioSeconds / total,
-        peakRssMiB());
+        static_cast<double>(info.decoderParameters) / 1e6, loadSeconds, loadPeakMiB,
+        static_cast<double>(info.decoderStepBytes) / 1e6, result->textSeconds, median * 1e3, p90 * 1e3, bandwidth / 1e9,
+        floorSeconds * 1e3, median / floorSeconds, readBandwidth / 1e9, median / readFloorSeconds,
+        result->codecSeconds / audioSeconds, audioSeconds / total, generatePeakMiB);
     return kExitOk;
 }
 
@@ -196,6 +195,73 @@ int benchStream(const Args& args)
         static_cast<long long>(r->frames), r->firstAudioSeconds, static_cast<long long>(r->framesAtFirstAudio),
         r->generateSeconds, r->streamDecodeSeconds, r->fullDecodeSeconds,
         r->fullDecodeSeconds > 0 ? r->streamDecodeSeconds / r->fullDecodeSeconds : 0.0, r->snrDb);
+    return kExitOk;
+}
+
+// Loading from a warm page cache: time by stage, and peak RSS against the weights in the compute dtype.
+int benchLoad(const Args& args)
+{
+    fs::path tempDir;
+    Expected<fs::path> dir = benchModelDir(args, &tempDir);
+    if (!dir) return reportError(dir.error());
+    ModelOptions options;
+    Expected<ComputeDType> dtype = parseComputeDType(args.getOr("dtype", "f32"));
+    Expected<DeviceKind> device = parseDeviceKind(args.getOr("device", "cpu"));
+    if (!dtype) return reportError(dtype.error());
+    if (!device) return reportError(device.error());
+    options.dtype = *dtype;
+    options.device = *device;
+    options.mapWeights = !args.has("copy-weights");
+    Expected<LoadBenchResult> r = benchmarkLoad(*dir, options);
+    std::error_code ec;
+    if (!tempDir.empty()) fs::remove_all(tempDir, ec);
+    if (!r) return reportError(r.error());
+    const double weightsMiB = static_cast<double>(r->weightBytes) / 1048576.0;
+    std::printf("| device | dtype | weights (MiB) | load (s) | tokenizer (s) | checkpoint + T5 (s) | decoder (s) | "
+                "codec (s) | RSS before (MiB) | peak RSS (MiB) | **peak / weights** | RSS after (MiB) |\n"
+                "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %s | %.0f | **%.2f** | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | **%.2f** | %.0f |\n",
+        deviceKindName(options.device), r->dtype.c_str(), weightsMiB, r->seconds, r->tokenizerSeconds,
+        r->textEncoderSeconds, r->decoderSeconds, r->codecSeconds, r->rssBeforeMiB, r->peakRssMiB,
+        r->peakRssMiB / weightsMiB, r->rssAfterMiB);
+    return kExitOk;
+}
+
+// Slider moves by the run-time path and by the merge, and the step against the sliders carried at run time.
+int benchSliders(const Args& args)
+{
+    fs::path tempDir;
+    Expected<fs::path> dir = benchModelDir(args, &tempDir);
+    if (!dir) return reportError(dir.error());
+    Expected<ComputeDType> dtype = parseComputeDType(args.getOr("dtype", "f32"));
+    if (!dtype) return reportError(dtype.error());
+    Expected<long long> rank = args.integer("rank", 16);
+    Expected<long long> frames = args.integer("frames", 24);
+    if (!rank) return reportError(rank.error());
+    if (!frames) return reportError(frames.error());
+    Expected<std::vector<MetricInfo>> metrics = loadMetrics();
+    if (!metrics) return reportError(metrics.error());
+    SliderBenchParams params;
+    params.modelDir = *dir;
+    params.options.dtype = *dtype;
+    params.rank = *rank;
+    params.frames = *frames;
+    Expected<SliderBenchResult> r = benchmarkSliders(params, *metrics);
+    std::error_code ec;
+    if (!tempDir.empty()) fs::remove_all(tempDir, ec);
+    if (!r) return reportError(r.error());
+    std::printf("| dtype | rank | one slider, run time (ms) | same slider again, run time (ms) | all 13, run time (ms) "
+                "| one slider, merge (ms) | all 13, merge (ms) |\n|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %lld | **%.2f** | **%.2f** | **%.2f** | %.0f | %.0f |\n\n", r->dtype.c_str(),
+        static_cast<long long>(r->rank), r->runtimeOneMs, r->runtimeValueMs, r->runtimeAllMs, r->mergeOneMs,
+        r->mergeAllMs);
+    std::printf("| sliders at +0.5 | path | run-time factor bytes per step (MB) | of the step's weights | step median "
+                "(ms) | **step / no slider** |\n|---|---|---|---|---|---|\n");
+    for (const SliderStepRow& row : r->steps)
+        std::printf("| %d | %s | %.1f | %.1f%% | %.1f | **%.3f** |\n", row.sliders, row.merged ? "merged" : "run time",
+            static_cast<double>(row.runtimeFactorBytes) / 1e6,
+            100.0 * static_cast<double>(row.runtimeFactorBytes) / static_cast<double>(r->stepBytes), row.stepMs,
+            row.ratio);
     return kExitOk;
 }
 
@@ -235,7 +301,8 @@ Command benchCommand()
     Command command;
     command.name = "bench";
     command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, "
-                      "RSS), 'bench merge' (slider-move latency), 'bench stream' (time to first audio, streaming SNR), "
+                      "RSS), 'bench load' (load time and peak RSS against the weights), 'bench merge' (slider-move "
+                      "latency), 'bench stream' (time to first audio, streaming SNR), "
                       "'bench train' (DPO pairs per second, peak RSS).";
     command.positional = { "WHAT" };
     command.minPositional = 1;
@@ -248,16 +315,20 @@ Command benchCommand()
         { "rank", OptionKind::Value, "R",
             "bench merge: LoRA rank of the random adapters (default 16); bench train: LoRA rank (default 8)" },
         { "steps", OptionKind::Value, "N", "bench train: timed optimiser steps (default 3)" },
+        { "copy-weights", OptionKind::Flag, "",
+            "bench load, generate: copy every tensor into anonymous memory instead of using the mapped file in place" },
         { "batch", OptionKind::Value, "N", "bench train: pairs per step (default 1)" },
     };
     command.run = [](const Args& args) {
         const std::string& what = args.positional().front();
         if (what == "generate") return benchGenerate(args);
+        if (what == "load") return benchLoad(args);
+        if (what == "sliders") return benchSliders(args);
         if (what == "merge") return benchMerge(args);
         if (what == "stream") return benchStream(args);
         if (what == "train") return benchTrain(args);
         return reportError(Error { ErrorCode::InvalidArgument,
-            "bench: unknown benchmark '" + what + "' (valid: generate, merge, stream, train)" });
+            "bench: unknown benchmark '" + what + "' (valid: generate, load, merge, sliders, stream, train)" });
     };
     return command;
 }

@@ -1,5 +1,6 @@
 #include "adapters/merger.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -7,6 +8,7 @@
 #include <ATen/ops/addmm.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/tensor.h>
 #include <c10/core/InferenceMode.h>
 
 #include "core/stopwatch.h"
@@ -46,6 +48,7 @@ Expected<void> AdapterMerger::add(const std::string& name, std::shared_ptr<const
             Term term;
             term.adapter = slotIndex;
             term.scale = module.scale;
+            term.linear = module.kind == LoraKind::Linear;
             if (module.kind == LoraKind::Linear) {
                 term.left = module.b.to(f32).contiguous(); // [out, r]
                 term.right = module.a.to(f32).contiguous(); // [r, in]
@@ -116,6 +119,9 @@ Expected<MergeStats> AdapterMerger::apply(const std::map<std::string, double>& w
     try {
         MergeStats stats = mergeAll(*vector);
         m_current = *vector;
+        m_overlay.clear(); // the merge holds every weight now
+        m_overlaySlots.clear();
+        m_overlayWanted.clear();
         m_weights.clear();
         for (size_t i = 0; i < m_slots.size(); ++i)
             if (m_current[i] != 0.0) m_weights[m_slots[i].name] = m_current[i];
@@ -202,6 +208,90 @@ void AdapterMerger::writeModule(ModuleState& module, const std::vector<double>& 
     live->copy_(scratch);
 }
 
+Expected<bool> AdapterMerger::setOverlay(const std::map<std::string, double>& weights)
+{
+    Expected<std::vector<double>> wanted = weightVector(weights);
+    if (!wanted) return wanted.error();
+    std::vector<size_t> slots; // adapters whose wanted weight differs from the merged one
+    for (size_t i = 0; i < m_slots.size(); ++i)
+        if ((*wanted)[i] != m_current[i]) slots.push_back(i);
+    for (const ModuleState& module : m_modules)
+        for (const Term& term : module.terms)
+            if (!term.linear && std::find(slots.begin(), slots.end(), term.adapter) != slots.end()) return false;
+    try {
+        c10::InferenceMode guard;
+        const bool sameTerms = slots == m_overlaySlots && !m_overlayWanted.empty();
+        if (!sameTerms) m_overlay.clear();
+        size_t next = 0; // m_overlay index, when only the coefficients change
+        for (const ModuleState& module : m_modules) {
+            std::vector<double> mid; // per rank
+            std::vector<at::Tensor> lefts, rights;
+            for (const Term& term : module.terms) {
+                const double difference = (*wanted)[term.adapter] - m_current[term.adapter];
+                if (std::find(slots.begin(), slots.end(), term.adapter) == slots.end()) continue;
+                mid.insert(mid.end(), static_cast<size_t>(term.right.size(0)), difference * term.scale);
+                if (!sameTerms) {
+                    lefts.push_back(term.left);
+                    rights.push_back(term.right);
+                }
+            }
+            if (mid.empty()) continue;
+            const at::Tensor coefficients
+                = at::tensor(std::vector<float>(mid.begin(), mid.end()), module.base.options().dtype(at::kFloat));
+            if (sameTerms) {
+                m_overlay[next++].factors.mid = coefficients;
+                continue;
+            }
+            OverlayModule added;
+            added.weightName = module.weightName;
+            added.factors.a = rights.size() == 1 ? rights.front() : at::cat(rights, 0); // [R, in]
+            added.factors.b = lefts.size() == 1 ? lefts.front() : at::cat(lefts, 1); // [out, R]
+            added.factors.mid = coefficients;
+            m_overlay.push_back(std::move(added));
+        }
+    } catch (const std::exception& e) {
+        m_overlay.clear();
+        m_overlaySlots.clear();
+        m_overlayWanted.clear();
+        return Error { ErrorCode::Device, std::string("The adapters' run-time terms could not be made: ") + e.what() };
+    }
+    m_overlaySlots = std::move(slots);
+    m_overlayWanted = m_overlaySlots.empty() ? std::vector<double>() : *wanted;
+    if (m_overlaySlots.empty()) m_overlay.clear();
+    return true;
+}
+
+int AdapterMerger::overlayAdapters() const
+{
+    return static_cast<int>(m_overlaySlots.size());
+}
+
+size_t AdapterMerger::overlayFactorBytes() const
+{
+    size_t bytes = 0;
+    for (const OverlayModule& module : m_overlay) bytes += module.factors.a.nbytes() + module.factors.b.nbytes();
+    return bytes;
+}
+
+size_t AdapterMerger::overlayMergeBytes() const
+{
+    size_t bytes = 0;
+    for (const OverlayModule& module : m_overlay) {
+        const ModuleState& state = m_modules[m_moduleIndex.at(module.weightName)];
+        bytes += 2 * state.base.nbytes();
+    }
+    return bytes;
+}
+
+std::map<std::string, double> AdapterMerger::effectiveWeights() const
+{
+    if (m_overlayWanted.empty()) return m_weights;
+    std::map<std::string, double> weights;
+    for (size_t i = 0; i < m_slots.size(); ++i)
+        if (m_overlayWanted[i] != 0.0) weights[m_slots[i].name] = m_overlayWanted[i];
+    return weights;
+}
+
 std::vector<std::string> AdapterMerger::adapterNames() const
 {
     std::vector<std::string> names;
@@ -219,6 +309,7 @@ std::vector<std::string> AdapterMerger::touchedWeights() const
 MergeMemory AdapterMerger::memory() const
 {
     MergeMemory memory;
+    memory.factorBytes += overlayFactorBytes();
     for (const ModuleState& module : m_modules) {
         memory.baseBytes += module.base.nbytes();
         for (const Term& term : module.terms) memory.factorBytes += term.left.nbytes() + term.right.nbytes();

@@ -10,6 +10,12 @@
 // between generations, never during one: a change to enc_to_dec_proj changes the cross-attention K/V,
 // which the decoder computes per run; embed_tokens and lm_heads change every step.
 //
+// The run-time overlay (llama.cpp-style, issue 16) is the other way to reach a set of weights: setOverlay()
+// leaves the live weights as merged and describes the difference as low-rank terms for the decoder's LoRA
+// hook, y = x W_merged^T + sum_t (w_t - merged_t) scale_t ((x A_t^T) B_t^T), stacked per module. A slider
+// move then costs microseconds to milliseconds instead of a merge; each decoding step reads the overlay's
+// factors. apply() folds everything into the weights again and empties the overlay.
+//
 // Not thread-safe: it belongs to the engine thread, like the model it writes.
 #pragma once
 
@@ -23,6 +29,7 @@
 
 #include "adapters/adapter_bank.h"
 #include "adapters/lora_adapter.h"
+#include "lm/decoder.h"
 #include "tastemaker/adapters.h"
 #include "tastemaker/error.h"
 
@@ -33,6 +40,12 @@ struct MergeStats {
     int modulesRestored = 0; // W0 copied back (every weight on the module 0)
     int modulesUnchanged = 0; // weights as at the last merge: not written
     double seconds = 0.0; // wall time, device work finished
+};
+
+// One module's run-time terms: every adapter whose wanted weight differs from the merged one, stacked.
+struct OverlayModule {
+    std::string weightName;
+    LoraFactors factors; // a [R, in], b [out, R] (float32), mid [R]: (wanted - merged) * scale per rank
 };
 
 struct MergeMemory {
@@ -65,6 +78,19 @@ public:
     // The live weights were replaced behind the merger's back: rewrite every module at the next apply.
     void invalidate();
 
+    // Makes the model behave as if `weights` were merged (same rules as apply()) through the overlay, without
+    // writing a weight. Returns false, changing nothing, when an adapter that would need terms has a module
+    // the decoder's hook cannot carry (an embedding LoRA): apply() is the way then. When only the weights
+    // of adapters already in the overlay change, only the [R] coefficient vectors are rewritten.
+    Expected<bool> setOverlay(const std::map<std::string, double>& weights);
+    const std::vector<OverlayModule>& overlay() const { return m_overlay; } // empty when nothing is pending
+    int overlayAdapters() const; // adapters with terms in the overlay
+    size_t overlayFactorBytes() const; // what each decoding step reads for the overlay
+    // The bytes a merge of the overlay's modules moves: W0 read, the live weight written (per module).
+    size_t overlayMergeBytes() const;
+    // The weights the model behaves as having now: the merged ones plus the overlay's (non-zero only).
+    std::map<std::string, double> effectiveWeights() const;
+
     std::vector<std::string> adapterNames() const;
     const std::map<std::string, double>& weights() const { return m_weights; } // as last applied, non-zero only
     std::vector<std::string> touchedWeights() const; // model keys any adapter changes, sorted
@@ -74,6 +100,7 @@ private:
     // One adapter's contribution to one module: scale * left @ right, [out, r] @ [r, in].
     struct Term {
         size_t adapter = 0;
+        bool linear = true; // a Linear LoRA (the overlay can carry it); false for an Embedding LoRA
         at::Tensor left; // Linear: B [out, r]; Embedding: A^T [num, r]
         at::Tensor right; // Linear: A [r, in]; Embedding: B^T [r, dim]
         double scale = 1.0;
@@ -101,6 +128,9 @@ private:
     std::vector<double> m_current; // per slot, as last applied
     std::map<std::vector<int64_t>, at::Tensor> m_scratch; // float32 buffers by shape, for non-float32 models
     std::map<std::string, double> m_weights;
+    std::vector<OverlayModule> m_overlay;
+    std::vector<size_t> m_overlaySlots; // the adapters with overlay terms, ascending
+    std::vector<double> m_overlayWanted; // per slot: the weights the overlay reaches (empty: no overlay)
 };
 
 } // namespace tmk

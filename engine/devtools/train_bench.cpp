@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <unistd.h>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -26,22 +25,6 @@ namespace tmk {
 namespace fs = std::filesystem;
 
 namespace {
-
-double peakRssMiB() // VmHWM of /proc/self/status
-{
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-    return 0.0;
-}
-
-// Resets VmHWM to the current RSS (Linux >= 4.0: "5" to /proc/self/clear_refs); harmless where unsupported.
-void resetPeakRss()
-{
-    std::ofstream clear("/proc/self/clear_refs");
-    if (clear) clear << "5";
-}
 
 void synchronize(const at::Device& device)
 {

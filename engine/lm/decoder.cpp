@@ -256,7 +256,10 @@ at::Tensor MusicgenDecoder::linear(const at::Tensor& x, const Linear& layer) con
     const LoraFactors* lora = m_lora->factors(layer.weight);
     if (lora == nullptr) return y;
     const at::Tensor input = x.scalar_type() == lora->a.scalar_type() ? x : x.to(lora->a.scalar_type());
-    at::Tensor delta = at::linear(at::linear(input, lora->a), lora->b) * lora->scale; // [..., out]
+    at::Tensor low = at::linear(input, lora->a); // [..., r]
+    if (lora->mid.defined()) low = low * lora->mid;
+    at::Tensor delta = at::linear(low, lora->b); // [..., out]
+    if (lora->scale != 1.0) delta = delta * lora->scale;
     return y + delta.to(y.scalar_type());
 }
 

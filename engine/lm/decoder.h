@@ -24,11 +24,13 @@ namespace tmk {
 class WeightStore;
 
 // Low-rank terms added to the decoder's projections at run time (training's LoRA, engine/training/
-// lora_runtime.h): y = x W^T + b + scale * (x A^T) B^T for every weight that has factors while enabled.
+// lora_runtime.h, and the sliders' run-time path, adapters/merger.h):
+// y = x W^T + b + scale * ((x A^T) * mid) B^T for every weight that has factors while enabled.
 struct LoraFactors {
     at::Tensor a; // [r, in]
     at::Tensor b; // [out, r]
     double scale = 1.0;
+    at::Tensor mid; // optional [r]: a weight per rank (several adapters stacked, each with its coefficient)
 };
 class LinearLoraHook {
 public:
@@ -87,6 +89,7 @@ public:
     // Attaches a runtime LoRA (nullptr detaches). The hook must outlive its attachment; while attached and
     // enabled every projection it has factors for gets the low-rank term. Not thread-safe: attach between runs.
     void setLoraHook(const LinearLoraHook* hook) { m_lora = hook; }
+    const LinearLoraHook* loraHook() const { return m_lora; }
 
 private:
     struct Linear {

@@ -168,13 +168,18 @@ std::string buildIdentity()
     return text;
 }
 
-Expected<std::vector<ClipRecord>> clipRecordsFor(
-    const ModelInfo& model, const GenerationRequest& request, const SliderValues& sliders, const fs::path& bankDir)
+Expected<std::vector<ClipRecord>> clipRecordsFor(const ModelInfo& model, const GenerationRequest& request,
+    const SliderValues& sliders, const fs::path& bankDir, const std::optional<SliderValues>& mergedSliders)
 {
     ClipRecord base;
     base.batchPrompts = request.prompts;
     for (const auto& [id, value] : sliders)
         if (value != 0.0) base.sliders[id] = value;
+    if (mergedSliders) {
+        base.mergedSliders.emplace();
+        for (const auto& [id, value] : *mergedSliders)
+            if (value != 0.0) (*base.mergedSliders)[id] = value;
+    }
     base.sampling = request.sampling;
     base.frames = request.frames;
     base.durationSeconds
@@ -215,11 +220,11 @@ GenerationRequest requestForRecord(const ClipRecord& record)
 
 Expected<std::vector<ClipEntry>> saveGeneration(ClipLibrary& library, const ModelInfo& model,
     const GenerationRequest& request, const GenerationResult& result, const SliderValues& sliders,
-    const fs::path& bankDir)
+    const fs::path& bankDir, const std::optional<SliderValues>& mergedSliders)
 {
     if (result.audio.size() != request.prompts.size())
         return Error { ErrorCode::InvalidArgument, "the generation has no audio to save (decodeAudio was off)" };
-    Expected<std::vector<ClipRecord>> records = clipRecordsFor(model, request, sliders, bankDir);
+    Expected<std::vector<ClipRecord>> records = clipRecordsFor(model, request, sliders, bankDir, mergedSliders);
     if (!records) return records.error();
     std::vector<ClipEntry> entries;
     for (size_t i = 0; i < records->size(); ++i) {
@@ -282,8 +287,13 @@ Expected<RegeneratedClip> regenerateClip(const ClipRecord& record, const Generat
         auto loaded = Steering::load(*model, record.bank.path, *metrics);
         if (!loaded) return loaded.error();
         steering = std::move(*loaded);
-        Expected<SteeringMergeInfo> merged = steering->apply(record.sliders);
+        // As the job did: a plain merge, or the recorded merge plus the rest at run time.
+        Expected<SteeringMergeInfo> merged = steering->apply(record.mergedSliders.value_or(record.sliders));
         if (!merged) return merged.error();
+        if (record.mergedSliders) {
+            Expected<SteeringMergeInfo> runtime = steering->applyAtRuntime(record.sliders);
+            if (!runtime) return runtime.error();
+        }
     }
     Expected<GenerationResult> result = generate(**model, request, callbacks);
     if (!result) return result.error();

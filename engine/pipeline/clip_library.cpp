@@ -177,6 +177,16 @@ Expected<void> readBatchAndSliders(const nlohmann::json& json, ClipRecord& recor
         if (!std::isfinite(value))
             return Error::inFile(ErrorCode::Format, where, "has a non-finite value for slider \"" + id + "\"");
     record.sliders = std::move(*sliders);
+    if (json.contains("sliders_merged")) {
+        Expected<std::map<std::string, double>> merged
+            = jsonFieldOr<std::map<std::string, double>>(json, "sliders_merged", {}, where);
+        if (!merged) return merged.error();
+        for (const auto& [id, value] : *merged)
+            if (!std::isfinite(value))
+                return Error::inFile(
+                    ErrorCode::Format, where, "has a non-finite value for merged slider \"" + id + "\"");
+        record.mergedSliders = std::move(*merged);
+    }
     return {};
 }
 
@@ -267,6 +277,11 @@ std::string sidecarJson(const ClipRecord& record, const std::string& audioFileNa
         { "build", record.build },
         { "created_at", record.createdAt },
     };
+    if (record.mergedSliders) {
+        OrderedJson merged = OrderedJson::object();
+        for (const auto& [id, value] : *record.mergedSliders) merged[id] = value;
+        json["sliders_merged"] = merged; // after "created_at": older readers ignore it
+    }
     return json.dump(2) + "\n";
 }
 

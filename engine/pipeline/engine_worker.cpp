@@ -53,6 +53,11 @@ struct EngineWorker::Impl {
     std::unique_ptr<Steering> steering; // destroying it restores the model's weights (W0)
     std::filesystem::path bankDir;
     std::shared_ptr<Player> player;
+    // Slider moves reach the model at run time (milliseconds, Steering::applyAtRuntime); once the queue has
+    // been idle this long after the last move, the run-time terms are merged, so steps cost nothing extra.
+    std::optional<std::chrono::steady_clock::time_point> consolidateAt;
+    static constexpr std::chrono::milliseconds kConsolidateAfter { 400 };
+    void consolidate();
 
     bool enqueue(EngineJobKind kind, std::function<void()> run, CancelTokenPtr token = {});
     void runLoop();
@@ -91,7 +96,16 @@ void EngineWorker::Impl::runLoop()
         Job job;
         {
             std::unique_lock lock(mutex);
-            wake.wait(lock, [this]() { return stopping || !queue.empty(); });
+            const auto ready = [this]() { return stopping || !queue.empty(); };
+            if (consolidateAt) {
+                if (!wake.wait_until(lock, *consolidateAt, ready)) {
+                    lock.unlock();
+                    consolidate(); // idle since the last slider move: merge what is carried at run time
+                    continue;
+                }
+            } else {
+                wake.wait(lock, ready);
+            }
             if (stopping) break;
             job = std::move(queue.front());
             queue.pop_front();
@@ -310,9 +324,19 @@ void EngineWorker::Impl::mergeJob()
         mergeQueued = false;
     }
     if (!steering) return;
-    Expected<std::optional<SteeringMergeInfo>> merged = steering->applyIfChanged(values);
+    Expected<std::optional<SteeringMergeInfo>> merged = steering->applyAtRuntimeIfChanged(values);
     if (!merged) return fail(EngineJobKind::MergeSliders, merged.error());
+    if (steering->runtimeAdapters() > 0) consolidateAt = std::chrono::steady_clock::now() + kConsolidateAfter;
     if (merged->has_value() && events.onSlidersMerged) events.onSlidersMerged(**merged, steering->current());
+}
+
+void EngineWorker::Impl::consolidate()
+{
+    consolidateAt.reset();
+    if (!steering) return;
+    // The values do not change (only how they are applied), so no onSlidersMerged.
+    Expected<std::optional<SteeringMergeInfo>> merged = steering->consolidate();
+    if (!merged) return fail(EngineJobKind::MergeSliders, merged.error());
 }
 
 // ---- Generation ----
@@ -349,7 +373,10 @@ Expected<GenerationJobResult> EngineWorker::Impl::generateJob(
         if (merged) merged(info, values);
         if (events.onSlidersMerged) events.onSlidersMerged(info, values);
     };
-    return runGenerationJob(model, steering.get(), params, callbacks);
+    Expected<GenerationJobResult> result = runGenerationJob(model, steering.get(), params, callbacks);
+    if (steering && steering->runtimeAdapters() > 0)
+        consolidateAt = std::chrono::steady_clock::now() + kConsolidateAfter; // a short job kept them at run time
+    return result;
 }
 
 } // namespace tmk

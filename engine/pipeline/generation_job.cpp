@@ -107,13 +107,15 @@ private:
     std::unique_ptr<StreamingDecoder> m_decoder;
 };
 
-Expected<void> mergeSliders(
-    Steering* steering, const SliderValues& sliders, const GenerationJobCallbacks& callbacks, GenerationJobResult& job)
+// Brings the sliders in by the path that costs less over this generation (Steering::prepareGeneration).
+Expected<void> mergeSliders(Steering* steering, const SliderValues& sliders, int64_t frames,
+    const GenerationJobCallbacks& callbacks, GenerationJobResult& job)
 {
     if (!steering) return {};
-    Expected<std::optional<SteeringMergeInfo>> merged = steering->applyIfChanged(sliders);
+    Expected<std::optional<SteeringMergeInfo>> merged = steering->prepareGeneration(sliders, frames);
     if (!merged) return merged.error();
     job.sliders = steering->current();
+    if (steering->runtimeAdapters() > 0) job.mergedSliders = steering->merged();
     if (!merged->has_value()) return {};
     job.stats.merge = **merged;
     if (callbacks.onMerged) callbacks.onMerged(**merged, job.sliders);
@@ -138,7 +140,7 @@ Expected<GenerationJobResult> runGenerationJob(const std::shared_ptr<const Music
     const SteadyClock::time_point start = SteadyClock::now();
     const ModelInfo& info = model->info();
     GenerationJobResult job;
-    TMK_TRY(mergeSliders(steering, params.sliders, callbacks, job));
+    TMK_TRY(mergeSliders(steering, params.sliders, params.request.frames, callbacks, job));
     GenerationRequest request = params.request;
     if (!params.libraryDir.empty()) request.decodeAudio = true;
     TMK_TRY(request.validate(info));
@@ -168,7 +170,7 @@ Expected<GenerationJobResult> runGenerationJob(const std::shared_ptr<const Music
         Expected<ClipLibrary> library = ClipLibrary::open(params.libraryDir);
         if (!library) return library.error();
         const std::filesystem::path bankDir = steering ? steering->bankDir() : std::filesystem::path();
-        auto saved = saveGeneration(*library, info, request, job.generation, job.sliders, bankDir);
+        auto saved = saveGeneration(*library, info, request, job.generation, job.sliders, bankDir, job.mergedSliders);
         if (!saved) return saved.error();
         job.clips = std::move(*saved);
     }

@@ -62,20 +62,22 @@ private:
     std::vector<int32_t> m_byParameter; // parameter index -> module index, -1 for none
 };
 
-// Attaches a LoRA to a decoder for a scope (detached again on destruction).
+// Attaches a LoRA to a decoder for a scope; on destruction the hook attached before (if any) is back.
 class ScopedLoraHook {
 public:
     ScopedLoraHook(MusicgenDecoder& decoder, const LinearLoraHook* hook)
         : m_decoder(decoder)
+        , m_previous(decoder.loraHook())
     {
         decoder.setLoraHook(hook);
     }
-    ~ScopedLoraHook() { m_decoder.setLoraHook(nullptr); }
+    ~ScopedLoraHook() { m_decoder.setLoraHook(m_previous); }
     ScopedLoraHook(const ScopedLoraHook&) = delete;
     ScopedLoraHook& operator=(const ScopedLoraHook&) = delete;
 
 private:
     MusicgenDecoder& m_decoder;
+    const LinearLoraHook* m_previous;
 };
 
 // Switches a LoRA off (the reference policy) for a scope.

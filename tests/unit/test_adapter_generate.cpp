@@ -12,7 +12,10 @@
 #include "core/json.h"
 #include "fixture_tensor.h"
 #include "lm/generate.h"
+#include "pipeline/model_access.h"
+#include "tastemaker/fileio.h"
 #include "tastemaker/metrics.h"
+#include "tastemaker/steering.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
 #include "testsupport.h"
@@ -80,13 +83,21 @@ protected:
         delete s_t5;
     }
 
-    // Greedy CFG generation of a case's prompts with whatever is merged now; checks codes, scores, audio.
     static void generateAndCompare(const std::string& caseName)
+    {
+        compareGeneration(*s_t5, *s_decoder, *s_codec, caseName);
+    }
+
+public:
+    // Greedy CFG generation of a case's prompts with whatever is merged (or hooked) now; checks codes, scores,
+    // audio.
+    static void compareGeneration(
+        const T5Encoder& t5, const MusicgenDecoder& decoder, const Encodec& codec, const std::string& caseName)
     {
         SCOPED_TRACE(caseName);
         c10::InferenceMode guard;
         const at::Tensor ids = fixture(caseName, "input_ids"), mask = fixture(caseName, "attention_mask");
-        const at::Tensor states = s_t5->forward(ids, mask); // [2, 16, 32]
+        const at::Tensor states = t5.forward(ids, mask); // [2, 16, 32]
         SamplingParams params;
         params.greedy = true;
         params.guidanceScale = 3.0;
@@ -94,7 +105,7 @@ protected:
         GenerateTrace trace;
         trace.onScores
             = [&](int64_t, const at::Tensor& scores) { top2.push_back(std::get<0>(scores.topk(2, -1)).cpu()); };
-        Expected<at::Tensor> codes = generateCodes(*s_decoder, states, mask, 17, params, {}, trace);
+        Expected<at::Tensor> codes = generateCodes(decoder, states, mask, 17, params, {}, trace);
         ASSERT_TRUE(codes.ok()) << codes.error().message;
         const at::Tensor expectedCodes = fixture(caseName, "codes"); // [2, 4, 17]
         EXPECT_TRUE(at::equal(*codes, expectedCodes))
@@ -105,7 +116,7 @@ protected:
             << "max |diff| " << (scores - expectedScores).abs().max().item<double>();
         auto file = SafetensorsFile::open(fixtureDir() / "cases" / (caseName + ".safetensors"));
         if (file->find("audio_values")) {
-            const at::Tensor audio = s_codec->decode(*codes).cpu(),
+            const at::Tensor audio = codec.decode(*codes).cpu(),
                              expected = fixture(caseName, "audio_values"); // [2, 1, 10880]
             ASSERT_EQ(audio.sizes(), expected.sizes());
             EXPECT_TRUE(at::allclose(audio, expected, 1e-3, 1e-4))
@@ -113,6 +124,7 @@ protected:
         }
     }
 
+protected:
     static T5Encoder* s_t5;
     static MusicgenDecoder* s_decoder;
     static Encodec* s_codec;
@@ -147,6 +159,54 @@ TEST_F(AdapterGenerateTest, OptionalEmbeddingLoraCase)
     ASSERT_TRUE(s_merger->apply({ { "embed-lora", 1.3 } }).ok());
     generateAndCompare("optional_embed_lora");
     ASSERT_TRUE(s_merger->restoreBase().ok());
+}
+
+// The sliders' run-time path (Steering::applyAtRuntime, issue 16): with the weights left at W0 and the
+// adapters added through the decoder's LoRA hook, every case gives Hugging Face's codes (made from merged
+// weights) and scores within the same tolerance; consolidate() merges them without changing the result; a
+// run-time move on top of a merge reaches the new values; and the weights are never written until a merge.
+TEST(AdapterRuntime, RuntimeSlidersGiveHuggingFacesCodes)
+{
+    auto model = MusicgenModel::load(modelDir(), ModelOptions {});
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    const MusicgenModel::Impl& parts = modelParts(**model);
+    const std::string probe = "decoder.model.decoder.layers.0.self_attn.q_proj.weight";
+    const at::Tensor w0 = parts.decoder->parameter(probe)->clone();
+    auto steering = Steering::load(*model, fixtureDir() / "bank", metrics());
+    ASSERT_TRUE(steering.ok()) << steering.error().message;
+    auto sliders = [](const std::string& caseName) {
+        Expected<nlohmann::json> json = readJsonFile(fixtureDir() / "cases" / (caseName + ".sliders.json"));
+        EXPECT_TRUE(json.ok());
+        return json.ok() ? json->get<SliderValues>() : SliderValues {};
+    };
+    for (const std::string caseName : { "mixed", "extreme", "formats", "zero" }) {
+        Expected<SteeringMergeInfo> moved = (*steering)->applyAtRuntime(sliders(caseName));
+        ASSERT_TRUE(moved.ok()) << moved.error().message;
+        EXPECT_EQ(moved->modulesWritten, 0) << caseName;
+        EXPECT_EQ(moved->runtimeAdapters > 0, caseName != "zero") << caseName;
+        EXPECT_TRUE(at::equal(*parts.decoder->parameter(probe), w0)) << caseName << ": a weight was written";
+        AdapterGenerateTest::compareGeneration(*parts.textEncoder, *parts.decoder, *parts.codec, caseName);
+    }
+    ASSERT_TRUE((*steering)->applyAtRuntime(sliders("extreme")).ok());
+    Expected<std::optional<SteeringMergeInfo>> merged = (*steering)->consolidate();
+    ASSERT_TRUE(merged.ok() && merged->has_value());
+    EXPECT_GT((*merged)->modulesWritten, 0);
+    EXPECT_EQ((*steering)->runtimeAdapters(), 0);
+    EXPECT_FALSE(at::equal(*parts.decoder->parameter(probe), w0));
+    AdapterGenerateTest::compareGeneration(*parts.textEncoder, *parts.decoder, *parts.codec, "extreme");
+    // Merged at "extreme", moved at run time to "mixed": the hook carries the difference.
+    Expected<SteeringMergeInfo> moved = (*steering)->applyAtRuntime(sliders("mixed"));
+    ASSERT_TRUE(moved.ok());
+    EXPECT_GT(moved->runtimeAdapters, 0);
+    AdapterGenerateTest::compareGeneration(*parts.textEncoder, *parts.decoder, *parts.codec, "mixed");
+    // A long generation merges first; a short one keeps the run-time terms.
+    Expected<std::optional<SteeringMergeInfo>> shortRun = (*steering)->prepareGeneration(sliders("formats"), 1);
+    ASSERT_TRUE(shortRun.ok());
+    EXPECT_GT((*steering)->runtimeAdapters(), 0);
+    Expected<std::optional<SteeringMergeInfo>> longRun = (*steering)->prepareGeneration(sliders("formats"), 100000);
+    ASSERT_TRUE(longRun.ok() && longRun->has_value());
+    EXPECT_EQ((*steering)->runtimeAdapters(), 0);
+    AdapterGenerateTest::compareGeneration(*parts.textEncoder, *parts.decoder, *parts.codec, "formats");
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <optional>
 #include <thread>
 
 #include "core/test_hooks.h"
@@ -373,8 +374,10 @@ TEST(ClipIdentity, ModelAndBankIdentitiesFollowContentNotLocation)
 }
 
 // Generates with `sliders` (and the fixture bank when any), saves to a library, regenerates from the
-// sidecar and expects the very same float32 samples.
-void expectBitIdenticalRegeneration(const std::string& name, const SliderValues& sliders, bool useBank)
+// sidecar and expects the very same float32 samples. With `merged`, those values are merged first and
+// `sliders` reached at run time (Steering::applyAtRuntime), and the sidecar records the merged part.
+void expectBitIdenticalRegeneration(const std::string& name, const SliderValues& sliders, bool useBank,
+    const std::optional<SliderValues>& merged = std::nullopt)
 {
     const fs::path dir = test::freshOutDir(name);
     auto model = MusicgenModel::load(modelDir(), ModelOptions {});
@@ -384,7 +387,12 @@ void expectBitIdenticalRegeneration(const std::string& name, const SliderValues&
         auto loaded = Steering::load(*model, bankDir(), loadMetrics().value());
         ASSERT_TRUE(loaded.ok()) << loaded.error().message;
         steering = std::move(*loaded);
-        ASSERT_TRUE(steering->apply(sliders).ok());
+        ASSERT_TRUE(steering->apply(merged.value_or(sliders)).ok());
+        if (merged) {
+            ASSERT_TRUE(steering->applyAtRuntime(sliders).ok());
+            ASSERT_GT(steering->runtimeAdapters(), 0);
+            EXPECT_EQ(steering->merged(), *merged);
+        }
     }
     GenerationRequest request = GenerationRequest::defaultsFor((*model)->info());
     request.prompts = { "Classic Rock, Electric guitar, keyboard, drums", "lofi hip hop with soft piano" };
@@ -400,8 +408,8 @@ void expectBitIdenticalRegeneration(const std::string& name, const SliderValues&
 
     auto library = ClipLibrary::open(dir);
     ASSERT_TRUE(library.ok());
-    auto entries
-        = saveGeneration(*library, (*model)->info(), request, *result, sliders, useBank ? bankDir() : fs::path());
+    auto entries = saveGeneration(
+        *library, (*model)->info(), request, *result, sliders, useBank ? bankDir() : fs::path(), merged);
     ASSERT_TRUE(entries.ok()) << entries.error().message;
     ASSERT_EQ(entries->size(), 2u);
     steering.reset();
@@ -411,6 +419,7 @@ void expectBitIdenticalRegeneration(const std::string& name, const SliderValues&
         ASSERT_TRUE(entry.ok()) << entry.error().message;
         EXPECT_EQ(entry->record.prompt, request.prompts[i]);
         EXPECT_EQ(entry->record.sliders, sliders);
+        EXPECT_EQ(entry->record.mergedSliders, merged);
         EXPECT_EQ(entry->record.bank.empty(), !useBank);
         auto again = regenerateClip(entry->record);
         ASSERT_TRUE(again.ok()) << again.error().message;
@@ -437,6 +446,14 @@ TEST(ClipRegeneration, SampledClipRegeneratesBitIdentically)
 TEST(ClipRegeneration, SteeredClipRegeneratesBitIdentically)
 {
     expectBitIdenticalRegeneration("clips_regen_steered", { { "energy", 0.7 }, { "popularity", -1.25 } }, true);
+}
+
+// Sliders moved at run time on top of a merge (the app's drag path): the sidecar records the merged part and
+// regeneration takes the same two steps, so the audio is bit-identical again.
+TEST(ClipRegeneration, RuntimeSteeredClipRegeneratesBitIdentically)
+{
+    expectBitIdenticalRegeneration("clips_regen_runtime", { { "energy", 0.7 }, { "popularity", -1.25 } }, true,
+        SliderValues { { "energy", 0.2 }, { "tempo", 0.5 } });
 }
 
 TEST(ClipRegeneration, MovedOrChangedModelIsAClearError)

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -66,6 +67,10 @@ struct ClipRecord {
     std::vector<std::string> batchPrompts; // every prompt of the generation job, in order (one clip each)
     int64_t batchIndex = 0; // this clip's item in batchPrompts
     SliderValues sliders; // non-zero sliders only matter; empty without a bank
+    // Set when some of `sliders` were applied at run time (Steering::applyAtRuntime): the values merged into
+    // the weights at the time. Regeneration merges these and adds the rest at run time, as the job did, so
+    // the audio is bit-identical again ("sliders_merged" in the sidecar; absent for a plain merge).
+    std::optional<SliderValues> mergedSliders;
     SamplingParams sampling; // seed included
     int64_t frames = 0; // audio frames (after the delay pattern is undone)
     double durationSeconds = 0.0;
@@ -105,7 +110,8 @@ std::string clipComment(const ClipRecord& record);
 // The sidecars of a finished generation job: one per batch item. `sliders` and `bankDir` are those the
 // model was steered with (empty bankDir: no bank). Computes the model and bank identities.
 Expected<std::vector<ClipRecord>> clipRecordsFor(const ModelInfo& model, const GenerationRequest& request,
-    const SliderValues& sliders, const std::filesystem::path& bankDir);
+    const SliderValues& sliders, const std::filesystem::path& bankDir,
+    const std::optional<SliderValues>& mergedSliders = std::nullopt);
 // The request that regenerates a record's whole batch (its item is record.batchIndex).
 GenerationRequest requestForRecord(const ClipRecord& record);
 
@@ -145,7 +151,7 @@ private:
 // Saves every item of a finished generation job (result.audio) as a clip; see clipRecordsFor.
 Expected<std::vector<ClipEntry>> saveGeneration(ClipLibrary& library, const ModelInfo& model,
     const GenerationRequest& request, const GenerationResult& result, const SliderValues& sliders,
-    const std::filesystem::path& bankDir);
+    const std::filesystem::path& bankDir, const std::optional<SliderValues>& mergedSliders = std::nullopt);
 
 struct RegeneratedClip {
     std::vector<float> audio; // mono, at sampleRate

@@ -77,7 +77,10 @@ public:
     bool loadBank(const std::filesystem::path& dir);
     bool reloadBank(); // re-reads the current bank (after training registered an adapter)
     bool closeBank(); // sliders back to 0 (the model's weights to W0), bank dropped
-    bool setSliders(const SliderValues& values); // coalesced; onSlidersMerged when a merge happened
+    // Coalesced; onSlidersMerged when the values steering the model changed. A move reaches the model at run
+    // time (Steering::applyAtRuntime, milliseconds); after 400 ms with nothing queued the worker merges it,
+    // so later steps cost nothing extra (no event: the values are the same).
+    bool setSliders(const SliderValues& values);
     // Runs a generation job after the jobs before it, with the newest slider values (params.sliders become
     // the newest now). params.sink: when null, the worker's audio output (openAudio) plays the stream.
     // `cancel` (optional) is polled at every decoding step; cancel() requests it too. onFinished is always

@@ -76,6 +76,7 @@ struct GenerationJobStats {
 struct GenerationJobResult {
     GenerationResult generation; // codes, and the full decode of every item when audio was decoded
     SliderValues sliders; // the sliders the model was steered with (empty without a bank)
+    std::optional<SliderValues> mergedSliders; // set when some were applied at run time: the merged part
     std::vector<ClipEntry> clips; // one per batch item, in order (empty without a library folder)
     GenerationJobStats stats;
 };

@@ -70,6 +70,56 @@ struct TrainBenchResult {
 };
 Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params);
 
+// The process's resident memory now (VmRSS) and its peak (VmHWM), in MiB; 0 where /proc is missing.
+double currentRssMiB();
+double peakRssMiB();
+// Resets the peak to the current RSS (Linux >= 4.0); harmless where unsupported.
+void resetPeakRss();
+
+// `tastemaker-cli bench load`: MusicgenModel::load of `dir` from a warm page cache (every file is read
+// once first), timed by stage, with the peak RSS of the load against the weights' bytes in the compute
+// dtype (the audio codec's in float32).
+struct LoadBenchResult {
+    std::string dtype;
+    int64_t weightBytes = 0;
+    double seconds = 0; // the whole load
+    double tokenizerSeconds = 0, textEncoderSeconds = 0, decoderSeconds = 0, codecSeconds = 0;
+    double rssBeforeMiB = 0; // the process before the load (libraries, allocator)
+    double peakRssMiB = 0; // VmHWM during the load
+    double rssAfterMiB = 0;
+    std::string toString() const;
+};
+Expected<LoadBenchResult> benchmarkLoad(const std::filesystem::path& dir, const ModelOptions& options);
+
+// `tastemaker-cli bench sliders`: a random bank of rank `rank` on the model in `modelDir`. The latency of a
+// slider move by the run-time path (Steering::applyAtRuntime) and by the merge (Steering::apply), medians
+// over `repeats`; and the decoding step against the number of sliders carried at run time.
+struct SliderBenchParams {
+    std::filesystem::path modelDir;
+    ModelOptions options;
+    int64_t rank = 16;
+    int64_t frames = 24; // per generation timed
+    int repeats = 3;
+};
+struct SliderStepRow {
+    int sliders = 0; // sliders at +0.5
+    bool merged = false; // false: carried at run time
+    double stepMs = 0; // median step (the lower of two interleaved passes)
+    double ratio = 0; // against no slider
+    size_t runtimeFactorBytes = 0; // what each step reads for the run-time terms
+};
+struct SliderBenchResult {
+    std::string dtype;
+    int64_t rank = 0;
+    int64_t stepBytes = 0; // the plain step's weight bytes
+    double runtimeOneMs = 0; // one slider moves from 0, run-time path
+    double runtimeValueMs = 0; // the same slider moves again (only its coefficients change)
+    double runtimeAllMs = 0; // all 13 move at once, run-time path
+    double mergeOneMs = 0, mergeAllMs = 0; // the same by merging
+    std::vector<SliderStepRow> steps;
+};
+Expected<SliderBenchResult> benchmarkSliders(const SliderBenchParams& params, const std::vector<MetricInfo>& metrics);
+
 // Signal-to-noise ratio of `test` against `reference` in dB: 10 log10(Σ ref² / Σ (ref - test)²), over
 // the common length; +inf when they are identical.
 double signalToNoiseDb(std::span<const float> reference, std::span<const float> test);
