@@ -14,6 +14,7 @@ const std::vector<Command>& allCommands()
         encodeCommand(),
         decodeCommand(),
         makeModelCommand(),
+        convertModelCommand(),
         makeAdaptersCommand(),
         benchCommand(),
         playCommand(),

@@ -33,6 +33,7 @@ Command generateCommand();
 Command encodeCommand();
 Command decodeCommand();
 Command makeModelCommand();
+Command convertModelCommand();
 Command benchCommand();
 Command makeAdaptersCommand();
 Command bankExportCommand();

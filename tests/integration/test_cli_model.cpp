@@ -151,3 +151,36 @@ TEST(CliModel, MakeModelWritesALoadableCheckpoint)
             (out / "x.wav").string() });
     EXPECT_EQ(generated.exitCode, 0) << generated.err;
 }
+
+// convert-model writes a bf16 copy of a folder that generates the same greedy codes in bf16 as the original
+// loaded in bf16 (the same bits reach the decoder), half the float32 size; bad arguments are one clear line.
+TEST(CliModel, ConvertModelWritesABfloat16FolderThatGeneratesTheSame)
+{
+    const fs::path out = test::freshOutDir("cli_convert_model");
+    auto converted = runProcess(cli(), { "convert-model", "--model", fixture(), "--out", (out / "bf16").string() });
+    ASSERT_EQ(converted.exitCode, 0) << converted.err;
+    EXPECT_NE(converted.err.find("to bf16"), std::string::npos) << converted.err;
+    for (const char* name : { "config.json", "generation_config.json", "spiece.model", "model.safetensors" })
+        EXPECT_TRUE(fs::exists(out / "bf16" / name)) << name;
+    EXPECT_LT(
+        fs::file_size(out / "bf16" / "model.safetensors"), fs::file_size(fs::path(fixture()) / "model.safetensors"));
+    std::vector<std::vector<int64_t>> codes;
+    for (const fs::path& model : { fs::path(fixture()), out / "bf16" }) {
+        const fs::path npy = out / (model.filename().string() + ".npy");
+        auto generated = runProcess(cli(),
+            { "generate", "--model", model.string(), "--dtype", "bf16", "--prompt", "Classic Rock, keyboard",
+                "--frames", "9", "--greedy", "--codes-out", npy.string() });
+        ASSERT_EQ(generated.exitCode, 0) << generated.err;
+        std::vector<int64_t> shape;
+        codes.push_back(npyCodes(npy, &shape));
+    }
+    EXPECT_EQ(codes[0], codes[1]);
+
+    auto same = runProcess(cli(), { "convert-model", "--model", fixture(), "--out", fixture() });
+    EXPECT_EQ(same.exitCode, 2) << same.err;
+    EXPECT_NE(same.err.find("another folder"), std::string::npos) << same.err;
+    auto dtype
+        = runProcess(cli(), { "convert-model", "--model", fixture(), "--out", (out / "x").string(), "--dtype", "f16" });
+    EXPECT_NE(dtype.exitCode, 0);
+    EXPECT_NE(dtype.err.find("bf16 or f32"), std::string::npos) << dtype.err;
+}

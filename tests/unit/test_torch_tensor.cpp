@@ -196,3 +196,44 @@ TEST(TorchTensor, MappedWeightsAreUsedInPlaceAndWritesNeverReachTheFile)
 
 } // namespace
 } // namespace tmk
+
+namespace tmk {
+namespace {
+
+// convertCheckpoint to bf16 rounds as libtorch does: every floating tensor of the converted fixture, loaded
+// as bf16, has the same bits as the original loaded as bf16; vectors and the kept prefix stay float32.
+TEST(TorchTensor, Bfloat16CheckpointLoadsTheSameBitsAsConvertingAtLoad)
+{
+    const fs::path original = test::dataDir() / "musicgen-tiny-public";
+    const fs::path converted = test::freshOutDir("convert_checkpoint") / "model.safetensors";
+    Expected<ConvertStats> stats = convertCheckpoint(original, converted, DType::BF16, { "audio_encoder." });
+    ASSERT_TRUE(stats) << stats.error().message;
+    EXPECT_GT(stats->tensorsConverted, 0);
+    EXPECT_LT(stats->bytesOut, stats->bytesIn);
+
+    Expected<SafetensorsCheckpoint> before = SafetensorsCheckpoint::open(original);
+    Expected<SafetensorsCheckpoint> after = SafetensorsCheckpoint::open(converted);
+    ASSERT_TRUE(before && after);
+    EXPECT_EQ(after->files().front().metadata().at("tastemaker_dtype"), "BF16");
+    Expected<WeightStore> a = WeightStore::open(original), b = WeightStore::open(converted);
+    ASSERT_TRUE(a && b);
+    const at::TensorOptions bf16 = at::TensorOptions().dtype(at::kBFloat16);
+    int compared = 0;
+    for (const std::string& name : before->names()) {
+        const TensorInfo& from = *before->find(name).info;
+        const TensorInfo& to = *after->find(name).info;
+        const bool floating = from.dtype == DType::F32;
+        const bool kept = name.rfind("audio_encoder.", 0) == 0 || from.shape.size() < 2 || !floating;
+        EXPECT_EQ(to.dtype, kept ? from.dtype : DType::BF16) << name;
+        if (!floating) continue;
+        Expected<at::Tensor> x = a->get(name, from.shape, bf16), y = b->get(name, from.shape, bf16);
+        ASSERT_TRUE(x && y) << name;
+        EXPECT_TRUE(at::equal(*x, *y)) << name;
+        ++compared;
+    }
+    EXPECT_GT(compared, 50);
+    EXPECT_FALSE(convertCheckpoint(original, converted, DType::F16));
+}
+
+} // namespace
+} // namespace tmk

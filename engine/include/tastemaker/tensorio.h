@@ -100,6 +100,18 @@ struct TensorView {
     std::span<const std::byte> data;
 };
 
+// Rewrites the checkpoint at `in` (a file, an index or a folder) as one safetensors file `outFile`, written
+// atomically, with its floating matrices (2 or more dimensions) in `dtype` (F32 or BF16; to bfloat16 by
+// rounding to nearest, ties to even, as libtorch does, so a bf16 model loaded from either file holds the
+// same bits). Vectors (norms, biases), integer tensors and every tensor whose name starts with one of
+// `keepPrefixes` are copied as they are. The metadata is kept, plus "tastemaker_dtype".
+struct ConvertStats {
+    int tensorsConverted = 0;
+    uint64_t bytesIn = 0, bytesOut = 0; // tensor data
+};
+Expected<ConvertStats> convertCheckpoint(const std::filesystem::path& in, const std::filesystem::path& outFile,
+    DType dtype, const std::vector<std::string>& keepPrefixes = {});
+
 // Serialises tensors (sorted by name, like the Hugging Face writer) plus string metadata.
 Expected<std::vector<std::byte>> encodeSafetensors(
     const std::vector<TensorView>& tensors, const std::map<std::string, std::string>& metadata = {});
