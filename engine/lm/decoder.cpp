@@ -1,8 +1,10 @@
 #include "lm/decoder.h"
 
+#include <array>
 #include <cmath>
 #include <limits>
 
+#include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
@@ -22,6 +24,7 @@
 #include <ATen/ops/zeros.h>
 #include <c10/core/InferenceMode.h>
 
+#include "lm/gemv.h"
 #include "tensorio/torch/weights.h"
 
 namespace tmk {
@@ -30,7 +33,7 @@ namespace {
 
 constexpr double kLayerNormEps = 1e-5; // hard-coded in Hugging Face's MusicGen, not read from config
 constexpr int64_t kMaxGemvRows = 4; // linear(): up to this many rows use rowsTimesWeight on the CPU
-constexpr int64_t kGemvBlockBytes = 1 << 20; // rowsTimesWeight's block of weight rows
+constexpr int64_t kGemvGrainRows = 64; // rowsTimesWeight: output rows per parallel chunk, at least
 const std::string kDecoderPrefix = "decoder.model.decoder.";
 const std::string kPositionsName = kDecoderPrefix + "embed_positions.weights";
 
@@ -70,27 +73,32 @@ at::Tensor causalBias(int64_t length, int64_t start, const at::Device& device)
         .triu(start + 1);
 }
 
-// A decode step on the CPU (CFG: 2 rows): y[r] = W x[r] as matrix-vector products over ~1 MB row blocks
-// of W, so W is read from memory once and the other rows' products hit the cache. The CPU BLAS runs
-// a 1-4 row matrix product 2-5x slower than this. Writes through out= variants: inference only.
+// A decode step on the CPU (CFG: 2 rows): y[r] = W x[r] with gemv.h's kernel, which reads each row of W
+// once for all the rows, over output rows shared out among the intra-op threads in one parallel region.
+// W is float32 or bfloat16; x and y are float32 here. Before it, every ~1 MB block of W went through the
+// (OpenMP) BLAS's sgemv, which opened a parallel region per block and row (~2,800 a step at musicgen-small's
+// size), each a futex wake-up under the passive OpenMP wait that the process sets (tastemaker/process.h).
 at::Tensor rowsTimesWeight(const at::Tensor& rows, const at::Tensor& weight)
 {
-    const int64_t count = rows.size(0), out = weight.size(0);
-    const int64_t block = std::max<int64_t>(1, kGemvBlockBytes / (weight.size(1) * weight.element_size()));
-    at::Tensor y = at::empty({ count, out }, rows.options()); // [rows, out]
-    std::vector<at::Tensor> inputs, outputs; // per row: [in], [out]
+    const int64_t count = rows.size(0), out = weight.size(0), in = weight.size(1);
+    const at::Tensor x = rows.scalar_type() == at::kFloat ? rows.contiguous() : rows.to(at::kFloat).contiguous();
+    at::Tensor y = at::empty({ count, out }, x.options()); // [rows, out] float32
+    std::array<const float*, gemv::kMaxRows> inputs {};
+    std::array<float*, gemv::kMaxRows> outputs {};
     for (int64_t r = 0; r < count; ++r) {
-        inputs.push_back(rows.select(0, r));
-        outputs.push_back(y.select(0, r));
+        inputs[static_cast<size_t>(r)] = x.data_ptr<float>() + r * in;
+        outputs[static_cast<size_t>(r)] = y.data_ptr<float>() + r * out;
     }
-    for (int64_t start = 0; start < out; start += block) {
-        const int64_t n = std::min(block, out - start);
-        at::Tensor w = weight.narrow(0, start, n); // [n, in], contiguous
-        for (int64_t r = 0; r < count; ++r) {
-            at::Tensor target = outputs[static_cast<size_t>(r)].narrow(0, start, n);
-            at::mv_out(target, w, inputs[static_cast<size_t>(r)]);
-        }
-    }
+    const bool bf16 = weight.scalar_type() == at::kBFloat16;
+    const void* w = weight.data_ptr();
+    at::parallel_for(0, out, kGemvGrainRows, [&](int64_t first, int64_t last) {
+        if (bf16)
+            gemv::rowsTimesBf16(static_cast<const uint16_t*>(w), in, static_cast<int>(count), inputs.data(),
+                outputs.data(), first, last);
+        else
+            gemv::rowsTimesF32(
+                static_cast<const float*>(w), in, static_cast<int>(count), inputs.data(), outputs.data(), first, last);
+    });
     return y;
 }
 
@@ -267,11 +275,15 @@ at::Tensor MusicgenDecoder::baseLinear(const at::Tensor& x, const Linear& layer)
 {
     const at::Tensor& weight = tensor(layer.weight); // [out, in], contiguous
     const int64_t rows = x.numel() / x.size(-1);
-    if (rows > kMaxGemvRows || !x.is_cpu() || x.scalar_type() != at::kFloat || !c10::InferenceMode::is_enabled())
+    const bool supported = (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat)
+        || (x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16);
+    if (rows > kMaxGemvRows || !x.is_cpu() || !supported || !weight.is_contiguous()
+        || !c10::InferenceMode::is_enabled())
         return layer.bias < 0 ? at::linear(x, weight) : at::linear(x, weight, tensor(layer.bias));
     std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
     shape.back() = weight.size(0);
-    at::Tensor y = rowsTimesWeight(x.reshape({ rows, x.size(-1) }), weight).view(shape); // [..., out]
+    at::Tensor y = rowsTimesWeight(x.reshape({ rows, x.size(-1) }), weight).view(shape); // [..., out] float32
+    if (x.scalar_type() != at::kFloat) y = y.to(x.scalar_type()); // bf16: rounded once, as at::linear does
     return layer.bias < 0 ? y : y + tensor(layer.bias);
 }
 

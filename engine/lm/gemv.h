@@ -1,0 +1,19 @@
+// The decoding step's matrix-vector products on the CPU (torch-free): y[r] = W x[r] for 1-4 rows (CFG gives 2)
+// over output rows [first, last), each row of W read once for all the x's. W is float32 or bfloat16 (bits),
+// x and y float32; each dot product accumulates in float32 in 32 lanes, in a fixed order, so the result is the
+// same on every run of one build on one CPU. Compiled for AVX-512, AVX2+FMA and the x86-64 baseline, chosen at
+// load time (target_clones). docs/performance.md, "A step near the floor".
+#pragma once
+
+#include <cstdint>
+
+namespace tmk::gemv {
+
+constexpr int kMaxRows = 4;
+
+void rowsTimesF32(
+    const float* w, int64_t in, int rows, const float* const* x, float* const* y, int64_t first, int64_t last);
+void rowsTimesBf16(
+    const uint16_t* w, int64_t in, int rows, const float* const* x, float* const* y, int64_t first, int64_t last);
+
+} // namespace tmk::gemv
