@@ -110,7 +110,9 @@ int benchGenerate(const Args& args)
     if (!device) return reportError(device.error());
     options.dtype = *dtype;
     options.device = *device;
-    options.mapWeights = !args.has("copy-weights");
+    Expected<WeightPlacement> placement = parseWeightPlacement(args.getOr("weights", "auto"));
+    if (!placement) return reportError(placement.error());
+    options.weights = *placement;
     resetPeakRss(); // the peak of writing a random checkpoint is not the load's
     const auto loadStart = Clock::now();
     auto model = MusicgenModel::load(*dir, options);
@@ -211,7 +213,9 @@ int benchLoad(const Args& args)
     if (!device) return reportError(device.error());
     options.dtype = *dtype;
     options.device = *device;
-    options.mapWeights = !args.has("copy-weights");
+    Expected<WeightPlacement> placement = parseWeightPlacement(args.getOr("weights", "auto"));
+    if (!placement) return reportError(placement.error());
+    options.weights = *placement;
     Expected<LoadBenchResult> r = benchmarkLoad(*dir, options);
     std::error_code ec;
     if (!tempDir.empty()) fs::remove_all(tempDir, ec);
@@ -315,8 +319,8 @@ Command benchCommand()
         { "rank", OptionKind::Value, "R",
             "bench merge: LoRA rank of the random adapters (default 16); bench train: LoRA rank (default 8)" },
         { "steps", OptionKind::Value, "N", "bench train: timed optimiser steps (default 3)" },
-        { "copy-weights", OptionKind::Flag, "",
-            "bench load, generate: copy every tensor into anonymous memory instead of using the mapped file in place" },
+        { "weights", OptionKind::Value, "auto|mapped|copied",
+            "bench load, generate: where the weights live (default auto: copied for f32 on the CPU, else mapped)" },
         { "batch", OptionKind::Value, "N", "bench train: pairs per step (default 1)" },
     };
     command.run = [](const Args& args) {

@@ -18,6 +18,15 @@ Expected<DeviceKind> parseDeviceKind(const std::string& text)
     return Error { ErrorCode::InvalidArgument, "unknown device '" + text + "' (valid: cpu, cuda)" };
 }
 
+Expected<WeightPlacement> parseWeightPlacement(const std::string& text)
+{
+    if (text == "auto") return WeightPlacement::Auto;
+    if (text == "mapped") return WeightPlacement::Mapped;
+    if (text == "copied") return WeightPlacement::Copied;
+    return Error { ErrorCode::InvalidArgument,
+        "unknown weight placement '" + text + "' (valid: auto, mapped, copied)" };
+}
+
 Expected<ComputeDType> parseComputeDType(const std::string& text)
 {
     if (text == "f32") return ComputeDType::F32;
@@ -70,6 +79,22 @@ Expected<void> refusePickleOnly(const fs::path& dir)
     return {};
 }
 
+// WeightPlacement::Auto: float32 CPU steps stream 1.4 GB of weights (musicgen-small) and ran 40% faster from
+// huge pages than from the page cache's 4 KiB pages; bf16 steps ran the same, so they keep the instant load.
+WeightResidence residenceFor(const ModelOptions& options)
+{
+    switch (options.weights) {
+    case WeightPlacement::Mapped:
+        return WeightResidence::Mapped;
+    case WeightPlacement::Copied:
+        return WeightResidence::Copied;
+    case WeightPlacement::Auto:
+        break;
+    }
+    return options.device == DeviceKind::Cpu && options.dtype == ComputeDType::F32 ? WeightResidence::Copied
+                                                                                   : WeightResidence::Mapped;
+}
+
 at::ScalarType scalarTypeOf(ComputeDType dtype)
 {
     switch (dtype) {
@@ -111,7 +136,7 @@ void fillInfo(MusicgenModel::Impl& impl, const fs::path& dir, const ModelOptions
 }
 
 Expected<void> loadParts(
-    MusicgenModel::Impl& impl, const fs::path& dir, bool mapWeights, const ProgressCallback& progress)
+    MusicgenModel::Impl& impl, const fs::path& dir, WeightResidence residence, const ProgressCallback& progress)
 {
     auto report = [&](ProgressStage stage, int done) {
         if (progress) progress(Progress { stage, done, 5 });
@@ -121,8 +146,7 @@ Expected<void> loadParts(
     if (!tokenizer) return tokenizer.error();
     impl.tokenizer.emplace(std::move(*tokenizer));
     report(ProgressStage::LoadingWeights, 1);
-    Expected<WeightStore> weights
-        = WeightStore::open(dir, mapWeights ? WeightResidence::Mapped : WeightResidence::Copied);
+    Expected<WeightStore> weights = WeightStore::open(dir, residence);
     if (!weights) return weights.error();
     impl.info.untrained = weights->metadataValue("tastemaker") == "random weights";
     const at::TensorOptions compute = at::TensorOptions().dtype(impl.computeType).device(impl.device);
@@ -170,7 +194,7 @@ Expected<std::shared_ptr<const MusicgenModel>> MusicgenModel::load(
         // No grad, but not InferenceMode: the weights must be normal tensors, as DPO training runs the
         // decoder under autograd (inference tensors cannot be saved for backward).
         at::NoGradGuard guard;
-        TMK_TRY(loadParts(*impl, dir, options.mapWeights, progress));
+        TMK_TRY(loadParts(*impl, dir, residenceFor(options), progress));
     } catch (const c10::Error& e) {
         return Error::inFile(
             ErrorCode::Internal, dir.string(), std::string("could not be loaded: ") + e.what_without_backtrace());

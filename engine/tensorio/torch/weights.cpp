@@ -95,6 +95,7 @@ Expected<at::Tensor> WeightStore::get(
         entry.file->prefault(*entry.info);
         return view;
     }
+    entry.file->prefault(*entry.info); // one call maps the source pages: far cheaper than a fault per page
     at::Tensor result = emptyWeight(entry.info->shape,
         (target.has_dtype() ? target : target.dtype(stored))
             .device(target.has_device() ? target.device() : at::Device(at::kCPU)));
