@@ -6,10 +6,12 @@
 #include <future>
 #include <gtest/gtest.h>
 #include <mutex>
+#include <thread>
 
 #include "tastemaker/clip_library.h"
 #include "tastemaker/engine_worker.h"
 #include "tastemaker/generation_job.h"
+#include "tastemaker/steering.h"
 #include "testsupport.h"
 
 namespace tmk {
@@ -139,6 +141,51 @@ TEST_F(EngineWorkerTest, FortySliderMovesWhileBusyGiveOneMergeOfTheLastValues)
     drain(worker);
     std::lock_guard lock(m_recorder.mutex);
     EXPECT_EQ(m_recorder.merges.size(), 1u);
+    EXPECT_TRUE(m_recorder.failures.empty());
+}
+
+// A slider move reaches the model at run time (no weight written, the adapters on the decoder's hook), and
+// once the worker has had nothing to do for a while it merges them: same values, no run-time terms left.
+TEST_F(EngineWorkerTest, SliderMovesGoInAtRunTimeAndAreMergedWhenIdle)
+{
+    EngineWorker worker(metrics(), m_recorder.events());
+    loadFixture(worker);
+    const SliderValues values { { "energy", 0.6 }, { "tempo", -0.3 } };
+    auto probe = [&worker]() {
+        auto result = std::make_shared<std::promise<std::pair<int, SliderValues>>>();
+        std::future<std::pair<int, SliderValues>> future = result->get_future();
+        EXPECT_TRUE(worker.post([&worker, result]() {
+            Steering* steering = worker.steering();
+            result->set_value({ steering->runtimeAdapters(), steering->current() });
+        }));
+        EXPECT_EQ(future.wait_for(std::chrono::minutes(5)), std::future_status::ready);
+        return future.get();
+    };
+    std::future<std::pair<int, SliderValues>> first;
+    {
+        Gate busy(worker); // the move and the probe run back to back, with no idle moment between them
+        ASSERT_TRUE(worker.setSliders(values));
+        auto result = std::make_shared<std::promise<std::pair<int, SliderValues>>>();
+        first = result->get_future();
+        ASSERT_TRUE(worker.post([&worker, result]() {
+            result->set_value({ worker.steering()->runtimeAdapters(), worker.steering()->current() });
+        }));
+    }
+    ASSERT_EQ(first.wait_for(std::chrono::minutes(5)), std::future_status::ready);
+    const auto [runtime, current] = first.get();
+    EXPECT_EQ(runtime, 2) << "energy+ and tempo- at run time";
+    EXPECT_EQ(current, values);
+    // Idle: merged within a while (400 ms after the move on an idle machine; allow a loaded one minutes).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+    std::pair<int, SliderValues> now = probe();
+    while (now.first != 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        now = probe();
+    }
+    EXPECT_EQ(now.first, 0);
+    EXPECT_EQ(now.second, values);
+    std::lock_guard lock(m_recorder.mutex);
+    EXPECT_EQ(m_recorder.merges.size(), 1u) << "one event: merging changes how, not which, values apply";
     EXPECT_TRUE(m_recorder.failures.empty());
 }
 
