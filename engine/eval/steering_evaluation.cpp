@@ -148,6 +148,10 @@ private:
             = std::max<int64_t>(1, std::llround(m_params.durationSeconds * static_cast<double>(info.frameRate)));
         job.request.sampling.seed = seed;
         job.sliders = sliders;
+        // Merged, never at run time: the numbers then depend only on the values, not on which clips a resumed
+        // report skipped (the run-time path's rounding depends on what was merged before).
+        Expected<std::optional<SteeringMergeInfo>> merged = m_steering.applyIfChanged(sliders);
+        if (!merged) return merged.error();
         // No cancel token: a cancel lets the generation under way finish, so that its clips count.
         Expected<GenerationJobResult> result = runGenerationJob(m_model, &m_steering, job);
         if (!result) return result.error();

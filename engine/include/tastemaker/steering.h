@@ -41,8 +41,9 @@ public:
     const std::filesystem::path& bankDir() const; // as given to load()
     // Merges the given slider values (ids from metrics.json, values in [-2, 2]; missing ids are 0).
     Expected<SteeringMergeInfo> apply(const SliderValues& values);
-    // The same, unless `values` equal what is merged already (zeros ignored): then nothing happens and no
-    // info comes back. What coalesced slider moves use.
+    // The same, unless `values` equal what is merged already (zeros ignored) and nothing is applied at run
+    // time: then nothing happens and no info comes back. What the steering report uses before each generation,
+    // so that its numbers never depend on the run-time path's history.
     Expected<std::optional<SteeringMergeInfo>> applyIfChanged(const SliderValues& values);
     // The run-time path: the model behaves as if `values` were merged from the next generation on, without
     // rewriting weights. Falls back to apply() when the bank has embedding LoRA, or while another LoRA hook
