@@ -320,7 +320,7 @@ Command benchCommand()
             "bench merge: LoRA rank of the random adapters (default 16); bench train: LoRA rank (default 8)" },
         { "steps", OptionKind::Value, "N", "bench train: timed optimiser steps (default 3)" },
         { "weights", OptionKind::Value, "auto|mapped|copied",
-            "bench load, generate: where the weights live (default auto: copied for f32 on the CPU, else mapped)" },
+            "bench load, generate: where the weights live (default auto: copied into huge pages)" },
         { "batch", OptionKind::Value, "N", "bench train: pairs per step (default 1)" },
     };
     command.run = [](const Args& args) {

@@ -75,12 +75,29 @@ at::Tensor causalBias(int64_t length, int64_t start, const at::Device& device)
 
 // A decode step on the CPU (CFG: 2 rows): y[r] = W x[r] with gemv.h's kernel, which reads each row of W
 // once for all the rows, over output rows shared out among the intra-op threads in one parallel region.
-// W is float32 or bfloat16; x and y are float32 here. Before it, every ~1 MB block of W went through the
-// (OpenMP) BLAS's sgemv, which opened a parallel region per block and row (~2,800 a step at musicgen-small's
-// size), each a futex wake-up under the passive OpenMP wait that the process sets (tastemaker/process.h).
+// W is float32 or bfloat16 (with bf16 rows and AVX-512-BF16: the dot-product instruction); y is float32. Before it,
+// every ~1 MB block of W went through the (OpenMP) BLAS's sgemv, which opened a parallel region per block and row
+// (~2,800 a step at musicgen-small's size), each a futex wake-up under the passive OpenMP wait that the process sets
+// (tastemaker/process.h).
 at::Tensor rowsTimesWeight(const at::Tensor& rows, const at::Tensor& weight)
 {
     const int64_t count = rows.size(0), out = weight.size(0), in = weight.size(1);
+    const bool bf16 = weight.scalar_type() == at::kBFloat16;
+    if (bf16 && rows.scalar_type() == at::kBFloat16 && gemv::hasBf16DotProduct()) {
+        const at::Tensor x = rows.contiguous();
+        at::Tensor y = at::empty({ count, out }, x.options().dtype(at::kFloat)); // [rows, out] float32
+        std::array<const uint16_t*, gemv::kMaxRows> inputs {};
+        std::array<float*, gemv::kMaxRows> outputs {};
+        for (int64_t r = 0; r < count; ++r) {
+            inputs[static_cast<size_t>(r)] = static_cast<const uint16_t*>(x.data_ptr()) + r * in;
+            outputs[static_cast<size_t>(r)] = y.data_ptr<float>() + r * out;
+        }
+        const auto* w = static_cast<const uint16_t*>(weight.data_ptr());
+        at::parallel_for(0, out, kGemvGrainRows, [&](int64_t first, int64_t last) {
+            gemv::rowsTimesBf16Dot(w, in, static_cast<int>(count), inputs.data(), outputs.data(), first, last);
+        });
+        return y;
+    }
     const at::Tensor x = rows.scalar_type() == at::kFloat ? rows.contiguous() : rows.to(at::kFloat).contiguous();
     at::Tensor y = at::empty({ count, out }, x.options()); // [rows, out] float32
     std::array<const float*, gemv::kMaxRows> inputs {};
@@ -89,7 +106,7 @@ at::Tensor rowsTimesWeight(const at::Tensor& rows, const at::Tensor& weight)
         inputs[static_cast<size_t>(r)] = x.data_ptr<float>() + r * in;
         outputs[static_cast<size_t>(r)] = y.data_ptr<float>() + r * out;
     }
-    const bool bf16 = weight.scalar_type() == at::kBFloat16;
+
     const void* w = weight.data_ptr();
     at::parallel_for(0, out, kGemvGrainRows, [&](int64_t first, int64_t last) {
         if (bf16)

@@ -1,6 +1,7 @@
 #include "lm/gemv.h"
 
 #include <cstring>
+#include <immintrin.h>
 
 // The 8-lane helpers below are always inlined into the target_clones kernels, so no vector crosses a call:
 // GCC's warning about the AVX calling convention does not apply.
@@ -84,7 +85,54 @@ void dispatch(const T* w, int64_t in, int rows, const float* const* x, float* co
     }
 }
 
+// Two accumulators a row, 64 weights a turn; the tail is widened and added in float32.
+template <int R>
+__attribute__((target("avx512f,avx512bf16"))) void dotKernel(
+    const uint16_t* w, int64_t in, const uint16_t* const* x, float* const* y, int64_t first, int64_t last)
+{
+    for (int64_t j = first; j < last; ++j) {
+        const uint16_t* row = w + j * in;
+        __m512 acc[R][2];
+        for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+        int64_t k = 0;
+        for (; k + 64 <= in; k += 64) {
+            const __m512bh a = (__m512bh)_mm512_loadu_si512(row + k);
+            const __m512bh b = (__m512bh)_mm512_loadu_si512(row + k + 32);
+            for (int r = 0; r < R; ++r) {
+                acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, (__m512bh)_mm512_loadu_si512(x[r] + k));
+                acc[r][1] = _mm512_dpbf16_ps(acc[r][1], b, (__m512bh)_mm512_loadu_si512(x[r] + k + 32));
+            }
+        }
+        for (int r = 0; r < R; ++r) {
+            float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]));
+            for (int64_t t = k; t < in; ++t) sum += widen(row[t]) * widen(x[r][t]);
+            y[r][j] = sum;
+        }
+    }
+}
+
 } // namespace
+
+bool hasBf16DotProduct()
+{
+    static const bool has = __builtin_cpu_supports("avx512bf16");
+    return has;
+}
+
+void rowsTimesBf16Dot(
+    const uint16_t* w, int64_t in, int rows, const uint16_t* const* x, float* const* y, int64_t first, int64_t last)
+{
+    switch (rows) {
+    case 1:
+        return dotKernel<1>(w, in, x, y, first, last);
+    case 2:
+        return dotKernel<2>(w, in, x, y, first, last);
+    case 3:
+        return dotKernel<3>(w, in, x, y, first, last);
+    default:
+        return dotKernel<4>(w, in, x, y, first, last);
+    }
+}
 
 void rowsTimesF32(
     const float* w, int64_t in, int rows, const float* const* x, float* const* y, int64_t first, int64_t last)

@@ -16,4 +16,11 @@ void rowsTimesF32(
 void rowsTimesBf16(
     const uint16_t* w, int64_t in, int rows, const float* const* x, float* const* y, int64_t first, int64_t last);
 
+// bf16 weights and bf16 rows (a bf16 model's activations) where the CPU has AVX-512-BF16: each pair of products
+// is summed into float32 by one instruction (vdpbf16ps: exact products, round to nearest, denormals as zero).
+// Call only when hasBf16DotProduct(); elsewhere widen the rows and use rowsTimesBf16.
+bool hasBf16DotProduct();
+void rowsTimesBf16Dot(
+    const uint16_t* w, int64_t in, int rows, const uint16_t* const* x, float* const* y, int64_t first, int64_t last);
+
 } // namespace tmk::gemv

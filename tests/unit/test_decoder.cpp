@@ -1,14 +1,18 @@
 // MusicGen decoder against Hugging Face fixtures (musicgen-tiny-public, case decoder_logits): encoder
 // projection, hidden state and logits with teacher forcing; the KV cache path; the parameter table;
 // load errors naming the tensor.
+#include <array>
+#include <cstring>
 #include <gtest/gtest.h>
 #include <map>
+#include <random>
 
 #include <ATen/ATen.h>
 
 #include "fixture_tensor.h"
 #include "lm/decoder.h"
 #include "lm/delay_pattern.h"
+#include "lm/gemv.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
 #include "testsupport.h"
@@ -278,6 +282,77 @@ TEST(DecoderLoad, UnsupportedDtypeIsAnError)
     auto decoder = MusicgenDecoder::load(*store, *config, at::TensorOptions().dtype(at::kDouble));
     ASSERT_FALSE(decoder.ok());
     EXPECT_EQ(decoder.error().code, ErrorCode::Unsupported);
+}
+
+} // namespace
+} // namespace tmk
+
+namespace tmk {
+namespace {
+
+uint16_t bfloat16Bits(float value) // round to nearest even, as c10::BFloat16
+{
+    uint32_t u = 0;
+    std::memcpy(&u, &value, 4);
+    return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+double fromBfloat16(uint16_t bits)
+{
+    const uint32_t u = static_cast<uint32_t>(bits) << 16;
+    float value = 0.0f;
+    std::memcpy(&value, &u, 4);
+    return value;
+}
+
+// The decoding step's kernels (lm/gemv.h) against a double-precision reference, for 1-4 rows and widths that
+// leave every tail: float32, bfloat16 weights with float32 rows, and (where the CPU has it) the AVX-512-BF16
+// dot product of bfloat16 weights and rows. Each result is within 1e-5 of the sum of |w x|.
+TEST(Gemv, KernelsMatchADoubleReference)
+{
+    std::mt19937 random(11);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (int64_t in : { 1, 31, 64, 100, 1024 })
+        for (int rows = 1; rows <= gemv::kMaxRows; ++rows) {
+            SCOPED_TRACE("in " + std::to_string(in) + ", rows " + std::to_string(rows));
+            const int64_t out = 37;
+            std::vector<float> w(static_cast<size_t>(out * in)), x(static_cast<size_t>(rows * in));
+            for (float& v : w) v = normal(random);
+            for (float& v : x) v = normal(random);
+            std::vector<uint16_t> wHalf(w.size()), xHalf(x.size());
+            for (size_t i = 0; i < w.size(); ++i) wHalf[i] = bfloat16Bits(w[i]);
+            for (size_t i = 0; i < x.size(); ++i) xHalf[i] = bfloat16Bits(x[i]);
+            std::vector<float> y(static_cast<size_t>(rows * out));
+            std::array<const float*, gemv::kMaxRows> xs {};
+            std::array<const uint16_t*, gemv::kMaxRows> xsHalf {};
+            std::array<float*, gemv::kMaxRows> ys {};
+            for (int r = 0; r < rows; ++r) {
+                xs[static_cast<size_t>(r)] = x.data() + r * in;
+                xsHalf[static_cast<size_t>(r)] = xHalf.data() + r * in;
+                ys[static_cast<size_t>(r)] = y.data() + r * out;
+            }
+            // kind 0: f32 x f32; 1: bf16 weights x f32 rows; 2: bf16 x bf16 (vdpbf16ps)
+            for (int kind = 0; kind < 3; ++kind) {
+                if (kind == 2 && !gemv::hasBf16DotProduct()) continue;
+                std::fill(y.begin(), y.end(), 0.0f);
+                if (kind == 0) gemv::rowsTimesF32(w.data(), in, rows, xs.data(), ys.data(), 0, out);
+                if (kind == 1) gemv::rowsTimesBf16(wHalf.data(), in, rows, xs.data(), ys.data(), 0, out);
+                if (kind == 2) gemv::rowsTimesBf16Dot(wHalf.data(), in, rows, xsHalf.data(), ys.data(), 0, out);
+                for (int r = 0; r < rows; ++r)
+                    for (int64_t j = 0; j < out; ++j) {
+                        double exact = 0.0, magnitude = 0.0;
+                        for (int64_t k = 0; k < in; ++k) {
+                            const size_t wi = static_cast<size_t>(j * in + k), xi = static_cast<size_t>(r * in + k);
+                            const double a = kind == 0 ? w[wi] : fromBfloat16(wHalf[wi]);
+                            const double b = kind == 2 ? fromBfloat16(xHalf[xi]) : x[xi];
+                            exact += a * b;
+                            magnitude += std::abs(a * b);
+                        }
+                        EXPECT_NEAR(y[static_cast<size_t>(r * out + j)], exact, 1e-5 * magnitude + 1e-30)
+                            << "kind " << kind << ", row " << r << ", output " << j;
+                    }
+            }
+        }
 }
 
 } // namespace
