@@ -73,3 +73,25 @@ TEST(Cli, InspectReadsTheFixtureCheckpoint)
     EXPECT_EQ(missing.exitCode, 1);
     EXPECT_NE(missing.err.find("/nonexistent"), std::string::npos);
 }
+
+// The load and slider benchmarks run on the fixture and print their tables (the figures depend on the
+// machine and are not checked); a bad --weights is a one-line usage error.
+TEST(Cli, LoadAndSliderBenchmarksReport)
+{
+    const std::string model = (tmk::test::dataDir() / "musicgen-tiny-public").string();
+    for (const char* weights : { "auto", "mapped" }) {
+        auto load = runProcess(cli(), { "bench", "load", "--model", model, "--weights", weights });
+        ASSERT_EQ(load.exitCode, 0) << load.err;
+        EXPECT_NE(load.out.find("peak / weights"), std::string::npos) << load.out;
+        EXPECT_NE(load.out.find("| cpu | f32 |"), std::string::npos) << load.out;
+    }
+    auto sliders = runProcess(cli(), { "bench", "sliders", "--model", model, "--frames", "6" });
+    ASSERT_EQ(sliders.exitCode, 0) << sliders.err;
+    EXPECT_NE(sliders.out.find("one slider, run time (ms)"), std::string::npos) << sliders.out;
+    for (const char* row : { "| 0 | run time |", "| 13 | run time |", "| 13 | merged |" })
+        EXPECT_NE(sliders.out.find(row), std::string::npos) << row << "\n" << sliders.out;
+    auto bad = runProcess(cli(), { "bench", "load", "--model", model, "--weights", "bogus" });
+    EXPECT_EQ(bad.exitCode, 2);
+    EXPECT_EQ(lineCount(bad.err), 1u) << bad.err;
+    EXPECT_NE(bad.err.find("auto, mapped, copied"), std::string::npos) << bad.err;
+}
