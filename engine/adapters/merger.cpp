@@ -1,6 +1,5 @@
 #include "adapters/merger.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -212,12 +211,14 @@ Expected<bool> AdapterMerger::setOverlay(const std::map<std::string, double>& we
 {
     Expected<std::vector<double>> wanted = weightVector(weights);
     if (!wanted) return wanted.error();
-    std::vector<size_t> slots; // adapters whose wanted weight differs from the merged one
+    // The adapters with terms: those whose wanted weight differs from the merged one.
+    auto moved = [&](size_t adapter) { return (*wanted)[adapter] != m_current[adapter]; };
+    std::vector<size_t> slots;
     for (size_t i = 0; i < m_slots.size(); ++i)
-        if ((*wanted)[i] != m_current[i]) slots.push_back(i);
+        if (moved(i)) slots.push_back(i);
     for (const ModuleState& module : m_modules)
         for (const Term& term : module.terms)
-            if (!term.linear && std::find(slots.begin(), slots.end(), term.adapter) != slots.end()) return false;
+            if (!term.linear && moved(term.adapter)) return false;
     try {
         c10::InferenceMode guard;
         const bool sameTerms = slots == m_overlaySlots && !m_overlayWanted.empty();
@@ -227,8 +228,8 @@ Expected<bool> AdapterMerger::setOverlay(const std::map<std::string, double>& we
             std::vector<double> mid; // per rank
             std::vector<at::Tensor> lefts, rights;
             for (const Term& term : module.terms) {
+                if (!moved(term.adapter)) continue;
                 const double difference = (*wanted)[term.adapter] - m_current[term.adapter];
-                if (std::find(slots.begin(), slots.end(), term.adapter) == slots.end()) continue;
                 mid.insert(mid.end(), static_cast<size_t>(term.right.size(0)), difference * term.scale);
                 if (!sameTerms) {
                     lefts.push_back(term.left);

@@ -121,8 +121,7 @@ Expected<SliderBenchResult> benchmarkSliders(const SliderBenchParams& params, co
             const SliderValues values = first(static_cast<size_t>(row.sliders), 0.5);
             Expected<SteeringMergeInfo> set = row.merged ? steering.apply(values) : steering.applyAtRuntime(values);
             if (!set) return set.error();
-            row.runtimeFactorBytes = 0;
-            if (!row.merged && row.sliders > 0) row.runtimeFactorBytes = static_cast<size_t>(steering.runtimeBytes());
+            row.runtimeFactorBytes = static_cast<size_t>(steering.runtimeBytes()); // 0 when merged
             Expected<double> step = medianStepMs(*model, params.frames);
             if (!step) return step.error();
             row.stepMs = pass == 0 ? *step : std::min(row.stepMs, *step);

@@ -79,42 +79,34 @@ at::Tensor causalBias(int64_t length, int64_t start, const at::Device& device)
 // every ~1 MB block of W went through the (OpenMP) BLAS's sgemv, which opened a parallel region per block and row
 // (~2,800 a step at musicgen-small's size), each a futex wake-up under the passive OpenMP wait that the process sets
 // (tastemaker/process.h).
+// Pointers to the rows of a contiguous [rows <= kMaxRows, n] matrix.
+template <typename T> std::array<T*, gemv::kMaxRows> rowPointers(const at::Tensor& matrix)
+{
+    std::array<T*, gemv::kMaxRows> rows {};
+    for (int64_t r = 0; r < matrix.size(0); ++r)
+        rows[static_cast<size_t>(r)] = static_cast<T*>(matrix.data_ptr()) + r * matrix.size(1);
+    return rows;
+}
+
 at::Tensor rowsTimesWeight(const at::Tensor& rows, const at::Tensor& weight)
 {
     const int64_t count = rows.size(0), out = weight.size(0), in = weight.size(1);
     const bool bf16 = weight.scalar_type() == at::kBFloat16;
-    if (bf16 && rows.scalar_type() == at::kBFloat16 && gemv::hasBf16DotProduct()) {
-        const at::Tensor x = rows.contiguous();
-        at::Tensor y = at::empty({ count, out }, x.options().dtype(at::kFloat)); // [rows, out] float32
-        std::array<const uint16_t*, gemv::kMaxRows> inputs {};
-        std::array<float*, gemv::kMaxRows> outputs {};
-        for (int64_t r = 0; r < count; ++r) {
-            inputs[static_cast<size_t>(r)] = static_cast<const uint16_t*>(x.data_ptr()) + r * in;
-            outputs[static_cast<size_t>(r)] = y.data_ptr<float>() + r * out;
-        }
-        const auto* w = static_cast<const uint16_t*>(weight.data_ptr());
-        at::parallel_for(0, out, kGemvGrainRows, [&](int64_t first, int64_t last) {
-            gemv::rowsTimesBf16Dot(w, in, static_cast<int>(count), inputs.data(), outputs.data(), first, last);
-        });
-        return y;
-    }
-    const at::Tensor x = rows.scalar_type() == at::kFloat ? rows.contiguous() : rows.to(at::kFloat).contiguous();
-    at::Tensor y = at::empty({ count, out }, x.options()); // [rows, out] float32
-    std::array<const float*, gemv::kMaxRows> inputs {};
-    std::array<float*, gemv::kMaxRows> outputs {};
-    for (int64_t r = 0; r < count; ++r) {
-        inputs[static_cast<size_t>(r)] = x.data_ptr<float>() + r * in;
-        outputs[static_cast<size_t>(r)] = y.data_ptr<float>() + r * out;
-    }
-
+    const bool dot = bf16 && rows.scalar_type() == at::kBFloat16 && gemv::hasBf16DotProduct(); // bf16 x bf16
+    const at::Tensor x = dot || rows.scalar_type() == at::kFloat ? rows.contiguous() : rows.to(at::kFloat).contiguous();
+    at::Tensor y = at::empty({ count, out }, x.options().dtype(at::kFloat)); // [rows, out] float32
+    const auto halves = dot ? rowPointers<const uint16_t>(x) : std::array<const uint16_t*, gemv::kMaxRows> {};
+    const auto floats = dot ? std::array<const float*, gemv::kMaxRows> {} : rowPointers<const float>(x);
+    const auto outputs = rowPointers<float>(y);
     const void* w = weight.data_ptr();
+    const int n = static_cast<int>(count);
     at::parallel_for(0, out, kGemvGrainRows, [&](int64_t first, int64_t last) {
-        if (bf16)
-            gemv::rowsTimesBf16(static_cast<const uint16_t*>(w), in, static_cast<int>(count), inputs.data(),
-                outputs.data(), first, last);
+        if (dot)
+            gemv::rowsTimesBf16Dot(static_cast<const uint16_t*>(w), in, n, halves.data(), outputs.data(), first, last);
+        else if (bf16)
+            gemv::rowsTimesBf16(static_cast<const uint16_t*>(w), in, n, floats.data(), outputs.data(), first, last);
         else
-            gemv::rowsTimesF32(
-                static_cast<const float*>(w), in, static_cast<int>(count), inputs.data(), outputs.data(), first, last);
+            gemv::rowsTimesF32(static_cast<const float*>(w), in, n, floats.data(), outputs.data(), first, last);
     });
     return y;
 }
