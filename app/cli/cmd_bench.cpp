@@ -98,21 +98,30 @@ Expected<fs::path> benchModelDir(const Args& args, fs::path* tempDir)
     return *tempDir;
 }
 
+// --dtype, --device and --weights.
+Expected<ModelOptions> modelOptions(const Args& args)
+{
+    Expected<ComputeDType> dtype = parseComputeDType(args.getOr("dtype", "f32"));
+    if (!dtype) return dtype.error();
+    Expected<DeviceKind> device = parseDeviceKind(args.getOr("device", "cpu"));
+    if (!device) return device.error();
+    Expected<WeightPlacement> placement = parseWeightPlacement(args.getOr("weights", "auto"));
+    if (!placement) return placement.error();
+    ModelOptions options;
+    options.dtype = *dtype;
+    options.device = *device;
+    options.weights = *placement;
+    return options;
+}
+
 int benchGenerate(const Args& args)
 {
     fs::path tempDir;
     Expected<fs::path> dir = benchModelDir(args, &tempDir);
     if (!dir) return reportError(dir.error());
-    ModelOptions options;
-    Expected<ComputeDType> dtype = parseComputeDType(args.getOr("dtype", "f32"));
-    Expected<DeviceKind> device = parseDeviceKind(args.getOr("device", "cpu"));
-    if (!dtype) return reportError(dtype.error());
-    if (!device) return reportError(device.error());
-    options.dtype = *dtype;
-    options.device = *device;
-    Expected<WeightPlacement> placement = parseWeightPlacement(args.getOr("weights", "auto"));
-    if (!placement) return reportError(placement.error());
-    options.weights = *placement;
+    Expected<ModelOptions> parsed = modelOptions(args);
+    if (!parsed) return reportError(parsed.error());
+    const ModelOptions& options = *parsed;
     resetPeakRss(); // the peak of writing a random checkpoint is not the load's
     const auto loadStart = Clock::now();
     auto model = MusicgenModel::load(*dir, options);
@@ -206,16 +215,9 @@ int benchLoad(const Args& args)
     fs::path tempDir;
     Expected<fs::path> dir = benchModelDir(args, &tempDir);
     if (!dir) return reportError(dir.error());
-    ModelOptions options;
-    Expected<ComputeDType> dtype = parseComputeDType(args.getOr("dtype", "f32"));
-    Expected<DeviceKind> device = parseDeviceKind(args.getOr("device", "cpu"));
-    if (!dtype) return reportError(dtype.error());
-    if (!device) return reportError(device.error());
-    options.dtype = *dtype;
-    options.device = *device;
-    Expected<WeightPlacement> placement = parseWeightPlacement(args.getOr("weights", "auto"));
-    if (!placement) return reportError(placement.error());
-    options.weights = *placement;
+    Expected<ModelOptions> parsed = modelOptions(args);
+    if (!parsed) return reportError(parsed.error());
+    const ModelOptions& options = *parsed;
     Expected<LoadBenchResult> r = benchmarkLoad(*dir, options);
     std::error_code ec;
     if (!tempDir.empty()) fs::remove_all(tempDir, ec);

@@ -113,6 +113,14 @@ const char* sideSymbol(AdapterSide side)
     return side == AdapterSide::Positive ? "+" : "-";
 }
 
+SliderValues nonZeroSliders(const SliderValues& values)
+{
+    SliderValues result;
+    for (const auto& [id, value] : values)
+        if (value != 0.0) result.emplace(id, value);
+    return result;
+}
+
 Expected<void> validateSliders(const SliderValues& values, const std::vector<MetricInfo>& metrics)
 {
     for (const auto& [id, value] : values) {

@@ -173,13 +173,8 @@ Expected<std::vector<ClipRecord>> clipRecordsFor(const ModelInfo& model, const G
 {
     ClipRecord base;
     base.batchPrompts = request.prompts;
-    for (const auto& [id, value] : sliders)
-        if (value != 0.0) base.sliders[id] = value;
-    if (mergedSliders) {
-        base.mergedSliders.emplace();
-        for (const auto& [id, value] : *mergedSliders)
-            if (value != 0.0) (*base.mergedSliders)[id] = value;
-    }
+    base.sliders = nonZeroSliders(sliders);
+    if (mergedSliders) base.mergedSliders = nonZeroSliders(*mergedSliders);
     base.sampling = request.sampling;
     base.frames = request.frames;
     base.durationSeconds

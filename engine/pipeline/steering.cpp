@@ -63,19 +63,6 @@ struct Steering::Impl {
     }
 };
 
-namespace {
-
-// Slider values without the zeros: {energy: 0} and {} merge the same.
-SliderValues nonZero(const SliderValues& values)
-{
-    SliderValues result;
-    for (const auto& [id, value] : values)
-        if (value != 0.0) result.emplace(id, value);
-    return result;
-}
-
-} // namespace
-
 Steering::Steering(std::unique_ptr<Impl> impl)
     : m_impl(std::move(impl))
 {
@@ -190,7 +177,7 @@ Expected<SteeringMergeInfo> Steering::applyAtRuntime(const SliderValues& values)
 
 Expected<std::optional<SteeringMergeInfo>> Steering::applyAtRuntimeIfChanged(const SliderValues& values)
 {
-    if (nonZero(values) == nonZero(m_impl->current)) return std::optional<SteeringMergeInfo>();
+    if (nonZeroSliders(values) == nonZeroSliders(m_impl->current)) return std::optional<SteeringMergeInfo>();
     Expected<SteeringMergeInfo> applied = applyAtRuntime(values);
     if (!applied) return applied.error();
     return std::optional<SteeringMergeInfo>(*applied);
@@ -229,7 +216,7 @@ int64_t Steering::runtimeBytes() const
 
 Expected<std::optional<SteeringMergeInfo>> Steering::applyIfChanged(const SliderValues& values)
 {
-    if (nonZero(values) == nonZero(m_impl->current) && m_impl->merger->overlayAdapters() == 0)
+    if (nonZeroSliders(values) == nonZeroSliders(m_impl->current) && m_impl->merger->overlayAdapters() == 0)
         return std::optional<SteeringMergeInfo>();
     Expected<SteeringMergeInfo> merged = apply(values);
     if (!merged) return merged.error();

@@ -28,6 +28,8 @@ inline constexpr double kSliderLimit = 2.0; // valid slider values: [-kSliderLim
 
 // Slider values by metric id. Metrics not present are 0.
 using SliderValues = std::map<std::string, double>;
+// The same values without the zeros: {energy: 0} and {} steer the same.
+SliderValues nonZeroSliders(const SliderValues& values);
 
 // "energy+" / "energy-": the adapter's name in a bank, and its folder's default name.
 std::string adapterName(const std::string& metric, AdapterSide side);
