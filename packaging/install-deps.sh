@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache lld git ca-certificates dpkg-dev
   qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev qt6-charts-dev libgl-dev
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libgloo-dev libopenblas0-openmp
   portaudio19-dev libsndfile1-dev libsamplerate0-dev
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev zlib1g-dev

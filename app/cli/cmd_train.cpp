@@ -8,6 +8,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "local_launch.h"
 #include "tastemaker/pairs.h"
 #include "tastemaker/training.h"
 
@@ -51,6 +52,11 @@ std::vector<OptionSpec> trainOptionSpecs()
         { "seed", OptionKind::Value, "S", "seed of the LoRA initialisation and data order (default 0)" },
         { "device", OptionKind::Value, "cpu|cuda", "compute device (default cpu)" },
         { "dtype", OptionKind::Value, "f32|bf16|f16", "compute dtype of the frozen model (default f32)" },
+        { "nproc", OptionKind::Value, "N",
+            "data-parallel: start N local training processes (else RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT as "
+            "set by torchrun or srun are read)" },
+        { "dist-timeout", OptionKind::Value, "S",
+            "seconds a distributed run waits for the other processes before failing (default 600)" },
     };
 }
 
@@ -103,7 +109,29 @@ Expected<TrainOptions> trainOptionsFrom(const Args& args)
     o.loss = *loss;
     o.schedule = *schedule;
     o.model = ModelOptions { *device, *dtype };
+    Expected<DistributedOptions> distributed = distributedFromEnvironment();
+    if (!distributed) return distributed.error();
+    o.distributed = *distributed;
+    Expected<double> timeout = args.number("dist-timeout", o.distributed.timeoutSeconds);
+    if (!timeout) return timeout.error();
+    o.distributed.timeoutSeconds = *timeout;
     return o;
+}
+
+// --nproc N: 0 when absent (or 1); the error when it is malformed or the launch is distributed already.
+Expected<int> localRanks(const Args& args, const TrainOptions& options)
+{
+    Expected<long long> nproc = args.integer("nproc", 1);
+    if (!nproc) return nproc.error();
+    if (*nproc < 1 || *nproc > 256)
+        return Error { ErrorCode::InvalidArgument,
+            "--nproc must be between 1 and 256 (given " + std::to_string(*nproc) + ")" };
+    if (*nproc > 1 && options.distributed.worldSize > 1)
+        return Error { ErrorCode::InvalidArgument,
+            "--nproc starts its own processes, but this one was launched as rank "
+                + std::to_string(options.distributed.rank) + " of " + std::to_string(options.distributed.worldSize)
+                + " (WORLD_SIZE is set); use one or the other" };
+    return *nproc > 1 ? static_cast<int>(*nproc) : 0;
 }
 
 TrainCallbacks printingCallbacks()
@@ -129,6 +157,7 @@ int runOne(const TrainOptions& options, const std::vector<MetricInfo>& metrics)
     Expected<TrainResult> result = trainDpo(options, metrics, printingCallbacks());
     std::signal(SIGINT, SIG_DFL);
     if (!result) return reportError(result.error());
+    if (options.distributed.rank != 0) return result->cancelled ? kExitCancelled : kExitOk; // rank 0 reports
     if (result->cancelled) {
         std::cerr << "cancelled at step " << result->step << " of " << result->totalSteps << "; checkpoint saved in "
                   << options.outDir.string() << " (continue with --resume)\n";
@@ -147,6 +176,9 @@ int runTrain(const Args& args)
 {
     Expected<TrainOptions> options = trainOptionsFrom(args);
     if (!options) return reportError(options.error());
+    Expected<int> nproc = localRanks(args, *options);
+    if (!nproc) return reportError(nproc.error());
+    if (*nproc > 0) return launchLocalRanks(*nproc, options->distributed.timeoutSeconds);
     Expected<AdapterSide> side = parseDirection(*args.get("direction"));
     if (!side) return reportError(side.error());
     options->metric = *args.get("metric");
@@ -182,6 +214,9 @@ int runTrainAll(const Args& args)
 {
     Expected<TrainOptions> base = trainOptionsFrom(args);
     if (!base) return reportError(base.error());
+    Expected<int> nproc = localRanks(args, *base);
+    if (!nproc) return reportError(nproc.error());
+    if (*nproc > 0) return launchLocalRanks(*nproc, base->distributed.timeoutSeconds);
     Expected<std::vector<MetricInfo>> metrics = loadMetrics();
     if (!metrics) return reportError(metrics.error());
     Expected<PairSet> set = readPairSet(base->pairsDir);
@@ -206,11 +241,12 @@ int runTrainAll(const Args& args)
             o.outDir = root / adapterName(metric, side);
             Expected<RunInfo> info = readRunInfo(o.outDir);
             o.resume = info.ok(); // finished: returns at once (and registers); interrupted: continues
-            std::cerr << "== " << adapterName(metric, side)
-                      << (info && info->finished ? " (finished)"
-                                 : info          ? " (resuming)"
-                                                 : "")
-                      << "\n";
+            if (o.distributed.rank == 0)
+                std::cerr << "== " << adapterName(metric, side)
+                          << (info && info->finished ? " (finished)"
+                                     : info          ? " (resuming)"
+                                                     : "")
+                          << "\n";
             const int code = runOne(o, *metrics);
             if (code == kExitCancelled) return code;
             if (code != kExitOk) ++failures;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "local_launch.h"
 #include "tastemaker/log.h"
 #include "tastemaker/process.h"
 #include "tastemaker/runtime.h"
@@ -32,6 +33,7 @@ int main(int argc, char** argv)
         printOverview();
         return words.empty() ? kExitUsage : kExitOk;
     }
+    setCommandLine(words);
     const std::string name = words[0];
     words.erase(words.begin());
     for (const Command& command : allCommands()) {

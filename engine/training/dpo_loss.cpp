@@ -1,5 +1,7 @@
 #include "training/dpo_loss.h"
 
+#include <cmath>
+
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/log_sigmoid.h>
 #include <ATen/ops/relu.h>
@@ -54,6 +56,19 @@ std::vector<std::pair<std::string, double>> DpoMetricSums::means(const std::stri
         { prefix + "logps/chosen", m_logpsChosen / n },
         { prefix + "logps/rejected", m_logpsRejected / n },
     };
+}
+
+std::array<double, 8> DpoMetricSums::packed() const
+{
+    return { static_cast<double>(m_pairs), m_loss, m_chosen, m_rejected, m_accuracy, m_margin, m_logpsChosen,
+        m_logpsRejected };
+}
+
+void DpoMetricSums::unpack(const std::array<double, 8>& v)
+{
+    m_pairs = static_cast<int64_t>(std::llround(v[0]));
+    m_loss = v[1], m_chosen = v[2], m_rejected = v[3], m_accuracy = v[4], m_margin = v[5], m_logpsChosen = v[6],
+    m_logpsRejected = v[7];
 }
 
 } // namespace tmk

@@ -4,6 +4,7 @@
 // rewards/chosen = beta (pi_c - ref_c) and rewards/rejected = beta (pi_r - ref_r), both detached.
 #pragma once
 
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,9 @@ public:
     int64_t pairs() const { return m_pairs; }
     // Means over every pair added, each name prefixed with `prefix` ("" or "eval_").
     std::vector<std::pair<std::string, double>> means(const std::string& prefix) const;
+    // The sums as 8 numbers (pairs first), and back: a data-parallel run adds them up over its ranks.
+    std::array<double, 8> packed() const;
+    void unpack(const std::array<double, 8>& values);
 
 private:
     int64_t m_pairs = 0;

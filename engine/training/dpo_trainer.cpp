@@ -1,17 +1,22 @@
 // The DPO training job (tastemaker/training.h): LoRA on the decoder, the reference = the adapter off.
+#include <array>
 #include <cmath>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+#include <utility>
 
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 #include <c10/core/InferenceMode.h>
 
 #include "pipeline/model_access.h"
 #include "tastemaker/log.h"
+#include "training/collective.h"
 #include "training/dpo_data.h"
 #include "training/dpo_loss.h"
 #include "training/lora_runtime.h"
@@ -42,7 +47,7 @@ std::string formatValues(const TrainLogEntry& entry)
 class DpoTrainer {
 public:
     DpoTrainer(const MusicgenModel::Impl& model, const TrainOptions& options, DpoDataset data, const RunFolder& folder,
-        const TrainCallbacks& callbacks, LoraRuntime& lora)
+        const TrainCallbacks& callbacks, LoraRuntime& lora, Collective* group)
         : m_model(model)
         , m_options(options)
         , m_data(std::move(data))
@@ -50,6 +55,7 @@ public:
         , m_callbacks(callbacks)
         , m_lora(lora)
         , m_adam(lora.parameters(), options.weightDecay)
+        , m_group(group)
     {
         m_trainCount = static_cast<int64_t>(m_data.train.size());
         m_evalCount = m_options.maxEvalPairs > 0
@@ -59,7 +65,7 @@ public:
         m_refChosen = at::zeros({ pairs }, at::kFloat);
         m_refRejected = at::zeros({ pairs }, at::kFloat);
         m_refKnown = at::zeros({ pairs }, at::kLong);
-        const int64_t perStep = m_options.batchSize * m_options.gradientAccumulation;
+        const int64_t perStep = m_options.batchSize * m_options.gradientAccumulation * worldSize();
         m_totalSteps = m_options.maxSteps > 0
             ? m_options.maxSteps
             : std::max<int64_t>(1,
@@ -71,7 +77,8 @@ public:
     int64_t totalSteps() const { return m_totalSteps; }
     const DpoDataset& data() const { return m_data; }
     Expected<void> restore(const CheckpointData& checkpoint);
-    Expected<TrainResult> run();
+    void shareState(); // rank 0's LoRA, AdamW state, cursor and reference cache on every rank
+    Expected<TrainResult> run(); // runSteps, with a lost rank turned into an error (and rank 0's checkpoint)
 
 private:
     const DpoExample& example(int64_t index) const
@@ -79,7 +86,15 @@ private:
         return index < m_trainCount ? m_data.train[static_cast<size_t>(index)]
                                     : m_data.test[static_cast<size_t>(index - m_trainCount)];
     }
-    bool cancelled() const { return m_callbacks.cancel && m_callbacks.cancel->isCancelled(); }
+    bool cancelledHere() const { return m_callbacks.cancel && m_callbacks.cancel->isCancelled(); }
+    // Whether to stop; in a distributed run every rank gets the same answer (any rank cancelled).
+    bool cancelled() { return m_group ? m_group->any(cancelledHere()) : cancelledHere(); }
+    int64_t worldSize() const { return m_group ? m_group->size() : 1; }
+    bool leader() const { return !m_group || m_group->rank() == 0; }
+    void sumOverRanks(DpoMetricSums& sums);
+    void allReduceGradients();
+    void mergeReferences();
+    Expected<TrainResult> lostContact(const CollectiveError& error);
     double epochValue() const
     {
         return static_cast<double>(m_cursor.epoch)
@@ -95,7 +110,12 @@ private:
     Expected<void> log(const TrainLogEntry& entry);
     Expected<void> checkpoint(int64_t step, bool pendingEval);
     Expected<TrainResult> cancelledAt(int64_t step, bool pendingEval);
+    Expected<TrainResult> runSteps();
     Expected<TrainResult> finish();
+    void note(const std::string& line) const
+    {
+        if (leader()) m_folder.appendLog(line);
+    }
     TrainResult result(int64_t step, bool cancelled) const;
 
     const MusicgenModel::Impl& m_model;
@@ -112,6 +132,9 @@ private:
     std::vector<int64_t> m_order; // the permutation of m_cursor.epoch
     at::Tensor m_refChosen, m_refRejected, m_refKnown; // [train + test pairs]
     std::optional<TrainLogEntry> m_lastEval;
+    Collective* m_group = nullptr; // null: one process
+    DataCursor m_stepStart; // the cursor after m_startStep steps (a lost rank rolls back to it)
+    bool m_inEval = false;
 };
 
 std::vector<int64_t> DpoTrainer::permutation(int64_t epoch) const
@@ -182,18 +205,29 @@ DpoLossOutput DpoTrainer::lossFor(const std::vector<int64_t>& indices, at::Tenso
 
 bool DpoTrainer::trainStep(int64_t step, DpoMetricSums& sums, double& gradNorm)
 {
+    // A step takes worldSize * accumulation micro-batches from the data order; rank r computes the r-th
+    // run of `accumulation` of them, so a world of W ranks sums the same micro-batch gradients as one
+    // process accumulating W times as many.
+    const int64_t accumulation = m_options.gradientAccumulation, world = worldSize();
+    const int64_t rank = m_group ? m_group->rank() : 0;
     const DataCursor atStart = m_cursor;
-    for (int64_t micro = 0; micro < m_options.gradientAccumulation; ++micro) {
-        if (cancelled()) {
+    for (int64_t micro = 0; micro < accumulation * world; ++micro) {
+        if (!m_group && cancelled()) {
             m_adam.zeroGrad();
             m_cursor = atStart;
             m_order.clear();
             return false;
         }
+        std::vector<int64_t> batch = nextBatch();
+        if (micro / accumulation != rank) continue;
         at::Tensor chosen, rejected;
-        DpoLossOutput out = lossFor(nextBatch(), chosen, rejected);
-        (out.losses.mean() / static_cast<double>(m_options.gradientAccumulation)).backward();
+        DpoLossOutput out = lossFor(batch, chosen, rejected);
+        (out.losses.mean() / static_cast<double>(accumulation * world)).backward();
         sums.add(out, chosen, rejected);
+    }
+    if (m_group) {
+        allReduceGradients();
+        sumOverRanks(sums);
     }
     gradNorm = clipGradNorm(m_lora.parameters(), m_options.maxGradNorm);
     const double lr
@@ -203,36 +237,131 @@ bool DpoTrainer::trainStep(int64_t step, DpoMetricSums& sums, double& gradNorm)
     return true;
 }
 
+// Every rank ends with the sum of the ranks' gradients (one flat float32 buffer: one all-reduce per step).
+void DpoTrainer::allReduceGradients()
+{
+    std::vector<at::Tensor> parameters = m_lora.parameters();
+    std::vector<at::Tensor> flat;
+    for (const at::Tensor& p : parameters)
+        flat.push_back(p.grad().defined() ? p.grad().reshape({ -1 }).to(at::kCPU, at::kFloat)
+                                          : at::zeros({ p.numel() }, at::kFloat));
+    at::Tensor buffer = at::cat(flat).contiguous();
+    m_group->allReduceSum(buffer);
+    int64_t offset = 0;
+    for (at::Tensor& p : parameters) {
+        at::Tensor summed = buffer.narrow(0, offset, p.numel()).view(p.sizes()).to(p.device(), p.scalar_type());
+        if (p.grad().defined())
+            p.mutable_grad().copy_(summed);
+        else
+            p.mutable_grad() = summed.clone();
+        offset += p.numel();
+    }
+}
+
+void DpoTrainer::sumOverRanks(DpoMetricSums& sums)
+{
+    const std::array<double, 8> mine = sums.packed();
+    at::Tensor values = at::tensor(std::vector<double>(mine.begin(), mine.end()), at::kDouble);
+    m_group->allReduceSum(values);
+    std::array<double, 8> total {};
+    for (size_t i = 0; i < total.size(); ++i) total[i] = values[static_cast<int64_t>(i)].item<double>();
+    sums.unpack(total);
+}
+
+// Each rank computed the reference log-probs of its own pairs: every rank gets all of them (the mean where
+// two ranks computed the same pair).
+void DpoTrainer::mergeReferences()
+{
+    if (!m_group) return;
+    at::Tensor known = m_refKnown.to(at::kDouble);
+    at::Tensor values
+        = at::cat({ m_refChosen.to(at::kDouble) * known, m_refRejected.to(at::kDouble) * known, known }).contiguous();
+    m_group->allReduceSum(values);
+    const int64_t n = m_refKnown.size(0);
+    at::Tensor count = values.narrow(0, 2 * n, n);
+    at::Tensor divisor = count.clamp_min(1.0);
+    m_refChosen = (values.narrow(0, 0, n) / divisor).to(at::kFloat);
+    m_refRejected = (values.narrow(0, n, n) / divisor).to(at::kFloat);
+    m_refKnown = count.gt(0.5).to(at::kLong);
+}
+
+void DpoTrainer::shareState()
+{
+    if (!m_group) return;
+    at::Tensor scalars
+        = at::tensor({ m_cursor.epoch, m_cursor.position, m_startStep, static_cast<int64_t>(m_pendingEval),
+                         m_adam.stepCount(), m_refKnown.size(0), m_lora.parameterCount() },
+            at::kLong);
+    const at::Tensor mine = scalars.clone();
+    m_group->broadcast(scalars);
+    for (int i : { 5, 6 })
+        if (scalars[i].item<int64_t>() != mine[i].item<int64_t>())
+            throw CollectiveError(std::string(i == 5 ? "this rank's pairs folder gives " : "this rank's LoRA has ")
+                + std::to_string(mine[i].item<int64_t>()) + (i == 5 ? " pairs" : " parameters") + " but rank 0's "
+                + std::to_string(scalars[i].item<int64_t>())
+                + "; start every rank with the same model, pairs folder and LoRA options");
+    for (at::Tensor* t : { &m_refChosen, &m_refRejected, &m_refKnown }) m_group->broadcast(*t);
+    std::map<std::string, at::Tensor> adam = m_adam.state(m_paramNames);
+    for (auto& [name, tensor] : adam) {
+        tensor = tensor.to(at::kCPU).contiguous().clone();
+        m_group->broadcast(tensor);
+    }
+    std::map<std::string, at::Tensor> lora = m_lora.namedParameters();
+    for (auto& [name, tensor] : lora) {
+        tensor = tensor.detach().to(at::kCPU).contiguous().clone();
+        m_group->broadcast(tensor);
+    }
+    if (leader()) return;
+    const std::string source = "rank 0's training state";
+    Expected<void> loaded = m_lora.loadParameters(lora, source);
+    if (loaded) loaded = m_adam.loadState(adam, m_paramNames, scalars[4].item<int64_t>(), source);
+    if (!loaded) throw CollectiveError(loaded.error().message);
+    m_cursor = DataCursor { scalars[0].item<int64_t>(), scalars[1].item<int64_t>() };
+    m_order.clear();
+    m_startStep = scalars[2].item<int64_t>();
+    m_stepStart = m_cursor;
+    m_pendingEval = scalars[3].item<int64_t>() != 0;
+}
+
 std::optional<TrainLogEntry> DpoTrainer::evaluate()
 {
     at::NoGradGuard noGrad;
     DpoMetricSums sums;
-    for (int64_t start = 0; start < m_evalCount; start += m_options.batchSize) {
+    // Batch j of the test pairs goes to rank j mod worldSize; each round of worldSize batches checks cancel.
+    const int64_t world = worldSize(), rank = m_group ? m_group->rank() : 0;
+    for (int64_t round = 0; round * world * m_options.batchSize < m_evalCount; ++round) {
         if (cancelled()) return std::nullopt;
+        const int64_t start = (round * world + rank) * m_options.batchSize;
         std::vector<int64_t> indices;
         for (int64_t i = start; i < std::min(m_evalCount, start + m_options.batchSize); ++i)
             indices.push_back(m_trainCount + i);
-        at::Tensor chosen, rejected;
-        DpoLossOutput out = lossFor(indices, chosen, rejected);
-        sums.add(out, chosen, rejected);
-        if (m_callbacks.onProgress)
-            m_callbacks.onProgress(
-                Progress { ProgressStage::Evaluation, start + static_cast<int64_t>(indices.size()), m_evalCount });
+        if (!indices.empty()) {
+            at::Tensor chosen, rejected;
+            DpoLossOutput out = lossFor(indices, chosen, rejected);
+            sums.add(out, chosen, rejected);
+        }
+        if (m_callbacks.onProgress && leader())
+            m_callbacks.onProgress(Progress { ProgressStage::Evaluation,
+                std::min(m_evalCount, (round + 1) * world * m_options.batchSize), m_evalCount });
     }
+    if (m_group) sumOverRanks(sums);
     return TrainLogEntry { m_startStep, epochValue(), "eval", sums.means("eval_") };
 }
 
 Expected<void> DpoTrainer::log(const TrainLogEntry& entry)
 {
+    if (entry.split == "eval") m_lastEval = entry;
+    if (!leader()) return {};
     TMK_TRY(m_folder.appendMetrics(entry));
     m_folder.appendLog(formatValues(entry));
-    if (entry.split == "eval") m_lastEval = entry;
     if (m_callbacks.onLog) m_callbacks.onLog(entry);
     return {};
 }
 
 Expected<void> DpoTrainer::checkpoint(int64_t step, bool pendingEval)
 {
+    mergeReferences();
+    if (!leader()) return {};
     CheckpointData data;
     data.step = step;
     data.epoch = m_cursor.epoch;
@@ -246,7 +375,7 @@ Expected<void> DpoTrainer::checkpoint(int64_t step, bool pendingEval)
     data.referenceRejected = m_refRejected;
     data.referenceKnown = m_refKnown;
     TMK_TRY(m_folder.saveCheckpoint(data));
-    m_folder.appendLog("checkpoint at step " + std::to_string(step));
+    note("checkpoint at step " + std::to_string(step));
     const RunStatus status { step, m_totalSteps, false, m_trainCount, static_cast<int64_t>(m_data.test.size()),
         m_data.skipped };
     return m_folder.writeRunJson(m_options, status);
@@ -267,6 +396,7 @@ Expected<void> DpoTrainer::restore(const CheckpointData& checkpoint)
     m_cursor = DataCursor { checkpoint.epoch, checkpoint.position };
     m_order.clear();
     m_startStep = checkpoint.step;
+    m_stepStart = m_cursor;
     m_pendingEval = checkpoint.pendingEval;
     return m_folder.truncateMetricsAfter(checkpoint.step);
 }
@@ -288,15 +418,50 @@ TrainResult DpoTrainer::result(int64_t step, bool cancelled) const
 Expected<TrainResult> DpoTrainer::cancelledAt(int64_t step, bool pendingEval)
 {
     TMK_TRY(checkpoint(step, pendingEval));
-    m_folder.appendLog("cancelled at step " + std::to_string(step));
+    note("cancelled at step " + std::to_string(step));
     return result(step, /*cancelled=*/true);
+}
+
+// A rank is gone or silent past the timeout. Rank 0 checkpoints the last whole step from its own state (the
+// reference log-probs other ranks computed are recomputed after the resume); every rank returns the error.
+Expected<TrainResult> DpoTrainer::lostContact(const CollectiveError& error)
+{
+    const int64_t step = m_startStep;
+    std::string saved;
+    if (leader()) {
+        m_adam.zeroGrad();
+        m_cursor = m_stepStart;
+        m_order.clear();
+        Collective* group = std::exchange(m_group, nullptr); // no more collectives
+        Expected<void> written = checkpoint(step, m_inEval);
+        m_group = group;
+        saved = written ? "; the checkpoint of step " + std::to_string(step) + " is in " + m_folder.dir().string()
+                        : "; the checkpoint could not be written (" + written.error().message + ")";
+        note("stopped at step " + std::to_string(step) + ": " + error.what());
+    }
+    return Error { ErrorCode::Device,
+        "rank " + std::to_string(m_group->rank()) + " of " + std::to_string(m_group->size())
+            + ": training stopped at step " + std::to_string(step)
+            + " because another training process is gone or did not answer (" + error.what() + ")" + saved
+            + ". Start every process again with --resume to continue from rank 0's last checkpoint." };
 }
 
 Expected<TrainResult> DpoTrainer::run()
 {
+    try {
+        return runSteps();
+    } catch (const CollectiveError& error) {
+        return lostContact(error);
+    }
+}
+
+Expected<TrainResult> DpoTrainer::runSteps()
+{
     const bool evaluates = m_evalCount > 0;
     auto evalNow = [&]() -> Expected<bool> { // false: cancelled
+        m_inEval = true;
         std::optional<TrainLogEntry> entry = evaluate();
+        m_inEval = false;
         if (!entry) return false;
         TMK_TRY(log(*entry));
         return true;
@@ -312,6 +477,7 @@ Expected<TrainResult> DpoTrainer::run()
         double gradNorm = 0;
         if (cancelled() || !trainStep(step, sums, gradNorm)) return cancelledAt(step, false);
         m_startStep = step + 1;
+        m_stepStart = m_cursor;
         TrainLogEntry entry { m_startStep, epochValue(), "train", sums.means("") };
         entry.values.insert(entry.values.begin() + 1, { "grad_norm", gradNorm });
         entry.values.insert(entry.values.begin() + 2,
@@ -319,7 +485,7 @@ Expected<TrainResult> DpoTrainer::run()
                 m_options.learningRate
                     * learningRateFactor(m_options.schedule, m_startStep, m_options.warmupSteps, m_totalSteps) });
         TMK_TRY(log(entry));
-        if (m_callbacks.onProgress)
+        if (m_callbacks.onProgress && leader())
             m_callbacks.onProgress(Progress { ProgressStage::Training, m_startStep, m_totalSteps });
         if (m_startStep == m_totalSteps) break;
         if (evaluates && m_options.evalEvery > 0 && m_startStep % m_options.evalEvery == 0) {
@@ -340,6 +506,7 @@ Expected<TrainResult> DpoTrainer::run()
 
 Expected<TrainResult> DpoTrainer::finish()
 {
+    if (!leader()) return result(m_totalSteps, /*cancelled=*/false);
     Expected<LoraAdapter> adapter = m_lora.toAdapter(m_model.info.name);
     if (!adapter) return adapter.error();
     TMK_TRY(adapter->save(m_folder.dir()));
@@ -351,7 +518,31 @@ Expected<TrainResult> DpoTrainer::finish()
     return result(m_totalSteps, /*cancelled=*/false);
 }
 
-// The options a run continues with: the stored ones, with the caller's device, folders and bank.
+// A resume on another world size keeps the global batch (micro-batch * accumulation * world size): the
+// accumulation changes, or else the micro-batch shrinks. The error says when no split is even.
+Expected<void> rebalance(TrainOptions& options, int64_t storedWorldSize, int64_t worldSize)
+{
+    if (storedWorldSize == worldSize) return {};
+    const int64_t global = options.batchSize * options.gradientAccumulation * storedWorldSize;
+    for (int64_t accumulation = 1; accumulation <= global; ++accumulation) {
+        if (global % (worldSize * accumulation) != 0) continue;
+        const int64_t batch = global / (worldSize * accumulation);
+        if (batch > options.batchSize) continue;
+        logMessage(LogLevel::Info,
+            "resuming with " + std::to_string(worldSize) + " processes instead of " + std::to_string(storedWorldSize)
+                + ": micro-batch " + std::to_string(batch) + ", gradient accumulation " + std::to_string(accumulation)
+                + " (the global batch of " + std::to_string(global) + " pairs is kept)");
+        options.batchSize = batch;
+        options.gradientAccumulation = accumulation;
+        options.distributed.worldSize = worldSize;
+        return {};
+    }
+    return Error::inFile(ErrorCode::InvalidArgument, options.outDir.string(),
+        "was started with a global batch of " + std::to_string(global) + " pairs, which " + std::to_string(worldSize)
+            + " processes cannot share evenly; resume it with a world size that divides " + std::to_string(global));
+}
+
+// The options a run continues with: the stored ones, with the caller's device, folders, bank and world.
 Expected<TrainOptions> effectiveOptions(const TrainOptions& given, const RunFolder& folder)
 {
     if (!given.resume || !folder.hasCheckpoint()) return given;
@@ -364,6 +555,10 @@ Expected<TrainOptions> effectiveOptions(const TrainOptions& given, const RunFold
     if (!given.modelDir.empty()) options.modelDir = given.modelDir;
     if (!given.pairsDir.empty()) options.pairsDir = given.pairsDir;
     options.resume = true;
+    const int64_t stored = options.distributed.worldSize;
+    options.distributed = given.distributed;
+    options.distributed.worldSize = stored;
+    TMK_TRY(rebalance(options, stored, given.distributed.worldSize));
     return options;
 }
 
@@ -391,6 +586,76 @@ Expected<TrainResult> finishedResult(const RunFolder& folder)
     return result;
 }
 
+// A run about to start: its options (rank 0's, on every rank), the process group of a distributed run, and
+// whether there is nothing to do (a finished run asked to resume).
+struct Launch {
+    TrainOptions options;
+    std::unique_ptr<Collective> group;
+    bool resuming = false; // rank 0 continues from its checkpoint
+    bool finished = false;
+    bool leader() const { return !group || group->rank() == 0; }
+};
+
+// Rank 0's decision: the effective options, or why the run cannot start.
+Expected<Launch> decide(const TrainOptions& given)
+{
+    const RunFolder folder(given.outDir);
+    Launch launch;
+    Expected<TrainOptions> options = effectiveOptions(given, folder);
+    if (!options) return options.error();
+    TMK_TRY(checkRunFolder(*options, folder));
+    launch.options = *options;
+    launch.resuming = options->resume && folder.hasCheckpoint();
+    if (options->resume && !launch.resuming) {
+        Expected<RunInfo> info = readRunInfo(options->outDir);
+        launch.finished = info && info->finished;
+    }
+    return launch;
+}
+
+Expected<Launch> prepare(const TrainOptions& given)
+{
+    TMK_TRY(given.validate());
+    if (given.distributed.worldSize == 1) return decide(given);
+    Expected<std::unique_ptr<Collective>> group = Collective::connect(given.distributed);
+    if (!group) return group.error();
+    nlohmann::json message;
+    Expected<Launch> launch = Error { ErrorCode::Internal, "no launch" };
+    try {
+        if ((*group)->rank() == 0) {
+            launch = decide(given);
+            message = launch ? nlohmann::json { { "options", launch->options.toJson() },
+                { "resuming", launch->resuming }, { "finished", launch->finished } }
+                             : nlohmann::json { { "error", launch.error().message } };
+            (*group)->share("launch", message.dump());
+        } else {
+            message = nlohmann::json::parse((*group)->share("launch", ""));
+            if (message.contains("error"))
+                return Error { ErrorCode::InvalidArgument,
+                    "rank 0 could not start the run: " + message.at("error").get<std::string>() };
+            Expected<TrainOptions> options = TrainOptions::fromJson(message.at("options").get<std::string>());
+            if (!options) return options.error();
+            Launch mine;
+            mine.options = *options;
+            mine.options.model = given.model; // this rank's device
+            mine.options.outDir = given.outDir;
+            mine.options.bankDir.clear(); // rank 0 registers the adapter
+            mine.options.distributed = given.distributed;
+            mine.finished = message.at("finished").get<bool>();
+            launch = std::move(mine);
+        }
+    } catch (const CollectiveError& e) {
+        return Error { ErrorCode::Device,
+            "the training processes could not agree on the run: " + std::string(e.what()) };
+    } catch (const nlohmann::json::exception& e) {
+        return Error { ErrorCode::Format,
+            "rank 0 sent a run description this rank cannot read: " + std::string(e.what()) };
+    }
+    if (!launch) return launch.error();
+    launch->group = std::move(*group);
+    return launch;
+}
+
 void reportData(const RunFolder& folder, const DpoDataset& data, const TrainOptions& options)
 {
     std::string line = "metric " + options.metric + sideSymbol(options.direction) + ": "
@@ -404,37 +669,68 @@ void reportData(const RunFolder& folder, const DpoDataset& data, const TrainOpti
     logMessage(data.skipped > 0 ? LogLevel::Warning : LogLevel::Info, line);
 }
 
-Expected<TrainResult> runTraining(const MusicgenModel& model, const TrainOptions& options,
+Expected<TrainResult> runTraining(const MusicgenModel& model, const Launch& launch,
     const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks)
 {
+    const TrainOptions& options = launch.options;
     const RunFolder folder(options.outDir);
-    TMK_TRY(checkRunFolder(options, folder));
-    const bool resuming = options.resume && folder.hasCheckpoint();
-    if (options.resume && !resuming) {
-        Expected<RunInfo> info = readRunInfo(options.outDir);
-        if (info && info->finished) return finishedResult(folder);
-    }
     Expected<DpoDataset> data = loadDpoDataset(options, metrics);
     if (!data) return data.error();
-    TMK_TRY(folder.create());
+    if (launch.leader()) TMK_TRY(folder.create());
     // The trainer owns the decoder while it runs (trainDpo holds the weights lock exclusively): a LoRA hook.
     MusicgenDecoder& decoder = writableDecoder(model);
     Expected<std::unique_ptr<LoraRuntime>> lora = LoraRuntime::create(decoder, options.lora, options.seed);
     if (!lora) return lora.error();
     ScopedLoraHook hook(decoder, lora->get());
-    DpoTrainer trainer(modelParts(model), options, std::move(*data), folder, callbacks, **lora);
-    if (resuming) {
+    DpoTrainer trainer(modelParts(model), options, std::move(*data), folder, callbacks, **lora, launch.group.get());
+    if (launch.resuming) {
         Expected<CheckpointData> checkpoint = folder.loadCheckpoint();
         if (!checkpoint) return checkpoint.error();
         TMK_TRY(trainer.restore(*checkpoint));
-        folder.appendLog("resumed at step " + std::to_string(checkpoint->step));
-    } else {
+        folder.appendLog("resumed at step " + std::to_string(checkpoint->step) + " with "
+            + std::to_string(options.distributed.worldSize) + " process(es)");
+    } else if (launch.leader()) {
         TMK_TRY(folder.resetLogs());
         folder.removeCheckpoint();
         TMK_TRY(folder.writeRunJson(options, RunStatus { 0, trainer.totalSteps(), false, 0, 0, 0 }));
     }
-    reportData(folder, trainer.data(), options);
+    try {
+        trainer.shareState();
+    } catch (const CollectiveError& e) {
+        return Error { ErrorCode::Device,
+            "rank " + std::to_string(launch.group->rank())
+                + " could not receive rank 0's training state: " + e.what() };
+    }
+    if (launch.leader()) reportData(folder, trainer.data(), options);
     return trainer.run();
+}
+
+Expected<TrainResult> trainLaunched(const MusicgenModel& model, const Launch& launch,
+    const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks)
+{
+    const TrainOptions& options = launch.options;
+    if (launch.finished) {
+        if (launch.leader()) return finishedResult(RunFolder(options.outDir));
+        TrainResult result;
+        result.adapterDir = options.outDir;
+        return result;
+    }
+    std::unique_lock lock(weightsMutex(model));
+    Expected<TrainResult> result = Error { ErrorCode::Internal, "training did not run" };
+    try {
+        c10::InferenceMode notInference(false);
+        at::AutoGradMode grad(true);
+        result = runTraining(model, launch, metrics, callbacks);
+    } catch (const c10::Error& e) {
+        return Error { ErrorCode::Internal, "training failed: " + std::string(e.what_without_backtrace()) };
+    } catch (const std::bad_alloc&) {
+        return Error { ErrorCode::Device, "training failed: out of memory (try a smaller --batch or --max-frames)" };
+    }
+    lock.unlock();
+    if (result && !result->cancelled && !options.bankDir.empty())
+        TMK_TRY(registerAdapter(
+            options.bankDir, options.metric, options.direction, result->adapterDir, metrics, model.info().name));
+    return result;
 }
 
 } // namespace
@@ -442,36 +738,20 @@ Expected<TrainResult> runTraining(const MusicgenModel& model, const TrainOptions
 Expected<TrainResult> trainDpo(const MusicgenModel& model, const TrainOptions& given,
     const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks)
 {
-    TMK_TRY(given.validate());
-    Expected<TrainOptions> options = effectiveOptions(given, RunFolder(given.outDir));
-    if (!options) return options.error();
-    std::unique_lock lock(weightsMutex(model));
-    Expected<TrainResult> result = Error { ErrorCode::Internal, "training did not run" };
-    try {
-        c10::InferenceMode notInference(false);
-        at::AutoGradMode grad(true);
-        result = runTraining(model, *options, metrics, callbacks);
-    } catch (const c10::Error& e) {
-        return Error { ErrorCode::Internal, "training failed: " + std::string(e.what_without_backtrace()) };
-    } catch (const std::bad_alloc&) {
-        return Error { ErrorCode::Device, "training failed: out of memory (try a smaller --batch or --max-frames)" };
-    }
-    lock.unlock();
-    if (result && !result->cancelled && !options->bankDir.empty())
-        TMK_TRY(registerAdapter(
-            options->bankDir, options->metric, options->direction, result->adapterDir, metrics, model.info().name));
-    return result;
+    Expected<Launch> launch = prepare(given);
+    if (!launch) return launch.error();
+    return trainLaunched(model, *launch, metrics, callbacks);
 }
 
 Expected<TrainResult> trainDpo(
     const TrainOptions& given, const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks)
 {
-    TMK_TRY(given.validate());
-    Expected<TrainOptions> options = effectiveOptions(given, RunFolder(given.outDir));
-    if (!options) return options.error();
-    Expected<std::shared_ptr<const MusicgenModel>> model = MusicgenModel::load(options->modelDir, options->model);
+    Expected<Launch> launch = prepare(given);
+    if (!launch) return launch.error();
+    Expected<std::shared_ptr<const MusicgenModel>> model
+        = MusicgenModel::load(launch->options.modelDir, launch->options.model);
     if (!model) return model.error();
-    return trainDpo(**model, given, metrics, callbacks);
+    return trainLaunched(**model, *launch, metrics, callbacks);
 }
 
 } // namespace tmk

@@ -1,5 +1,7 @@
 // TrainOptions: validation and run.json's "options" object; the small parsers; TrainLogEntry's JSON line.
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "tastemaker/training.h"
@@ -58,6 +60,59 @@ Expected<AdapterSide> parseDirection(const std::string& text)
     return Error { ErrorCode::InvalidArgument, "unknown direction '" + text + "' (valid: + or -)" };
 }
 
+namespace {
+
+// The value of an integer launch variable; nullopt when unset.
+Expected<std::optional<int64_t>> integerVariable(const char* name)
+{
+    const char* text = std::getenv(name);
+    if (!text || !*text) return std::optional<int64_t> {};
+    char* end = nullptr;
+    errno = 0;
+    const long long value = std::strtoll(text, &end, 10);
+    if (errno != 0 || *end != '\0' || value < 0)
+        return Error { ErrorCode::InvalidArgument,
+            std::string("the launch variable ") + name + "=\"" + text + "\" is not a non-negative integer" };
+    return std::optional<int64_t> { value };
+}
+
+} // namespace
+
+Expected<DistributedOptions> distributedFromEnvironment()
+{
+    DistributedOptions d;
+    // torchrun / PyTorchJob first; srun's variables when they are absent.
+    const char* names[2][3]
+        = { { "RANK", "WORLD_SIZE", "LOCAL_RANK" }, { "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID" } };
+    for (const auto& set : names) {
+        Expected<std::optional<int64_t>> rank = integerVariable(set[0]), size = integerVariable(set[1]),
+                                         local = integerVariable(set[2]);
+        for (const auto* value : { &rank, &size, &local })
+            if (!*value) return value->error();
+        if (!rank->has_value() && !size->has_value()) continue;
+        if (!rank->has_value() || !size->has_value())
+            return Error { ErrorCode::InvalidArgument,
+                std::string("the launch sets ") + (rank->has_value() ? set[0] : set[1]) + " but not "
+                    + (rank->has_value() ? set[1] : set[0]) + "; a distributed run needs both" };
+        d.rank = **rank;
+        d.worldSize = **size;
+        d.localRank = local->value_or(d.rank);
+        break;
+    }
+    if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) d.masterAddr = addr;
+    Expected<std::optional<int64_t>> port = integerVariable("MASTER_PORT");
+    if (!port) return port.error();
+    if (port->has_value()) d.masterPort = **port;
+    if (d.worldSize < 1 || d.rank >= d.worldSize)
+        return Error { ErrorCode::InvalidArgument,
+            "the launch gives rank " + std::to_string(d.rank) + " of a world of " + std::to_string(d.worldSize)
+                + " processes; the rank must be below the world size" };
+    if (d.masterPort < 1 || d.masterPort > 65535)
+        return Error { ErrorCode::InvalidArgument,
+            "MASTER_PORT=" + std::to_string(d.masterPort) + " is not a port (1 to 65535)" };
+    return d;
+}
+
 Expected<void> TrainOptions::validate() const
 {
     auto bad = [](const std::string& message) { return Error { ErrorCode::InvalidArgument, message }; };
@@ -81,6 +136,16 @@ Expected<void> TrainOptions::validate() const
     if (evalEvery < 0 || checkpointEvery < 0) return bad("--eval-every and --checkpoint-every must not be negative");
     if (maxFrames < 1) return bad("the frame limit must be at least 1");
     if (maxEvalPairs < 0) return bad("the evaluation pair limit must not be negative (0: every test pair)");
+    const DistributedOptions& d = distributed;
+    if (d.worldSize < 1) return bad("the world size must be at least 1");
+    if (d.rank < 0 || d.rank >= d.worldSize)
+        return bad("rank " + std::to_string(d.rank) + " is outside the world of " + std::to_string(d.worldSize)
+            + " processes (ranks run from 0 to " + std::to_string(d.worldSize - 1) + ")");
+    if (d.worldSize > 1 && (d.masterPort < 1 || d.masterPort > 65535))
+        return bad("the master port must be between 1 and 65535");
+    if (d.worldSize > 1 && d.masterAddr.empty()) return bad("a distributed run needs the master address (MASTER_ADDR)");
+    if (!(d.timeoutSeconds > 0) || !std::isfinite(d.timeoutSeconds))
+        return bad("the distributed timeout must be positive");
     return {};
 }
 
@@ -114,6 +179,7 @@ std::string TrainOptions::toJson() const
         { "seed", seed },
         { "device", deviceKindName(model.device) },
         { "dtype", computeDTypeName(model.dtype) },
+        { "world_size", distributed.worldSize },
     };
     return j.dump(2);
 }
@@ -183,6 +249,7 @@ Expected<TrainOptions> TrainOptions::fromJson(const std::string& text)
         readIf(j, "max_frames", o.maxFrames);
         readIf(j, "max_eval_pairs", o.maxEvalPairs);
         readIf(j, "seed", o.seed);
+        readIf(j, "world_size", o.distributed.worldSize);
         TMK_TRY(readEnums(j, o));
         return o;
     } catch (const json::exception& e) {

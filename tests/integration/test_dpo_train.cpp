@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 
 #include "adapters/lora_adapter.h"
+#include "dpo_test_data.h"
 #include "lm/delay_pattern.h"
 #include "pipeline/model_access.h"
 #include "process.h"
@@ -29,88 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int64_t kFrames = 24;
-const char* const kMetric = "energy";
-
-fs::path modelDir()
-{
-    return test::dataDir() / "musicgen-tiny-public";
-}
-
-const std::vector<MetricInfo>& metrics()
-{
-    static const std::vector<MetricInfo> list
-        = *loadMetrics(fs::path(std::getenv("TM_SOURCE_DIR")) / "resources" / "metrics.json");
-    return list;
-}
-
-std::shared_ptr<const MusicgenModel> loadModel()
-{
-    auto model = MusicgenModel::load(modelDir(), ModelOptions {});
-    EXPECT_TRUE(model.ok()) << (model.ok() ? "" : model.error().message);
-    return *model;
-}
-
-// Codes [1, K, T]: codebook 0 drawn from the lower half with probability `lowShare`, else the upper half.
-AudioCodes songCodes(std::mt19937_64& rng, double lowShare)
-{
-    const int64_t k = 4, v = 64;
-    AudioCodes codes { 1, k, kFrames, {} };
-    std::uniform_real_distribution<double> coin(0, 1);
-    std::uniform_int_distribution<int64_t> half(0, v / 2 - 1), any(0, v - 1);
-    for (int64_t c = 0; c < k; ++c)
-        for (int64_t t = 0; t < kFrames; ++t)
-            codes.values.push_back(c > 0 ? any(rng) : (coin(rng) < lowShare ? half(rng) : v / 2 + half(rng)));
-    return codes;
-}
-
-std::string hashFor(int64_t song)
-{
-    char text[65];
-    std::snprintf(text, sizeof text, "%064llx", static_cast<unsigned long long>(song + 1));
-    return text;
-}
-
-// A pairs folder with its token cache: `train` + `test` pairs of metric energy (chosen = low codebook 0).
-// Songs after `withCodes` get no cached codes.
-fs::path makePairs(const std::string& name, int64_t train, int64_t test, int64_t withCodes = 1 << 30)
-{
-    const fs::path dir = test::freshOutDir(name);
-    const char* prompts[] = { "rock, guitar", "ambient, pads", "jazz, piano", "hip-hop, drums" };
-    std::mt19937_64 rng(42);
-    PairSet set;
-    const ContentIdentity model = *modelIdentity(modelDir());
-    for (int64_t i = 0; i < train + test; ++i) {
-        const std::string prompt = prompts[i % 4];
-        const std::string chosen = "song" + std::to_string(2 * i), rejected = "song" + std::to_string(2 * i + 1);
-        set.songs.push_back(PairSong { chosen, prompt, {} });
-        set.songs.push_back(PairSong { rejected, prompt, {} });
-        set.pairs.push_back(PreferencePair { kMetric, prompt, chosen, rejected, 0.9, 0.1, i >= train });
-        for (int64_t s : { 2 * i, 2 * i + 1 }) {
-            if (s >= withCodes) continue;
-            const AudioCodes codes = songCodes(rng, s % 2 == 0 ? 0.9 : 0.1);
-            Expected<void> stored = storeTokens(dir, model, "song" + std::to_string(s), hashFor(s), codes);
-            EXPECT_TRUE(stored.ok()) << (stored.ok() ? "" : stored.error().message);
-        }
-    }
-    EXPECT_TRUE(writePairSet(set, dir).ok());
-    return dir;
-}
-
-TrainOptions baseOptions(const fs::path& pairs, const fs::path& out)
-{
-    TrainOptions o;
-    o.modelDir = modelDir();
-    o.pairsDir = pairs;
-    o.outDir = out;
-    o.metric = kMetric;
-    o.batchSize = 4;
-    o.learningRate = 3e-3;
-    o.warmupSteps = 5;
-    o.maxFrames = kFrames;
-    o.seed = 7;
-    return o;
-}
+using namespace dpo_test;
 
 // The share of codebook-0 codes in the lower half over generations with several seeds.
 double lowerHalfShare(const MusicgenModel& model)
@@ -225,16 +145,6 @@ TEST(DpoTrain, SteersTowardsThePreferredPropertyBothWays)
         << (runtimeLogits - mergedLogits).abs().max().item<double>();
 }
 
-std::map<std::string, at::Tensor> adapterTensors(const fs::path& dir)
-{
-    Expected<LoraAdapter> adapter = LoraAdapter::load(dir);
-    EXPECT_TRUE(adapter.ok()) << (adapter.ok() ? "" : adapter.error().message);
-    std::map<std::string, at::Tensor> out;
-    if (adapter)
-        for (const LoraModule& m : adapter->modules()) out[m.keyA] = m.a, out[m.keyB] = m.b;
-    return out;
-}
-
 TEST(DpoTrain, ResumeEndsWhereAnUninterruptedRunEnds)
 {
     const fs::path pairs = makePairs("dpo_resume_pairs", 12, 4);
@@ -278,22 +188,9 @@ TEST(DpoTrain, ResumeEndsWhereAnUninterruptedRunEnds)
     EXPECT_FALSE(resumed.cancelled);
     EXPECT_EQ(resumed.step, 12);
 
-    const auto full = adapterTensors(root / "full"), again = adapterTensors(root / "interrupted");
-    ASSERT_EQ(full.size(), again.size());
-    ASSERT_FALSE(full.empty());
-    for (const auto& [name, tensor] : full)
-        EXPECT_LE((tensor - again.at(name)).abs().max().item<double>(), 1e-6) << name;
-    const auto fullLog = *readTrainLog(root / "full"), resumedLog = *readTrainLog(root / "interrupted");
-    ASSERT_EQ(fullLog.size(), resumedLog.size());
-    EXPECT_EQ(fullLog.size(), 12u + 4u); // evaluations at 3, 6, 9 and the end
-    for (size_t i = 0; i < fullLog.size(); ++i) {
-        EXPECT_EQ(fullLog[i].step, resumedLog[i].step);
-        EXPECT_EQ(fullLog[i].split, resumedLog[i].split);
-        ASSERT_EQ(fullLog[i].values.size(), resumedLog[i].values.size());
-        for (size_t j = 0; j < fullLog[i].values.size(); ++j)
-            EXPECT_NEAR(fullLog[i].values[j].second, resumedLog[i].values[j].second, 1e-6)
-                << fullLog[i].values[j].first << " at " << i;
-    }
+    expectSameAdapters(root / "full", root / "interrupted", 1e-6);
+    EXPECT_EQ(readTrainLog(root / "full")->size(), 12u + 4u); // evaluations at 3, 6, 9 and the end
+    expectSameLogs(root / "full", root / "interrupted", 1e-6);
     // Resuming a finished run returns at once.
     const TrainResult done = trainOrFail(*model, o);
     EXPECT_EQ(done.step, 12);

@@ -46,6 +46,24 @@ struct LoraOptions {
     std::vector<std::string> targets = { "q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2" };
 };
 
+// Data-parallel training (docs/training.md, "Training on several processes"): every process ("rank") runs
+// the same command; each takes its share of every optimiser step's pairs, the LoRA gradients are summed over
+// the ranks (c10d's Gloo all-reduce) and every rank applies the same update. Rank 0 writes the run folder.
+// The global batch of a step is batchSize * gradientAccumulation * worldSize pairs.
+struct DistributedOptions {
+    int64_t rank = 0;
+    int64_t worldSize = 1; // 1: a plain single-process run (no process group)
+    int64_t localRank = 0;
+    std::string masterAddr = "127.0.0.1"; // rank 0's host: it serves the rendezvous store
+    int64_t masterPort = 29500;
+    double timeoutSeconds = 600; // a collective or the rendezvous waiting longer fails the run
+};
+
+// The launch variables of torchrun, Kubernetes' PyTorchJob (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+// MASTER_PORT) or else Slurm's srun (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID; MASTER_ADDR/MASTER_PORT
+// still name rank 0). None set: a single process. An error names the variable and its bad value.
+Expected<DistributedOptions> distributedFromEnvironment();
+
 struct TrainOptions {
     std::filesystem::path modelDir, pairsDir, outDir, bankDir; // bankDir optional: register when done
     std::string metric;
@@ -69,6 +87,7 @@ struct TrainOptions {
     uint64_t seed = 0;
     bool resume = false; // continue from outDir/checkpoint (an error when there is none)
     ModelOptions model;
+    DistributedOptions distributed; // run.json keeps only the world size (a resume may use another one)
 
     Expected<void> validate() const; // the error names the option and the valid range
     std::string toJson() const;
@@ -106,6 +125,11 @@ struct TrainResult {
 // Resume: with a checkpoint in outDir, the run's own options (run.json) are used, except the device, dtype,
 // bankDir and resume; without one, a finished run returns at once (its result) and anything else starts
 // afresh. Without resume, an outDir holding a checkpoint or a finished adapter is an error.
+// Distributed (options.distributed.worldSize > 1): rank 0 decides the options (its run.json on a resume) and
+// hands them to the others, so only rank 0 needs the run folder. A resume may use another world size: the
+// global batch is kept by changing the gradient accumulation (or else the micro-batch); when it cannot be
+// split evenly the error says so. A lost rank or a collective past the timeout ends every rank with an
+// error naming the step (rank 0 keeps its last checkpoint); resume from it.
 Expected<TrainResult> trainDpo(
     const TrainOptions& options, const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks = {});
 

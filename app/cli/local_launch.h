@@ -1,0 +1,20 @@
+// `--nproc N`: a torchrun-like launcher for data-parallel commands (train, train-all). It starts N copies of
+// this program with the same arguments (less --nproc) and the launch variables RANK, WORLD_SIZE,
+// LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT, gives each an equal share of the
+// cores (OMP_NUM_THREADS, unless set), and waits for all. When one rank fails, the others end on their own
+// (their next collective fails); a rank still running 2 * the timeout later is killed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tmk::cli {
+
+// The words of this invocation after the program name (set by main) and the exact program to re-run.
+void setCommandLine(std::vector<std::string> words);
+const std::vector<std::string>& commandLine();
+
+// Runs the N ranks and returns the exit code: 0 when all succeeded, else the first failing rank's code.
+int launchLocalRanks(int nproc, double timeoutSeconds);
+
+} // namespace tmk::cli
