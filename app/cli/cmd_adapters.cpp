@@ -1,13 +1,17 @@
 // `make-adapters`: a random 26-adapter bank for any model, for tests and benchmarks. `bank-export`: a bank copied
-// into a self-contained folder, its factors in one dtype.
+// into a self-contained folder, its factors in one dtype. `bank-add`: one adapter folder registered in a bank.
 #include <algorithm>
 #include <cctype>
 #include <iostream>
+#include <unistd.h>
 
 #include "commands.h"
 #include "tastemaker/adapters.h"
 #include "tastemaker/devtools/model_maker.h"
+#include "tastemaker/musicgen.h"
+#include "tastemaker/steering.h"
 #include "tastemaker/tensorio.h"
+#include "tastemaker/training.h"
 
 namespace tmk::cli {
 
@@ -72,6 +76,63 @@ Command bankExportCommand()
         });
         if (!bank) return reportError(bank.error());
         std::cerr << "\nwrote " << bank->adapterCount() << " adapters (" << dtypeName(dtype) << ") to " << out << "\n";
+        return static_cast<int>(kExitOk);
+    };
+    return command;
+}
+
+// Checks that `adapterDir` loads on the model (every tensor against the model's modules), through a bank of
+// its own in a temporary folder, so a bad adapter never reaches the user's bank.
+Expected<void> checkAdapterOnModel(const std::string& modelDir, const std::string& metric, AdapterSide side,
+    const std::filesystem::path& adapterDir, const std::vector<MetricInfo>& metrics)
+{
+    const std::filesystem::path scratch = std::filesystem::temp_directory_path()
+        / ("tastemaker-bank-add-" + std::to_string(static_cast<long long>(::getpid())));
+    std::error_code ec;
+    std::filesystem::remove_all(scratch, ec);
+    Expected<void> result = registerAdapter(scratch, metric, side, std::filesystem::absolute(adapterDir), metrics);
+    if (result) {
+        Expected<std::shared_ptr<const MusicgenModel>> model = MusicgenModel::load(modelDir, ModelOptions {});
+        if (!model)
+            result = model.error();
+        else if (auto steering = Steering::load(*model, scratch, metrics); !steering)
+            result = steering.error();
+    }
+    std::filesystem::remove_all(scratch, ec);
+    return result;
+}
+
+Command bankAddCommand()
+{
+    Command command;
+    command.name = "bank-add";
+    command.summary = "Register a PEFT LoRA adapter folder (trained here, or by PEFT + TRL elsewhere) as one side of a "
+                      "metric's slider in a bank.";
+    command.options = {
+        { "bank", OptionKind::Value, "DIR", "the bank folder (bank.json is created when missing)", true },
+        { "metric", OptionKind::Value, "M", "the slider's metric (an id of resources/metrics.json)", true },
+        { "direction", OptionKind::Value, "+|-", "the side of the slider the adapter drives", true },
+        { "adapter", OptionKind::Value, "DIR", "the adapter folder (adapter_config.json, adapter_model.safetensors)",
+            true },
+        { "model", OptionKind::Value, "DIR", "check first that the adapter loads on this base model" },
+    };
+    command.run = [](const Args& args) {
+        Expected<std::vector<MetricInfo>> metrics = loadMetrics();
+        if (!metrics) return reportError(metrics.error());
+        Expected<AdapterSide> side = parseDirection(*args.get("direction"));
+        if (!side) return reportError(side.error());
+        const std::string metric = *args.get("metric");
+        const std::filesystem::path adapter = *args.get("adapter");
+        std::string baseModel;
+        if (auto model = args.get("model")) {
+            if (Expected<void> checked = checkAdapterOnModel(*model, metric, *side, adapter, *metrics); !checked)
+                return reportError(checked.error());
+            baseModel = std::filesystem::path(*model).filename().string();
+        }
+        Expected<void> added = registerAdapter(*args.get("bank"), metric, *side, adapter, *metrics, baseModel);
+        if (!added) return reportError(added.error());
+        std::cerr << "registered " << adapterName(metric, *side) << " -> " << adapter.string() << " in "
+                  << *args.get("bank") << "\n";
         return static_cast<int>(kExitOk);
     };
     return command;

@@ -324,6 +324,7 @@ Command benchCommand()
         { "weights", OptionKind::Value, "auto|mapped|copied",
             "bench load, generate: where the weights live (default auto: copied into huge pages)" },
         { "batch", OptionKind::Value, "N", "bench train: pairs per step (default 1)" },
+        { "checkpoint-layers", OptionKind::Flag, "", "bench train: activation checkpointing of the decoder layers" },
     };
     command.run = [](const Args& args) {
         const std::string& what = args.positional().front();

@@ -1,4 +1,5 @@
-// `bench train --config CONFIG.json [--device] [--steps N] [--frames N] [--batch N] [--rank R]`: DPO training
+// `bench train --config CONFIG.json [--device] [--dtype f32|bf16] [--checkpoint-layers] [--steps N] [--frames N]
+// [--batch N] [--rank R]`: DPO training
 // speed (pairs per second) and peak memory on a random-weight model of that size (docs/performance.md).
 #include <cstdio>
 
@@ -17,6 +18,8 @@ int benchTrain(const Args& args)
     params.config = *args.get("config");
     params.spieceModel = defaultSpieceModel();
     params.device = args.getOr("device", "cpu");
+    params.dtype = args.getOr("dtype", "f32");
+    params.checkpointLayers = args.has("checkpoint-layers");
     Expected<long long> steps = args.integer("steps", 3), frames = args.integer("frames", 500),
                         batch = args.integer("batch", 1), rank = args.integer("rank", 8);
     for (const Expected<long long>* value : { &steps, &frames, &batch, &rank })

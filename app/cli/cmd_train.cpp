@@ -45,6 +45,9 @@ std::vector<OptionSpec> trainOptionSpecs()
         { "weight-decay", OptionKind::Value, "W", "AdamW weight decay (default 0)" },
         { "max-grad-norm", OptionKind::Value, "N", "clip gradients to this global norm (default 1; 0: off)" },
         { "max-frames", OptionKind::Value, "N", "crop token sequences to N frames (default 500 = 10 s)" },
+        { "checkpoint-layers", OptionKind::Flag, "",
+            "activation checkpointing: recompute each decoder layer in the backward pass (less memory, ~1/3 "
+            "more compute)" },
         { "eval-every", OptionKind::Value, "N",
             "evaluate on the test split every N steps (default 50; 0: at the end only)" },
         { "eval-pairs", OptionKind::Value, "N", "test pairs per evaluation (default 200; 0: all)" },
@@ -96,6 +99,7 @@ Expected<TrainOptions> trainOptionsFrom(const Args& args)
     o.bankDir = args.getOr("bank", "");
     o.resume = args.has("resume");
     o.lora.rslora = args.has("rslora");
+    o.checkpointLayers = args.has("checkpoint-layers");
     if (auto targets = args.get("targets")) o.lora.targets = splitList(*targets);
     TMK_TRY(readNumbers(args, o));
     Expected<DpoLossType> loss = parseDpoLossType(args.getOr("loss", "sigmoid"));
@@ -271,6 +275,44 @@ Command trainCommand()
     command.options.push_back(
         { "out", OptionKind::Value, "ADAPTER_DIR", "the run folder; holds the PEFT adapter when finished", true });
     command.run = runTrain;
+    return command;
+}
+
+int runExportDpo(const Args& args)
+{
+    Expected<TrainOptions> options = trainOptionsFrom(args);
+    if (!options) return reportError(options.error());
+    Expected<AdapterSide> side = parseDirection(*args.get("direction"));
+    if (!side) return reportError(side.error());
+    options->metric = *args.get("metric");
+    options->direction = *side;
+    options->outDir = *args.get("out");
+    Expected<std::vector<MetricInfo>> metrics = loadMetrics();
+    if (!metrics) return reportError(metrics.error());
+    Expected<DpoExportReport> report = exportDpoData(*options, *metrics, options->outDir);
+    if (!report) return reportError(report.error());
+    std::cerr << "exported " << report->trainPairs << " train and " << report->testPairs << " test pairs ("
+              << report->songs << " songs";
+    if (report->skippedPairs > 0) std::cerr << "; " << report->skippedPairs << " pairs without cached codes skipped";
+    std::cerr << ") to " << options->outDir.string() << "\n";
+    return kExitOk;
+}
+
+Command exportDpoCommand()
+{
+    Command command;
+    command.name = "export-dpo";
+    command.summary = "Write one run's pairs (JSONL) and codes (safetensors) for trainers outside Tastemaker "
+                      "(PEFT + TRL; docs/training.md).";
+    for (const OptionSpec& spec : trainOptionSpecs())
+        if (spec.name != "nproc" && spec.name != "dist-timeout" && spec.name != "resume" && spec.name != "bank")
+            command.options.push_back(spec);
+    command.options.push_back(
+        { "metric", OptionKind::Value, "M", "the metric (an id of resources/metrics.json)", true });
+    command.options.push_back(
+        { "direction", OptionKind::Value, "+|-", "+: the higher song is chosen; -: it is rejected", true });
+    command.options.push_back({ "out", OptionKind::Value, "DIR", "the export folder", true });
+    command.run = runExportDpo;
     return command;
 }
 

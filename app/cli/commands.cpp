@@ -22,6 +22,8 @@ const std::vector<Command>& allCommands()
         tokenizeCommand(),
         trainCommand(),
         trainAllCommand(),
+        exportDpoCommand(),
+        bankAddCommand(),
         worldCommand(),
         analyseCommand(),
         trainCodecCommand(),

@@ -43,6 +43,8 @@ Command pairsCommand();
 Command tokenizeCommand();
 Command trainCommand();
 Command trainAllCommand();
+Command exportDpoCommand();
+Command bankAddCommand();
 Command worldCommand();
 Command analyseCommand();
 Command trainCodecCommand();

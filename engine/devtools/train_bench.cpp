@@ -44,6 +44,9 @@ Expected<std::shared_ptr<const MusicgenModel>> makeBenchModel(const TrainBenchPa
     Expected<DeviceKind> device = parseDeviceKind(params.device);
     if (!device) return device.error();
     options.device = *device;
+    Expected<ComputeDType> dtype = parseComputeDType(params.dtype);
+    if (!dtype) return dtype.error();
+    options.dtype = *dtype;
     Expected<std::shared_ptr<const MusicgenModel>> model
         = made ? MusicgenModel::load(dir, options) : Expected<std::shared_ptr<const MusicgenModel>>(made.error());
     std::error_code ec;
@@ -57,14 +60,15 @@ std::string TrainBenchResult::toString() const
 {
     char text[512];
     std::snprintf(text, sizeof text,
-        "| device | frames | batch (pairs) | decoder params | LoRA params | reference pass (s/pair) | step (s) | "
+        "| device | base dtype | layer checkpoints | frames | batch (pairs) | decoder params | LoRA params | reference "
+        "pass (s/pair) | step (s) | "
         "pairs/s | "
         "pairs/s incl. reference | step / reference pass | peak RSS (MiB) "
-        "|\n|---|---|---|---|---|---|---|---|---|---|---|\n"
-        "| %s | %lld | %lld | %.1fM | %.2fM | %.3f | %.3f | %.3f | %.3f | %.2fx | %.0f |\n",
-        device.c_str(), static_cast<long long>(frames), static_cast<long long>(batchSize),
-        static_cast<double>(decoderParameters) / 1e6, static_cast<double>(loraParameters) / 1e6,
-        referenceSecondsPerPair, secondsPerStep, pairsPerSecond,
+        "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| %s | %s | %s | %lld | %lld | %.1fM | %.2fM | %.3f | %.3f | %.3f | %.3f | %.2fx | %.0f |\n",
+        device.c_str(), dtype.c_str(), checkpointLayers ? "on" : "off", static_cast<long long>(frames),
+        static_cast<long long>(batchSize), static_cast<double>(decoderParameters) / 1e6,
+        static_cast<double>(loraParameters) / 1e6, referenceSecondsPerPair, secondsPerStep, pairsPerSecond,
         static_cast<double>(batchSize) / (secondsPerStep + referenceSecondsPerPair * static_cast<double>(batchSize)),
         secondsPerStep / (referenceSecondsPerPair * static_cast<double>(batchSize)), peakRssMiB);
     return text;
@@ -85,6 +89,8 @@ Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params)
             "bench train: " + std::to_string(params.frames) + " frames exceed the model's positions" };
     TrainBenchResult result;
     result.device = params.device;
+    result.dtype = params.dtype;
+    result.checkpointLayers = params.checkpointLayers;
     result.frames = params.frames;
     result.batchSize = params.batchSize;
     result.steps = params.steps;
@@ -96,6 +102,7 @@ Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params)
         if (!lora) return lora.error();
         result.loraParameters = (*lora)->parameterCount();
         ScopedLoraHook hook(decoder, lora->get());
+        ScopedLayerCheckpointing checkpointing(decoder, params.checkpointLayers);
         AdamW adam((*lora)->parameters(), 0.0);
         at::Generator gen = at::detail::createCPUGenerator(params.seed);
         const int64_t n = params.batchSize;

@@ -6,6 +6,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/cos.h>
@@ -445,14 +446,35 @@ at::Tensor MusicgenDecoder::forwardHidden(const at::Tensor& ids, DecoderState& s
         state.m_capacity, " tokens, ", start + length, " needed");
     at::Tensor x = embed(ids, start); // [B, L, H]
     at::Tensor causal = length > 1 ? causalBias(length, start, device()) : at::Tensor();
-    for (size_t i = 0; i < m_layers.size(); ++i) {
-        const Layer& layer = m_layers[i];
-        x = x + selfAttention(layer, layerNorm(x, layer.selfNorm), state, i, causal);
-        x = x + crossAttention(layer, layerNorm(x, layer.crossNorm), state, i);
-        x = x + linear(at::gelu(linear(layerNorm(x, layer.ffnNorm), layer.fc1)), layer.fc2);
-    }
+    const bool checkpoint = m_checkpointLayers && !state.hasCache() && at::GradMode::is_enabled();
+    for (size_t i = 0; i < m_layers.size(); ++i)
+        x = checkpoint ? checkpointedLayer(i, x, state, causal) : layerForward(i, x, state, causal);
     if (state.hasCache()) state.m_position += length;
     return layerNorm(x, m_finalNorm); // [B, L, H]
+}
+
+at::Tensor MusicgenDecoder::layerForward(
+    size_t i, const at::Tensor& input, DecoderState& state, const at::Tensor& causal) const
+{
+    const Layer& layer = m_layers[i];
+    at::Tensor x = input + selfAttention(layer, layerNorm(input, layer.selfNorm), state, i, causal);
+    x = x + crossAttention(layer, layerNorm(x, layer.crossNorm), state, i);
+    return x + linear(at::gelu(linear(layerNorm(x, layer.ffnNorm), layer.fc1)), layer.fc2);
+}
+
+std::vector<at::Tensor> MusicgenDecoder::layerLoraTensors(size_t i) const
+{
+    std::vector<at::Tensor> tensors;
+    if (m_lora == nullptr || !m_lora->enabled()) return tensors;
+    const Layer& layer = m_layers[i];
+    for (const Linear* linear : { &layer.self.q, &layer.self.k, &layer.self.v, &layer.self.out, &layer.cross.q,
+             &layer.cross.k, &layer.cross.v, &layer.cross.out, &layer.fc1, &layer.fc2 }) {
+        const LoraFactors* factors = m_lora->factors(linear->weight);
+        if (factors == nullptr) continue;
+        for (const at::Tensor* t : { &factors->a, &factors->b, &factors->mid })
+            if (t->defined()) tensors.push_back(*t);
+    }
+    return tensors;
 }
 
 at::Tensor MusicgenDecoder::logitsFromHidden(const at::Tensor& hidden) const

@@ -91,6 +91,13 @@ public:
     void setLoraHook(const LinearLoraHook* hook) { m_lora = hook; }
     const LinearLoraHook* loraHook() const { return m_lora; }
 
+    // Activation checkpointing (training): when on, a forward under autograd without a KV cache keeps only
+    // each layer's input and recomputes the layer during the backward pass (layer_checkpoint.cpp), so the
+    // activations of one layer are alive instead of all of them. The LoRA hook must be in the same state
+    // (attached, enabled) in the backward pass as in the forward. Attach between runs.
+    void setCheckpointLayers(bool on) { m_checkpointLayers = on; }
+    bool checkpointLayers() const { return m_checkpointLayers; }
+
 private:
     struct Linear {
         int32_t weight = -1;
@@ -115,6 +122,12 @@ private:
     const at::Tensor& tensor(int32_t index) const { return m_tensors[static_cast<size_t>(index)]; }
     // The one place every projection goes through (a runtime LoRA branch belongs here).
     at::Tensor linear(const at::Tensor& x, const Linear& layer) const;
+    // Layer i on x [B, L, H] (the residual stream): self-attention, cross-attention and the feed-forward block.
+    at::Tensor layerForward(size_t i, const at::Tensor& x, DecoderState& state, const at::Tensor& causal) const;
+    // The same through a checkpoint (layer_checkpoint.cpp); the layer's LoRA factors are inputs of the node.
+    at::Tensor checkpointedLayer(
+        size_t i, const at::Tensor& x, const DecoderState& state, const at::Tensor& causal) const;
+    std::vector<at::Tensor> layerLoraTensors(size_t i) const; // the factors the hook gives layer i's linears
     at::Tensor baseLinear(const at::Tensor& x, const Linear& layer) const; // x W^T + b, no LoRA
     at::Tensor layerNorm(const at::Tensor& x, const Norm& norm) const;
     at::Tensor embed(const at::Tensor& ids, int64_t startPosition) const;
@@ -138,6 +151,7 @@ private:
     std::vector<Linear> m_heads; // per codebook, [V, H]
     Linear m_encToDec; // weight -1 when T5 d_model == H
     const LinearLoraHook* m_lora = nullptr;
+    bool m_checkpointLayers = false;
 };
 
 } // namespace tmk

@@ -682,6 +682,7 @@ Expected<TrainResult> runTraining(const MusicgenModel& model, const Launch& laun
     Expected<std::unique_ptr<LoraRuntime>> lora = LoraRuntime::create(decoder, options.lora, options.seed);
     if (!lora) return lora.error();
     ScopedLoraHook hook(decoder, lora->get());
+    ScopedLayerCheckpointing checkpointing(decoder, options.checkpointLayers);
     DpoTrainer trainer(modelParts(model), options, std::move(*data), folder, callbacks, **lora, launch.group.get());
     if (launch.resuming) {
         Expected<CheckpointData> checkpoint = folder.loadCheckpoint();

@@ -80,6 +80,24 @@ private:
     const LinearLoraHook* m_previous;
 };
 
+// Turns the decoder's activation checkpointing on or off for a scope (a training run).
+class ScopedLayerCheckpointing {
+public:
+    ScopedLayerCheckpointing(MusicgenDecoder& decoder, bool on)
+        : m_decoder(decoder)
+        , m_was(decoder.checkpointLayers())
+    {
+        decoder.setCheckpointLayers(on);
+    }
+    ~ScopedLayerCheckpointing() { m_decoder.setCheckpointLayers(m_was); }
+    ScopedLayerCheckpointing(const ScopedLayerCheckpointing&) = delete;
+    ScopedLayerCheckpointing& operator=(const ScopedLayerCheckpointing&) = delete;
+
+private:
+    MusicgenDecoder& m_decoder;
+    bool m_was;
+};
+
 // Switches a LoRA off (the reference policy) for a scope.
 class ScopedLoraDisabled {
 public:

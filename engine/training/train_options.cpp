@@ -175,6 +175,7 @@ std::string TrainOptions::toJson() const
         { "eval_every", evalEvery },
         { "checkpoint_every", checkpointEvery },
         { "max_frames", maxFrames },
+        { "checkpoint_layers", checkpointLayers },
         { "max_eval_pairs", maxEvalPairs },
         { "seed", seed },
         { "device", deviceKindName(model.device) },
@@ -247,6 +248,7 @@ Expected<TrainOptions> TrainOptions::fromJson(const std::string& text)
         readIf(j, "eval_every", o.evalEvery);
         readIf(j, "checkpoint_every", o.checkpointEvery);
         readIf(j, "max_frames", o.maxFrames);
+        readIf(j, "checkpoint_layers", o.checkpointLayers);
         readIf(j, "max_eval_pairs", o.maxEvalPairs);
         readIf(j, "seed", o.seed);
         readIf(j, "world_size", o.distributed.worldSize);

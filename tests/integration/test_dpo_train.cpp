@@ -5,7 +5,9 @@
 // logits equal the runtime LoRA's; a cancelled and resumed run ends where an uninterrupted one does; bad
 // inputs are refused naming the file or metric.
 #include <cstdio>
+#include <fstream>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include <ATen/ATen.h>
@@ -16,8 +18,10 @@
 #include "pipeline/model_access.h"
 #include "process.h"
 #include "tastemaker/clip_library.h"
+#include "tastemaker/fileio.h"
 #include "tastemaker/pairs.h"
 #include "tastemaker/steering.h"
+#include "tastemaker/tensorio.h"
 #include "tastemaker/token_cache.h"
 #include "tastemaker/training.h"
 #include "tensorio/torch/torch_tensor.h"
@@ -282,6 +286,75 @@ TEST(DpoTrainCli, TrainAndTrainAllWithABank)
         { "bank-export", "--bank", (root / "bank").string(), "--out", (root / "export").string(), "--dtype", "i64" });
     EXPECT_EQ(r.exitCode, 2) << r.err;
     EXPECT_NE(r.err.find("i64"), std::string::npos) << r.err;
+}
+
+// export-dpo writes the pairs and codes a run uses, for PEFT + TRL (docs/training.md); bank-add registers a
+// PEFT adapter folder as a slider side, checked against the model first.
+TEST(DpoTrainCli, ExportDpoWritesTheRunsPairsAndCodes)
+{
+    const fs::path pairs = makePairs("dpo_export_pairs", 6, 2, /*withCodes=*/14); // pair 7's songs lack codes
+    const fs::path out = test::freshOutDir("dpo_export_out");
+    test::ProcessResult r = test::runProcess(test::cliPath().string(),
+        { "export-dpo", "--model", modelDir().string(), "--pairs", pairs.string(), "--metric", kMetric, "--direction",
+            "-", "--max-frames", "20", "--out", out.string() });
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    // What a Python reader sees: every pair line names two tensors of codes.safetensors.
+    Expected<SafetensorsFile> codes = SafetensorsFile::open(out / "codes.safetensors");
+    ASSERT_TRUE(codes.ok()) << codes.error().message;
+    int64_t lines = 0;
+    for (const char* split : { "train.jsonl", "test.jsonl" }) {
+        std::ifstream in(out / split);
+        for (std::string line; std::getline(in, line); ++lines) {
+            const auto pair = nlohmann::json::parse(line);
+            const std::string chosen = pair.at("chosen"), rejected = pair.at("rejected");
+            // '-' swaps: the chosen song is the odd one (the upper half of codebook 0).
+            EXPECT_EQ(std::stoi(chosen.substr(4)) % 2, 1) << line;
+            EXPECT_EQ(std::stoi(rejected.substr(4)) % 2, 0) << line;
+            EXPECT_FALSE(pair.at("prompt").get<std::string>().empty());
+            for (const std::string& song : { chosen, rejected }) {
+                const TensorInfo* info = codes->find(song);
+                ASSERT_NE(info, nullptr) << song;
+                EXPECT_EQ(info->dtype, DType::I64);
+                EXPECT_EQ(info->shape, (std::vector<int64_t> { 4, 20 })) << song; // cropped from 24 frames
+            }
+        }
+    }
+    EXPECT_EQ(lines, 7); // 6 train + 2 test pairs, one without codes
+    const auto description = nlohmann::json::parse(*readFileText(out / "export.json"));
+    EXPECT_EQ(description.at("adapter_name"), std::string(kMetric) + "-");
+    EXPECT_EQ(description.at("skipped_pairs"), 1);
+    EXPECT_EQ(description.at("songs"), 14);
+
+    // bank-add: a PEFT adapter folder (the fixture bank's, checked by PEFT itself) becomes a slider side and
+    // generates exactly as in the bank it came from.
+    const fs::path peft = test::dataDir() / "adapters-tiny-public" / "bank" / (std::string(kMetric) + "+");
+    const fs::path bank = out / "bank";
+    r = test::runProcess(test::cliPath().string(),
+        { "bank-add", "--bank", bank.string(), "--metric", kMetric, "--direction", "+", "--adapter", peft.string(),
+            "--model", modelDir().string() });
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    auto generated = [&](const fs::path& from, const std::string& name) {
+        test::ProcessResult g = test::runProcess(test::cliPath().string(),
+            { "generate", "--model", modelDir().string(), "--prompt", "rock", "--frames", "12", "--greedy",
+                "--adapters", from.string(), "--slider", std::string(kMetric) + "=0.8", "--codes-out",
+                (out / name).string() });
+        EXPECT_EQ(g.exitCode, 0) << g.err;
+        return *readFileText(out / name);
+    };
+    EXPECT_EQ(generated(bank, "added.npy"), generated(peft.parent_path(), "original.npy"));
+    // An adapter for another model is refused before the bank changes, naming the file.
+    const fs::path wrong = out / "wrong";
+    fs::create_directories(wrong);
+    fs::copy_file(peft / "adapter_config.json", wrong / "adapter_config.json");
+    ASSERT_TRUE(writeSafetensors(wrong / "adapter_model.safetensors", {}).ok());
+    r = test::runProcess(test::cliPath().string(),
+        { "bank-add", "--bank", bank.string(), "--metric", "valence", "--direction", "-", "--adapter", wrong.string(),
+            "--model", modelDir().string() });
+    EXPECT_NE(r.exitCode, 0);
+    EXPECT_NE(r.err.find("adapter_model.safetensors"), std::string::npos) << r.err;
+    Expected<BankSummary> summary = readBankSummary(bank, metrics());
+    ASSERT_TRUE(summary.ok()) << summary.error().message;
+    EXPECT_EQ(summary->adapterCount(), 1);
 }
 
 } // namespace

@@ -188,6 +188,35 @@ TEST(SequenceLogProb, GradientsReachOnlyTheLora)
     EXPECT_FALSE(decoder().parameter("decoder.model.decoder.layers.0.fc1.weight")->requires_grad());
 }
 
+// Activation checkpointing recomputes each layer in the backward pass: the log-probs and every LoRA
+// gradient (the first layer's too, whose input needs no gradient) are those of the plain forward.
+TEST(SequenceLogProb, CheckpointedLayersGiveThePlainGradients)
+{
+    auto lora = makeLora(LoraOptions {}, 4);
+    randomiseB(*lora, 9); // A gets gradients too
+    ScopedLoraHook hook(decoder(), lora.get());
+    const PromptStates p = prompts({ "pop", "jazz, piano" });
+    const at::Tensor codes = randomCodes(2, 7, 10);
+    auto gradients = [&](bool checkpoint) {
+        ScopedLayerCheckpointing checkpointing(decoder(), checkpoint);
+        for (const at::Tensor& t : lora->parameters()) t.mutable_grad() = at::Tensor();
+        at::Tensor logps = sequenceLogProbs(decoder(), p, codes);
+        (logps * at::tensor({ 1.0f, -0.5f })).sum().backward();
+        std::vector<at::Tensor> out { logps.detach() };
+        for (const at::Tensor& t : lora->parameters()) out.push_back(t.grad().clone());
+        return out;
+    };
+    const std::vector<at::Tensor> plain = gradients(false), checkpointed = gradients(true);
+    ASSERT_EQ(plain.size(), checkpointed.size());
+    for (size_t i = 0; i < plain.size(); ++i) {
+        ASSERT_TRUE(checkpointed[i].defined()) << i;
+        EXPECT_GT(checkpointed[i].abs().max().item<double>(), 0.0) << i;
+        EXPECT_TRUE(at::allclose(plain[i], checkpointed[i], 1e-5, 1e-6))
+            << i << ": " << (plain[i] - checkpointed[i]).abs().max().item<double>();
+    }
+    EXPECT_FALSE(decoder().checkpointLayers()); // the scope restored it
+}
+
 TEST(LoraRuntime, AdapterFileReadsBackAsPeft)
 {
     auto lora = makeLora(LoraOptions {}, 4);

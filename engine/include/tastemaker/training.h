@@ -83,6 +83,9 @@ struct TrainOptions {
     int64_t evalEvery = 50; // optimiser steps between evaluations on the test split (0: only at the end)
     int64_t checkpointEvery = 50; // optimiser steps between checkpoints (0: only on cancel)
     int64_t maxFrames = 500; // token sequences are cropped to this many frames (from the window's start)
+    // Activation checkpointing: keep each decoder layer's input only and recompute the layer in the backward
+    // pass (about a third more compute, the activations of one layer instead of all; docs/training.md).
+    bool checkpointLayers = false;
     int64_t maxEvalPairs = 200; // evaluations use the first N test pairs (0: every test pair)
     uint64_t seed = 0;
     bool resume = false; // continue from outDir/checkpoint (an error when there is none)
@@ -138,6 +141,18 @@ Expected<TrainResult> trainDpo(
 // The model's weights are not changed, but generations must not run on it at the same time.
 Expected<TrainResult> trainDpo(const MusicgenModel& model, const TrainOptions& options,
     const std::vector<MetricInfo>& metrics, const TrainCallbacks& callbacks = {});
+
+// One run's data for a trainer outside Tastemaker (PEFT + TRL on a GPU cluster; docs/training.md): the
+// pairs of options.metric in options.direction and their codes, exactly as trainDpo would use them, into
+// outDir (each file written atomically):
+//   codes.safetensors   one int64 tensor [K, T] per track id (the token cache's codes cropped to maxFrames)
+//   train.jsonl, test.jsonl   {"prompt": .., "chosen": <track id>, "rejected": <track id>} per line
+//   export.json         the model's name and fingerprint, metric, direction, counts and the training options
+struct DpoExportReport {
+    int64_t trainPairs = 0, testPairs = 0, skippedPairs = 0, songs = 0;
+};
+Expected<DpoExportReport> exportDpoData(
+    const TrainOptions& options, const std::vector<MetricInfo>& metrics, const std::filesystem::path& outDir);
 
 struct RunInfo {
     std::filesystem::path dir;

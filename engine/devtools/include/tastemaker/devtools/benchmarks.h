@@ -55,11 +55,14 @@ struct TrainBenchParams {
     int64_t steps = 3; // optimiser steps timed (after one warm-up step)
     int64_t frames = 500; // frames per sequence (10 s)
     int64_t batchSize = 1; // pairs per step
+    std::string dtype = "f32"; // the frozen base's compute dtype ("f32", "bf16"); LoRA and AdamW stay f32
+    bool checkpointLayers = false; // activation checkpointing (TrainOptions::checkpointLayers)
     LoraOptions lora;
     uint64_t seed = 0;
 };
 struct TrainBenchResult {
-    std::string device;
+    std::string device, dtype;
+    bool checkpointLayers = false;
     int64_t frames = 0, batchSize = 0, steps = 0;
     int64_t decoderParameters = 0, loraParameters = 0;
     double referenceSecondsPerPair = 0; // the reference pass (no grad), once per pair
