@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -10,6 +11,8 @@ namespace tmk {
 
 void initRuntime(int threads)
 {
+    // OMP_NUM_THREADS, as torchrun and `--nproc` set it for each of several processes on one machine.
+    if (const char* text = std::getenv("OMP_NUM_THREADS"); threads <= 0 && text != nullptr) threads = std::atoi(text);
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads);
 }

@@ -103,6 +103,7 @@ Expected<TrainBenchResult> benchmarkTraining(const TrainBenchParams& params)
         result.loraParameters = (*lora)->parameterCount();
         ScopedLoraHook hook(decoder, lora->get());
         ScopedLayerCheckpointing checkpointing(decoder, params.checkpointLayers);
+        ScopedAutocast autocast(decoder, decoder.dtype() != at::kFloat);
         AdamW adam((*lora)->parameters(), 0.0);
         at::Generator gen = at::detail::createCPUGenerator(params.seed);
         const int64_t n = params.batchSize;

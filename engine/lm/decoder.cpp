@@ -284,6 +284,11 @@ at::Tensor MusicgenDecoder::linear(const at::Tensor& x, const Linear& layer) con
 at::Tensor MusicgenDecoder::baseLinear(const at::Tensor& x, const Linear& layer) const
 {
     const at::Tensor& weight = tensor(layer.weight); // [out, in], contiguous
+    if (x.scalar_type() != weight.scalar_type() && m_autocast) { // float32 activations, half weights
+        const at::Tensor input = x.to(weight.scalar_type());
+        at::Tensor y = layer.bias < 0 ? at::linear(input, weight) : at::linear(input, weight, tensor(layer.bias));
+        return y.to(x.scalar_type());
+    }
     const int64_t rows = x.numel() / x.size(-1);
     const bool supported = (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat)
         || (x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16);
@@ -301,8 +306,10 @@ at::Tensor MusicgenDecoder::layerNorm(const at::Tensor& x, const Norm& norm) con
 {
     const at::Tensor& weight = tensor(norm.weight);
     const at::Tensor& bias = tensor(norm.bias);
-    if (x.scalar_type() == at::kFloat) return at::layer_norm(x, { m_config.hiddenSize }, weight, bias, kLayerNormEps);
+    if (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat)
+        return at::layer_norm(x, { m_config.hiddenSize }, weight, bias, kLayerNormEps);
     // Half precision: normalise in float32, as the statistics need it.
+    // Autocast: float32 activations with half weights, normalised in float32 and kept there.
     return at::layer_norm(
         x.to(at::kFloat), { m_config.hiddenSize }, weight.to(at::kFloat), bias.to(at::kFloat), kLayerNormEps)
         .to(x.scalar_type());
@@ -414,8 +421,8 @@ at::Tensor MusicgenDecoder::selfAttention(
 
 LayerKv MusicgenDecoder::crossKeysValues(const Layer& layer, const at::Tensor& encoderStates) const
 {
-    return LayerKv { splitHeads(linear(encoderStates, layer.cross.k)),
-        splitHeads(linear(encoderStates, layer.cross.v)) };
+    const at::Tensor states = m_autocast ? encoderStates.to(at::kFloat) : encoderStates;
+    return LayerKv { splitHeads(linear(states, layer.cross.k)), splitHeads(linear(states, layer.cross.v)) };
 }
 
 at::Tensor MusicgenDecoder::crossAttention(
@@ -445,6 +452,7 @@ at::Tensor MusicgenDecoder::forwardHidden(const at::Tensor& ids, DecoderState& s
     TORCH_CHECK(!state.hasCache() || start + length <= state.m_capacity, "MusicGen decoder: the KV cache holds ",
         state.m_capacity, " tokens, ", start + length, " needed");
     at::Tensor x = embed(ids, start); // [B, L, H]
+    if (m_autocast) x = x.to(at::kFloat);
     at::Tensor causal = length > 1 ? causalBias(length, start, device()) : at::Tensor();
     const bool checkpoint = m_checkpointLayers && !state.hasCache() && at::GradMode::is_enabled();
     for (size_t i = 0; i < m_layers.size(); ++i)

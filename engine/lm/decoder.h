@@ -98,6 +98,13 @@ public:
     void setCheckpointLayers(bool on) { m_checkpointLayers = on; }
     bool checkpointLayers() const { return m_checkpointLayers; }
 
+    // Autocast (training a half-precision model, as torch.autocast): the weights' matrix products run in
+    // their dtype (bf16/f16: inputs cast down, outputs back up) while the residual stream, layer norms,
+    // attention and logits stay in float32, so the rounding of one product is not carried through every
+    // later layer. No effect on a float32 model. Attach between runs.
+    void setAutocast(bool on) { m_autocast = on; }
+    bool autocast() const { return m_autocast; }
+
 private:
     struct Linear {
         int32_t weight = -1;
@@ -152,6 +159,7 @@ private:
     Linear m_encToDec; // weight -1 when T5 d_model == H
     const LinearLoraHook* m_lora = nullptr;
     bool m_checkpointLayers = false;
+    bool m_autocast = false;
 };
 
 } // namespace tmk

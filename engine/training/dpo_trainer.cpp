@@ -683,6 +683,7 @@ Expected<TrainResult> runTraining(const MusicgenModel& model, const Launch& laun
     if (!lora) return lora.error();
     ScopedLoraHook hook(decoder, lora->get());
     ScopedLayerCheckpointing checkpointing(decoder, options.checkpointLayers);
+    ScopedAutocast autocast(decoder, decoder.dtype() != at::kFloat); // a bf16 base: float32 activations
     DpoTrainer trainer(modelParts(model), options, std::move(*data), folder, callbacks, **lora, launch.group.get());
     if (launch.resuming) {
         Expected<CheckpointData> checkpoint = folder.loadCheckpoint();

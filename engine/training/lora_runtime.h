@@ -98,6 +98,24 @@ private:
     bool m_was;
 };
 
+// Sets the decoder's autocast (MusicgenDecoder::setAutocast) for a scope: on for a half-precision model.
+class ScopedAutocast {
+public:
+    ScopedAutocast(MusicgenDecoder& decoder, bool on)
+        : m_decoder(decoder)
+        , m_was(decoder.autocast())
+    {
+        decoder.setAutocast(on);
+    }
+    ~ScopedAutocast() { m_decoder.setAutocast(m_was); }
+    ScopedAutocast(const ScopedAutocast&) = delete;
+    ScopedAutocast& operator=(const ScopedAutocast&) = delete;
+
+private:
+    MusicgenDecoder& m_decoder;
+    bool m_was;
+};
+
 // Switches a LoRA off (the reference policy) for a scope.
 class ScopedLoraDisabled {
 public:

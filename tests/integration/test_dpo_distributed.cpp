@@ -37,8 +37,16 @@ std::vector<std::string> with(std::vector<std::string> args, const std::vector<s
     return args;
 }
 
+// Every process computes with one thread, as --nproc gives each rank on a machine of fewer cores than
+// ranks: the same kernels on both sides, so the comparisons test the data-parallel arithmetic alone.
+void oneThreadPerProcess()
+{
+    ::setenv("OMP_NUM_THREADS", "1", 1);
+}
+
 TEST(DpoDistributed, TwoProcessesEndWhereOneEndsAtTheSameGlobalBatch)
 {
+    oneThreadPerProcess();
     const fs::path pairs = makePairs("dpo_dist_pairs", 12, 5);
     const fs::path root = test::freshOutDir("dpo_dist_runs");
     const auto common = trainArgs(pairs, root / "one", 6);
@@ -128,6 +136,7 @@ int freeLoopbackPort()
 
 TEST(DpoDistributed, AKilledRankStopsTheOthersWithinTheTimeoutAndTheRunResumes)
 {
+    oneThreadPerProcess();
     const fs::path pairs = makePairs("dpo_kill_pairs", 16, 4);
     const fs::path root = test::freshOutDir("dpo_kill_runs");
     const int64_t steps = 24;

@@ -217,6 +217,44 @@ TEST(SequenceLogProb, CheckpointedLayersGiveThePlainGradients)
     EXPECT_FALSE(decoder().checkpointLayers()); // the scope restored it
 }
 
+// Training a bf16 base autocasts (MusicgenDecoder::setAutocast): the weight products in bf16, the residual
+// stream, norms, attention and logits in float32. Its log-probs stay within bf16's rounding of the float32
+// model's, and the LoRA gets float32 gradients through checkpointed layers.
+TEST(SequenceLogProb, AutocastRunsABfloat16BaseWithFloat32Activations)
+{
+    ModelOptions options;
+    options.dtype = ComputeDType::BF16;
+    auto bf16 = MusicgenModel::load(test::dataDir() / "musicgen-tiny-public", options);
+    ASSERT_TRUE(bf16.ok()) << bf16.error().message;
+    MusicgenDecoder& half = writableDecoder(**bf16);
+    const PromptStates p = prompts({ "pop", "jazz, piano" });
+    const at::Tensor codes = randomCodes(2, 9, 12);
+    at::NoGradGuard noGrad;
+    const at::Tensor exact = sequenceLogProbs(decoder(), p, codes).to(at::kDouble);
+    {
+        ScopedAutocast autocast(half, true);
+        const at::Tensor ids = delayCodesForTeacherForcing(codes, half.config().padTokenId);
+        DecoderState state = *half.newState(half.projectEncoder(p.states, p.mask), p.mask, 0);
+        EXPECT_EQ(half.forwardHidden(ids, state).scalar_type(), at::kFloat);
+        const at::Tensor mixed = sequenceLogProbs(half, p, codes).to(at::kDouble);
+        EXPECT_LT(((mixed - exact).abs() / exact.abs()).max().item<double>(), 2e-3) << mixed << exact;
+    }
+    EXPECT_FALSE(half.autocast());
+
+    at::AutoGradMode grad(true);
+    auto lora = LoraRuntime::create(half, LoraOptions {}, 3);
+    ASSERT_TRUE(lora.ok()) << lora.error().message;
+    ScopedLoraHook hook(half, lora->get());
+    ScopedAutocast autocast(half, true);
+    ScopedLayerCheckpointing checkpointing(half, true);
+    sequenceLogProbs(half, p, codes).sum().backward();
+    for (const LoraRuntime::Module& m : (*lora)->modules()) {
+        ASSERT_TRUE(m.factors.b.grad().defined()) << m.path;
+        EXPECT_EQ(m.factors.b.grad().scalar_type(), at::kFloat);
+        EXPECT_GT(m.factors.b.grad().abs().max().item<double>(), 0.0) << m.path;
+    }
+}
+
 TEST(LoraRuntime, AdapterFileReadsBackAsPeft)
 {
     auto lora = makeLora(LoraOptions {}, 4);
