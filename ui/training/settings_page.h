@@ -63,6 +63,7 @@ private:
     QSpinBox* m_rank = nullptr;
     QDoubleSpinBox* m_alpha = nullptr;
     QCheckBox* m_rslora = nullptr;
+    QCheckBox* m_checkpointLayers = nullptr;
     QLineEdit* m_targets = nullptr;
     QDoubleSpinBox* m_learningRate = nullptr;
     QComboBox* m_lengthMode = nullptr;
