@@ -1,4 +1,5 @@
 // The DPO training job (tastemaker/training.h): LoRA on the decoder, the reference = the adapter off.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <mutex>
@@ -93,7 +94,8 @@ private:
     bool leader() const { return !m_group || m_group->rank() == 0; }
     void sumOverRanks(DpoMetricSums& sums);
     void allReduceGradients();
-    void mergeReferences();
+    // Every rank gets the reference log-probs that any rank computed for `indices` since the last call.
+    void shareReferences(const std::vector<int64_t>& indices);
     Expected<TrainResult> lostContact(const CollectiveError& error);
     double epochValue() const
     {
@@ -133,6 +135,7 @@ private:
     at::Tensor m_refChosen, m_refRejected, m_refKnown; // [train + test pairs]
     std::optional<TrainLogEntry> m_lastEval;
     Collective* m_group = nullptr; // null: one process
+    std::vector<int64_t> m_computedHere; // pairs whose reference this rank computed since the last share
     DataCursor m_stepStart; // the cursor after m_startStep steps (a lost rank rolls back to it)
     bool m_inEval = false;
 };
@@ -188,6 +191,7 @@ void DpoTrainer::ensureReference(const std::vector<int64_t>& indices)
         m_refRejected[missing[static_cast<size_t>(j)]] = logps[m + j];
         m_refKnown[missing[static_cast<size_t>(j)]] = 1;
     }
+    if (m_group) m_computedHere.insert(m_computedHere.end(), missing.begin(), missing.end());
 }
 
 DpoLossOutput DpoTrainer::lossFor(const std::vector<int64_t>& indices, at::Tensor& chosen, at::Tensor& rejected)
@@ -211,6 +215,7 @@ bool DpoTrainer::trainStep(int64_t step, DpoMetricSums& sums, double& gradNorm)
     const int64_t accumulation = m_options.gradientAccumulation, world = worldSize();
     const int64_t rank = m_group ? m_group->rank() : 0;
     const DataCursor atStart = m_cursor;
+    std::vector<int64_t> stepPairs; // the whole step's, on every rank
     for (int64_t micro = 0; micro < accumulation * world; ++micro) {
         if (!m_group && cancelled()) {
             m_adam.zeroGrad();
@@ -219,6 +224,7 @@ bool DpoTrainer::trainStep(int64_t step, DpoMetricSums& sums, double& gradNorm)
             return false;
         }
         std::vector<int64_t> batch = nextBatch();
+        stepPairs.insert(stepPairs.end(), batch.begin(), batch.end());
         if (micro / accumulation != rank) continue;
         at::Tensor chosen, rejected;
         DpoLossOutput out = lossFor(batch, chosen, rejected);
@@ -228,6 +234,7 @@ bool DpoTrainer::trainStep(int64_t step, DpoMetricSums& sums, double& gradNorm)
     if (m_group) {
         allReduceGradients();
         sumOverRanks(sums);
+        shareReferences(stepPairs);
     }
     gradNorm = clipGradNorm(m_lora.parameters(), m_options.maxGradNorm);
     const double lr
@@ -268,21 +275,32 @@ void DpoTrainer::sumOverRanks(DpoMetricSums& sums)
     sums.unpack(total);
 }
 
-// Each rank computed the reference log-probs of its own pairs: every rank gets all of them (the mean where
-// two ranks computed the same pair).
-void DpoTrainer::mergeReferences()
+// After each step (and evaluation) every rank holds every reference log-prob computed so far, so a
+// checkpoint, even one rank 0 writes alone after losing a rank, lacks none of the finished steps'. Each
+// index is computed by one rank (two when an epoch boundary repeats a pair within a step: the mean).
+void DpoTrainer::shareReferences(const std::vector<int64_t>& indices)
 {
-    if (!m_group) return;
-    at::Tensor known = m_refKnown.to(at::kDouble);
-    at::Tensor values
-        = at::cat({ m_refChosen.to(at::kDouble) * known, m_refRejected.to(at::kDouble) * known, known }).contiguous();
+    const int64_t n = static_cast<int64_t>(indices.size());
+    at::Tensor values = at::zeros({ 3, n }, at::kDouble); // chosen, rejected, count
+    std::vector<int64_t> mine = std::move(m_computedHere);
+    m_computedHere.clear();
+    std::sort(mine.begin(), mine.end());
+    for (int64_t j = 0; j < n; ++j) {
+        const int64_t i = indices[static_cast<size_t>(j)];
+        if (!std::binary_search(mine.begin(), mine.end(), i)) continue;
+        values[0][j] = m_refChosen[i].item<double>();
+        values[1][j] = m_refRejected[i].item<double>();
+        values[2][j] = 1.0;
+    }
     m_group->allReduceSum(values);
-    const int64_t n = m_refKnown.size(0);
-    at::Tensor count = values.narrow(0, 2 * n, n);
-    at::Tensor divisor = count.clamp_min(1.0);
-    m_refChosen = (values.narrow(0, 0, n) / divisor).to(at::kFloat);
-    m_refRejected = (values.narrow(0, n, n) / divisor).to(at::kFloat);
-    m_refKnown = count.gt(0.5).to(at::kLong);
+    for (int64_t j = 0; j < n; ++j) {
+        const double count = values[2][j].item<double>();
+        if (count <= 0.0) continue;
+        const int64_t i = indices[static_cast<size_t>(j)];
+        m_refChosen[i] = values[0][j].item<double>() / count;
+        m_refRejected[i] = values[1][j].item<double>() / count;
+        m_refKnown[i] = 1;
+    }
 }
 
 void DpoTrainer::shareState()
@@ -344,7 +362,12 @@ std::optional<TrainLogEntry> DpoTrainer::evaluate()
             m_callbacks.onProgress(Progress { ProgressStage::Evaluation,
                 std::min(m_evalCount, (round + 1) * world * m_options.batchSize), m_evalCount });
     }
-    if (m_group) sumOverRanks(sums);
+    if (m_group) {
+        sumOverRanks(sums);
+        std::vector<int64_t> evaluated(static_cast<size_t>(m_evalCount));
+        for (int64_t i = 0; i < m_evalCount; ++i) evaluated[static_cast<size_t>(i)] = m_trainCount + i;
+        shareReferences(evaluated);
+    }
     return TrainLogEntry { m_startStep, epochValue(), "eval", sums.means("eval_") };
 }
 
@@ -360,7 +383,6 @@ Expected<void> DpoTrainer::log(const TrainLogEntry& entry)
 
 Expected<void> DpoTrainer::checkpoint(int64_t step, bool pendingEval)
 {
-    mergeReferences();
     if (!leader()) return {};
     CheckpointData data;
     data.step = step;
@@ -628,8 +650,10 @@ Expected<Launch> prepare(const TrainOptions& given)
                 { "resuming", launch->resuming }, { "finished", launch->finished } }
                              : nlohmann::json { { "error", launch.error().message } };
             (*group)->share("launch", message.dump());
+            (*group)->any(false); // every rank has read it before rank 0 goes on (or exits with the error)
         } else {
             message = nlohmann::json::parse((*group)->share("launch", ""));
+            (*group)->any(false);
             if (message.contains("error"))
                 return Error { ErrorCode::InvalidArgument,
                     "rank 0 could not start the run: " + message.at("error").get<std::string>() };
