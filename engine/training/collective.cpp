@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <mutex>
 
 #include <ATen/ops/tensor.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -38,15 +39,10 @@ std::shared_ptr<::gloo::transport::Device> glooDevice(const DistributedOptions& 
     return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
-template <typename F> auto guarded(const char* what, F&& call)
+std::string withoutTrace(std::string message)
 {
-    try {
-        return call();
-    } catch (const std::exception& e) {
-        std::string message = e.what();
-        if (const size_t cut = message.find("\nException raised from"); cut != std::string::npos) message.resize(cut);
-        throw CollectiveError(std::string(what) + ": " + message);
-    }
+    if (const size_t cut = message.find("\nException raised from"); cut != std::string::npos) message.resize(cut);
+    return message;
 }
 
 void wait(const c10::intrusive_ptr<c10d::Work>& work)
@@ -64,6 +60,33 @@ Collective::Collective(std::unique_ptr<Impl> impl, int64_t rank, int64_t size)
 }
 
 Collective::~Collective() = default;
+
+template <typename F> auto Collective::guarded(const char* what, F&& call)
+{
+    try {
+        return call();
+    } catch (const std::exception& e) {
+        m_broken = true;
+        throw CollectiveError(std::string(what) + ": " + withoutTrace(e.what()));
+    }
+}
+
+Expected<std::shared_ptr<Collective>> Collective::join(const DistributedOptions& options)
+{
+    static std::mutex mutex;
+    static std::shared_ptr<Collective> current;
+    static std::string currentKey;
+    const std::string key = options.masterAddr + ":" + std::to_string(options.masterPort) + "/"
+        + std::to_string(options.rank) + "/" + std::to_string(options.worldSize);
+    std::lock_guard lock(mutex);
+    if (current && currentKey == key && !current->m_broken) return current;
+    current.reset(); // a broken or different group goes first (its store may hold the port)
+    Expected<std::unique_ptr<Collective>> made = connect(options);
+    if (!made) return made.error();
+    current = std::move(*made);
+    currentKey = key;
+    return current;
+}
 
 Expected<std::unique_ptr<Collective>> Collective::connect(const DistributedOptions& options)
 {
@@ -121,11 +144,12 @@ bool Collective::any(bool flag)
 std::string Collective::share(const std::string& key, const std::string& text)
 {
     return guarded("rendezvous store", [&] {
+        const std::string unique = key + "/" + std::to_string(++m_shares);
         if (m_rank == 0) {
-            m_impl->store->set(key, std::vector<uint8_t>(text.begin(), text.end()));
+            m_impl->store->set(unique, std::vector<uint8_t>(text.begin(), text.end()));
             return text;
         }
-        const std::vector<uint8_t> bytes = m_impl->store->get(key);
+        const std::vector<uint8_t> bytes = m_impl->store->get(unique);
         return std::string(bytes.begin(), bytes.end());
     });
 }

@@ -25,8 +25,11 @@ public:
 
 class Collective {
 public:
-    // Joins the world: waits (up to the timeout) for every rank at the rendezvous. The error names the address.
-    static Expected<std::unique_ptr<Collective>> connect(const DistributedOptions& options);
+    // This process's group for `options`, as torch.distributed's init_process_group: made on the first call
+    // (waiting up to the timeout for every rank at the rendezvous; the error names the address), then the
+    // same for every later run of the process (train-all trains many adapters in one group). After a
+    // collective failed, the next call makes a new one.
+    static Expected<std::shared_ptr<Collective>> join(const DistributedOptions& options);
     ~Collective();
     Collective(const Collective&) = delete;
     Collective& operator=(const Collective&) = delete;
@@ -41,13 +44,18 @@ public:
     // True on every rank when `flag` is true on any.
     bool any(bool flag);
     // Rank 0 hands a text to the others (`text` is ignored elsewhere); returns rank 0's text on every rank.
+    // Each call uses a new store key (`key` and a count), so a group serves any number of runs.
     std::string share(const std::string& key, const std::string& text);
 
 private:
     struct Impl;
     Collective(std::unique_ptr<Impl> impl, int64_t rank, int64_t size);
+    static Expected<std::unique_ptr<Collective>> connect(const DistributedOptions& options);
+    template <typename F> auto guarded(const char* what, F&& call);
     std::unique_ptr<Impl> m_impl;
     int64_t m_rank = 0, m_size = 1;
+    int64_t m_shares = 0;
+    bool m_broken = false; // a collective failed: the group is not reused
 };
 
 } // namespace tmk

@@ -612,7 +612,7 @@ Expected<TrainResult> finishedResult(const RunFolder& folder)
 // whether there is nothing to do (a finished run asked to resume).
 struct Launch {
     TrainOptions options;
-    std::unique_ptr<Collective> group;
+    std::shared_ptr<Collective> group;
     bool resuming = false; // rank 0 continues from its checkpoint
     bool finished = false;
     bool leader() const { return !group || group->rank() == 0; }
@@ -639,7 +639,7 @@ Expected<Launch> prepare(const TrainOptions& given)
 {
     TMK_TRY(given.validate());
     if (given.distributed.worldSize == 1) return decide(given);
-    Expected<std::unique_ptr<Collective>> group = Collective::connect(given.distributed);
+    Expected<std::shared_ptr<Collective>> group = Collective::join(given.distributed);
     if (!group) return group.error();
     nlohmann::json message;
     Expected<Launch> launch = Error { ErrorCode::Internal, "no launch" };

@@ -16,6 +16,7 @@
 
 #include "dpo_test_data.h"
 #include "process.h"
+#include "tastemaker/adapters.h"
 
 extern char** environ;
 
@@ -76,6 +77,26 @@ TEST(DpoDistributed, TwoProcessesEndWhereOneEndsAtTheSameGlobalBatch)
     EXPECT_NE(two.exitCode, 0);
     for (const char* part : { "already holds a finished adapter", "rank 0 could not start the run" })
         EXPECT_NE(two.err.find(part), std::string::npos) << two.err << "\n  lacks: " << part;
+}
+
+// train-all runs its adapters one after another in one process group (made once, as init_process_group).
+TEST(DpoDistributed, TrainAllRunsEveryAdapterInOneProcessGroup)
+{
+    oneThreadPerProcess();
+    const fs::path pairs = makePairs("dpo_dist_all_pairs", 6, 2);
+    const fs::path root = test::freshOutDir("dpo_dist_all_runs");
+    test::ProcessResult r = test::runProcess(test::cliPath().string(),
+        { "train-all", "--model", modelDir().string(), "--pairs", pairs.string(), "--out", (root / "runs").string(),
+            "--bank", (root / "bank").string(), "--steps", "2", "--batch", "2", "--max-frames", "16", "--eval-every",
+            "0", "--rank", "4", "--nproc", "2" });
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto runs = findRuns(root / "runs");
+    ASSERT_EQ(runs.size(), 2u);
+    for (const RunInfo& run : runs) EXPECT_TRUE(run.finished) << run.dir;
+    Expected<BankSummary> bank = readBankSummary(root / "bank", metrics());
+    ASSERT_TRUE(bank.ok()) << bank.error().message;
+    ASSERT_NE(bank->find(kMetric), nullptr);
+    EXPECT_TRUE(bank->find(kMetric)->hasPositive() && bank->find(kMetric)->hasNegative());
 }
 
 // A rank started the way torchrun or srun start it: the launch variables in its environment, output to files.
