@@ -1,6 +1,7 @@
 // Tempo: autocorrelation of the onset envelope (spectral flux), an octave check that weighs each candidate
 // beat period by the evidence at 2 beats and at the bar (4 beats), against 3 beats and 4/3 of the period, and
-// by a broad prior around 120 BPM, and a refinement that fits the period to the peaks at 1..4 beats.
+// by a broad prior around 120 BPM, a half-time check, and a refinement that fits the period to the peaks at
+// 1..4 beats.
 #include <algorithm>
 #include <cmath>
 
@@ -23,6 +24,13 @@ constexpr double kW4 = 1.0;
 constexpr double kW3 = -0.5;
 constexpr double kW43 = -1.0;
 constexpr int kPhaseBins = 24;
+// The half-time check (a one-drop or half-time groove read at twice its tempo): a fast candidate whose
+// half period holds almost nothing (no subdivision: the candidate is itself the subdivision) and whose
+// pattern repeats clearly better over 8 candidate beats than over 4 (the true bar is 8 of them) is the
+// eighth note of a beat twice as long. Chosen on the 1,600 development songs (docs/world.md).
+constexpr double kHalfTimeMinBpm = 110.0;
+constexpr double kHalfTimeMaxSubdivision = 0.2;
+constexpr double kHalfTimeMinBarGain = 0.07;
 
 // x minus its moving average over +-halfWindow frames, half-wave rectified.
 std::vector<double> detrend(std::span<const double> x, int halfWindow)
@@ -75,6 +83,16 @@ int maxNear(const std::vector<double>& r, int centre, int radius)
     int best = centre;
     for (int l = std::max(1, centre - radius); l <= std::min<int>(r.size() - 2, centre + radius); ++l)
         if (r[l] > at(r, best)) best = l;
+    return best;
+}
+
+// The largest 3-frame mean of r within `radius` of `centre`: a peak's height whether it falls on one frame or
+// is split between two (a fractional period), so long lags of a sharp click compare fairly with short ones.
+double broadPeak(const std::vector<double>& r, int centre, int radius)
+{
+    double best = 0.0;
+    for (int l = std::max(1, centre - radius); l <= std::min<int>(r.size() - 2, centre + radius); ++l)
+        best = std::max(best, (r[l - 1] + r[l] + r[l + 1]) / 3.0);
     return best;
 }
 
@@ -152,6 +170,12 @@ TempoEstimate estimateTempo(std::span<const double> onset, std::span<const doubl
         }
     }
     if (bestLag == 0) return estimate;
+    if (60.0 * frameRateHz / bestLag >= kHalfTimeMinBpm && 8 * bestLag + 10 < static_cast<int>(r.size())) {
+        const double subdivision = broadPeak(r, bestLag / 2, 1);
+        const double barGain = broadPeak(r, 8 * bestLag, 8) - broadPeak(r, 4 * bestLag, 4);
+        if (subdivision < kHalfTimeMaxSubdivision && barGain > kHalfTimeMinBarGain)
+            bestLag = maxNear(r, 2 * bestLag, 2);
+    }
     const double period = refinePeriod(r, bestLag);
     estimate.bpm = 60.0 * frameRateHz / period;
     estimate.pulseClarity = std::clamp(r[bestLag], 0.0, 1.0);

@@ -49,6 +49,25 @@ std::vector<float> drumPattern(double bpm, double seconds, int sampleRate)
     return out;
 }
 
+std::vector<float> oneDrop(double bpm, double seconds, int sampleRate)
+{
+    std::vector<float> out(static_cast<size_t>(seconds * sampleRate), 0.0f);
+    std::mt19937 noise(11);
+    const double eighth = 30.0 / bpm;
+    int step = 0;
+    for (double t = 0.0; t < seconds; t += eighth, ++step) {
+        const size_t at = static_cast<size_t>(t * sampleRate);
+        if (step % 8 == 4) {
+            addBurst(out, at, 60.0, 0.1, 0.6, sampleRate, nullptr);
+            addBurst(out, at, 0.0, 0.06, 0.3, sampleRate, &noise);
+        }
+        if (step % 2 == 1)
+            for (int note : { 62, 65, 69 }) addTone(out, note, t, 0.12, 0.08, sampleRate);
+        addBurst(out, at, 0.0, 0.01, 0.08, sampleRate, &noise);
+    }
+    return out;
+}
+
 void addTone(std::vector<float>& out, int midi, double startSeconds, double seconds, double amplitude, int sampleRate)
 {
     const double hz = 440.0 * std::pow(2.0, (midi - 69) / 12.0);

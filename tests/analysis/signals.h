@@ -12,6 +12,9 @@ namespace tmk::test {
 std::vector<float> clickTrack(double bpm, double seconds, int sampleRate);
 // Kick on beats 1 and 3, snare on 2 and 4, closed hi-hat on every eighth note.
 std::vector<float> drumPattern(double bpm, double seconds, int sampleRate);
+// A reggae one-drop: kick and snare together on beat 3 only, a hi-hat on every eighth note and a short chord
+// stab on every off-beat eighth, so the eighth notes are the densest pulse and the bar the strongest.
+std::vector<float> oneDrop(double bpm, double seconds, int sampleRate);
 // A harmonic tone (6 partials, 1/h amplitudes) of MIDI note `midi`, with a soft attack and release.
 void addTone(std::vector<float>& out, int midi, double startSeconds, double seconds, double amplitude, int sampleRate);
 // Chords of three notes (MIDI) with the root an octave lower in the bass, each `chordSeconds` long.

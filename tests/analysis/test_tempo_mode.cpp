@@ -35,6 +35,17 @@ TEST(AnalysisTempo, DrumPatternWithEighthNoteHats)
     }
 }
 
+TEST(AnalysisTempo, OneDropIsNotReadAtTwiceItsTempo)
+{
+    // The half-time check: the off-beat eighths make 2x the densest pulse, the once-a-bar drop says otherwise.
+    // Before it, every one of these read at twice its tempo. (At 66 BPM this signal still does: its bar gain,
+    // 0.065, falls just under the threshold; docs/world.md.)
+    for (double bpm : { 60.0, 72.0, 80.0 }) {
+        const AudioMetrics m = analyseSignal(test::oneDrop(bpm, 20.0, kRate), kRate);
+        EXPECT_LT(relativeError(m.tempoBpm, bpm), 0.02) << bpm << " BPM read as " << m.tempoBpm;
+    }
+}
+
 TEST(AnalysisTempo, SilenceHasNoTempoAndStaysInRange)
 {
     const std::vector<float> silence(kRate * 3, 0.0f);
