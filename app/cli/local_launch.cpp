@@ -23,6 +23,19 @@ namespace tmk::cli {
 
 namespace {
 
+// The ranks' pids, for the signal handler (plain storage: a handler may only read it and call kill).
+constexpr int kMaxRanks = 256;
+pid_t g_ranks[kMaxRanks];
+volatile sig_atomic_t g_rankCount = 0;
+
+// Ctrl+C, SIGTERM or SIGHUP sent to the launcher alone (a job scheduler, `kill`) reaches every rank: each
+// cancels at its next step and rank 0 checkpoints (SIGINT), or each ends (SIGTERM, SIGHUP). A terminal's
+// Ctrl+C reaches the ranks directly as well; a second SIGINT changes nothing.
+void forwardToRanks(int signal)
+{
+    for (sig_atomic_t i = 0; i < g_rankCount; ++i) ::kill(g_ranks[i], signal);
+}
+
 std::vector<std::string>& storedWords()
 {
     static std::vector<std::string> words;
@@ -123,8 +136,7 @@ int launchLocalRanks(int nproc, double timeoutSeconds)
     std::vector<char*> argvPointers = pointers(argv);
     std::vector<pid_t> pids;
     std::cerr << "starting " << nproc << " training processes (rendezvous at 127.0.0.1:" << port << ")\n";
-    // Ctrl+C reaches every rank through the terminal's process group; each checkpoints. The launcher waits.
-    std::signal(SIGINT, SIG_IGN);
+    for (int signal : { SIGINT, SIGTERM, SIGHUP }) std::signal(signal, forwardToRanks);
     for (int rank = 0; rank < nproc; ++rank) {
         std::vector<std::string> env = rankEnvironment(rank, nproc, port);
         std::vector<char*> envPointers = pointers(env);
@@ -139,6 +151,8 @@ int launchLocalRanks(int nproc, double timeoutSeconds)
             return kExitFailure;
         }
         pids.push_back(pid);
+        g_ranks[rank] = pid;
+        g_rankCount = rank + 1;
     }
     int exitCode = kExitOk;
     std::vector<bool> done(pids.size(), false);
@@ -164,16 +178,19 @@ int launchLocalRanks(int nproc, double timeoutSeconds)
         done[rank] = true;
         --remaining;
         const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        const bool cancelled = WIFEXITED(status) && WEXITSTATUS(status) == kExitCancelled; // rank 0 said so
         if (!ok) {
-            std::cerr << "tastemaker-cli: training process " << rank << " of " << nproc << " " << statusText(status)
-                      << "\n";
+            if (!cancelled)
+                std::cerr << "tastemaker-cli: training process " << rank << " of " << nproc << " " << statusText(status)
+                          << "\n";
             if (exitCode == kExitOk) exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : kExitFailure;
             if (!deadline)
                 deadline = std::chrono::steady_clock::now()
                     + std::chrono::milliseconds(static_cast<int64_t>(2000.0 * timeoutSeconds));
         }
     }
-    std::signal(SIGINT, SIG_DFL);
+    for (int signal : { SIGINT, SIGTERM, SIGHUP }) std::signal(signal, SIG_DFL);
+    g_rankCount = 0;
     return exitCode;
 }
 

@@ -2,7 +2,9 @@
 // this program with the same arguments (less --nproc) and the launch variables RANK, WORLD_SIZE,
 // LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT, gives each an equal share of the
 // cores (OMP_NUM_THREADS, unless set), and waits for all. When one rank fails, the others end on their own
-// (their next collective fails); a rank still running 2 * the timeout later is killed.
+// (their next collective fails); a rank still running 2 * the timeout later is killed. SIGINT, SIGTERM and
+// SIGHUP sent to the launcher are passed on to every rank (SIGINT: they cancel together and rank 0 saves a
+// checkpoint).
 #pragma once
 
 #include <string>

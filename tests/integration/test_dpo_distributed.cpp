@@ -212,6 +212,40 @@ TEST(DpoDistributed, AKilledRankStopsTheOthersWithinTheTimeoutAndTheRunResumes)
     expectSameLogs(root / "straight", root / "killed", 1e-5);
 }
 
+// Ctrl+C sent to the --nproc launcher alone (as a job scheduler would): the ranks cancel at the same step,
+// rank 0 checkpoints, the command exits 130, and --resume (on 2 processes again) finishes the run.
+TEST(DpoDistributed, CancellingTheLauncherCheckpointsAndResumes)
+{
+    oneThreadPerProcess();
+    const fs::path pairs = makePairs("dpo_cancel_pairs", 16, 2);
+    const fs::path root = test::freshOutDir("dpo_cancel_runs");
+    const auto args = with(trainArgs(pairs, root / "run", 80),
+        { "--batch", "2", "--eval-every", "0", "--checkpoint-every", "0", "--nproc", "2" });
+    Rank launcher = startRank(args, {}, root / "launcher.log");
+    const auto started = std::chrono::steady_clock::now();
+    while (true) { // until a few steps are logged
+        Expected<std::vector<TrainLogEntry>> log = readTrainLog(root / "run");
+        if (log && log->size() >= 3) break;
+        ASSERT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(600)) << readText(launcher.log);
+        ASSERT_FALSE(waitFor(launcher, 0.01).has_value()) << readText(launcher.log);
+    }
+    ::kill(launcher.pid, SIGINT);
+    const std::optional<int> status = waitFor(launcher, 120);
+    ASSERT_TRUE(status.has_value()) << readText(launcher.log);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 130) << readText(launcher.log);
+    Expected<RunInfo> info = readRunInfo(root / "run");
+    ASSERT_TRUE(info.ok()) << info.error().message;
+    EXPECT_TRUE(info->hasCheckpoint);
+    EXPECT_FALSE(info->finished);
+    EXPECT_LT(info->step, 80);
+    test::ProcessResult resumed = test::runProcess(test::cliPath().string(), with(args, { "--resume" }));
+    ASSERT_EQ(resumed.exitCode, 0) << resumed.err;
+    info = readRunInfo(root / "run");
+    ASSERT_TRUE(info.ok());
+    EXPECT_TRUE(info->finished);
+    EXPECT_EQ(readTrainLog(root / "run")->size(), 80u + 1u); // every step once, and the final evaluation
+}
+
 TEST(DpoDistributed, LaunchVariablesAreReadAndBadOnesRefused)
 {
     const fs::path pairs = makePairs("dpo_launch_pairs", 4, 1);
