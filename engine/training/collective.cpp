@@ -1,6 +1,8 @@
 // Collective (collective.h): c10d's TCPStore and ProcessGroupGloo from Debian's libtorch (headers from
 // libgloo-dev).
+#ifndef USE_C10D_GLOO // Torch's CMake flags define it; the header is empty without it
 #define USE_C10D_GLOO 1
+#endif
 #undef TORCH_ASSERT_ONLY_METHOD_OPERATORS
 #undef AT_PER_OPERATOR_HEADERS
 #include "training/collective.h"
