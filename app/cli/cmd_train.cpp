@@ -176,18 +176,26 @@ int runOne(const TrainOptions& options, const std::vector<MetricInfo>& metrics)
     return kExitOk;
 }
 
-int runTrain(const Args& args)
+// One run's options (train, export-dpo): the shared ones, --metric, --direction and --out.
+Expected<TrainOptions> runOptionsFrom(const Args& args)
 {
     Expected<TrainOptions> options = trainOptionsFrom(args);
+    if (!options) return options;
+    Expected<AdapterSide> side = parseDirection(*args.get("direction"));
+    if (!side) return side.error();
+    options->metric = *args.get("metric");
+    options->direction = *side;
+    options->outDir = *args.get("out");
+    return options;
+}
+
+int runTrain(const Args& args)
+{
+    Expected<TrainOptions> options = runOptionsFrom(args);
     if (!options) return reportError(options.error());
     Expected<int> nproc = localRanks(args, *options);
     if (!nproc) return reportError(nproc.error());
     if (*nproc > 0) return launchLocalRanks(*nproc, options->distributed.timeoutSeconds);
-    Expected<AdapterSide> side = parseDirection(*args.get("direction"));
-    if (!side) return reportError(side.error());
-    options->metric = *args.get("metric");
-    options->direction = *side;
-    options->outDir = *args.get("out");
     Expected<std::vector<MetricInfo>> metrics = loadMetrics();
     if (!metrics) return reportError(metrics.error());
     return runOne(*options, *metrics);
@@ -280,13 +288,8 @@ Command trainCommand()
 
 int runExportDpo(const Args& args)
 {
-    Expected<TrainOptions> options = trainOptionsFrom(args);
+    Expected<TrainOptions> options = runOptionsFrom(args);
     if (!options) return reportError(options.error());
-    Expected<AdapterSide> side = parseDirection(*args.get("direction"));
-    if (!side) return reportError(side.error());
-    options->metric = *args.get("metric");
-    options->direction = *side;
-    options->outDir = *args.get("out");
     Expected<std::vector<MetricInfo>> metrics = loadMetrics();
     if (!metrics) return reportError(metrics.error());
     Expected<DpoExportReport> report = exportDpoData(*options, *metrics, options->outDir);

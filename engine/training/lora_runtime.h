@@ -62,76 +62,42 @@ private:
     std::vector<int32_t> m_byParameter; // parameter index -> module index, -1 for none
 };
 
-// Attaches a LoRA to a decoder for a scope; on destruction the hook attached before (if any) is back.
-class ScopedLoraHook {
+// Sets one setting of an object for a scope (Get reads it, Set writes it); on destruction the value it had
+// before is back.
+template <typename Object, typename Value, Value (Object::*Get)() const, void (Object::*Set)(Value)>
+class ScopedSetting {
 public:
-    ScopedLoraHook(MusicgenDecoder& decoder, const LinearLoraHook* hook)
-        : m_decoder(decoder)
-        , m_previous(decoder.loraHook())
+    ScopedSetting(Object& object, Value value)
+        : m_object(object)
+        , m_previous((object.*Get)())
     {
-        decoder.setLoraHook(hook);
+        (object.*Set)(value);
     }
-    ~ScopedLoraHook() { m_decoder.setLoraHook(m_previous); }
-    ScopedLoraHook(const ScopedLoraHook&) = delete;
-    ScopedLoraHook& operator=(const ScopedLoraHook&) = delete;
+    ~ScopedSetting() { (m_object.*Set)(m_previous); }
+    ScopedSetting(const ScopedSetting&) = delete;
+    ScopedSetting& operator=(const ScopedSetting&) = delete;
 
 private:
-    MusicgenDecoder& m_decoder;
-    const LinearLoraHook* m_previous;
+    Object& m_object;
+    Value m_previous;
 };
 
+// Attaches a LoRA to a decoder for a scope.
+using ScopedLoraHook
+    = ScopedSetting<MusicgenDecoder, const LinearLoraHook*, &MusicgenDecoder::loraHook, &MusicgenDecoder::setLoraHook>;
 // Turns the decoder's activation checkpointing on or off for a scope (a training run).
-class ScopedLayerCheckpointing {
-public:
-    ScopedLayerCheckpointing(MusicgenDecoder& decoder, bool on)
-        : m_decoder(decoder)
-        , m_was(decoder.checkpointLayers())
-    {
-        decoder.setCheckpointLayers(on);
-    }
-    ~ScopedLayerCheckpointing() { m_decoder.setCheckpointLayers(m_was); }
-    ScopedLayerCheckpointing(const ScopedLayerCheckpointing&) = delete;
-    ScopedLayerCheckpointing& operator=(const ScopedLayerCheckpointing&) = delete;
-
-private:
-    MusicgenDecoder& m_decoder;
-    bool m_was;
-};
-
+using ScopedLayerCheckpointing
+    = ScopedSetting<MusicgenDecoder, bool, &MusicgenDecoder::checkpointLayers, &MusicgenDecoder::setCheckpointLayers>;
 // Sets the decoder's autocast (MusicgenDecoder::setAutocast) for a scope: on for a half-precision model.
-class ScopedAutocast {
-public:
-    ScopedAutocast(MusicgenDecoder& decoder, bool on)
-        : m_decoder(decoder)
-        , m_was(decoder.autocast())
-    {
-        decoder.setAutocast(on);
-    }
-    ~ScopedAutocast() { m_decoder.setAutocast(m_was); }
-    ScopedAutocast(const ScopedAutocast&) = delete;
-    ScopedAutocast& operator=(const ScopedAutocast&) = delete;
-
-private:
-    MusicgenDecoder& m_decoder;
-    bool m_was;
-};
+using ScopedAutocast = ScopedSetting<MusicgenDecoder, bool, &MusicgenDecoder::autocast, &MusicgenDecoder::setAutocast>;
 
 // Switches a LoRA off (the reference policy) for a scope.
-class ScopedLoraDisabled {
+class ScopedLoraDisabled : public ScopedSetting<LoraRuntime, bool, &LoraRuntime::enabled, &LoraRuntime::setEnabled> {
 public:
     explicit ScopedLoraDisabled(LoraRuntime& lora)
-        : m_lora(lora)
-        , m_was(lora.enabled())
+        : ScopedSetting(lora, false)
     {
-        lora.setEnabled(false);
     }
-    ~ScopedLoraDisabled() { m_lora.setEnabled(m_was); }
-    ScopedLoraDisabled(const ScopedLoraDisabled&) = delete;
-    ScopedLoraDisabled& operator=(const ScopedLoraDisabled&) = delete;
-
-private:
-    LoraRuntime& m_lora;
-    bool m_was;
 };
 
 } // namespace tmk

@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 
 #include "adapters/lora_adapter.h"
+#include "tastemaker/adapters.h"
 #include "tastemaker/pairs.h"
 #include "tastemaker/token_cache.h"
 #include "tastemaker/training.h"
@@ -137,6 +138,18 @@ inline void expectSameAdapters(const fs::path& a, const fs::path& b, double tole
     ASSERT_FALSE(first.empty());
     for (const auto& [name, tensor] : first)
         EXPECT_LE((tensor - second.at(name)).abs().max().item<double>(), tolerance) << name;
+}
+
+// Expects train-all's two runs under `runs` finished and registered as both sides of kMetric in `bank`.
+inline void expectBothSidesTrained(const fs::path& runs, const fs::path& bank)
+{
+    const auto found = findRuns(runs);
+    ASSERT_EQ(found.size(), 2u);
+    for (const RunInfo& run : found) EXPECT_TRUE(run.finished) << run.dir;
+    Expected<BankSummary> summary = readBankSummary(bank, metrics());
+    ASSERT_TRUE(summary.ok()) << summary.error().message;
+    ASSERT_NE(summary->find(kMetric), nullptr);
+    EXPECT_TRUE(summary->find(kMetric)->hasPositive() && summary->find(kMetric)->hasNegative());
 }
 
 } // namespace tmk::dpo_test

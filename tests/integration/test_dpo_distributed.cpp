@@ -16,7 +16,6 @@
 
 #include "dpo_test_data.h"
 #include "process.h"
-#include "tastemaker/adapters.h"
 
 extern char** environ;
 
@@ -90,13 +89,7 @@ TEST(DpoDistributed, TrainAllRunsEveryAdapterInOneProcessGroup)
             "--bank", (root / "bank").string(), "--steps", "2", "--batch", "2", "--max-frames", "16", "--eval-every",
             "0", "--rank", "4", "--nproc", "2" });
     ASSERT_EQ(r.exitCode, 0) << r.err;
-    const auto runs = findRuns(root / "runs");
-    ASSERT_EQ(runs.size(), 2u);
-    for (const RunInfo& run : runs) EXPECT_TRUE(run.finished) << run.dir;
-    Expected<BankSummary> bank = readBankSummary(root / "bank", metrics());
-    ASSERT_TRUE(bank.ok()) << bank.error().message;
-    ASSERT_NE(bank->find(kMetric), nullptr);
-    EXPECT_TRUE(bank->find(kMetric)->hasPositive() && bank->find(kMetric)->hasNegative());
+    ASSERT_NO_FATAL_FAILURE(expectBothSidesTrained(root / "runs", root / "bank"));
 }
 
 // A rank started the way torchrun or srun start it: the launch variables in its environment, output to files.

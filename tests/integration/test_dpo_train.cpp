@@ -252,13 +252,7 @@ TEST(DpoTrainCli, TrainAndTrainAllWithABank)
     args.insert(args.end(), common.begin(), common.end());
     r = test::runProcess(test::cliPath().string(), args);
     ASSERT_EQ(r.exitCode, 0) << r.err;
-    const auto runs = findRuns(root / "all");
-    ASSERT_EQ(runs.size(), 2u);
-    for (const RunInfo& run : runs) EXPECT_TRUE(run.finished) << run.dir;
-    Expected<BankSummary> bank = readBankSummary(root / "bank", metrics());
-    ASSERT_TRUE(bank.ok()) << bank.error().message;
-    ASSERT_NE(bank->find(kMetric), nullptr);
-    EXPECT_TRUE(bank->find(kMetric)->hasPositive() && bank->find(kMetric)->hasNegative());
+    ASSERT_NO_FATAL_FAILURE(expectBothSidesTrained(root / "all", root / "bank"));
     // Again: both runs are finished and skipped.
     r = test::runProcess(test::cliPath().string(), args);
     ASSERT_EQ(r.exitCode, 0) << r.err;
