@@ -82,20 +82,40 @@ double percentile(std::vector<double> values, double p)
     return values[index];
 }
 
-// The model to benchmark: --model DIR, or a random-weight model made from --config in a temp folder.
-Expected<fs::path> benchModelDir(const Args& args, fs::path* tempDir)
+// A temporary folder, removed by remove() or, on any other return path, when it goes out of scope.
+class TempFolder {
+public:
+    TempFolder() = default;
+    ~TempFolder() { remove(); }
+    TempFolder(const TempFolder&) = delete;
+    TempFolder& operator=(const TempFolder&) = delete;
+    void set(fs::path path) { m_path = std::move(path); }
+    const fs::path& path() const { return m_path; }
+    void remove()
+    {
+        std::error_code ec;
+        if (!m_path.empty()) fs::remove_all(m_path, ec);
+        m_path.clear();
+    }
+
+private:
+    fs::path m_path;
+};
+
+// The model to benchmark: --model DIR, or a random-weight model made from --config in `temp`.
+Expected<fs::path> benchModelDir(const Args& args, TempFolder& temp)
 {
     if (auto model = args.get("model")) return fs::path(*model);
     if (!args.has("config"))
         return Error { ErrorCode::InvalidArgument, "bench: give --model DIR or --config CONFIG.json" };
-    *tempDir = fs::temp_directory_path() / ("tastemaker-bench-" + std::to_string(::getpid()));
+    temp.set(fs::temp_directory_path() / ("tastemaker-bench-" + std::to_string(::getpid())));
     MakeModelOptions make;
     make.configJson = *args.get("config");
-    make.outDir = *tempDir;
+    make.outDir = temp.path();
     make.spieceModel = defaultSpieceModel();
     std::cerr << "making a random-weight model from " << make.configJson.string() << " ...\n";
     TMK_TRY(makeRandomModel(make));
-    return *tempDir;
+    return temp.path();
 }
 
 // --dtype, --device and --weights.
@@ -116,8 +136,8 @@ Expected<ModelOptions> modelOptions(const Args& args)
 
 int benchGenerate(const Args& args)
 {
-    fs::path tempDir;
-    Expected<fs::path> dir = benchModelDir(args, &tempDir);
+    TempFolder temp;
+    Expected<fs::path> dir = benchModelDir(args, temp);
     if (!dir) return reportError(dir.error());
     Expected<ModelOptions> parsed = modelOptions(args);
     if (!parsed) return reportError(parsed.error());
@@ -127,8 +147,7 @@ int benchGenerate(const Args& args)
     auto model = MusicgenModel::load(*dir, options);
     const double loadSeconds = std::chrono::duration<double>(Clock::now() - loadStart).count();
     const double loadPeakMiB = peakRssMiB();
-    std::error_code ec;
-    if (!tempDir.empty()) fs::remove_all(tempDir, ec);
+    temp.remove();
     if (!model) return reportError(model.error());
     const ModelInfo& info = (*model)->info();
     const std::string label
@@ -181,16 +200,15 @@ int benchGenerate(const Args& args)
 // Streaming: time to first audio and streamed-vs-full SNR (one prompt, CFG, default sampling).
 int benchStream(const Args& args)
 {
-    fs::path tempDir;
-    Expected<fs::path> dir = benchModelDir(args, &tempDir);
+    TempFolder temp;
+    Expected<fs::path> dir = benchModelDir(args, temp);
     if (!dir) return reportError(dir.error());
     ModelOptions options;
     Expected<ComputeDType> dtype = parseComputeDType(args.getOr("dtype", "f32"));
     if (!dtype) return reportError(dtype.error());
     options.dtype = *dtype;
     auto model = MusicgenModel::load(*dir, options);
-    std::error_code ec;
-    if (!tempDir.empty()) fs::remove_all(tempDir, ec);
+    temp.remove();
     if (!model) return reportError(model.error());
     Expected<long long> frames = args.integer("frames", 250);
     if (!frames) return reportError(frames.error());
@@ -212,15 +230,14 @@ int benchStream(const Args& args)
 // Loading from a warm page cache: time by stage, and peak RSS against the weights in the compute dtype.
 int benchLoad(const Args& args)
 {
-    fs::path tempDir;
-    Expected<fs::path> dir = benchModelDir(args, &tempDir);
+    TempFolder temp;
+    Expected<fs::path> dir = benchModelDir(args, temp);
     if (!dir) return reportError(dir.error());
     Expected<ModelOptions> parsed = modelOptions(args);
     if (!parsed) return reportError(parsed.error());
     const ModelOptions& options = *parsed;
     Expected<LoadBenchResult> r = benchmarkLoad(*dir, options);
-    std::error_code ec;
-    if (!tempDir.empty()) fs::remove_all(tempDir, ec);
+    temp.remove();
     if (!r) return reportError(r.error());
     const double weightsMiB = static_cast<double>(r->weightBytes) / 1048576.0;
     std::printf("| device | dtype | weights (MiB) | load (s) | tokenizer (s) | checkpoint + T5 (s) | decoder (s) | "
@@ -236,8 +253,8 @@ int benchLoad(const Args& args)
 // Slider moves by the run-time path and by the merge, and the step against the sliders carried at run time.
 int benchSliders(const Args& args)
 {
-    fs::path tempDir;
-    Expected<fs::path> dir = benchModelDir(args, &tempDir);
+    TempFolder temp;
+    Expected<fs::path> dir = benchModelDir(args, temp);
     if (!dir) return reportError(dir.error());
     Expected<ComputeDType> dtype = parseComputeDType(args.getOr("dtype", "f32"));
     if (!dtype) return reportError(dtype.error());
@@ -253,8 +270,7 @@ int benchSliders(const Args& args)
     params.rank = *rank;
     params.frames = *frames;
     Expected<SliderBenchResult> r = benchmarkSliders(params, *metrics);
-    std::error_code ec;
-    if (!tempDir.empty()) fs::remove_all(tempDir, ec);
+    temp.remove();
     if (!r) return reportError(r.error());
     std::printf("| dtype | rank | one slider, run time (ms) | same slider again, run time (ms) | all 13, run time (ms) "
                 "| one slider, merge (ms) | all 13, merge (ms) |\n|---|---|---|---|---|---|---|\n");
