@@ -5,10 +5,8 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
-#include <fcntl.h>
 #include <fstream>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -16,8 +14,6 @@
 
 #include "dpo_test_data.h"
 #include "process.h"
-
-extern char** environ;
 
 namespace tmk {
 namespace {
@@ -100,25 +96,8 @@ struct Rank {
 
 Rank startRank(const std::vector<std::string>& args, const std::vector<std::string>& launch, const fs::path& log)
 {
-    std::vector<std::string> words = args;
-    words.insert(words.begin(), "tastemaker-cli");
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) env.emplace_back(*e);
-    env.insert(env.end(), launch.begin(), launch.end());
-    auto pointers = [](std::vector<std::string>& items) {
-        std::vector<char*> out;
-        for (std::string& item : items) out.push_back(item.data());
-        out.push_back(nullptr);
-        return out;
-    };
-    std::vector<char*> argv = pointers(words), envp = pointers(env);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    Rank rank { -1, log };
-    EXPECT_EQ(posix_spawn(&rank.pid, test::cliPath().c_str(), &actions, nullptr, argv.data(), envp.data()), 0);
-    posix_spawn_file_actions_destroy(&actions);
+    Rank rank { test::startProcess(test::cliPath().string(), args, launch, log), log };
+    EXPECT_GT(rank.pid, 0) << "could not start " << test::cliPath();
     return rank;
 }
 

@@ -54,4 +54,36 @@ ProcessResult runProcess(const std::string& program, const std::vector<std::stri
     return result;
 }
 
+pid_t startProcess(const std::string& program, const std::vector<std::string>& args,
+    const std::vector<std::string>& env, const std::filesystem::path& stderrPath)
+{
+    std::vector<std::string> words { program };
+    words.insert(words.end(), args.begin(), args.end());
+    std::vector<std::string> variables;
+    for (char** e = environ; *e; ++e) {
+        const std::string entry = *e;
+        const std::string name = entry.substr(0, entry.find('=') + 1);
+        bool replaced = false;
+        for (const std::string& given : env) replaced = replaced || given.rfind(name, 0) == 0;
+        if (!replaced) variables.push_back(entry);
+    }
+    variables.insert(variables.end(), env.begin(), env.end());
+    auto pointers = [](std::vector<std::string>& items) {
+        std::vector<char*> out;
+        for (std::string& item : items) out.push_back(item.data());
+        out.push_back(nullptr);
+        return out;
+    };
+    std::vector<char*> argv = pointers(words), envp = pointers(variables);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderrPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    pid_t pid = -1;
+    if (posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data()) != 0) pid = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    return pid;
+}
+
 } // namespace tmk::test
