@@ -40,6 +40,7 @@ int runAnalyse(const Args& args)
     if (!maxSeconds) return reportError(maxSeconds.error());
     options.maxSeconds = *maxSeconds;
     if (Expected<void> valid = options.validate(); !valid) return reportError(valid.error());
+    if (args.has("fit-acoustic")) return runFitAcoustic(args);
     if (args.has("calibrate") || args.has("fit")) return runAnalyseCalibration(args, options);
     if (args.positional().empty())
         return reportError(Error { ErrorCode::InvalidArgument, "name at least one audio file or folder" });
@@ -90,6 +91,13 @@ Command analyseCommand()
             "fit the learned estimators on rendered worlds (development seeds only)" },
         { "models-out", OptionKind::Value, "FILE", "with --fit: where the fitted models go (learned_models.inc)" },
         { "ridge", OptionKind::Value, "LAMBDA", "with --fit: the ridge penalty (default 0.05)" },
+        { "fit-acoustic", OptionKind::RepeatedValue, "WORLD_DIR",
+            "train the acoustic-share net on rendered worlds (development seeds only)" },
+        { "validate", OptionKind::RepeatedValue, "WORLD_DIR", "with --fit-acoustic: report accuracy on these worlds" },
+        { "net-out", OptionKind::Value, "FILE", "with --fit-acoustic: where the net goes (acoustic_net.inc)" },
+        { "epochs", OptionKind::Value, "N", "with --fit-acoustic: passes over the songs (default 40)" },
+        { "channels", OptionKind::Value, "C", "with --fit-acoustic: the net's width (default 64)" },
+        { "seed", OptionKind::Value, "S", "with --fit-acoustic: the initial weights' and crops' seed (default 1)" },
     };
     command.run = runAnalyse;
     return command;

@@ -8,5 +8,7 @@
 namespace tmk::cli {
 
 int runAnalyseCalibration(const Args& args, const AnalysisOptions& options);
+// `analyse --fit-acoustic WORLD_DIR... [--validate WORLD_DIR...] [--net-out FILE]` (cmd_analyse_acoustic.cpp).
+int runFitAcoustic(const Args& args);
 
 } // namespace tmk::cli

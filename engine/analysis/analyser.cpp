@@ -8,6 +8,7 @@
 #include <set>
 #include <sndfile.h>
 
+#include "acoustic_net.h"
 #include "descriptors.h"
 #include "estimators.h"
 #include "tastemaker/analysis.h"
@@ -50,6 +51,18 @@ std::vector<float> resample(std::span<const float> mono, int fromRate, int toRat
     return out;
 }
 
+// The acoustic-share net's share (0..1) on the world's acousticness scale, 0.02 + 0.96 share
+// (docs/world.md); the same scale as Spotify's, where 1 is "high confidence the track is acoustic".
+double acousticnessOf(const analysis::FrameDescriptors& frames)
+{
+    int count = 0;
+    const std::vector<float> input = analysis::acousticNetInput(frames, count);
+    if (count <= 0) return 0.5;
+    const double share
+        = 1.0 / (1.0 + std::exp(-analysis::acousticNetLogit(analysis::committedAcousticNet(), input, count)));
+    return 0.02 + 0.96 * share;
+}
+
 AudioMetrics analyseAtAnalysisRate(std::span<const float> mono, double loudnessLufs)
 {
     using namespace analysis;
@@ -64,7 +77,7 @@ AudioMetrics analyseAtAnalysisRate(std::span<const float> mono, double loudnessL
     m.keyPitchClass = key.tonic;
     m.energy = estimateMetric("energy", m.features);
     m.danceability = estimateMetric("danceability", m.features);
-    m.acousticness = estimateMetric("acousticness", m.features);
+    m.acousticness = acousticnessOf(frames);
     m.valence = estimateMetric("valence", m.features);
     m.instrumentalness = estimateMetric("instrumentalness", m.features);
     m.speechiness = estimateMetric("speechiness", m.features);
@@ -100,7 +113,15 @@ AudioMetrics analyseSignal(std::span<const float> mono, int sampleRate, const An
     return analyseAtAnalysisRate(resampled, lufs);
 }
 
-Expected<AudioMetrics> analyseFile(const std::filesystem::path& path, const AnalysisOptions& options)
+namespace {
+
+// A file mixed to mono at kAnalysisSampleRate, with the loudness of its own channels at its own rate.
+struct AnalysisAudio {
+    std::vector<float> mono;
+    double loudnessLufs = kSilenceLufs;
+};
+
+Expected<AnalysisAudio> readAnalysisAudio(const std::filesystem::path& path, const AnalysisOptions& options)
 {
     SF_INFO info {};
     SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
@@ -117,19 +138,43 @@ Expected<AudioMetrics> analyseFile(const std::filesystem::path& path, const Anal
     sf_close(file);
     if (read <= 0) return Error::inFile(ErrorCode::Format, path.string(), "could not decode any audio frame");
     interleaved.resize(static_cast<size_t>(read) * info.channels);
-    const double lufs = integratedLoudness(interleaved, info.channels, info.samplerate);
+    AnalysisAudio audio;
+    audio.loudnessLufs = integratedLoudness(interleaved, info.channels, info.samplerate);
     std::vector<float> mono(static_cast<size_t>(read));
     for (sf_count_t i = 0; i < read; ++i) {
         double sum = 0.0;
         for (int c = 0; c < info.channels; ++c) sum += interleaved[static_cast<size_t>(i) * info.channels + c];
         mono[i] = static_cast<float>(sum / info.channels);
     }
-    const std::vector<float> resampled = resample(mono, info.samplerate, kAnalysisSampleRate);
-    if (resampled.empty()) return Error::inFile(ErrorCode::Format, path.string(), "resampling failed");
-    AudioMetrics metrics = analyseAtAnalysisRate(resampled, lufs);
+    audio.mono = resample(mono, info.samplerate, kAnalysisSampleRate);
+    if (audio.mono.empty()) return Error::inFile(ErrorCode::Format, path.string(), "resampling failed");
+    return audio;
+}
+
+} // namespace
+
+Expected<AudioMetrics> analyseFile(const std::filesystem::path& path, const AnalysisOptions& options)
+{
+    Expected<AnalysisAudio> audio = readAnalysisAudio(path, options);
+    if (!audio) return audio.error();
+    AudioMetrics metrics = analyseAtAnalysisRate(audio->mono, audio->loudnessLufs);
     metrics.path = path;
     return metrics;
 }
+
+namespace analysis {
+
+Expected<AcousticInput> acousticInputOfFile(const std::filesystem::path& path)
+{
+    Expected<AnalysisAudio> audio = readAnalysisAudio(path, {});
+    if (!audio) return audio.error();
+    AcousticInput input;
+    input.seconds = static_cast<double>(audio->mono.size()) / kAnalysisSampleRate;
+    input.input = acousticNetInput(computeFrameDescriptors(audio->mono, kAnalysisSampleRate), input.frames);
+    return input;
+}
+
+} // namespace analysis
 
 Expected<std::vector<std::filesystem::path>> collectAudioFiles(const std::vector<std::filesystem::path>& inputs)
 {

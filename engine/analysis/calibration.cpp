@@ -14,7 +14,7 @@ namespace {
 const std::vector<std::string> kTruthColumns = { "tempo", "key", "mode", "energy", "danceability", "acousticness",
     "valence", "instrumentalness", "speechiness", "liveness" };
 const std::vector<std::string> kLearned
-    = { "energy", "danceability", "acousticness", "valence", "instrumentalness", "speechiness", "liveness" };
+    = { "energy", "danceability", "valence", "instrumentalness", "speechiness", "liveness" }; // acousticness: the net
 
 // RFC 4180 rows: quoted fields may hold commas, doubled quotes and newlines.
 std::vector<std::vector<std::string>> parseCsv(const std::string& text)
@@ -97,6 +97,10 @@ Expected<void> addKnobTargets(const std::filesystem::path& dir, std::vector<Worl
         auto v = [&](const char* name) { return number(rows[r][column[name]]); };
         auto it = songByAudio.find(dir / rows[r][column["audio_path"]]);
         if (it == songByAudio.end()) continue;
+        if (column.count("track_genre") && column.count("song_seed")) {
+            songs[it->second].genre = rows[r][column["track_genre"]];
+            songs[it->second].songSeed = rows[r][column["song_seed"]];
+        }
         std::map<std::string, double>& t = songs[it->second].truth;
         const double bpm = v("bpm"), drums = v("drums_on"), energy = v("energy"), bars = std::max(1.0, v("bars"));
         const double tempo = (bpm - 60.0) / 100.0, tempoFit = 1.0 - std::min(1.0, std::abs(bpm - 120.0) / 60.0);

@@ -15,6 +15,7 @@ namespace tmk::analysis {
 
 struct WorldSong {
     std::filesystem::path audio;
+    std::string genre, songSeed; // knobs.csv's track_genre and song_seed (empty without knobs.csv)
     std::map<std::string, double> truth; // tracks.csv: tempo, mode, energy, danceability, acousticness, ...
     AudioMetrics measured;
 };

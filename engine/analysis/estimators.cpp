@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "acoustic_net.h"
 #include "core/sha256.h"
 
 namespace tmk::analysis {
@@ -92,7 +93,8 @@ namespace tmk {
 std::string analyserIdentity()
 {
     static const std::string identity = [] {
-        const std::string models = analysis::modelsToInc(analysis::learnedModels(), "");
+        const std::string models = analysis::modelsToInc(analysis::learnedModels(), "")
+            + analysis::acousticNetToInc(analysis::committedAcousticNet(), "");
         Sha256 hash;
         hash.update(models.data(), models.size());
         return "analyser " + std::to_string(kAnalyserVersion) + ", models sha256:" + hash.hexDigest().substr(0, 16);

@@ -18,7 +18,8 @@ struct ModelTerm {
 };
 
 struct LinearModel {
-    std::string metric; // energy, danceability, acousticness, valence, instrumentalness, speechiness, liveness
+    std::string
+        metric; // energy, danceability, valence, instrumentalness, speechiness, liveness (acousticness: acoustic_net.h)
     double bias = 0.0;
     std::vector<ModelTerm> terms;
 };
