@@ -92,7 +92,8 @@ TEST(GatedEstimators, TheAnalyserNamesItsVersionAndModels)
 {
     const std::string identity = analyserIdentity();
     EXPECT_EQ(identity.rfind("analyser " + std::to_string(kAnalyserVersion) + ", models sha256:", 0), 0u) << identity;
-    EXPECT_EQ(identity.size(), ("analyser " + std::to_string(kAnalyserVersion) + ", models sha256:").size() + 16) << identity;
+    EXPECT_EQ(identity.size(), ("analyser " + std::to_string(kAnalyserVersion) + ", models sha256:").size() + 16)
+        << identity;
     EXPECT_EQ(identity, analyserIdentity());
 }
 
