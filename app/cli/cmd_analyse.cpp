@@ -41,6 +41,7 @@ int runAnalyse(const Args& args)
     options.maxSeconds = *maxSeconds;
     if (Expected<void> valid = options.validate(); !valid) return reportError(valid.error());
     if (args.has("fit-acoustic")) return runFitAcoustic(args);
+    if (args.has("fit-mode")) return runFitMode(args);
     if (args.has("calibrate") || args.has("fit")) return runAnalyseCalibration(args, options);
     if (args.positional().empty())
         return reportError(Error { ErrorCode::InvalidArgument, "name at least one audio file or folder" });
@@ -90,10 +91,15 @@ Command analyseCommand()
         { "fit", OptionKind::RepeatedValue, "WORLD_DIR",
             "fit the learned estimators on rendered worlds (development seeds only)" },
         { "models-out", OptionKind::Value, "FILE", "with --fit: where the fitted models go (learned_models.inc)" },
-        { "ridge", OptionKind::Value, "LAMBDA", "with --fit: the ridge penalty (default 0.05)" },
+        { "ridge", OptionKind::Value, "LAMBDA",
+            "with --fit: the ridge penalty (default 0.05); with --fit-mode: its penalty (default 0.001)" },
         { "fit-acoustic", OptionKind::RepeatedValue, "WORLD_DIR",
             "train the acoustic-share net on rendered worlds (development seeds only)" },
-        { "validate", OptionKind::RepeatedValue, "WORLD_DIR", "with --fit-acoustic: report accuracy on these worlds" },
+        { "fit-mode", OptionKind::RepeatedValue, "WORLD_DIR",
+            "fit the mode classifier on rendered worlds (development seeds only)" },
+        { "mode-out", OptionKind::Value, "FILE", "with --fit-mode: where the model goes (mode_model.inc)" },
+        { "validate", OptionKind::RepeatedValue, "WORLD_DIR",
+            "with --fit-acoustic or --fit-mode: report accuracy on these worlds" },
         { "net-out", OptionKind::Value, "FILE", "with --fit-acoustic: where the net goes (acoustic_net.inc)" },
         { "epochs", OptionKind::Value, "N", "with --fit-acoustic: passes over the songs (default 40)" },
         { "channels", OptionKind::Value, "C", "with --fit-acoustic: the net's width (default 64)" },

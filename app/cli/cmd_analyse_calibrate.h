@@ -8,7 +8,9 @@
 namespace tmk::cli {
 
 int runAnalyseCalibration(const Args& args, const AnalysisOptions& options);
-// `analyse --fit-acoustic WORLD_DIR... [--validate WORLD_DIR...] [--net-out FILE]` (cmd_analyse_acoustic.cpp).
+// `analyse --fit-acoustic WORLD_DIR... [--validate WORLD_DIR...] [--net-out FILE]` and `analyse --fit-mode
+// WORLD_DIR... [--validate WORLD_DIR...] [--mode-out FILE]` (cmd_analyse_classifiers.cpp).
 int runFitAcoustic(const Args& args);
+int runFitMode(const Args& args);
 
 } // namespace tmk::cli

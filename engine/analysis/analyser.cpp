@@ -11,6 +11,7 @@
 #include "acoustic_net.h"
 #include "descriptors.h"
 #include "estimators.h"
+#include "mode_model.h"
 #include "tastemaker/analysis.h"
 #include "tastemaker/csv_field.h"
 #include "tastemaker/fileio.h"
@@ -68,7 +69,8 @@ AudioMetrics analyseAtAnalysisRate(std::span<const float> mono, double loudnessL
     using namespace analysis;
     const FrameDescriptors frames = computeFrameDescriptors(mono, kAnalysisSampleRate);
     const TempoEstimate tempo = estimateTempo(frames.onset, frames.lowOnset, frames.frameRateHz);
-    const KeyEstimate key = estimateKey(mono, kAnalysisSampleRate);
+    KeyEstimate key = estimateKey(mono, kAnalysisSampleRate);
+    applyModeModel(committedModeModel(), key);
     AudioMetrics m;
     m.features = computeFeatures(frames, tempo, key, loudnessLufs);
     m.tempoBpm = tempo.bpm;
@@ -172,6 +174,13 @@ Expected<AcousticInput> acousticInputOfFile(const std::filesystem::path& path)
     input.seconds = static_cast<double>(audio->mono.size()) / kAnalysisSampleRate;
     input.input = acousticNetInput(computeFrameDescriptors(audio->mono, kAnalysisSampleRate), input.frames);
     return input;
+}
+
+Expected<KeyEstimate> keyOfFile(const std::filesystem::path& path)
+{
+    Expected<AnalysisAudio> audio = readAnalysisAudio(path, {});
+    if (!audio) return audio.error();
+    return estimateKey(audio->mono, kAnalysisSampleRate);
 }
 
 } // namespace analysis

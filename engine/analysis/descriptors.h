@@ -78,6 +78,10 @@ struct KeyEstimate {
     // its fifth, bass on the tonic, bass on the fifth, the opening bass and chroma on the tonic, and the
     // Krumhansl-Kessler and Temperley profile correlations (features mode_tonic ... mode_temperley).
     std::array<double, 8> modeEvidence {};
+    int majorTonic = 0, minorTonic = 0; // the best-scoring major and minor keys' tonics
+    // The normalised chroma of the whole song, its bass, and the opening seconds' chroma and bass (12 each,
+    // pitch class 0 = C).
+    std::array<double, 48> profile {};
 };
 
 // Spectral-peak chroma (STFT peaks folded to pitch classes); the best-scoring of the 24 keys (key.cpp).

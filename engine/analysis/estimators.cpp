@@ -6,6 +6,7 @@
 
 #include "acoustic_net.h"
 #include "core/sha256.h"
+#include "mode_model.h"
 
 namespace tmk::analysis {
 
@@ -94,7 +95,8 @@ std::string analyserIdentity()
 {
     static const std::string identity = [] {
         const std::string models = analysis::modelsToInc(analysis::learnedModels(), "")
-            + analysis::acousticNetToInc(analysis::committedAcousticNet(), "");
+            + analysis::acousticNetToInc(analysis::committedAcousticNet(), "")
+            + analysis::modeModelToInc(analysis::committedModeModel(), "");
         Sha256 hash;
         hash.update(models.data(), models.size());
         return "analyser " + std::to_string(kAnalyserVersion) + ", models sha256:" + hash.hexDigest().substr(0, 16);

@@ -195,6 +195,14 @@ KeyEstimate estimateKey(std::span<const float> signal, int sampleRate)
                 bestTonic[mode] = tonic;
             }
     const int majorTonic = bestTonic[1], minorTonic = bestTonic[0];
+    key.majorTonic = majorTonic;
+    key.minorTonic = minorTonic;
+    for (int i = 0; i < 12; ++i) {
+        key.profile[i] = chroma[i];
+        key.profile[12 + i] = bass[i];
+        key.profile[24 + i] = startChroma[i];
+        key.profile[36 + i] = startBass[i];
+    }
     auto evidence = [&](int tonic, const Chroma& kk, const Chroma& temperley) {
         return std::array<double, 8> { at(chroma, tonic), at(chroma, tonic + 7), at(bass, tonic), at(bass, tonic + 7),
             at(startBass, tonic), at(startChroma, tonic), correlation(chroma, kk, tonic),

@@ -6,10 +6,7 @@
 
 namespace tmk::analysis {
 
-namespace {
-
-// Solves A x = b (A symmetric positive definite, n x n, row-major) by Gaussian elimination with pivoting.
-std::vector<double> solve(std::vector<double> a, std::vector<double> b, int n)
+std::vector<double> solveLinear(std::vector<double> a, std::vector<double> b, int n)
 {
     for (int col = 0; col < n; ++col) {
         int pivot = col;
@@ -32,6 +29,8 @@ std::vector<double> solve(std::vector<double> a, std::vector<double> b, int n)
     for (int i = 0; i < n; ++i) x[i] = std::abs(a[i * n + i]) > 1e-12 ? b[i] / a[i * n + i] : 0.0;
     return x;
 }
+
+namespace {
 
 std::vector<double> ranks(const std::vector<double>& v)
 {
@@ -83,7 +82,7 @@ LinearModel fitLogitRidge(const std::string& metric, const std::vector<AnalysisF
         }
     }
     for (int j = 0; j < n; ++j) a[j * n + j] += lambda * count;
-    const std::vector<double> w = solve(a, b, n);
+    const std::vector<double> w = solveLinear(a, b, n);
     for (int j = 0; j < n; ++j) terms[j].weight = w[j];
     model.bias = yMean;
     model.terms = std::move(terms);

@@ -15,6 +15,9 @@ namespace tmk::analysis {
 LinearModel fitLogitRidge(const std::string& metric, const std::vector<AnalysisFeatures>& songs,
     const std::vector<double>& targets, const std::vector<int>& features, double lambda);
 
+// Solves A x = b (A symmetric positive definite, n x n, row-major) by Gaussian elimination with pivoting.
+std::vector<double> solveLinear(std::vector<double> a, std::vector<double> b, int n);
+
 // Spearman rank correlation (average ranks for ties); 0 when either side is constant.
 double spearman(const std::vector<double>& a, const std::vector<double>& b);
 
