@@ -42,6 +42,7 @@ int runAnalyse(const Args& args)
     if (Expected<void> valid = options.validate(); !valid) return reportError(valid.error());
     if (args.has("fit-acoustic")) return runFitAcoustic(args);
     if (args.has("fit-mode")) return runFitMode(args);
+    if (args.has("fit-tempo")) return runFitTempo(args);
     if (args.has("calibrate") || args.has("fit")) return runAnalyseCalibration(args, options);
     if (args.positional().empty())
         return reportError(Error { ErrorCode::InvalidArgument, "name at least one audio file or folder" });
@@ -92,14 +93,17 @@ Command analyseCommand()
             "fit the learned estimators on rendered worlds (development seeds only)" },
         { "models-out", OptionKind::Value, "FILE", "with --fit: where the fitted models go (learned_models.inc)" },
         { "ridge", OptionKind::Value, "LAMBDA",
-            "with --fit: the ridge penalty (default 0.05); with --fit-mode: its penalty (default 0.001)" },
+            "with --fit: the ridge penalty (default 0.05); with --fit-mode or --fit-tempo: 0.001" },
         { "fit-acoustic", OptionKind::RepeatedValue, "WORLD_DIR",
             "train the acoustic-share net on rendered worlds (development seeds only)" },
         { "fit-mode", OptionKind::RepeatedValue, "WORLD_DIR",
             "fit the mode classifier on rendered worlds (development seeds only)" },
         { "mode-out", OptionKind::Value, "FILE", "with --fit-mode: where the model goes (mode_model.inc)" },
+        { "fit-tempo", OptionKind::RepeatedValue, "WORLD_DIR",
+            "fit the tempo octave classifier on rendered worlds (development seeds only)" },
+        { "tempo-out", OptionKind::Value, "FILE", "with --fit-tempo: where the models go (tempo_octave.inc)" },
         { "validate", OptionKind::RepeatedValue, "WORLD_DIR",
-            "with --fit-acoustic or --fit-mode: report accuracy on these worlds" },
+            "with --fit-acoustic, --fit-mode or --fit-tempo: report accuracy on these worlds" },
         { "net-out", OptionKind::Value, "FILE", "with --fit-acoustic: where the net goes (acoustic_net.inc)" },
         { "epochs", OptionKind::Value, "N", "with --fit-acoustic: passes over the songs (default 40)" },
         { "channels", OptionKind::Value, "C", "with --fit-acoustic: the net's width (default 64)" },

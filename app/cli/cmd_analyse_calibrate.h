@@ -12,5 +12,7 @@ int runAnalyseCalibration(const Args& args, const AnalysisOptions& options);
 // WORLD_DIR... [--validate WORLD_DIR...] [--mode-out FILE]` (cmd_analyse_classifiers.cpp).
 int runFitAcoustic(const Args& args);
 int runFitMode(const Args& args);
+// `analyse --fit-tempo WORLD_DIR... [--validate WORLD_DIR...] [--tempo-out FILE]` (the same file).
+int runFitTempo(const Args& args);
 
 } // namespace tmk::cli

@@ -5,6 +5,8 @@
 //   parts that the render wrote.
 // - `analyse --fit-mode WORLD_DIR... [--validate WORLD_DIR...] [--mode-out FILE]`: the mode classifier
 //   (engine/analysis/mode_model.h), against knobs.csv's mode.
+// - `analyse --fit-tempo WORLD_DIR... [--validate WORLD_DIR...] [--tempo-out FILE]`: the tempo octave
+//   classifier (engine/analysis/tempo_octave.h), against knobs.csv's bpm.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -18,6 +20,7 @@
 #include "analysis/acoustic_net.h"
 #include "analysis/calibration.h"
 #include "analysis/mode_model.h"
+#include "analysis/tempo_octave.h"
 #include "cmd_analyse_calibrate.h"
 #include "commands.h"
 #include "tastemaker/devtools/acoustic_net_training.h"
@@ -210,7 +213,7 @@ int runFitMode(const Args& args)
     auto accuracy = [&](const ModeSongs& songs) {
         int model_right = 0, score_right = 0;
         for (size_t i = 0; i < songs.minor.size(); ++i) {
-            model_right += (model.minorLogit(songs.features[i]) >= 0.0 ? 1 : 0) == songs.minor[i];
+            model_right += (model.logit(songs.features[i]) >= 0.0 ? 1 : 0) == songs.minor[i];
             score_right += songs.scoreMinor[i] == songs.minor[i];
         }
         const double n = std::max<size_t>(1, songs.minor.size());
@@ -229,6 +232,102 @@ int runFitMode(const Args& args)
         "Fitted by `" + fitCommand(args, "fit-mode", std::string(" --ridge ") + ridge) + "` on "
             + std::to_string(train->minor.size()) + " songs; see docs/analysis.md (section Mode).");
     if (auto out = args.get("mode-out")) {
+        if (Expected<void> ok = writeFileAtomic(*out, std::string_view(text)); !ok) return reportError(ok.error());
+    } else {
+        std::cout << text;
+    }
+    return kExitOk;
+}
+
+namespace {
+
+bool within2Percent(double estimate, double truth)
+{
+    return truth > 0.0 && std::abs(estimate / truth - 1.0) <= 0.02;
+}
+
+struct TempoSongs {
+    std::vector<analysis::TempoOctaveFeatures> features;
+    std::vector<double> bpm, truth;
+};
+
+Expected<TempoSongs> tempoSongs(const std::vector<std::string>& dirs)
+{
+    Expected<std::vector<analysis::WorldSong>> songs = readWorlds(dirs);
+    if (!songs) return songs.error();
+    TempoSongs out;
+    out.features.resize(songs->size());
+    out.bpm.resize(songs->size());
+    out.truth.resize(songs->size());
+    TMK_TRY(readInParallel(songs->size(), [&](size_t i) -> Expected<void> {
+        const analysis::WorldSong& song = (*songs)[i];
+        if (!song.truth.count("knob:tempo"))
+            return Error::inFile(ErrorCode::Format, song.audio.string(),
+                "has no bpm in knobs.csv; --fit-tempo needs a world rendered by `tastemaker-cli world render`");
+        Expected<analysis::TempoReading> reading = analysis::tempoReadingOfFile(song.audio);
+        if (!reading) return reading.error();
+        out.features[i] = reading->features;
+        out.bpm[i] = reading->bpm;
+        out.truth[i] = song.truth.at("knob:tempo");
+        return {};
+    }));
+    return out;
+}
+
+// Songs whose estimate is right (label 0) or off by `factor` (label 1): the rest (other errors) are left out.
+analysis::LogisticModel fitOctave(const TempoSongs& songs, double factor, double lambda)
+{
+    std::vector<std::vector<double>> rows;
+    std::vector<int> labels;
+    for (size_t i = 0; i < songs.bpm.size(); ++i) {
+        const bool right = within2Percent(songs.bpm[i], songs.truth[i]);
+        const bool off = within2Percent(songs.bpm[i] * factor, songs.truth[i]);
+        if (!right && !off) continue;
+        rows.emplace_back(songs.features[i].begin(), songs.features[i].end());
+        labels.push_back(off ? 1 : 0);
+    }
+    return analysis::fitLogistic(rows, labels, lambda);
+}
+
+} // namespace
+
+int runFitTempo(const Args& args)
+{
+    Expected<double> lambda = args.number("ridge", 1e-3);
+    if (!lambda) return reportError(lambda.error());
+    if (!(*lambda >= 0.0)) return reportError(Error { ErrorCode::InvalidArgument, "--ridge must not be negative" });
+    Expected<TempoSongs> train = tempoSongs(args.getAll("fit-tempo"));
+    if (!train) return reportError(train.error());
+    Expected<TempoSongs> validation = tempoSongs(args.getAll("validate"));
+    if (!validation) return reportError(validation.error());
+    analysis::TempoOctaveModel model;
+    model.halve = fitOctave(*train, 0.5, *lambda);
+    model.twice = fitOctave(*train, 2.0, *lambda);
+    model.low.assign(analysis::kTempoOctaveFeatures, 1e300);
+    model.high.assign(analysis::kTempoOctaveFeatures, -1e300);
+    for (const analysis::TempoOctaveFeatures& song : train->features)
+        for (int i = 0; i < analysis::kTempoOctaveFeatures; ++i) {
+            model.low[i] = std::min(model.low[i], song[i]);
+            model.high[i] = std::max(model.high[i], song[i]);
+        }
+    auto report = [&](const char* what, const TempoSongs& songs) {
+        int before = 0, after = 0;
+        for (size_t i = 0; i < songs.bpm.size(); ++i) {
+            before += within2Percent(songs.bpm[i], songs.truth[i]);
+            after += within2Percent(analysis::correctedBpm(model, songs.features[i], songs.bpm[i]), songs.truth[i]);
+        }
+        const double n = std::max<size_t>(1, songs.bpm.size());
+        std::fprintf(stderr, "%s: tempo within 2%% on %.4f of %zu songs (without the octave check: %.4f)\n", what,
+            after / n, songs.bpm.size(), before / n);
+    };
+    report("training songs", *train);
+    if (!validation->bpm.empty()) report("validation songs", *validation);
+    char ridge[32];
+    std::snprintf(ridge, sizeof ridge, "%g", *lambda);
+    const std::string text = analysis::tempoOctaveModelToInc(model,
+        "Fitted by `" + fitCommand(args, "fit-tempo", std::string(" --ridge ") + ridge) + "` on "
+            + std::to_string(train->bpm.size()) + " songs; see docs/analysis.md (section Tempo octave).");
+    if (auto out = args.get("tempo-out")) {
         if (Expected<void> ok = writeFileAtomic(*out, std::string_view(text)); !ok) return reportError(ok.error());
     } else {
         std::cout << text;

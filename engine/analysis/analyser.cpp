@@ -16,6 +16,7 @@
 #include "tastemaker/csv_field.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/log.h"
+#include "tempo_octave.h"
 
 namespace tmk {
 
@@ -68,7 +69,8 @@ AudioMetrics analyseAtAnalysisRate(std::span<const float> mono, double loudnessL
 {
     using namespace analysis;
     const FrameDescriptors frames = computeFrameDescriptors(mono, kAnalysisSampleRate);
-    const TempoEstimate tempo = estimateTempo(frames.onset, frames.lowOnset, frames.frameRateHz);
+    TempoEstimate tempo = estimateTempo(frames.onset, frames.lowOnset, frames.frameRateHz);
+    tempo.bpm = correctedBpm(committedTempoOctaveModel(), tempoOctaveFeatures(frames, tempo), tempo.bpm);
     KeyEstimate key = estimateKey(mono, kAnalysisSampleRate);
     applyModeModel(committedModeModel(), key);
     AudioMetrics m;
@@ -181,6 +183,15 @@ Expected<KeyEstimate> keyOfFile(const std::filesystem::path& path)
     Expected<AnalysisAudio> audio = readAnalysisAudio(path, {});
     if (!audio) return audio.error();
     return estimateKey(audio->mono, kAnalysisSampleRate);
+}
+
+Expected<TempoReading> tempoReadingOfFile(const std::filesystem::path& path)
+{
+    Expected<AnalysisAudio> audio = readAnalysisAudio(path, {});
+    if (!audio) return audio.error();
+    const FrameDescriptors frames = computeFrameDescriptors(audio->mono, kAnalysisSampleRate);
+    const TempoEstimate tempo = estimateTempo(frames.onset, frames.lowOnset, frames.frameRateHz);
+    return TempoReading { tempoOctaveFeatures(frames, tempo), tempo.bpm };
 }
 
 } // namespace analysis

@@ -66,6 +66,9 @@ struct TempoEstimate {
     double swing = 0.5; // onset weight at 2/3 of the beat against 1/2 + 2/3
 };
 
+// x minus its moving average over +-halfWindow frames, half-wave rectified (the onset envelopes' trend).
+std::vector<double> detrendEnvelope(std::span<const double> x, int halfWindow);
+
 // Autocorrelation of the onset envelope with an octave check; `frameRateHz` is the envelope's rate.
 TempoEstimate estimateTempo(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz);
 

@@ -7,6 +7,7 @@
 #include "acoustic_net.h"
 #include "core/sha256.h"
 #include "mode_model.h"
+#include "tempo_octave.h"
 
 namespace tmk::analysis {
 
@@ -96,7 +97,8 @@ std::string analyserIdentity()
     static const std::string identity = [] {
         const std::string models = analysis::modelsToInc(analysis::learnedModels(), "")
             + analysis::acousticNetToInc(analysis::committedAcousticNet(), "")
-            + analysis::modeModelToInc(analysis::committedModeModel(), "");
+            + analysis::modeModelToInc(analysis::committedModeModel(), "")
+            + analysis::tempoOctaveModelToInc(analysis::committedTempoOctaveModel(), "");
         Sha256 hash;
         hash.update(models.data(), models.size());
         return "analyser " + std::to_string(kAnalyserVersion) + ", models sha256:" + hash.hexDigest().substr(0, 16);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "descriptors.h"
+#include "logistic.h"
 #include "tastemaker/error.h"
 
 namespace tmk::analysis {
@@ -19,13 +20,8 @@ namespace tmk::analysis {
 inline constexpr int kModeFeatures = 50;
 using ModeFeatures = std::array<double, kModeFeatures>;
 
-struct ModeModel {
-    double bias = 0.0;
-    std::vector<double> mean, scale, weight; // kModeFeatures each; empty: the key score decides
-
-    // The logit of "minor"; 0 for an empty model.
-    double minorLogit(const ModeFeatures& features) const;
-};
+// Its logit is that of "minor"; an empty model leaves the key score's choice.
+using ModeModel = LogisticModel;
 
 ModeFeatures modeFeatures(const KeyEstimate& key);
 
@@ -35,8 +31,7 @@ const ModeModel& committedModeModel();
 // Sets key.mode and key.tonic from `model` (the key score's choice when the model is empty).
 void applyModeModel(const ModeModel& model, KeyEstimate& key);
 
-// Ridge-penalised logistic regression (Newton's method) of minor (1) against major (0) on standardised
-// features: the loss is the summed cross-entropy plus lambda x songs x |w|^2.
+// fitLogistic of minor (1) against major (0).
 ModeModel fitModeModel(const std::vector<ModeFeatures>& songs, const std::vector<int>& minor, double lambda);
 
 // The key finder's estimate for a file (read and resampled as analyseFile does), before the mode model.

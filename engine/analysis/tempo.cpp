@@ -32,8 +32,9 @@ constexpr double kHalfTimeMinBpm = 110.0;
 constexpr double kHalfTimeMaxSubdivision = 0.2;
 constexpr double kHalfTimeMinBarGain = 0.07;
 
-// x minus its moving average over +-halfWindow frames, half-wave rectified.
-std::vector<double> detrend(std::span<const double> x, int halfWindow)
+} // namespace
+
+std::vector<double> detrendEnvelope(std::span<const double> x, int halfWindow)
 {
     const int n = static_cast<int>(x.size());
     std::vector<double> prefix(n + 1, 0.0);
@@ -45,6 +46,8 @@ std::vector<double> detrend(std::span<const double> x, int halfWindow)
     }
     return y;
 }
+
+namespace {
 
 // r[L] = mean of x[t] x[t + L], divided by r[0]; empty when x is silent.
 std::vector<double> autocorrelation(const std::vector<double>& x, int maxLag)
@@ -148,8 +151,8 @@ TempoEstimate estimateTempo(std::span<const double> onset, std::span<const doubl
 {
     TempoEstimate estimate;
     const int halfWindow = static_cast<int>(std::lround(0.25 * frameRateHz));
-    std::vector<double> envelope = detrend(onset, halfWindow);
-    const std::vector<double> low = detrend(lowOnset, halfWindow);
+    std::vector<double> envelope = detrendEnvelope(onset, halfWindow);
+    const std::vector<double> low = detrendEnvelope(lowOnset, halfWindow);
     for (size_t t = 0; t < envelope.size() && t < low.size(); ++t) envelope[t] += kLowBandWeight * low[t];
     const int minLag = static_cast<int>(std::floor(60.0 * frameRateHz / kMaxBpm));
     const int maxLag = static_cast<int>(std::ceil(60.0 * frameRateHz / kMinBpm));

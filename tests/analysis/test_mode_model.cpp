@@ -59,7 +59,7 @@ TEST(ModeModel, TheFitLearnsWhereTheBassSits)
     const ModeModel model = fitModeModel(train, trainMinor, 1e-3);
     ASSERT_EQ(model.weight.size(), static_cast<size_t>(kModeFeatures));
     int right = 0;
-    for (size_t i = 0; i < test.size(); ++i) right += (model.minorLogit(test[i]) >= 0.0 ? 1 : 0) == testMinor[i];
+    for (size_t i = 0; i < test.size(); ++i) right += (model.logit(test[i]) >= 0.0 ? 1 : 0) == testMinor[i];
     EXPECT_GE(right, 196) << "of 200";
     EXPECT_GT(model.weight[12 + 9], 0.0); // bass on the relative minor's tonic votes minor
     EXPECT_LT(model.weight[12 + 0], 0.0); // bass on the major tonic votes major
@@ -73,7 +73,7 @@ TEST(ModeModel, AnEmptyModelLeavesTheKeyScoresChoice)
     applyModeModel(ModeModel {}, key);
     EXPECT_EQ(key.mode, before.mode);
     EXPECT_EQ(key.tonic, before.tonic);
-    EXPECT_EQ(ModeModel {}.minorLogit(modeFeatures(key)), 0.0);
+    EXPECT_EQ(ModeModel {}.logit(modeFeatures(key)), 0.0);
 }
 
 TEST(ModeModel, TheCommittedModelIsWholeAndSetsTheTonicWithTheMode)

@@ -1,0 +1,84 @@
+// The tempo octave classifier (engine/analysis/tempo_octave.h): which way it corrects an estimate, that it
+// leaves songs unlike its training songs alone, that its inputs follow the estimated period, and that the
+// committed models are whole.
+#include <gtest/gtest.h>
+
+#include "analysis/tempo_octave.h"
+#include "signals.h"
+#include "tastemaker/analysis.h"
+
+namespace tmk::analysis {
+namespace {
+
+// A model over kTempoOctaveFeatures inputs whose halve and double logits are the given constants.
+TempoOctaveModel constantModel(double halve, double twice)
+{
+    TempoOctaveModel model;
+    for (LogisticModel* m : { &model.halve, &model.twice }) {
+        m->mean.assign(kTempoOctaveFeatures, 0.0);
+        m->scale.assign(kTempoOctaveFeatures, 1.0);
+        m->weight.assign(kTempoOctaveFeatures, 0.0);
+    }
+    model.halve.bias = halve;
+    model.twice.bias = twice;
+    return model;
+}
+
+TEST(TempoOctave, HalvesDoublesOrKeeps)
+{
+    const TempoOctaveFeatures f {};
+    EXPECT_EQ(correctedBpm(TempoOctaveModel {}, f, 140.0), 140.0);
+    EXPECT_EQ(correctedBpm(constantModel(2.0, -2.0), f, 140.0), 70.0);
+    EXPECT_EQ(correctedBpm(constantModel(-2.0, 2.0), f, 70.0), 140.0);
+    EXPECT_EQ(correctedBpm(constantModel(2.0, 3.0), f, 70.0), 140.0); // the likelier correction wins
+    EXPECT_EQ(correctedBpm(constantModel(-1.0, -1.0), f, 70.0), 70.0);
+    EXPECT_EQ(correctedBpm(constantModel(-2.0, 2.0), f, 130.0), 130.0); // not beyond 250 BPM
+    EXPECT_EQ(correctedBpm(constantModel(2.0, -2.0), f, 70.0), 70.0); // not below 40 BPM
+}
+
+TEST(TempoOctave, InputsOutsideTheTrainingRangeKeepTheEstimate)
+{
+    TempoOctaveModel model = constantModel(2.0, -2.0);
+    model.low.assign(kTempoOctaveFeatures, 0.0);
+    model.high.assign(kTempoOctaveFeatures, 1.0);
+    TempoOctaveFeatures f {};
+    EXPECT_EQ(correctedBpm(model, f, 140.0), 70.0);
+    f[2] = 1.5;
+    EXPECT_EQ(correctedBpm(model, f, 140.0), 140.0);
+}
+
+TEST(TempoOctave, InputsFollowTheEstimatedPeriod)
+{
+    // A click track: its onsets repeat every beat and nothing falls between them.
+    const std::vector<float> clicks = test::clickTrack(100.0, 12.0, kAnalysisSampleRate);
+    const FrameDescriptors d = computeFrameDescriptors(clicks, kAnalysisSampleRate);
+    TempoEstimate tempo = estimateTempo(d.onset, d.lowOnset, d.frameRateHz);
+    ASSERT_NEAR(tempo.bpm, 100.0, 2.0);
+    const TempoOctaveFeatures f = tempoOctaveFeatures(d, tempo);
+    EXPECT_GT(f[4 + 2 * 5], 0.8); // 1 beat
+    EXPECT_GT(f[4 + 2 * 7], 0.8); // 2 beats
+    EXPECT_LT(f[4 + 2 * 2], 0.1); // half a beat
+    EXPECT_LT(f[4 + 2 * 6], 0.1); // 1.5 beats
+    EXPECT_NEAR(f[28], std::log2(tempo.bpm / 120.0), 1e-12);
+    // Read at twice the tempo, half of the "beats" are empty.
+    tempo.bpm *= 2.0;
+    const TempoOctaveFeatures doubled = tempoOctaveFeatures(d, tempo);
+    EXPECT_LT(doubled[4 + 2 * 5], 0.1);
+    EXPECT_GT(doubled[4 + 2 * 7], 0.8);
+}
+
+TEST(TempoOctave, TheCommittedModelsAreWhole)
+{
+    const TempoOctaveModel& model = committedTempoOctaveModel();
+    for (const LogisticModel* m : { &model.halve, &model.twice }) {
+        EXPECT_EQ(m->weight.size(), static_cast<size_t>(kTempoOctaveFeatures));
+        EXPECT_EQ(m->mean.size(), static_cast<size_t>(kTempoOctaveFeatures));
+        EXPECT_EQ(m->scale.size(), static_cast<size_t>(kTempoOctaveFeatures));
+    }
+    ASSERT_EQ(model.low.size(), static_cast<size_t>(kTempoOctaveFeatures));
+    ASSERT_EQ(model.high.size(), static_cast<size_t>(kTempoOctaveFeatures));
+    for (int i = 0; i < kTempoOctaveFeatures; ++i) EXPECT_LE(model.low[i], model.high[i]) << i;
+}
+
+} // namespace
+} // namespace tmk::analysis
