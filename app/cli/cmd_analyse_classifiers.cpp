@@ -122,6 +122,16 @@ Expected<std::vector<AcousticExample>> worldExamples(const std::vector<std::stri
     return examples;
 }
 
+// The generator's value `name` of a song (knobs.csv), or an error naming what `option` needs.
+Expected<double> knobOf(const analysis::WorldSong& song, const std::string& name, const char* option)
+{
+    auto it = song.truth.find("knob:" + name);
+    if (it == song.truth.end())
+        return Error::inFile(ErrorCode::Format, song.audio.string(),
+            "has no " + name + " in knobs.csv; " + option + " needs a world rendered by `tastemaker-cli world render`");
+    return it->second;
+}
+
 struct ModeSongs {
     std::vector<analysis::ModeFeatures> features;
     std::vector<int> minor; // the truth: knobs.csv's mode is 0
@@ -137,14 +147,12 @@ Expected<ModeSongs> modeSongs(const std::vector<std::string>& dirs)
     out.minor.resize(songs->size());
     out.scoreMinor.resize(songs->size());
     TMK_TRY(readInParallel(songs->size(), [&](size_t i) -> Expected<void> {
-        const analysis::WorldSong& song = (*songs)[i];
-        if (!song.truth.count("knob:mode"))
-            return Error::inFile(ErrorCode::Format, song.audio.string(),
-                "has no mode in knobs.csv; --fit-mode needs a world rendered by `tastemaker-cli world render`");
-        Expected<analysis::KeyEstimate> key = analysis::keyOfFile(song.audio);
+        Expected<double> mode = knobOf((*songs)[i], "mode", "--fit-mode");
+        if (!mode) return mode.error();
+        Expected<analysis::KeyEstimate> key = analysis::keyOfFile((*songs)[i].audio);
         if (!key) return key.error();
         out.features[i] = analysis::modeFeatures(*key);
-        out.minor[i] = song.truth.at("knob:mode") < 0.5 ? 1 : 0;
+        out.minor[i] = *mode < 0.5 ? 1 : 0;
         out.scoreMinor[i] = key->mode == 0 ? 1 : 0;
         return {};
     }));
@@ -260,15 +268,13 @@ Expected<TempoSongs> tempoSongs(const std::vector<std::string>& dirs)
     out.bpm.resize(songs->size());
     out.truth.resize(songs->size());
     TMK_TRY(readInParallel(songs->size(), [&](size_t i) -> Expected<void> {
-        const analysis::WorldSong& song = (*songs)[i];
-        if (!song.truth.count("knob:tempo"))
-            return Error::inFile(ErrorCode::Format, song.audio.string(),
-                "has no bpm in knobs.csv; --fit-tempo needs a world rendered by `tastemaker-cli world render`");
-        Expected<analysis::TempoReading> reading = analysis::tempoReadingOfFile(song.audio);
+        Expected<double> bpm = knobOf((*songs)[i], "tempo", "--fit-tempo");
+        if (!bpm) return bpm.error();
+        Expected<analysis::TempoReading> reading = analysis::tempoReadingOfFile((*songs)[i].audio);
         if (!reading) return reading.error();
         out.features[i] = reading->features;
         out.bpm[i] = reading->bpm;
-        out.truth[i] = song.truth.at("knob:tempo");
+        out.truth[i] = *bpm;
         return {};
     }));
     return out;

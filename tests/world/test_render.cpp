@@ -179,3 +179,36 @@ TEST_F(WorldRender, PairsGivesAllThirteenMetrics)
         EXPECT_GT(metric.at("train_pairs").get<int>(), 0) << id;
     }
 }
+
+// The Analyser's three world-trained classifiers fit on the tiny world, each writing its .inc text, and a
+// folder that is not a rendered world is refused with its file named.
+TEST_F(WorldRender, TheAnalysersClassifiersFitOnIt)
+{
+    const fs::path out = freshDir("tiny-fits");
+    struct Fit {
+        std::vector<std::string> options;
+        std::string file, mark;
+    };
+    const std::vector<Fit> fits = {
+        { { "--fit-acoustic", s_first.string(), "--epochs", "2", "--channels", "4", "--net-out" }, "net.inc",
+            "4, {1, 2, 4, 8}, {" },
+        { { "--fit-mode", s_first.string(), "--mode-out" }, "mode.inc", "over modeFeatures()" },
+        { { "--fit-tempo", s_first.string(), "--tempo-out" }, "tempo.inc", "{input minima}, {input maxima}" },
+    };
+    for (const Fit& fit : fits) {
+        std::vector<std::string> args { "analyse" };
+        args.insert(args.end(), fit.options.begin(), fit.options.end());
+        args.push_back((out / fit.file).string());
+        args.insert(args.end(), { "--validate", s_second.string() });
+        const tmk::test::ProcessResult run = runProcess(TM_WORLD_CLI, args);
+        ASSERT_EQ(run.exitCode, 0) << fit.file << ": " << run.err;
+        const std::string text = readAll(out / fit.file);
+        EXPECT_EQ(text.rfind("// Fitted by `tastemaker-cli analyse " + fit.options[0], 0), 0u) << text.substr(0, 200);
+        EXPECT_NE(text.find(fit.mark), std::string::npos) << fit.file;
+        EXPECT_NE(run.err.find("validation"), std::string::npos) << run.err;
+    }
+    const fs::path notAWorld = freshDir("not-a-world");
+    const tmk::test::ProcessResult refused = runProcess(TM_WORLD_CLI, { "analyse", "--fit-mode", notAWorld.string() });
+    EXPECT_NE(refused.exitCode, 0);
+    EXPECT_NE(refused.err.find((notAWorld / "tracks.csv").string()), std::string::npos) << refused.err;
+}
