@@ -105,21 +105,31 @@ Expected<void> readInParallel(size_t count, const std::function<Expected<void>(s
     return {};
 }
 
-// Every song of the worlds with its acoustic-share net input and part labels.
-Expected<std::vector<AcousticExample>> worldExamples(const std::vector<std::string>& dirs)
+// Every song of the worlds, each read into a T by `read` on all cores.
+template <typename T>
+Expected<std::vector<T>> readSongs(
+    const std::vector<std::string>& dirs, const std::function<Expected<T>(const analysis::WorldSong&)>& read)
 {
     Expected<std::vector<analysis::WorldSong>> songs = readWorlds(dirs);
     if (!songs) return songs.error();
-    std::vector<AcousticExample> examples(songs->size());
+    std::vector<T> out(songs->size());
     TMK_TRY(readInParallel(songs->size(), [&](size_t i) -> Expected<void> {
-        Expected<analysis::AcousticInput> input = analysis::acousticInputOfFile((*songs)[i].audio);
-        if (!input) return input.error();
-        Expected<AcousticExample> example = labelledExample((*songs)[i], std::move(*input));
-        if (!example) return example.error();
-        examples[i] = std::move(*example);
+        Expected<T> one = read((*songs)[i]);
+        if (!one) return one.error();
+        out[i] = std::move(*one);
         return {};
     }));
-    return examples;
+    return out;
+}
+
+// Every song of the worlds with its acoustic-share net input and part labels.
+Expected<std::vector<AcousticExample>> worldExamples(const std::vector<std::string>& dirs)
+{
+    return readSongs<AcousticExample>(dirs, [](const analysis::WorldSong& song) -> Expected<AcousticExample> {
+        Expected<analysis::AcousticInput> input = analysis::acousticInputOfFile(song.audio);
+        if (!input) return input.error();
+        return labelledExample(song, std::move(*input));
+    });
 }
 
 // The generator's value `name` of a song (knobs.csv), or an error naming what `option` needs.
@@ -132,31 +142,32 @@ Expected<double> knobOf(const analysis::WorldSong& song, const std::string& name
     return it->second;
 }
 
-struct ModeSongs {
-    std::vector<analysis::ModeFeatures> features;
-    std::vector<int> minor; // the truth: knobs.csv's mode is 0
-    std::vector<int> scoreMinor; // the weighted key score's own answer
+struct ModeSong {
+    analysis::ModeFeatures features {};
+    int minor = 0; // the truth: knobs.csv's mode is 0
+    int scoreMinor = 0; // the weighted key score's own answer
 };
 
-Expected<ModeSongs> modeSongs(const std::vector<std::string>& dirs)
+Expected<std::vector<ModeSong>> modeSongs(const std::vector<std::string>& dirs)
 {
-    Expected<std::vector<analysis::WorldSong>> songs = readWorlds(dirs);
-    if (!songs) return songs.error();
-    ModeSongs out;
-    out.features.resize(songs->size());
-    out.minor.resize(songs->size());
-    out.scoreMinor.resize(songs->size());
-    TMK_TRY(readInParallel(songs->size(), [&](size_t i) -> Expected<void> {
-        Expected<double> mode = knobOf((*songs)[i], "mode", "--fit-mode");
+    return readSongs<ModeSong>(dirs, [](const analysis::WorldSong& song) -> Expected<ModeSong> {
+        Expected<double> mode = knobOf(song, "mode", "--fit-mode");
         if (!mode) return mode.error();
-        Expected<analysis::KeyEstimate> key = analysis::keyOfFile((*songs)[i].audio);
+        Expected<analysis::KeyEstimate> key = analysis::keyOfFile(song.audio);
         if (!key) return key.error();
-        out.features[i] = analysis::modeFeatures(*key);
-        out.minor[i] = *mode < 0.5 ? 1 : 0;
-        out.scoreMinor[i] = key->mode == 0 ? 1 : 0;
-        return {};
-    }));
-    return out;
+        return ModeSong { analysis::modeFeatures(*key), *mode < 0.5 ? 1 : 0, key->mode == 0 ? 1 : 0 };
+    });
+}
+
+// Writes a fitted model's .inc text to the file `outOption` names (atomically), or to standard output.
+int writeInc(const Args& args, const char* outOption, const std::string& text)
+{
+    if (auto out = args.get(outOption)) {
+        if (Expected<void> ok = writeFileAtomic(*out, std::string_view(text)); !ok) return reportError(ok.error());
+    } else {
+        std::cout << text;
+    }
+    return kExitOk;
 }
 
 std::string fitCommand(const Args& args, const char* fitOption, std::string extra)
@@ -200,12 +211,7 @@ int runFitAcoustic(const Args& args)
     const std::string text = analysis::acousticNetToInc(*net,
         "Fitted by `" + command + "` on " + std::to_string(train->size())
             + " songs; see docs/analysis.md (section Acousticness).");
-    if (auto out = args.get("net-out")) {
-        if (Expected<void> ok = writeFileAtomic(*out, std::string_view(text)); !ok) return reportError(ok.error());
-    } else {
-        std::cout << text;
-    }
-    return kExitOk;
+    return writeInc(args, "net-out", text);
 }
 
 int runFitMode(const Args& args)
@@ -213,24 +219,30 @@ int runFitMode(const Args& args)
     Expected<double> lambda = args.number("ridge", 1e-3);
     if (!lambda) return reportError(lambda.error());
     if (!(*lambda >= 0.0)) return reportError(Error { ErrorCode::InvalidArgument, "--ridge must not be negative" });
-    Expected<ModeSongs> train = modeSongs(args.getAll("fit-mode"));
+    Expected<std::vector<ModeSong>> train = modeSongs(args.getAll("fit-mode"));
     if (!train) return reportError(train.error());
-    Expected<ModeSongs> validation = modeSongs(args.getAll("validate"));
+    Expected<std::vector<ModeSong>> validation = modeSongs(args.getAll("validate"));
     if (!validation) return reportError(validation.error());
-    const analysis::ModeModel model = analysis::fitModeModel(train->features, train->minor, *lambda);
-    auto accuracy = [&](const ModeSongs& songs) {
+    std::vector<analysis::ModeFeatures> features;
+    std::vector<int> minor;
+    for (const ModeSong& song : *train) {
+        features.push_back(song.features);
+        minor.push_back(song.minor);
+    }
+    const analysis::ModeModel model = analysis::fitModeModel(features, minor, *lambda);
+    auto accuracy = [&](const std::vector<ModeSong>& songs) {
         int model_right = 0, score_right = 0;
-        for (size_t i = 0; i < songs.minor.size(); ++i) {
-            model_right += (model.logit(songs.features[i]) >= 0.0 ? 1 : 0) == songs.minor[i];
-            score_right += songs.scoreMinor[i] == songs.minor[i];
+        for (const ModeSong& song : songs) {
+            model_right += (model.logit(song.features) >= 0.0 ? 1 : 0) == song.minor;
+            score_right += song.scoreMinor == song.minor;
         }
-        const double n = std::max<size_t>(1, songs.minor.size());
+        const double n = std::max<size_t>(1, songs.size());
         std::fprintf(stderr, "mode right on %.4f of %zu songs (the key score alone: %.4f)\n", model_right / n,
-            songs.minor.size(), score_right / n);
+            songs.size(), score_right / n);
     };
     std::fprintf(stderr, "training songs: ");
     accuracy(*train);
-    if (!validation->minor.empty()) {
+    if (!validation->empty()) {
         std::fprintf(stderr, "validation songs: ");
         accuracy(*validation);
     }
@@ -238,13 +250,8 @@ int runFitMode(const Args& args)
     std::snprintf(ridge, sizeof ridge, "%g", *lambda);
     const std::string text = analysis::modeModelToInc(model,
         "Fitted by `" + fitCommand(args, "fit-mode", std::string(" --ridge ") + ridge) + "` on "
-            + std::to_string(train->minor.size()) + " songs; see docs/analysis.md (section Mode).");
-    if (auto out = args.get("mode-out")) {
-        if (Expected<void> ok = writeFileAtomic(*out, std::string_view(text)); !ok) return reportError(ok.error());
-    } else {
-        std::cout << text;
-    }
-    return kExitOk;
+            + std::to_string(train->size()) + " songs; see docs/analysis.md (section Mode).");
+    return writeInc(args, "mode-out", text);
 }
 
 namespace {
@@ -254,42 +261,32 @@ bool within2Percent(double estimate, double truth)
     return truth > 0.0 && std::abs(estimate / truth - 1.0) <= 0.02;
 }
 
-struct TempoSongs {
-    std::vector<analysis::TempoOctaveFeatures> features;
-    std::vector<double> bpm, truth;
+struct TempoSong {
+    analysis::TempoOctaveFeatures features {};
+    double bpm = 0.0, truth = 0.0; // the estimate before the octave check; knobs.csv's bpm
 };
 
-Expected<TempoSongs> tempoSongs(const std::vector<std::string>& dirs)
+Expected<std::vector<TempoSong>> tempoSongs(const std::vector<std::string>& dirs)
 {
-    Expected<std::vector<analysis::WorldSong>> songs = readWorlds(dirs);
-    if (!songs) return songs.error();
-    TempoSongs out;
-    out.features.resize(songs->size());
-    out.bpm.resize(songs->size());
-    out.truth.resize(songs->size());
-    TMK_TRY(readInParallel(songs->size(), [&](size_t i) -> Expected<void> {
-        Expected<double> bpm = knobOf((*songs)[i], "tempo", "--fit-tempo");
+    return readSongs<TempoSong>(dirs, [](const analysis::WorldSong& song) -> Expected<TempoSong> {
+        Expected<double> bpm = knobOf(song, "tempo", "--fit-tempo");
         if (!bpm) return bpm.error();
-        Expected<analysis::TempoReading> reading = analysis::tempoReadingOfFile((*songs)[i].audio);
+        Expected<analysis::TempoReading> reading = analysis::tempoReadingOfFile(song.audio);
         if (!reading) return reading.error();
-        out.features[i] = reading->features;
-        out.bpm[i] = reading->bpm;
-        out.truth[i] = *bpm;
-        return {};
-    }));
-    return out;
+        return TempoSong { reading->features, reading->bpm, *bpm };
+    });
 }
 
 // Songs whose estimate is right (label 0) or off by `factor` (label 1): the rest (other errors) are left out.
-analysis::LogisticModel fitOctave(const TempoSongs& songs, double factor, double lambda)
+analysis::LogisticModel fitOctave(const std::vector<TempoSong>& songs, double factor, double lambda)
 {
     std::vector<std::vector<double>> rows;
     std::vector<int> labels;
-    for (size_t i = 0; i < songs.bpm.size(); ++i) {
-        const bool right = within2Percent(songs.bpm[i], songs.truth[i]);
-        const bool off = within2Percent(songs.bpm[i] * factor, songs.truth[i]);
+    for (const TempoSong& song : songs) {
+        const bool right = within2Percent(song.bpm, song.truth);
+        const bool off = within2Percent(song.bpm * factor, song.truth);
         if (!right && !off) continue;
-        rows.emplace_back(songs.features[i].begin(), songs.features[i].end());
+        rows.emplace_back(song.features.begin(), song.features.end());
         labels.push_back(off ? 1 : 0);
     }
     return analysis::fitLogistic(rows, labels, lambda);
@@ -302,43 +299,38 @@ int runFitTempo(const Args& args)
     Expected<double> lambda = args.number("ridge", 1e-3);
     if (!lambda) return reportError(lambda.error());
     if (!(*lambda >= 0.0)) return reportError(Error { ErrorCode::InvalidArgument, "--ridge must not be negative" });
-    Expected<TempoSongs> train = tempoSongs(args.getAll("fit-tempo"));
+    Expected<std::vector<TempoSong>> train = tempoSongs(args.getAll("fit-tempo"));
     if (!train) return reportError(train.error());
-    Expected<TempoSongs> validation = tempoSongs(args.getAll("validate"));
+    Expected<std::vector<TempoSong>> validation = tempoSongs(args.getAll("validate"));
     if (!validation) return reportError(validation.error());
     analysis::TempoOctaveModel model;
     model.halve = fitOctave(*train, 0.5, *lambda);
     model.twice = fitOctave(*train, 2.0, *lambda);
     model.low.assign(analysis::kTempoOctaveFeatures, 1e300);
     model.high.assign(analysis::kTempoOctaveFeatures, -1e300);
-    for (const analysis::TempoOctaveFeatures& song : train->features)
+    for (const TempoSong& song : *train)
         for (int i = 0; i < analysis::kTempoOctaveFeatures; ++i) {
-            model.low[i] = std::min(model.low[i], song[i]);
-            model.high[i] = std::max(model.high[i], song[i]);
+            model.low[i] = std::min(model.low[i], song.features[i]);
+            model.high[i] = std::max(model.high[i], song.features[i]);
         }
-    auto report = [&](const char* what, const TempoSongs& songs) {
+    auto report = [&](const char* what, const std::vector<TempoSong>& songs) {
         int before = 0, after = 0;
-        for (size_t i = 0; i < songs.bpm.size(); ++i) {
-            before += within2Percent(songs.bpm[i], songs.truth[i]);
-            after += within2Percent(analysis::correctedBpm(model, songs.features[i], songs.bpm[i]), songs.truth[i]);
+        for (const TempoSong& song : songs) {
+            before += within2Percent(song.bpm, song.truth);
+            after += within2Percent(analysis::correctedBpm(model, song.features, song.bpm), song.truth);
         }
-        const double n = std::max<size_t>(1, songs.bpm.size());
+        const double n = std::max<size_t>(1, songs.size());
         std::fprintf(stderr, "%s: tempo within 2%% on %.4f of %zu songs (without the octave check: %.4f)\n", what,
-            after / n, songs.bpm.size(), before / n);
+            after / n, songs.size(), before / n);
     };
     report("training songs", *train);
-    if (!validation->bpm.empty()) report("validation songs", *validation);
+    if (!validation->empty()) report("validation songs", *validation);
     char ridge[32];
     std::snprintf(ridge, sizeof ridge, "%g", *lambda);
     const std::string text = analysis::tempoOctaveModelToInc(model,
         "Fitted by `" + fitCommand(args, "fit-tempo", std::string(" --ridge ") + ridge) + "` on "
-            + std::to_string(train->bpm.size()) + " songs; see docs/analysis.md (section Tempo octave).");
-    if (auto out = args.get("tempo-out")) {
-        if (Expected<void> ok = writeFileAtomic(*out, std::string_view(text)); !ok) return reportError(ok.error());
-    } else {
-        std::cout << text;
-    }
-    return kExitOk;
+            + std::to_string(train->size()) + " songs; see docs/analysis.md (section Tempo octave).");
+    return writeInc(args, "tempo-out", text);
 }
 
 } // namespace tmk::cli
