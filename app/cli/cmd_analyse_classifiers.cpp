@@ -13,8 +13,6 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
-#include <mutex>
-#include <optional>
 #include <thread>
 
 #include "analysis/acoustic_net.h"
@@ -27,10 +25,21 @@
 #include "tastemaker/fileio.h"
 #include "tastemaker/world/composer.h"
 #include "tastemaker/world/world.h"
+#include "training/worker_pool.h"
 
 namespace tmk::cli {
 
 namespace {
+
+// The generator's value `name` of a song (knobs.csv), or an error naming what `option` needs.
+Expected<double> knobOf(const analysis::WorldSong& song, const std::string& name, const char* option)
+{
+    auto it = song.truth.find("knob:" + name);
+    if (it == song.truth.end())
+        return Error::inFile(ErrorCode::Format, song.audio.string(),
+            "has no " + name + " in knobs.csv; " + option + " needs a world rendered by `tastemaker-cli world render`");
+    return it->second;
+}
 
 // The song's parts as the world's composer assigned them, or an error when they no longer match the render.
 Expected<AcousticExample> labelledExample(const analysis::WorldSong& song, analysis::AcousticInput input)
@@ -56,9 +65,10 @@ Expected<AcousticExample> labelledExample(const analysis::WorldSong& song, analy
         const int slot = channel.role == world::Role::Drums ? 4 : role; // chords, bass, lead, pad, drums
         example.parts[static_cast<size_t>(slot)] = channel.acoustic ? 1 : 0;
     }
-    const double written = song.truth.count("knob:acousticness") ? song.truth.at("knob:acousticness") : -1.0;
+    Expected<double> written = knobOf(song, "acousticness", "--fit-acoustic");
+    if (!written) return written.error();
     const double share = score.parts > 0 ? static_cast<double>(score.acousticParts) / score.parts : 0.0;
-    if (std::abs(written - share) > 1e-9)
+    if (std::abs(*written - share) > 1e-9)
         return Error::inFile(ErrorCode::Mismatch, where,
             "recomposed from its seed, has another share of acoustic parts than knobs.csv says; re-render the "
             "world with this build");
@@ -80,28 +90,25 @@ Expected<std::vector<analysis::WorldSong>> readWorlds(const std::vector<std::str
     return songs;
 }
 
-// Runs `read(i)` for every song on all cores; the first error stops the rest and is returned.
+// Runs `read(i)` for every song on all cores (forEachOnWorkers); the first error stops the rest and is returned.
 Expected<void> readInParallel(size_t count, const std::function<Expected<void>(size_t)>& read)
 {
-    std::atomic<size_t> next { 0 }, done { 0 };
-    std::mutex mutex;
-    std::optional<Error> failure;
-    auto work = [&] {
-        for (size_t i = next++; i < count; i = next++) {
-            Expected<void> ok = read(i);
-            std::lock_guard<std::mutex> lock(mutex);
-            if (!ok) {
-                if (!failure) failure = ok.error();
-                next = count;
-                return;
-            }
-            if (++done % 500 == 0 || done == count) std::fprintf(stderr, "read %zu/%zu songs\n", done.load(), count);
-        }
+    struct Failed {
+        Error error;
     };
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < std::max(1u, std::thread::hardware_concurrency()); ++t) threads.emplace_back(work);
-    for (std::thread& thread : threads) thread.join();
-    if (failure) return *failure;
+    std::atomic<size_t> done { 0 };
+    try {
+        forEachOnWorkers(static_cast<int64_t>(count),
+            static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), [&](int64_t i) {
+                Expected<void> ok = read(static_cast<size_t>(i));
+                if (!ok) throw Failed { ok.error() };
+                const size_t finished = ++done;
+                if (finished % 500 == 0 || finished == count)
+                    std::fprintf(stderr, "read %zu/%zu songs\n", finished, count);
+            });
+    } catch (const Failed& failed) {
+        return failed.error;
+    }
     return {};
 }
 
@@ -132,16 +139,6 @@ Expected<std::vector<AcousticExample>> worldExamples(const std::vector<std::stri
     });
 }
 
-// The generator's value `name` of a song (knobs.csv), or an error naming what `option` needs.
-Expected<double> knobOf(const analysis::WorldSong& song, const std::string& name, const char* option)
-{
-    auto it = song.truth.find("knob:" + name);
-    if (it == song.truth.end())
-        return Error::inFile(ErrorCode::Format, song.audio.string(),
-            "has no " + name + " in knobs.csv; " + option + " needs a world rendered by `tastemaker-cli world render`");
-    return it->second;
-}
-
 struct ModeSong {
     analysis::ModeFeatures features {};
     int minor = 0; // the truth: knobs.csv's mode is 0
@@ -170,12 +167,32 @@ int writeInc(const Args& args, const char* outOption, const std::string& text)
     return kExitOk;
 }
 
-std::string fitCommand(const Args& args, const char* fitOption, std::string extra)
+// The .inc file's comment: the command that fitted it (its worlds, and `options`), on how many songs, and
+// where the docs describe it.
+std::string fittedBy(
+    const Args& args, const char* fitOption, const std::string& options, size_t songs, const char* section)
 {
     std::string command = "tastemaker-cli analyse";
     for (const std::string& dir : args.getAll(fitOption)) command += std::string(" --") + fitOption + " " + dir;
     for (const std::string& dir : args.getAll("validate")) command += " --validate " + dir;
-    return command + extra;
+    return "Fitted by `" + command + options + "` on " + std::to_string(songs)
+        + " songs; see docs/analysis.md (section " + section + ").";
+}
+
+// --ridge for the logistic fits (default 0.001), not negative.
+Expected<double> logisticRidge(const Args& args)
+{
+    Expected<double> lambda = args.number("ridge", 1e-3);
+    if (!lambda) return lambda.error();
+    if (!(*lambda >= 0.0)) return Error { ErrorCode::InvalidArgument, "--ridge must not be negative" };
+    return *lambda;
+}
+
+std::string ridgeOption(double lambda)
+{
+    char text[48];
+    std::snprintf(text, sizeof text, " --ridge %g", lambda);
+    return text;
 }
 
 } // namespace
@@ -205,20 +222,16 @@ int runFitAcoustic(const Args& args)
     });
     if (!net) return reportError(net.error());
 
-    const std::string command = fitCommand(args, "fit-acoustic",
-        " --epochs " + std::to_string(options.epochs) + " --channels " + std::to_string(options.channels) + " --seed "
-            + std::to_string(options.seed));
-    const std::string text = analysis::acousticNetToInc(*net,
-        "Fitted by `" + command + "` on " + std::to_string(train->size())
-            + " songs; see docs/analysis.md (section Acousticness).");
-    return writeInc(args, "net-out", text);
+    const std::string fitted = " --epochs " + std::to_string(options.epochs) + " --channels "
+        + std::to_string(options.channels) + " --seed " + std::to_string(options.seed);
+    return writeInc(args, "net-out",
+        analysis::acousticNetToInc(*net, fittedBy(args, "fit-acoustic", fitted, train->size(), "Acousticness")));
 }
 
 int runFitMode(const Args& args)
 {
-    Expected<double> lambda = args.number("ridge", 1e-3);
+    Expected<double> lambda = logisticRidge(args);
     if (!lambda) return reportError(lambda.error());
-    if (!(*lambda >= 0.0)) return reportError(Error { ErrorCode::InvalidArgument, "--ridge must not be negative" });
     Expected<std::vector<ModeSong>> train = modeSongs(args.getAll("fit-mode"));
     if (!train) return reportError(train.error());
     Expected<std::vector<ModeSong>> validation = modeSongs(args.getAll("validate"));
@@ -246,20 +259,11 @@ int runFitMode(const Args& args)
         std::fprintf(stderr, "validation songs: ");
         accuracy(*validation);
     }
-    char ridge[32];
-    std::snprintf(ridge, sizeof ridge, "%g", *lambda);
-    const std::string text = analysis::modeModelToInc(model,
-        "Fitted by `" + fitCommand(args, "fit-mode", std::string(" --ridge ") + ridge) + "` on "
-            + std::to_string(train->size()) + " songs; see docs/analysis.md (section Mode).");
-    return writeInc(args, "mode-out", text);
+    return writeInc(args, "mode-out",
+        analysis::modeModelToInc(model, fittedBy(args, "fit-mode", ridgeOption(*lambda), train->size(), "Mode")));
 }
 
 namespace {
-
-bool within2Percent(double estimate, double truth)
-{
-    return truth > 0.0 && std::abs(estimate / truth - 1.0) <= 0.02;
-}
 
 struct TempoSong {
     analysis::TempoOctaveFeatures features {};
@@ -283,8 +287,8 @@ analysis::LogisticModel fitOctave(const std::vector<TempoSong>& songs, double fa
     std::vector<std::vector<double>> rows;
     std::vector<int> labels;
     for (const TempoSong& song : songs) {
-        const bool right = within2Percent(song.bpm, song.truth);
-        const bool off = within2Percent(song.bpm * factor, song.truth);
+        const bool right = analysis::tempoWithin2Percent(song.bpm, song.truth);
+        const bool off = analysis::tempoWithin2Percent(song.bpm * factor, song.truth);
         if (!right && !off) continue;
         rows.emplace_back(song.features.begin(), song.features.end());
         labels.push_back(off ? 1 : 0);
@@ -296,9 +300,8 @@ analysis::LogisticModel fitOctave(const std::vector<TempoSong>& songs, double fa
 
 int runFitTempo(const Args& args)
 {
-    Expected<double> lambda = args.number("ridge", 1e-3);
+    Expected<double> lambda = logisticRidge(args);
     if (!lambda) return reportError(lambda.error());
-    if (!(*lambda >= 0.0)) return reportError(Error { ErrorCode::InvalidArgument, "--ridge must not be negative" });
     Expected<std::vector<TempoSong>> train = tempoSongs(args.getAll("fit-tempo"));
     if (!train) return reportError(train.error());
     Expected<std::vector<TempoSong>> validation = tempoSongs(args.getAll("validate"));
@@ -316,8 +319,8 @@ int runFitTempo(const Args& args)
     auto report = [&](const char* what, const std::vector<TempoSong>& songs) {
         int before = 0, after = 0;
         for (const TempoSong& song : songs) {
-            before += within2Percent(song.bpm, song.truth);
-            after += within2Percent(analysis::correctedBpm(model, song.features, song.bpm), song.truth);
+            before += analysis::tempoWithin2Percent(song.bpm, song.truth);
+            after += analysis::tempoWithin2Percent(analysis::correctedBpm(model, song.features, song.bpm), song.truth);
         }
         const double n = std::max<size_t>(1, songs.size());
         std::fprintf(stderr, "%s: tempo within 2%% on %.4f of %zu songs (without the octave check: %.4f)\n", what,
@@ -325,12 +328,9 @@ int runFitTempo(const Args& args)
     };
     report("training songs", *train);
     if (!validation->empty()) report("validation songs", *validation);
-    char ridge[32];
-    std::snprintf(ridge, sizeof ridge, "%g", *lambda);
-    const std::string text = analysis::tempoOctaveModelToInc(model,
-        "Fitted by `" + fitCommand(args, "fit-tempo", std::string(" --ridge ") + ridge) + "` on "
-            + std::to_string(train->size()) + " songs; see docs/analysis.md (section Tempo octave).");
-    return writeInc(args, "tempo-out", text);
+    return writeInc(args, "tempo-out",
+        analysis::tempoOctaveModelToInc(
+            model, fittedBy(args, "fit-tempo", ridgeOption(*lambda), train->size(), "Tempo octave")));
 }
 
 } // namespace tmk::cli

@@ -182,7 +182,7 @@ std::string calibrationReport(const std::vector<WorldSong>& songs, const std::st
     int tempoHits = 0, octaveErrors = 0, modeHits = 0, acousticHits = 0;
     for (const WorldSong& s : songs) {
         const double truth = truthOf(s, "tempo"), est = s.measured.tempoBpm;
-        if (std::abs(est - truth) <= 0.02 * truth)
+        if (tempoWithin2Percent(est, truth))
             ++tempoHits;
         else if (std::abs(est - 2 * truth) <= 0.04 * truth || std::abs(est - truth / 2) <= 0.01 * truth)
             ++octaveErrors;

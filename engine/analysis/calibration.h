@@ -3,6 +3,7 @@
 // development worlds. Used by `tastemaker-cli analyse --calibrate / --fit`.
 #pragma once
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -31,6 +32,11 @@ std::string calibrationReport(const std::vector<WorldSong>& songs, const std::st
 std::vector<LinearModel> fitEstimators(const std::vector<WorldSong>& songs, double ridgeLambda, std::string& log);
 // The value a metric should recover: the generator's noiseless knob value when knobs.csv was read, else tracks.csv's.
 double truthOf(const WorldSong& song, const std::string& name);
+// The calibration's tempo hit: the estimate within 2% of the truth (an octave error is a miss).
+inline bool tempoWithin2Percent(double estimate, double truth)
+{
+    return truth > 0.0 && std::abs(estimate - truth) <= 0.02 * truth;
+}
 // The measured value of a 0..1 metric by name.
 double measuredMetric(const AudioMetrics& metrics, const std::string& name);
 
