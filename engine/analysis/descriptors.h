@@ -68,6 +68,11 @@ struct TempoEstimate {
 
 // x minus its moving average over +-halfWindow frames, half-wave rectified (the onset envelopes' trend).
 std::vector<double> detrendEnvelope(std::span<const double> x, int halfWindow);
+// The onset envelopes' detrending half-window: 0.25 s (a 0.5 s moving average) in frames.
+inline int onsetTrendHalfWindow(double frameRateHz)
+{
+    return static_cast<int>(std::lround(0.25 * frameRateHz));
+}
 
 // Autocorrelation of the onset envelope with an octave check; `frameRateHz` is the envelope's rate.
 TempoEstimate estimateTempo(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz);

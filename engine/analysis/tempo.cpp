@@ -150,7 +150,7 @@ void measurePhase(const std::vector<double>& envelope, double period, TempoEstim
 TempoEstimate estimateTempo(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz)
 {
     TempoEstimate estimate;
-    const int halfWindow = static_cast<int>(std::lround(0.25 * frameRateHz));
+    const int halfWindow = onsetTrendHalfWindow(frameRateHz);
     std::vector<double> envelope = detrendEnvelope(onset, halfWindow);
     const std::vector<double> low = detrendEnvelope(lowOnset, halfWindow);
     for (size_t t = 0; t < envelope.size() && t < low.size(); ++t) envelope[t] += kLowBandWeight * low[t];

@@ -10,20 +10,31 @@ namespace {
 
 constexpr double kMultiples[] = { 0.25, 1.0 / 3.0, 0.5, 2.0 / 3.0, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0 };
 
-// The largest normalised autocorrelation of x within 2% of `lag` frames (0 when x is silent).
-double peakNear(const std::vector<double>& x, double lag)
-{
-    const int n = static_cast<int>(x.size());
+// A detrended onset envelope and its mean power (the autocorrelation at lag 0).
+struct Envelope {
+    std::vector<double> x;
     double power = 0.0;
-    for (double v : x) power += v * v;
-    power /= std::max(n, 1);
-    if (power <= 1e-12) return 0.0;
+};
+
+Envelope envelope(std::span<const double> onset, int halfWindow)
+{
+    Envelope e { detrendEnvelope(onset, halfWindow), 0.0 };
+    for (double v : e.x) e.power += v * v;
+    e.power /= std::max<size_t>(e.x.size(), 1);
+    return e;
+}
+
+// The largest normalised autocorrelation of the envelope within 2% of `lag` frames (0 when it is silent).
+double peakNear(const Envelope& e, double lag)
+{
+    const int n = static_cast<int>(e.x.size());
+    if (e.power <= 1e-12) return 0.0;
     double best = 0.0;
     for (int l = static_cast<int>(std::floor(lag * 0.98)); l <= static_cast<int>(std::ceil(lag * 1.02)); ++l) {
         if (l < 1 || l >= n - 1) continue;
         double sum = 0.0;
-        for (int t = 0; t + l < n; ++t) sum += x[t] * x[t + l];
-        best = std::max(best, sum / (n - l) / power);
+        for (int t = 0; t + l < n; ++t) sum += e.x[t] * e.x[t + l];
+        best = std::max(best, sum / (n - l) / e.power);
     }
     return best;
 }
@@ -37,9 +48,8 @@ TempoOctaveFeatures tempoOctaveFeatures(const FrameDescriptors& frames, const Te
     f[1] = tempo.lowPulseClarity;
     f[2] = tempo.phasePeakiness;
     f[3] = tempo.swing;
-    const int halfWindow = static_cast<int>(std::lround(0.25 * frames.frameRateHz));
-    const std::vector<double> full = detrendEnvelope(frames.onset, halfWindow);
-    const std::vector<double> low = detrendEnvelope(frames.lowOnset, halfWindow);
+    const int halfWindow = onsetTrendHalfWindow(frames.frameRateHz);
+    const Envelope full = envelope(frames.onset, halfWindow), low = envelope(frames.lowOnset, halfWindow);
     const double bpm = std::max(tempo.bpm, 1.0);
     const double period = 60.0 * frames.frameRateHz / bpm;
     for (size_t i = 0; i < std::size(kMultiples); ++i) {
