@@ -23,6 +23,23 @@ void addBurst(std::vector<float>& out, size_t at, double hz, double decaySeconds
     }
 }
 
+// A groove on the eighth notes of `bpm`: `hits(out, step, seconds, sample, noise)` adds each step's sounds,
+// then every step gets a closed hi-hat (a 10 ms noise burst).
+template <typename Hits>
+std::vector<float> eighthNoteGroove(double bpm, double seconds, int sampleRate, unsigned seed, const Hits& hits)
+{
+    std::vector<float> out(static_cast<size_t>(seconds * sampleRate), 0.0f);
+    std::mt19937 noise(seed);
+    const double eighth = 30.0 / bpm;
+    int step = 0;
+    for (double t = 0.0; t < seconds; t += eighth, ++step) {
+        const size_t at = static_cast<size_t>(t * sampleRate);
+        hits(out, step, t, at, noise);
+        addBurst(out, at, 0.0, 0.01, 0.08, sampleRate, &noise);
+    }
+    return out;
+}
+
 } // namespace
 
 std::vector<float> clickTrack(double bpm, double seconds, int sampleRate)
@@ -36,36 +53,24 @@ std::vector<float> clickTrack(double bpm, double seconds, int sampleRate)
 
 std::vector<float> drumPattern(double bpm, double seconds, int sampleRate)
 {
-    std::vector<float> out(static_cast<size_t>(seconds * sampleRate), 0.0f);
-    std::mt19937 noise(7);
-    const double eighth = 30.0 / bpm;
-    int step = 0;
-    for (double t = 0.0; t < seconds; t += eighth, ++step) {
-        const size_t at = static_cast<size_t>(t * sampleRate);
-        if (step % 8 == 0 || step % 8 == 4) addBurst(out, at, 60.0, 0.08, 0.6, sampleRate, nullptr);
-        if (step % 8 == 2 || step % 8 == 6) addBurst(out, at, 0.0, 0.05, 0.3, sampleRate, &noise);
-        addBurst(out, at, 0.0, 0.01, 0.08, sampleRate, &noise);
-    }
-    return out;
+    return eighthNoteGroove(
+        bpm, seconds, sampleRate, 7, [&](std::vector<float>& out, int step, double, size_t at, std::mt19937& noise) {
+            if (step % 8 == 0 || step % 8 == 4) addBurst(out, at, 60.0, 0.08, 0.6, sampleRate, nullptr);
+            if (step % 8 == 2 || step % 8 == 6) addBurst(out, at, 0.0, 0.05, 0.3, sampleRate, &noise);
+        });
 }
 
 std::vector<float> oneDrop(double bpm, double seconds, int sampleRate)
 {
-    std::vector<float> out(static_cast<size_t>(seconds * sampleRate), 0.0f);
-    std::mt19937 noise(11);
-    const double eighth = 30.0 / bpm;
-    int step = 0;
-    for (double t = 0.0; t < seconds; t += eighth, ++step) {
-        const size_t at = static_cast<size_t>(t * sampleRate);
-        if (step % 8 == 4) {
-            addBurst(out, at, 60.0, 0.1, 0.6, sampleRate, nullptr);
-            addBurst(out, at, 0.0, 0.06, 0.3, sampleRate, &noise);
-        }
-        if (step % 2 == 1)
-            for (int note : { 62, 65, 69 }) addTone(out, note, t, 0.12, 0.08, sampleRate);
-        addBurst(out, at, 0.0, 0.01, 0.08, sampleRate, &noise);
-    }
-    return out;
+    return eighthNoteGroove(
+        bpm, seconds, sampleRate, 11, [&](std::vector<float>& out, int step, double t, size_t at, std::mt19937& noise) {
+            if (step % 8 == 4) {
+                addBurst(out, at, 60.0, 0.1, 0.6, sampleRate, nullptr);
+                addBurst(out, at, 0.0, 0.06, 0.3, sampleRate, &noise);
+            }
+            if (step % 2 == 1)
+                for (int note : { 62, 65, 69 }) addTone(out, note, t, 0.12, 0.08, sampleRate);
+        });
 }
 
 void addTone(std::vector<float>& out, int midi, double startSeconds, double seconds, double amplitude, int sampleRate)
