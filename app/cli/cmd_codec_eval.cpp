@@ -43,6 +43,12 @@ int runCodecEval(const Args& args)
     if (!ids) return reportError(ids.error());
     std::vector<std::string> heldOut = heldOutSongIds(*ids, static_cast<uint64_t>(*seed));
     if (static_cast<long long>(heldOut.size()) > *limit) heldOut.resize(static_cast<size_t>(*limit));
+    Expected<long long> codebooks = args.integer("codebooks", 0);
+    if (!codebooks) return reportError(codebooks.error());
+    if (*codebooks < 0 || *codebooks > codec->codebookCount())
+        return reportError(Error { ErrorCode::InvalidArgument,
+            "--codebooks must be between 1 and the codec's " + std::to_string(codec->codebookCount()) });
+    const TrainedCodec::RoundTripOptions tripOptions { static_cast<int>(*codebooks), args.has("unquantized") };
     const auto out = args.get("out");
     if (out) fs::create_directories(fs::path(*out) / "reconstructed");
 
@@ -55,7 +61,7 @@ int runCodecEval(const Args& args)
         const fs::path path = world / "audio" / (id + ".wav");
         Expected<std::vector<float>> audio = readAudioMono(path, codec->sampleRate());
         if (!audio) return reportError(audio.error());
-        Expected<TrainedCodec::RoundTrip> trip = codec->roundTrip(*audio);
+        Expected<TrainedCodec::RoundTrip> trip = codec->roundTrip(*audio, tripOptions);
         if (!trip) return reportError(trip.error());
         const AudioMetrics a = analyseSignal(*audio, codec->sampleRate());
         const AudioMetrics b = analyseSignal(trip->audio, codec->sampleRate());
@@ -104,6 +110,8 @@ Command codecEvalCommand()
         { "seed", OptionKind::Value, "S", "the training seed (it decides the held-out songs; default 0)" },
         { "songs", OptionKind::Value, "N", "evaluate at most N held-out songs (default 100)" },
         { "out", OptionKind::Value, "DIR", "write codec-eval.csv and the reconstructions here" },
+        { "codebooks", OptionKind::Value, "N", "decode with the first N codebooks only (default: all)" },
+        { "unquantized", OptionKind::Flag, "", "decode the encoder's latent itself, without the quantizer" },
     };
     command.run = runCodecEval;
     return command;

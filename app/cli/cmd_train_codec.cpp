@@ -17,6 +17,7 @@ Expected<CodecTrainOptions> codecOptionsFrom(const Args& args)
     if (auto world = args.get("world")) options.worldDir = *world;
     options.outDir = *args.get("out");
     options.resume = args.has("resume");
+    if (auto init = args.get("init-from")) options.initFrom = *init;
     options.dataDependentInit = !args.has("no-data-init");
     TMK_TRY(args.readIntegers(
         { { "steps", &options.steps }, { "batch", &options.batch }, { "checkpoint-every", &options.checkpointEvery },
@@ -81,6 +82,8 @@ Command trainCodecCommand()
         { "w-sc", OptionKind::Value, "W", "weight of the spectral-convergence term (default 2)" },
         { "w-commitment", OptionKind::Value, "W", "weight of the RVQ commitment term (default 1)" },
         { "no-data-init", OptionKind::Flag, "", "keep PyTorch's default initialisation (no data-dependent init)" },
+        { "init-from", OptionKind::Value, "PATH",
+            "start a fresh run from this codec's weights (a codec or model folder of the same shape)" },
         { "resume", OptionKind::Flag, "", "continue from DIR/checkpoint.safetensors when it exists" },
         { "threads", OptionKind::Value, "N", "intra-op threads (default: libtorch's)" },
     };

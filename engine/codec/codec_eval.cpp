@@ -71,7 +71,12 @@ int TrainedCodec::sampleRate() const
     return static_cast<int>(m_impl->codec.sampleRate());
 }
 
-Expected<TrainedCodec::RoundTrip> TrainedCodec::roundTrip(std::span<const float> audio) const
+int TrainedCodec::codebookCount() const
+{
+    return static_cast<int>(m_impl->codec.codebookCount());
+}
+
+Expected<TrainedCodec::RoundTrip> TrainedCodec::roundTrip(std::span<const float> audio, RoundTripOptions options) const
 {
     if (audio.size() < 1024) return Error { ErrorCode::InvalidArgument, "a round trip needs at least 1024 samples" };
     try {
@@ -79,7 +84,11 @@ Expected<TrainedCodec::RoundTrip> TrainedCodec::roundTrip(std::span<const float>
         const Encodec& codec = m_impl->codec;
         const auto length = static_cast<int64_t>(audio.size());
         at::Tensor input = at::from_blob(const_cast<float*>(audio.data()), { 1, 1, length }, at::kFloat).clone();
-        at::Tensor output = codec.decode(codec.encode(input, codec.codebookCount())).narrow(2, 0, length).contiguous();
+        const int64_t codebooks = options.codebooks > 0 ? std::min<int64_t>(options.codebooks, codec.codebookCount())
+                                                        : codec.codebookCount();
+        at::Tensor decoded = options.unquantized ? codec.decodeLatent(codec.encodeLatent(input))
+                                                 : codec.decode(codec.encode(input, codebooks));
+        at::Tensor output = decoded.narrow(2, 0, length).contiguous();
         RoundTrip result;
         result.audio.assign(output.data_ptr<float>(), output.data_ptr<float>() + length);
         auto melDb = [&](const at::Tensor& x) {

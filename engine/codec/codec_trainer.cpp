@@ -86,7 +86,8 @@ struct Trainer {
     std::vector<float> trainStep(const std::vector<encodec::Song>& songs)
     {
         const at::Tensor audio = encodec::randomCrops(songs, options.batch, cropSamples, options.seed, 2 * step);
-        if (step == 0 && options.dataDependentInit) { // a fresh run (a resumed one starts after step 0)
+        if (step == 0 && options.dataDependentInit
+            && options.initFrom.empty()) { // a fresh run (a resumed one starts after step 0)
             codec.dataDependentInit(audio);
             at::NoGradGuard noGrad;
             const std::vector<at::Tensor> params = codec.parameterTensors();
@@ -153,8 +154,36 @@ struct Trainer {
     }
 
     Expected<void> loadCheckpoint(const fs::path& path);
+    Expected<void> loadInitialWeights(const fs::path& path);
     Expected<void> writeOutputs(const fs::path& dir) const;
 };
+
+Expected<void> Trainer::loadInitialWeights(const fs::path& path)
+{
+    std::error_code error;
+    const fs::path file = fs::is_directory(path, error) ? path / "model.safetensors" : path;
+    Expected<WeightStore> store = WeightStore::open(file, WeightResidence::Copied);
+    if (!store) return store.error();
+    const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat);
+    std::map<std::string, at::Tensor> state;
+    for (const auto& p : codec.parameters()) {
+        if (!store->contains(p.name))
+            return Error::inFile(ErrorCode::Format, file.string(), "has no codec tensor " + p.name);
+        Expected<at::Tensor> value = store->get(p.name, p.value.sizes().vec(), f32);
+        if (!value) return value.error();
+        state[p.name] = *value;
+    }
+    for (const auto& b : codec.buffers()) {
+        Expected<at::Tensor> value = store->get(b.name, b.value.sizes().vec(), f32);
+        if (!value) return value.error();
+        state[b.name] = *value;
+    }
+    TMK_TRY(codec.loadStateDict(state, file.string()));
+    at::NoGradGuard noGrad;
+    const std::vector<at::Tensor> params = codec.parameterTensors();
+    for (size_t i = 0; i < ema.size(); ++i) ema[i].copy_(params[i].detach());
+    return {};
+}
 
 Expected<void> Trainer::loadCheckpoint(const fs::path& path)
 {
@@ -250,7 +279,10 @@ Expected<CodecTrainResult> trainCodec(
     const fs::path checkpoint = options.outDir / "checkpoint.safetensors";
     try {
         Trainer trainer(options, config);
-        if (options.resume && fs::exists(checkpoint)) TMK_TRY(trainer.loadCheckpoint(checkpoint));
+        if (options.resume && fs::exists(checkpoint))
+            TMK_TRY(trainer.loadCheckpoint(checkpoint));
+        else if (!options.initFrom.empty())
+            TMK_TRY(trainer.loadInitialWeights(options.initFrom));
         const int64_t first = trainer.step;
         const int64_t evalEvery = options.evalEvery > 0 ? options.evalEvery : options.checkpointEvery;
         const auto start = SteadyClock::now();

@@ -12,6 +12,7 @@
 #include <ATen/ops/allclose.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/equal.h>
+#include <ATen/ops/from_blob.h>
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
 #include <ATen/ops/zeros.h>
@@ -289,4 +290,70 @@ TEST(CodecTrain, CheckpointWritesAreAtomic)
     EXPECT_EQ(names, (std::vector<std::string> { "checkpoint.safetensors", "codec", "loss.csv", "loss.png" }))
         << "no temporary file is left behind";
     ASSERT_TRUE(trainCodec(more)) << "and training resumes from it";
+}
+
+TEST(CodecTrain, InitFromStartsAtTheGivenCodec)
+{
+    const fs::path audio = writeSineSongs("codec_init_audio", 3);
+    const fs::path source = test::freshOutDir("codec_init_source");
+    ASSERT_TRUE(trainCodec(tinyOptions(audio, source, 6)));
+    // One step at learning rate 0 from the source codec: the exported weights are the source's own.
+    const fs::path out = test::freshOutDir("codec_init_out");
+    CodecTrainOptions options = tinyOptions(audio, out, 1);
+    options.initFrom = source / "codec";
+    options.learningRate = 0.0;
+    ASSERT_TRUE(trainCodec(options));
+    Expected<SafetensorsCheckpoint> a = SafetensorsCheckpoint::open(source / "codec" / "model.safetensors");
+    Expected<SafetensorsCheckpoint> b = SafetensorsCheckpoint::open(out / "codec" / "model.safetensors");
+    ASSERT_TRUE(a && b);
+    int compared = 0;
+    for (const std::string& name : a->names()) {
+        if (name.find(".quantizer.") != std::string::npos) continue; // the EMA codebooks move with the batch
+        const auto x = a->find(name).data(), y = b->find(name).data();
+        ASSERT_EQ(x.size(), y.size()) << name;
+        EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin())) << name << " is not the source's";
+        ++compared;
+    }
+    EXPECT_GT(compared, 10);
+    const auto rows = readLossCsv(out / "loss.csv");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_LT(rows[0][1], readLossCsv(source / "loss.csv")[0][1]) << "it starts where the source ended, not afresh";
+
+    // A codec of another shape is refused with the file named.
+    CodecTrainOptions other = tinyOptions(audio, test::freshOutDir("codec_init_other"), 1);
+    other.shape.hiddenSize = 16;
+    other.initFrom = source / "codec";
+    Expected<CodecTrainResult> refused = trainCodec(other);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("model.safetensors"), std::string::npos) << refused.error().message;
+}
+
+TEST(CodecTrain, RoundTripWithFewerCodebooksOrNoQuantizer)
+{
+    const fs::path audio = writeSineSongs("codec_trip_audio", 3);
+    const fs::path out = test::freshOutDir("codec_trip");
+    ASSERT_TRUE(trainCodec(tinyOptions(audio, out, 6)));
+    Expected<TrainedCodec> codec = TrainedCodec::load(out / "codec");
+    ASSERT_TRUE(codec) << codec.error().message;
+    EXPECT_EQ(codec->codebookCount(), 2);
+    Expected<std::vector<float>> song = readAudioMono(audio / "song0.wav", 16000);
+    ASSERT_TRUE(song);
+    Expected<TrainedCodec::RoundTrip> all = codec->roundTrip(*song);
+    Expected<TrainedCodec::RoundTrip> one = codec->roundTrip(*song, { 1, false });
+    Expected<TrainedCodec::RoundTrip> latent = codec->roundTrip(*song, { 0, true });
+    ASSERT_TRUE(all && one && latent);
+    ASSERT_EQ(one->audio.size(), song->size());
+    ASSERT_EQ(latent->audio.size(), song->size());
+    EXPECT_NE(all->audio, one->audio);
+    EXPECT_NE(all->audio, latent->audio);
+    // Each decodes what the engine's codec decodes from the same codes or latent.
+    Expected<Encodec> engine = encodec::loadEncodecFolder(out / "codec", kF32);
+    ASSERT_TRUE(engine);
+    const at::Tensor input = at::from_blob(song->data(), { 1, 1, static_cast<int64_t>(song->size()) }, kF32);
+    const at::Tensor expected = engine->decodeLatent(engine->encodeLatent(input)).narrow(2, 0, input.size(2));
+    const at::Tensor got = at::from_blob(latent->audio.data(), { 1, 1, input.size(2) }, kF32);
+    EXPECT_TRUE(at::allclose(expected, got, 1e-5, 1e-6));
+    const at::Tensor expectedOne = engine->decode(engine->encode(input, 1)).narrow(2, 0, input.size(2));
+    const at::Tensor gotOne = at::from_blob(one->audio.data(), { 1, 1, input.size(2) }, kF32);
+    EXPECT_TRUE(at::allclose(expectedOne, gotOne, 1e-5, 1e-6));
 }

@@ -51,6 +51,9 @@ struct CodecTrainOptions {
     double maxGradNorm = 1.0;
     CodecLossMix loss;
     bool dataDependentInit = true; // weight-norm data-dependent initialisation on the first batch
+    // A fresh run starts from these weights instead (a codec folder or a model folder's model.safetensors
+    // with the same shape, e.g. models/demo): parameters, EMA and codebooks; Adam starts afresh.
+    std::filesystem::path initFrom;
     double weightEma = 0.999; // EMA of the weights (what is saved)
     double heldOutFraction = 0.1;
     int64_t checkpointEvery = 200;
@@ -95,7 +98,15 @@ public:
     // Encodes `audio` (mono, at sampleRate()) with every codebook and decodes it again. The log-mel distance:
     // 64-band HTK mel power spectra (n_fft 1024, hop 256, Hann) of both signals in dB, each clamped at 80 dB
     // below the input's loudest band-frame, and the mean absolute difference over every band and frame.
-    Expected<RoundTrip> roundTrip(std::span<const float> audio) const;
+    // `codebooks` > 0 uses only the first that many codebooks; `unquantized` decodes the encoder's latent
+    // itself (no quantizer: what the codec's bitrate costs).
+    struct RoundTripOptions {
+        int codebooks = 0;
+        bool unquantized = false;
+    };
+    Expected<RoundTrip> roundTrip(std::span<const float> audio, RoundTripOptions options) const;
+    Expected<RoundTrip> roundTrip(std::span<const float> audio) const { return roundTrip(audio, {}); }
+    int codebookCount() const;
 
     struct Impl;
 
