@@ -71,6 +71,7 @@ AudioMetrics analyseAtAnalysisRate(std::span<const float> mono, double loudnessL
     const FrameDescriptors frames = computeFrameDescriptors(mono, kAnalysisSampleRate);
     TempoEstimate tempo = estimateTempo(frames.onset, frames.lowOnset, frames.frameRateHz);
     tempo.bpm = correctedBpm(committedTempoOctaveModel(), tempoOctaveFeatures(frames, tempo), tempo.bpm);
+    tempo.bpm = fitBeatGrid(frames.onset, frames.lowOnset, frames.frameRateHz, tempo.bpm);
     KeyEstimate key = estimateKey(mono, kAnalysisSampleRate);
     applyModeModel(committedModeModel(), key);
     AudioMetrics m;

@@ -76,6 +76,10 @@ inline int onsetTrendHalfWindow(double frameRateHz)
 
 // Autocorrelation of the onset envelope with an octave check; `frameRateHz` is the envelope's rate.
 TempoEstimate estimateTempo(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz);
+// The beat period fitted to the whole song: the steady pulse train (period and phase) within 7% of `bpm` whose
+// beats land on the most onset energy (the envelope smoothed by 24 ms). A tempo read from the autocorrelation's
+// first few peaks drifts when the notes are loosely timed; the song's 20 to 40 beats pin the period down.
+double fitBeatGrid(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz, double bpm);
 
 struct KeyEstimate {
     int tonic = 0; // pitch class, 0 = C

@@ -31,6 +31,11 @@ constexpr int kPhaseBins = 24;
 constexpr double kHalfTimeMinBpm = 110.0;
 constexpr double kHalfTimeMaxSubdivision = 0.2;
 constexpr double kHalfTimeMinBarGain = 0.07;
+// The beat-grid fit: periods within 7% of the estimate, in steps of 0.2%, on the envelope smoothed by a
+// Gaussian of 24 ms (the world's loosest notes are up to 45 ms early or late).
+constexpr double kGridSearchRange = 0.07;
+constexpr double kGridSearchStep = 0.002;
+constexpr double kGridSmoothingSeconds = 0.024;
 
 } // namespace
 
@@ -48,6 +53,16 @@ std::vector<double> detrendEnvelope(std::span<const double> x, int halfWindow)
 }
 
 namespace {
+
+// The envelope estimateTempo reads: the detrended full-band onsets plus half the detrended low band.
+std::vector<double> pulseEnvelope(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz)
+{
+    const int halfWindow = onsetTrendHalfWindow(frameRateHz);
+    std::vector<double> envelope = detrendEnvelope(onset, halfWindow);
+    const std::vector<double> low = detrendEnvelope(lowOnset, halfWindow);
+    for (size_t t = 0; t < envelope.size() && t < low.size(); ++t) envelope[t] += kLowBandWeight * low[t];
+    return envelope;
+}
 
 // r[L] = mean of x[t] x[t + L], divided by r[0]; empty when x is silent.
 std::vector<double> autocorrelation(const std::vector<double>& x, int maxLag)
@@ -150,10 +165,8 @@ void measurePhase(const std::vector<double>& envelope, double period, TempoEstim
 TempoEstimate estimateTempo(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz)
 {
     TempoEstimate estimate;
-    const int halfWindow = onsetTrendHalfWindow(frameRateHz);
-    std::vector<double> envelope = detrendEnvelope(onset, halfWindow);
-    const std::vector<double> low = detrendEnvelope(lowOnset, halfWindow);
-    for (size_t t = 0; t < envelope.size() && t < low.size(); ++t) envelope[t] += kLowBandWeight * low[t];
+    const std::vector<double> envelope = pulseEnvelope(onset, lowOnset, frameRateHz);
+    const std::vector<double> low = detrendEnvelope(lowOnset, onsetTrendHalfWindow(frameRateHz));
     const int minLag = static_cast<int>(std::floor(60.0 * frameRateHz / kMaxBpm));
     const int maxLag = static_cast<int>(std::ceil(60.0 * frameRateHz / kMinBpm));
     const std::vector<double> r = autocorrelation(envelope, 4 * maxLag + 8);
@@ -186,6 +199,55 @@ TempoEstimate estimateTempo(std::span<const double> onset, std::span<const doubl
     estimate.lowPulseClarity = lowR.empty() ? 0.0 : std::clamp(at(lowR, maxNear(lowR, bestLag, 1)), 0.0, 1.0);
     measurePhase(envelope, period, estimate);
     return estimate;
+}
+
+double fitBeatGrid(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz, double bpm)
+{
+    if (bpm <= 0.0) return bpm;
+    const std::vector<double> raw = pulseEnvelope(onset, lowOnset, frameRateHz);
+    const int n = static_cast<int>(raw.size());
+    const double period0 = 60.0 * frameRateHz / bpm;
+    if (n < 4 * period0) return bpm; // too few beats to fit
+    // Smooth by a Gaussian of 24 ms: loosely timed notes still add up near their beat.
+    const double sigma = kGridSmoothingSeconds * frameRateHz;
+    const int radius = static_cast<int>(std::ceil(3.0 * sigma));
+    std::vector<double> kernel(2 * radius + 1);
+    for (int i = -radius; i <= radius; ++i) kernel[i + radius] = std::exp(-0.5 * (i / sigma) * (i / sigma));
+    std::vector<double> smooth(n, 0.0);
+    for (int t = 0; t < n; ++t)
+        for (int i = -radius; i <= radius; ++i)
+            if (t + i >= 0 && t + i < n) smooth[t] += kernel[i + radius] * raw[t + i];
+    auto sample = [&](double position) {
+        const int i = static_cast<int>(position);
+        const double f = position - i;
+        return i + 1 < n ? (1.0 - f) * smooth[i] + f * smooth[i + 1] : smooth[n - 1];
+    };
+    // The mean envelope on the beats of the best phase, for a period.
+    auto score = [&](double period) {
+        double best = 0.0;
+        for (double phase = 0.0; phase < period; phase += 0.5) {
+            double sum = 0.0;
+            int beats = 0;
+            for (double t = phase; t < n - 1; t += period, ++beats) sum += sample(t);
+            if (beats > 0) best = std::max(best, sum / beats);
+        }
+        return best;
+    };
+    const int steps = static_cast<int>(std::lround(kGridSearchRange / kGridSearchStep));
+    std::vector<double> scores(2 * steps + 1);
+    int bestStep = steps;
+    for (int s = -steps; s <= steps; ++s) {
+        scores[s + steps] = score(period0 * (1.0 + s * kGridSearchStep));
+        if (scores[s + steps] > scores[bestStep]) bestStep = s + steps;
+    }
+    if (scores[bestStep] <= 0.0) return bpm;
+    double offset = bestStep - steps;
+    if (bestStep > 0 && bestStep < 2 * steps) { // a parabola through the neighbours
+        const double a = scores[bestStep - 1], b = scores[bestStep], c = scores[bestStep + 1];
+        const double denominator = a - 2.0 * b + c;
+        if (std::abs(denominator) > 1e-12) offset += std::clamp(0.5 * (a - c) / denominator, -0.5, 0.5);
+    }
+    return 60.0 * frameRateHz / (period0 * (1.0 + offset * kGridSearchStep));
 }
 
 } // namespace tmk::analysis

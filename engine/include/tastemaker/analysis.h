@@ -28,7 +28,7 @@ const std::array<const char*, kAnalysisFeatureCount>& analysisFeatureNames();
 // What measures: the DSP's version (kAnalyserVersion, raised whenever a descriptor or estimator changes) and a
 // fingerprint of the learned models, e.g. "analyser 2, models sha256:<16 hex digits>". A steering report
 // records it, and a resumed report refuses clips that another analyser measured.
-inline constexpr int kAnalyserVersion = 3;
+inline constexpr int kAnalyserVersion = 4;
 std::string analyserIdentity();
 
 struct AudioMetrics {
