@@ -36,6 +36,8 @@ constexpr double kHalfTimeMinBarGain = 0.07;
 constexpr double kGridSearchRange = 0.07;
 constexpr double kGridSearchStep = 0.002;
 constexpr double kGridSmoothingSeconds = 0.024;
+// A recording longer than 1.5 windows of 20 s is fitted window by window (tempo may drift through a song).
+constexpr double kGridWindowSeconds = 20.0;
 
 } // namespace
 
@@ -201,22 +203,14 @@ TempoEstimate estimateTempo(std::span<const double> onset, std::span<const doubl
     return estimate;
 }
 
-double fitBeatGrid(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz, double bpm)
+namespace {
+
+// The steady pulse period (frames) within kGridSearchRange of `period0` whose best phase puts the most of the
+// smoothed envelope on its beats; 0 when the window holds no onsets or fewer than 4 beats.
+double fitPeriod(std::span<const double> smooth, double period0)
 {
-    if (bpm <= 0.0) return bpm;
-    const std::vector<double> raw = pulseEnvelope(onset, lowOnset, frameRateHz);
-    const int n = static_cast<int>(raw.size());
-    const double period0 = 60.0 * frameRateHz / bpm;
-    if (n < 4 * period0) return bpm; // too few beats to fit
-    // Smooth by a Gaussian of 24 ms: loosely timed notes still add up near their beat.
-    const double sigma = kGridSmoothingSeconds * frameRateHz;
-    const int radius = static_cast<int>(std::ceil(3.0 * sigma));
-    std::vector<double> kernel(2 * radius + 1);
-    for (int i = -radius; i <= radius; ++i) kernel[i + radius] = std::exp(-0.5 * (i / sigma) * (i / sigma));
-    std::vector<double> smooth(n, 0.0);
-    for (int t = 0; t < n; ++t)
-        for (int i = -radius; i <= radius; ++i)
-            if (t + i >= 0 && t + i < n) smooth[t] += kernel[i + radius] * raw[t + i];
+    const int n = static_cast<int>(smooth.size());
+    if (n < 4 * period0) return 0.0;
     auto sample = [&](double position) {
         const int i = static_cast<int>(position);
         const double f = position - i;
@@ -240,14 +234,52 @@ double fitBeatGrid(std::span<const double> onset, std::span<const double> lowOns
         scores[s + steps] = score(period0 * (1.0 + s * kGridSearchStep));
         if (scores[s + steps] > scores[bestStep]) bestStep = s + steps;
     }
-    if (scores[bestStep] <= 0.0) return bpm;
+    if (scores[bestStep] <= 0.0) return 0.0;
     double offset = bestStep - steps;
     if (bestStep > 0 && bestStep < 2 * steps) { // a parabola through the neighbours
         const double a = scores[bestStep - 1], b = scores[bestStep], c = scores[bestStep + 1];
         const double denominator = a - 2.0 * b + c;
         if (std::abs(denominator) > 1e-12) offset += std::clamp(0.5 * (a - c) / denominator, -0.5, 0.5);
     }
-    return 60.0 * frameRateHz / (period0 * (1.0 + offset * kGridSearchStep));
+    return period0 * (1.0 + offset * kGridSearchStep);
+}
+
+} // namespace
+
+double fitBeatGrid(std::span<const double> onset, std::span<const double> lowOnset, double frameRateHz, double bpm)
+{
+    if (bpm <= 0.0) return bpm;
+    const std::vector<double> raw = pulseEnvelope(onset, lowOnset, frameRateHz);
+    const int n = static_cast<int>(raw.size());
+    // Smooth by a Gaussian of 24 ms: loosely timed notes still add up near their beat.
+    const double sigma = kGridSmoothingSeconds * frameRateHz;
+    const int radius = static_cast<int>(std::ceil(3.0 * sigma));
+    std::vector<double> kernel(2 * radius + 1);
+    for (int i = -radius; i <= radius; ++i) kernel[i + radius] = std::exp(-0.5 * (i / sigma) * (i / sigma));
+    std::vector<double> smooth(n, 0.0);
+    for (int t = 0; t < n; ++t)
+        for (int i = -radius; i <= radius; ++i)
+            if (t + i >= 0 && t + i < n) smooth[t] += kernel[i + radius] * raw[t + i];
+    // One fit over a clip of up to 1.5 windows; over a longer recording, whose players may speed up or slow
+    // down, one fit per window (half-overlapping, the last one ending with the recording) and their median.
+    const double period0 = 60.0 * frameRateHz / bpm;
+    const int window = static_cast<int>(std::lround(kGridWindowSeconds * frameRateHz));
+    std::vector<double> periods;
+    if (n <= 3 * window / 2) {
+        periods.push_back(fitPeriod(smooth, period0));
+    } else {
+        std::vector<int> starts;
+        for (int start = 0; start + window <= n; start += window / 2) starts.push_back(start);
+        if (starts.back() + window < n) starts.push_back(n - window);
+        for (int start : starts)
+            periods.push_back(fitPeriod(std::span<const double>(smooth).subspan(start, window), period0));
+    }
+    std::erase(periods, 0.0);
+    if (periods.empty()) return bpm;
+    std::sort(periods.begin(), periods.end());
+    const size_t m = periods.size();
+    const double period = m % 2 ? periods[m / 2] : 0.5 * (periods[m / 2 - 1] + periods[m / 2]);
+    return 60.0 * frameRateHz / period;
 }
 
 } // namespace tmk::analysis

@@ -121,5 +121,24 @@ TEST(BeatGrid, PinsTheTempoOfLooselyTimedNotes)
     EXPECT_EQ(fitBeatGrid(notes, none, 125.0, 0.0), 0.0);
 }
 
+TEST(BeatGrid, FollowsARecordingWhoseTempoDrifts)
+{
+    // Three minutes whose beat speeds up steadily from 114 to 126 BPM (a band rushing): one steady grid over
+    // the whole recording fits none of it well; the median of 20 s windows is the middle tempo.
+    constexpr double kRate = 125.0;
+    std::vector<double> envelope(static_cast<size_t>(180.0 * kRate), 0.0);
+    std::mt19937 random(5);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    for (double t = 0.2; t < 179.5;) {
+        envelope[static_cast<size_t>(std::lround(t * kRate))] += 0.5 + unit(random);
+        t += 60.0 / (114.0 + 12.0 * t / 180.0);
+    }
+    const std::vector<double> none(envelope.size(), 0.0);
+    EXPECT_NEAR(fitBeatGrid(envelope, none, kRate, 121.0), 120.0, 1.2);
+    // A steady long recording still comes back within 0.5% from 5% off.
+    const std::vector<double> steady = looseNotes(97.0, 0.03, 180.0, 3);
+    EXPECT_NEAR(fitBeatGrid(steady, std::vector<double>(steady.size(), 0.0), kRate, 97.0 * 1.05) / 97.0, 1.0, 0.005);
+}
+
 } // namespace
 } // namespace tmk::analysis
