@@ -32,9 +32,10 @@ Expected<LmTrainOptions> lmOptionsFrom(const Args& args)
     Expected<long long> threads = args.integer("threads", 0);
     if (!threads) return threads.error();
     options.threads = static_cast<int>(*threads);
-    TMK_TRY(args.readNumbers({ { "seconds", &options.seconds }, { "lr", &options.learningRate },
-        { "cfg-dropout", &options.cfgDropout }, { "genre-only", &options.genreOnly },
-        { "tag-dropout", &options.tagDropout }, { "start-share", &options.startShare } }));
+    TMK_TRY(args.readNumbers(
+        { { "seconds", &options.seconds }, { "lr", &options.learningRate }, { "cfg-dropout", &options.cfgDropout },
+            { "genre-only", &options.genreOnly }, { "tag-dropout", &options.tagDropout },
+            { "start-share", &options.startShare }, { "text-lr-scale", &options.textLrScale } }));
     return options;
 }
 
@@ -92,6 +93,8 @@ Command trainLmCommand()
         { "genre-only", OptionKind::Value, "P", "share of prompts cut to the genre (default 0.2)" },
         { "tag-dropout", OptionKind::Value, "P", "chance each tag after the genre is dropped (default 0.25)" },
         { "start-share", OptionKind::Value, "P", "share of crops that start at the song's first frame (default 0)" },
+        { "text-lr-scale", OptionKind::Value, "K",
+            "learning rate of the text encoder and cross-attention, times the decoder's (default 1)" },
         { "layers", OptionKind::Value, "N", "decoder layers (default 6)" },
         { "hidden", OptionKind::Value, "N", "decoder hidden size (default 256)" },
         { "heads", OptionKind::Value, "N", "decoder attention heads (default 4)" },

@@ -71,6 +71,7 @@ public:
         , m_trainable(trainable())
         , m_adam(m_trainable, options.weightDecay)
     {
+        if (options.textLrScale != 1.0) m_adam.setLearningRateScales(textPathScales(options.textLrScale));
     }
 
     int64_t step = 0;
@@ -207,6 +208,19 @@ private:
         for (at::Tensor& t : out) t.requires_grad_(true);
         return out;
     }
+    // textLrScale for the text encoder's tensors, enc_to_dec_proj and every cross-attention tensor; 1 for the
+    // rest, in trainable()'s order.
+    std::vector<double> textPathScales(double scale)
+    {
+        std::vector<double> scales(m_text.trainableTensors().size(), scale);
+        for (const std::string& name : m_decoder.parameterNames())
+            if (!isPositionTable(name))
+                scales.push_back(
+                    name.find("encoder_attn") != std::string::npos || name.find("enc_to_dec_proj") != std::string::npos
+                        ? scale
+                        : 1.0);
+        return scales;
+    }
     std::vector<std::string> optimiserNames()
     {
         std::vector<std::string> names;
@@ -234,6 +248,8 @@ Expected<void> checkOptions(const LmTrainOptions& o)
     if (o.steps < 1 || o.batch < 1 || o.seconds <= 0.0 || o.checkpointEvery < 1 || o.logEvery < 1)
         return Error { ErrorCode::InvalidArgument,
             "steps, batch, seconds, checkpoint and log intervals must be positive" };
+    if (!(o.textLrScale > 0.0))
+        return Error { ErrorCode::InvalidArgument, "the text learning-rate scale must be positive" };
     for (double p : { o.cfgDropout, o.genreOnly, o.tagDropout, o.heldOutFraction, o.startShare })
         if (!(p >= 0.0 && p < 1.0))
             return Error { ErrorCode::InvalidArgument, "dropout probabilities and the held-out share lie in [0, 1)" };

@@ -62,13 +62,14 @@ void AdamW::step(double lr)
     ++m_step;
     const double bias1 = 1.0 - std::pow(m_beta1, static_cast<double>(m_step));
     const double bias2 = 1.0 - std::pow(m_beta2, static_cast<double>(m_step));
-    const double stepSize = lr / bias1;
     const double bias2Sqrt = std::sqrt(bias2);
     for (size_t i = 0; i < m_params.size(); ++i) {
         at::Tensor p = m_params[i];
         if (!p.grad().defined()) continue;
+        const double rate = i < m_lrScales.size() ? lr * m_lrScales[i] : lr;
+        const double stepSize = rate / bias1;
         const at::Tensor grad = p.grad();
-        p.mul_(1.0 - lr * m_weightDecay);
+        p.mul_(1.0 - rate * m_weightDecay);
         m_expAvg[i].mul_(m_beta1).add_(grad, 1.0 - m_beta1);
         m_expAvgSq[i].mul_(m_beta2).addcmul_(grad, grad, 1.0 - m_beta2);
         const at::Tensor denom = (m_expAvgSq[i].sqrt() / bias2Sqrt).add_(m_eps);

@@ -31,6 +31,9 @@ public:
 
     // One update with learning rate `lr` from the parameters' current gradients (none: skipped).
     void step(double lr);
+    // Per-parameter multipliers of the learning rate (and so of the decoupled weight decay), in the order of
+    // the constructor's parameters; empty (the default): 1 for all.
+    void setLearningRateScales(std::vector<double> scales) { m_lrScales = std::move(scales); }
     void zeroGrad();
     int64_t stepCount() const { return m_step; }
 
@@ -42,6 +45,7 @@ public:
 private:
     std::vector<at::Tensor> m_params;
     std::vector<at::Tensor> m_expAvg, m_expAvgSq;
+    std::vector<double> m_lrScales;
     double m_weightDecay, m_beta1, m_beta2, m_eps;
     int64_t m_step = 0;
 };

@@ -3,6 +3,7 @@
 // as Hugging Face names them (the fixture written by transformers), resume is exact, the sentencepiece model
 // folds case, and prompt augmentation only drops tags.
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <random>
@@ -303,4 +304,45 @@ TEST(TrainLm, PromptAugmentationOnlyDropsTags)
     }
     EXPECT_NEAR(genreOnly / 400.0, 0.2, 0.06);
     EXPECT_GT(shortened, 200);
+}
+
+TEST(TrainLm, TextLearningRateScaleReachesOnlyTheTextPath)
+{
+    // With the text path's scale at 0, its tensors stay at their initial values however long the run, while
+    // the rest of the decoder learns: runs of 2 and 4 steps agree on every text-path tensor only.
+    const fs::path shortRun = test::freshOutDir("lm_text_lr_2"), longRun = test::freshOutDir("lm_text_lr_4");
+    LmTrainOptions a = tinyOptions(shortRun, 2), b = tinyOptions(longRun, 4);
+    a.textLrScale = b.textLrScale = 0.0;
+    // 0 is refused (a frozen text path is not a training run); the smallest positive scale freezes it in
+    // effect, which is what this test needs.
+    ASSERT_FALSE(trainLm(a).ok());
+    a.textLrScale = b.textLrScale = 1e-30;
+    ASSERT_TRUE(trainLm(a).ok());
+    ASSERT_TRUE(trainLm(b).ok());
+    Expected<SafetensorsCheckpoint> x = SafetensorsCheckpoint::open(shortRun / "model" / "model.safetensors");
+    Expected<SafetensorsCheckpoint> y = SafetensorsCheckpoint::open(longRun / "model" / "model.safetensors");
+    ASSERT_TRUE(x.ok() && y.ok());
+    int textSame = 0, textDiffer = 0, restDiffer = 0;
+    for (const std::string& name : x->names()) {
+        if (name.rfind("audio_encoder.", 0) == 0) continue; // the codec is not trained here
+        const auto p = x->find(name).data(), q = y->find(name).data();
+        ASSERT_EQ(p.size(), q.size()) << name;
+        // Float32 tensors: "the same" within 1e-20, since a zero-initialised bias moves by lr * 1e-30.
+        std::vector<float> u(p.size() / 4), v(q.size() / 4);
+        std::memcpy(u.data(), p.data(), u.size() * 4);
+        std::memcpy(v.data(), q.data(), v.size() * 4);
+        bool same = true;
+        for (size_t i = 0; i < u.size(); ++i) same = same && std::abs(u[i] - v[i]) <= 1e-20f;
+        const bool text = name.rfind("text_encoder.", 0) == 0 || name.find("encoder_attn") != std::string::npos
+            || name.find("enc_to_dec_proj") != std::string::npos;
+        if (text) {
+            (same ? textSame : textDiffer) += 1;
+            EXPECT_TRUE(same) << name << " moved";
+        } else if (!same) {
+            ++restDiffer;
+        }
+    }
+    EXPECT_GT(textSame, 10);
+    EXPECT_EQ(textDiffer, 0);
+    EXPECT_GT(restDiffer, 10);
 }

@@ -120,6 +120,39 @@ TEST(Optimizer, AdamWMatchesTheFormula)
     EXPECT_EQ(adam.stepCount(), 2);
 }
 
+TEST(Optimizer, AdamWLearningRateScalesPerParameter)
+{
+    // Two identical parameters with identical gradients: the one with scale 3 takes the step (and the weight
+    // decay) of learning rate 3 lr; scale 0 freezes a parameter.
+    at::Tensor a = at::tensor({ 1.0, -2.0 }, at::kDouble).set_requires_grad(true);
+    at::Tensor b = a.detach().clone().set_requires_grad(true);
+    at::Tensor c = a.detach().clone().set_requires_grad(true);
+    at::Tensor reference = a.detach().clone().set_requires_grad(true);
+    AdamW scaled({ a, b, c }, 0.1);
+    scaled.setLearningRateScales({ 1.0, 3.0, 0.0 });
+    AdamW plain({ reference }, 0.1);
+    for (int step = 0; step < 3; ++step) {
+        const at::Tensor g = at::tensor({ 0.5 - step, 1.0 + step }, at::kDouble);
+        for (at::Tensor* t : { &a, &b, &c, &reference }) t->mutable_grad() = g.clone();
+        scaled.step(0.01);
+        plain.step(0.01);
+    }
+    EXPECT_TRUE(at::allclose(a, reference, 0.0, 1e-12)) << "scale 1 is plain AdamW";
+    EXPECT_TRUE(at::equal(c, at::tensor({ 1.0, -2.0 }, at::kDouble))) << "scale 0 does not move";
+    // One step from the start: the Adam update has magnitude lr (|m_hat / sqrt(v_hat)| = 1), so scale 3
+    // moves three times as far as scale 1.
+    at::Tensor d = at::tensor({ 1.0 }, at::kDouble).set_requires_grad(true);
+    at::Tensor e = at::tensor({ 1.0 }, at::kDouble).set_requires_grad(true);
+    AdamW once({ d, e }, 0.0);
+    once.setLearningRateScales({ 1.0, 3.0 });
+    d.mutable_grad() = at::tensor({ 0.7 }, at::kDouble);
+    e.mutable_grad() = at::tensor({ 0.7 }, at::kDouble);
+    once.step(0.01);
+    EXPECT_NEAR(1.0 - e.item<double>(), 3.0 * (1.0 - d.item<double>()), 1e-9);
+    EXPECT_NEAR(1.0 - d.item<double>(), 0.01, 1e-6);
+    EXPECT_FALSE(at::allclose(b, reference));
+}
+
 TEST(Optimizer, LearningRateSchedules)
 {
     // transformers' lambdas: warm-up 0 -> 1 over 10 steps, then decay over the remaining 90.

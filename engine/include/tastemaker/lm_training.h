@@ -53,6 +53,10 @@ struct LmTrainOptions {
     // Share of training crops that start at the song's first frame, as a generation starts from nothing, where
     // the decoder has only the text to go by (0: uniform offsets, as the demo model was trained).
     double startShare = 0.0;
+    // The learning rate of the text path (the T5 encoder, enc_to_dec_proj and the decoder's cross-attention),
+    // as a multiple of the decoder's: the text path starts from scratch and gets its gradient only through the
+    // cross-attention, while the decoder learns from every token.
+    double textLrScale = 1.0;
     double heldOutFraction = 0.1;
     int64_t checkpointEvery = 200;
     int64_t logEvery = 10;
