@@ -86,12 +86,10 @@ struct Trainer {
     std::vector<float> trainStep(const std::vector<encodec::Song>& songs)
     {
         const at::Tensor audio = encodec::randomCrops(songs, options.batch, cropSamples, options.seed, 2 * step);
-        if (step == 0 && options.dataDependentInit
-            && options.initFrom.empty()) { // a fresh run (a resumed one starts after step 0)
+        // A fresh run (a resumed one starts after step 0; one started from other weights keeps them).
+        if (step == 0 && options.dataDependentInit && options.initFrom.empty()) {
             codec.dataDependentInit(audio);
-            at::NoGradGuard noGrad;
-            const std::vector<at::Tensor> params = codec.parameterTensors();
-            for (size_t i = 0; i < ema.size(); ++i) ema[i].copy_(params[i].detach());
+            resetEmaToWeights();
         }
         at::Generator generator
             = at::make_generator<at::CPUGeneratorImpl>(encodec::mixSeed(options.seed, 2 * step + 1));
@@ -112,6 +110,13 @@ struct Trainer {
         return { static_cast<float>(step), total.item<float>(), t.waveformL1.item<float>(), t.logMel.item<float>(),
             t.logStft.item<float>(), t.chroma.item<float>(), quantized.commitment.item<float>(), NAN,
             static_cast<float>(quantized.restartedCodes), t.spectralConvergence.item<float>() };
+    }
+
+    void resetEmaToWeights()
+    {
+        at::NoGradGuard noGrad;
+        const std::vector<at::Tensor> params = codec.parameterTensors();
+        for (size_t i = 0; i < ema.size(); ++i) ema[i].copy_(params[i].detach());
     }
 
     void updateEma()
@@ -158,30 +163,35 @@ struct Trainer {
     Expected<void> writeOutputs(const fs::path& dir) const;
 };
 
+namespace {
+
+// Reads `prefix` + name of each tensor from `store`, at the tensor's shape, into state[name] (the store's error,
+// naming the file and the tensor, when one is missing or has another shape).
+Expected<void> readNamedTensors(WeightStore& store, const std::vector<encodec::NamedTensor>& tensors,
+    const std::string& prefix, std::map<std::string, at::Tensor>& state)
+{
+    for (const auto& t : tensors) {
+        Expected<at::Tensor> value
+            = store.get(prefix + t.name, t.value.sizes().vec(), at::TensorOptions().dtype(at::kFloat));
+        if (!value) return value.error();
+        state[t.name] = *value;
+    }
+    return {};
+}
+
+} // namespace
+
 Expected<void> Trainer::loadInitialWeights(const fs::path& path)
 {
     std::error_code error;
     const fs::path file = fs::is_directory(path, error) ? path / "model.safetensors" : path;
     Expected<WeightStore> store = WeightStore::open(file, WeightResidence::Copied);
     if (!store) return store.error();
-    const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat);
     std::map<std::string, at::Tensor> state;
-    for (const auto& p : codec.parameters()) {
-        if (!store->contains(p.name))
-            return Error::inFile(ErrorCode::Format, file.string(), "has no codec tensor " + p.name);
-        Expected<at::Tensor> value = store->get(p.name, p.value.sizes().vec(), f32);
-        if (!value) return value.error();
-        state[p.name] = *value;
-    }
-    for (const auto& b : codec.buffers()) {
-        Expected<at::Tensor> value = store->get(b.name, b.value.sizes().vec(), f32);
-        if (!value) return value.error();
-        state[b.name] = *value;
-    }
+    TMK_TRY(readNamedTensors(*store, codec.parameters(), "", state));
+    TMK_TRY(readNamedTensors(*store, codec.buffers(), "", state));
     TMK_TRY(codec.loadStateDict(state, file.string()));
-    at::NoGradGuard noGrad;
-    const std::vector<at::Tensor> params = codec.parameterTensors();
-    for (size_t i = 0; i < ema.size(); ++i) ema[i].copy_(params[i].detach());
+    resetEmaToWeights();
     return {};
 }
 
@@ -197,21 +207,14 @@ Expected<void> Trainer::loadCheckpoint(const fs::path& path)
     const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat);
     std::map<std::string, at::Tensor> state;
     std::map<std::string, at::Tensor> adamState;
-    for (const auto& p : codec.parameters()) {
-        Expected<at::Tensor> trained = store->get("train." + p.name, p.value.sizes().vec(), f32);
-        if (!trained) return trained.error();
-        state[p.name] = *trained;
+    TMK_TRY(readNamedTensors(*store, codec.parameters(), "train.", state));
+    for (const auto& p : codec.parameters())
         for (const char* suffix : { ".exp_avg", ".exp_avg_sq" }) {
             Expected<at::Tensor> moment = store->get("adam." + p.name + suffix, p.value.sizes().vec(), f32);
             if (!moment) return moment.error();
             adamState[p.name + suffix] = *moment;
         }
-    }
-    for (const auto& b : codec.buffers()) {
-        Expected<at::Tensor> value = store->get(b.name, b.value.sizes().vec(), f32);
-        if (!value) return value.error();
-        state[b.name] = *value;
-    }
+    TMK_TRY(readNamedTensors(*store, codec.buffers(), "", state));
     TMK_TRY(codec.loadStateDict(state, path.string()));
     for (size_t i = 0; i < ema.size(); ++i) {
         Expected<at::Tensor> value = store->get(codec.parameters()[i].name, ema[i].sizes().vec(), f32);
