@@ -32,10 +32,10 @@ Expected<LmTrainOptions> lmOptionsFrom(const Args& args)
     Expected<long long> threads = args.integer("threads", 0);
     if (!threads) return threads.error();
     options.threads = static_cast<int>(*threads);
-    TMK_TRY(args.readNumbers(
-        { { "seconds", &options.seconds }, { "lr", &options.learningRate }, { "cfg-dropout", &options.cfgDropout },
-            { "genre-only", &options.genreOnly }, { "tag-dropout", &options.tagDropout },
-            { "start-share", &options.startShare }, { "text-lr-scale", &options.textLrScale } }));
+    TMK_TRY(args.readNumbers({ { "seconds", &options.seconds }, { "lr", &options.learningRate },
+        { "cfg-dropout", &options.cfgDropout }, { "genre-only", &options.genreOnly },
+        { "tag-dropout", &options.tagDropout }, { "start-share", &options.startShare },
+        { "text-lr-scale", &options.textLrScale }, { "input-dropout", &options.inputDropout } }));
     return options;
 }
 
@@ -95,6 +95,8 @@ Command trainLmCommand()
         { "start-share", OptionKind::Value, "P", "share of crops that start at the song's first frame (default 0)" },
         { "text-lr-scale", OptionKind::Value, "K",
             "learning rate of the text encoder and cross-attention, times the decoder's (default 1)" },
+        { "input-dropout", OptionKind::Value, "P",
+            "share of the decoder's input codes replaced by the pad id, so it must read the text (default 0)" },
         { "layers", OptionKind::Value, "N", "decoder layers (default 6)" },
         { "hidden", OptionKind::Value, "N", "decoder hidden size (default 256)" },
         { "heads", OptionKind::Value, "N", "decoder attention heads (default 4)" },

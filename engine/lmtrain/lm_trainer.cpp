@@ -55,6 +55,7 @@ bool isPositionTable(const std::string& name)
 
 struct Batch {
     at::Tensor codes; // [B, K, T] int64
+    at::Tensor inputCodes; // [B, K, T] what the decoder reads (codes with input dropout), or undefined: codes
     std::vector<std::string> prompts;
     std::vector<bool> unconditional;
 };
@@ -85,7 +86,8 @@ public:
             if (batch.unconditional[b]) tokens.mask[static_cast<int64_t>(b)].zero_(); // the generator's null branch
         at::Tensor states = m_text.forwardWithGrad(tokens.ids, tokens.mask); // [B, S, Dt]
         at::Tensor projected = m_decoder.projectEncoder(states, tokens.mask); // [B, S, H], zero where masked
-        const TokenLogProbs scored = teacherForcedLogProbs(m_decoder, projected, tokens.mask, batch.codes);
+        const TokenLogProbs scored
+            = teacherForcedLogProbs(m_decoder, projected, tokens.mask, batch.codes, batch.inputCodes);
         return -(scored.logProbs.sum() / scored.valid.sum().to(at::kFloat));
     }
 
@@ -103,7 +105,21 @@ public:
             batch.prompts.push_back(lmtrain::augmentPrompt(songs[static_cast<size_t>(song)], augment, random));
             batch.unconditional.push_back(uniform(random) < m_options.cfgDropout);
         }
+        if (m_options.inputDropout > 0.0) batch.inputCodes = dropInputs(batch.codes, random);
         return batch;
+    }
+
+    // Word dropout: each code replaced by the pad id with probability inputDropout (drawn from the step's
+    // generator, so a resumed run draws the same).
+    at::Tensor dropInputs(const at::Tensor& codes, std::mt19937_64& random) const
+    {
+        at::Tensor dropped = codes.clone().contiguous();
+        int64_t* values = dropped.data_ptr<int64_t>();
+        const int64_t pad = m_config.decoder.padTokenId;
+        std::uniform_real_distribution<double> uniform(0.0, 1.0);
+        for (int64_t i = 0; i < dropped.numel(); ++i)
+            if (uniform(random) < m_options.inputDropout) values[i] = pad;
+        return dropped;
     }
 
     double trainStep(const Batch& batch)
@@ -250,7 +266,7 @@ Expected<void> checkOptions(const LmTrainOptions& o)
             "steps, batch, seconds, checkpoint and log intervals must be positive" };
     if (!(o.textLrScale > 0.0))
         return Error { ErrorCode::InvalidArgument, "the text learning-rate scale must be positive" };
-    for (double p : { o.cfgDropout, o.genreOnly, o.tagDropout, o.heldOutFraction, o.startShare })
+    for (double p : { o.cfgDropout, o.genreOnly, o.tagDropout, o.heldOutFraction, o.startShare, o.inputDropout })
         if (!(p >= 0.0 && p < 1.0))
             return Error { ErrorCode::InvalidArgument, "dropout probabilities and the held-out share lie in [0, 1)" };
     if (o.shape.hidden % o.shape.heads != 0 || o.shape.layers < 1 || o.shape.textLayers < 1)

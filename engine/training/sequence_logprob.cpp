@@ -28,15 +28,17 @@ PromptStates encodePromptsNoGrad(const T5Tokenizer& tokenizer, const T5Encoder& 
     return PromptStates { encoder.forward(tokens.ids, tokens.mask).clone(), tokens.mask };
 }
 
-TokenLogProbs teacherForcedLogProbs(
-    const MusicgenDecoder& decoder, const at::Tensor& encoderStates, const at::Tensor& mask, const at::Tensor& codes)
+TokenLogProbs teacherForcedLogProbs(const MusicgenDecoder& decoder, const at::Tensor& encoderStates,
+    const at::Tensor& mask, const at::Tensor& codes, const at::Tensor& inputCodes)
 {
     const int64_t pad = decoder.config().padTokenId;
     Expected<DecoderState> state = decoder.newState(encoderStates, mask, 0);
     TORCH_CHECK(state.ok(), state.ok() ? "" : state.error().message);
     at::Tensor ids = delayCodesForTeacherForcing(codes.to(decoder.device(), at::kLong), pad); // [B*K, T + K]
     const int64_t length = ids.size(1) - 1;
-    at::Tensor inputs = ids.narrow(1, 0, length); // [B*K, L]
+    at::Tensor inputs = inputCodes.defined() // [B*K, L]
+        ? delayCodesForTeacherForcing(inputCodes.to(decoder.device(), at::kLong), pad).narrow(1, 0, length)
+        : ids.narrow(1, 0, length);
     at::Tensor targets = ids.narrow(1, 1, length); // [B*K, L]: position s predicts token s + 1
     at::Tensor logits = decoder.forward(inputs, *state); // [B*K, L, V]
     at::Tensor logProbs = at::log_softmax(logits.to(at::kFloat), -1); // [B*K, L, V]

@@ -35,12 +35,14 @@ PromptStates encodePromptsNoGrad(const T5Tokenizer& tokenizer, const T5Encoder& 
 // Teacher forcing: the log-probability of every code under the decoder, for `encoderStates` [B, S, H] already
 // projected (projectEncoder) with their `mask` [B, S], and codes [B, K, T]. `logProbs` [B*K, T + K - 1] float32
 // (row b*K + k), 0 where `valid` is false (the delay pattern's pad positions and padded frames).
+// `inputCodes` [B, K, T], when defined, is what the decoder reads instead of `codes` (for example codes with some
+// entries replaced by the pad id); the targets are always `codes`.
 struct TokenLogProbs {
     at::Tensor logProbs;
     at::Tensor valid; // bool, same shape
 };
-TokenLogProbs teacherForcedLogProbs(
-    const MusicgenDecoder& decoder, const at::Tensor& encoderStates, const at::Tensor& mask, const at::Tensor& codes);
+TokenLogProbs teacherForcedLogProbs(const MusicgenDecoder& decoder, const at::Tensor& encoderStates,
+    const at::Tensor& mask, const at::Tensor& codes, const at::Tensor& inputCodes = {});
 
 // codes [B, K, T] int64 (values < V, or the pad id for padding) -> [B] float32 log-prob sums, differentiable
 // through whatever the decoder's weights and LoRA hook require. The prompt states go through

@@ -173,6 +173,35 @@ TEST(SequenceLogProb, EqualsAHandLoopAndIgnoresPadding)
     EXPECT_NEAR(sequenceLogProbs(decoder(), p1, short1)[0].item<double>(), alone, 1e-3);
 }
 
+// Input dropout (train-lm --input-dropout): the decoder reads `inputCodes`, the targets stay `codes`. The
+// log-probs are a hand loop over the corrupted inputs' logits picking the clean codes.
+TEST(SequenceLogProb, InputCodesChangeWhatIsReadNotWhatIsScored)
+{
+    const int64_t pad = decoder().config().padTokenId;
+    const PromptStates p = prompts({ "metal", "folk, acoustic" });
+    const at::Tensor codes = randomCodes(2, 8, 11);
+    at::NoGradGuard noGrad;
+    const at::Tensor encoder = decoder().projectEncoder(p.states, p.mask);
+    const TokenLogProbs clean = teacherForcedLogProbs(decoder(), encoder, p.mask, codes);
+    const TokenLogProbs same = teacherForcedLogProbs(decoder(), encoder, p.mask, codes, codes);
+    EXPECT_TRUE(at::equal(clean.logProbs, same.logProbs));
+    at::Tensor dropped = codes.clone();
+    dropped[0][1][3] = pad;
+    dropped[1].narrow(1, 5, 2).fill_(pad);
+    const TokenLogProbs corrupted = teacherForcedLogProbs(decoder(), encoder, p.mask, codes, dropped);
+    EXPECT_TRUE(at::equal(corrupted.valid, clean.valid)); // the same tokens are scored
+    const at::Tensor logits = teacherLogits(p, dropped);
+    const int64_t k = decoder().config().numCodebooks;
+    for (int64_t item = 0; item < 2; ++item) {
+        const at::Tensor rows = corrupted.logProbs.narrow(0, item * k, k);
+        EXPECT_NEAR(rows.sum().item<double>(), handLogProb(logits, codes, item, 8), 1e-3);
+    }
+    // Causal: codebook c's frame t is read at input position t + c + 1 (item 0's first change at 5, item 1's at
+    // 6), so positions 0..4 score as before.
+    EXPECT_TRUE(at::allclose(corrupted.logProbs.narrow(1, 0, 5), clean.logProbs.narrow(1, 0, 5), 1e-5, 1e-6));
+    EXPECT_GT((corrupted.logProbs - clean.logProbs).abs().max().item<double>(), 1e-4);
+}
+
 TEST(SequenceLogProb, GradientsReachOnlyTheLora)
 {
     auto lora = makeLora(LoraOptions {}, 2);

@@ -57,6 +57,10 @@ struct LmTrainOptions {
     // as a multiple of the decoder's: the text path starts from scratch and gets its gradient only through the
     // cross-attention, while the decoder learns from every token.
     double textLrScale = 1.0;
+    // Share of the decoder's input codes replaced by the pad token in training (word dropout; the targets stay
+    // whole). The audio already made is then an unreliable guide to the song's genre, tempo and instruments,
+    // so the decoder has to read them from the text too. 0: clean inputs, as the demo model was trained.
+    double inputDropout = 0.0;
     double heldOutFraction = 0.1;
     int64_t checkpointEvery = 200;
     int64_t logEvery = 10;
