@@ -301,7 +301,10 @@ Expected<void> exportModel(LmTrainer& trainer, const fs::path& dir, const nlohma
             if (tensor.is_floating_point()) tensor = tensor.to(at::kBFloat16);
     Expected<SafetensorsCheckpoint> codec = SafetensorsCheckpoint::open(codecDir / "model.safetensors");
     if (!codec) return codec.error();
+    // Only the codec's own tensors: the codec folder may be a whole MusicGen (train-lm --codec models/demo),
+    // whose text encoder and decoder must not replace the ones just trained.
     for (const std::string& name : codec->names()) {
+        if (name.rfind("audio_encoder.", 0) != 0) continue;
         Expected<at::Tensor> tensor = loadTensor(*codec, name);
         if (!tensor) return tensor.error();
         tensors[name] = *tensor;

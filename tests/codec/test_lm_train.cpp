@@ -20,6 +20,7 @@
 #include "tastemaker/lm_training.h"
 #include "tastemaker/musicgen.h"
 #include "tastemaker/tensorio.h"
+#include "tensorio/torch/torch_tensor.h"
 #include "testsupport.h"
 #include "text/tokenizer.h"
 
@@ -221,6 +222,35 @@ TEST(TrainLm, ResumeContinuesExactly)
         ASSERT_TRUE(a.ok() && b.ok()) << file;
         EXPECT_TRUE(*a == *b) << file << " differs after a resume";
     }
+}
+
+// A whole MusicGen folder serves as the codec (train-lm --codec models/demo): the export takes only its
+// audio_encoder tensors, and the text encoder and decoder are the ones this run trained.
+TEST(TrainLm, AMusicgenFolderAsTheCodecLendsOnlyItsCodec)
+{
+    const fs::path first = test::freshOutDir("lm_train_codec_source");
+    Expected<LmTrainResult> source = trainLm(tinyOptions(first, 2));
+    ASSERT_TRUE(source.ok()) << source.error().message;
+    const fs::path second = test::freshOutDir("lm_train_codec_from_model");
+    LmTrainOptions options = tinyOptions(second, 3);
+    options.codecDir = source->modelDir;
+    options.seed = 12; // other initial weights than the source's
+    Expected<LmTrainResult> result = trainLm(options);
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    Expected<SafetensorsCheckpoint> exported = SafetensorsCheckpoint::open(result->modelDir / "model.safetensors");
+    Expected<SafetensorsCheckpoint> trained = SafetensorsCheckpoint::open(second / "checkpoint.safetensors");
+    Expected<SafetensorsCheckpoint> codec = SafetensorsCheckpoint::open(source->modelDir / "model.safetensors");
+    ASSERT_TRUE(exported.ok() && trained.ok() && codec.ok());
+    int64_t compared = 0;
+    for (const std::string& name : exported->names()) {
+        const bool isCodec = name.rfind("audio_encoder.", 0) == 0;
+        Expected<at::Tensor> mine = loadTensor(*exported, name);
+        Expected<at::Tensor> expected = loadTensor(isCodec ? *codec : *trained, name);
+        ASSERT_TRUE(mine.ok() && expected.ok()) << name;
+        EXPECT_TRUE(at::equal(*mine, *expected)) << name << (isCodec ? " is not the codec's" : " is not the run's");
+        ++compared;
+    }
+    EXPECT_GT(compared, 50);
 }
 
 TEST(TrainLm, ResumeRefusesAnotherShape)
