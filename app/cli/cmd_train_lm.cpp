@@ -65,6 +65,8 @@ int runTrainLm(const Args& args)
         result->trainLoss, result->heldOutLoss, result->heldOutUnconditional);
     std::printf("first second of held-out songs: conditional %.4f, unconditional %.4f\n", result->heldOutOpening,
         result->heldOutOpeningUnconditional);
+    std::printf("with another song's prompt: held-out %.4f, first second %.4f\n", result->heldOutOtherPrompt,
+        result->heldOutOpeningOtherPrompt);
     std::printf("model in %s\n", result->modelDir.string().c_str());
     return kExitOk;
 }

@@ -13,6 +13,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/full.h>
 
 #include "codec/codec_data.h"
 #include "codec/codec_plot.h"
@@ -43,8 +45,11 @@ using lmtrain::WorldSong;
 namespace {
 
 // Columns of loss.csv and of the checkpoint's "history" tensor. The eval columns are filled at checkpoints.
-const std::vector<std::string> kLmCurveColumns = { "step", "loss", "lr", "train_eval", "held_out",
-    "held_out_unconditional", "held_out_opening", "held_out_opening_unconditional" };
+const std::vector<std::string> kLmCurveColumns
+    = { "step", "loss", "lr", "train_eval", "held_out", "held_out_unconditional", "held_out_opening",
+          "held_out_opening_unconditional", "held_out_other_prompt", "held_out_opening_other_prompt" };
+// Checkpoints written before the other-prompt columns hold the first 8; their rows are read with those left NaN.
+constexpr size_t kLmCurveColumnsBefore = 8;
 constexpr double kOpeningSeconds = 1.0; // the opening evaluation: each held-out song's first second
 constexpr int64_t kEvalCrops = 32;
 
@@ -139,10 +144,15 @@ public:
             * learningRateFactor(LrSchedule::Cosine, step, m_options.warmupSteps, m_options.steps);
     }
 
-    // Mean cross-entropy over fixed crops (the same every time: seeded by `stream`), full prompts; with
-    // `opening`, every crop is a song's first `frames`.
+    // What the evaluation crops are read with: their own full prompts, no text (the null branch), or another
+    // crop's prompt (the next song of the batch). The last against the first is what the text is worth to the
+    // conditional branch alone, free of how well the unconditional branch is trained.
+    enum class Text { Own, None, Other };
+
+    // Mean cross-entropy over fixed crops (the same every time: seeded by `stream`); with `opening`, every crop
+    // is a song's first `frames`.
     double evaluate(const at::Tensor& codes, const std::vector<WorldSong>& songs, const std::vector<int64_t>& which,
-        int64_t frames, bool unconditional, uint64_t stream, bool opening = false)
+        int64_t frames, Text text, uint64_t stream, bool opening = false)
     {
         if (which.empty()) return NAN;
         at::NoGradGuard noGrad;
@@ -154,8 +164,11 @@ public:
             std::vector<int64_t> chosen;
             batch.codes
                 = lmtrain::randomCodeCrops(codes, which, m_options.batch, frames, random, &chosen, opening ? 1.0 : 0.0);
-            for (int64_t song : chosen) batch.prompts.push_back(songs[static_cast<size_t>(song)].prompt);
-            batch.unconditional.assign(chosen.size(), unconditional);
+            for (size_t i = 0; i < chosen.size(); ++i) {
+                const size_t from = text == Text::Other ? (i + 1) % chosen.size() : i;
+                batch.prompts.push_back(songs[static_cast<size_t>(chosen[from])].prompt);
+            }
+            batch.unconditional.assign(chosen.size(), text == Text::None);
             sum += crossEntropy(batch).item<double>();
         }
         return sum / static_cast<double>(parts);
@@ -196,7 +209,15 @@ public:
             }
         TMK_TRY(m_adam.loadState(state, names, std::stoll(store.metadataValue("adam_step")), path.string()));
         Expected<at::Tensor> rows = store.get("history", { step, static_cast<int64_t>(kLmCurveColumns.size()) }, f32);
-        if (!rows) return rows.error();
+        if (!rows) {
+            Expected<at::Tensor> before
+                = store.get("history", { step, static_cast<int64_t>(kLmCurveColumnsBefore) }, f32);
+            if (!before) return rows.error();
+            rows = at::cat({ *before,
+                               at::full({ step, static_cast<int64_t>(kLmCurveColumns.size() - kLmCurveColumnsBefore) },
+                                   NAN, f32) },
+                1);
+        }
         history = lossHistoryRows(*rows);
         return {};
     }
@@ -408,14 +429,22 @@ Expected<LmTrainResult> trainLm(
         const int64_t openingFrames = std::min<int64_t>(
             frames, std::lround(kOpeningSeconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
         auto evalRow = [&](std::vector<float>& row) {
-            row[3] = static_cast<float>(trainer.evaluate(*codes, *songs, train, frames, false, ~0ULL - 1));
-            row[4] = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, frames, false, ~0ULL));
-            row[5] = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, frames, true, ~0ULL));
+            using Text = LmTrainer::Text;
+            auto crops = [&](const std::vector<int64_t>& which, Text text, uint64_t stream) {
+                return static_cast<float>(trainer.evaluate(*codes, *songs, which, frames, text, stream));
+            };
             // The text matters most where generation starts from nothing: the songs' first second.
-            row[6]
-                = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, openingFrames, false, ~0ULL - 2, true));
-            row[7]
-                = static_cast<float>(trainer.evaluate(*codes, *songs, heldOut, openingFrames, true, ~0ULL - 2, true));
+            auto openings = [&](Text text) {
+                return static_cast<float>(
+                    trainer.evaluate(*codes, *songs, heldOut, openingFrames, text, ~0ULL - 2, true));
+            };
+            row[3] = crops(train, Text::Own, ~0ULL - 1);
+            row[4] = crops(heldOut, Text::Own, ~0ULL);
+            row[5] = crops(heldOut, Text::None, ~0ULL);
+            row[6] = openings(Text::Own);
+            row[7] = openings(Text::None);
+            row[8] = crops(heldOut, Text::Other, ~0ULL);
+            row[9] = openings(Text::Other);
         };
         const int64_t first = trainer.step;
         const auto start = SteadyClock::now();
@@ -448,11 +477,22 @@ Expected<LmTrainResult> trainLm(
         result.steps = trainer.step;
         result.stepsPerSecond = stepsPerSecond;
         if (trainer.step < options.steps) return result; // stopped early: no model folder yet
-        if (trainer.history.empty() || !std::isfinite(trainer.history.back()[4])) {
-            std::vector<float> row(kLmCurveColumns.size(), NAN);
+        // The last row holds every evaluation unless the run ended off the checkpoint grid or its checkpoint
+        // predates a column: evaluate now, into that row when it is this step's.
+        const bool evaluated = !trainer.history.empty()
+            && std::all_of(trainer.history.back().begin() + 3, trainer.history.back().end(),
+                [](float v) { return std::isfinite(v); });
+        if (!evaluated) {
+            const bool sameStep = !trainer.history.empty() && trainer.history.back()[0] == trainer.step;
+            std::vector<float> row
+                = sameStep ? trainer.history.back() : std::vector<float>(kLmCurveColumns.size(), NAN);
             row[0] = static_cast<float>(trainer.step);
             evalRow(row);
-            trainer.history.push_back(row);
+            if (sameStep)
+                trainer.history.back() = row;
+            else
+                trainer.history.push_back(row);
+            TMK_TRY(trainer.writeCurves(options.outDir));
         }
         const std::vector<float>& lastRow = trainer.history.back();
         const int64_t maxLength = frames + config->decoder.numCodebooks;
@@ -465,6 +505,8 @@ Expected<LmTrainResult> trainLm(
         result.heldOutUnconditional = lastRow[5];
         result.heldOutOpening = lastRow[6];
         result.heldOutOpeningUnconditional = lastRow[7];
+        result.heldOutOtherPrompt = lastRow[8];
+        result.heldOutOpeningOtherPrompt = lastRow[9];
         result.modelDir = options.outDir / "model";
         return result;
     } catch (const c10::Error& e) {

@@ -169,6 +169,10 @@ TEST(TrainLm, LossFallsAndTheExportedFolderLoadsAndGenerates)
     EXPECT_TRUE(std::isfinite(result->heldOutOpening) && std::isfinite(result->heldOutOpeningUnconditional));
     EXPECT_NEAR(result->heldOutOpening, rows[99][6], 1e-4);
     EXPECT_NEAR(result->heldOutOpeningUnconditional, rows[99][7], 1e-4);
+    // The same crops read with another song's prompt.
+    EXPECT_NEAR(result->heldOutOtherPrompt, rows[99][8], 1e-4);
+    EXPECT_NEAR(result->heldOutOpeningOtherPrompt, rows[99][9], 1e-4);
+    EXPECT_TRUE(std::isfinite(rows[3][8]) && std::isfinite(rows[3][9])) << "evaluated at every checkpoint";
     EXPECT_TRUE(fs::exists(out / "loss.png"));
 
     for (const char* file : { "config.json", "generation_config.json", "model.safetensors", "spiece.model",

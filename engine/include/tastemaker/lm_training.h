@@ -88,6 +88,9 @@ struct LmTrainResult {
     // The same two on each held-out song's first second, where the text is all the decoder has to go by.
     double heldOutOpening = 0.0;
     double heldOutOpeningUnconditional = 0.0;
+    // The same crops read with another song's prompt: minus the conditional figures, what the text is worth.
+    double heldOutOtherPrompt = 0.0;
+    double heldOutOpeningOtherPrompt = 0.0;
     double stepsPerSecond = 0.0;
     std::filesystem::path modelDir; // outDir/model: the Hugging Face checkpoint folder
 };
