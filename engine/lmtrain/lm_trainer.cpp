@@ -483,15 +483,11 @@ Expected<LmTrainResult> trainLm(
             && std::all_of(trainer.history.back().begin() + 3, trainer.history.back().end(),
                 [](float v) { return std::isfinite(v); });
         if (!evaluated) {
-            const bool sameStep = !trainer.history.empty() && trainer.history.back()[0] == trainer.step;
-            std::vector<float> row
-                = sameStep ? trainer.history.back() : std::vector<float>(kLmCurveColumns.size(), NAN);
-            row[0] = static_cast<float>(trainer.step);
-            evalRow(row);
-            if (sameStep)
-                trainer.history.back() = row;
-            else
-                trainer.history.push_back(row);
+            if (trainer.history.empty() || trainer.history.back()[0] != trainer.step) {
+                trainer.history.emplace_back(kLmCurveColumns.size(), NAN);
+                trainer.history.back()[0] = static_cast<float>(trainer.step);
+            }
+            evalRow(trainer.history.back());
             TMK_TRY(trainer.writeCurves(options.outDir));
         }
         const std::vector<float>& lastRow = trainer.history.back();
