@@ -82,14 +82,21 @@ int runEvalTags(const Args& args)
     Expected<long long> worldSeed = args.integer("world-seed", 1);
     Expected<double> seconds = args.number("seconds", 8.0);
     Expected<double> cfg = args.number("cfg", -1.0);
+    Expected<long long> topK = args.integer("top-k", 0);
+    Expected<double> temperature = args.number("temperature", 1.0);
     for (const Error* e :
         { pairs ? nullptr : &pairs.error(), seed ? nullptr : &seed.error(), worldSeed ? nullptr : &worldSeed.error(),
-            seconds ? nullptr : &seconds.error(), cfg ? nullptr : &cfg.error() })
+            seconds ? nullptr : &seconds.error(), cfg ? nullptr : &cfg.error(), topK ? nullptr : &topK.error(),
+            temperature ? nullptr : &temperature.error() })
         if (e) return reportError(*e);
     if (*pairs < 1 || !(*seconds > 0))
         return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --pairs and --seconds must be positive" });
     if (args.has("cfg") && !(*cfg >= 1.0))
         return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --cfg must be at least 1" });
+    if (*topK < 0)
+        return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --top-k must not be negative (0: off)" });
+    if (!(*temperature > 0))
+        return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --temperature must be positive" });
     const std::vector<std::string> only = splitList(args.getOr("contrasts", ""));
     for (const std::string& name : only)
         if (std::none_of(
@@ -119,6 +126,8 @@ int runEvalTags(const Args& args)
             request.frames = static_cast<int64_t>(*seconds * static_cast<double>(info.frameRate));
             request.sampling.seed = static_cast<uint64_t>(*seed) + static_cast<uint64_t>(p);
             if (args.has("cfg")) request.sampling.guidanceScale = *cfg;
+            if (args.has("top-k")) request.sampling.topK = *topK;
+            if (args.has("temperature")) request.sampling.temperature = *temperature;
             Expected<GenerationResult> result = generate(**model, request);
             if (!result) return reportError(result.error());
             prompts += 2;
@@ -166,6 +175,8 @@ Command evalTagsCommand()
              { "seconds", OptionKind::Value, "S", "clip length (default 8)" },
              { "seed", OptionKind::Value, "S", "sampling seed of the first pair (default 0)" },
              { "cfg", OptionKind::Value, "G", "classifier-free guidance scale (default from the checkpoint)" },
+             { "top-k", OptionKind::Value, "K", "sample from the K likeliest codes (default from the checkpoint)" },
+             { "temperature", OptionKind::Value, "T", "sampling temperature (default from the checkpoint)" },
              { "contrasts", OptionKind::Value, "LIST", "only these of tempo,acousticness,mode (default all)" },
              { "out", OptionKind::Value, "DIR", "write eval-tags.csv and every clip here" } })
         command.options.push_back(option);

@@ -1,9 +1,11 @@
 // The CLI contract of generate / encode / decode / make-model on the fixture folder, as other tools use it.
+#include <algorithm>
 #include <cstring>
 #include <gtest/gtest.h>
 
 #include "process.h"
 #include "tastemaker/audio_file.h"
+#include "tastemaker/fileio.h"
 #include "tastemaker/tensorio.h"
 #include "testsupport.h"
 
@@ -183,4 +185,41 @@ TEST(CliModel, ConvertModelWritesABfloat16FolderThatGeneratesTheSame)
         = runProcess(cli(), { "convert-model", "--model", fixture(), "--out", (out / "x").string(), "--dtype", "f16" });
     EXPECT_NE(dtype.exitCode, 0);
     EXPECT_NE(dtype.err.find("bf16 or f32"), std::string::npos) << dtype.err;
+}
+
+// eval-tags on a two-song "world" (only prompts.csv is read): one tempo pair, analysed, with the sampling
+// overridden; bad sampling values are refused before the model loads.
+TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
+{
+    const fs::path out = test::freshOutDir("cli_eval_tags");
+    const fs::path world = out / "world";
+    fs::create_directories(world);
+    std::string prompts = "track_id,prompt\n";
+    for (int i = 0; i < 40; ++i)
+        prompts += "song" + std::to_string(i) + ",\"rock, electric guitar, drums, fast, happy\"\n";
+    ASSERT_TRUE(writeFileAtomic(world / "prompts.csv", prompts));
+    const std::vector<std::string> common = { "eval-tags", "--model", fixture(), "--world", world.string(), "--pairs",
+        "1", "--seconds", "0.2", "--contrasts", "tempo" };
+    auto with = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = common;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return runProcess(cli(), args);
+    };
+    auto result = with({ "--top-k", "5", "--temperature", "0.7", "--out", (out / "run").string() });
+    ASSERT_EQ(result.exitCode, 0) << result.err;
+    EXPECT_NE(result.out.find("separate in"), std::string::npos) << result.out;
+    const Expected<std::string> read = readFileText(out / "run" / "eval-tags.csv");
+    ASSERT_TRUE(read) << read.error().message;
+    const std::string& csv = *read;
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2) << csv;
+    EXPECT_NE(
+        csv.find("\"rock, electric guitar, drums, slow\",\"rock, electric guitar, drums, fast\""), std::string::npos)
+        << csv;
+    EXPECT_TRUE(fs::exists(out / "run" / "tempo-0-fast.wav"));
+    result = with({ "--temperature", "0" });
+    EXPECT_NE(result.exitCode, 0);
+    EXPECT_NE(result.err.find("--temperature must be positive"), std::string::npos) << result.err;
+    result = with({ "--top-k", "-1" });
+    EXPECT_NE(result.exitCode, 0);
+    EXPECT_NE(result.err.find("--top-k"), std::string::npos) << result.err;
 }
