@@ -542,8 +542,15 @@ void MainWindow::updateBankLabel()
     const QFileInfo folder(m_bridge.bankDir());
     const QString name
         = folder.fileName() == "bank" ? QFileInfo(folder.path()).fileName() + "/bank" : folder.fileName();
-    m_bankLabel->setText(tr("Adapter bank %1 · %2 adapters").arg(name).arg(bank->adapterCount()));
-    m_bankLabel->setToolTip(QDir::toNativeSeparators(m_bridge.bankDir()));
+    const QString folderPath = QDir::toNativeSeparators(m_bridge.bankDir());
+    if (bank->modelWarning.empty()) {
+        m_bankLabel->setText(tr("Adapter bank %1 · %2 adapters").arg(name).arg(bank->adapterCount()));
+        m_bankLabel->setToolTip(folderPath);
+    } else { // trained on other weights: say so where the bank is named, and why on hover
+        m_bankLabel->setText(
+            tr("Adapter bank %1 · %2 adapters · ⚠ trained on another model").arg(name).arg(bank->adapterCount()));
+        m_bankLabel->setToolTip(folderPath + "\n" + QString::fromStdString(bank->modelWarning));
+    }
 }
 
 void MainWindow::updateAudioLabel()

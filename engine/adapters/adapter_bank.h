@@ -22,6 +22,7 @@ public:
         const std::filesystem::path& dir, const std::vector<MetricInfo>& metrics, const ParameterLookup& model);
 
     const BankSummary& summary() const { return m_summary; }
+    void setModelWarning(std::string warning) { m_summary.modelWarning = std::move(warning); }
     const std::vector<MetricInfo>& metrics() const { return m_metrics; }
 
     struct Entry {

@@ -57,7 +57,8 @@ Expected<BankSummary> exportBank(const fs::path& bankDir, const fs::path& outDir
             const fs::path target = partial / adapterName(metric.id, side);
             TMK_TRY(adapter->save(target));
             TMK_TRY(copyRecord(metric.dir(side), target));
-            TMK_TRY(registerAdapter(partial, metric.id, side, target, metrics, bank->baseModel));
+            TMK_TRY(registerAdapter(
+                partial, metric.id, side, target, metrics, bank->baseModel, bank->baseModelFingerprint));
             if (progress) progress(++done, total);
         }
     }

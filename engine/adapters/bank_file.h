@@ -14,6 +14,7 @@ namespace tmk {
 
 struct BankFile {
     std::string baseModel; // "base_model"; empty when absent or null
+    std::string baseModelFingerprint; // "base_model_fingerprint"; empty when absent or null
     std::vector<BankMetric> listed; // the metrics bank.json lists, in its order, with absolute adapter folders
 };
 

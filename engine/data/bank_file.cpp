@@ -179,6 +179,11 @@ Expected<BankFile> readBankFile(const fs::path& bankDir, const std::vector<Metri
             return Error::inFile(ErrorCode::Format, file, "\"base_model\" must be a string");
         bank.baseModel = (*root)["base_model"].get<std::string>();
     }
+    if (root->contains("base_model_fingerprint") && !(*root)["base_model_fingerprint"].is_null()) {
+        if (!(*root)["base_model_fingerprint"].is_string())
+            return Error::inFile(ErrorCode::Format, file, "\"base_model_fingerprint\" must be a string");
+        bank.baseModelFingerprint = (*root)["base_model_fingerprint"].get<std::string>();
+    }
     if (!root->contains("metrics") || !(*root)["metrics"].is_object())
         return Error::inFile(ErrorCode::Format, file, "has no \"metrics\" object");
     for (const auto& [id, sides] : (*root)["metrics"].items()) {
@@ -201,6 +206,7 @@ Expected<BankSummary> readBankSummary(const fs::path& bankDir, const std::vector
     BankSummary summary;
     summary.dir = bankDir;
     summary.baseModel = std::move(bank->baseModel);
+    summary.baseModelFingerprint = std::move(bank->baseModelFingerprint);
     for (const MetricInfo& info : metrics) {
         auto found = listed.find(info.id);
         summary.metrics.push_back(found != listed.end() ? found->second : BankMetric { info.id, {}, {} });
@@ -209,7 +215,8 @@ Expected<BankSummary> readBankSummary(const fs::path& bankDir, const std::vector
 }
 
 Expected<void> registerAdapter(const fs::path& bankDir, const std::string& metric, AdapterSide side,
-    const fs::path& adapterDir, const std::vector<MetricInfo>& metrics, const std::string& baseModel)
+    const fs::path& adapterDir, const std::vector<MetricInfo>& metrics, const std::string& baseModel,
+    const std::string& baseModelFingerprint)
 {
     if (!findMetric(metrics, metric))
         return Error { ErrorCode::InvalidArgument,
@@ -225,13 +232,32 @@ Expected<void> registerAdapter(const fs::path& bankDir, const std::string& metri
     if (!lock) return lock.error();
 
     const fs::path path = bankDir / kBankFile;
-    OrderedJson root = { { "format", 1 }, { "base_model", baseModel }, { "metrics", OrderedJson::object() } };
+    OrderedJson root = { { "format", 1 }, { "base_model", baseModel } };
+    if (!baseModelFingerprint.empty()) root["base_model_fingerprint"] = baseModelFingerprint;
+    root["metrics"] = OrderedJson::object();
     if (fs::exists(path, ec)) {
-        TMK_TRY(readBankSummary(bankDir, metrics)); // refuse to extend a broken bank
+        Expected<BankSummary> current = readBankSummary(bankDir, metrics); // refuse to extend a broken bank
+        if (!current) return current.error();
+        if (!baseModelFingerprint.empty() && !current->baseModelFingerprint.empty()
+            && current->baseModelFingerprint != baseModelFingerprint)
+            return Error::inFile(ErrorCode::Mismatch, path.string(),
+                "was made for the model \"" + current->baseModel + "\" (" + current->baseModelFingerprint + "), but "
+                    + adapterDir.string() + " was trained on \"" + baseModel + "\" (" + baseModelFingerprint
+                    + "); register it in a bank of its own");
         Expected<OrderedJson> existing = readOrderedJson(path);
         if (!existing) return existing.error();
         root = std::move(*existing);
         if (!baseModel.empty() && root.value("base_model", OrderedJson()).is_null()) root["base_model"] = baseModel;
+        if (!baseModelFingerprint.empty() && current->baseModelFingerprint.empty()) {
+            OrderedJson ordered = OrderedJson::object(); // keep the fingerprint beside base_model
+            for (auto& [key, value] : root.items()) {
+                if (key == "base_model_fingerprint") continue;
+                ordered[key] = value;
+                if (key == "base_model") ordered["base_model_fingerprint"] = baseModelFingerprint;
+            }
+            if (!ordered.contains("base_model_fingerprint")) ordered["base_model_fingerprint"] = baseModelFingerprint;
+            root = std::move(ordered);
+        }
     }
     const fs::path absoluteBank = fs::absolute(bankDir, ec).lexically_normal();
     const fs::path absoluteAdapter = fs::absolute(adapterDir, ec).lexically_normal();
@@ -245,6 +271,18 @@ Expected<void> registerAdapter(const fs::path& bankDir, const std::string& metri
         if (sides.contains(key)) sorted[key] = sides[key];
     sides = std::move(sorted);
     return writeFileAtomic(path, root.dump(2) + "\n");
+}
+
+std::string bankModelMismatch(
+    const BankSummary& bank, const std::string& modelName, const std::string& modelFingerprint)
+{
+    if (bank.baseModelFingerprint.empty() || modelFingerprint.empty() || bank.baseModelFingerprint == modelFingerprint)
+        return {};
+    const std::string trainedOn = bank.baseModel.empty() ? "another model" : "the model \"" + bank.baseModel + "\"";
+    return "The adapter bank " + bank.dir.filename().string() + " was trained on " + trainedOn + " ("
+        + bank.baseModelFingerprint.substr(0, 19) + "…), not on the open model \"" + modelName + "\" ("
+        + modelFingerprint.substr(0, 19)
+        + "…): its sliders apply, but they may not steer this model as they were measured to.";
 }
 
 } // namespace tmk

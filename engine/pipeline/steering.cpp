@@ -10,6 +10,7 @@
 #include "adapters/merger.h"
 #include "core/stopwatch.h"
 #include "pipeline/model_access.h"
+#include "tastemaker/clip_library.h"
 #include "tastemaker/log.h"
 
 namespace tmk {
@@ -98,6 +99,13 @@ Expected<std::unique_ptr<Steering>> Steering::load(std::shared_ptr<const Musicge
         c10::InferenceMode guard;
         Expected<AdapterBank> bank = AdapterBank::load(bankDir, metrics, lookup);
         if (!bank) return bank.error();
+        if (!bank->summary().baseModelFingerprint.empty() && !impl->model->info().dir.empty()) {
+            Expected<ContentIdentity> identity = modelIdentity(impl->model->info().dir);
+            if (!identity) return identity.error();
+            std::string warning = bankModelMismatch(bank->summary(), impl->model->info().name, identity->fingerprint);
+            if (!warning.empty()) logMessage(LogLevel::Warning, warning);
+            bank->setModelWarning(std::move(warning));
+        }
         impl->bank.emplace(std::move(*bank));
         impl->merger.emplace(lookup);
         TMK_TRY(impl->merger->addBank(*impl->bank));

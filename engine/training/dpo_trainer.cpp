@@ -15,6 +15,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "pipeline/model_access.h"
+#include "tastemaker/clip_library.h"
 #include "tastemaker/log.h"
 #include "training/collective.h"
 #include "training/dpo_data.h"
@@ -613,9 +614,12 @@ Expected<TrainResult> trainLaunched(const MusicgenModel& model, const Launch& la
         return Error { ErrorCode::Device, "training failed: out of memory (try a smaller --batch or --max-frames)" };
     }
     lock.unlock();
-    if (result && !result->cancelled && !options.bankDir.empty())
-        TMK_TRY(registerAdapter(
-            options.bankDir, options.metric, options.direction, result->adapterDir, metrics, model.info().name));
+    if (result && !result->cancelled && !options.bankDir.empty()) {
+        Expected<ContentIdentity> identity = modelIdentity(model.info().dir); // the bank records its base model
+        if (!identity) return identity.error();
+        TMK_TRY(registerAdapter(options.bankDir, options.metric, options.direction, result->adapterDir, metrics,
+            model.info().name, identity->fingerprint));
+    }
     return result;
 }
 

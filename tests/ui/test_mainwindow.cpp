@@ -1,6 +1,8 @@
 // The main window: menus and shortcuts, the welcome panel on first run and its bundled default model, a
 // bad model folder showing the engine's exact error in a dialog, settings persisting across restarts, a
 // model's generation_config.json reaching the sampling controls, and quitting while a job runs asking first.
+#include <filesystem>
+
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
@@ -152,6 +154,39 @@ private Q_SLOTS:
         QVERIFY(window.isVisible());
         QVERIFY(!bridge.hasModel());
         QVERIFY(window.welcomeShown()); // nothing loaded: back to the welcome panel
+    }
+
+    // A bank whose bank.json records another base model still opens (the shapes fit), and the bank label says
+    // it was trained on another model, with the engine's sentence on hover; the fixture bank records none.
+    void bankOfAnotherModelIsMarked()
+    {
+        const std::filesystem::path bank = tmk::test::freshOutDir("foreign_bank").toStdString() + "/bank";
+        std::filesystem::copy(
+            tmk::test::fixtureBankDir().toStdString(), bank, std::filesystem::copy_options::recursive);
+        QFile file(QString::fromStdString((bank / "bank.json").string()));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QJsonObject json = QJsonDocument::fromJson(file.readAll()).object();
+        file.close();
+        json.insert("base_model_fingerprint", "sha256:" + QString(64, 'b'));
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        file.write(QJsonDocument(json).toJson());
+        file.close();
+
+        EngineBridge bridge(tmk::test::bridgeOptions(m_library));
+        MainWindow window(bridge, options());
+        window.show();
+        window.openInitial(tmk::test::fixtureModelDir(), QString::fromStdString(bank.string()));
+        QVERIFY(tmk::test::waitForModel(bridge));
+        QTRY_VERIFY(bridge.bank() != nullptr);
+        auto* label = window.findChild<QLabel*>("bankLabel");
+        QVERIFY(label);
+        QTRY_VERIFY(label->text().contains("trained on another model"));
+        QVERIFY(label->toolTip().contains("may not steer"));
+        QVERIFY(label->toolTip().contains("sha256:bbbbbbbbbbbb"));
+        QVERIFY(window.sliderPanel()->slider("energy")->isEnabled());
+        window.openBank(tmk::test::fixtureBankDir());
+        QTRY_COMPARE(bridge.bankDir(), tmk::test::fixtureBankDir());
+        QTRY_VERIFY(!label->text().contains("trained on another model"));
     }
 
     void settingsPersistAcrossRestarts()

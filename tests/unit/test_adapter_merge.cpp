@@ -12,10 +12,12 @@
 #include "adapters/merger.h"
 #include "core/json.h"
 #include "pipeline/model_access.h"
+#include "tastemaker/clip_library.h"
 #include "tastemaker/devtools/benchmarks.h"
 #include "tastemaker/devtools/model_maker.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/steering.h"
+#include "tastemaker/tensorio.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "testsupport.h"
 
@@ -532,6 +534,63 @@ TEST(AdapterMerge, DestroyingSteeringRestoresTheBaseWeights)
         if (it == pristine().end()) continue; // e.g. a computed position table
         EXPECT_TRUE(at::equal(*decoder.parameter(name), it->second)) << name;
     }
+}
+
+// bank.json records the base model's fingerprint: filled in by the first registration that knows it, an
+// adapter of another model is refused, bank-export keeps it, and a bank opened on another model says so.
+TEST(AdapterMerge, BankRecordsItsBaseModelAndWarnsOnAnother)
+{
+    const fs::path dir = test::freshOutDir("merge_fingerprint");
+    for (const char* name : { "energy+", "energy-", "tempo+" })
+        fs::copy(bankDir() / name, dir / name, fs::copy_options::recursive);
+    Expected<ContentIdentity> tiny = modelIdentity(modelDir());
+    ASSERT_TRUE(tiny) << tiny.error().message;
+    // An older bank without a fingerprint: the next registration that knows it records it beside base_model.
+    ASSERT_TRUE(registerAdapter(dir, "energy", AdapterSide::Positive, dir / "energy+", metrics(), "tiny"));
+    EXPECT_TRUE(readBankSummary(dir, metrics())->baseModelFingerprint.empty());
+    ASSERT_TRUE(
+        registerAdapter(dir, "energy", AdapterSide::Negative, dir / "energy-", metrics(), "tiny", tiny->fingerprint));
+    const std::string text = *readFileText(dir / "bank.json");
+    EXPECT_LT(text.find("\"base_model\""), text.find("\"base_model_fingerprint\"")) << text;
+    EXPECT_LT(text.find("\"base_model_fingerprint\""), text.find("\"metrics\"")) << text;
+    EXPECT_EQ(readBankSummary(dir, metrics())->baseModelFingerprint, tiny->fingerprint);
+    const std::string other = "sha256:" + std::string(64, 'a');
+    Expected<void> refused
+        = registerAdapter(dir, "tempo", AdapterSide::Positive, dir / "tempo+", metrics(), "other", other);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find(tiny->fingerprint), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("a bank of its own"), std::string::npos) << refused.error().message;
+    EXPECT_FALSE(readBankSummary(dir, metrics())->find("tempo")->hasPositive()); // bank.json untouched
+    ASSERT_TRUE(registerAdapter(dir, "tempo", AdapterSide::Positive, dir / "tempo+", metrics())); // unknown: kept
+
+    const fs::path exported = test::freshOutDir("merge_fingerprint_export") / "bank";
+    Expected<BankSummary> copy = exportBank(dir, exported, DType::F32, metrics());
+    ASSERT_TRUE(copy) << copy.error().message;
+    EXPECT_EQ(copy->baseModelFingerprint, tiny->fingerprint);
+
+    auto model = MusicgenModel::load(modelDir(), ModelOptions {});
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    {
+        auto steering = Steering::load(*model, dir, metrics());
+        ASSERT_TRUE(steering.ok()) << steering.error().message;
+        EXPECT_EQ((*steering)->summary().modelWarning, ""); // its own model
+    }
+    Expected<nlohmann::json> json = readJsonFile(dir / "bank.json");
+    ASSERT_TRUE(json);
+    (*json)["base_model_fingerprint"] = other;
+    ASSERT_TRUE(writeFileAtomic(dir / "bank.json", json->dump(2)));
+    auto steering = Steering::load(*model, dir, metrics());
+    ASSERT_TRUE(steering.ok()) << steering.error().message; // still opens: the shapes fit
+    const std::string& warning = (*steering)->summary().modelWarning;
+    EXPECT_NE(warning.find("tiny"), std::string::npos) << warning;
+    EXPECT_NE(warning.find("sha256:aaaaaaaaaaaa"), std::string::npos) << warning;
+    EXPECT_NE(warning.find("may not steer"), std::string::npos) << warning;
+    EXPECT_TRUE((*steering)->apply({ { "energy", 0.5 } }).ok());
+    (*json)["base_model_fingerprint"] = 7;
+    ASSERT_TRUE(writeFileAtomic(dir / "bank.json", json->dump(2)));
+    Expected<BankSummary> broken = readBankSummary(dir, metrics());
+    ASSERT_FALSE(broken);
+    EXPECT_NE(broken.error().message.find("base_model_fingerprint"), std::string::npos);
 }
 
 } // namespace

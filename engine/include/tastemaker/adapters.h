@@ -3,8 +3,11 @@
 // Each metric (tastemaker/metrics.h) has a slider value s in [-2, 2]. s > 0 blends the metric's "+"
 // adapter with weight s, s < 0 its "-" adapter with weight |s|, s = 0 neither. A bank is a folder whose
 // bank.json maps metric ids to those adapter folders:
-//   {"format": 1, "base_model": NAME, "metrics": {ID: {"+": DIR, "-": DIR}, ...}}
-// with DIRs relative to the bank folder (absolute paths are accepted). A side may be absent.
+//   {"format": 1, "base_model": NAME, "base_model_fingerprint": "sha256:...", "metrics": {ID: {"+": DIR, "-": DIR},
+//   ...}}
+// with DIRs relative to the bank folder (absolute paths are accepted). A side may be absent. The fingerprint
+// (modelIdentity, tastemaker/clip_library.h) of the model the adapters were trained on is optional: banks
+// made before it was recorded, or assembled from adapters trained elsewhere, have none.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +60,11 @@ struct BankMetric {
 struct BankSummary {
     std::filesystem::path dir; // the bank folder
     std::string baseModel; // bank.json's base_model
+    std::string baseModelFingerprint; // bank.json's base_model_fingerprint; empty when not recorded
+    // Set when the bank is opened on a model (Steering::load) whose fingerprint differs from the recorded one:
+    // the sentence to show the user. The adapters still apply (the shapes fit), but they were trained on
+    // other weights and may not steer this model.
+    std::string modelWarning;
     // Every metric of metrics.json in its order, with the sides the bank has (none for metrics it omits):
     // the UI greys out the missing ones.
     std::vector<BankMetric> metrics;
@@ -69,11 +77,19 @@ struct BankSummary {
 Expected<BankSummary> readBankSummary(const std::filesystem::path& bankDir, const std::vector<MetricInfo>& metrics);
 
 // Sets bank.json's `side` entry of `metric` to `adapterDir` (stored relative to the bank folder when it lies
-// inside it), creating bank.json (with `baseModel`) when it does not exist. The update is atomic (a temp
-// file renamed over bank.json) and serialised between processes with a lock file. The adapter folder must
-// hold adapter_config.json and adapter_model.safetensors.
+// inside it), creating bank.json (with `baseModel` and `baseModelFingerprint`) when it does not exist, and
+// recording them when it does not name them yet. An adapter trained on another model than the one the bank
+// records (both fingerprints known and different) is refused, naming both: one bank, one base model. The
+// update is atomic (a temp file renamed over bank.json) and serialised between processes with a lock file. The
+// adapter folder must hold adapter_config.json and adapter_model.safetensors.
 Expected<void> registerAdapter(const std::filesystem::path& bankDir, const std::string& metric, AdapterSide side,
-    const std::filesystem::path& adapterDir, const std::vector<MetricInfo>& metrics, const std::string& baseModel = "");
+    const std::filesystem::path& adapterDir, const std::vector<MetricInfo>& metrics, const std::string& baseModel = "",
+    const std::string& baseModelFingerprint = "");
+
+// The sentence Steering shows when a bank recorded for one model (its fingerprint) is opened on another; empty
+// when the bank records no fingerprint or the fingerprints agree.
+std::string bankModelMismatch(
+    const BankSummary& bank, const std::string& modelName, const std::string& modelFingerprint);
 
 // Copies the bank at `bankDir` into a new folder `outDir`, self-contained and movable: one subfolder per adapter
 // (<metric>+, <metric>-) holding adapter_config.json and adapter_model.safetensors with every LoRA factor in
