@@ -19,6 +19,7 @@ Expected<CodecTrainOptions> codecOptionsFrom(const Args& args)
     options.resume = args.has("resume");
     if (auto init = args.get("init-from")) options.initFrom = *init;
     options.dataDependentInit = !args.has("no-data-init");
+    options.decoderOnly = args.has("decoder-only");
     TMK_TRY(args.readIntegers(
         { { "steps", &options.steps }, { "batch", &options.batch }, { "checkpoint-every", &options.checkpointEvery },
             { "log-every", &options.logEvery }, { "warmup", &options.warmupSteps } }));
@@ -28,7 +29,9 @@ Expected<CodecTrainOptions> codecOptionsFrom(const Args& args)
     Expected<long long> threads = args.integer("threads", 0);
     if (!threads) return threads.error();
     options.threads = static_cast<int>(*threads);
-    TMK_TRY(args.readNumbers({ { "seconds", &options.seconds }, { "lr", &options.learningRate } }));
+    TMK_TRY(args.readNumbers({ { "seconds", &options.seconds }, { "lr", &options.learningRate },
+        { "adversarial", &options.adversarialWeight }, { "feature-matching", &options.featureMatchingWeight },
+        { "disc-lr", &options.discriminatorLearningRate } }));
     CodecLossMix& w = options.loss;
     const std::pair<const char*, double*> weights[]
         = { { "w-l1", &w.waveformL1 }, { "w-mel", &w.logMel }, { "w-stft", &w.logStft }, { "w-chroma", &w.chroma },
@@ -82,6 +85,12 @@ Command trainCodecCommand()
         { "w-sc", OptionKind::Value, "W", "weight of the spectral-convergence term (default 2)" },
         { "w-commitment", OptionKind::Value, "W", "weight of the RVQ commitment term (default 1)" },
         { "no-data-init", OptionKind::Flag, "", "keep PyTorch's default initialisation (no data-dependent init)" },
+        { "adversarial", OptionKind::Value, "W",
+            "weight of the adversarial (hinge) loss against a multi-scale STFT discriminator (default 0: no GAN)" },
+        { "feature-matching", OptionKind::Value, "W", "weight of the discriminator feature-matching loss (default 0)" },
+        { "disc-lr", OptionKind::Value, "LR", "the discriminator's learning rate (default 3e-4)" },
+        { "decoder-only", OptionKind::Flag, "",
+            "train the decoder only: the encoder and codebooks, so every song's codes, stay as --init-from's" },
         { "init-from", OptionKind::Value, "PATH",
             "start a fresh run from this codec's weights (a codec or model folder of the same shape)" },
         { "resume", OptionKind::Flag, "", "continue from DIR/checkpoint.safetensors when it exists" },

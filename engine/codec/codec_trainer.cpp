@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -16,6 +17,7 @@
 #include "codec/codec_plot.h"
 #include "codec/encodec_train.h"
 #include "codec/loss_history.h"
+#include "codec/stft_discriminator.h"
 #include "core/stopwatch.h"
 #include "tastemaker/codec_training.h"
 #include "tastemaker/fileio.h"
@@ -31,8 +33,14 @@ using encodec::TrainableEncodec;
 namespace {
 
 // Columns of loss.csv and of the checkpoint's "history" tensor.
-const std::vector<std::string> kColumns = { "step", "loss", "waveform_l1", "log_mel", "log_stft", "chroma",
-    "commitment", "held_out", "restarted_codes", "spectral_convergence" };
+const std::vector<std::string> kColumns
+    = { "step", "loss", "waveform_l1", "log_mel", "log_stft", "chroma", "commitment", "held_out", "restarted_codes",
+          "spectral_convergence", "adversarial", "feature_matching", "discriminator" };
+constexpr size_t kColumnsBeforeAdversarial = 10;
+
+// The discriminator's STFT sizes at 16 kHz (EnCodec's 2048, 1024, 512 at 24 kHz and up, halved) and width.
+const std::vector<int64_t> kDiscriminatorFfts = { 1024, 512, 256 };
+constexpr int64_t kDiscriminatorChannels = 32;
 
 EncodecConfig makeConfig(const CodecShape& shape)
 {
@@ -57,6 +65,8 @@ struct Trainer {
     AdamW adam;
     encodec::CodecLoss loss;
     encodec::CodecLossWeights weights;
+    std::unique_ptr<encodec::StftDiscriminator> discriminator; // adversarial runs only
+    std::unique_ptr<AdamW> discriminatorAdam;
     std::vector<std::vector<float>> history;
     int64_t step = 0;
     int64_t cropSamples = 0;
@@ -70,6 +80,11 @@ struct Trainer {
         , weights(o.loss)
     {
         for (const at::Tensor& p : codec.parameterTensors()) ema.push_back(p.detach().clone());
+        if (o.adversarialWeight > 0.0 || o.featureMatchingWeight > 0.0) {
+            discriminator
+                = std::make_unique<encodec::StftDiscriminator>(kDiscriminatorFfts, kDiscriminatorChannels, o.seed);
+            discriminatorAdam = std::make_unique<AdamW>(discriminator->parameterTensors(), 0.0, 0.5, 0.9);
+        }
         // A whole number of frames, so that the reconstruction is exactly as long as the crop.
         const int64_t hop = c.hopLength();
         cropSamples = hop * std::max<int64_t>(1, std::lround(o.seconds * static_cast<double>(c.samplingRate) / hop));
@@ -79,6 +94,12 @@ struct Trainer {
     {
         std::vector<std::string> names;
         for (const auto& p : codec.parameters()) names.push_back(p.name);
+        return names;
+    }
+    std::vector<std::string> discriminatorNames() const
+    {
+        std::vector<std::string> names;
+        for (const auto& p : discriminator->parameters()) names.push_back(p.name);
         return names;
     }
 
@@ -93,23 +114,49 @@ struct Trainer {
         }
         at::Generator generator
             = at::make_generator<at::CPUGeneratorImpl>(encodec::mixSeed(options.seed, 2 * step + 1));
-        const at::Tensor latent = codec.encode(audio);
-        encodec::QuantizeResult quantized = codec.quantize(latent, /*train=*/true, generator);
+        encodec::QuantizeResult quantized;
+        if (options.decoderOnly) { // the codes stay as they are: no gradient, no codebook update
+            at::NoGradGuard noGrad;
+            quantized = codec.quantize(codec.encode(audio), /*train=*/false, generator);
+        } else {
+            quantized = codec.quantize(codec.encode(audio), /*train=*/true, generator);
+        }
         const at::Tensor reconstruction = codec.decode(quantized.quantized);
         encodec::CodecLossTerms t = loss.terms(audio, reconstruction);
         at::Tensor total = weights.waveformL1 * t.waveformL1 + weights.logMel * t.logMel + weights.logStft * t.logStft
-            + weights.chroma * t.chroma + weights.spectralConvergence * t.spectralConvergence
-            + weights.commitment * quantized.commitment;
+            + weights.chroma * t.chroma + weights.spectralConvergence * t.spectralConvergence;
+        if (!options.decoderOnly) total = total + weights.commitment * quantized.commitment;
+        // The generator's adversarial terms against the current discriminator; then the discriminator's step.
+        std::vector<encodec::StftDiscriminator::ScaleOutput> real;
+        float adversarial = NAN, featureMatching = NAN, discriminatorLoss = NAN;
+        if (discriminator) {
+            real = discriminator->forward(audio);
+            const auto fake = discriminator->forward(reconstruction);
+            const at::Tensor adv = encodec::generatorHingeLoss(fake);
+            const at::Tensor feat = encodec::featureMatchingLoss(real, fake);
+            total = total + options.adversarialWeight * adv + options.featureMatchingWeight * feat;
+            adversarial = adv.item<float>();
+            featureMatching = feat.item<float>();
+        }
         adam.zeroGrad();
         total.backward();
         clipGradNorm(codec.parameterTensors(), options.maxGradNorm);
         const double factor = learningRateFactor(LrSchedule::Constant, step, options.warmupSteps, options.steps);
         adam.step(options.learningRate * factor);
+        if (discriminator) {
+            discriminatorAdam->zeroGrad(); // drops what the generator's backward left in it
+            const at::Tensor d = encodec::discriminatorHingeLoss(real, discriminator->forward(reconstruction.detach()));
+            d.backward();
+            clipGradNorm(discriminator->parameterTensors(), options.maxGradNorm);
+            discriminatorAdam->step(options.discriminatorLearningRate * factor);
+            discriminatorLoss = d.item<float>();
+        }
         ++step;
         updateEma();
         return { static_cast<float>(step), total.item<float>(), t.waveformL1.item<float>(), t.logMel.item<float>(),
             t.logStft.item<float>(), t.chroma.item<float>(), quantized.commitment.item<float>(), NAN,
-            static_cast<float>(quantized.restartedCodes), t.spectralConvergence.item<float>() };
+            static_cast<float>(quantized.restartedCodes), t.spectralConvergence.item<float>(), adversarial,
+            featureMatching, discriminatorLoss };
     }
 
     void resetEmaToWeights()
@@ -152,9 +199,15 @@ struct Trainer {
         const std::vector<std::string> names = paramNames();
         for (auto& [name, value] : adam.state(names)) tensors["adam." + name] = value;
         tensors["history"] = lossHistoryTensor(history, kColumns.size());
-        const std::map<std::string, std::string> metadata = { { "step", std::to_string(step) },
+        std::map<std::string, std::string> metadata = { { "step", std::to_string(step) },
             { "seed", std::to_string(options.seed) }, { "adam_step", std::to_string(adam.stepCount()) },
             { "encodec_config", encodec::encodecConfigJson(config) } };
+        if (discriminator) {
+            for (const auto& p : discriminator->parameters()) tensors["disc." + p.name] = p.value.detach();
+            for (auto& [name, value] : discriminatorAdam->state(discriminatorNames()))
+                tensors["disc_adam." + name] = value;
+            metadata["disc_adam_step"] = std::to_string(discriminatorAdam->stepCount());
+        }
         return saveTensors(path, tensors, metadata);
     }
 
@@ -223,9 +276,27 @@ Expected<void> Trainer::loadCheckpoint(const fs::path& path)
     }
     step = std::stoll(store->metadataValue("step"));
     TMK_TRY(adam.loadState(adamState, paramNames(), std::stoll(store->metadataValue("adam_step")), path.string()));
-    Expected<at::Tensor> rows = store->get("history", { step, static_cast<int64_t>(kColumns.size()) }, f32);
+    Expected<LossHistory> rows = readLossHistory(*store, step, kColumns.size(), kColumnsBeforeAdversarial);
     if (!rows) return rows.error();
-    history = lossHistoryRows(*rows);
+    history = std::move(*rows);
+    // A discriminator continues from the checkpoint when it has one (a run that turns adversarial training on
+    // at a resume starts it afresh).
+    if (discriminator && !store->metadataValue("disc_adam_step").empty()) {
+        std::map<std::string, at::Tensor> discState;
+        for (auto& p : discriminator->parameters()) {
+            Expected<at::Tensor> value = store->get("disc." + p.name, p.value.sizes().vec(), f32);
+            if (!value) return value.error();
+            at::NoGradGuard noGrad;
+            p.value.copy_(*value);
+            for (const char* suffix : { ".exp_avg", ".exp_avg_sq" }) {
+                Expected<at::Tensor> moment = store->get("disc_adam." + p.name + suffix, p.value.sizes().vec(), f32);
+                if (!moment) return moment.error();
+                discState[p.name + suffix] = *moment;
+            }
+        }
+        TMK_TRY(discriminatorAdam->loadState(
+            discState, discriminatorNames(), std::stoll(store->metadataValue("disc_adam_step")), path.string()));
+    }
     return {};
 }
 
@@ -259,6 +330,17 @@ Expected<void> checkOptions(const CodecTrainOptions& o)
     if (o.steps < 1 || o.batch < 1 || o.seconds <= 0.0 || o.checkpointEvery < 1 || o.logEvery < 1)
         return Error { ErrorCode::InvalidArgument,
             "steps, batch, seconds, checkpoint and log intervals must be positive" };
+    if (!(o.adversarialWeight >= 0.0) || !(o.featureMatchingWeight >= 0.0) || !(o.discriminatorLearningRate >= 0.0))
+        return Error { ErrorCode::InvalidArgument,
+            "the adversarial and feature-matching weights and the discriminator's learning rate must not be negative" };
+    if (o.decoderOnly && o.initFrom.empty() && !(o.resume && fs::exists(o.outDir / "checkpoint.safetensors")))
+        return Error { ErrorCode::InvalidArgument,
+            "training the decoder only needs the codec to start from (--init-from) or a checkpoint to resume" };
+    const int64_t crop = std::lround(o.seconds * static_cast<double>(o.shape.sampleRate));
+    if ((o.adversarialWeight > 0.0 || o.featureMatchingWeight > 0.0) && crop < kDiscriminatorFfts.front())
+        return Error { ErrorCode::InvalidArgument,
+            "adversarial training needs crops of at least " + std::to_string(kDiscriminatorFfts.front())
+                + " samples (the discriminator's largest STFT)" };
     return {};
 }
 

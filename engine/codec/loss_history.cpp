@@ -3,7 +3,11 @@
 #include <cmath>
 #include <sstream>
 
+#include <ATen/ops/cat.h>
 #include <ATen/ops/from_blob.h>
+#include <ATen/ops/full.h>
+
+#include "tensorio/torch/weights.h"
 
 namespace tmk {
 
@@ -24,6 +28,17 @@ LossHistory lossHistoryRows(const at::Tensor& tensor)
         rows.emplace_back(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
     }
     return rows;
+}
+
+Expected<LossHistory> readLossHistory(WeightStore& store, int64_t steps, size_t columns, size_t olderColumns)
+{
+    const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat);
+    Expected<at::Tensor> rows = store.get("history", { steps, static_cast<int64_t>(columns) }, f32);
+    if (rows) return lossHistoryRows(*rows);
+    Expected<at::Tensor> before = store.get("history", { steps, static_cast<int64_t>(olderColumns) }, f32);
+    if (!before || olderColumns >= columns) return rows.error();
+    return lossHistoryRows(
+        at::cat({ *before, at::full({ steps, static_cast<int64_t>(columns - olderColumns) }, NAN, f32) }, 1));
 }
 
 std::string lossHistoryCsv(const std::vector<std::string>& columns, const LossHistory& history)

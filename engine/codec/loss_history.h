@@ -8,12 +8,19 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "tastemaker/error.h"
+
 namespace tmk {
+
+class WeightStore; // tensorio/torch/weights.h
 
 using LossHistory = std::vector<std::vector<float>>;
 
 at::Tensor lossHistoryTensor(const LossHistory& history, size_t columns);
 LossHistory lossHistoryRows(const at::Tensor& tensor); // [steps, columns]
+// A checkpoint's "history" tensor of `steps` rows, `columns` wide; or, from a checkpoint written before the
+// last columns were added, `olderColumns` wide, with those columns NaN. The store's error otherwise.
+Expected<LossHistory> readLossHistory(WeightStore& store, int64_t steps, size_t columns, size_t olderColumns);
 std::string lossHistoryCsv(const std::vector<std::string>& columns, const LossHistory& history);
 
 } // namespace tmk

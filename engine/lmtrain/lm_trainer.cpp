@@ -208,17 +208,9 @@ public:
                 state[names[i] + suffix] = *moment;
             }
         TMK_TRY(m_adam.loadState(state, names, std::stoll(store.metadataValue("adam_step")), path.string()));
-        Expected<at::Tensor> rows = store.get("history", { step, static_cast<int64_t>(kLmCurveColumns.size()) }, f32);
-        if (!rows) {
-            Expected<at::Tensor> before
-                = store.get("history", { step, static_cast<int64_t>(kLmCurveColumnsBefore) }, f32);
-            if (!before) return rows.error();
-            rows = at::cat({ *before,
-                               at::full({ step, static_cast<int64_t>(kLmCurveColumns.size() - kLmCurveColumnsBefore) },
-                                   NAN, f32) },
-                1);
-        }
-        history = lossHistoryRows(*rows);
+        Expected<LossHistory> rows = readLossHistory(store, step, kLmCurveColumns.size(), kLmCurveColumnsBefore);
+        if (!rows) return rows.error();
+        history = std::move(*rows);
         return {};
     }
 

@@ -19,6 +19,7 @@
 
 #include "codec/codec_data.h"
 #include "codec/encodec_train.h"
+#include "codec/stft_discriminator.h"
 #include "core/test_hooks.h"
 #include "tastemaker/audio_file.h"
 #include "tastemaker/codec_training.h"
@@ -356,4 +357,127 @@ TEST(CodecTrain, RoundTripWithFewerCodebooksOrNoQuantizer)
     const at::Tensor expectedOne = engine->decode(engine->encode(input, 1)).narrow(2, 0, input.size(2));
     const at::Tensor gotOne = at::from_blob(one->audio.data(), { 1, 1, input.size(2) }, kF32);
     EXPECT_TRUE(at::allclose(expectedOne, gotOne, 1e-5, 1e-6));
+}
+
+// The discriminator: one output per STFT size, logits and five feature maps each, gradients reaching every
+// weight; the hinge losses are non-negative and feature matching is 0 for the same audio.
+TEST(CodecTrain, StftDiscriminatorShapesAndLosses)
+{
+    const encodec::StftDiscriminator d({ 1024, 512, 256 }, 8, 3);
+    EXPECT_EQ(d.parameters().size(), 3u * 6u * 2u);
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(5);
+    const at::Tensor real = at::randn({ 2, 1, 4000 }, generator, kF32) * 0.1;
+    const at::Tensor fake = at::randn({ 2, 1, 4000 }, generator, kF32) * 0.1;
+    const auto r = d.forward(real);
+    const auto f = d.forward(fake);
+    ASSERT_EQ(r.size(), 3u);
+    for (size_t s = 0; s < 3; ++s) {
+        const int64_t fft = 1024 >> s;
+        EXPECT_EQ(r[s].logits.sizes(), (at::IntArrayRef { 2, 1, (4000 - fft) / (fft / 4) + 1, (fft / 2 + 1 + 7) / 8 }))
+            << s;
+        EXPECT_EQ(r[s].features.size(), 5u);
+    }
+    const at::Tensor dLoss = encodec::discriminatorHingeLoss(r, f);
+    const at::Tensor gLoss = encodec::generatorHingeLoss(f);
+    EXPECT_GE(dLoss.item<double>(), 0.0);
+    EXPECT_GE(gLoss.item<double>(), 0.0);
+    EXPECT_EQ(encodec::featureMatchingLoss(r, r).item<double>(), 0.0);
+    EXPECT_GT(encodec::featureMatchingLoss(r, f).item<double>(), 0.0);
+    dLoss.backward();
+    for (const auto& p : d.parameters()) {
+        ASSERT_TRUE(p.value.grad().defined()) << p.name;
+        // (A bias's gradient can cancel exactly: while every logit lies within the hinge, real and fake
+        // push the last bias by +1 and -1.)
+        if (p.name.find(".weight") != std::string::npos)
+            EXPECT_GT(p.value.grad().abs().sum().item<double>(), 0.0) << p.name;
+    }
+}
+
+// --decoder-only with a discriminator: the encoder and the codebooks stay the source codec's, so a song's
+// codes are the same; the decoder learns; the adversarial columns are filled; the discriminator is saved.
+TEST(CodecTrain, DecoderOnlyAdversarialTrainingKeepsTheCodes)
+{
+    const fs::path audio = writeSineSongs("codec_gan_audio", 3);
+    const fs::path source = test::freshOutDir("codec_gan_source");
+    ASSERT_TRUE(trainCodec(tinyOptions(audio, source, 6)));
+    const fs::path out = test::freshOutDir("codec_gan_out");
+    CodecTrainOptions options = tinyOptions(audio, out, 4);
+    options.initFrom = source / "codec";
+    options.decoderOnly = true;
+    options.adversarialWeight = 1.0;
+    options.featureMatchingWeight = 1.0;
+    options.warmupSteps = 0;
+    options.weightEma = 0.0; // export the trained weights themselves
+    Expected<CodecTrainResult> result = trainCodec(options);
+    ASSERT_TRUE(result) << result.error().message;
+
+    Expected<SafetensorsCheckpoint> a = SafetensorsCheckpoint::open(source / "codec" / "model.safetensors");
+    Expected<SafetensorsCheckpoint> b = SafetensorsCheckpoint::open(out / "codec" / "model.safetensors");
+    ASSERT_TRUE(a && b);
+    int same = 0, changed = 0;
+    for (const std::string& name : a->names()) {
+        const auto x = a->find(name).data(), y = b->find(name).data();
+        ASSERT_EQ(x.size(), y.size()) << name;
+        const bool equal = std::equal(x.begin(), x.end(), y.begin());
+        if (name.find(".decoder.") != std::string::npos)
+            changed += !equal;
+        else {
+            EXPECT_TRUE(equal) << name << " changed, so the codes would";
+            ++same;
+        }
+    }
+    EXPECT_GT(same, 10);
+    EXPECT_GT(changed, 10);
+    Expected<Encodec> before = encodec::loadEncodecFolder(source / "codec", kF32);
+    Expected<Encodec> after = encodec::loadEncodecFolder(out / "codec", kF32);
+    ASSERT_TRUE(before && after);
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(11);
+    const at::Tensor clip = at::randn({ 1, 1, 4000 }, generator, kF32) * 0.2;
+    EXPECT_TRUE(at::equal(before->encode(clip, 2), after->encode(clip, 2)));
+
+    const auto rows = readLossCsv(out / "loss.csv");
+    ASSERT_EQ(rows.size(), 4u);
+    ASSERT_EQ(rows[0].size(), 13u);
+    for (const auto& row : rows)
+        for (int c : { 10, 11, 12 }) EXPECT_TRUE(std::isfinite(row[c])) << "column " << c;
+    Expected<SafetensorsCheckpoint> checkpoint = SafetensorsCheckpoint::open(out / "checkpoint.safetensors");
+    ASSERT_TRUE(checkpoint);
+    int discriminator = 0;
+    for (const std::string& name : checkpoint->names()) discriminator += name.rfind("disc.", 0) == 0;
+    EXPECT_EQ(discriminator, 36);
+
+    CodecTrainOptions fresh = tinyOptions(audio, test::freshOutDir("codec_gan_fresh"), 1);
+    fresh.decoderOnly = true;
+    Expected<CodecTrainResult> refused = trainCodec(fresh);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("--init-from"), std::string::npos) << refused.error().message;
+}
+
+// An adversarial run stopped and resumed ends with the same bytes as one that ran straight through, the
+// discriminator and its Adam state included.
+TEST(CodecTrain, AdversarialResumeContinuesExactly)
+{
+    const fs::path audio = writeSineSongs("codec_gan_resume_audio", 3);
+    auto options = [&](const fs::path& out, int64_t steps) {
+        CodecTrainOptions o = tinyOptions(audio, out, steps);
+        o.adversarialWeight = 0.5;
+        o.featureMatchingWeight = 1.0;
+        return o;
+    };
+    const fs::path straight = test::freshOutDir("codec_gan_straight");
+    ASSERT_TRUE(trainCodec(options(straight, 6)));
+    const fs::path resumed = test::freshOutDir("codec_gan_resumed");
+    ASSERT_TRUE(trainCodec(options(resumed, 3)));
+    CodecTrainOptions more = options(resumed, 6);
+    more.resume = true;
+    ASSERT_TRUE(trainCodec(more));
+    Expected<SafetensorsCheckpoint> a = SafetensorsCheckpoint::open(straight / "checkpoint.safetensors");
+    Expected<SafetensorsCheckpoint> b = SafetensorsCheckpoint::open(resumed / "checkpoint.safetensors");
+    ASSERT_TRUE(a && b);
+    ASSERT_EQ(a->names(), b->names());
+    for (const std::string& name : a->names()) {
+        const auto x = a->find(name).data(), y = b->find(name).data();
+        ASSERT_EQ(x.size(), y.size()) << name;
+        EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin())) << name << " differs after resuming";
+    }
 }

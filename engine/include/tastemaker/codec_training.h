@@ -55,6 +55,16 @@ struct CodecTrainOptions {
     // with the same shape, e.g. models/demo): parameters, EMA and codebooks; Adam starts afresh.
     std::filesystem::path initFrom;
     double weightEma = 0.999; // EMA of the weights (what is saved)
+    // Adversarial training (docs/codec-training.md): with either weight > 0 a multi-scale STFT discriminator
+    // trains alongside (hinge loss, Adam betas 0.5 / 0.9, its own learning rate), and the codec's loss adds
+    // adversarialWeight x the hinge generator loss + featureMatchingWeight x the relative feature-matching L1.
+    double adversarialWeight = 0.0;
+    double featureMatchingWeight = 0.0;
+    double discriminatorLearningRate = 3e-4;
+    // Train the decoder only: the encoder and the codebooks keep the weights of initFrom (or the resumed
+    // checkpoint), so every song's codes, and whatever was trained on them (a language model, adapters), stay
+    // valid while the decoded audio improves. Needs initFrom or a resume.
+    bool decoderOnly = false;
     double heldOutFraction = 0.1;
     int64_t checkpointEvery = 200;
     int64_t logEvery = 10;
