@@ -3,6 +3,7 @@
 // audio (loss goes down, resume is exact, checkpoints are written atomically).
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <gtest/gtest.h>
 #include <sstream>
 
@@ -244,14 +245,18 @@ TEST(CodecTrain, LossDecreasesOnChords)
     EXPECT_EQ(engine->decode(at::zeros({ 1, 2, 10 }, at::TensorOptions().dtype(at::kLong))).size(2), 400);
 }
 
-TEST(CodecTrain, ResumeContinuesExactly)
+namespace {
+
+// Runs `options(out, 6)` straight through, and `options(out, 3)` then resumed to 6 steps: every checkpoint
+// tensor and loss.csv must be the same bytes.
+void expectResumeIsExact(
+    const std::string& name, const std::function<CodecTrainOptions(const fs::path&, int64_t)>& options)
 {
-    const fs::path audio = writeSineSongs("codec_resume_audio", 3);
-    const fs::path straight = test::freshOutDir("codec_straight");
-    ASSERT_TRUE(trainCodec(tinyOptions(audio, straight, 6)));
-    const fs::path resumed = test::freshOutDir("codec_resumed");
-    ASSERT_TRUE(trainCodec(tinyOptions(audio, resumed, 3)));
-    CodecTrainOptions more = tinyOptions(audio, resumed, 6);
+    const fs::path straight = test::freshOutDir(name + "_straight");
+    ASSERT_TRUE(trainCodec(options(straight, 6)));
+    const fs::path resumed = test::freshOutDir(name + "_resumed");
+    ASSERT_TRUE(trainCodec(options(resumed, 3)));
+    CodecTrainOptions more = options(resumed, 6);
     more.resume = true;
     ASSERT_TRUE(trainCodec(more));
 
@@ -259,14 +264,22 @@ TEST(CodecTrain, ResumeContinuesExactly)
     Expected<SafetensorsCheckpoint> b = SafetensorsCheckpoint::open(resumed / "checkpoint.safetensors");
     ASSERT_TRUE(a && b);
     ASSERT_EQ(a->names(), b->names());
-    for (const std::string& name : a->names()) {
-        const auto x = a->find(name).data(), y = b->find(name).data();
-        ASSERT_EQ(x.size(), y.size()) << name;
-        EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin())) << name << " differs after resuming";
+    for (const std::string& tensor : a->names()) {
+        const auto x = a->find(tensor).data(), y = b->find(tensor).data();
+        ASSERT_EQ(x.size(), y.size()) << tensor;
+        EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin())) << tensor << " differs after resuming";
     }
     EXPECT_EQ(readLossCsv(straight / "loss.csv").size(), 6u);
     std::ifstream l1(straight / "loss.csv"), l2(resumed / "loss.csv");
     EXPECT_EQ(std::string(std::istreambuf_iterator<char>(l1), {}), std::string(std::istreambuf_iterator<char>(l2), {}));
+}
+
+} // namespace
+
+TEST(CodecTrain, ResumeContinuesExactly)
+{
+    const fs::path audio = writeSineSongs("codec_resume_audio", 3);
+    expectResumeIsExact("codec", [&](const fs::path& out, int64_t steps) { return tinyOptions(audio, out, steps); });
 }
 
 TEST(CodecTrain, CheckpointWritesAreAtomic)
@@ -464,20 +477,5 @@ TEST(CodecTrain, AdversarialResumeContinuesExactly)
         o.featureMatchingWeight = 1.0;
         return o;
     };
-    const fs::path straight = test::freshOutDir("codec_gan_straight");
-    ASSERT_TRUE(trainCodec(options(straight, 6)));
-    const fs::path resumed = test::freshOutDir("codec_gan_resumed");
-    ASSERT_TRUE(trainCodec(options(resumed, 3)));
-    CodecTrainOptions more = options(resumed, 6);
-    more.resume = true;
-    ASSERT_TRUE(trainCodec(more));
-    Expected<SafetensorsCheckpoint> a = SafetensorsCheckpoint::open(straight / "checkpoint.safetensors");
-    Expected<SafetensorsCheckpoint> b = SafetensorsCheckpoint::open(resumed / "checkpoint.safetensors");
-    ASSERT_TRUE(a && b);
-    ASSERT_EQ(a->names(), b->names());
-    for (const std::string& name : a->names()) {
-        const auto x = a->find(name).data(), y = b->find(name).data();
-        ASSERT_EQ(x.size(), y.size()) << name;
-        EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin())) << name << " differs after resuming";
-    }
+    expectResumeIsExact("codec_gan", options);
 }
