@@ -38,11 +38,15 @@ Command convertModelCommand()
     Command command;
     command.name = "convert-model";
     command.summary = "Write a copy of a MusicGen folder whose text encoder and decoder matrices are stored in bf16 "
-                      "(half the size; a bf16 model then loads in place) or in f32.";
+                      "(half the size; a bf16 model then loads in place) or in f32, or whose EnCodec decoder is "
+                      "replaced by a retrained one (--codec).";
     command.options = {
         { "model", OptionKind::Value, "DIR", "the MusicGen folder to convert", true },
         { "out", OptionKind::Value, "DIR", "folder to write (created; must not be DIR)", true },
         { "dtype", OptionKind::Value, "bf16|f32", "the matrices' dtype (default bf16)" },
+        { "codec", OptionKind::Value, "DIR",
+            "instead: take the EnCodec decoder from this codec (train-codec --decoder-only --init-from DIR's codec; "
+            "its encoder and codebooks must be DIR's), keeping every other tensor as it is" },
     };
     command.run = [](const Args& args) {
         const fs::path in = *args.get("model"), out = *args.get("out");
@@ -52,8 +56,20 @@ Command convertModelCommand()
         std::error_code ec;
         if (fs::exists(out, ec) && fs::equivalent(in, out, ec))
             return reportError(Error { ErrorCode::InvalidArgument, "convert-model: --out must be another folder" });
+        if (args.has("codec") && args.has("dtype"))
+            return reportError(
+                Error { ErrorCode::InvalidArgument, "convert-model: give --codec or --dtype, not both" });
         fs::create_directories(out, ec);
         if (ec) return reportError(Error::inFile(ErrorCode::Io, out.string(), "could not be created: " + ec.message()));
+        if (auto codec = args.get("codec")) {
+            Expected<CodecSwapStats> swapped = replaceCodecDecoder(in, *codec, out / "model.safetensors");
+            if (!swapped) return reportError(swapped.error());
+            if (Expected<void> copied = copyModelFiles(in, out); !copied) return reportError(copied.error());
+            std::cerr << "took the EnCodec decoder from " << *codec << " (" << swapped->decoderTensorsChanged << " of "
+                      << swapped->decoderTensors << " tensors changed); every other tensor is " << in.string()
+                      << "'s, in " << out.string() << "\n";
+            return static_cast<int>(kExitOk);
+        }
         // EnCodec always runs in float32: its weights stay as they are.
         Expected<ConvertStats> stats = convertCheckpoint(
             in, out / "model.safetensors", name == "bf16" ? DType::BF16 : DType::F32, { "audio_encoder." });

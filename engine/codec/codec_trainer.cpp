@@ -172,7 +172,12 @@ struct Trainer {
         // Warm-up of the decay (as timm's ModelEmaV2 with warm-up): early weights are not averaged for long.
         const double decay = std::min(options.weightEma, (1.0 + step) / (10.0 + step));
         const std::vector<at::Tensor> params = codec.parameterTensors();
-        for (size_t i = 0; i < ema.size(); ++i) ema[i].mul_(decay).add_(params[i].detach(), 1.0 - decay);
+        for (size_t i = 0; i < ema.size(); ++i) {
+            // A frozen weight (--decoder-only: the encoder) keeps its bits: decay·w + (1 − decay)·w is not
+            // always w in floating point, and the codes must not move.
+            if (options.decoderOnly && !params[i].grad().defined()) continue;
+            ema[i].mul_(decay).add_(params[i].detach(), 1.0 - decay);
+        }
     }
 
     // The reconstruction loss (no commitment) of the EMA weights on fixed held-out crops.

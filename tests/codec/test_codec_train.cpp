@@ -25,6 +25,7 @@
 #include "tastemaker/audio_file.h"
 #include "tastemaker/codec_training.h"
 #include "tastemaker/fileio.h"
+#include "tastemaker/tensorio.h"
 #include "tensorio/torch/weights.h"
 #include "testsupport.h"
 
@@ -420,7 +421,6 @@ TEST(CodecTrain, DecoderOnlyAdversarialTrainingKeepsTheCodes)
     options.adversarialWeight = 1.0;
     options.featureMatchingWeight = 1.0;
     options.warmupSteps = 0;
-    options.weightEma = 0.0; // export the trained weights themselves
     Expected<CodecTrainResult> result = trainCodec(options);
     ASSERT_TRUE(result) << result.error().message;
 
@@ -458,6 +458,28 @@ TEST(CodecTrain, DecoderOnlyAdversarialTrainingKeepsTheCodes)
     int discriminator = 0;
     for (const std::string& name : checkpoint->names()) discriminator += name.rfind("disc.", 0) == 0;
     EXPECT_EQ(discriminator, 36);
+
+    // The retrained decoder swaps into a folder holding the source codec (as train-lm exports it); a codec
+    // whose encoder moved is refused, naming the tensor.
+    const fs::path swapped = test::freshOutDir("codec_gan_swap") / "model.safetensors";
+    Expected<CodecSwapStats> swap = replaceCodecDecoder(source / "codec", out / "codec", swapped);
+    ASSERT_TRUE(swap) << swap.error().message;
+    EXPECT_EQ(swap->decoderTensorsChanged, changed);
+    Expected<SafetensorsCheckpoint> c = SafetensorsCheckpoint::open(swapped);
+    ASSERT_TRUE(c);
+    for (const std::string& name : b->names()) {
+        const auto x = b->find(name).data(), y = c->find(name).data();
+        EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin(), y.end())) << name;
+    }
+    Expected<CodecSwapStats> moved
+        = replaceCodecDecoder(source / "codec", test::dataDir() / "..", test::freshOutDir("codec_gan_x") / "m");
+    EXPECT_FALSE(moved);
+    const fs::path other = test::freshOutDir("codec_gan_other");
+    ASSERT_TRUE(trainCodec(tinyOptions(audio, other, 2))); // a codec trained in full: another encoder
+    moved = replaceCodecDecoder(source / "codec", other / "codec", test::freshOutDir("codec_gan_y") / "m");
+    ASSERT_FALSE(moved);
+    EXPECT_NE(moved.error().message.find("audio_encoder.encoder."), std::string::npos) << moved.error().message;
+    EXPECT_NE(moved.error().message.find("--decoder-only"), std::string::npos) << moved.error().message;
 
     CodecTrainOptions fresh = tinyOptions(audio, test::freshOutDir("codec_gan_fresh"), 1);
     fresh.decoderOnly = true;

@@ -185,6 +185,22 @@ TEST(CliModel, ConvertModelWritesABfloat16FolderThatGeneratesTheSame)
         = runProcess(cli(), { "convert-model", "--model", fixture(), "--out", (out / "x").string(), "--dtype", "f16" });
     EXPECT_NE(dtype.exitCode, 0);
     EXPECT_NE(dtype.err.find("bf16 or f32"), std::string::npos) << dtype.err;
+
+    // --codec: the bf16 copy's EnCodec is the fixture's own (kept in float32), so its decoder swaps in with
+    // nothing changed, and every other file is copied; --codec with --dtype is refused.
+    auto swapped = runProcess(cli(),
+        { "convert-model", "--model", (out / "bf16").string(), "--codec", fixture(), "--out",
+            (out / "swap").string() });
+    ASSERT_EQ(swapped.exitCode, 0) << swapped.err;
+    EXPECT_NE(swapped.err.find("(0 of "), std::string::npos) << swapped.err;
+    for (const char* name : { "config.json", "generation_config.json", "spiece.model", "model.safetensors" })
+        EXPECT_TRUE(fs::exists(out / "swap" / name)) << name;
+    EXPECT_EQ(fs::file_size(out / "swap" / "model.safetensors"), fs::file_size(out / "bf16" / "model.safetensors"));
+    auto both = runProcess(cli(),
+        { "convert-model", "--model", fixture(), "--codec", fixture(), "--dtype", "f32", "--out",
+            (out / "y").string() });
+    EXPECT_NE(both.exitCode, 0);
+    EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
 }
 
 // eval-tags on a two-song "world" (only prompts.csv is read): one tempo pair, analysed, with the sampling

@@ -112,6 +112,19 @@ struct ConvertStats {
 Expected<ConvertStats> convertCheckpoint(const std::filesystem::path& in, const std::filesystem::path& outFile,
     DType dtype, const std::vector<std::string>& keepPrefixes = {});
 
+// Writes the checkpoint of the MusicGen folder `modelDir` as one safetensors file `outFile` (atomically), with
+// its EnCodec decoder (audio_encoder.decoder.*) taken from `codecDir` (a train-codec codec folder or another
+// model folder). Every other audio_encoder.* tensor of the codec (the encoder and the quantizer's codebooks)
+// must be byte-identical to the model's, so that songs encode to the same codes and the language model and any
+// adapters trained on them stay valid: a codec trained with `train-codec --decoder-only --init-from` the
+// model. The first differing tensor, or one missing or of another shape, is named in the error. The model's
+// metadata is kept.
+struct CodecSwapStats {
+    int decoderTensors = 0, decoderTensorsChanged = 0;
+};
+Expected<CodecSwapStats> replaceCodecDecoder(
+    const std::filesystem::path& modelDir, const std::filesystem::path& codecDir, const std::filesystem::path& outFile);
+
 // Serialises tensors (sorted by name, like the Hugging Face writer) plus string metadata.
 Expected<std::vector<std::byte>> encodeSafetensors(
     const std::vector<TensorView>& tensors, const std::map<std::string, std::string>& metadata = {});
