@@ -52,6 +52,9 @@ int runTrainLm(const Args& args)
                 static_cast<long long>(p.total), clockText(p.etaSeconds).c_str());
         else if (p.stage == "spm" && p.done == 0)
             std::fprintf(stderr, "training the sentencepiece model\n");
+        else if (p.stage == "baseline")
+            std::fprintf(
+                stderr, "for scale, a per-codebook bigram model's held-out cross-entropy: %.4f nats/token\n", p.loss);
     };
     Expected<LmTrainResult> result = trainLm(*options, progress);
     if (!result) return reportError(result.error());
@@ -67,6 +70,7 @@ int runTrainLm(const Args& args)
         result->heldOutOpeningUnconditional);
     std::printf("with another song's prompt: held-out %.4f, first second %.4f\n", result->heldOutOtherPrompt,
         result->heldOutOpeningOtherPrompt);
+    std::printf("a per-codebook bigram model, for scale: held-out %.4f\n", result->bigramBaseline);
     std::printf("model in %s\n", result->modelDir.string().c_str());
     return kExitOk;
 }

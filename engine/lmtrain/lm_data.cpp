@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/bincount.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/stack.h>
 #include <ATen/ops/zeros.h>
@@ -250,6 +252,33 @@ at::Tensor randomCodeCrops(const at::Tensor& codes, const std::vector<int64_t>& 
         if (chosen) chosen->push_back(song);
     }
     return out;
+}
+
+double bigramBaseline(
+    const at::Tensor& codes, const std::vector<int64_t>& train, const std::vector<int64_t>& heldOut, int64_t vocab)
+{
+    constexpr double kAlpha = 0.1;
+    const auto longs = at::TensorOptions().dtype(at::kLong);
+    auto rows = [&](const std::vector<int64_t>& songs) { // [n, K, T] int64
+        at::Tensor index = at::from_blob(const_cast<int64_t*>(songs.data()), { int64_t(songs.size()) }, longs);
+        return codes.index_select(0, index).to(at::kLong);
+    };
+    const at::Tensor fit = rows(train), test = rows(heldOut);
+    const int64_t k = codes.size(1);
+    double total = 0.0;
+    for (int64_t c = 0; c < k; ++c) {
+        const at::Tensor a = fit.select(1, c), b = test.select(1, c); // [n, T]
+        const at::Tensor x = a.narrow(1, 0, a.size(1) - 1).flatten(), y = a.narrow(1, 1, a.size(1) - 1).flatten();
+        const at::Tensor pairs = at::bincount(x * vocab + y, {}, vocab * vocab).to(at::kDouble);
+        const at::Tensor from = at::bincount(x, {}, vocab).to(at::kDouble);
+        const at::Tensor unigram
+            = (at::bincount(a.flatten(), {}, vocab).to(at::kDouble) + 1.0) / static_cast<double>(a.numel() + vocab);
+        const at::Tensor hx = b.narrow(1, 0, b.size(1) - 1).flatten(), hy = b.narrow(1, 1, b.size(1) - 1).flatten();
+        const at::Tensor p = (pairs.index_select(0, hx * vocab + hy) + kAlpha * unigram.index_select(0, hy))
+            / (from.index_select(0, hx) + kAlpha);
+        total += -p.log().mean().item<double>();
+    }
+    return total / static_cast<double>(k);
 }
 
 } // namespace tmk::lmtrain

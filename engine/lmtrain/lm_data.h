@@ -45,6 +45,14 @@ Expected<at::Tensor> tokenizeSongs(const std::vector<WorldSong>& songs, const En
     const std::string& codecHash, const std::filesystem::path& cacheFile, int workers,
     const std::function<void(int64_t, int64_t)>& progress);
 
+// For scale: the cross-entropy (nats per code, the mean over codebooks) on the `heldOut` songs of a bigram
+// model of each codebook, the previous frame's code of the same codebook, counted on the `train` songs of
+// `codes` [N, K, T] and smoothed towards their unigram: p(y | x) = (n(x, y) + a u(y)) / (n(x) + a) with
+// u(y) = (n(y) + 1) / (n + V) and a = 0.1. A decoder whose held-out cross-entropy is no lower has learnt
+// nothing beyond the last frame.
+double bigramBaseline(
+    const at::Tensor& codes, const std::vector<int64_t>& train, const std::vector<int64_t>& heldOut, int64_t vocab);
+
 // The tags of a prompt: split on commas, trimmed.
 std::vector<std::string> splitTags(const std::string& prompt);
 

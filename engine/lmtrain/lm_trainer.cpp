@@ -416,6 +416,9 @@ Expected<LmTrainResult> trainLm(
 
         std::vector<int64_t> train, heldOut;
         splitSongs(*songs, options, &train, &heldOut);
+        const double bigram
+            = heldOut.empty() ? NAN : lmtrain::bigramBaseline(*codes, train, heldOut, config->decoder.vocabSize);
+        report({ "baseline", 0, 1, bigram, 0.0, 0.0 });
         const int64_t frames = std::max<int64_t>(
             1, std::lround(options.seconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
         const int64_t openingFrames = std::min<int64_t>(
@@ -466,6 +469,7 @@ Expected<LmTrainResult> trainLm(
             }
         }
         LmTrainResult result;
+        result.bigramBaseline = bigram;
         result.steps = trainer.step;
         result.stepsPerSecond = stepsPerSecond;
         if (trainer.step < options.steps) return result; // stopped early: no model folder yet

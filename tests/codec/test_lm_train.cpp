@@ -174,6 +174,8 @@ TEST(TrainLm, LossFallsAndTheExportedFolderLoadsAndGenerates)
     EXPECT_NEAR(result->heldOutOpeningOtherPrompt, rows[99][9], 1e-4);
     EXPECT_TRUE(std::isfinite(rows[3][8]) && std::isfinite(rows[3][9])) << "evaluated at every checkpoint";
     EXPECT_TRUE(fs::exists(out / "loss.png"));
+    EXPECT_TRUE(result->bigramBaseline > 0.0 && result->bigramBaseline < std::log(16.0) + 0.3)
+        << result->bigramBaseline;
 
     for (const char* file : { "config.json", "generation_config.json", "model.safetensors", "spiece.model",
              "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "preprocessor_config.json" })
@@ -189,6 +191,26 @@ TEST(TrainLm, LossFallsAndTheExportedFolderLoadsAndGenerates)
     ASSERT_TRUE(generated.ok()) << generated.error().message;
     ASSERT_EQ(generated->audio.size(), 2u);
     EXPECT_EQ(generated->audio[0].size(), 20u * 40u);
+}
+
+// The bigram baseline: codes that always step to the next code are predicted almost surely (near 0 nats); codes
+// drawn uniformly cost about ln V whatever came before; and only the held-out songs are scored.
+TEST(TrainLm, BigramBaselineScoresHeldOutSongsUnderSmoothedBigrams)
+{
+    constexpr int64_t V = 16;
+    at::Tensor steps = at::zeros({ 6, 2, 200 }, at::TensorOptions().dtype(at::kInt));
+    for (int64_t n = 0; n < 6; ++n)
+        for (int64_t t = 0; t < 200; ++t) steps.select(0, n).select(1, t).fill_((t + n) % V);
+    EXPECT_LT(lmtrain::bigramBaseline(steps, { 0, 1, 2, 3 }, { 4, 5 }, V), 0.01);
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(3);
+    at::Tensor noise = at::randint(V, { 40, 2, 500 }, generator, at::TensorOptions().dtype(at::kInt));
+    std::vector<int64_t> fit(30), test(10);
+    for (int64_t i = 0; i < 30; ++i) fit[i] = i;
+    for (int64_t i = 0; i < 10; ++i) test[i] = 30 + i;
+    EXPECT_NEAR(lmtrain::bigramBaseline(noise, fit, test, V), std::log(16.0), 0.05);
+    // A held-out song that steps while the fitted ones are noise: scored near ln V, not near 0.
+    noise.narrow(0, 39, 1).copy_(steps.narrow(0, 0, 1).narrow(2, 0, 200).repeat({ 1, 1, 3 }).narrow(2, 0, 500));
+    EXPECT_GT(lmtrain::bigramBaseline(noise, fit, { 39 }, V), 2.0);
 }
 
 TEST(TrainLm, TensorNamesAreHuggingFaces)

@@ -70,7 +70,7 @@ struct LmTrainOptions {
 };
 
 struct LmTrainProgress {
-    std::string stage; // "spm", "tokenize", "train"
+    std::string stage; // "spm", "tokenize", "baseline" (loss: the bigram baseline), "train"
     int64_t done = 0;
     int64_t total = 0;
     double loss = 0.0; // train: the step's cross-entropy (nats/token)
@@ -91,6 +91,9 @@ struct LmTrainResult {
     // The same crops read with another song's prompt: minus the conditional figures, what the text is worth.
     double heldOutOtherPrompt = 0.0;
     double heldOutOpeningOtherPrompt = 0.0;
+    // For scale: a per-codebook bigram model's held-out cross-entropy (lmtrain::bigramBaseline); NaN without
+    // held-out songs. Also reported before training as progress stage "baseline" (its loss).
+    double bigramBaseline = 0.0;
     double stepsPerSecond = 0.0;
     std::filesystem::path modelDir; // outDir/model: the Hugging Face checkpoint folder
 };
