@@ -40,7 +40,7 @@ Expected<DpoDataset> loadDpoDataset(const TrainOptions& options, const std::vect
     TMK_TRY(checkMetric(options, metrics));
     Expected<PairSet> set = readPairSet(options.pairsDir);
     if (!set) return set.error();
-    Expected<ContentIdentity> model = modelIdentity(options.modelDir);
+    Expected<ContentIdentity> model = codecIdentity(options.modelDir); // the token cache's key
     if (!model) return model.error();
     Expected<std::map<std::string, AudioCodes>> cache = loadTokenCache(options.pairsDir, *model);
     if (!cache) return cache.error();

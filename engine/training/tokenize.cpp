@@ -367,7 +367,7 @@ Expected<TokenizeReport> tokenizeSongs(
     Expected<PairSet> pairs = readPairSet(options.pairsDir);
     if (!pairs) return pairs.error();
     const std::vector<PairSong> songs = resolvedSongs(std::move(pairs->songs), options.pairsDir);
-    Expected<ContentIdentity> identity = modelIdentity(options.modelDir);
+    Expected<ContentIdentity> identity = codecIdentity(options.modelDir); // the codes depend on the codec alone
     if (!identity) return identity.error();
     Expected<MusicgenConfig> config = MusicgenConfig::load(options.modelDir);
     if (!config) return config.error();

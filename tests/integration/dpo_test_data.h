@@ -71,7 +71,7 @@ inline fs::path makePairs(const std::string& name, int64_t train, int64_t test, 
     const char* prompts[] = { "rock, guitar", "ambient, pads", "jazz, piano", "hip-hop, drums" };
     std::mt19937_64 rng(42);
     PairSet set;
-    const ContentIdentity model = *modelIdentity(modelDir());
+    const ContentIdentity model = *codecIdentity(modelDir()); // the cache is keyed by the codec
     for (int64_t i = 0; i < train + test; ++i) {
         const std::string prompt = prompts[i % 4];
         const std::string chosen = "song" + std::to_string(2 * i), rejected = "song" + std::to_string(2 * i + 1);

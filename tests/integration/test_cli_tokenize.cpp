@@ -70,7 +70,7 @@ TEST(CliTokenize, EncodesListsFailuresAndResumes)
     EXPECT_NE(first.out.find("failed broken: " + (dir / "broken.ogg").string()), std::string::npos) << first.out;
     EXPECT_NE(first.err.find("tokenizing 4/4 songs"), std::string::npos) << first.err;
 
-    auto identity = tmk::modelIdentity(modelDir());
+    auto identity = tmk::codecIdentity(modelDir());
     ASSERT_TRUE(identity.ok());
     auto cache = tmk::loadTokenCache(dir, *identity);
     ASSERT_TRUE(cache.ok()) << cache.error().message;

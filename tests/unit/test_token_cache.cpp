@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "tastemaker/audio_file.h"
+#include "tastemaker/clip_library.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/tensorio.h"
 #include "tastemaker/token_cache.h"
@@ -43,7 +44,7 @@ const MusicgenModel& tinyModel()
 
 ContentIdentity tinyIdentity()
 {
-    Expected<ContentIdentity> identity = modelIdentity(modelDir());
+    Expected<ContentIdentity> identity = codecIdentity(modelDir()); // what the token cache is keyed by
     EXPECT_TRUE(identity.ok());
     return identity.ok() ? *identity : ContentIdentity {};
 }
@@ -437,6 +438,40 @@ TEST(TokenCache, ADifferentWindowReencodesAndACorruptCacheFileIsReencoded)
     EXPECT_EQ(repaired.encoded, 1);
     EXPECT_EQ(repaired.reused, 1);
     expectSameCodes(loadCache(dir).at("b"), expectedCodes(dir / "b.wav", 2.0, 0.3), "b");
+}
+
+// The cache is keyed by the codec: a copy of the model with its language model in bf16 (convert-model keeps the
+// EnCodec as it is) shares the key, while the model fingerprints differ; another codec config does not.
+TEST(TokenCache, ModelsSharingACodecShareTheKey)
+{
+    const fs::path root = test::freshOutDir("token_cache_codec_key");
+    const fs::path bf16 = root / "bf16", other = root / "other";
+    for (const fs::path& dir : { bf16, other }) {
+        fs::create_directories(dir);
+        for (const char* file : { "config.json", "generation_config.json", "spiece.model" })
+            fs::copy_file(modelDir() / file, dir / file);
+    }
+    ASSERT_TRUE(convertCheckpoint(modelDir(), bf16 / "model.safetensors", DType::BF16, { "audio_encoder." }));
+    fs::copy_file(modelDir() / "model.safetensors", other / "model.safetensors");
+    Expected<std::string> config = readFileText(modelDir() / "config.json");
+    ASSERT_TRUE(config);
+    nlohmann::json json = nlohmann::json::parse(*config);
+    json["audio_encoder"]["normalize"] = !json["audio_encoder"].value("normalize", false);
+    ASSERT_TRUE(writeFileAtomic(other / "config.json", json.dump(2)));
+
+    Expected<ContentIdentity> a = codecIdentity(modelDir()), b = codecIdentity(bf16), c = codecIdentity(other);
+    ASSERT_TRUE(a && b && c) << (a ? b ? c.error().message : b.error().message : a.error().message);
+    EXPECT_EQ(a->fingerprint, b->fingerprint);
+    EXPECT_EQ(tokenCacheDir(root, *a), tokenCacheDir(root, *b));
+    EXPECT_NE(a->fingerprint, c->fingerprint);
+    EXPECT_EQ(b->name, "bf16");
+    Expected<ContentIdentity> modelA = modelIdentity(modelDir()), modelB = modelIdentity(bf16);
+    ASSERT_TRUE(modelA && modelB);
+    EXPECT_NE(modelA->fingerprint, modelB->fingerprint);
+
+    Expected<ContentIdentity> none = codecIdentity(root);
+    ASSERT_FALSE(none);
+    EXPECT_NE(none.error().message.find("config.json"), std::string::npos) << none.error().message;
 }
 
 TEST(TokenCache, StoredCodesLoadBackAsBatchOne)
