@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "tastemaker/adapters.h"
+#include "tastemaker/clip_library.h"
 #include "tastemaker/devtools/model_maker.h"
 #include "tastemaker/musicgen.h"
 #include "tastemaker/steering.h"
@@ -59,6 +60,8 @@ Command bankExportCommand()
         { "bank", OptionKind::Value, "DIR", "the bank to copy (its bank.json)", true },
         { "out", OptionKind::Value, "DIR", "the new folder (must not exist)", true },
         { "dtype", OptionKind::Value, "f32|bf16|f16", "the factors' dtype in the copy (default bf16)" },
+        { "model", OptionKind::Value, "DIR",
+            "record this model as the copy's base (its name and fingerprint), e.g. after convert-model --codec" },
     };
     command.run = [](const Args& args) {
         std::string name = args.getOr("dtype", "bf16");
@@ -71,9 +74,18 @@ Command bankExportCommand()
         Expected<std::vector<MetricInfo>> metrics = loadMetrics();
         if (!metrics) return reportError(metrics.error());
         const std::string out = *args.get("out");
-        Expected<BankSummary> bank = exportBank(*args.get("bank"), out, dtype, *metrics, [](int done, int total) {
-            std::cerr << "exported " << done << "/" << total << " adapters\r" << std::flush;
-        });
+        BankBase base;
+        if (auto model = args.get("model")) {
+            Expected<ContentIdentity> identity = modelIdentity(*model);
+            if (!identity) return reportError(identity.error());
+            base = { identity->name, identity->fingerprint };
+        }
+        Expected<BankSummary> bank = exportBank(
+            *args.get("bank"), out, dtype, *metrics,
+            [](int done, int total) {
+                std::cerr << "exported " << done << "/" << total << " adapters\r" << std::flush;
+            },
+            base);
         if (!bank) return reportError(bank.error());
         std::cerr << "\nwrote " << bank->adapterCount() << " adapters (" << dtypeName(dtype) << ") to " << out << "\n";
         return static_cast<int>(kExitOk);

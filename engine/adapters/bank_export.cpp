@@ -30,7 +30,8 @@ Expected<void> copyRecord(const fs::path& from, const fs::path& to)
 } // namespace
 
 Expected<BankSummary> exportBank(const fs::path& bankDir, const fs::path& outDir, DType dtype,
-    const std::vector<MetricInfo>& metrics, const std::function<void(int done, int total)>& progress)
+    const std::vector<MetricInfo>& metrics, const std::function<void(int done, int total)>& progress,
+    const BankBase& rebase)
 {
     if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
         return Error { ErrorCode::InvalidArgument,
@@ -57,8 +58,9 @@ Expected<BankSummary> exportBank(const fs::path& bankDir, const fs::path& outDir
             const fs::path target = partial / adapterName(metric.id, side);
             TMK_TRY(adapter->save(target));
             TMK_TRY(copyRecord(metric.dir(side), target));
-            TMK_TRY(registerAdapter(
-                partial, metric.id, side, target, metrics, bank->baseModel, bank->baseModelFingerprint));
+            const bool rebased = !rebase.fingerprint.empty();
+            TMK_TRY(registerAdapter(partial, metric.id, side, target, metrics, rebased ? rebase.name : bank->baseModel,
+                rebased ? rebase.fingerprint : bank->baseModelFingerprint));
             if (progress) progress(++done, total);
         }
     }

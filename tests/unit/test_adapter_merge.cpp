@@ -586,6 +586,18 @@ TEST(AdapterMerge, BankRecordsItsBaseModelAndWarnsOnAnother)
     EXPECT_NE(warning.find("sha256:aaaaaaaaaaaa"), std::string::npos) << warning;
     EXPECT_NE(warning.find("may not steer"), std::string::npos) << warning;
     EXPECT_TRUE((*steering)->apply({ { "energy", 0.5 } }).ok());
+    // Re-based onto the open model by an export (after a codec swap, say): it opens without a warning.
+    const fs::path rebased = test::freshOutDir("merge_fingerprint_rebased") / "bank";
+    Expected<BankSummary> moved
+        = exportBank(dir, rebased, DType::F32, metrics(), {}, BankBase { "musicgen-tiny-public", tiny->fingerprint });
+    ASSERT_TRUE(moved) << moved.error().message;
+    EXPECT_EQ(moved->baseModelFingerprint, tiny->fingerprint);
+    EXPECT_EQ(moved->baseModel, "musicgen-tiny-public");
+    {
+        auto onIt = Steering::load(*model, rebased, metrics());
+        ASSERT_TRUE(onIt.ok()) << onIt.error().message;
+        EXPECT_EQ((*onIt)->summary().modelWarning, "");
+    }
     (*json)["base_model_fingerprint"] = 7;
     ASSERT_TRUE(writeFileAtomic(dir / "bank.json", json->dump(2)));
     Expected<BankSummary> broken = readBankSummary(dir, metrics());

@@ -96,8 +96,14 @@ std::string bankModelMismatch(
 // `dtype` (F32, F16 or BF16; BF16 halves a float32 bank), plus the run's training record (run.json, metrics.jsonl,
 // train.log) when the adapter folder has one; bank.json names them by relative paths and keeps base_model. The
 // copy is made in `outDir`.partial and renamed at the end, so `outDir` is either complete or absent. Refuses an
-// `outDir` that exists. `progress` is called after each adapter.
+// `outDir` that exists. `progress` is called after each adapter. A non-empty `rebase` (a model's name and
+// fingerprint) is recorded as the copy's base model instead of the bank's own: for a model whose language model
+// is the one the adapters were trained on but whose files changed (e.g. `convert-model --codec`).
+struct BankBase {
+    std::string name, fingerprint;
+};
 Expected<BankSummary> exportBank(const std::filesystem::path& bankDir, const std::filesystem::path& outDir, DType dtype,
-    const std::vector<MetricInfo>& metrics, const std::function<void(int done, int total)>& progress = {});
+    const std::vector<MetricInfo>& metrics, const std::function<void(int done, int total)>& progress = {},
+    const BankBase& rebase = {});
 
 } // namespace tmk
