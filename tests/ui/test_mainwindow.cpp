@@ -40,7 +40,12 @@ class TestMainWindow : public QObject {
 private:
     QString m_library;
 
-    tmk::ui::MainWindowOptions options() const { return { tmk::test::defaultModelDir() }; }
+    tmk::ui::MainWindowOptions options() const
+    {
+        tmk::ui::MainWindowOptions o;
+        o.defaultModelDir = tmk::test::defaultModelDir(); // the tiny model: no default bank, not the demo
+        return o;
+    }
 
     // A copy of the fixture model whose generation_config.json sets `fields` (over the fixture's own).
     static QString fixtureModelWith(const QString& name, const QJsonObject& fields)
