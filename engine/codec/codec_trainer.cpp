@@ -42,6 +42,12 @@ constexpr size_t kColumnsBeforeAdversarial = 10;
 const std::vector<int64_t> kDiscriminatorFfts = { 1024, 512, 256 };
 constexpr int64_t kDiscriminatorChannels = 32;
 
+// A discriminator trains alongside when either of its loss terms has a weight.
+bool adversarial(const CodecTrainOptions& o)
+{
+    return o.adversarialWeight > 0.0 || o.featureMatchingWeight > 0.0;
+}
+
 EncodecConfig makeConfig(const CodecShape& shape)
 {
     EncodecConfig c;
@@ -55,6 +61,31 @@ EncodecConfig makeConfig(const CodecShape& shape)
     // HF: num_quantizers = floor(1000 * bw / (frame_rate * 10)); this bandwidth gives exactly `codebooks`.
     c.targetBandwidths = { static_cast<double>(shape.codebooks * c.frameRate() * 10) / 1000.0 };
     return c;
+}
+
+// An optimiser's state in a checkpoint: its moments under `prefix` + name + ".exp_avg" / ".exp_avg_sq", its step
+// count in the metadata `stepKey`.
+void storeAdam(const AdamW& adam, const std::vector<encodec::NamedTensor>& params, const std::string& prefix,
+    const std::string& stepKey, std::map<std::string, at::Tensor>& tensors,
+    std::map<std::string, std::string>& metadata)
+{
+    for (auto& [name, value] : adam.state(encodec::tensorNames(params))) tensors[prefix + name] = value;
+    metadata[stepKey] = std::to_string(adam.stepCount());
+}
+
+Expected<void> restoreAdam(WeightStore& store, const fs::path& path, AdamW& adam,
+    const std::vector<encodec::NamedTensor>& params, const std::string& prefix, const std::string& stepKey)
+{
+    std::map<std::string, at::Tensor> moments;
+    for (const auto& p : params)
+        for (const char* suffix : { ".exp_avg", ".exp_avg_sq" }) {
+            Expected<at::Tensor> moment
+                = store.get(prefix + p.name + suffix, p.value.sizes().vec(), at::TensorOptions().dtype(at::kFloat));
+            if (!moment) return moment.error();
+            moments[p.name + suffix] = *moment;
+        }
+    return adam.loadState(
+        moments, encodec::tensorNames(params), std::stoll(store.metadataValue(stepKey)), path.string());
 }
 
 struct Trainer {
@@ -80,7 +111,7 @@ struct Trainer {
         , weights(o.loss)
     {
         for (const at::Tensor& p : codec.parameterTensors()) ema.push_back(p.detach().clone());
-        if (o.adversarialWeight > 0.0 || o.featureMatchingWeight > 0.0) {
+        if (adversarial(o)) {
             discriminator
                 = std::make_unique<encodec::StftDiscriminator>(kDiscriminatorFfts, kDiscriminatorChannels, o.seed);
             discriminatorAdam = std::make_unique<AdamW>(discriminator->parameterTensors(), 0.0, 0.5, 0.9);
@@ -88,19 +119,6 @@ struct Trainer {
         // A whole number of frames, so that the reconstruction is exactly as long as the crop.
         const int64_t hop = c.hopLength();
         cropSamples = hop * std::max<int64_t>(1, std::lround(o.seconds * static_cast<double>(c.samplingRate) / hop));
-    }
-
-    std::vector<std::string> paramNames() const
-    {
-        std::vector<std::string> names;
-        for (const auto& p : codec.parameters()) names.push_back(p.name);
-        return names;
-    }
-    std::vector<std::string> discriminatorNames() const
-    {
-        std::vector<std::string> names;
-        for (const auto& p : discriminator->parameters()) names.push_back(p.name);
-        return names;
     }
 
     // One optimiser step; returns the history row (held_out NaN).
@@ -201,17 +219,14 @@ struct Trainer {
     {
         std::map<std::string, at::Tensor> tensors = codec.stateDict(&ema); // EMA weights + codebooks, HF names
         for (const auto& p : codec.parameters()) tensors["train." + p.name] = p.value.detach();
-        const std::vector<std::string> names = paramNames();
-        for (auto& [name, value] : adam.state(names)) tensors["adam." + name] = value;
         tensors["history"] = lossHistoryTensor(history, kColumns.size());
         std::map<std::string, std::string> metadata = { { "step", std::to_string(step) },
-            { "seed", std::to_string(options.seed) }, { "adam_step", std::to_string(adam.stepCount()) },
-            { "encodec_config", encodec::encodecConfigJson(config) } };
+            { "seed", std::to_string(options.seed) }, { "encodec_config", encodec::encodecConfigJson(config) } };
+        storeAdam(adam, codec.parameters(), "adam.", "adam_step", tensors, metadata);
         if (discriminator) {
             for (const auto& p : discriminator->parameters()) tensors["disc." + p.name] = p.value.detach();
-            for (auto& [name, value] : discriminatorAdam->state(discriminatorNames()))
-                tensors["disc_adam." + name] = value;
-            metadata["disc_adam_step"] = std::to_string(discriminatorAdam->stepCount());
+            storeAdam(
+                *discriminatorAdam, discriminator->parameters(), "disc_adam.", "disc_adam_step", tensors, metadata);
         }
         return saveTensors(path, tensors, metadata);
     }
@@ -264,14 +279,7 @@ Expected<void> Trainer::loadCheckpoint(const fs::path& path)
             ErrorCode::Mismatch, path.string(), "was trained with seed " + store->metadataValue("seed"));
     const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat);
     std::map<std::string, at::Tensor> state;
-    std::map<std::string, at::Tensor> adamState;
     TMK_TRY(readNamedTensors(*store, codec.parameters(), "train.", state));
-    for (const auto& p : codec.parameters())
-        for (const char* suffix : { ".exp_avg", ".exp_avg_sq" }) {
-            Expected<at::Tensor> moment = store->get("adam." + p.name + suffix, p.value.sizes().vec(), f32);
-            if (!moment) return moment.error();
-            adamState[p.name + suffix] = *moment;
-        }
     TMK_TRY(readNamedTensors(*store, codec.buffers(), "", state));
     TMK_TRY(codec.loadStateDict(state, path.string()));
     for (size_t i = 0; i < ema.size(); ++i) {
@@ -280,27 +288,19 @@ Expected<void> Trainer::loadCheckpoint(const fs::path& path)
         ema[i].copy_(*value);
     }
     step = std::stoll(store->metadataValue("step"));
-    TMK_TRY(adam.loadState(adamState, paramNames(), std::stoll(store->metadataValue("adam_step")), path.string()));
+    TMK_TRY(restoreAdam(*store, path, adam, codec.parameters(), "adam.", "adam_step"));
     Expected<LossHistory> rows = readLossHistory(*store, step, kColumns.size(), kColumnsBeforeAdversarial);
     if (!rows) return rows.error();
     history = std::move(*rows);
     // A discriminator continues from the checkpoint when it has one (a run that turns adversarial training on
     // at a resume starts it afresh).
     if (discriminator && !store->metadataValue("disc_adam_step").empty()) {
-        std::map<std::string, at::Tensor> discState;
-        for (auto& p : discriminator->parameters()) {
-            Expected<at::Tensor> value = store->get("disc." + p.name, p.value.sizes().vec(), f32);
-            if (!value) return value.error();
-            at::NoGradGuard noGrad;
-            p.value.copy_(*value);
-            for (const char* suffix : { ".exp_avg", ".exp_avg_sq" }) {
-                Expected<at::Tensor> moment = store->get("disc_adam." + p.name + suffix, p.value.sizes().vec(), f32);
-                if (!moment) return moment.error();
-                discState[p.name + suffix] = *moment;
-            }
-        }
-        TMK_TRY(discriminatorAdam->loadState(
-            discState, discriminatorNames(), std::stoll(store->metadataValue("disc_adam_step")), path.string()));
+        std::map<std::string, at::Tensor> weights;
+        TMK_TRY(readNamedTensors(*store, discriminator->parameters(), "disc.", weights));
+        at::NoGradGuard noGrad;
+        for (auto& p : discriminator->parameters()) p.value.copy_(weights.at(p.name));
+        TMK_TRY(
+            restoreAdam(*store, path, *discriminatorAdam, discriminator->parameters(), "disc_adam.", "disc_adam_step"));
     }
     return {};
 }
@@ -342,7 +342,7 @@ Expected<void> checkOptions(const CodecTrainOptions& o)
         return Error { ErrorCode::InvalidArgument,
             "training the decoder only needs the codec to start from (--init-from) or a checkpoint to resume" };
     const int64_t crop = std::lround(o.seconds * static_cast<double>(o.shape.sampleRate));
-    if ((o.adversarialWeight > 0.0 || o.featureMatchingWeight > 0.0) && crop < kDiscriminatorFfts.front())
+    if (adversarial(o) && crop < kDiscriminatorFfts.front())
         return Error { ErrorCode::InvalidArgument,
             "adversarial training needs crops of at least " + std::to_string(kDiscriminatorFfts.front())
                 + " samples (the discriminator's largest STFT)" };

@@ -103,11 +103,23 @@ void TrainableEncodec::addParameters(const NetLayout& layout, at::Generator& gen
     for (NamedTensor& p : m_params) p.value.requires_grad_(true);
 }
 
-std::vector<at::Tensor> TrainableEncodec::parameterTensors() const
+std::vector<at::Tensor> tensorValues(const std::vector<NamedTensor>& tensors)
 {
     std::vector<at::Tensor> out;
-    for (const NamedTensor& p : m_params) out.push_back(p.value);
+    for (const NamedTensor& t : tensors) out.push_back(t.value);
     return out;
+}
+
+std::vector<std::string> tensorNames(const std::vector<NamedTensor>& tensors)
+{
+    std::vector<std::string> out;
+    for (const NamedTensor& t : tensors) out.push_back(t.name);
+    return out;
+}
+
+std::vector<at::Tensor> TrainableEncodec::parameterTensors() const
+{
+    return tensorValues(m_params);
 }
 
 const at::Tensor& TrainableEncodec::param(const std::string& name) const

@@ -24,6 +24,9 @@ struct NamedTensor {
     std::string name; // the Hugging Face name, e.g. "audio_encoder.encoder.layers.0.conv.weight_v"
     at::Tensor value;
 };
+// The values, and the names, of `tensors` in their order.
+std::vector<at::Tensor> tensorValues(const std::vector<NamedTensor>& tensors);
+std::vector<std::string> tensorNames(const std::vector<NamedTensor>& tensors);
 
 struct QuantizerOptions {
     double decay = 0.99; // EMA decay of the codebooks

@@ -66,9 +66,7 @@ StftDiscriminator::StftDiscriminator(std::vector<int64_t> ffts, int64_t channels
 
 std::vector<at::Tensor> StftDiscriminator::parameterTensors() const
 {
-    std::vector<at::Tensor> out;
-    for (const NamedTensor& p : m_params) out.push_back(p.value);
-    return out;
+    return tensorValues(m_params);
 }
 
 std::vector<StftDiscriminator::ScaleOutput> StftDiscriminator::forward(const at::Tensor& audio) const
