@@ -6,10 +6,12 @@
 #include <fstream>
 
 #include "adapters/bank_file.h"
+#include "core/json.h"
 #include "core/sha256.h"
 #include "tastemaker/clip_library.h"
 #include "tastemaker/runtime.h"
 #include "tastemaker/steering.h"
+#include "tastemaker/tensorio.h"
 
 #ifndef TM_VERSION_STRING
 #define TM_VERSION_STRING "0.1.0"
@@ -134,6 +136,38 @@ Expected<ContentIdentity> modelIdentity(const fs::path& modelDir)
     }
     if (weightFiles == 0)
         return Error::inFile(ErrorCode::NotFound, identity.path.string(), "holds no .safetensors weights");
+    identity.fingerprint = "sha256:" + hash.hexDigest();
+    return identity;
+}
+
+Expected<ContentIdentity> codecIdentity(const fs::path& modelDir)
+{
+    ContentIdentity identity;
+    identity.path = absoluteFolder(modelDir);
+    identity.name = folderName(identity.path);
+    Expected<nlohmann::json> config = readJsonFile(identity.path / "config.json");
+    if (!config) return config.error();
+    if (!config->is_object() || !config->contains("audio_encoder"))
+        return Error::inFile(
+            ErrorCode::Format, (identity.path / "config.json").string(), "has no \"audio_encoder\" section");
+    Expected<SafetensorsCheckpoint> checkpoint = SafetensorsCheckpoint::open(identity.path);
+    if (!checkpoint) return checkpoint.error();
+    Sha256 hash;
+    const std::string codecConfig = (*config)["audio_encoder"].dump(); // keys sorted: a canonical text
+    hash.update(codecConfig.data(), codecConfig.size() + 1);
+    int tensors = 0;
+    for (const std::string& name : checkpoint->names()) { // sorted
+        if (!name.starts_with("audio_encoder.")) continue;
+        const SafetensorsCheckpoint::Entry entry = checkpoint->find(name);
+        std::string header = name + '\0' + dtypeName(entry.info->dtype);
+        for (int64_t d : entry.info->shape) header += ',' + std::to_string(d);
+        hash.update(header.data(), header.size() + 1);
+        const auto bytes = entry.data();
+        hash.update(bytes.data(), bytes.size());
+        ++tensors;
+    }
+    if (tensors == 0)
+        return Error::inFile(ErrorCode::Format, checkpoint->description(), "has no EnCodec (audio_encoder.*) tensors");
     identity.fingerprint = "sha256:" + hash.hexDigest();
     return identity;
 }

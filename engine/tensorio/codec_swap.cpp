@@ -13,11 +13,6 @@ namespace {
 const std::string kCodecPrefix = "audio_encoder.";
 const std::string kDecoderPrefix = "audio_encoder.decoder.";
 
-bool startsWith(const std::string& text, const std::string& prefix)
-{
-    return text.compare(0, prefix.size(), prefix) == 0;
-}
-
 } // namespace
 
 Expected<CodecSwapStats> replaceCodecDecoder(
@@ -32,7 +27,7 @@ Expected<CodecSwapStats> replaceCodecDecoder(
     for (const std::string& name : model->names()) {
         const SafetensorsCheckpoint::Entry mine = model->find(name);
         TensorView view { name, mine.info->dtype, mine.info->shape, mine.data() };
-        if (startsWith(name, kCodecPrefix)) {
+        if (name.starts_with(kCodecPrefix)) {
             const SafetensorsCheckpoint::Entry theirs = codec->find(name);
             if (!theirs.file)
                 return Error::inFile(ErrorCode::Mismatch, codec->description(),
@@ -44,7 +39,7 @@ Expected<CodecSwapStats> replaceCodecDecoder(
                           "shape");
             const auto a = mine.data(), b = theirs.data();
             const bool same = std::equal(a.begin(), a.end(), b.begin(), b.end());
-            if (startsWith(name, kDecoderPrefix)) {
+            if (name.starts_with(kDecoderPrefix)) {
                 view.data = b;
                 stats.decoderTensors += 1;
                 stats.decoderTensorsChanged += same ? 0 : 1;

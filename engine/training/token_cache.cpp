@@ -4,10 +4,8 @@
 #include <cmath>
 #include <fstream>
 
-#include "core/json.h"
 #include "core/model_config.h"
 #include "core/sha256.h"
-#include "tastemaker/tensorio.h"
 #include "training/token_index.h"
 
 namespace tmk {
@@ -29,40 +27,6 @@ Expected<void> TokenizeOptions::validate() const
         return Error { ErrorCode::InvalidArgument,
             "the window start must be a fraction of the track in [0, 1] (got " + std::to_string(startFraction) + ")" };
     return {};
-}
-
-Expected<ContentIdentity> codecIdentity(const fs::path& modelDir)
-{
-    Expected<nlohmann::json> config = readJsonFile(modelDir / "config.json");
-    if (!config) return config.error();
-    if (!config->is_object() || !config->contains("audio_encoder"))
-        return Error::inFile(
-            ErrorCode::Format, (modelDir / "config.json").string(), "has no \"audio_encoder\" section");
-    Expected<SafetensorsCheckpoint> checkpoint = SafetensorsCheckpoint::open(modelDir);
-    if (!checkpoint) return checkpoint.error();
-    Sha256 hash;
-    const std::string codecConfig = (*config)["audio_encoder"].dump(); // keys sorted: a canonical text
-    hash.update(codecConfig.data(), codecConfig.size() + 1);
-    int tensors = 0;
-    for (const std::string& name : checkpoint->names()) { // sorted
-        if (name.rfind("audio_encoder.", 0) != 0) continue;
-        const SafetensorsCheckpoint::Entry entry = checkpoint->find(name);
-        std::string header = name + '\0' + dtypeName(entry.info->dtype);
-        for (int64_t d : entry.info->shape) header += ',' + std::to_string(d);
-        hash.update(header.data(), header.size() + 1);
-        const auto bytes = entry.data();
-        hash.update(bytes.data(), bytes.size());
-        ++tensors;
-    }
-    if (tensors == 0)
-        return Error::inFile(ErrorCode::Format, checkpoint->description(), "has no EnCodec (audio_encoder.*) tensors");
-    ContentIdentity identity;
-    identity.path = modelDir;
-    identity.name = modelDir.lexically_normal().filename().empty()
-        ? modelDir.lexically_normal().parent_path().filename().string()
-        : modelDir.lexically_normal().filename().string();
-    identity.fingerprint = "sha256:" + hash.hexDigest();
-    return identity;
 }
 
 std::string tokenCacheKey(const ContentIdentity& model)

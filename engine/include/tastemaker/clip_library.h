@@ -51,6 +51,10 @@ struct ContentIdentity {
 
 // The model folder's identity (config.json, spiece.model, *.safetensors); the error names the folder.
 Expected<ContentIdentity> modelIdentity(const std::filesystem::path& modelDir);
+// The identity of the model folder's EnCodec alone, what its codes depend on (the token cache's key,
+// tastemaker/token_cache.h): the SHA-256 of config.json's "audio_encoder" section and of every audio_encoder.*
+// tensor (name, dtype, shape, bytes). Models sharing a codec share it.
+Expected<ContentIdentity> codecIdentity(const std::filesystem::path& modelDir);
 // The adapter bank's identity (bank.json and the files of every adapter folder it lists).
 Expected<ContentIdentity> bankIdentity(const std::filesystem::path& bankDir);
 // The fingerprint of one file (see above).

@@ -8,9 +8,9 @@
 //        "tracks":{"<track_id>":{"hash":"<sha256>","frames":T,
 //                                "source":{"path":..,"size":..,"mtime_ns":..,"inode":..}}},
 //        "failed":{"<track_id>":"<reason>"}}
-// <codec key> is the first 16 hex digits of the fingerprint of the model's codec (codecIdentity below), which
-// "model" records: the codes depend on the EnCodec alone, so models that share it (a language model trained
-// further, its fine-tunes, musicgen-small and -medium) share one cache.
+// <codec key> is the first 16 hex digits of the fingerprint of the model's codec (codecIdentity,
+// clip_library.h), which "model" records: the codes depend on the EnCodec alone, so models that share it (a
+// language model trained further, its fine-tunes, musicgen-small and -medium) share one cache.
 //
 // Entries are keyed by file content, so a song stored under two track ids, or a file that was moved, is
 // encoded once; a file whose content changed is encoded again. Every file is written atomically and the
@@ -73,9 +73,6 @@ Expected<TokenizeReport> tokenizeSongs(
     const TokenizeOptions& options, const ProgressCallback& progress = {}, const CancelToken* cancel = nullptr);
 
 // "a1b2c3d4e5f60718": the folder name of a model's cache (the first 16 hex digits of its fingerprint).
-// What the codes depend on: the model folder's name and path with the fingerprint of its EnCodec, the SHA-256 of
-// config.json's "audio_encoder" section and of every audio_encoder.* tensor (name, dtype, shape, bytes).
-Expected<ContentIdentity> codecIdentity(const std::filesystem::path& modelDir);
 std::string tokenCacheKey(const ContentIdentity& model);
 // pairsDir/tokens/<model key>
 std::filesystem::path tokenCacheDir(const std::filesystem::path& pairsDir, const ContentIdentity& model);
