@@ -232,9 +232,7 @@ Expected<void> registerAdapter(const fs::path& bankDir, const std::string& metri
     if (!lock) return lock.error();
 
     const fs::path path = bankDir / kBankFile;
-    OrderedJson root = { { "format", 1 }, { "base_model", baseModel } };
-    if (!baseModelFingerprint.empty()) root["base_model_fingerprint"] = baseModelFingerprint;
-    root["metrics"] = OrderedJson::object();
+    OrderedJson root = { { "format", 1 }, { "base_model", baseModel }, { "metrics", OrderedJson::object() } };
     if (fs::exists(path, ec)) {
         Expected<BankSummary> current = readBankSummary(bankDir, metrics); // refuse to extend a broken bank
         if (!current) return current.error();
@@ -248,16 +246,16 @@ Expected<void> registerAdapter(const fs::path& bankDir, const std::string& metri
         if (!existing) return existing.error();
         root = std::move(*existing);
         if (!baseModel.empty() && root.value("base_model", OrderedJson()).is_null()) root["base_model"] = baseModel;
-        if (!baseModelFingerprint.empty() && current->baseModelFingerprint.empty()) {
-            OrderedJson ordered = OrderedJson::object(); // keep the fingerprint beside base_model
-            for (auto& [key, value] : root.items()) {
-                if (key == "base_model_fingerprint") continue;
-                ordered[key] = value;
-                if (key == "base_model") ordered["base_model_fingerprint"] = baseModelFingerprint;
-            }
-            if (!ordered.contains("base_model_fingerprint")) ordered["base_model_fingerprint"] = baseModelFingerprint;
-            root = std::move(ordered);
+    }
+    if (!baseModelFingerprint.empty() && root.value("base_model_fingerprint", OrderedJson()).is_null()) {
+        OrderedJson ordered = OrderedJson::object(); // the fingerprint goes beside base_model
+        for (auto& [key, value] : root.items()) {
+            if (key == "base_model_fingerprint") continue;
+            ordered[key] = value;
+            if (key == "base_model") ordered["base_model_fingerprint"] = baseModelFingerprint;
         }
+        if (!ordered.contains("base_model_fingerprint")) ordered["base_model_fingerprint"] = baseModelFingerprint;
+        root = std::move(ordered);
     }
     const fs::path absoluteBank = fs::absolute(bankDir, ec).lexically_normal();
     const fs::path absoluteAdapter = fs::absolute(adapterDir, ec).lexically_normal();
