@@ -13,8 +13,6 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
-#include <ATen/ops/cat.h>
-#include <ATen/ops/full.h>
 
 #include "codec/codec_data.h"
 #include "codec/codec_plot.h"

@@ -307,11 +307,24 @@ TEST(CodecTrain, CheckpointWritesAreAtomic)
     ASSERT_TRUE(trainCodec(more)) << "and training resumes from it";
 }
 
+namespace {
+
+// Three sine songs (`name`_audio) and a codec trained on them for 6 steps (`name`_source/codec), for runs
+// that start from it (--init-from).
+std::pair<fs::path, fs::path> trainSourceCodec(const std::string& name)
+{
+    const fs::path audio = writeSineSongs(name + "_audio", 3);
+    const fs::path source = test::freshOutDir(name + "_source");
+    Expected<CodecTrainResult> trained = trainCodec(tinyOptions(audio, source, 6));
+    EXPECT_TRUE(trained) << trained.error().message;
+    return { audio, source };
+}
+
+} // namespace
+
 TEST(CodecTrain, InitFromStartsAtTheGivenCodec)
 {
-    const fs::path audio = writeSineSongs("codec_init_audio", 3);
-    const fs::path source = test::freshOutDir("codec_init_source");
-    ASSERT_TRUE(trainCodec(tinyOptions(audio, source, 6)));
+    const auto [audio, source] = trainSourceCodec("codec_init");
     // One step at learning rate 0 from the source codec: the exported weights are the source's own.
     const fs::path out = test::freshOutDir("codec_init_out");
     CodecTrainOptions options = tinyOptions(audio, out, 1);
@@ -411,9 +424,7 @@ TEST(CodecTrain, StftDiscriminatorShapesAndLosses)
 // codes are the same; the decoder learns; the adversarial columns are filled; the discriminator is saved.
 TEST(CodecTrain, DecoderOnlyAdversarialTrainingKeepsTheCodes)
 {
-    const fs::path audio = writeSineSongs("codec_gan_audio", 3);
-    const fs::path source = test::freshOutDir("codec_gan_source");
-    ASSERT_TRUE(trainCodec(tinyOptions(audio, source, 6)));
+    const auto [audio, source] = trainSourceCodec("codec_gan");
     const fs::path out = test::freshOutDir("codec_gan_out");
     CodecTrainOptions options = tinyOptions(audio, out, 4);
     options.initFrom = source / "codec";
