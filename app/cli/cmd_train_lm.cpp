@@ -1,7 +1,10 @@
 // `train-lm`: trains a small MusicGen (T5 + decoder + sentencepiece) on a rendered world with a codec from
 // train-codec, and writes a Hugging Face checkpoint folder (docs/lm-training.md).
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <string>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -36,6 +39,16 @@ Expected<LmTrainOptions> lmOptionsFrom(const Args& args)
         { "cfg-dropout", &options.cfgDropout }, { "genre-only", &options.genreOnly },
         { "tag-dropout", &options.tagDropout }, { "start-share", &options.startShare },
         { "text-lr-scale", &options.textLrScale }, { "input-dropout", &options.inputDropout } }));
+    if (std::optional<std::string> weights = args.get("codebook-weights")) {
+        for (const std::string& item : splitList(*weights)) {
+            char* end = nullptr;
+            const double w = std::strtod(item.c_str(), &end);
+            if (item.empty() || end != item.c_str() + item.size())
+                return Error { ErrorCode::InvalidArgument,
+                    "--codebook-weights: '" + item + "' is not a number (expected a list like 4,1,1,1)" };
+            options.codebookWeights.push_back(w);
+        }
+    }
     return options;
 }
 
@@ -70,6 +83,9 @@ int runTrainLm(const Args& args)
         result->heldOutOpeningUnconditional);
     std::printf("with another song's prompt: held-out %.4f, first second %.4f\n", result->heldOutOtherPrompt,
         result->heldOutOpeningOtherPrompt);
+    std::printf("held-out per codebook:");
+    for (double ce : result->heldOutCodebooks) std::printf(" %.4f", ce);
+    std::printf("\n");
     std::printf("a per-codebook bigram model, for scale: held-out %.4f\n", result->bigramBaseline);
     std::printf("model in %s\n", result->modelDir.string().c_str());
     return kExitOk;
@@ -103,6 +119,8 @@ Command trainLmCommand()
             "learning rate of the text encoder and cross-attention, times the decoder's (default 1)" },
         { "input-dropout", OptionKind::Value, "P",
             "share of the decoder's input codes replaced by the pad id, so it must read the text (default 0)" },
+        { "codebook-weights", OptionKind::Value, "LIST",
+            "weight of each codebook's cross-entropy in the loss, e.g. 4,1,1,1 (default: every code the same)" },
         { "layers", OptionKind::Value, "N", "decoder layers (default 6)" },
         { "hidden", OptionKind::Value, "N", "decoder hidden size (default 256)" },
         { "heads", OptionKind::Value, "N", "decoder attention heads (default 4)" },

@@ -289,7 +289,7 @@ Expected<void> Trainer::loadCheckpoint(const fs::path& path)
     }
     step = std::stoll(store->metadataValue("step"));
     TMK_TRY(restoreAdam(*store, path, adam, codec.parameters(), "adam.", "adam_step"));
-    Expected<LossHistory> rows = readLossHistory(*store, step, kColumns.size(), kColumnsBeforeAdversarial);
+    Expected<LossHistory> rows = readLossHistory(*store, step, kColumns.size(), { kColumnsBeforeAdversarial });
     if (!rows) return rows.error();
     history = std::move(*rows);
     // A discriminator continues from the checkpoint when it has one (a run that turns adversarial training on

@@ -30,15 +30,20 @@ LossHistory lossHistoryRows(const at::Tensor& tensor)
     return rows;
 }
 
-Expected<LossHistory> readLossHistory(WeightStore& store, int64_t steps, size_t columns, size_t olderColumns)
+Expected<LossHistory> readLossHistory(
+    WeightStore& store, int64_t steps, size_t columns, const std::vector<size_t>& olderColumns)
 {
     const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat);
     Expected<at::Tensor> rows = store.get("history", { steps, static_cast<int64_t>(columns) }, f32);
     if (rows) return lossHistoryRows(*rows);
-    Expected<at::Tensor> before = store.get("history", { steps, static_cast<int64_t>(olderColumns) }, f32);
-    if (!before || olderColumns >= columns) return rows.error();
-    return lossHistoryRows(
-        at::cat({ *before, at::full({ steps, static_cast<int64_t>(columns - olderColumns) }, NAN, f32) }, 1));
+    for (size_t older : olderColumns) {
+        if (older >= columns) continue;
+        Expected<at::Tensor> before = store.get("history", { steps, static_cast<int64_t>(older) }, f32);
+        if (before)
+            return lossHistoryRows(
+                at::cat({ *before, at::full({ steps, static_cast<int64_t>(columns - older) }, NAN, f32) }, 1));
+    }
+    return rows.error();
 }
 
 std::string lossHistoryCsv(const std::vector<std::string>& columns, const LossHistory& history)

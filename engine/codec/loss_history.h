@@ -19,8 +19,10 @@ using LossHistory = std::vector<std::vector<float>>;
 at::Tensor lossHistoryTensor(const LossHistory& history, size_t columns);
 LossHistory lossHistoryRows(const at::Tensor& tensor); // [steps, columns]
 // A checkpoint's "history" tensor of `steps` rows, `columns` wide; or, from a checkpoint written before the
-// last columns were added, `olderColumns` wide, with those columns NaN. The store's error otherwise.
-Expected<LossHistory> readLossHistory(WeightStore& store, int64_t steps, size_t columns, size_t olderColumns);
+// last columns were added, one of `olderColumns` wide (tried in order), with the missing columns NaN. The
+// store's error otherwise.
+Expected<LossHistory> readLossHistory(
+    WeightStore& store, int64_t steps, size_t columns, const std::vector<size_t>& olderColumns);
 std::string lossHistoryCsv(const std::vector<std::string>& columns, const LossHistory& history);
 
 } // namespace tmk

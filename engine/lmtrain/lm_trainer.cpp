@@ -13,6 +13,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
 
 #include "codec/codec_data.h"
 #include "codec/codec_plot.h"
@@ -42,12 +44,29 @@ using lmtrain::WorldSong;
 
 namespace {
 
-// Columns of loss.csv and of the checkpoint's "history" tensor. The eval columns are filled at checkpoints.
+// Columns of loss.csv and of the checkpoint's "history" tensor. The eval columns are filled at checkpoints:
+// these, then the held-out crops' cross-entropy of each codebook (held_out_codebook_<k>, one per codebook).
 const std::vector<std::string> kLmCurveColumns
     = { "step", "loss", "lr", "train_eval", "held_out", "held_out_unconditional", "held_out_opening",
           "held_out_opening_unconditional", "held_out_other_prompt", "held_out_opening_other_prompt" };
-// Checkpoints written before the other-prompt columns hold the first 8; their rows are read with those left NaN.
-constexpr size_t kLmCurveColumnsBefore = 8;
+// Checkpoints written before the per-codebook columns hold the first 10, before the other-prompt columns the
+// first 8; their rows are read with the rest left NaN.
+const std::vector<size_t> kLmCurveColumnsBefore = { 10, 8 };
+
+at::Tensor codebookWeightTensor(const std::vector<double>& weights)
+{
+    if (weights.empty()) return {};
+    at::Tensor out = at::empty({ static_cast<int64_t>(weights.size()) }, at::kFloat);
+    for (size_t k = 0; k < weights.size(); ++k) out.data_ptr<float>()[k] = static_cast<float>(weights[k]);
+    return out;
+}
+
+std::vector<std::string> lmCurveColumns(int64_t codebooks)
+{
+    std::vector<std::string> columns = kLmCurveColumns;
+    for (int64_t k = 0; k < codebooks; ++k) columns.push_back("held_out_codebook_" + std::to_string(k));
+    return columns;
+}
 constexpr double kOpeningSeconds = 1.0; // the opening evaluation: each held-out song's first second
 constexpr int64_t kEvalCrops = 32;
 
@@ -70,6 +89,8 @@ public:
         : m_options(options)
         , m_config(config)
         , m_tokenizer(tokenizer)
+        , m_columns(lmCurveColumns(config.decoder.numCodebooks))
+        , m_codebookWeights(codebookWeightTensor(options.codebookWeights))
         , m_text(std::move(text))
         , m_decoder(std::move(decoder))
         , m_trainable(trainable())
@@ -81,17 +102,40 @@ public:
     int64_t step = 0;
     LossHistory history;
 
-    // Mean cross-entropy (nats per token) of the batch, with autograd when grad mode is on.
-    at::Tensor crossEntropy(const Batch& batch)
+    const std::vector<std::string>& columns() const { return m_columns; }
+
+    // The log-probability of every code of the batch, with autograd when grad mode is on.
+    TokenLogProbs score(const Batch& batch)
     {
         PromptTokens tokens = tokenizePrompts(m_tokenizer, batch.prompts, at::kCPU);
         for (size_t b = 0; b < batch.unconditional.size(); ++b)
             if (batch.unconditional[b]) tokens.mask[static_cast<int64_t>(b)].zero_(); // the generator's null branch
         at::Tensor states = m_text.forwardWithGrad(tokens.ids, tokens.mask); // [B, S, Dt]
         at::Tensor projected = m_decoder.projectEncoder(states, tokens.mask); // [B, S, H], zero where masked
-        const TokenLogProbs scored
-            = teacherForcedLogProbs(m_decoder, projected, tokens.mask, batch.codes, batch.inputCodes);
+        return teacherForcedLogProbs(m_decoder, projected, tokens.mask, batch.codes, batch.inputCodes);
+    }
+
+    // Mean cross-entropy (nats per token) over every real code.
+    static at::Tensor crossEntropy(const TokenLogProbs& scored)
+    {
         return -(scored.logProbs.sum() / scored.valid.sum().to(at::kFloat));
+    }
+
+    // [K]: the mean cross-entropy of each codebook's real codes (logProbs' row b*K + k is codebook k).
+    at::Tensor codebookCrossEntropies(const TokenLogProbs& scored) const
+    {
+        const int64_t k = m_config.decoder.numCodebooks;
+        const at::Tensor sums
+            = scored.logProbs.reshape({ -1, k, scored.logProbs.size(1) }).sum(at::IntArrayRef { 0, 2 });
+        const at::Tensor counts = scored.valid.reshape({ -1, k, scored.valid.size(1) }).sum(at::IntArrayRef { 0, 2 });
+        return -(sums / counts.to(at::kFloat));
+    }
+
+    // The training loss: the mean cross-entropy, or with codebook weights the weighted mean of the codebooks'.
+    at::Tensor trainingLoss(const TokenLogProbs& scored) const
+    {
+        if (!m_codebookWeights.defined()) return crossEntropy(scored);
+        return (codebookCrossEntropies(scored) * m_codebookWeights).sum() / m_codebookWeights.sum();
     }
 
     Batch trainBatch(
@@ -127,7 +171,7 @@ public:
 
     double trainStep(const Batch& batch)
     {
-        at::Tensor loss = crossEntropy(batch);
+        at::Tensor loss = trainingLoss(score(batch));
         m_adam.zeroGrad();
         loss.backward();
         clipGradNorm(m_trainable, m_options.maxGradNorm);
@@ -147,15 +191,22 @@ public:
     // conditional branch alone, free of how well the unconditional branch is trained.
     enum class Text { Own, None, Other };
 
+    struct Evaluation {
+        double mean = NAN; // nats per token over every real code
+        std::vector<double> codebooks; // the same per codebook
+    };
+
     // Mean cross-entropy over fixed crops (the same every time: seeded by `stream`); with `opening`, every crop
-    // is a song's first `frames`.
-    double evaluate(const at::Tensor& codes, const std::vector<WorldSong>& songs, const std::vector<int64_t>& which,
+    // is a song's first `frames`. Unweighted, whatever the training's codebook weights.
+    Evaluation evaluate(const at::Tensor& codes, const std::vector<WorldSong>& songs, const std::vector<int64_t>& which,
         int64_t frames, Text text, uint64_t stream, bool opening = false)
     {
-        if (which.empty()) return NAN;
+        Evaluation result;
+        if (which.empty()) return result;
         at::NoGradGuard noGrad;
         std::mt19937_64 random(encodec::mixSeed(m_options.seed, stream));
         double sum = 0.0;
+        at::Tensor codebookSum = at::zeros({ m_config.decoder.numCodebooks }, at::kDouble);
         int64_t parts = 0;
         for (int64_t done = 0; done < kEvalCrops; done += m_options.batch, ++parts) {
             Batch batch;
@@ -167,9 +218,14 @@ public:
                 batch.prompts.push_back(songs[static_cast<size_t>(chosen[from])].prompt);
             }
             batch.unconditional.assign(chosen.size(), text == Text::None);
-            sum += crossEntropy(batch).item<double>();
+            const TokenLogProbs scored = score(batch);
+            sum += crossEntropy(scored).item<double>();
+            codebookSum += codebookCrossEntropies(scored).to(at::kDouble);
         }
-        return sum / static_cast<double>(parts);
+        result.mean = sum / static_cast<double>(parts);
+        codebookSum /= static_cast<double>(parts);
+        result.codebooks.assign(codebookSum.data_ptr<double>(), codebookSum.data_ptr<double>() + codebookSum.numel());
+        return result;
     }
 
     // Every weight under its Hugging Face name (the text encoder's q/k/v split out again).
@@ -185,7 +241,7 @@ public:
     {
         std::map<std::string, at::Tensor> tensors = weights();
         for (auto& [name, value] : m_adam.state(optimiserNames())) tensors["adam." + name] = value;
-        tensors["history"] = lossHistoryTensor(history, kLmCurveColumns.size());
+        tensors["history"] = lossHistoryTensor(history, m_columns.size());
         return saveTensors(path, tensors,
             { { "step", std::to_string(step) }, { "adam_step", std::to_string(m_adam.stepCount()) },
                 { "seed", std::to_string(m_options.seed) }, { "config", configJson } });
@@ -206,7 +262,7 @@ public:
                 state[names[i] + suffix] = *moment;
             }
         TMK_TRY(m_adam.loadState(state, names, std::stoll(store.metadataValue("adam_step")), path.string()));
-        Expected<LossHistory> rows = readLossHistory(store, step, kLmCurveColumns.size(), kLmCurveColumnsBefore);
+        Expected<LossHistory> rows = readLossHistory(store, step, m_columns.size(), kLmCurveColumnsBefore);
         if (!rows) return rows.error();
         history = std::move(*rows);
         return {};
@@ -221,7 +277,7 @@ public:
             if (std::isfinite(row[4])) heldOut.emplace_back(row[0], row[4]);
             if (std::isfinite(row[5])) unconditional.emplace_back(row[0], row[5]);
         }
-        TMK_TRY(writeFileAtomic(dir / "loss.csv", lossHistoryCsv(kLmCurveColumns, history)));
+        TMK_TRY(writeFileAtomic(dir / "loss.csv", lossHistoryCsv(m_columns, history)));
         return writeLossPlotPng(dir / "loss.png", { train, heldOut, unconditional, trainEval });
     }
 
@@ -261,6 +317,8 @@ private:
     const LmTrainOptions& m_options;
     const MusicgenConfig& m_config;
     const T5Tokenizer& m_tokenizer;
+    const std::vector<std::string> m_columns;
+    const at::Tensor m_codebookWeights; // [K] float32, or undefined: every code counts the same
     T5Encoder m_text;
     MusicgenDecoder m_decoder;
     std::vector<at::Tensor> m_trainable; // the optimiser's tensors (trainable()), made once
@@ -280,6 +338,14 @@ Expected<void> checkOptions(const LmTrainOptions& o)
     for (double p : { o.cfgDropout, o.genreOnly, o.tagDropout, o.heldOutFraction, o.startShare, o.inputDropout })
         if (!(p >= 0.0 && p < 1.0))
             return Error { ErrorCode::InvalidArgument, "dropout probabilities and the held-out share lie in [0, 1)" };
+    double weightSum = 0.0;
+    for (double w : o.codebookWeights) {
+        if (!(w >= 0.0 && std::isfinite(w)))
+            return Error { ErrorCode::InvalidArgument, "codebook weights must be finite and not negative" };
+        weightSum += w;
+    }
+    if (!o.codebookWeights.empty() && !(weightSum > 0.0))
+        return Error { ErrorCode::InvalidArgument, "at least one codebook weight must be positive" };
     if (o.shape.hidden % o.shape.heads != 0 || o.shape.layers < 1 || o.shape.textLayers < 1)
         return Error { ErrorCode::InvalidArgument, "the decoder's hidden size must divide by its heads" };
     return {};
@@ -384,6 +450,11 @@ Expected<LmTrainResult> trainLm(
             return Error { ErrorCode::Mismatch,
                 "the codec gives " + std::to_string(codes->size(1)) + " codebooks but its config implies "
                     + std::to_string(config->decoder.numCodebooks) };
+        if (!options.codebookWeights.empty()
+            && static_cast<int64_t>(options.codebookWeights.size()) != config->decoder.numCodebooks)
+            return Error { ErrorCode::InvalidArgument,
+                std::to_string(options.codebookWeights.size()) + " codebook weights were given, but the codec has "
+                    + std::to_string(config->decoder.numCodebooks) + " codebooks" };
 
         const fs::path checkpoint = options.outDir / "checkpoint.safetensors";
         const std::string configText = configJson.dump();
@@ -424,15 +495,18 @@ Expected<LmTrainResult> trainLm(
         auto evalRow = [&](std::vector<float>& row) {
             using Text = LmTrainer::Text;
             auto crops = [&](const std::vector<int64_t>& which, Text text, uint64_t stream) {
-                return static_cast<float>(trainer.evaluate(*codes, *songs, which, frames, text, stream));
+                return static_cast<float>(trainer.evaluate(*codes, *songs, which, frames, text, stream).mean);
             };
             // The text matters most where generation starts from nothing: the songs' first second.
             auto openings = [&](Text text) {
                 return static_cast<float>(
-                    trainer.evaluate(*codes, *songs, heldOut, openingFrames, text, ~0ULL - 2, true));
+                    trainer.evaluate(*codes, *songs, heldOut, openingFrames, text, ~0ULL - 2, true).mean);
             };
             row[3] = crops(train, Text::Own, ~0ULL - 1);
-            row[4] = crops(heldOut, Text::Own, ~0ULL);
+            const LmTrainer::Evaluation own = trainer.evaluate(*codes, *songs, heldOut, frames, Text::Own, ~0ULL);
+            row[4] = static_cast<float>(own.mean);
+            for (size_t k = 0; k < own.codebooks.size(); ++k)
+                row[kLmCurveColumns.size() + k] = static_cast<float>(own.codebooks[k]);
             row[5] = crops(heldOut, Text::None, ~0ULL);
             row[6] = openings(Text::Own);
             row[7] = openings(Text::None);
@@ -446,7 +520,7 @@ Expected<LmTrainResult> trainLm(
         while (trainer.step < last) {
             const double lr = trainer.learningRate();
             const double loss = trainer.trainStep(trainer.trainBatch(*codes, *songs, train, frames));
-            std::vector<float> row(kLmCurveColumns.size(), NAN);
+            std::vector<float> row(trainer.columns().size(), NAN);
             row[0] = static_cast<float>(trainer.step);
             row[1] = static_cast<float>(loss);
             row[2] = static_cast<float>(lr);
@@ -478,7 +552,7 @@ Expected<LmTrainResult> trainLm(
                 [](float v) { return std::isfinite(v); });
         if (!evaluated) {
             if (trainer.history.empty() || trainer.history.back()[0] != trainer.step) {
-                trainer.history.emplace_back(kLmCurveColumns.size(), NAN);
+                trainer.history.emplace_back(trainer.columns().size(), NAN);
                 trainer.history.back()[0] = static_cast<float>(trainer.step);
             }
             evalRow(trainer.history.back());
@@ -497,6 +571,8 @@ Expected<LmTrainResult> trainLm(
         result.heldOutOpeningUnconditional = lastRow[7];
         result.heldOutOtherPrompt = lastRow[8];
         result.heldOutOpeningOtherPrompt = lastRow[9];
+        result.heldOutCodebooks.assign(
+            lastRow.begin() + static_cast<std::ptrdiff_t>(kLmCurveColumns.size()), lastRow.end());
         result.modelDir = options.outDir / "model";
         return result;
     } catch (const c10::Error& e) {

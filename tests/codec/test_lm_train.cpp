@@ -13,6 +13,7 @@
 
 #include <ATen/ATen.h>
 
+#include "codec/loss_history.h"
 #include "lmtrain/lm_data.h"
 #include "tastemaker/audio_file.h"
 #include "tastemaker/codec_training.h"
@@ -21,6 +22,7 @@
 #include "tastemaker/musicgen.h"
 #include "tastemaker/tensorio.h"
 #include "tensorio/torch/torch_tensor.h"
+#include "tensorio/torch/weights.h"
 #include "testsupport.h"
 #include "text/tokenizer.h"
 
@@ -173,6 +175,13 @@ TEST(TrainLm, LossFallsAndTheExportedFolderLoadsAndGenerates)
     EXPECT_NEAR(result->heldOutOtherPrompt, rows[99][8], 1e-4);
     EXPECT_NEAR(result->heldOutOpeningOtherPrompt, rows[99][9], 1e-4);
     EXPECT_TRUE(std::isfinite(rows[3][8]) && std::isfinite(rows[3][9])) << "evaluated at every checkpoint";
+    // held_out_codebook_0 and _1: each codebook has as many real codes, so their mean is the held-out figure.
+    ASSERT_EQ(rows[99].size(), 12u);
+    ASSERT_EQ(result->heldOutCodebooks.size(), 2u);
+    EXPECT_NEAR((rows[99][10] + rows[99][11]) / 2.0, rows[99][4], 1e-4);
+    EXPECT_NEAR(result->heldOutCodebooks[0], rows[99][10], 1e-4);
+    EXPECT_NEAR(result->heldOutCodebooks[1], rows[99][11], 1e-4);
+    EXPECT_TRUE(std::isfinite(rows[3][10]) && !std::isfinite(rows[4][10])) << "only at checkpoints";
     EXPECT_TRUE(fs::exists(out / "loss.png"));
     EXPECT_TRUE(result->bigramBaseline > 0.0 && result->bigramBaseline < std::log(16.0) + 0.3)
         << result->bigramBaseline;
@@ -401,4 +410,54 @@ TEST(TrainLm, TextLearningRateScaleReachesOnlyTheTextPath)
     EXPECT_GT(textSame, 10);
     EXPECT_EQ(textDiffer, 0);
     EXPECT_GT(restDiffer, 10);
+}
+
+TEST(TrainLm, CodebookWeightsTrainTheCodebooksTheyWeight)
+{
+    // The tiny codec has 2 codebooks. Weighted 1:0, only the first codebook's cross-entropy is trained (the
+    // second's head moves by weight decay alone), and the other way round for 0:1: each run ends better on the
+    // codebook it trained than the other run does. The evaluation is unweighted in both.
+    const fs::path firstOnly = test::freshOutDir("lm_cb_first"), secondOnly = test::freshOutDir("lm_cb_second");
+    LmTrainOptions a = tinyOptions(firstOnly, 24), b = tinyOptions(secondOnly, 24);
+    a.codebookWeights = { 1.0, 0.0 };
+    b.codebookWeights = { 0.0, 1.0 };
+    Expected<LmTrainResult> x = trainLm(a);
+    Expected<LmTrainResult> y = trainLm(b);
+    ASSERT_TRUE(x.ok() && y.ok());
+    ASSERT_EQ(x->heldOutCodebooks.size(), 2u);
+    ASSERT_EQ(y->heldOutCodebooks.size(), 2u);
+    EXPECT_LT(x->heldOutCodebooks[0], y->heldOutCodebooks[0]);
+    EXPECT_LT(y->heldOutCodebooks[1], x->heldOutCodebooks[1]);
+    EXPECT_NEAR((x->heldOutCodebooks[0] + x->heldOutCodebooks[1]) / 2.0, x->heldOutLoss, 1e-4);
+
+    LmTrainOptions wrongCount = tinyOptions(test::freshOutDir("lm_cb_count"), 2);
+    wrongCount.codebookWeights = { 1.0, 1.0, 1.0 };
+    Expected<LmTrainResult> refused = trainLm(wrongCount);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(
+        refused.error().message.find("3 codebook weights were given, but the codec has 2 codebooks"), std::string::npos)
+        << refused.error().message;
+    for (const std::vector<double>& bad : { std::vector<double> { -1.0, 1.0 }, std::vector<double> { 0.0, 0.0 } }) {
+        LmTrainOptions o = tinyOptions(test::freshOutDir("lm_cb_bad"), 2);
+        o.codebookWeights = bad;
+        EXPECT_FALSE(trainLm(o).ok());
+    }
+}
+
+TEST(TrainLm, OlderHistoriesLoadWithTheNewColumnsEmpty)
+{
+    // A checkpoint's history from before the per-codebook columns (10 wide) or the other-prompt ones (8 wide)
+    // is read into the current width, the missing columns NaN; a width not listed is an error.
+    const fs::path dir = test::freshOutDir("lm_old_history");
+    at::Tensor eight = at::arange(24, at::kFloat).reshape({ 3, 8 });
+    ASSERT_TRUE(saveTensors(dir / "old.safetensors", { { "history", eight } }, {}).ok());
+    Expected<WeightStore> store = WeightStore::open(dir / "old.safetensors");
+    ASSERT_TRUE(store.ok());
+    Expected<LossHistory> rows = readLossHistory(*store, 3, 12, { 10, 8 });
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    ASSERT_EQ(rows->size(), 3u);
+    ASSERT_EQ((*rows)[2].size(), 12u);
+    EXPECT_EQ((*rows)[2][7], 23.0f);
+    EXPECT_TRUE(std::isnan((*rows)[2][8]) && std::isnan((*rows)[2][11]));
+    EXPECT_FALSE(readLossHistory(*store, 3, 12, { 10 }).ok());
 }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "tastemaker/error.h"
 
@@ -61,6 +62,10 @@ struct LmTrainOptions {
     // whole). The audio already made is then an unreliable guide to the song's genre, tempo and instruments,
     // so the decoder has to read them from the text too. 0: clean inputs, as the demo model was trained.
     double inputDropout = 0.0;
+    // The training loss's weight of each codebook's mean cross-entropy (one per codebook, normalised by their
+    // sum). Empty: the mean over every code, as every run before this option. The first codebook carries the
+    // notes and the beat; the residual ones are close to noise for a small model (docs/lm-training.md).
+    std::vector<double> codebookWeights;
     double heldOutFraction = 0.1;
     int64_t checkpointEvery = 200;
     int64_t logEvery = 10;
@@ -91,6 +96,8 @@ struct LmTrainResult {
     // The same crops read with another song's prompt: minus the conditional figures, what the text is worth.
     double heldOutOtherPrompt = 0.0;
     double heldOutOpeningOtherPrompt = 0.0;
+    // The held-out crops' cross-entropy of each codebook (their mean is heldOutLoss).
+    std::vector<double> heldOutCodebooks;
     // For scale: a per-codebook bigram model's held-out cross-entropy (lmtrain::bigramBaseline); NaN without
     // held-out songs. Also reported before training as progress stage "baseline" (its loss).
     double bigramBaseline = 0.0;
