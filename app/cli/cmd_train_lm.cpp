@@ -22,6 +22,7 @@ Expected<LmTrainOptions> lmOptionsFrom(const Args& args)
     options.outDir = *args.get("out");
     options.resume = args.has("resume");
     options.exportBf16 = args.has("bf16");
+    options.mixedBf16 = args.has("mixed-bf16");
     TMK_TRY(args.readIntegers({ { "steps", &options.steps }, { "stop-at", &options.stopAt },
         { "songs", &options.maxSongs }, { "batch", &options.batch }, { "checkpoint-every", &options.checkpointEvery },
         { "log-every", &options.logEvery }, { "warmup", &options.warmupSteps }, { "layers", &options.shape.layers },
@@ -135,6 +136,8 @@ Command trainLmCommand()
         { "log-every", OptionKind::Value, "N", "steps between progress lines (default 10)" },
         { "resume", OptionKind::Flag, "", "continue from DIR/checkpoint.safetensors when it exists" },
         { "bf16", OptionKind::Flag, "", "export the text encoder and decoder in bfloat16 (the codec stays float32)" },
+        { "mixed-bf16", OptionKind::Flag, "",
+            "the decoder's matrix products in bfloat16, float32 master weights (fast with AMX/AVX-512-BF16)" },
         { "threads", OptionKind::Value, "N", "intra-op threads (default: libtorch's)" },
     };
     command.run = runTrainLm;

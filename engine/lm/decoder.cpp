@@ -290,6 +290,11 @@ at::Tensor MusicgenDecoder::baseLinear(const at::Tensor& x, const Linear& layer)
         return y.to(x.scalar_type());
     }
     const int64_t rows = x.numel() / x.size(-1);
+    if (m_productDtype != at::kFloat && rows > kMaxGemvRows && x.scalar_type() == at::kFloat
+        && weight.scalar_type() == at::kFloat) { // mixed precision: cast down, multiply, back up
+        const at::Tensor y = at::linear(x.to(m_productDtype), weight.to(m_productDtype)).to(at::kFloat);
+        return layer.bias < 0 ? y : y + tensor(layer.bias);
+    }
     const bool supported = (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat)
         || (x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16);
     if (rows > kMaxGemvRows || !x.is_cpu() || !supported || !weight.is_contiguous()
@@ -388,6 +393,17 @@ at::Tensor MusicgenDecoder::attend(
     // One query on the CPU (a decode step): broadcast products read the cache at memory speed, where
     // batched matrix products of one row run about 2x slower.
     const bool oneQueryOnCpu = q.size(2) == 1 && q.is_cpu();
+    const bool mixed = !oneQueryOnCpu && m_productDtype != at::kFloat && q.scalar_type() == at::kFloat;
+    if (mixed) { // mixed precision (setProductDtype): the products in the lower precision, softmax in float32
+        const at::Tensor scores = at::matmul(q.to(m_productDtype), k.to(m_productDtype).transpose(-1, -2));
+        at::Tensor biased = scores.to(at::kFloat);
+        if (bias.defined()) biased = biased + bias;
+        const at::Tensor probs = at::softmax(biased, -1, at::kFloat).to(m_productDtype);
+        return at::matmul(probs, v.to(m_productDtype))
+            .to(at::kFloat)
+            .transpose(1, 2)
+            .reshape({ q.size(0), q.size(2), m_config.hiddenSize }); // [B, L, H]
+    }
     at::Tensor scores = oneQueryOnCpu ? (q * k).sum(-1).unsqueeze(2) // [B, heads, 1, T]
                                       : at::matmul(q, k.transpose(-1, -2)); // [B, heads, L, T]
     if (bias.defined()) {

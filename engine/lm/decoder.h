@@ -105,6 +105,14 @@ public:
     void setAutocast(bool on) { m_autocast = on; }
     bool autocast() const { return m_autocast; }
 
+    // Mixed-precision products for a float32 model (training, as torch.autocast with master weights): with
+    // kBFloat16, every weight matrix product of more than kMaxGemvRows rows and the attention's products cast
+    // their inputs and weights to bfloat16 and their outputs back to float32 (biases added in float32), while
+    // the weights, residual stream, layer norms, softmax and logits stay float32. On CPUs with AMX or
+    // AVX-512-BF16, oneDNN runs these several times faster than float32. kFloat (the default): off.
+    void setProductDtype(at::ScalarType dtype) { m_productDtype = dtype; }
+    at::ScalarType productDtype() const { return m_productDtype; }
+
 private:
     struct Linear {
         int32_t weight = -1;
@@ -160,6 +168,7 @@ private:
     const LinearLoraHook* m_lora = nullptr;
     bool m_checkpointLayers = false;
     bool m_autocast = false;
+    at::ScalarType m_productDtype = at::kFloat;
 };
 
 } // namespace tmk

@@ -480,6 +480,7 @@ Expected<LmTrainResult> trainLm(
         if (!text) return text.error();
         Expected<MusicgenDecoder> decoder = MusicgenDecoder::load(*store, *config, f32);
         if (!decoder) return decoder.error();
+        if (options.mixedBf16) decoder->setProductDtype(at::kBFloat16);
         LmTrainer trainer(options, *config, *tokenizer, std::move(*text), std::move(*decoder));
         TMK_TRY(trainer.loadOptimiser(*store, checkpoint));
 

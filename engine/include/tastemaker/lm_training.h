@@ -66,6 +66,10 @@ struct LmTrainOptions {
     // sum). Empty: the mean over every code, as every run before this option. The first codebook carries the
     // notes and the beat; the residual ones are close to noise for a small model (docs/lm-training.md).
     std::vector<double> codebookWeights;
+    // Mixed precision: the decoder's matrix products in bfloat16 with float32 master weights, optimiser and
+    // losses (MusicgenDecoder::setProductDtype). On a CPU with AMX or AVX-512-BF16 a step is several times
+    // faster (docs/lm-training.md); elsewhere it may be slower. The text encoder stays float32.
+    bool mixedBf16 = false;
     double heldOutFraction = 0.1;
     int64_t checkpointEvery = 200;
     int64_t logEvery = 10;
