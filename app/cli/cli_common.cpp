@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <unistd.h>
 
@@ -133,6 +134,20 @@ std::vector<std::string> splitList(const std::string& text)
         start = end + 1;
     }
     return items;
+}
+
+Expected<std::vector<double>> numberList(const std::string& text, const std::string& option)
+{
+    std::vector<double> values;
+    for (const std::string& item : splitList(text)) {
+        char* end = nullptr;
+        const double value = std::strtod(item.c_str(), &end);
+        if (*end != '\0')
+            return Error { ErrorCode::InvalidArgument,
+                "--" + option + " expects numbers separated by commas, not '" + item + "'" };
+        values.push_back(value);
+    }
+    return values;
 }
 
 } // namespace tmk::cli

@@ -20,6 +20,8 @@ Expected<std::shared_ptr<const MusicgenModel>> loadModel(const Args& args);
 std::string clockText(double seconds);
 // The non-empty items of a comma-separated list ("a,,b" gives a and b).
 std::vector<std::string> splitList(const std::string& text);
+// The comma-separated numbers of option --`option`'s `text` ("4,1,1,1"); an error names the item that is not one.
+Expected<std::vector<double>> numberList(const std::string& text, const std::string& option);
 
 // Prints progress to stderr on one updating line (only when stderr is a terminal, else every 10%).
 ProgressCallback stderrProgress();

@@ -30,19 +30,6 @@ void onInterrupt(int)
     std::signal(SIGINT, SIG_DFL);
 }
 
-Expected<std::vector<double>> sliderValues(const std::string& text)
-{
-    std::vector<double> values;
-    for (const std::string& item : splitList(text)) {
-        char* end = nullptr;
-        const double value = std::strtod(item.c_str(), &end);
-        if (*end != '\0')
-            return Error { ErrorCode::InvalidArgument, "evaluate: --values expects numbers, not '" + item + "'" };
-        values.push_back(value);
-    }
-    return values;
-}
-
 // One prompt per line; blank lines and lines starting with '#' are skipped.
 Expected<std::vector<std::string>> readPrompts(const fs::path& path)
 {
@@ -70,7 +57,7 @@ Expected<SteeringEvalParams> paramsFrom(const Args& args)
     params.firstSeed = static_cast<uint64_t>(firstSeed);
     if (auto metrics = args.get("metrics")) params.sliders = splitList(*metrics);
     if (auto values = args.get("values")) {
-        Expected<std::vector<double>> parsed = sliderValues(*values);
+        Expected<std::vector<double>> parsed = numberList(*values, "values");
         if (!parsed) return parsed.error();
         params.values = std::move(*parsed);
     }

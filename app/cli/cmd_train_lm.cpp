@@ -1,7 +1,6 @@
 // `train-lm`: trains a small MusicGen (T5 + decoder + sentencepiece) on a rendered world with a codec from
 // train-codec, and writes a Hugging Face checkpoint folder (docs/lm-training.md).
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -41,14 +40,9 @@ Expected<LmTrainOptions> lmOptionsFrom(const Args& args)
         { "tag-dropout", &options.tagDropout }, { "start-share", &options.startShare },
         { "text-lr-scale", &options.textLrScale }, { "input-dropout", &options.inputDropout } }));
     if (std::optional<std::string> weights = args.get("codebook-weights")) {
-        for (const std::string& item : splitList(*weights)) {
-            char* end = nullptr;
-            const double w = std::strtod(item.c_str(), &end);
-            if (item.empty() || end != item.c_str() + item.size())
-                return Error { ErrorCode::InvalidArgument,
-                    "--codebook-weights: '" + item + "' is not a number (expected a list like 4,1,1,1)" };
-            options.codebookWeights.push_back(w);
-        }
+        Expected<std::vector<double>> parsed = numberList(*weights, "codebook-weights");
+        if (!parsed) return parsed.error();
+        options.codebookWeights = std::move(*parsed);
     }
     return options;
 }
