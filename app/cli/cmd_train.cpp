@@ -45,6 +45,9 @@ std::vector<OptionSpec> trainOptionSpecs()
         { "weight-decay", OptionKind::Value, "W", "AdamW weight decay (default 0)" },
         { "max-grad-norm", OptionKind::Value, "N", "clip gradients to this global norm (default 1; 0: off)" },
         { "max-frames", OptionKind::Value, "N", "crop token sequences to N frames (default 500 = 10 s)" },
+        { "codebook-weights", OptionKind::Value, "LIST",
+            "weight of each codebook in a sequence's log-probability, e.g. 1,0,0,0 (default: every code the "
+            "same)" },
         { "checkpoint-layers", OptionKind::Flag, "",
             "activation checkpointing: recompute each decoder layer in the backward pass (less memory, ~1/3 "
             "more compute)" },
@@ -101,6 +104,11 @@ Expected<TrainOptions> trainOptionsFrom(const Args& args)
     o.lora.rslora = args.has("rslora");
     o.checkpointLayers = args.has("checkpoint-layers");
     if (auto targets = args.get("targets")) o.lora.targets = splitList(*targets);
+    if (auto weights = args.get("codebook-weights")) {
+        Expected<std::vector<double>> parsed = numberList(*weights, "codebook-weights");
+        if (!parsed) return parsed.error();
+        o.codebookWeights = std::move(*parsed);
+    }
     TMK_TRY(readNumbers(args, o));
     Expected<DpoLossType> loss = parseDpoLossType(args.getOr("loss", "sigmoid"));
     Expected<LrSchedule> schedule = parseLrSchedule(args.getOr("schedule", "linear"));

@@ -174,7 +174,8 @@ at::Tensor DpoTrainer::logProbs(const std::vector<int64_t>& indices)
     for (int64_t i : indices) prompts.push_back(example(i).prompt), codes.push_back(example(i).rejected);
     const MusicgenDecoder& decoder = *m_model.decoder;
     PromptStates states = encodePromptsNoGrad(*m_model.tokenizer, *m_model.textEncoder, prompts, m_model.device);
-    return sequenceLogProbs(decoder, states, padCodes(codes, decoder.config().padTokenId)); // [2n]
+    return sequenceLogProbs(
+        decoder, states, padCodes(codes, decoder.config().padTokenId), m_options.codebookWeights); // [2n]
 }
 
 void DpoTrainer::ensureReference(const std::vector<int64_t>& indices)
@@ -559,11 +560,16 @@ Expected<TrainResult> runTraining(const MusicgenModel& model, const Launch& laun
 {
     const TrainOptions& options = launch.options;
     const RunFolder folder(options.outDir);
+    // The trainer owns the decoder while it runs (trainDpo holds the weights lock exclusively): a LoRA hook.
+    MusicgenDecoder& decoder = writableDecoder(model);
+    const int64_t codebooks = decoder.config().numCodebooks;
+    if (!options.codebookWeights.empty() && static_cast<int64_t>(options.codebookWeights.size()) != codebooks)
+        return Error { ErrorCode::InvalidArgument,
+            std::to_string(options.codebookWeights.size()) + " codebook weights were given, but "
+                + model.info().dir.string() + " has " + std::to_string(codebooks) + " codebooks" };
     Expected<DpoDataset> data = loadDpoDataset(options, metrics);
     if (!data) return data.error();
     if (launch.leader()) TMK_TRY(folder.create());
-    // The trainer owns the decoder while it runs (trainDpo holds the weights lock exclusively): a LoRA hook.
-    MusicgenDecoder& decoder = writableDecoder(model);
     Expected<std::unique_ptr<LoraRuntime>> lora = LoraRuntime::create(decoder, options.lora, options.seed);
     if (!lora) return lora.error();
     ScopedLoraHook hook(decoder, lora->get());

@@ -5,6 +5,7 @@
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/log_softmax.h>
+#include <ATen/ops/tensor.h>
 
 #include "lm/delay_pattern.h"
 
@@ -47,7 +48,8 @@ TokenLogProbs teacherForcedLogProbs(const MusicgenDecoder& decoder, const at::Te
     return { picked.masked_fill(~valid, 0.0), valid };
 }
 
-at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& prompts, const at::Tensor& codes)
+at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& prompts, const at::Tensor& codes,
+    const std::vector<double>& codebookWeights)
 {
     const DecoderConfig& config = decoder.config();
     TORCH_CHECK(codes.dim() == 3 && codes.size(1) == config.numCodebooks && codes.size(0) == prompts.states.size(0),
@@ -56,7 +58,12 @@ at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& 
     const int64_t batch = codes.size(0), k = config.numCodebooks;
     at::Tensor encoderStates = decoder.projectEncoder(prompts.states, prompts.mask); // [B, S, H]
     const TokenLogProbs tokens = teacherForcedLogProbs(decoder, encoderStates, prompts.mask, codes);
-    return tokens.logProbs.sum(1).view({ batch, k }).sum(1); // [B]
+    at::Tensor perCodebook = tokens.logProbs.sum(1).view({ batch, k }); // [B, K]
+    if (codebookWeights.empty()) return perCodebook.sum(1); // [B]
+    TORCH_CHECK(static_cast<int64_t>(codebookWeights.size()) == k, "sequenceLogProbs: ", codebookWeights.size(),
+        " codebook weights for ", k, " codebooks");
+    const at::Tensor weights = at::tensor(codebookWeights, at::kDouble).to(perCodebook.device(), at::kFloat); // [K]
+    return (perCodebook * weights).sum(1); // [B]
 }
 
 at::Tensor padCodes(const std::vector<at::Tensor>& codes, int64_t padId)

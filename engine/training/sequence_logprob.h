@@ -46,8 +46,10 @@ TokenLogProbs teacherForcedLogProbs(const MusicgenDecoder& decoder, const at::Te
 
 // codes [B, K, T] int64 (values < V, or the pad id for padding) -> [B] float32 log-prob sums, differentiable
 // through whatever the decoder's weights and LoRA hook require. The prompt states go through
-// enc_to_dec_proj (and its LoRA, when targeted) inside.
-at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& prompts, const at::Tensor& codes);
+// enc_to_dec_proj (and its LoRA, when targeted) inside. `codebookWeights` (one per codebook), when given,
+// weights each codebook's sum; empty: every code counts once.
+at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& prompts, const at::Tensor& codes,
+    const std::vector<double>& codebookWeights = {});
 
 // Codes of several songs [1, K, T_i] (T_i may differ) -> [N, K, max T_i], right-padded with `padId`.
 at::Tensor padCodes(const std::vector<at::Tensor>& codes, int64_t padId);

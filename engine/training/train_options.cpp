@@ -1,4 +1,5 @@
 // TrainOptions: validation and run.json's "options" object; the small parsers; TrainLogEntry's JSON line.
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -135,6 +136,11 @@ Expected<void> TrainOptions::validate() const
     if (!std::isfinite(maxGradNorm)) return bad("the gradient-norm limit must be finite (0 disables clipping)");
     if (evalEvery < 0 || checkpointEvery < 0) return bad("--eval-every and --checkpoint-every must not be negative");
     if (maxFrames < 1) return bad("the frame limit must be at least 1");
+    for (double w : codebookWeights)
+        if (!(w >= 0) || !std::isfinite(w)) return bad("the codebook weights must be finite and not negative");
+    if (!codebookWeights.empty()
+        && std::all_of(codebookWeights.begin(), codebookWeights.end(), [](double w) { return w == 0; }))
+        return bad("at least one codebook weight must be positive");
     if (maxEvalPairs < 0) return bad("the evaluation pair limit must not be negative (0: every test pair)");
     const DistributedOptions& d = distributed;
     if (d.worldSize < 1) return bad("the world size must be at least 1");
@@ -182,6 +188,7 @@ std::string TrainOptions::toJson() const
         { "dtype", computeDTypeName(model.dtype) },
         { "world_size", distributed.worldSize },
     };
+    if (!codebookWeights.empty()) j["codebook_weights"] = codebookWeights; // older runs have none: all 1
     return j.dump(2);
 }
 
@@ -250,6 +257,7 @@ Expected<TrainOptions> TrainOptions::fromJson(const std::string& text)
         readIf(j, "max_frames", o.maxFrames);
         readIf(j, "checkpoint_layers", o.checkpointLayers);
         readIf(j, "max_eval_pairs", o.maxEvalPairs);
+        readIf(j, "codebook_weights", o.codebookWeights);
         readIf(j, "seed", o.seed);
         readIf(j, "world_size", o.distributed.worldSize);
         TMK_TRY(readEnums(j, o));

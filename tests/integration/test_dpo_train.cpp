@@ -226,6 +226,27 @@ TEST(DpoTrain, MalformedInputsAreRefusedNamingTheFileOrMetric)
     expectError(trainDpo(*model, o, metrics()), { "tokens", kMetric, "tokenize" });
     o.beta = 0;
     expectError(trainDpo(*model, o, metrics()), { "beta" });
+    o.beta = 0.1;
+    o.codebookWeights = { 1, -1, 0, 0 };
+    expectError(trainDpo(*model, o, metrics()), { "codebook weights", "not negative" });
+    o.codebookWeights = { 0, 0, 0, 0 };
+    expectError(trainDpo(*model, o, metrics()), { "at least one codebook weight" });
+    o.codebookWeights = { 1, 0 };
+    const int64_t codebooks = modelParts(*model).decoder->config().numCodebooks;
+    expectError(
+        trainDpo(*model, o, metrics()), { "2 codebook weights", "has " + std::to_string(codebooks) + " codebooks" });
+}
+
+// The codebook weights are a run setting: run.json keeps them (a resume trains with the same), and a run
+// without them writes none, as before.
+TEST(DpoTrain, CodebookWeightsAreKeptInTheRunSettings)
+{
+    TrainOptions o = baseOptions("pairs", "out");
+    EXPECT_EQ(o.toJson().find("codebook_weights"), std::string::npos);
+    o.codebookWeights = { 1, 0, 0.5, 0 };
+    Expected<TrainOptions> back = TrainOptions::fromJson(o.toJson());
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->codebookWeights, o.codebookWeights);
 }
 
 TEST(DpoTrainCli, TrainAndTrainAllWithABank)

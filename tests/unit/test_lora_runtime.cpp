@@ -173,6 +173,34 @@ TEST(SequenceLogProb, EqualsAHandLoopAndIgnoresPadding)
     EXPECT_NEAR(sequenceLogProbs(decoder(), p1, short1)[0].item<double>(), alone, 1e-3);
 }
 
+// train --codebook-weights: each codebook's sum is weighted; {1, 0, 0, 0} scores the first codebook alone.
+TEST(SequenceLogProb, CodebookWeightsWeighEachCodebooksSum)
+{
+    const PromptStates p = prompts({ "metal", "folk, acoustic" });
+    const at::Tensor codes = randomCodes(2, 7, 5);
+    const at::Tensor logProbs = at::log_softmax(teacherLogits(p, codes), -1); // [B*K, L, V]
+    const int64_t k = decoder().config().numCodebooks;
+    ASSERT_EQ(k, 4);
+    auto codebookSum = [&](int64_t item, int64_t c) {
+        double sum = 0;
+        for (int64_t t = 0; t < 7; ++t)
+            sum += logProbs[item * k + c][t + c][codes[item][c][t].item<int64_t>()].item<double>();
+        return sum;
+    };
+    at::NoGradGuard noGrad;
+    const at::Tensor first = sequenceLogProbs(decoder(), p, codes, { 1, 0, 0, 0 });
+    const at::Tensor weighted = sequenceLogProbs(decoder(), p, codes, { 4, 1, 0.5, 0 });
+    const at::Tensor plain = sequenceLogProbs(decoder(), p, codes);
+    for (int64_t item = 0; item < 2; ++item) {
+        EXPECT_NEAR(first[item].item<double>(), codebookSum(item, 0), 1e-3);
+        const double expected = 4 * codebookSum(item, 0) + codebookSum(item, 1) + 0.5 * codebookSum(item, 2);
+        EXPECT_NEAR(weighted[item].item<double>(), expected, 1e-3);
+        EXPECT_NEAR(sequenceLogProbs(decoder(), p, codes, { 1, 1, 1, 1 })[item].item<double>(),
+            plain[item].item<double>(), 1e-4);
+    }
+    EXPECT_THROW(sequenceLogProbs(decoder(), p, codes, { 1, 1 }), c10::Error); // one weight per codebook
+}
+
 // Input dropout (train-lm --input-dropout): the decoder reads `inputCodes`, the targets stay `codes`. The
 // log-probs are a hand loop over the corrupted inputs' logits picking the clean codes.
 TEST(SequenceLogProb, InputCodesChangeWhatIsReadNotWhatIsScored)

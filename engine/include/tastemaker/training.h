@@ -83,6 +83,9 @@ struct TrainOptions {
     int64_t evalEvery = 50; // optimiser steps between evaluations on the test split (0: only at the end)
     int64_t checkpointEvery = 50; // optimiser steps between checkpoints (0: only on cancel)
     int64_t maxFrames = 500; // token sequences are cropped to this many frames (from the window's start)
+    // Each codebook's weight in a sequence's log-probability (one per codebook, e.g. {1, 0, 0, 0} for the first
+    // codebook alone); empty: every code counts once. The policy and the reference use the same weights.
+    std::vector<double> codebookWeights;
     // Activation checkpointing: keep each decoder layer's input only and recompute the layer in the backward
     // pass (about a third more compute, the activations of one layer instead of all; docs/training.md).
     bool checkpointLayers = false;
