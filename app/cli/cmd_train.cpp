@@ -45,6 +45,9 @@ std::vector<OptionSpec> trainOptionSpecs()
         { "weight-decay", OptionKind::Value, "W", "AdamW weight decay (default 0)" },
         { "max-grad-norm", OptionKind::Value, "N", "clip gradients to this global norm (default 1; 0: off)" },
         { "max-frames", OptionKind::Value, "N", "crop token sequences to N frames (default 500 = 10 s)" },
+        { "rpo-alpha", OptionKind::Value, "A",
+            "add A times the chosen song's negative log-likelihood per code to the loss (TRL's rpo_alpha; default "
+            "0: plain DPO)" },
         { "codebook-weights", OptionKind::Value, "LIST",
             "weight of each codebook in a sequence's log-probability, e.g. 1,0,0,0 (default: every code the "
             "same)" },
@@ -85,8 +88,9 @@ Expected<void> readNumbers(const Args& args, TrainOptions& o)
              { "max-frames", &o.maxFrames }, { "eval-every", &o.evalEvery }, { "eval-pairs", &o.maxEvalPairs },
              { "checkpoint-every", &o.checkpointEvery } })
         TMK_TRY(integer(name, *target));
-    for (auto [name, target] : { std::pair { "epochs", &o.epochs }, { "lr", &o.learningRate }, { "beta", &o.beta },
-             { "alpha", &o.lora.alpha }, { "weight-decay", &o.weightDecay }, { "max-grad-norm", &o.maxGradNorm } })
+    for (auto [name, target] :
+        { std::pair { "epochs", &o.epochs }, { "lr", &o.learningRate }, { "beta", &o.beta }, { "alpha", &o.lora.alpha },
+            { "weight-decay", &o.weightDecay }, { "max-grad-norm", &o.maxGradNorm }, { "rpo-alpha", &o.rpoAlpha } })
         TMK_TRY(number(name, *target));
     int64_t seed = 0;
     TMK_TRY(integer("seed", seed));

@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <mutex>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <utility>
@@ -205,8 +206,19 @@ DpoLossOutput DpoTrainer::lossFor(const std::vector<int64_t>& indices, at::Tenso
     rejected = logps.narrow(0, n, n);
     at::Tensor index = at::tensor(indices, at::kLong);
     const at::Device device = logps.device();
-    return dpoLoss(m_options.loss, m_options.beta, chosen, rejected, m_refChosen.index_select(0, index).to(device),
-        m_refRejected.index_select(0, index).to(device));
+    DpoLossOutput out = dpoLoss(m_options.loss, m_options.beta, chosen, rejected,
+        m_refChosen.index_select(0, index).to(device), m_refRejected.index_select(0, index).to(device));
+    if (m_options.rpoAlpha > 0) {
+        // RPO: the chosen sequence's negative log-likelihood per code (codes weighted as in the log-prob).
+        const std::vector<double>& w = m_options.codebookWeights;
+        const double perFrame = w.empty() ? static_cast<double>(m_model.decoder->config().numCodebooks)
+                                          : std::accumulate(w.begin(), w.end(), 0.0);
+        std::vector<double> codes;
+        for (int64_t i : indices) codes.push_back(perFrame * static_cast<double>(example(i).chosen.size(2)));
+        const at::Tensor count = at::tensor(codes, at::kDouble).to(device, chosen.scalar_type());
+        out.losses = out.losses - m_options.rpoAlpha * chosen / count;
+    }
+    return out;
 }
 
 bool DpoTrainer::trainStep(int64_t step, DpoMetricSums& sums, double& gradNorm)

@@ -136,6 +136,7 @@ Expected<void> TrainOptions::validate() const
     if (!std::isfinite(maxGradNorm)) return bad("the gradient-norm limit must be finite (0 disables clipping)");
     if (evalEvery < 0 || checkpointEvery < 0) return bad("--eval-every and --checkpoint-every must not be negative");
     if (maxFrames < 1) return bad("the frame limit must be at least 1");
+    if (!(rpoAlpha >= 0) || !std::isfinite(rpoAlpha)) return bad("--rpo-alpha must be finite and not negative");
     for (double w : codebookWeights)
         if (!(w >= 0) || !std::isfinite(w)) return bad("the codebook weights must be finite and not negative");
     if (!codebookWeights.empty()
@@ -189,6 +190,7 @@ std::string TrainOptions::toJson() const
         { "world_size", distributed.worldSize },
     };
     if (!codebookWeights.empty()) j["codebook_weights"] = codebookWeights; // older runs have none: all 1
+    if (rpoAlpha > 0) j["rpo_alpha"] = rpoAlpha; // older runs: plain DPO
     return j.dump(2);
 }
 
@@ -258,6 +260,7 @@ Expected<TrainOptions> TrainOptions::fromJson(const std::string& text)
         readIf(j, "checkpoint_layers", o.checkpointLayers);
         readIf(j, "max_eval_pairs", o.maxEvalPairs);
         readIf(j, "codebook_weights", o.codebookWeights);
+        readIf(j, "rpo_alpha", o.rpoAlpha);
         readIf(j, "seed", o.seed);
         readIf(j, "world_size", o.distributed.worldSize);
         TMK_TRY(readEnums(j, o));

@@ -227,6 +227,9 @@ TEST(DpoTrain, MalformedInputsAreRefusedNamingTheFileOrMetric)
     o.beta = 0;
     expectError(trainDpo(*model, o, metrics()), { "beta" });
     o.beta = 0.1;
+    o.rpoAlpha = -1;
+    expectError(trainDpo(*model, o, metrics()), { "--rpo-alpha" });
+    o.rpoAlpha = 0;
     o.codebookWeights = { 1, -1, 0, 0 };
     expectError(trainDpo(*model, o, metrics()), { "codebook weights", "not negative" });
     o.codebookWeights = { 0, 0, 0, 0 };
@@ -237,16 +240,55 @@ TEST(DpoTrain, MalformedInputsAreRefusedNamingTheFileOrMetric)
         trainDpo(*model, o, metrics()), { "2 codebook weights", "has " + std::to_string(codebooks) + " codebooks" });
 }
 
+// RPO (--rpo-alpha): the first step's policy is the reference (B = 0), so the DPO part is ln 2 and the loss adds
+// alpha times the chosen songs' negative log-likelihood per code. Over a run the chosen songs' log-probs end
+// higher than plain DPO leaves them.
+TEST(DpoTrain, RpoAddsTheChosenSongsNegativeLogLikelihood)
+{
+    const fs::path pairs = makePairs("dpo_rpo_pairs", 24, 8);
+    const fs::path root = test::freshOutDir("dpo_rpo_runs");
+    auto model = loadModel();
+    const int64_t codebooks = modelParts(*model).decoder->config().numCodebooks;
+    std::map<double, std::vector<TrainLogEntry>> logs;
+    for (double alpha : { 0.0, 0.5 }) {
+        TrainOptions o = baseOptions(pairs, root / ("alpha-" + std::to_string(alpha)));
+        o.maxSteps = 30;
+        o.evalEvery = 0;
+        o.checkpointEvery = 0;
+        o.rpoAlpha = alpha;
+        TrainCallbacks callbacks;
+        callbacks.onLog = [&](const TrainLogEntry& e) { logs[alpha].push_back(e); };
+        trainOrFail(*model, o, callbacks);
+        ASSERT_FALSE(logs[alpha].empty());
+    }
+    const TrainLogEntry& first = logs[0.5].front();
+    ASSERT_EQ(first.step, 1);
+    const double chosen = *first.value("logps/chosen");
+    EXPECT_NEAR(*logs[0.0].front().value("loss"), std::log(2.0), 1e-5);
+    EXPECT_NEAR(*first.value("loss"), std::log(2.0) - 0.5 * chosen / static_cast<double>(codebooks * kFrames), 1e-4);
+    auto lastTrainChosen = [&](double alpha) {
+        for (auto e = logs[alpha].rbegin(); e != logs[alpha].rend(); ++e)
+            if (e->split == "train") return e->value("logps/chosen").value_or(0.0);
+        return 0.0;
+    };
+    const double plainEnd = lastTrainChosen(0.0), rpoEnd = lastTrainChosen(0.5);
+    std::printf("chosen log-prob after 30 steps: DPO %.2f, RPO %.2f (start %.2f)\n", plainEnd, rpoEnd, chosen);
+    EXPECT_GT(rpoEnd, plainEnd);
+}
+
 // The codebook weights are a run setting: run.json keeps them (a resume trains with the same), and a run
 // without them writes none, as before.
-TEST(DpoTrain, CodebookWeightsAreKeptInTheRunSettings)
+TEST(DpoTrain, CodebookWeightsAndRpoAreKeptInTheRunSettings)
 {
     TrainOptions o = baseOptions("pairs", "out");
     EXPECT_EQ(o.toJson().find("codebook_weights"), std::string::npos);
+    EXPECT_EQ(o.toJson().find("rpo_alpha"), std::string::npos);
     o.codebookWeights = { 1, 0, 0.5, 0 };
+    o.rpoAlpha = 0.25;
     Expected<TrainOptions> back = TrainOptions::fromJson(o.toJson());
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(back->codebookWeights, o.codebookWeights);
+    EXPECT_EQ(back->rpoAlpha, 0.25);
 }
 
 TEST(DpoTrainCli, TrainAndTrainAllWithABank)

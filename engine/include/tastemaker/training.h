@@ -86,6 +86,10 @@ struct TrainOptions {
     // Each codebook's weight in a sequence's log-probability (one per codebook, e.g. {1, 0, 0, 0} for the first
     // codebook alone); empty: every code counts once. The policy and the reference use the same weights.
     std::vector<double> codebookWeights;
+    // TRL's rpo_alpha (RPO, Pang et al. 2024): adds alpha times the chosen sequence's negative log-likelihood
+    // per (weighted) code to each pair's loss, so that the policy raises the chosen songs instead of only
+    // pushing the rejected ones down. 0: plain DPO.
+    double rpoAlpha = 0.0;
     // Activation checkpointing: keep each decoder layer's input only and recompute the layer in the backward
     // pass (about a third more compute, the activations of one layer instead of all; docs/training.md).
     bool checkpointLayers = false;
