@@ -110,10 +110,11 @@ void WelcomePanel::setDefaultModelKind(DefaultModelKind kind)
         m_defaultText->setText(
             tr("<b>The bundled demo model</b> is a small MusicGen that Tastemaker trained itself on a world of "
                "procedurally composed General MIDI songs. It is no substitute for a real checkpoint: it makes "
-               "noisy, beat-driven music and knows only that world's tags, a genre first (rock, pop, funk, house, "
-               "techno, hip hop, jazz, folk, classical, ambient, reggae, metal), then instruments and words such "
-               "as <i>slow</i>, <i>fast</i>, <i>acoustic</i>, <i>electronic</i>, <i>happy</i> or <i>sad</i>, "
-               "which it follows only weakly (models/demo/README.md has the measurements). Try:"
+               "rough 16 kHz music and knows only that world's tags. It follows the genre, which comes first "
+               "(rock, pop, funk, house, techno, hip hop, jazz, folk, classical, ambient, reggae, metal), then "
+               "instruments and words such as <i>slow</i>, <i>fast</i>, <i>acoustic</i>, <i>electronic</i>, "
+               "<i>happy</i> or <i>sad</i>, which it follows only weakly (models/demo/README.md has the "
+               "measurements). Try:"
                "<ul><li><code>Rock, electric guitar, drums, fast, happy</code></li>"
                "<li><code>Jazz, piano, acoustic, slow, sad</code></li>"
                "<li><code>House, synth lead, synth, electronic, fast</code></li></ul>"));
