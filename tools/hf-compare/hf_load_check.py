@@ -58,6 +58,20 @@ def read_wav_s16_mono(path):
     return audio.reshape(-1, channels).mean(dim=1), rate
 
 
+def compare_codes(result, name, hf, ours):
+    """Records the shapes and the agreement of two code tensors under `name`; returns the share equal (0 when
+    the shapes differ)."""
+    result[name + "_shape"] = {"hf": list(hf.shape), "ours": list(ours.shape)}
+    if hf.shape != ours.shape:
+        return 0.0
+    equal = hf == ours
+    result[name + "_codes_equal"] = int(equal.sum())
+    result[name + "_codes"] = equal.numel()
+    mismatch = (~equal).nonzero()
+    result[name + "_first_mismatch_frame"] = int(mismatch[:, -1].min()) if len(mismatch) else None
+    return equal.float().mean().item()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a MusicGen folder (models/demo)")
@@ -102,17 +116,7 @@ def main():
         subprocess.run([args.cli, "generate", "--model", args.model, "--prompt", args.prompt, "--greedy",
                         "--cfg", str(args.cfg), "--frames", str(args.frames), "--codes-out", ours_npy, "--out", clip],
                        check=True, capture_output=True)
-        ours = read_npy_int64(ours_npy)
-        result["greedy_shape"] = {"hf": list(hf_codes.shape), "ours": list(ours.shape)}
-        if hf_codes.shape == ours.shape:
-            equal = (hf_codes == ours)
-            result["greedy_codes_equal"] = int(equal.sum())
-            result["greedy_codes"] = equal.numel()
-            mismatch = (~equal).nonzero()
-            result["greedy_first_mismatch_frame"] = int(mismatch[:, -1].min()) if len(mismatch) else None
-            ok = ok and bool(equal.all())
-        else:
-            ok = False
+        ok = compare_codes(result, "greedy", hf_codes, read_npy_int64(ours_npy)) == 1.0 and ok
 
         wav = args.wav or clip
         audio, rate = read_wav_s16_mono(wav)
@@ -123,15 +127,7 @@ def main():
         ours_enc_npy = os.path.join(tmp, "encoded.npy")
         subprocess.run([args.cli, "encode", "--model", args.model, "--in", wav, "--codes-out", ours_enc_npy],
                        check=True, capture_output=True)
-        ours_enc = read_npy_int64(ours_enc_npy)
-        result["encode_shape"] = {"hf": list(hf_enc.shape), "ours": list(ours_enc.shape)}
-        if hf_enc.shape == ours_enc.shape:
-            equal = (hf_enc == ours_enc)
-            result["encode_codes_equal"] = int(equal.sum())
-            result["encode_codes"] = equal.numel()
-            ok = ok and equal.float().mean().item() >= 0.99
-        else:
-            ok = False
+        ok = compare_codes(result, "encode", hf_enc, read_npy_int64(ours_enc_npy)) >= 0.99 and ok
 
     result["ok"] = ok
     print(json.dumps(result))
