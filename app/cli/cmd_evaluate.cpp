@@ -2,6 +2,7 @@
 // other sliders at 0; seeds x prompts are generated at each value and analysed, and report.json, report.csv,
 // interference.csv and the plots go into --out. Ctrl+C finishes the generation under way, writes the report of
 // the clips done so far and exits 130.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -10,6 +11,8 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "local_launch.h"
+#include "tastemaker/adapters.h"
 #include "tastemaker/fileio.h"
 #include "tastemaker/steering.h"
 #include "tastemaker/steering_report.h"
@@ -126,12 +129,69 @@ void printTable(const SteeringReport& report)
     std::fflush(stdout);
 }
 
+// The words of this command line without the options named in `drop` (with their values; "--x v" and "--x=v").
+std::vector<std::string> commandLineWithout(const std::vector<std::string>& drop, const std::vector<std::string>& flags)
+{
+    std::vector<std::string> out;
+    const std::vector<std::string>& words = commandLine();
+    for (size_t i = 0; i < words.size(); ++i) {
+        const std::string& word = words[i];
+        const auto named
+            = [&](const std::string& name) { return word == "--" + name || word.rfind("--" + name + "=", 0) == 0; };
+        if (std::any_of(flags.begin(), flags.end(), named)) continue;
+        if (std::any_of(drop.begin(), drop.end(), named)) {
+            if (word.find('=') == std::string::npos) ++i; // its value follows
+            continue;
+        }
+        out.push_back(word);
+    }
+    return out;
+}
+
+// --jobs N: the sliders dealt round-robin to N processes, each writing its own report (with --resume, so an
+// interrupted part continues) into OUT/.jobs/<i>; their clips are then the parent's to reuse. Returns the first
+// failing process's exit code, or 0.
+int runEvaluationJobs(const Args& args, int jobs, const fs::path& out, const std::vector<MetricInfo>& metrics,
+    const SteeringEvalParams& params, std::vector<fs::path>& parts)
+{
+    Expected<BankSummary> bank = readBankSummary(*args.get("bank"), metrics);
+    if (!bank) return reportError(bank.error());
+    Expected<std::vector<std::string>> sliders = chooseSteeringSliders(params.sliders, *bank, metrics);
+    if (!sliders) return reportError(sliders.error());
+    jobs = std::min<int>(jobs, static_cast<int>(sliders->size()));
+    std::vector<std::string> groups(static_cast<size_t>(jobs));
+    for (size_t i = 0; i < sliders->size(); ++i) {
+        std::string& group = groups[i % groups.size()];
+        group += (group.empty() ? "" : ",") + (*sliders)[i];
+    }
+    const std::vector<std::string> base = commandLineWithout({ "jobs", "metrics", "out" }, { "resume" });
+    std::vector<std::vector<std::string>> lists;
+    for (int i = 0; i < jobs; ++i) {
+        parts.push_back(out / ".jobs" / std::to_string(i));
+        std::vector<std::string> words = base;
+        words.insert(
+            words.end(), { "--metrics", groups[static_cast<size_t>(i)], "--out", parts.back().string(), "--resume" });
+        lists.push_back(std::move(words));
+    }
+    std::cerr << "evaluate: " << sliders->size() << " sliders in " << jobs << " processes\n";
+    return runChildProcesses(lists, "evaluation process");
+}
+
 int runEvaluate(const Args& args)
 {
     Expected<SteeringEvalParams> params = paramsFrom(args);
     if (!params) return reportError(params.error());
     Expected<std::vector<MetricInfo>> metrics = loadMetrics();
     if (!metrics) return reportError(metrics.error());
+    Expected<long long> jobs = args.integer("jobs", 1);
+    if (!jobs) return reportError(jobs.error());
+    if (*jobs < 1 || *jobs > 64)
+        return reportError(Error { ErrorCode::InvalidArgument, "evaluate: --jobs must be between 1 and 64" });
+    const fs::path out = args.getOr("out", "steering-report");
+    std::vector<fs::path> parts;
+    if (*jobs > 1)
+        if (const int code = runEvaluationJobs(args, static_cast<int>(*jobs), out, *metrics, *params, parts); code != 0)
+            return code;
     Expected<std::shared_ptr<const MusicgenModel>> model = loadModel(args);
     if (!model) return reportError(model.error());
     const fs::path bankDir = *args.get("bank");
@@ -139,7 +199,6 @@ int runEvaluate(const Args& args)
     if (!steering) return reportError(steering.error());
     Expected<SteeringReportInfo> info = steeringReportInfo(**model, bankDir, *metrics, params->firstSeed);
     if (!info) return reportError(info.error());
-    const fs::path out = args.getOr("out", "steering-report");
     ReusableSteeringClips reuse;
     if (args.has("resume")) {
         Expected<ReusableSteeringClips> reusable = reusableSteeringClipsIn(out, *info, *params);
@@ -148,6 +207,11 @@ int runEvaluate(const Args& args)
         if (reuse.earlierClips > 0)
             std::cerr << "evaluate: reusing " << reuse.clips.size() << " of the " << reuse.earlierClips << " clips in "
                       << out.string() << "\n";
+    }
+    for (const fs::path& part : parts) { // --jobs: the processes' clips
+        Expected<ReusableSteeringClips> made = reusableSteeringClipsIn(part, *info, *params);
+        if (!made) return reportError(made.error());
+        reuse.clips.insert(reuse.clips.end(), made->clips.begin(), made->clips.end());
     }
 
     SteeringEvalCallbacks callbacks;
@@ -167,6 +231,10 @@ int runEvaluate(const Args& args)
         return kExitCancelled;
     }
     std::cerr << "wrote the report of " << report.clipsDone << " clips into " << out.string() << "\n";
+    if (!parts.empty()) {
+        std::error_code ignored;
+        fs::remove_all(out / ".jobs", ignored); // every clip is in the report now
+    }
     return kExitOk;
 }
 
@@ -196,6 +264,9 @@ Command evaluateCommand()
             { "resume", OptionKind::Flag, "",
                 "reuse the clips of the report already in --out (a cancelled run, or fewer sliders or seeds) whose "
                 "model, settings and slider adapters are unchanged" },
+            { "jobs", OptionKind::Value, "N",
+                "run the sliders in N processes side by side, each with its share of the cores, then write one "
+                "report (the same as one process writes; default 1)" },
         });
     command.run = runEvaluate;
     return command;

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <iostream>
 #include <netinet/in.h>
-#include <optional>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -101,6 +100,23 @@ std::vector<std::string> rankEnvironment(int rank, int nproc, int port)
     return env;
 }
 
+// This process's environment for one of `count` child processes: OMP_NUM_THREADS set to its share of the cores
+// unless the user set it.
+std::vector<std::string> childEnvironment(int count)
+{
+    std::vector<std::string> env;
+    bool threadsSet = false;
+    for (char** e = environ; *e; ++e) {
+        env.emplace_back(*e);
+        threadsSet = threadsSet || env.back().rfind("OMP_NUM_THREADS=", 0) == 0;
+    }
+    if (!threadsSet) {
+        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max(1u, cores / static_cast<unsigned>(count))));
+    }
+    return env;
+}
+
 std::vector<char*> pointers(std::vector<std::string>& words)
 {
     std::vector<char*> out;
@@ -157,17 +173,18 @@ int launchLocalRanks(int nproc, double timeoutSeconds)
     int exitCode = kExitOk;
     std::vector<bool> done(pids.size(), false);
     size_t remaining = pids.size();
-    std::optional<std::chrono::steady_clock::time_point> deadline;
+    bool waitingForOthers = false; // a rank failed: the others get until `deadline`
+    std::chrono::steady_clock::time_point deadline {};
     while (remaining > 0) {
         int status = 0;
-        const pid_t pid = ::waitpid(-1, &status, deadline ? WNOHANG : 0);
+        const pid_t pid = ::waitpid(-1, &status, waitingForOthers ? WNOHANG : 0);
         if (pid < 0 && errno == EINTR) continue;
         if (pid < 0) break;
         if (pid == 0) { // a rank failed earlier and others still run
-            if (std::chrono::steady_clock::now() > *deadline) {
+            if (std::chrono::steady_clock::now() > deadline) {
                 for (size_t i = 0; i < pids.size(); ++i)
                     if (!done[i]) ::kill(pids[i], SIGKILL);
-                deadline.reset();
+                waitingForOthers = false;
             } else
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
             continue;
@@ -184,9 +201,54 @@ int launchLocalRanks(int nproc, double timeoutSeconds)
                 std::cerr << "tastemaker-cli: training process " << rank << " of " << nproc << " " << statusText(status)
                           << "\n";
             if (exitCode == kExitOk) exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : kExitFailure;
-            if (!deadline)
+            if (!waitingForOthers) {
+                waitingForOthers = true;
                 deadline = std::chrono::steady_clock::now()
                     + std::chrono::milliseconds(static_cast<int64_t>(2000.0 * timeoutSeconds));
+            }
+        }
+    }
+    for (int signal : { SIGINT, SIGTERM, SIGHUP }) std::signal(signal, SIG_DFL);
+    g_rankCount = 0;
+    return exitCode;
+}
+
+int runChildProcesses(const std::vector<std::vector<std::string>>& argumentLists, const std::string& what)
+{
+    const int count = static_cast<int>(std::min<size_t>(argumentLists.size(), kMaxRanks));
+    std::vector<std::string> env = childEnvironment(count);
+    std::vector<char*> envPointers = pointers(env);
+    std::vector<pid_t> pids;
+    for (int signal : { SIGINT, SIGTERM, SIGHUP }) std::signal(signal, forwardToRanks);
+    int exitCode = kExitOk;
+    for (int i = 0; i < count; ++i) {
+        std::vector<std::string> argv = argumentLists[static_cast<size_t>(i)];
+        argv.insert(argv.begin(), "tastemaker-cli");
+        std::vector<char*> argvPointers = pointers(argv);
+        pid_t pid = 0;
+        const int failed
+            = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argvPointers.data(), envPointers.data());
+        if (failed != 0) {
+            std::cerr << "tastemaker-cli: could not start " << what << " " << i << ": " << std::strerror(failed)
+                      << "\n";
+            exitCode = kExitFailure;
+            break;
+        }
+        pids.push_back(pid);
+        g_ranks[i] = pid;
+        g_rankCount = i + 1;
+    }
+    if (exitCode != kExitOk) // a start failed: end the others
+        for (pid_t pid : pids) ::kill(pid, SIGTERM);
+    for (size_t i = 0; i < pids.size(); ++i) {
+        int status = 0;
+        while (::waitpid(pids[i], &status, 0) < 0 && errno == EINTR) { }
+        const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok && exitCode == kExitOk) {
+            exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : kExitFailure;
+            if (exitCode != kExitCancelled)
+                std::cerr << "tastemaker-cli: " << what << " " << i << " of " << count << " " << statusText(status)
+                          << "\n";
         }
     }
     for (int signal : { SIGINT, SIGTERM, SIGHUP }) std::signal(signal, SIG_DFL);

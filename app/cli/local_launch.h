@@ -19,4 +19,10 @@ const std::vector<std::string>& commandLine();
 // Runs the N ranks and returns the exit code: 0 when all succeeded, else the first failing rank's code.
 int launchLocalRanks(int nproc, double timeoutSeconds);
 
+// Runs independent copies of this program, one per argument list (the words after the program name), each with
+// an equal share of the cores (OMP_NUM_THREADS, unless set), passes SIGINT, SIGTERM and SIGHUP on to them,
+// and waits for all. Returns 0 when all succeeded, else the first failure's exit code (`what` names the
+// processes in messages, e.g. "evaluation process").
+int runChildProcesses(const std::vector<std::vector<std::string>>& argumentLists, const std::string& what);
+
 } // namespace tmk::cli

@@ -23,32 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The sliders to evaluate: the given ids (each a metric with both poles in the bank), or every metric the bank has
-// both poles of, in metrics.json's order.
-Expected<std::vector<std::string>> chooseSliders(
-    const std::vector<std::string>& requested, const BankSummary& bank, const std::vector<MetricInfo>& metrics)
-{
-    std::vector<std::string> sliders;
-    if (requested.empty()) {
-        for (const BankMetric& metric : bank.metrics)
-            if (metric.hasPositive() && metric.hasNegative()) sliders.push_back(metric.id);
-        if (sliders.empty())
-            return Error::inFile(ErrorCode::NotFound, bank.dir.string(), "has no metric with both adapters");
-        return sliders;
-    }
-    for (const std::string& id : requested) {
-        if (!findMetric(metrics, id))
-            return Error { ErrorCode::InvalidArgument,
-                "unknown metric '" + id + "' (the metrics are " + joinMetricIds(metrics) + ")" };
-        const BankMetric* metric = bank.find(id);
-        if (!metric || !metric->hasPositive() || !metric->hasNegative())
-            return Error::inFile(
-                ErrorCode::NotFound, bank.dir.string(), "lacks the " + id + "+ or " + id + "- adapter");
-        if (std::find(sliders.begin(), sliders.end(), id) == sliders.end()) sliders.push_back(id);
-    }
-    return sliders;
-}
-
 class Evaluation {
 public:
     Evaluation(const std::shared_ptr<const MusicgenModel>& model, Steering& steering, const SteeringEvalParams& params,
@@ -198,6 +172,30 @@ private:
 
 } // namespace
 
+Expected<std::vector<std::string>> chooseSteeringSliders(
+    const std::vector<std::string>& requested, const BankSummary& bank, const std::vector<MetricInfo>& metrics)
+{
+    std::vector<std::string> sliders;
+    if (requested.empty()) {
+        for (const BankMetric& metric : bank.metrics)
+            if (metric.hasPositive() && metric.hasNegative()) sliders.push_back(metric.id);
+        if (sliders.empty())
+            return Error::inFile(ErrorCode::NotFound, bank.dir.string(), "has no metric with both adapters");
+        return sliders;
+    }
+    for (const std::string& id : requested) {
+        if (!findMetric(metrics, id))
+            return Error { ErrorCode::InvalidArgument,
+                "unknown metric '" + id + "' (the metrics are " + joinMetricIds(metrics) + ")" };
+        const BankMetric* metric = bank.find(id);
+        if (!metric || !metric->hasPositive() || !metric->hasNegative())
+            return Error::inFile(
+                ErrorCode::NotFound, bank.dir.string(), "lacks the " + id + "+ or " + id + "- adapter");
+        if (std::find(sliders.begin(), sliders.end(), id) == sliders.end()) sliders.push_back(id);
+    }
+    return sliders;
+}
+
 Expected<SteeringEvalRun> runSteeringEvaluation(const std::shared_ptr<const MusicgenModel>& model, Steering& steering,
     const std::vector<MetricInfo>& metrics, const SteeringEvalParams& params, const SteeringEvalCallbacks& callbacks,
     const std::vector<SteeringClip>& reuse)
@@ -205,7 +203,7 @@ Expected<SteeringEvalRun> runSteeringEvaluation(const std::shared_ptr<const Musi
     if (!model) return Error { ErrorCode::InvalidArgument, "no model is loaded; open a model first" };
     TMK_TRY(params.validate());
     SteeringEvalParams resolved = params.resolved();
-    Expected<std::vector<std::string>> sliders = chooseSliders(params.sliders, steering.summary(), metrics);
+    Expected<std::vector<std::string>> sliders = chooseSteeringSliders(params.sliders, steering.summary(), metrics);
     if (!sliders) return sliders.error();
     resolved.sliders = std::move(*sliders);
     return Evaluation(model, steering, resolved, callbacks, reuse).run();

@@ -93,6 +93,13 @@ struct SteeringEvalCallbacks {
 // A cancel returns the clips done so far with `cancelled` set; errors name the slider, value and seed.
 // `reuse` holds clips an earlier run made with the same model and settings (reusableSteeringClips): a (slider,
 // value, seed) whose clips of every prompt are there is taken from it instead of generated.
+struct BankSummary;
+
+// The sliders a run evaluates: the `requested` ids (each a metric with both poles in the bank), or every metric
+// the bank has both poles of, in metrics.json's order. Errors name the unknown metric or the missing adapter.
+Expected<std::vector<std::string>> chooseSteeringSliders(
+    const std::vector<std::string>& requested, const BankSummary& bank, const std::vector<MetricInfo>& metrics);
+
 Expected<SteeringEvalRun> runSteeringEvaluation(const std::shared_ptr<const MusicgenModel>& model, Steering& steering,
     const std::vector<MetricInfo>& metrics, const SteeringEvalParams& params,
     const SteeringEvalCallbacks& callbacks = {}, const std::vector<SteeringClip>& reuse = {});

@@ -125,6 +125,29 @@ TEST(CliEvaluate, AResumedRunReusesTheClipsItCanAndGivesTheUninterruptedReport)
         << "a refused resume leaves the report as it was";
 }
 
+// --jobs 2: the sliders in two processes, then one report. Generation depends on the thread count, so both runs
+// use one thread a process (the jobs inherit OMP_NUM_THREADS); then the report is byte-identical, and the
+// processes' folders are gone.
+TEST(CliEvaluate, JobsWriteTheReportOneProcessWrites)
+{
+    const fs::path dir = test::freshOutDir("cli_evaluate_jobs");
+    ASSERT_TRUE(writeFileAtomic(dir / "prompts.txt", std::string_view("jazz\n")));
+    ::setenv("OMP_NUM_THREADS", "1", 1);
+    const test::ProcessResult one = evaluate(dir / "one", dir / "prompts.txt", "energy,popularity", "-1,0,1");
+    const test::ProcessResult two
+        = evaluate(dir / "two", dir / "prompts.txt", "energy,popularity", "-1,0,1", { "--jobs", "2" });
+    ::unsetenv("OMP_NUM_THREADS");
+    ASSERT_EQ(one.exitCode, 0) << one.err;
+    ASSERT_EQ(two.exitCode, 0) << two.err;
+    EXPECT_NE(two.err.find("2 sliders in 2 processes"), std::string::npos) << two.err;
+    EXPECT_EQ(fileText(dir / "one" / "report.json"), fileText(dir / "two" / "report.json"));
+    EXPECT_EQ(fileText(dir / "one" / "report.csv"), fileText(dir / "two" / "report.csv"));
+    EXPECT_FALSE(fs::exists(dir / "two" / ".jobs"));
+    const test::ProcessResult bad = evaluate(dir / "bad", dir / "prompts.txt", "energy", "-1,1", { "--jobs", "0" });
+    EXPECT_NE(bad.exitCode, 0);
+    EXPECT_NE(bad.err.find("--jobs"), std::string::npos) << bad.err;
+}
+
 TEST(CliEvaluate, RejectsBadArgumentsNamingThem)
 {
     const fs::path dir = test::freshOutDir("cli_evaluate_bad");

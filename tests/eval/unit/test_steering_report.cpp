@@ -320,7 +320,7 @@ TEST(SteeringReport, AResumedRunReusesOnlyClipsOfUnchangedAdaptersListedSeedsAnd
     defaults.prompts.clear();
     EXPECT_TRUE(reusableSteeringClips(withDefaults, now, defaults).ok());
     // Clips measured by another analyser (or by one too old to record itself) would mix two scales.
-    for (const std::string analyser : { std::string("analyser 1, models sha256:0"), std::string() }) {
+    for (const std::string& analyser : { std::string("analyser 1, models sha256:0"), std::string() }) {
         SteeringReport measuredElsewhere = previous;
         measuredElsewhere.info.analyser = analyser;
         Expected<std::vector<SteeringClip>> refused = reusableSteeringClips(measuredElsewhere, now, params);
