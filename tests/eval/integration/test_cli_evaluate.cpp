@@ -125,9 +125,9 @@ TEST(CliEvaluate, AResumedRunReusesTheClipsItCanAndGivesTheUninterruptedReport)
         << "a refused resume leaves the report as it was";
 }
 
-// --jobs 2: the sliders in two processes, then one report. Generation depends on the thread count, so both runs
-// use one thread a process (the jobs inherit OMP_NUM_THREADS); then the report is byte-identical, and the
-// processes' folders are gone.
+// --jobs 2: the sliders in two processes, then one report. The decoded audio and the analyser's sums depend on
+// the thread count in their last digits, so both runs use one thread a process (the jobs inherit
+// OMP_NUM_THREADS); then the report is byte-identical, and the processes' folders are gone.
 TEST(CliEvaluate, JobsWriteTheReportOneProcessWrites)
 {
     const fs::path dir = test::freshOutDir("cli_evaluate_jobs");
