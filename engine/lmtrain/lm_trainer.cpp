@@ -30,6 +30,7 @@
 #include "tastemaker/fileio.h"
 #include "tastemaker/lm_training.h"
 #include "tastemaker/token_cache.h"
+#include "tastemaker/training.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
 #include "text/t5_encoder.h"
@@ -52,14 +53,6 @@ const std::vector<std::string> kLmCurveColumns
 // Checkpoints written before the per-codebook columns hold the first 10, before the other-prompt columns the
 // first 8; their rows are read with the rest left NaN.
 const std::vector<size_t> kLmCurveColumnsBefore = { 10, 8 };
-
-at::Tensor codebookWeightTensor(const std::vector<double>& weights)
-{
-    if (weights.empty()) return {};
-    at::Tensor out = at::empty({ static_cast<int64_t>(weights.size()) }, at::kFloat);
-    for (size_t k = 0; k < weights.size(); ++k) out.data_ptr<float>()[k] = static_cast<float>(weights[k]);
-    return out;
-}
 
 std::vector<std::string> lmCurveColumns(int64_t codebooks)
 {
@@ -338,14 +331,7 @@ Expected<void> checkOptions(const LmTrainOptions& o)
     for (double p : { o.cfgDropout, o.genreOnly, o.tagDropout, o.heldOutFraction, o.startShare, o.inputDropout })
         if (!(p >= 0.0 && p < 1.0))
             return Error { ErrorCode::InvalidArgument, "dropout probabilities and the held-out share lie in [0, 1)" };
-    double weightSum = 0.0;
-    for (double w : o.codebookWeights) {
-        if (!(w >= 0.0 && std::isfinite(w)))
-            return Error { ErrorCode::InvalidArgument, "codebook weights must be finite and not negative" };
-        weightSum += w;
-    }
-    if (!o.codebookWeights.empty() && !(weightSum > 0.0))
-        return Error { ErrorCode::InvalidArgument, "at least one codebook weight must be positive" };
+    TMK_TRY(checkCodebookWeights(o.codebookWeights));
     if (o.shape.hidden % o.shape.heads != 0 || o.shape.layers < 1 || o.shape.textLayers < 1)
         return Error { ErrorCode::InvalidArgument, "the decoder's hidden size must divide by its heads" };
     return {};

@@ -2,10 +2,10 @@
 
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/log_softmax.h>
-#include <ATen/ops/tensor.h>
 
 #include "lm/delay_pattern.h"
 
@@ -62,8 +62,15 @@ at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& 
     if (codebookWeights.empty()) return perCodebook.sum(1); // [B]
     TORCH_CHECK(static_cast<int64_t>(codebookWeights.size()) == k, "sequenceLogProbs: ", codebookWeights.size(),
         " codebook weights for ", k, " codebooks");
-    const at::Tensor weights = at::tensor(codebookWeights, at::kDouble).to(perCodebook.device(), at::kFloat); // [K]
-    return (perCodebook * weights).sum(1); // [B]
+    return (perCodebook * codebookWeightTensor(codebookWeights).to(perCodebook.device())).sum(1); // [B]
+}
+
+at::Tensor codebookWeightTensor(const std::vector<double>& weights)
+{
+    if (weights.empty()) return {};
+    at::Tensor out = at::empty({ static_cast<int64_t>(weights.size()) }, at::kFloat);
+    for (size_t k = 0; k < weights.size(); ++k) out.data_ptr<float>()[k] = static_cast<float>(weights[k]);
+    return out;
 }
 
 at::Tensor padCodes(const std::vector<at::Tensor>& codes, int64_t padId)

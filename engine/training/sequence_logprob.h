@@ -51,6 +51,9 @@ TokenLogProbs teacherForcedLogProbs(const MusicgenDecoder& decoder, const at::Te
 at::Tensor sequenceLogProbs(const MusicgenDecoder& decoder, const PromptStates& prompts, const at::Tensor& codes,
     const std::vector<double>& codebookWeights = {});
 
+// Codebook weights (checkCodebookWeights) as a float32 [K] tensor on the CPU; undefined when empty.
+at::Tensor codebookWeightTensor(const std::vector<double>& weights);
+
 // Codes of several songs [1, K, T_i] (T_i may differ) -> [N, K, max T_i], right-padded with `padId`.
 at::Tensor padCodes(const std::vector<at::Tensor>& codes, int64_t padId);
 

@@ -1,5 +1,4 @@
 // TrainOptions: validation and run.json's "options" object; the small parsers; TrainLogEntry's JSON line.
-#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -114,6 +113,19 @@ Expected<DistributedOptions> distributedFromEnvironment()
     return d;
 }
 
+Expected<void> checkCodebookWeights(const std::vector<double>& weights)
+{
+    double sum = 0.0;
+    for (double w : weights) {
+        if (!(w >= 0.0 && std::isfinite(w)))
+            return Error { ErrorCode::InvalidArgument, "codebook weights must be finite and not negative" };
+        sum += w;
+    }
+    if (!weights.empty() && !(sum > 0.0))
+        return Error { ErrorCode::InvalidArgument, "at least one codebook weight must be positive" };
+    return {};
+}
+
 Expected<void> TrainOptions::validate() const
 {
     auto bad = [](const std::string& message) { return Error { ErrorCode::InvalidArgument, message }; };
@@ -137,11 +149,7 @@ Expected<void> TrainOptions::validate() const
     if (evalEvery < 0 || checkpointEvery < 0) return bad("--eval-every and --checkpoint-every must not be negative");
     if (maxFrames < 1) return bad("the frame limit must be at least 1");
     if (!(rpoAlpha >= 0) || !std::isfinite(rpoAlpha)) return bad("--rpo-alpha must be finite and not negative");
-    for (double w : codebookWeights)
-        if (!(w >= 0) || !std::isfinite(w)) return bad("the codebook weights must be finite and not negative");
-    if (!codebookWeights.empty()
-        && std::all_of(codebookWeights.begin(), codebookWeights.end(), [](double w) { return w == 0; }))
-        return bad("at least one codebook weight must be positive");
+    TMK_TRY(checkCodebookWeights(codebookWeights));
     if (maxEvalPairs < 0) return bad("the evaluation pair limit must not be negative (0: every test pair)");
     const DistributedOptions& d = distributed;
     if (d.worldSize < 1) return bad("the world size must be at least 1");

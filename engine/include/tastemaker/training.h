@@ -64,6 +64,10 @@ struct DistributedOptions {
 // still name rank 0). None set: a single process. An error names the variable and its bad value.
 Expected<DistributedOptions> distributedFromEnvironment();
 
+// Codebook weights (train and train-lm --codebook-weights): each finite and not negative, one of them positive
+// (the count is checked against the model where it is known); empty is valid (no weights).
+Expected<void> checkCodebookWeights(const std::vector<double>& weights);
+
 struct TrainOptions {
     std::filesystem::path modelDir, pairsDir, outDir, bankDir; // bankDir optional: register when done
     std::string metric;
