@@ -129,25 +129,6 @@ void printTable(const SteeringReport& report)
     std::fflush(stdout);
 }
 
-// The words of this command line without the options named in `drop` (with their values; "--x v" and "--x=v").
-std::vector<std::string> commandLineWithout(const std::vector<std::string>& drop, const std::vector<std::string>& flags)
-{
-    std::vector<std::string> out;
-    const std::vector<std::string>& words = commandLine();
-    for (size_t i = 0; i < words.size(); ++i) {
-        const std::string& word = words[i];
-        const auto named
-            = [&](const std::string& name) { return word == "--" + name || word.rfind("--" + name + "=", 0) == 0; };
-        if (std::any_of(flags.begin(), flags.end(), named)) continue;
-        if (std::any_of(drop.begin(), drop.end(), named)) {
-            if (word.find('=') == std::string::npos) ++i; // its value follows
-            continue;
-        }
-        out.push_back(word);
-    }
-    return out;
-}
-
 // --jobs N: the sliders dealt round-robin to N processes, each writing its own report (with --resume, so an
 // interrupted part continues) into OUT/.jobs/<i>; their clips are then the parent's to reuse. Returns the first
 // failing process's exit code, or 0.
@@ -164,7 +145,7 @@ int runEvaluationJobs(const Args& args, int jobs, const fs::path& out, const std
         std::string& group = groups[i % groups.size()];
         group += (group.empty() ? "" : ",") + (*sliders)[i];
     }
-    const std::vector<std::string> base = commandLineWithout({ "jobs", "metrics", "out" }, { "resume" });
+    const std::vector<std::string> base = wordsWithout(commandLine(), { "jobs", "metrics", "out" }, { "resume" });
     std::vector<std::vector<std::string>> lists;
     for (int i = 0; i < jobs; ++i) {
         parts.push_back(out / ".jobs" / std::to_string(i));

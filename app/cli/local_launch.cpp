@@ -59,47 +59,6 @@ int freePort()
     return port;
 }
 
-// The arguments without --nproc (both "--nproc N" and "--nproc=N").
-std::vector<std::string> withoutNproc(const std::vector<std::string>& words)
-{
-    std::vector<std::string> out;
-    for (size_t i = 0; i < words.size(); ++i) {
-        if (words[i] == "--nproc") {
-            ++i;
-            continue;
-        }
-        if (words[i].rfind("--nproc=", 0) == 0) continue;
-        out.push_back(words[i]);
-    }
-    return out;
-}
-
-std::vector<std::string> rankEnvironment(int rank, int nproc, int port)
-{
-    const char* replaced[] = { "RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "LOCAL_WORLD_SIZE=", "MASTER_ADDR=",
-        "MASTER_PORT=", "SLURM_PROCID=", "SLURM_NTASKS=", "SLURM_LOCALID=" };
-    std::vector<std::string> env;
-    bool threadsSet = false;
-    for (char** e = environ; *e; ++e) {
-        const std::string entry = *e;
-        threadsSet = threadsSet || entry.rfind("OMP_NUM_THREADS=", 0) == 0;
-        if (std::none_of(std::begin(replaced), std::end(replaced),
-                [&](const char* prefix) { return entry.rfind(prefix, 0) == 0; }))
-            env.push_back(entry);
-    }
-    env.push_back("RANK=" + std::to_string(rank));
-    env.push_back("WORLD_SIZE=" + std::to_string(nproc));
-    env.push_back("LOCAL_RANK=" + std::to_string(rank));
-    env.push_back("LOCAL_WORLD_SIZE=" + std::to_string(nproc));
-    env.push_back("MASTER_ADDR=127.0.0.1");
-    env.push_back("MASTER_PORT=" + std::to_string(port));
-    if (!threadsSet) {
-        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-        env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max(1u, cores / static_cast<unsigned>(nproc))));
-    }
-    return env;
-}
-
 // This process's environment for one of `count` child processes: OMP_NUM_THREADS set to its share of the cores
 // unless the user set it.
 std::vector<std::string> childEnvironment(int count)
@@ -117,12 +76,38 @@ std::vector<std::string> childEnvironment(int count)
     return env;
 }
 
+std::vector<std::string> rankEnvironment(int rank, int nproc, int port)
+{
+    const char* replaced[] = { "RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "LOCAL_WORLD_SIZE=", "MASTER_ADDR=",
+        "MASTER_PORT=", "SLURM_PROCID=", "SLURM_NTASKS=", "SLURM_LOCALID=" };
+    std::vector<std::string> env = childEnvironment(nproc);
+    std::erase_if(env, [&](const std::string& entry) {
+        return std::any_of(
+            std::begin(replaced), std::end(replaced), [&](const char* prefix) { return entry.rfind(prefix, 0) == 0; });
+    });
+    env.push_back("RANK=" + std::to_string(rank));
+    env.push_back("WORLD_SIZE=" + std::to_string(nproc));
+    env.push_back("LOCAL_RANK=" + std::to_string(rank));
+    env.push_back("LOCAL_WORLD_SIZE=" + std::to_string(nproc));
+    env.push_back("MASTER_ADDR=127.0.0.1");
+    env.push_back("MASTER_PORT=" + std::to_string(port));
+    return env;
+}
+
 std::vector<char*> pointers(std::vector<std::string>& words)
 {
     std::vector<char*> out;
     for (std::string& word : words) out.push_back(word.data());
     out.push_back(nullptr);
     return out;
+}
+
+// Starts this program with `words` after its name and the environment `env`; 0, or posix_spawn's error.
+int spawnSelf(std::vector<std::string> words, std::vector<std::string> env, pid_t& pid)
+{
+    words.insert(words.begin(), "tastemaker-cli");
+    std::vector<char*> argv = pointers(words), envp = pointers(env);
+    return ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
 }
 
 std::string statusText(int status)
@@ -144,21 +129,34 @@ const std::vector<std::string>& commandLine()
     return storedWords();
 }
 
+std::vector<std::string> wordsWithout(const std::vector<std::string>& words, const std::vector<std::string>& options,
+    const std::vector<std::string>& flags)
+{
+    std::vector<std::string> out;
+    for (size_t i = 0; i < words.size(); ++i) {
+        const std::string& word = words[i];
+        const auto named
+            = [&](const std::string& name) { return word == "--" + name || word.rfind("--" + name + "=", 0) == 0; };
+        if (std::any_of(flags.begin(), flags.end(), named)) continue;
+        if (std::any_of(options.begin(), options.end(), named)) {
+            if (word.find('=') == std::string::npos) ++i; // its value follows
+            continue;
+        }
+        out.push_back(word);
+    }
+    return out;
+}
+
 int launchLocalRanks(int nproc, double timeoutSeconds)
 {
     const int port = freePort();
-    std::vector<std::string> argv = withoutNproc(commandLine());
-    argv.insert(argv.begin(), "tastemaker-cli");
-    std::vector<char*> argvPointers = pointers(argv);
+    const std::vector<std::string> words = wordsWithout(commandLine(), { "nproc" });
     std::vector<pid_t> pids;
     std::cerr << "starting " << nproc << " training processes (rendezvous at 127.0.0.1:" << port << ")\n";
     for (int signal : { SIGINT, SIGTERM, SIGHUP }) std::signal(signal, forwardToRanks);
     for (int rank = 0; rank < nproc; ++rank) {
-        std::vector<std::string> env = rankEnvironment(rank, nproc, port);
-        std::vector<char*> envPointers = pointers(env);
         pid_t pid = 0;
-        const int failed
-            = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argvPointers.data(), envPointers.data());
+        const int failed = spawnSelf(words, rankEnvironment(rank, nproc, port), pid);
         if (failed != 0) {
             std::cerr << "tastemaker-cli: could not start training process " << rank << ": " << std::strerror(failed)
                       << "\n";
@@ -216,18 +214,13 @@ int launchLocalRanks(int nproc, double timeoutSeconds)
 int runChildProcesses(const std::vector<std::vector<std::string>>& argumentLists, const std::string& what)
 {
     const int count = static_cast<int>(std::min<size_t>(argumentLists.size(), kMaxRanks));
-    std::vector<std::string> env = childEnvironment(count);
-    std::vector<char*> envPointers = pointers(env);
+    const std::vector<std::string> env = childEnvironment(count);
     std::vector<pid_t> pids;
     for (int signal : { SIGINT, SIGTERM, SIGHUP }) std::signal(signal, forwardToRanks);
     int exitCode = kExitOk;
     for (int i = 0; i < count; ++i) {
-        std::vector<std::string> argv = argumentLists[static_cast<size_t>(i)];
-        argv.insert(argv.begin(), "tastemaker-cli");
-        std::vector<char*> argvPointers = pointers(argv);
         pid_t pid = 0;
-        const int failed
-            = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argvPointers.data(), envPointers.data());
+        const int failed = spawnSelf(argumentLists[static_cast<size_t>(i)], env, pid);
         if (failed != 0) {
             std::cerr << "tastemaker-cli: could not start " << what << " " << i << ": " << std::strerror(failed)
                       << "\n";

@@ -15,6 +15,10 @@ namespace tmk::cli {
 // The words of this invocation after the program name (set by main) and the exact program to re-run.
 void setCommandLine(std::vector<std::string> words);
 const std::vector<std::string>& commandLine();
+// `words` without the options named in `options` and their values ("--x v" and "--x=v") and without the flags
+// named in `flags` ("--x").
+std::vector<std::string> wordsWithout(const std::vector<std::string>& words, const std::vector<std::string>& options,
+    const std::vector<std::string>& flags = {});
 
 // Runs the N ranks and returns the exit code: 0 when all succeeded, else the first failing rank's code.
 int launchLocalRanks(int nproc, double timeoutSeconds);
