@@ -99,8 +99,21 @@ EngineWorkerEvents EngineBridge::workerEvents()
         });
     };
     events.onBankChanged = [this](const EngineBankState& bank) {
-        toGui([this, bank]() {
+        // The bank's steering report is read here, on the worker (it fingerprints every adapter); a report that
+        // cannot be read leaves the sliders unmeasured and does not fail the bank.
+        std::optional<MeasuredSteering> measured;
+        QString measuredError;
+        if (bank.summary) {
+            Expected<std::optional<MeasuredSteering>> read = readMeasuredSteering(*bank.summary);
+            if (read)
+                measured = std::move(*read);
+            else
+                measuredError = qs(read.error().message);
+        }
+        toGui([this, bank, measured = std::move(measured), measuredError]() {
             m_bank = bank.summary;
+            m_measured = measured;
+            m_measuredError = measuredError;
             m_mergedSliders = bank.merged;
             m_bankDir = bank.summary ? qs(bank.dir.string()) : QString();
             Q_EMIT bankLoaded();

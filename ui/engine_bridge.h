@@ -28,6 +28,7 @@
 #include "tastemaker/audio_file.h"
 #include "tastemaker/cancel.h"
 #include "tastemaker/clip_library.h"
+#include "tastemaker/steering_report.h"
 #include "tastemaker/engine_worker.h"
 #include "tastemaker/error.h"
 #include "tastemaker/metrics.h"
@@ -62,6 +63,10 @@ public:
     QString modelDir() const { return m_modelDir; }
     const tmk::BankSummary* bank() const { return m_bank ? &*m_bank : nullptr; }
     QString bankDir() const { return m_bankDir; }
+    // What the open bank's own steering report measured of its sliders (read with the bank, on the worker):
+    // nullptr without a bank or a report. measuredSteeringError() says why a report there could not be read.
+    const tmk::MeasuredSteering* measuredSteering() const { return m_measured ? &*m_measured : nullptr; }
+    QString measuredSteeringError() const { return m_measuredError; }
     // The slider values the model is steered with now (after the last merge; empty without a bank).
     const tmk::SliderValues& mergedSliders() const { return m_mergedSliders; }
 
@@ -151,6 +156,8 @@ private:
     std::vector<tmk::MetricInfo> m_metrics;
     std::optional<tmk::ModelInfo> m_modelInfo;
     std::optional<tmk::BankSummary> m_bank;
+    std::optional<tmk::MeasuredSteering> m_measured;
+    QString m_measuredError;
     tmk::SliderValues m_mergedSliders;
     QString m_modelDir;
     QString m_bankDir;

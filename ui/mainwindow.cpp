@@ -400,6 +400,9 @@ void MainWindow::onBankLoaded()
         const QSignalBlocker blocker(m_sliders); // the panel's clamping is not the user's choice
         m_sliders->setBank(bank);
     }
+    m_sliders->setMeasured(m_bridge.measuredSteering());
+    if (!m_bridge.measuredSteeringError().isEmpty())
+        showStatus(tr("The bank's steering report could not be read: %1").arg(m_bridge.measuredSteeringError()));
     if (bank) {
         m_sliders->setValues(m_sliderValues); // emits valuesChanged: merged (coalesced) by the bridge
         QSettings().setValue("bank/dir", m_bridge.bankDir());

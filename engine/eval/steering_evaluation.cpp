@@ -231,14 +231,9 @@ Expected<SteeringReportInfo> steeringReportInfo(const MusicgenModel& model, cons
     if (!bank) return bank.error();
     for (const BankMetric& metric : bank->metrics) {
         if (!metric.hasPositive() || !metric.hasNegative()) continue;
-        std::string fingerprints;
-        for (const fs::path& dir : { metric.positiveDir, metric.negativeDir })
-            for (const char* name : { "adapter_config.json", "adapter_model.safetensors" }) {
-                Expected<std::string> fingerprint = fileFingerprint(dir / name);
-                if (!fingerprint) return fingerprint.error();
-                fingerprints += (fingerprints.empty() ? "" : " ") + *fingerprint;
-            }
-        info.adapters[metric.id] = fingerprints;
+        Expected<std::string> fingerprints = sliderAdapterFingerprints(metric);
+        if (!fingerprints) return fingerprints.error();
+        info.adapters[metric.id] = std::move(*fingerprints);
     }
     return info;
 }

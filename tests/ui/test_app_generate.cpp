@@ -224,6 +224,18 @@ private Q_SLOTS:
             tmk::ui::BipolarSlider* slider = window.sliderPanel()->slider(QString::fromStdString(metric.id));
             QVERIFY2(slider && slider->isEnabled(), metric.id.c_str());
         }
+        // The bundled bank ships its steering report: every slider it measures in audio carries a mark and says
+        // what it was measured to do; the latent ones say that they cannot be measured.
+        if (bundled) {
+            QVERIFY2(bridge.measuredSteeringError().isEmpty(), qPrintable(bridge.measuredSteeringError()));
+            QVERIFY(bridge.measuredSteering() != nullptr);
+            QCOMPARE(bridge.measuredSteering()->sliders.size(), size_t(13));
+            for (const auto& [id, figures] : bridge.measuredSteering()->sliders) {
+                tmk::ui::BipolarSlider* slider = window.sliderPanel()->slider(QString::fromStdString(id));
+                QVERIFY2(slider->toolTip().contains("steering report"), id.c_str());
+                QCOMPARE(slider->measured() != tmk::ui::BipolarSlider::Measured::Unmeasured, figures.measurable);
+            }
+        }
 
         tmk::ui::BipolarSlider* energy = window.sliderPanel()->slider("energy");
         QSignalSpy merged(&bridge, &EngineBridge::slidersMerged);

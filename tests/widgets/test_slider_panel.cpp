@@ -1,6 +1,7 @@
 // SliderPanel: built from metrics.json, disabled metrics and their tooltips (no bank, a metric the bank
 // lacks, one side missing), Reset all, exaggerate, presets (round trip, malformed files, unknown ids, the
-// bundled presets) and the coalescing of valuesChanged (offscreen).
+// bundled presets), the coalescing of valuesChanged and what the bank's steering report measured of each slider
+// (offscreen).
 #include <cmath>
 
 #include <QApplication>
@@ -19,6 +20,7 @@
 #include "qtest_registry.h"
 #include "widgets/bipolar_slider.h"
 #include "widgets/slider_panel.h"
+#include "tastemaker/steering_report.h"
 
 using tmk::ui::BipolarSlider;
 using tmk::ui::SliderPanel;
@@ -88,6 +90,7 @@ private Q_SLOTS:
     void unknownMetricIdsAreReported();
     void bundledPresetsAreValid();
     void coalescesBursts();
+    void measuredSteeringMarksEachSlider();
 };
 
 void TestSliderPanel::oneSliderPerMetricInOrder()
@@ -398,6 +401,73 @@ void TestSliderPanel::coalescesBursts()
     QCOMPARE(emitted.list.size(), before + 1);
     QCOMPARE(emitted.list.back().at("tempo"), -0.5);
     QCOMPARE(emitted.list.back().at("energy"), finalValue);
+}
+
+// What the bank's steering report measured: a slider that moves its metric gets a filled mark, one whose interval
+// holds 0 a hollow one, one that moves it the wrong way the reversed mark; a latent slider and one retrained since
+// get none, but their tooltips say why; no report clears everything.
+void TestSliderPanel::measuredSteeringMarksEachSlider()
+{
+    SliderPanel panel(metrics());
+    const auto measurable = [](double value, double low, double high) {
+        tmk::SteeringSliderReport slider;
+        slider.measurable = true;
+        slider.lowValue = -1.0;
+        slider.highValue = 1.0;
+        slider.difference = tmk::Estimate { value, low, high };
+        slider.standardisedEffect = tmk::Estimate { value * 4, low * 4, high * 4 };
+        slider.interferenceRatio = 1.04;
+        slider.largestOffTarget = "liveness";
+        return slider;
+    };
+    tmk::MeasuredSteering measured;
+    measured.seeds = 16;
+    measured.prompts = 4;
+    measured.seconds = 5.0;
+    measured.sliders["acousticness"] = measurable(0.153, 0.063, 0.241);
+    measured.sliders["tempo"] = measurable(-0.3, -8.0, 7.7);
+    measured.sliders["valence"] = measurable(-0.089, -0.161, -0.017);
+    tmk::SteeringSliderReport latent;
+    latent.largestOffTarget = "liveness";
+    measured.sliders["popularity"] = latent;
+    measured.stale = { "energy" };
+    panel.setMeasured(&measured);
+
+    using Measured = BipolarSlider::Measured;
+    BipolarSlider* acousticness = panel.slider("acousticness");
+    QCOMPARE(acousticness->measured(), Measured::Moves);
+    const QString tip = acousticness->toolTip();
+    for (const QString& part : { QString("16 seeds \u00d7 4 prompts, 5 s clips"),
+             QString("from \u22121 to +1 the clips' acousticness changes by +0.153"),
+             QString("(95% interval +0.063 to +0.241)"), QString("d = +0.61"), QString("the right way"),
+             QString("It moves liveness too, 1.04\u00d7 as much") })
+        QVERIFY2(tip.contains(part), qPrintable(part + " not in: " + tip));
+    QCOMPARE(panel.slider("tempo")->measured(), Measured::NoEffect);
+    QVERIFY2(panel.slider("tempo")->toolTip().contains("changes by \u22120.3 BPM (95% interval \u22128.0 to +7.7)"),
+        qPrintable(panel.slider("tempo")->toolTip()));
+    QVERIFY(panel.slider("tempo")->toolTip().contains("No effect was measurable"));
+    QCOMPARE(panel.slider("valence")->measured(), Measured::Reversed);
+    QVERIFY(panel.slider("valence")->toolTip().contains("the wrong way"));
+    QCOMPARE(panel.slider("popularity")->measured(), Measured::Unmeasured);
+    QVERIFY2(panel.slider("popularity")->toolTip().contains("cannot measure Popularity")
+            && panel.slider("popularity")->toolTip().contains("moves liveness the most"),
+        qPrintable(panel.slider("popularity")->toolTip()));
+    QCOMPARE(panel.slider("energy")->measured(), Measured::Unmeasured);
+    QVERIFY(panel.slider("energy")->toolTip().contains("retrained since"));
+    QCOMPARE(panel.slider("danceability")->measured(), Measured::Unmeasured);
+    QVERIFY(panel.slider("danceability")->measuredSummary().isEmpty()); // not in the report at all
+
+    // The mark is drawn after the name: the filled dot changes the slider's pixels.
+    acousticness->resize(acousticness->sizeHint());
+    const QImage marked = acousticness->grab().toImage();
+    panel.setMeasured(nullptr);
+    for (const auto& metric : panel.metrics()) {
+        BipolarSlider* slider = panel.slider(QString::fromStdString(metric.id));
+        QCOMPARE(slider->measured(), Measured::Unmeasured);
+        QVERIFY(slider->measuredSummary().isEmpty());
+        QVERIFY(!slider->toolTip().contains("steering report"));
+    }
+    QVERIFY(acousticness->grab().toImage() != marked);
 }
 
 TM_QTEST(TestSliderPanel);

@@ -167,6 +167,15 @@ void BipolarSlider::setSidesAvailable(bool negative, bool positive, const QStrin
     update();
 }
 
+void BipolarSlider::setMeasured(Measured measured, const QString& summary)
+{
+    if (measured == m_measured && summary == m_measuredSummary) return;
+    m_measured = measured;
+    m_measuredSummary = summary;
+    updateToolTip();
+    update();
+}
+
 QString BipolarSlider::formatValue(double value)
 {
     if (std::abs(value) < 0.005) {
@@ -180,6 +189,9 @@ void BipolarSlider::updateToolTip()
     QString tip
         = QStringLiteral("%1: %2 \u2194 %3\n%4")
               .arg(qs(m_metric.name), qs(m_metric.negativeLabel), qs(m_metric.positiveLabel), qs(m_metric.description));
+    if (!m_measuredSummary.isEmpty()) {
+        tip += QStringLiteral("\n\n") + m_measuredSummary;
+    }
     if (!m_reason.isEmpty()) {
         tip += QStringLiteral("\n\n") + m_reason;
     }
@@ -423,6 +435,7 @@ void BipolarSlider::paintLabels(QPainter& painter, const Layout& l) const
     painter.setFont(nameFont);
     painter.setPen(pal.color(QPalette::WindowText));
     painter.drawText(l.nameRow, Qt::AlignLeft | Qt::AlignVCenter, qs(m_metric.name));
+    paintMeasuredMark(painter, l, QFontMetricsF(nameFont).horizontalAdvance(qs(m_metric.name)));
 
     painter.setFont(font());
     painter.setPen(m_value != 0.0 && isEnabled() ? accentColor(pal) : mutedTextColor(pal));
@@ -437,6 +450,22 @@ void BipolarSlider::paintLabels(QPainter& painter, const Layout& l) const
     painter.drawText(l.labelRow, Qt::AlignLeft | Qt::AlignVCenter, qs(m_metric.negativeLabel));
     painter.setPen(m_value > 0 ? active : muted);
     painter.drawText(l.labelRow, Qt::AlignRight | Qt::AlignVCenter, qs(m_metric.positiveLabel));
+}
+
+void BipolarSlider::paintMeasuredMark(QPainter& painter, const Layout& l, double nameWidth) const
+{
+    if (m_measured == Measured::Unmeasured) return;
+    const QPalette& pal = palette();
+    const double r = std::max(2.5, std::round(l.nameRow.height() * 0.17));
+    const QPointF centre(l.nameRow.left() + nameWidth + 3.0 * r, l.nameRow.center().y());
+    const QColor colour = m_measured == Measured::Moves ? accentColor(pal)
+        : m_measured == Measured::Reversed             ? QColor(0xc6, 0x28, 0x28)
+                                                       : mutedTextColor(pal);
+    painter.save();
+    painter.setPen(m_measured == Measured::Moves ? Qt::NoPen : QPen(colour, 1.3));
+    painter.setBrush(m_measured == Measured::Moves ? QBrush(colour) : QBrush(Qt::NoBrush));
+    painter.drawEllipse(centre, r, r);
+    painter.restore();
 }
 
 void BipolarSlider::paintTrack(QPainter& painter, const Layout& l) const

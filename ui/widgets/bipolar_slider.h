@@ -57,6 +57,16 @@ public:
     bool positiveAvailable() const { return m_positiveAvailable; }
     const QString& unavailableReason() const { return m_reason; }
 
+    // What the open bank's steering report measured of this slider, as a mark after the name and a paragraph
+    // in the tooltip: Moves (the +1 against -1 difference has the right sign and its 95% interval excludes 0:
+    // a filled dot), NoEffect (the interval holds 0: a hollow ring), Reversed (the interval excludes 0 on the
+    // wrong side: a hollow ring in the error colour), Unmeasured (no report, a metric without an audio measure,
+    // or adapters retrained since: no mark; `summary` may still say why).
+    enum class Measured { Unmeasured, Moves, NoEffect, Reversed };
+    void setMeasured(Measured measured, const QString& summary);
+    Measured measured() const { return m_measured; }
+    const QString& measuredSummary() const { return m_measuredSummary; }
+
     bool isDragging() const { return m_dragging; }
     // Whether the value bubble is showing (hover or drag).
     bool bubbleVisible() const { return m_dragging || m_hovered; }
@@ -99,6 +109,7 @@ private:
     void paintHandle(QPainter& painter, const Layout& geometry) const;
     void paintBubble(QPainter& painter, const Layout& geometry) const;
     void paintLabels(QPainter& painter, const Layout& geometry) const;
+    void paintMeasuredMark(QPainter& painter, const Layout& geometry, double nameWidth) const;
 
     tmk::MetricInfo m_metric;
     QString m_id;
@@ -107,6 +118,8 @@ private:
     bool m_negativeAvailable = true;
     bool m_positiveAvailable = true;
     QString m_reason;
+    Measured m_measured = Measured::Unmeasured;
+    QString m_measuredSummary;
     bool m_dragging = false;
     bool m_hovered = false;
 };

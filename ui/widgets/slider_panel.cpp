@@ -21,6 +21,7 @@
 #include <QVBoxLayout>
 
 #include "widgets/bipolar_slider.h"
+#include "widgets/measured_steering.h"
 #include "widgets/qt_text.h"
 
 namespace tmk::ui {
@@ -259,6 +260,14 @@ void SliderPanel::setBank(const tmk::BankSummary* bank)
     --m_bulkDepth;
     if (values() != before) {
         emitNow();
+    }
+}
+
+void SliderPanel::setMeasured(const tmk::MeasuredSteering* measured)
+{
+    for (BipolarSlider* slider : m_sliders) {
+        const MeasuredText text = describeMeasured(slider->metric(), measured);
+        slider->setMeasured(text.mark, text.summary);
     }
 }
 

@@ -20,6 +20,7 @@
 #include "tastemaker/adapters.h"
 #include "tastemaker/error.h"
 #include "tastemaker/metrics.h"
+#include "tastemaker/steering_report.h"
 
 class QCheckBox;
 class QPushButton;
@@ -53,6 +54,9 @@ public:
     // metric with neither adapter is disabled ("The bank <name> has no adapters for <Metric>") and one
     // with a single side is clamped to it. The summary is read at once; the pointer is not kept.
     void setBank(const tmk::BankSummary* bank);
+    // What the open bank's steering report measured of each slider (nullptr: no report): each slider's mark
+    // and a paragraph of its tooltip (describeMeasured, widgets/measured_steering.h). Read at once, not kept.
+    void setMeasured(const tmk::MeasuredSteering* measured);
 
     // ±1 (false) or ±2 (true) on every slider.
     void setExaggerated(bool exaggerated);

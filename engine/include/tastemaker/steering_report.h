@@ -209,4 +209,26 @@ struct SteeringTargets {
 };
 SteeringTargets steeringTargets(const SteeringSliderReport& slider);
 
+struct BankMetric;
+
+// The fingerprints (fileFingerprint) of a slider's two adapters' adapter_config.json and adapter_model.safetensors,
+// "+" then "-", as SteeringReportInfo::adapters records them. Errors name the file that cannot be read.
+Expected<std::string> sliderAdapterFingerprints(const BankMetric& metric);
+
+// What a bank's own steering report (<bankDir>/steering-report, shipped or written by a run there) measured of the
+// sliders the app shows: the report's figures for each slider whose two adapters are, byte for byte, the ones the
+// report measured. A slider retrained since is listed in `stale`, not measured. Read when a bank opens, so that
+// each slider can say what it was measured to do (the slider panel's tooltips and markers). In tm_eval_job.
+struct MeasuredSteering {
+    std::filesystem::path reportDir;
+    int64_t seeds = 0;
+    size_t prompts = 0;
+    double seconds = 0.0;
+    std::map<std::string, SteeringSliderReport> sliders; // by metric id
+    std::vector<std::string> stale; // metric ids measured with other adapters
+};
+// nullopt when the bank has no report folder with a report.json; an error (naming the file) when it cannot be read
+// or an adapter cannot be fingerprinted.
+Expected<std::optional<MeasuredSteering>> readMeasuredSteering(const BankSummary& bank);
+
 } // namespace tmk

@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "process.h"
+#include "tastemaker/adapters.h"
 #include "tastemaker/fileio.h"
+#include "tastemaker/metrics.h"
 #include "tastemaker/steering.h"
 #include "tastemaker/steering_report.h"
 #include "testsupport.h"
@@ -204,4 +206,54 @@ TEST(SteeringEvaluation, ACancelFinishesTheGenerationUnderWayAndValueZeroIsTheBa
     ASSERT_EQ(cancelled->clips.size(), 2u) << "the generation under way (both prompts of one seed) is kept";
     EXPECT_TRUE(sameMeasurements(cancelled->clips[1].measured, full->clips[1].measured));
     EXPECT_FALSE(buildSteeringReport(*cancelled, {}).complete);
+}
+
+// The app reads a bank's own report (<bank>/steering-report) when the bank opens, and each slider says what it was
+// measured to do, as long as its adapters are the ones measured.
+TEST(MeasuredSteering, ABanksOwnReportMeasuresTheSlidersWhoseAdaptersItMeasured)
+{
+    const fs::path dir = test::freshOutDir("measured_steering");
+    const fs::path copy = dir / "bank";
+    fs::copy(bank(), copy, fs::copy_options::recursive);
+    Expected<std::vector<MetricInfo>> metrics = loadMetrics();
+    ASSERT_TRUE(metrics) << metrics.error().message;
+    const auto summary = [&]() {
+        Expected<BankSummary> read = readBankSummary(copy, *metrics);
+        EXPECT_TRUE(read) << read.error().message;
+        return read ? *read : BankSummary {};
+    };
+
+    Expected<std::optional<MeasuredSteering>> none = readMeasuredSteering(summary());
+    ASSERT_TRUE(none) << none.error().message;
+    EXPECT_FALSE(none->has_value()) << "a bank without a report has no measurements";
+
+    ASSERT_TRUE(writeFileAtomic(dir / "prompts.txt", std::string_view("jazz\n")));
+    const test::ProcessResult run = evaluate(copy / "steering-report", dir / "prompts.txt");
+    ASSERT_EQ(run.exitCode, 0) << run.err;
+    Expected<std::optional<MeasuredSteering>> read = readMeasuredSteering(summary());
+    ASSERT_TRUE(read) << read.error().message;
+    ASSERT_TRUE(read->has_value());
+    const MeasuredSteering& measured = **read;
+    EXPECT_EQ(measured.seeds, 2);
+    EXPECT_EQ(measured.prompts, 1u);
+    EXPECT_EQ(measured.seconds, 0.5);
+    ASSERT_EQ(measured.sliders.size(), 2u);
+    EXPECT_TRUE(measured.sliders.at("energy").measurable);
+    EXPECT_TRUE(measured.sliders.at("energy").difference.has_value());
+    EXPECT_FALSE(measured.sliders.at("popularity").measurable);
+    EXPECT_TRUE(measured.stale.empty());
+
+    // energy+ retrained (here: its config rewritten): energy's figures no longer describe the bank.
+    const fs::path config = copy / "energy+" / "adapter_config.json";
+    ASSERT_TRUE(writeFileAtomic(config, fileText(config) + "\n"));
+    Expected<std::optional<MeasuredSteering>> after = readMeasuredSteering(summary());
+    ASSERT_TRUE(after && after->has_value());
+    EXPECT_EQ((*after)->sliders.count("energy"), 0u);
+    EXPECT_EQ((*after)->sliders.count("popularity"), 1u);
+    EXPECT_EQ((*after)->stale, std::vector<std::string> { "energy" });
+
+    ASSERT_TRUE(writeFileAtomic(copy / "steering-report" / "report.json", std::string_view("{\"format\": 7")));
+    Expected<std::optional<MeasuredSteering>> broken = readMeasuredSteering(summary());
+    ASSERT_FALSE(broken);
+    EXPECT_NE(broken.error().message.find("report.json"), std::string::npos) << broken.error().message;
 }
