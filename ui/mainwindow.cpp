@@ -24,6 +24,7 @@
 #include "generation_panel.h"
 #include "steering/steering_menu.h"
 #include "training/training_menu.h"
+#include "widgets/measured_steering.h"
 #include "widgets/slider_panel.h"
 #include "widgets/welcome_panel.h"
 
@@ -546,9 +547,14 @@ void MainWindow::updateBankLabel()
     const QString name
         = folder.fileName() == "bank" ? QFileInfo(folder.path()).fileName() + "/bank" : folder.fileName();
     const QString folderPath = QDir::toNativeSeparators(m_bridge.bankDir());
+    const MeasuredSteering* measured = m_bridge.measuredSteering();
     if (bank->modelWarning.empty()) {
-        m_bankLabel->setText(tr("Adapter bank %1 · %2 adapters").arg(name).arg(bank->adapterCount()));
-        m_bankLabel->setToolTip(folderPath);
+        m_bankLabel->setText(tr("Adapter bank %1 · %2 adapters").arg(name).arg(bank->adapterCount())
+            + (measured ? " · " + measuredBankLine(*measured) : QString()));
+        m_bankLabel->setToolTip(folderPath
+            + (measured ? tr("\nThe dots after the slider names: filled, the slider moved its metric the right way in "
+                             "the steering report; hollow, no measurable effect. Hover a slider for its figures.")
+                        : QString()));
     } else { // trained on other weights: say so where the bank is named, and why on hover
         m_bankLabel->setText(
             tr("Adapter bank %1 · %2 adapters · ⚠ trained on another model").arg(name).arg(bank->adapterCount()));

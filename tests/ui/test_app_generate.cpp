@@ -235,6 +235,8 @@ private Q_SLOTS:
                 QVERIFY2(slider->toolTip().contains("steering report"), id.c_str());
                 QCOMPARE(slider->measured() != tmk::ui::BipolarSlider::Measured::Unmeasured, figures.measurable);
             }
+            QLabel* bankLabel = window.findChild<QLabel*>("bankLabel");
+            QVERIFY(bankLabel && bankLabel->text().contains("measurable sliders move their metric"));
         }
 
         tmk::ui::BipolarSlider* energy = window.sliderPanel()->slider("energy");

@@ -194,6 +194,24 @@ private Q_SLOTS:
         QTRY_VERIFY(!label->text().contains("trained on another model"));
     }
 
+    // Musicians' laptops: the window, with a model and a bank open (the bank label at its longest, two lines),
+    // fits a 1366 x 768 screen less a task bar (1366 x 720).
+    void fitsALaptopScreen()
+    {
+        EngineBridge bridge(tmk::test::bridgeOptions(m_library));
+        MainWindow window(bridge, options());
+        window.show();
+        window.openInitial(tmk::test::fixtureModelDir(), tmk::test::fixtureBankDir());
+        QVERIFY(tmk::test::waitForModel(bridge));
+        QTRY_VERIFY(bridge.bank() != nullptr);
+        auto* label = window.findChild<QLabel*>("bankLabel");
+        label->setText(label->text() + " · " + QString(80, 'x') + " " + QString(80, 'x'));
+        const QSize minimum = window.minimumSizeHint().expandedTo(window.minimumSize());
+        qInfo("minimum window size %dx%d", minimum.width(), minimum.height());
+        QVERIFY2(minimum.width() <= 1366 && minimum.height() <= 720,
+            qPrintable(QString("%1x%2").arg(minimum.width()).arg(minimum.height())));
+    }
+
     void settingsPersistAcrossRestarts()
     {
         {

@@ -32,6 +32,27 @@ QString header(const tmk::MeasuredSteering& measured)
 
 } // namespace
 
+BipolarSlider::Measured measuredMark(const tmk::SteeringSliderReport& slider)
+{
+    using Measured = BipolarSlider::Measured;
+    if (!slider.measurable || !slider.difference) return Measured::Unmeasured;
+    const tmk::Estimate& difference = *slider.difference;
+    if (difference.low && *difference.low > 0.0) return Measured::Moves;
+    if (difference.high && *difference.high < 0.0) return Measured::Reversed;
+    return Measured::NoEffect;
+}
+
+QString measuredBankLine(const tmk::MeasuredSteering& measured)
+{
+    int measurable = 0, moving = 0;
+    for (const auto& [id, slider] : measured.sliders) {
+        const BipolarSlider::Measured mark = measuredMark(slider);
+        measurable += mark != BipolarSlider::Measured::Unmeasured;
+        moving += mark == BipolarSlider::Measured::Moves;
+    }
+    return QObject::tr("steering report: %1 of %2 measurable sliders move their metric").arg(moving).arg(measurable);
+}
+
 MeasuredText describeMeasured(const tmk::MetricInfo& metric, const tmk::MeasuredSteering* measured)
 {
     using Measured = BipolarSlider::Measured;
@@ -58,11 +79,7 @@ MeasuredText describeMeasured(const tmk::MetricInfo& metric, const tmk::Measured
     const int decimals = bpm ? 1 : 3;
     const tmk::Estimate& difference = *slider.difference;
     const QString unit = bpm ? QStringLiteral(" BPM") : QString();
-    Measured mark = Measured::NoEffect;
-    if (difference.low && difference.high) {
-        if (*difference.low > 0.0) mark = Measured::Moves;
-        if (*difference.high < 0.0) mark = Measured::Reversed;
-    }
+    const Measured mark = measuredMark(slider);
     QString text = header(*measured) + QStringLiteral(" ")
         + QObject::tr("from %1 to %2 the clips' %3 changes by %4%5")
               .arg(gridValue(slider.lowValue), gridValue(slider.highValue), name.toLower(),
