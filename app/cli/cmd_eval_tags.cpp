@@ -3,8 +3,14 @@
 // analyser reads a higher tempo from the "fast" clip, a higher acousticness from the "acoustic" clip, and
 // major from "happy" with minor from "sad". The prompts start from held-out world songs' prompts with their
 // tempo, production and mood tags removed, so the rest of each prompt is in distribution.
+//
+// With --likelihood nothing is generated: the language model is asked whether it knows the tags at all. For each
+// held-out world song whose prompt holds one tag of a contrast, the song's opening (--seconds) is encoded with the
+// model's codec and scored under its own prompt and under the prompt with that tag swapped for the other; the
+// song counts when its own prompt is the likelier.
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -45,8 +51,28 @@ std::string lower(std::string text)
     return text;
 }
 
-// The held-out songs' prompts without their varying tags (deduplicated, in held-out order).
-Expected<std::vector<std::string>> basePrompts(const fs::path& world, uint64_t seed)
+std::vector<std::string> splitTags(const std::string& prompt)
+{
+    std::vector<std::string> tags;
+    std::stringstream in(prompt);
+    std::string tag;
+    while (std::getline(in, tag, ',')) {
+        tag.erase(0, tag.find_first_not_of(' '));
+        tag.erase(tag.find_last_not_of(' ') + 1);
+        if (!tag.empty()) tags.push_back(tag);
+    }
+    return tags;
+}
+
+std::string joinTags(const std::vector<std::string>& tags)
+{
+    std::string out;
+    for (const std::string& tag : tags) out += (out.empty() ? "" : ", ") + tag;
+    return out;
+}
+
+// The held-out songs (in held-out order) with their prompts.
+Expected<std::vector<std::pair<std::string, std::string>>> heldOutPrompts(const fs::path& world, uint64_t seed)
 {
     Expected<CsvReader> csv = CsvReader::open(world / "prompts.csv");
     if (!csv) return csv.error();
@@ -59,20 +85,94 @@ Expected<std::vector<std::string>> basePrompts(const fs::path& world, uint64_t s
         ids.emplace_back(csv->field(idColumn));
         prompts[ids.back()] = std::string(csv->field(promptColumn));
     }
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const std::string& id : heldOutSongIds(ids, seed)) out.emplace_back(id, prompts[id]);
+    return out;
+}
+
+// The held-out songs' prompts without their varying tags (deduplicated, in held-out order).
+Expected<std::vector<std::string>> basePrompts(const fs::path& world, uint64_t seed)
+{
+    Expected<std::vector<std::pair<std::string, std::string>>> songs = heldOutPrompts(world, seed);
+    if (!songs) return songs.error();
     std::vector<std::string> out;
     std::set<std::string> seen;
-    for (const std::string& id : heldOutSongIds(ids, seed)) {
-        std::stringstream in(prompts[id]);
-        std::string tag, base;
-        while (std::getline(in, tag, ',')) {
-            tag.erase(0, tag.find_first_not_of(' '));
-            tag.erase(tag.find_last_not_of(' ') + 1);
-            if (tag.empty() || kVaryingTags.count(lower(tag))) continue;
-            base += (base.empty() ? "" : ", ") + tag;
-        }
+    for (const auto& [id, prompt] : *songs) {
+        std::vector<std::string> kept;
+        for (const std::string& tag : splitTags(prompt))
+            if (!kVaryingTags.count(lower(tag))) kept.push_back(tag);
+        const std::string base = joinTags(kept);
         if (!base.empty() && seen.insert(base).second) out.push_back(base);
     }
     return out;
+}
+
+struct LikelihoodTally {
+    int songs = 0, right = 0;
+    double sumPerToken = 0.0; // own minus swapped, nats per code
+    int lowSongs = 0, lowRight = 0; // songs holding the low tag
+};
+
+// eval-tags --likelihood: see the file's comment.
+int runTagLikelihood(const Args& args, const MusicgenModel& model, uint64_t worldSeed, double seconds,
+    const std::vector<std::string>& only)
+{
+    const fs::path world = *args.get("world");
+    Expected<std::vector<std::pair<std::string, std::string>>> songs = heldOutPrompts(world, worldSeed);
+    if (!songs) return reportError(songs.error());
+    const ModelInfo& info = model.info();
+    const auto samples = static_cast<size_t>(seconds * static_cast<double>(info.sampleRate));
+    std::ostringstream csv;
+    csv << "contrast,track_id,prompt,swapped_prompt,codes,loglik_own,loglik_swapped,right\n";
+    std::map<std::string, LikelihoodTally> tallies;
+    for (const auto& [id, prompt] : *songs) {
+        std::vector<std::string> tags = splitTags(prompt);
+        for (const Contrast& contrast : kContrasts) {
+            if (!only.empty() && std::find(only.begin(), only.end(), contrast.name) == only.end()) continue;
+            const auto has = [&](const char* tag) {
+                return std::count_if(tags.begin(), tags.end(), [&](const std::string& t) { return lower(t) == tag; });
+            };
+            if (has(contrast.low) + has(contrast.high) != 1) continue;
+            const bool low = has(contrast.low) == 1;
+            std::vector<std::string> swapped = tags;
+            for (std::string& t : swapped)
+                if (lower(t) == (low ? contrast.low : contrast.high)) t = low ? contrast.high : contrast.low;
+            Expected<std::vector<float>> audio = readAudioMono(world / "audio" / (id + ".wav"), info.sampleRate);
+            if (!audio) return reportError(audio.error());
+            audio->resize(std::min(audio->size(), samples));
+            Expected<AudioCodes> codes = encodeAudio(model, *audio);
+            if (!codes) return reportError(codes.error());
+            Expected<std::vector<double>> scores = codesLogLikelihood(model, { prompt, joinTags(swapped) }, *codes);
+            if (!scores) return reportError(scores.error());
+            const double count = static_cast<double>(codes->codebooks * codes->frames);
+            const bool right = (*scores)[0] > (*scores)[1];
+            LikelihoodTally& tally = tallies[contrast.name];
+            ++tally.songs;
+            tally.right += right;
+            tally.sumPerToken += ((*scores)[0] - (*scores)[1]) / count;
+            tally.lowSongs += low;
+            tally.lowRight += low && right;
+            csv << contrast.name << "," << id << ",\"" << prompt << "\",\"" << joinTags(swapped) << "\","
+                << codes->codebooks * codes->frames << "," << (*scores)[0] << "," << (*scores)[1] << ","
+                << (right ? 1 : 0) << "\n";
+        }
+    }
+    for (const Contrast& contrast : kContrasts) {
+        const auto found = tallies.find(contrast.name);
+        if (found == tallies.end()) continue;
+        const LikelihoodTally& t = found->second;
+        std::printf("%s: the song's own \"%s\"/\"%s\" is the likelier in %d of %d held-out songs (%.2f; \"%s\" songs "
+                    "%d of %d, \"%s\" songs %d of %d), own minus swapped %+.4f nats a code\n",
+            contrast.name, contrast.low, contrast.high, t.right, t.songs,
+            static_cast<double>(t.right) / static_cast<double>(t.songs), contrast.low, t.lowRight, t.lowSongs,
+            contrast.high, t.right - t.lowRight, t.songs - t.lowSongs, t.sumPerToken / static_cast<double>(t.songs));
+    }
+    if (const auto out = args.get("out")) {
+        fs::create_directories(*out);
+        Expected<void> written = writeFileAtomic(fs::path(*out) / "eval-tags-likelihood.csv", csv.str());
+        if (!written) return reportError(written.error());
+    }
+    return kExitOk;
 }
 
 int runEvalTags(const Args& args)
@@ -103,6 +203,11 @@ int runEvalTags(const Args& args)
                 std::begin(kContrasts), std::end(kContrasts), [&](const Contrast& c) { return name == c.name; }))
             return reportError(Error { ErrorCode::InvalidArgument,
                 "eval-tags: unknown contrast '" + name + "' (valid: tempo, acousticness, mode)" });
+    if (args.has("likelihood")) {
+        Expected<std::shared_ptr<const MusicgenModel>> model = loadModel(args);
+        if (!model) return reportError(model.error());
+        return runTagLikelihood(args, **model, static_cast<uint64_t>(*worldSeed), *seconds, only);
+    }
     Expected<std::vector<std::string>> bases = basePrompts(*args.get("world"), static_cast<uint64_t>(*worldSeed));
     if (!bases) return reportError(bases.error());
     if (bases->empty())
@@ -178,6 +283,9 @@ Command evalTagsCommand()
              { "top-k", OptionKind::Value, "K", "sample from the K likeliest codes (default from the checkpoint)" },
              { "temperature", OptionKind::Value, "T", "sampling temperature (default from the checkpoint)" },
              { "contrasts", OptionKind::Value, "LIST", "only these of tempo,acousticness,mode (default all)" },
+             { "likelihood", OptionKind::Flag, "",
+                 "generate nothing: score each held-out song's opening (--seconds) under its prompt and under the "
+                 "prompt with its tag swapped (does the model know the tag?)" },
              { "out", OptionKind::Value, "DIR", "write eval-tags.csv and every clip here" } })
         command.options.push_back(option);
     command.run = runEvalTags;

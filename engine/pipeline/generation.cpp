@@ -9,6 +9,7 @@
 #include "core/stopwatch.h"
 #include "lm/generate.h"
 #include "pipeline/model_access.h"
+#include "training/sequence_logprob.h"
 
 namespace tmk {
 
@@ -164,6 +165,26 @@ Expected<AudioCodes> encodeAudio(const MusicgenModel& model, std::span<const flo
                   .clone()
                   .to(impl.device);
         return codesFromTensor(impl.codec->encode(input, impl.config.decoder.numCodebooks));
+    });
+}
+
+Expected<std::vector<double>> codesLogLikelihood(
+    const MusicgenModel& model, const std::vector<std::string>& prompts, const AudioCodes& codes)
+{
+    if (prompts.empty()) return std::vector<double> {};
+    if (codes.batch != 1 || codes.frames < 1)
+        return Error { ErrorCode::InvalidArgument, "codes to score must be one sequence [1, K, T] of at least a frame" };
+    return guardJob("scoring codes", [&]() -> Expected<std::vector<double>> {
+        const MusicgenModel::Impl& impl = modelParts(model);
+        Expected<at::Tensor> tensor = codesToTensor(impl, codes);
+        if (!tensor) return tensor.error();
+        std::shared_lock lock(weightsMutex(model));
+        const PromptStates states = encodePromptsNoGrad(*impl.tokenizer, *impl.textEncoder, prompts, impl.device);
+        const int64_t n = static_cast<int64_t>(prompts.size());
+        const at::Tensor sums = sequenceLogProbs(*impl.decoder, states, tensor->expand({ n, -1, -1 }).contiguous())
+                                    .to(at::kCPU, at::kDouble)
+                                    .contiguous();
+        return std::vector<double>(sums.data_ptr<double>(), sums.data_ptr<double>() + n);
     });
 }
 

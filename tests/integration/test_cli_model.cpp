@@ -1,5 +1,7 @@
 // The CLI contract of generate / encode / decode / make-model on the fixture folder, as other tools use it.
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <gtest/gtest.h>
 
@@ -232,6 +234,27 @@ TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
         csv.find("\"rock, electric guitar, drums, slow\",\"rock, electric guitar, drums, fast\""), std::string::npos)
         << csv;
     EXPECT_TRUE(fs::exists(out / "run" / "tempo-0-fast.wav"));
+    // --likelihood generates nothing: each held-out song holding "fast" is scored under its prompt and
+    // under the prompt with "slow" instead, from its audio's opening.
+    fs::create_directories(world / "audio");
+    std::vector<float> tone(16000);
+    for (size_t i = 0; i < tone.size(); ++i) tone[i] = 0.3f * static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
+    for (int i = 0; i < 40; ++i)
+        ASSERT_TRUE(writeAudioFile(world / "audio" / ("song" + std::to_string(i) + ".wav"), tone, 1, 16000, {}));
+    result = with({ "--likelihood", "--out", (out / "likelihood").string() });
+    ASSERT_EQ(result.exitCode, 0) << result.err;
+    const size_t at = result.out.find("is the likelier in ");
+    ASSERT_NE(at, std::string::npos) << result.out;
+    int right = -1, songs = -1;
+    ASSERT_EQ(std::sscanf(result.out.c_str() + at, "is the likelier in %d of %d held-out songs", &right, &songs), 2);
+    EXPECT_GE(songs, 1);
+    EXPECT_LE(right, songs);
+    const Expected<std::string> scored = readFileText(out / "likelihood" / "eval-tags-likelihood.csv");
+    ASSERT_TRUE(scored) << scored.error().message;
+    EXPECT_EQ(std::count(scored->begin(), scored->end(), '\n'), 1 + songs) << *scored;
+    EXPECT_NE(scored->find("\"rock, electric guitar, drums, fast, happy\",\"rock, electric guitar, drums, slow, happy\""),
+        std::string::npos)
+        << *scored;
     result = with({ "--temperature", "0" });
     EXPECT_NE(result.exitCode, 0);
     EXPECT_NE(result.err.find("--temperature must be positive"), std::string::npos) << result.err;

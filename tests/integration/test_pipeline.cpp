@@ -145,6 +145,40 @@ TEST(Pipeline, EncodeOddLengthGivesHuggingFaceCodes)
     EXPECT_EQ(codes->values, caseTensor<int64_t>("encodec_encode_odd_length", "audio_codes"));
 }
 
+// Teacher forcing scores what greedy decoding chose: without guidance, the last code of the last codebook is the
+// argmax at the last position, and nothing depends on it, so any other value there is less likely; under another
+// prompt the same codes score differently; the two prompts are scored in one batch as each alone.
+TEST(Pipeline, CodesLogLikelihoodScoresGreedyCodesHighest)
+{
+    auto model = fixtureModel();
+    GenerationRequest request = greedyRequest();
+    request.prompts.resize(1);
+    request.sampling.guidanceScale = 1.0;
+    Expected<GenerationResult> result = generate(*model, request);
+    ASSERT_TRUE(result) << result.error().message;
+    const AudioCodes& greedy = result->codes;
+    ASSERT_EQ(greedy.batch, 1);
+    AudioCodes other = greedy;
+    int64_t& last = other.values.back(); // [1, K, T] row-major: codebook K-1, frame T-1
+    last = (last + 1) % 10;
+
+    const std::vector<std::string> prompts = { request.prompts[0], "lofi hip hop with soft piano" };
+    Expected<std::vector<double>> chosen = codesLogLikelihood(*model, prompts, greedy);
+    Expected<std::vector<double>> changed = codesLogLikelihood(*model, { prompts[0] }, other);
+    Expected<std::vector<double>> alone = codesLogLikelihood(*model, { prompts[1] }, greedy);
+    ASSERT_TRUE(chosen && changed && alone);
+    ASSERT_EQ(chosen->size(), 2u);
+    EXPECT_LT((*chosen)[0], 0.0);
+    EXPECT_GT((*chosen)[0], (*changed)[0]);
+    EXPECT_NE((*chosen)[0], (*chosen)[1]);
+    EXPECT_NEAR((*chosen)[1], (*alone)[0], 1e-3);
+
+    AudioCodes two = greedy;
+    two.batch = 2;
+    two.values.insert(two.values.end(), greedy.values.begin(), greedy.values.end());
+    EXPECT_FALSE(codesLogLikelihood(*model, prompts, two)) << "one sequence only";
+}
+
 TEST(Pipeline, RequestsAreValidated)
 {
     auto model = fixtureModel();

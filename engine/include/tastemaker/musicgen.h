@@ -116,5 +116,10 @@ Expected<GenerationResult> generate(
 Expected<std::vector<std::vector<float>>> decodeCodes(const MusicgenModel& model, const AudioCodes& codes);
 // EnCodec: a mono signal at the model's rate -> codes [1, K, ceil(L / hop)] with the model's codebook count.
 Expected<AudioCodes> encodeAudio(const MusicgenModel& model, std::span<const float> audio);
+// Teacher forcing: the log-likelihood in nats of `codes` [1, K, T] (every code, summed) under the decoder
+// conditioned on each of `prompts` (the conditional branch alone: no guidance), one value per prompt, with
+// the model's current weights (merged sliders included). What `eval-tags --likelihood` compares.
+Expected<std::vector<double>> codesLogLikelihood(
+    const MusicgenModel& model, const std::vector<std::string>& prompts, const AudioCodes& codes);
 
 } // namespace tmk
