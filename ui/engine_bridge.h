@@ -28,12 +28,12 @@
 #include "tastemaker/audio_file.h"
 #include "tastemaker/cancel.h"
 #include "tastemaker/clip_library.h"
-#include "tastemaker/steering_report.h"
 #include "tastemaker/engine_worker.h"
 #include "tastemaker/error.h"
 #include "tastemaker/metrics.h"
 #include "tastemaker/musicgen.h"
 #include "tastemaker/player.h"
+#include "tastemaker/steering_report.h"
 
 namespace tmk::ui {
 

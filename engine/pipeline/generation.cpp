@@ -173,7 +173,8 @@ Expected<std::vector<double>> codesLogLikelihood(
 {
     if (prompts.empty()) return std::vector<double> {};
     if (codes.batch != 1 || codes.frames < 1)
-        return Error { ErrorCode::InvalidArgument, "codes to score must be one sequence [1, K, T] of at least a frame" };
+        return Error { ErrorCode::InvalidArgument,
+            "codes to score must be one sequence [1, K, T] of at least a frame" };
     return guardJob("scoring codes", [&]() -> Expected<std::vector<double>> {
         const MusicgenModel::Impl& impl = modelParts(model);
         Expected<at::Tensor> tensor = codesToTensor(impl, codes);

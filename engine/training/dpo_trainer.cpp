@@ -1,4 +1,6 @@
 // The DPO training job (tastemaker/training.h): LoRA on the decoder, the reference = the adapter off.
+#include "training/dpo_trainer.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -17,7 +19,6 @@
 
 #include "tastemaker/clip_library.h"
 #include "tastemaker/log.h"
-#include "training/dpo_trainer.h"
 #include "training/run_launch.h"
 #include "training/sequence_logprob.h"
 

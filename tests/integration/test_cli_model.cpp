@@ -238,7 +238,8 @@ TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
     // under the prompt with "slow" instead, from its audio's opening.
     fs::create_directories(world / "audio");
     std::vector<float> tone(16000);
-    for (size_t i = 0; i < tone.size(); ++i) tone[i] = 0.3f * static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
+    for (size_t i = 0; i < tone.size(); ++i)
+        tone[i] = 0.3f * static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
     for (int i = 0; i < 40; ++i)
         ASSERT_TRUE(writeAudioFile(world / "audio" / ("song" + std::to_string(i) + ".wav"), tone, 1, 16000, {}));
     result = with({ "--likelihood", "--out", (out / "likelihood").string() });
@@ -252,7 +253,8 @@ TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
     const Expected<std::string> scored = readFileText(out / "likelihood" / "eval-tags-likelihood.csv");
     ASSERT_TRUE(scored) << scored.error().message;
     EXPECT_EQ(std::count(scored->begin(), scored->end(), '\n'), 1 + songs) << *scored;
-    EXPECT_NE(scored->find("\"rock, electric guitar, drums, fast, happy\",\"rock, electric guitar, drums, slow, happy\""),
+    EXPECT_NE(
+        scored->find("\"rock, electric guitar, drums, fast, happy\",\"rock, electric guitar, drums, slow, happy\""),
         std::string::npos)
         << *scored;
     result = with({ "--temperature", "0" });

@@ -18,10 +18,10 @@
 #include <QTimer>
 
 #include "qtest_registry.h"
+#include "tastemaker/steering_report.h"
 #include "widgets/bipolar_slider.h"
 #include "widgets/measured_steering.h"
 #include "widgets/slider_panel.h"
-#include "tastemaker/steering_report.h"
 
 using tmk::ui::BipolarSlider;
 using tmk::ui::SliderPanel;
@@ -455,8 +455,8 @@ void TestSliderPanel::measuredSteeringMarksEachSlider()
         qPrintable(panel.slider("popularity")->toolTip()));
     QCOMPARE(panel.slider("energy")->measured(), Measured::Unmeasured);
     QVERIFY(panel.slider("energy")->toolTip().contains("retrained since"));
-    QCOMPARE(tmk::ui::measuredBankLine(measured),
-        QString("steering report: 1 of 3 measurable sliders move their metric"));
+    QCOMPARE(
+        tmk::ui::measuredBankLine(measured), QString("steering report: 1 of 3 measurable sliders move their metric"));
     QCOMPARE(panel.slider("danceability")->measured(), Measured::Unmeasured);
     QVERIFY(panel.slider("danceability")->measuredSummary().isEmpty()); // not in the report at all
 

@@ -459,8 +459,8 @@ void BipolarSlider::paintMeasuredMark(QPainter& painter, const Layout& l, double
     const double r = std::max(2.5, std::round(l.nameRow.height() * 0.17));
     const QPointF centre(l.nameRow.left() + nameWidth + 3.0 * r, l.nameRow.center().y());
     const QColor colour = m_measured == Measured::Moves ? accentColor(pal)
-        : m_measured == Measured::Reversed             ? QColor(0xc6, 0x28, 0x28)
-                                                       : mutedTextColor(pal);
+        : m_measured == Measured::Reversed              ? QColor(0xc6, 0x28, 0x28)
+                                                        : mutedTextColor(pal);
     painter.save();
     painter.setPen(m_measured == Measured::Moves ? Qt::NoPen : QPen(colour, 1.3));
     painter.setBrush(m_measured == Measured::Moves ? QBrush(colour) : QBrush(Qt::NoBrush));

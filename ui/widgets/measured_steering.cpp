@@ -13,7 +13,8 @@ namespace {
 // "+0.153", "\u22120.3" (a real minus sign), with `decimals` digits.
 QString signedNumber(double value, int decimals)
 {
-    return (value < 0 ? QStringLiteral("\u2212") : QStringLiteral("+")) + QString::number(std::abs(value), 'f', decimals);
+    return (value < 0 ? QStringLiteral("\u2212") : QStringLiteral("+"))
+        + QString::number(std::abs(value), 'f', decimals);
 }
 
 // A slider value as the grid names it: "\u22121", "+1", "+0.5".
@@ -72,7 +73,8 @@ MeasuredText describeMeasured(const tmk::MetricInfo& metric, const tmk::Measured
                                    "it in audio.")
                            .arg(name);
         if (slider.largestOffTarget)
-            text += QObject::tr(" Of what it measures, this slider moves %1 the most.").arg(qs(*slider.largestOffTarget));
+            text += QObject::tr(" Of what it measures, this slider moves %1 the most.")
+                        .arg(qs(*slider.largestOffTarget));
         return { Measured::Unmeasured, text };
     }
     const bool bpm = metric.id == "tempo";
