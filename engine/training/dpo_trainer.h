@@ -3,11 +3,14 @@
 // Internal to the training library: only those two files include it.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/zeros.h>
 
 #include "pipeline/model_access.h"
 #include "tastemaker/training.h"
