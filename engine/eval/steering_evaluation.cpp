@@ -45,7 +45,7 @@ public:
     Expected<SteeringEvalRun> run()
     {
         countGenerations();
-        for (const std::string& slider : m_params.sliders)
+        for (const std::string& slider : m_params.sliders) {
             for (double value : m_params.values)
                 for (int64_t s = 0; s < m_params.seeds; ++s) {
                     if (m_callbacks.cancel && m_callbacks.cancel->isCancelled()) {
@@ -55,6 +55,8 @@ public:
                     TMK_TRY(addClips(slider, value, m_params.firstSeed + static_cast<uint64_t>(s)));
                     report();
                 }
+            if (m_callbacks.onSliderDone) m_callbacks.onSliderDone(m_run);
+        }
         return finish();
     }
 

@@ -85,6 +85,9 @@ struct SteeringEvalProgress {
 struct SteeringEvalCallbacks {
     std::function<void(const SteeringEvalProgress&)> onProgress; // after every generation
     const CancelToken* cancel = nullptr; // polled before every generation; the one under way is finished
+    // After each slider's clips, with the run so far (its clips are every finished slider's): what a caller saves
+    // so that a process killed mid-run leaves a report whose clips a resumed run reuses.
+    std::function<void(const SteeringEvalRun&)> onSliderDone;
 };
 
 // Generates and analyses every clip of `params` on the calling thread. `steering` is the model's adapter bank

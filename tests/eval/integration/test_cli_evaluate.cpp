@@ -190,6 +190,17 @@ TEST(SteeringEvaluation, ACancelFinishesTheGenerationUnderWayAndValueZeroIsTheBa
     EXPECT_EQ(full->clips[4].slider, "valence");
     EXPECT_TRUE((*steering)->current().empty()) << "the job leaves every slider at 0";
 
+    // After each slider, the run so far (what `evaluate` saves, so that a killed run keeps it for --resume).
+    std::vector<size_t> saved;
+    SteeringEvalCallbacks checkpoints;
+    checkpoints.onSliderDone = [&](const SteeringEvalRun& sofar) {
+        saved.push_back(sofar.clips.size());
+        EXPECT_EQ(sofar.clipsPlanned, 8);
+        EXPECT_EQ(buildSteeringReport(sofar, {}).complete, sofar.clips.size() == 8u);
+    };
+    ASSERT_TRUE(runSteeringEvaluation(*loaded, **steering, *metrics, params, checkpoints));
+    EXPECT_EQ(saved, (std::vector<size_t> { 4, 8 }));
+
     CancelToken cancel;
     SteeringEvalCallbacks callbacks;
     int64_t reports = 0;
