@@ -45,9 +45,17 @@ ReportJobResult runReport(EngineBridge& engine, const std::vector<MetricInfo>& m
         result.error = reuse.error();
         return result;
     }
+    // The report so far after every slider but the last, so that a crash or a killed app keeps those clips for a
+    // run into the same folder.
+    SteeringEvalCallbacks saving = callbacks;
+    const fs::path outDir = request.outDir.toStdString();
+    saving.onSliderDone = [&](const SteeringEvalRun& sofar) {
+        if (static_cast<int64_t>(sofar.clips.size()) < sofar.clipsPlanned)
+            (void)writeSteeringReport(outDir, buildSteeringReport(sofar, *info)); // the final write reports errors
+    };
     const SliderValues before = steering->current();
     Expected<SteeringEvalRun> run
-        = runSteeringEvaluation(model, *steering, metrics, request.params, callbacks, reuse->clips);
+        = runSteeringEvaluation(model, *steering, metrics, request.params, saving, reuse->clips);
     Expected<SteeringMergeInfo> restored = steering->apply(before);
     if (!run) {
         result.error = run.error();
