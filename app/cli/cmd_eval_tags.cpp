@@ -132,17 +132,19 @@ int runTagLikelihood(const Args& args, const MusicgenModel& model, uint64_t worl
             const auto has = [&](const char* tag) {
                 return std::count_if(tags.begin(), tags.end(), [&](const std::string& t) { return lower(t) == tag; });
             };
-            if (has(contrast.low) + has(contrast.high) != 1) continue;
-            const bool low = has(contrast.low) == 1;
-            std::vector<std::string> swapped = tags;
-            for (std::string& t : swapped)
+            const auto lows = has(contrast.low), highs = has(contrast.high);
+            if (lows + highs != 1) continue;
+            const bool low = lows == 1;
+            std::vector<std::string> tagsSwapped = tags;
+            for (std::string& t : tagsSwapped)
                 if (lower(t) == (low ? contrast.low : contrast.high)) t = low ? contrast.high : contrast.low;
+            const std::string swapped = joinTags(tagsSwapped);
             Expected<std::vector<float>> audio = readAudioMono(world / "audio" / (id + ".wav"), info.sampleRate);
             if (!audio) return reportError(audio.error());
             audio->resize(std::min(audio->size(), samples));
             Expected<AudioCodes> codes = encodeAudio(model, *audio);
             if (!codes) return reportError(codes.error());
-            Expected<std::vector<double>> scores = codesLogLikelihood(model, { prompt, joinTags(swapped) }, *codes);
+            Expected<std::vector<double>> scores = codesLogLikelihood(model, { prompt, swapped }, *codes);
             if (!scores) return reportError(scores.error());
             const double count = static_cast<double>(codes->codebooks * codes->frames);
             const bool right = (*scores)[0] > (*scores)[1];
@@ -152,7 +154,7 @@ int runTagLikelihood(const Args& args, const MusicgenModel& model, uint64_t worl
             tally.sumPerToken += ((*scores)[0] - (*scores)[1]) / count;
             tally.lowSongs += low;
             tally.lowRight += low && right;
-            csv << contrast.name << "," << id << ",\"" << prompt << "\",\"" << joinTags(swapped) << "\","
+            csv << contrast.name << "," << id << ",\"" << prompt << "\",\"" << swapped << "\","
                 << codes->codebooks * codes->frames << "," << (*scores)[0] << "," << (*scores)[1] << ","
                 << (right ? 1 : 0) << "\n";
         }

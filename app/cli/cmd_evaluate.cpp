@@ -200,11 +200,9 @@ int runEvaluate(const Args& args)
     callbacks.cancel = &g_evaluateCancel;
     // The report so far, after every slider but the last: a killed run (or a killed --jobs process) keeps those
     // clips for --resume (the parent reuses a process's folder the same way).
-    callbacks.onSliderDone = [&](const SteeringEvalRun& sofar) {
-        if (static_cast<int64_t>(sofar.clips.size()) >= sofar.clipsPlanned) return;
-        if (Expected<void> saved = writeSteeringReport(out, buildSteeringReport(sofar, *info)); !saved)
-            std::cerr << "evaluate: the report so far could not be saved: " << saved.error().message << "\n";
-    };
+    callbacks.onSliderDone = reportSoFarWriter(out, *info, [](const Error& error) {
+        std::cerr << "evaluate: the report so far could not be saved: " << error.message << "\n";
+    });
     std::signal(SIGINT, onInterrupt);
     Expected<SteeringEvalRun> run
         = runSteeringEvaluation(*model, **steering, *metrics, *params, callbacks, reuse.clips);

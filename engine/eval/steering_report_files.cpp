@@ -184,4 +184,15 @@ Expected<void> writeSteeringReport(const fs::path& outDir, const SteeringReport&
     return writeJsonFileAtomic(outDir / "report.json", reportJson(report));
 }
 
+std::function<void(const SteeringEvalRun&)> reportSoFarWriter(
+    fs::path outDir, SteeringReportInfo info, std::function<void(const Error&)> onError)
+{
+    return [outDir = std::move(outDir), info = std::move(info), onError = std::move(onError)](
+               const SteeringEvalRun& sofar) {
+        if (static_cast<int64_t>(sofar.clips.size()) >= sofar.clipsPlanned) return;
+        Expected<void> written = writeSteeringReport(outDir, buildSteeringReport(sofar, info));
+        if (!written && onError) onError(written.error());
+    };
+}
+
 } // namespace tmk

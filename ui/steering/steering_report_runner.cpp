@@ -46,13 +46,9 @@ ReportJobResult runReport(EngineBridge& engine, const std::vector<MetricInfo>& m
         return result;
     }
     // The report so far after every slider but the last, so that a crash or a killed app keeps those clips for a
-    // run into the same folder.
+    // run into the same folder (a failed write is left to the final one, which reports it).
     SteeringEvalCallbacks saving = callbacks;
-    const fs::path outDir = request.outDir.toStdString();
-    saving.onSliderDone = [&](const SteeringEvalRun& sofar) {
-        if (static_cast<int64_t>(sofar.clips.size()) < sofar.clipsPlanned)
-            (void)writeSteeringReport(outDir, buildSteeringReport(sofar, *info)); // the final write reports errors
-    };
+    saving.onSliderDone = reportSoFarWriter(request.outDir.toStdString(), *info);
     const SliderValues before = steering->current();
     Expected<SteeringEvalRun> run
         = runSteeringEvaluation(model, *steering, metrics, request.params, saving, reuse->clips);

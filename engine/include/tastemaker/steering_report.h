@@ -176,6 +176,12 @@ SteeringReport buildSteeringReport(const SteeringEvalRun& run, const SteeringRep
 // band). report.json is byte-identical for the same report.
 Expected<void> writeSteeringReport(const std::filesystem::path& outDir, const SteeringReport& report);
 
+// A SteeringEvalCallbacks::onSliderDone that writes the report so far (buildSteeringReport, `"complete": false`)
+// into `outDir` after every slider but the last, whose report the caller writes: a killed run then leaves its
+// finished sliders' clips for a resumed one. A failed write goes to `onError` (when given) and the run goes on.
+std::function<void(const SteeringEvalRun&)> reportSoFarWriter(
+    std::filesystem::path outDir, SteeringReportInfo info, std::function<void(const Error&)> onError = {});
+
 // Reads a report folder back: report.json, and the clips from report.csv beside it when there is one (its
 // measurements round-trip exactly). info.sliderMetrics is not in report.json and stays empty. Errors name the file and
 // the entry at fault (a missing or mistyped entry, another format or version, a CSV whose columns differ).

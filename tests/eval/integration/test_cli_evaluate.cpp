@@ -191,15 +191,22 @@ TEST(SteeringEvaluation, ACancelFinishesTheGenerationUnderWayAndValueZeroIsTheBa
     EXPECT_TRUE((*steering)->current().empty()) << "the job leaves every slider at 0";
 
     // After each slider, the run so far (what `evaluate` saves, so that a killed run keeps it for --resume).
+    // reportSoFarWriter writes the first slider's report and leaves the last one to the caller.
     std::vector<size_t> saved;
+    const fs::path partial = test::freshOutDir("report_so_far");
+    const auto writer = reportSoFarWriter(partial, {});
     SteeringEvalCallbacks checkpoints;
     checkpoints.onSliderDone = [&](const SteeringEvalRun& sofar) {
         saved.push_back(sofar.clips.size());
         EXPECT_EQ(sofar.clipsPlanned, 8);
         EXPECT_EQ(buildSteeringReport(sofar, {}).complete, sofar.clips.size() == 8u);
+        writer(sofar);
     };
     ASSERT_TRUE(runSteeringEvaluation(*loaded, **steering, *metrics, params, checkpoints));
     EXPECT_EQ(saved, (std::vector<size_t> { 4, 8 }));
+    const json written = json::parse(fileText(partial / "report.json"));
+    EXPECT_EQ(written["clips"], 4);
+    EXPECT_EQ(written["complete"], false);
 
     CancelToken cancel;
     SteeringEvalCallbacks callbacks;
