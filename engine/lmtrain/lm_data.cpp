@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -219,6 +220,55 @@ Expected<at::Tensor> tokenizeSongs(const std::vector<WorldSong>& songs, const En
     at::Tensor all = at::stack(perSong, 0).contiguous(); // [N, K, T]
     TMK_TRY(saveTensors(cacheFile, { { "codes", all } }, { { "codec", codecHash }, { "ids", ids } }));
     return all;
+}
+
+namespace {
+
+std::string lowerCase(std::string text)
+{
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+    return text;
+}
+
+// Each contrast tag and what it may be swapped for (one drawn at random).
+const std::map<std::string, std::vector<std::string>>& contrastOpposites()
+{
+    static const std::map<std::string, std::vector<std::string>> opposites = {
+        { "slow", { "fast" } },
+        { "fast", { "slow" } },
+        { "mid-tempo", { "slow", "fast" } },
+        { "acoustic", { "electronic" } },
+        { "electronic", { "acoustic" } },
+        { "happy", { "sad" } },
+        { "sad", { "happy" } },
+        { "calm", { "dark" } },
+        { "dark", { "calm" } },
+    };
+    return opposites;
+}
+
+} // namespace
+
+bool hasContrastTag(const std::string& prompt)
+{
+    const std::vector<std::string> tags = splitTags(prompt);
+    return std::any_of(
+        tags.begin(), tags.end(), [](const std::string& tag) { return contrastOpposites().count(lowerCase(tag)); });
+}
+
+std::string swapContrastTag(const std::string& prompt, std::mt19937_64& random)
+{
+    std::vector<std::string> tags = splitTags(prompt);
+    std::vector<size_t> candidates;
+    for (size_t i = 1; i < tags.size(); ++i) // the genre comes first and is never a contrast tag
+        if (contrastOpposites().count(lowerCase(tags[i]))) candidates.push_back(i);
+    if (candidates.empty()) return {};
+    const size_t which = candidates[static_cast<size_t>(random() % candidates.size())];
+    const std::vector<std::string>& opposites = contrastOpposites().at(lowerCase(tags[which]));
+    tags[which] = opposites[static_cast<size_t>(random() % opposites.size())];
+    std::string out;
+    for (const std::string& tag : tags) out += (out.empty() ? "" : ", ") + tag;
+    return out;
 }
 
 std::string augmentPrompt(const WorldSong& song, const PromptAugment& augment, std::mt19937_64& random)

@@ -56,6 +56,13 @@ double bigramBaseline(
 // The tags of a prompt: split on commas, trimmed.
 std::vector<std::string> splitTags(const std::string& prompt);
 
+// The tag contrasts of train-lm --tag-contrast: tempo (slow, mid-tempo, fast), production (acoustic,
+// electronic) and mood (happy and calm major, sad and dark minor). `prompt` with one of its contrast tags, chosen
+// at random, swapped for an opposite (slow <-> fast, mid-tempo -> slow or fast, acoustic <-> electronic,
+// happy <-> sad, calm <-> dark; matching folds case); "" when it holds none.
+std::string swapContrastTag(const std::string& prompt, std::mt19937_64& random);
+bool hasContrastTag(const std::string& prompt);
+
 struct PromptAugment {
     double genreOnly = 0.2;
     double tagDropout = 0.25;

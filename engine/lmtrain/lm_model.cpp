@@ -11,6 +11,8 @@
 #include "core/model_config.h"
 #include "lm/decoder.h"
 #include "tastemaker/fileio.h"
+#include "tastemaker/tensorio.h"
+#include "tensorio/torch/torch_tensor.h"
 #include "text/t5_encoder.h"
 
 namespace tmk::lmtrain {
@@ -140,6 +142,36 @@ Expected<std::map<std::string, at::Tensor>> initialWeights(const nlohmann::json&
     for (const TensorSpec& spec : T5Encoder::tensorSpecs(*config))
         weights[spec.name] = draw(spec, t5Std(spec.name, config->text, 1.0));
     for (const TensorSpec& spec : decoderTensorSpecs(*config)) weights[spec.name] = draw(spec, 0.02);
+    return weights;
+}
+
+Expected<std::map<std::string, at::Tensor>> weightsFromModel(const nlohmann::json& configJson, const fs::path& modelDir)
+{
+    Expected<MusicgenConfig> config = MusicgenConfig::parse(configJson.dump(), "the new model's config.json");
+    if (!config) return config.error();
+    const fs::path file = modelDir / "model.safetensors";
+    Expected<SafetensorsCheckpoint> checkpoint = SafetensorsCheckpoint::open(file);
+    if (!checkpoint) return checkpoint.error();
+    auto shapeText = [](at::IntArrayRef shape) {
+        std::string out;
+        for (int64_t d : shape) out += (out.empty() ? "" : ", ") + std::to_string(d);
+        return "[" + out + "]";
+    };
+    std::vector<TensorSpec> specs = T5Encoder::tensorSpecs(*config);
+    for (TensorSpec& spec : decoderTensorSpecs(*config)) specs.push_back(std::move(spec));
+    std::map<std::string, at::Tensor> weights;
+    for (const TensorSpec& spec : specs) {
+        if (!checkpoint->contains(spec.name))
+            return Error::inFile(ErrorCode::Mismatch, file.string(),
+                "has no tensor " + spec.name + ": is it a MusicGen of this run's shape (--layers, --hidden, ...)?");
+        Expected<at::Tensor> tensor = loadTensor(*checkpoint, spec.name);
+        if (!tensor) return tensor.error();
+        if (tensor->sizes() != at::IntArrayRef(spec.shape))
+            return Error::inFile(ErrorCode::Mismatch, file.string(),
+                "holds " + spec.name + " as " + shapeText(tensor->sizes()) + ", but this run's shape needs "
+                    + shapeText(spec.shape) + ": give train-lm the model's own shape options");
+        weights[spec.name] = tensor->to(at::kFloat).contiguous().clone();
+    }
     return weights;
 }
 

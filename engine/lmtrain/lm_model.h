@@ -28,6 +28,12 @@ nlohmann::json generationConfigJson(int64_t padTokenId, int64_t maxLength);
 // per its initializer_factor rules, layer norms 1, the sinusoidal position table. Deterministic for `seed`.
 Expected<std::map<std::string, at::Tensor>> initialWeights(const nlohmann::json& config, uint64_t seed);
 
+// The starting weights of a fine-tune (train-lm --init-from): every tensor initialWeights draws, read from
+// `modelDir`/model.safetensors and converted to float32. The model must have been made with this run's shape
+// and tokenizer; an error names the file and the first tensor it lacks or holds in another shape.
+Expected<std::map<std::string, at::Tensor>> weightsFromModel(
+    const nlohmann::json& config, const std::filesystem::path& modelDir);
+
 // Writes the tokenizer files save_pretrained writes for a T5Tokenizer with 100 extra ids next to
 // spiece.model (copied from `spieceModel`): tokenizer_config.json, special_tokens_map.json and
 // added_tokens.json, and the EncodecFeatureExtractor's preprocessor_config.json.

@@ -13,7 +13,9 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/softplus.h>
 #include <ATen/ops/zeros.h>
 
 #include "codec/codec_data.h"
@@ -50,18 +52,28 @@ namespace {
 const std::vector<std::string> kLmCurveColumns
     = { "step", "loss", "lr", "train_eval", "held_out", "held_out_unconditional", "held_out_opening",
           "held_out_opening_unconditional", "held_out_other_prompt", "held_out_opening_other_prompt" };
-// Checkpoints written before the per-codebook columns hold the first 10, before the other-prompt columns the
-// first 8; their rows are read with the rest left NaN.
-const std::vector<size_t> kLmCurveColumnsBefore = { 10, 8 };
+// After the per-codebook columns: the step's tag-contrast loss (NaN when off), and at checkpoints the held-out
+// tag contrast (LmTrainResult::heldOutTagRight, heldOutTagMargin).
+const std::vector<std::string> kLmTagColumns = { "tag_contrast", "held_out_tag_right", "held_out_tag_margin" };
 
 std::vector<std::string> lmCurveColumns(int64_t codebooks)
 {
     std::vector<std::string> columns = kLmCurveColumns;
     for (int64_t k = 0; k < codebooks; ++k) columns.push_back("held_out_codebook_" + std::to_string(k));
+    columns.insert(columns.end(), kLmTagColumns.begin(), kLmTagColumns.end());
     return columns;
+}
+// Checkpoints written before the tag columns hold the first 10 + K, before the per-codebook columns the first
+// 10, before the other-prompt columns the first 8; their rows are read with the rest left NaN.
+std::vector<size_t> lmCurveColumnsBefore(int64_t codebooks)
+{
+    return { kLmCurveColumns.size() + static_cast<size_t>(codebooks), 10, 8 };
 }
 constexpr double kOpeningSeconds = 1.0; // the opening evaluation: each held-out song's first second
 constexpr int64_t kEvalCrops = 32;
+// Random streams: step s's batch draws from stream s, its tag-contrast batch from kContrastStreams + s, the
+// evaluations from the top streams (~0, ~1, ...).
+constexpr uint64_t kContrastStreams = 1ULL << 62;
 
 bool isPositionTable(const std::string& name)
 {
@@ -94,6 +106,11 @@ public:
 
     int64_t step = 0;
     LossHistory history;
+
+    struct StepLosses {
+        double crossEntropy = NAN;
+        double tagContrast = NAN; // NaN without a contrast batch
+    };
 
     const std::vector<std::string>& columns() const { return m_columns; }
 
@@ -162,15 +179,69 @@ public:
         return dropped;
     }
 
-    double trainStep(const Batch& batch)
+    // The tag-contrast batch of this step (LmTrainOptions::tagContrast): `tagContrastBatch` openings of songs
+    // from `eligible` (train songs whose prompts hold a contrast tag), read twice: rows [0, B) with their own
+    // prompts, rows [B, 2B) with one contrast tag swapped. Drawn from its own stream, so the cross-entropy
+    // batches are those of a run without it.
+    Batch contrastBatch(const at::Tensor& codes, const std::vector<WorldSong>& songs,
+        const std::vector<int64_t>& eligible, int64_t frames, uint64_t stream)
     {
-        at::Tensor loss = trainingLoss(score(batch));
+        std::mt19937_64 random(encodec::mixSeed(m_options.seed, stream));
+        return contrastRows(codes, songs, eligible, m_options.tagContrastBatch, frames, random);
+    }
+
+    // Own minus swapped log-likelihood of each opening of a contrast batch (rows [0, B) against [B, 2B)).
+    static at::Tensor contrastMargins(const TokenLogProbs& scored, int64_t items)
+    {
+        const at::Tensor sums = scored.logProbs.reshape({ 2 * items, -1 }).sum(1);
+        return sums.narrow(0, 0, items) - sums.narrow(0, items, items);
+    }
+
+    StepLosses trainStep(const Batch& batch, const Batch* contrast = nullptr)
+    {
+        const at::Tensor crossEntropy = trainingLoss(score(batch));
+        at::Tensor loss = crossEntropy;
+        StepLosses out;
+        if (contrast) {
+            const auto items = static_cast<int64_t>(contrast->prompts.size() / 2);
+            const at::Tensor tagLoss = at::softplus(-contrastMargins(score(*contrast), items)).mean();
+            loss = loss + m_options.tagContrast * tagLoss;
+            out.tagContrast = tagLoss.item<double>();
+        }
         m_adam.zeroGrad();
         loss.backward();
         clipGradNorm(m_trainable, m_options.maxGradNorm);
         m_adam.step(learningRate());
         ++step;
-        return loss.item<double>();
+        out.crossEntropy = crossEntropy.item<double>();
+        return out;
+    }
+
+    struct TagEvaluation {
+        double right = NAN; // share of openings whose own prompt is the likelier
+        double margin = NAN; // mean own - swapped, nats per opening
+    };
+
+    // The tag contrast on fixed openings of `eligible` songs (the same every time: seeded by `stream`).
+    TagEvaluation evaluateTags(const at::Tensor& codes, const std::vector<WorldSong>& songs,
+        const std::vector<int64_t>& eligible, int64_t frames, uint64_t stream)
+    {
+        TagEvaluation result;
+        if (eligible.empty()) return result;
+        at::NoGradGuard noGrad;
+        std::mt19937_64 random(encodec::mixSeed(m_options.seed, stream));
+        double right = 0.0, margin = 0.0;
+        int64_t items = 0;
+        for (int64_t done = 0; done < kEvalCrops; done += m_options.batch) {
+            const Batch batch = contrastRows(codes, songs, eligible, m_options.batch, frames, random);
+            const at::Tensor margins = contrastMargins(score(batch), m_options.batch).to(at::kDouble);
+            right += margins.gt(0.0).sum().item<double>();
+            margin += margins.sum().item<double>();
+            items += m_options.batch;
+        }
+        result.right = right / static_cast<double>(items);
+        result.margin = margin / static_cast<double>(items);
+        return result;
     }
 
     double learningRate() const
@@ -255,7 +326,8 @@ public:
                 state[names[i] + suffix] = *moment;
             }
         TMK_TRY(m_adam.loadState(state, names, std::stoll(store.metadataValue("adam_step")), path.string()));
-        Expected<LossHistory> rows = readLossHistory(store, step, m_columns.size(), kLmCurveColumnsBefore);
+        Expected<LossHistory> rows
+            = readLossHistory(store, step, m_columns.size(), lmCurveColumnsBefore(m_config.decoder.numCodebooks));
         if (!rows) return rows.error();
         history = std::move(*rows);
         return {};
@@ -275,6 +347,24 @@ public:
     }
 
 private:
+    Batch contrastRows(const at::Tensor& codes, const std::vector<WorldSong>& songs,
+        const std::vector<int64_t>& eligible, int64_t items, int64_t frames, std::mt19937_64& random) const
+    {
+        Batch batch;
+        std::vector<int64_t> chosen;
+        const at::Tensor openings = lmtrain::randomCodeCrops(codes, eligible, items, frames, random, &chosen, 1.0);
+        batch.codes = at::cat({ openings, openings }, 0);
+        std::vector<std::string> swapped;
+        for (int64_t song : chosen) {
+            const std::string& prompt = songs[static_cast<size_t>(song)].prompt;
+            batch.prompts.push_back(prompt);
+            swapped.push_back(lmtrain::swapContrastTag(prompt, random));
+        }
+        batch.prompts.insert(batch.prompts.end(), swapped.begin(), swapped.end());
+        batch.unconditional.assign(batch.prompts.size(), false);
+        return batch;
+    }
+
     // The optimiser's tensors: the text encoder's leaves, then every decoder tensor but the position table.
     std::vector<at::Tensor> trainable()
     {
@@ -326,6 +416,9 @@ Expected<void> checkOptions(const LmTrainOptions& o)
     if (o.steps < 1 || o.batch < 1 || o.seconds <= 0.0 || o.checkpointEvery < 1 || o.logEvery < 1)
         return Error { ErrorCode::InvalidArgument,
             "steps, batch, seconds, checkpoint and log intervals must be positive" };
+    if (!(o.tagContrast >= 0.0) || o.tagContrastBatch < 1 || !(o.tagContrastSeconds > 0.0))
+        return Error { ErrorCode::InvalidArgument,
+            "the tag-contrast weight must not be negative, and its batch and seconds must be positive" };
     if (!(o.textLrScale > 0.0))
         return Error { ErrorCode::InvalidArgument, "the text learning-rate scale must be positive" };
     for (double p : { o.cfgDropout, o.genreOnly, o.tagDropout, o.heldOutFraction, o.startShare, o.inputDropout })
@@ -397,8 +490,10 @@ Expected<LmTrainResult> trainLm(
     if (options.maxSongs > 0 && static_cast<int64_t>(songs->size()) > options.maxSongs)
         songs->resize(static_cast<size_t>(options.maxSongs));
 
-    report({ "spm", 0, 1, 0.0, 0.0, 0.0 });
-    Expected<fs::path> spiece = lmtrain::trainSentencepiece(*songs, options.outDir / "spm", options.shape.spmPieces);
+    if (options.initFrom.empty()) report({ "spm", 0, 1, 0.0, 0.0, 0.0 });
+    Expected<fs::path> spiece = options.initFrom.empty()
+        ? lmtrain::trainSentencepiece(*songs, options.outDir / "spm", options.shape.spmPieces)
+        : Expected<fs::path>(options.initFrom / "spiece.model");
     if (!spiece) return spiece.error();
     Expected<T5Tokenizer> tokenizer = T5Tokenizer::load(*spiece);
     if (!tokenizer) return tokenizer.error();
@@ -454,7 +549,9 @@ Expected<LmTrainResult> trainLm(
                 return Error::inFile(ErrorCode::Mismatch, checkpoint.string(),
                     "was trained with seed " + previous->metadataValue("seed"));
         } else {
-            Expected<std::map<std::string, at::Tensor>> initial = lmtrain::initialWeights(configJson, options.seed);
+            Expected<std::map<std::string, at::Tensor>> initial = options.initFrom.empty()
+                ? lmtrain::initialWeights(configJson, options.seed)
+                : lmtrain::weightsFromModel(configJson, options.initFrom);
             if (!initial) return initial.error();
             TMK_TRY(saveTensors(checkpoint, *initial,
                 { { "step", "0" }, { "adam_step", "0" }, { "seed", std::to_string(options.seed) },
@@ -479,6 +576,19 @@ Expected<LmTrainResult> trainLm(
             1, std::lround(options.seconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
         const int64_t openingFrames = std::min<int64_t>(
             frames, std::lround(kOpeningSeconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
+        const int64_t contrastFrames = std::max<int64_t>(
+            1, std::lround(options.tagContrastSeconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
+        auto withContrastTag = [&](const std::vector<int64_t>& which) {
+            std::vector<int64_t> out;
+            for (int64_t song : which)
+                if (lmtrain::hasContrastTag((*songs)[static_cast<size_t>(song)].prompt)) out.push_back(song);
+            return out;
+        };
+        const std::vector<int64_t> trainContrast = withContrastTag(train), heldOutContrast = withContrastTag(heldOut);
+        if (options.tagContrast > 0.0 && trainContrast.empty())
+            return Error::inFile(ErrorCode::InvalidArgument, (options.worldDir / "prompts.csv").string(),
+                "has no training prompt with a tempo, production or mood tag to contrast (--tag-contrast)");
+        const size_t tagColumn = trainer.columns().size() - kLmTagColumns.size();
         auto evalRow = [&](std::vector<float>& row) {
             using Text = LmTrainer::Text;
             auto crops = [&](const std::vector<int64_t>& which, Text text, uint64_t stream) {
@@ -499,6 +609,10 @@ Expected<LmTrainResult> trainLm(
             row[7] = openings(Text::None);
             row[8] = crops(heldOut, Text::Other, ~0ULL);
             row[9] = openings(Text::Other);
+            const LmTrainer::TagEvaluation tags
+                = trainer.evaluateTags(*codes, *songs, heldOutContrast, contrastFrames, ~0ULL - 3);
+            row[tagColumn + 1] = static_cast<float>(tags.right);
+            row[tagColumn + 2] = static_cast<float>(tags.margin);
         };
         const int64_t first = trainer.step;
         const auto start = SteadyClock::now();
@@ -506,11 +620,19 @@ Expected<LmTrainResult> trainLm(
         const int64_t last = options.stopAt > 0 ? std::min(options.stopAt, options.steps) : options.steps;
         while (trainer.step < last) {
             const double lr = trainer.learningRate();
-            const double loss = trainer.trainStep(trainer.trainBatch(*codes, *songs, train, frames));
+            const Batch batch = trainer.trainBatch(*codes, *songs, train, frames);
+            Batch contrast;
+            if (options.tagContrast > 0.0)
+                contrast = trainer.contrastBatch(*codes, *songs, trainContrast, contrastFrames,
+                    kContrastStreams + static_cast<uint64_t>(trainer.step));
+            const LmTrainer::StepLosses losses
+                = trainer.trainStep(batch, options.tagContrast > 0.0 ? &contrast : nullptr);
+            const double loss = losses.crossEntropy;
             std::vector<float> row(trainer.columns().size(), NAN);
             row[0] = static_cast<float>(trainer.step);
             row[1] = static_cast<float>(loss);
             row[2] = static_cast<float>(lr);
+            row[tagColumn] = static_cast<float>(losses.tagContrast);
             // Evaluate on the checkpoint grid and at the schedule's end; a --stop-at stop only saves, so a
             // stopped and resumed run writes the same history as one that never stopped.
             const bool evaluateNow = trainer.step % options.checkpointEvery == 0 || trainer.step == options.steps;
@@ -521,7 +643,8 @@ Expected<LmTrainResult> trainLm(
             stepsPerSecond = static_cast<double>(trainer.step - first) / std::max(elapsed, 1e-9);
             if (trainer.step % options.logEvery == 0 || trainer.step == options.steps)
                 report({ "train", trainer.step, options.steps, loss, stepsPerSecond,
-                    static_cast<double>(options.steps - trainer.step) / std::max(stepsPerSecond, 1e-9) });
+                    static_cast<double>(options.steps - trainer.step) / std::max(stepsPerSecond, 1e-9),
+                    losses.tagContrast });
             if (checkpointNow) {
                 TMK_TRY(trainer.saveCheckpoint(checkpoint, configText));
                 TMK_TRY(trainer.writeCurves(options.outDir));
@@ -535,8 +658,9 @@ Expected<LmTrainResult> trainLm(
         // The last row holds every evaluation unless the run ended off the checkpoint grid or its checkpoint
         // predates a column: evaluate now, into that row when it is this step's.
         const bool evaluated = !trainer.history.empty()
-            && std::all_of(trainer.history.back().begin() + 3, trainer.history.back().end(),
-                [](float v) { return std::isfinite(v); });
+            && std::all_of(trainer.history.back().begin() + 3, trainer.history.back().begin() + tagColumn,
+                [](float v) { return std::isfinite(v); })
+            && (heldOutContrast.empty() || std::isfinite(trainer.history.back()[tagColumn + 1]));
         if (!evaluated) {
             if (trainer.history.empty() || trainer.history.back()[0] != trainer.step) {
                 trainer.history.emplace_back(trainer.columns().size(), NAN);
@@ -558,8 +682,10 @@ Expected<LmTrainResult> trainLm(
         result.heldOutOpeningUnconditional = lastRow[7];
         result.heldOutOtherPrompt = lastRow[8];
         result.heldOutOpeningOtherPrompt = lastRow[9];
-        result.heldOutCodebooks.assign(
-            lastRow.begin() + static_cast<std::ptrdiff_t>(kLmCurveColumns.size()), lastRow.end());
+        result.heldOutCodebooks.assign(lastRow.begin() + static_cast<std::ptrdiff_t>(kLmCurveColumns.size()),
+            lastRow.begin() + static_cast<std::ptrdiff_t>(tagColumn));
+        result.heldOutTagRight = lastRow[tagColumn + 1];
+        result.heldOutTagMargin = lastRow[tagColumn + 2];
         result.modelDir = options.outDir / "model";
         return result;
     } catch (const c10::Error& e) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,20 @@ struct LmTrainOptions {
     // losses (MusicgenDecoder::setProductDtype). On a CPU with AMX or AVX-512-BF16 a step is several times
     // faster (docs/lm-training.md); elsewhere it may be slower. The text encoder stays float32.
     bool mixedBf16 = false;
+    // Tag contrast, a maximum-mutual-information term: the weight of a second loss on `tagContrastBatch` train
+    // songs' first `tagContrastSeconds` each step. Each opening is scored under its own prompt and under the
+    // prompt with one tempo, production or mood tag swapped for an opposite (lmtrain::swapContrastTag); the
+    // loss is softplus(log p(codes | swapped) - log p(codes | own)), summed over the opening's codes: the
+    // cross-entropy of the tag as the model itself reads it from the audio, with equal priors. Cross-entropy
+    // alone teaches those words little, because the decoder reads tempo and mode from the audio it has already
+    // made (docs/lm-training.md). 0: off.
+    double tagContrast = 0.0;
+    int64_t tagContrastBatch = 8;
+    double tagContrastSeconds = 2.0;
+    // A fine-tune: a new run (no checkpoint yet) starts from this MusicGen folder's text encoder, projection
+    // and decoder (lmtrain::weightsFromModel) and uses its spiece.model instead of training one. It must have
+    // this run's shape; give it again to resume. Empty: weights drawn from `seed`.
+    std::filesystem::path initFrom;
     double heldOutFraction = 0.1;
     int64_t checkpointEvery = 200;
     int64_t logEvery = 10;
@@ -85,6 +100,7 @@ struct LmTrainProgress {
     double loss = 0.0; // train: the step's cross-entropy (nats/token)
     double perSecond = 0.0; // items (songs or steps) per second in this run
     double etaSeconds = 0.0;
+    double tagContrast = std::numeric_limits<double>::quiet_NaN(); // train: the step's tag-contrast loss, if on
 };
 
 struct LmTrainResult {
@@ -102,6 +118,11 @@ struct LmTrainResult {
     double heldOutOpeningOtherPrompt = 0.0;
     // The held-out crops' cross-entropy of each codebook (their mean is heldOutLoss).
     std::vector<double> heldOutCodebooks;
+    // The tag contrast on held-out songs' openings (tagContrastSeconds, whatever tagContrast is): the share
+    // whose own prompt is likelier than the prompt with a contrast tag swapped, and the mean log-likelihood
+    // difference (own - swapped, nats per opening). NaN when no held-out prompt holds a contrast tag.
+    double heldOutTagRight = 0.0;
+    double heldOutTagMargin = 0.0;
     // For scale: a per-codebook bigram model's held-out cross-entropy (lmtrain::bigramBaseline); NaN without
     // held-out songs. Also reported before training as progress stage "baseline" (its loss).
     double bigramBaseline = 0.0;
