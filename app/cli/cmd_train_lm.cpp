@@ -42,7 +42,8 @@ Expected<LmTrainOptions> lmOptionsFrom(const Args& args)
         { "cfg-dropout", &options.cfgDropout }, { "genre-only", &options.genreOnly },
         { "tag-dropout", &options.tagDropout }, { "start-share", &options.startShare },
         { "text-lr-scale", &options.textLrScale }, { "input-dropout", &options.inputDropout },
-        { "tag-contrast", &options.tagContrast }, { "tag-contrast-seconds", &options.tagContrastSeconds } }));
+        { "tag-contrast", &options.tagContrast }, { "tag-contrast-seconds", &options.tagContrastSeconds },
+        { "tag-contrast-dropout", &options.tagContrastOtherDropout } }));
     if (std::optional<std::string> weights = args.get("codebook-weights")) {
         Expected<std::vector<double>> parsed = numberList(*weights, "codebook-weights");
         if (!parsed) return parsed.error();
@@ -130,6 +131,9 @@ Command trainLmCommand()
             "production or mood tag swapped (default 0: off)" },
         { "tag-contrast-batch", OptionKind::Value, "N", "openings per step for the tag contrast (default 8)" },
         { "tag-contrast-seconds", OptionKind::Value, "S", "length of those openings (default 2)" },
+        { "tag-contrast-dropout", OptionKind::Value, "P",
+            "in the contrast's prompts, the chance each tag but the genre and the contrast tags is dropped "
+            "(default 0.75)" },
         { "init-from", OptionKind::Value, "DIR",
             "start a new run from this MusicGen folder's weights and spiece.model (a fine-tune; same shape)" },
         { "codebook-weights", OptionKind::Value, "LIST",

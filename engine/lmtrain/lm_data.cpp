@@ -256,6 +256,18 @@ bool hasContrastTag(const std::string& prompt)
         tags.begin(), tags.end(), [](const std::string& tag) { return contrastOpposites().count(lowerCase(tag)); });
 }
 
+std::string dropOtherThanContrastTags(const std::string& prompt, double dropout, std::mt19937_64& random)
+{
+    const std::vector<std::string> tags = splitTags(prompt);
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    std::string out;
+    for (size_t i = 0; i < tags.size(); ++i) {
+        const bool keep = i == 0 || contrastOpposites().count(lowerCase(tags[i])) || !(uniform(random) < dropout);
+        if (keep) out += (out.empty() ? "" : ", ") + tags[i];
+    }
+    return out;
+}
+
 std::string swapContrastTag(const std::string& prompt, std::mt19937_64& random)
 {
     std::vector<std::string> tags = splitTags(prompt);

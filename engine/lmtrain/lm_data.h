@@ -62,6 +62,8 @@ std::vector<std::string> splitTags(const std::string& prompt);
 // happy <-> sad, calm <-> dark; matching folds case); "" when it holds none.
 std::string swapContrastTag(const std::string& prompt, std::mt19937_64& random);
 bool hasContrastTag(const std::string& prompt);
+// `prompt` with its genre and contrast tags kept and each other tag dropped with probability `dropout`.
+std::string dropOtherThanContrastTags(const std::string& prompt, double dropout, std::mt19937_64& random);
 
 struct PromptAugment {
     double genreOnly = 0.2;

@@ -64,9 +64,11 @@ Expected<void> checkOptions(const LmTrainOptions& o)
     if (o.steps < 1 || o.batch < 1 || o.seconds <= 0.0 || o.checkpointEvery < 1 || o.logEvery < 1)
         return Error { ErrorCode::InvalidArgument,
             "steps, batch, seconds, checkpoint and log intervals must be positive" };
-    if (!(o.tagContrast >= 0.0) || o.tagContrastBatch < 1 || !(o.tagContrastSeconds > 0.0))
+    if (!(o.tagContrast >= 0.0) || o.tagContrastBatch < 1 || !(o.tagContrastSeconds > 0.0)
+        || !(o.tagContrastOtherDropout >= 0.0 && o.tagContrastOtherDropout <= 1.0))
         return Error { ErrorCode::InvalidArgument,
-            "the tag-contrast weight must not be negative, and its batch and seconds must be positive" };
+            "the tag-contrast weight must not be negative, its batch and seconds must be positive and its "
+            "dropout lie in [0, 1]" };
     if (!(o.textLrScale > 0.0))
         return Error { ErrorCode::InvalidArgument, "the text learning-rate scale must be positive" };
     for (double p : { o.cfgDropout, o.genreOnly, o.tagDropout, o.heldOutFraction, o.startShare, o.inputDropout })

@@ -135,7 +135,8 @@ public:
         const std::vector<int64_t>& eligible, int64_t frames, uint64_t stream)
     {
         std::mt19937_64 random(encodec::mixSeed(m_options.seed, stream));
-        return contrastRows(codes, songs, eligible, m_options.tagContrastBatch, frames, random);
+        return contrastRows(
+            codes, songs, eligible, m_options.tagContrastBatch, frames, m_options.tagContrastOtherDropout, random);
     }
 
     // Own minus swapped log-likelihood of each opening of a contrast batch (rows [0, B) against [B, 2B)).
@@ -187,8 +188,11 @@ public:
     Expected<void> writeCurves(const std::filesystem::path& dir) const;
 
 private:
+    // `items` openings of `eligible` songs, read with their prompts (each tag but the genre and the contrast tags
+    // dropped with probability `otherTagDropout`) and then with one contrast tag swapped.
     Batch contrastRows(const at::Tensor& codes, const std::vector<WorldSong>& songs,
-        const std::vector<int64_t>& eligible, int64_t items, int64_t frames, std::mt19937_64& random) const;
+        const std::vector<int64_t>& eligible, int64_t items, int64_t frames, double otherTagDropout,
+        std::mt19937_64& random) const;
 
     // The optimiser's tensors: the text encoder's leaves, then every decoder tensor but the position table.
     std::vector<at::Tensor> trainable();

@@ -91,7 +91,7 @@ LmTrainer::TagEvaluation LmTrainer::evaluateTags(const at::Tensor& codes, const 
     double right = 0.0, margin = 0.0;
     int64_t items = 0;
     for (int64_t done = 0; done < kEvalCrops; done += m_options.batch) {
-        const Batch batch = contrastRows(codes, songs, eligible, m_options.batch, frames, random);
+        const Batch batch = contrastRows(codes, songs, eligible, m_options.batch, frames, 0.0, random);
         const at::Tensor margins = contrastMargins(score(batch), m_options.batch).to(at::kDouble);
         right += margins.gt(0.0).sum().item<double>();
         margin += margins.sum().item<double>();
@@ -186,7 +186,8 @@ Expected<void> LmTrainer::writeCurves(const fs::path& dir) const
 }
 
 Batch LmTrainer::contrastRows(const at::Tensor& codes, const std::vector<WorldSong>& songs,
-    const std::vector<int64_t>& eligible, int64_t items, int64_t frames, std::mt19937_64& random) const
+    const std::vector<int64_t>& eligible, int64_t items, int64_t frames, double otherTagDropout,
+    std::mt19937_64& random) const
 {
     Batch batch;
     std::vector<int64_t> chosen;
@@ -194,7 +195,8 @@ Batch LmTrainer::contrastRows(const at::Tensor& codes, const std::vector<WorldSo
     batch.codes = at::cat({ openings, openings }, 0);
     std::vector<std::string> swapped;
     for (int64_t song : chosen) {
-        const std::string& prompt = songs[static_cast<size_t>(song)].prompt;
+        const std::string prompt
+            = lmtrain::dropOtherThanContrastTags(songs[static_cast<size_t>(song)].prompt, otherTagDropout, random);
         batch.prompts.push_back(prompt);
         swapped.push_back(lmtrain::swapContrastTag(prompt, random));
     }
