@@ -94,6 +94,13 @@ std::vector<std::string> splitTags(const std::string& prompt)
     return tags;
 }
 
+std::string joinTags(const std::vector<std::string>& tags)
+{
+    std::string out;
+    for (const std::string& tag : tags) out += (out.empty() ? "" : ", ") + tag;
+    return out;
+}
+
 Expected<std::vector<WorldSong>> readWorld(const fs::path& worldDir)
 {
     const fs::path tracksFile = worldDir / "tracks.csv";
@@ -247,40 +254,46 @@ const std::map<std::string, std::vector<std::string>>& contrastOpposites()
     return opposites;
 }
 
+bool isContrastTag(const std::string& tag)
+{
+    return contrastOpposites().count(lowerCase(tag)) > 0;
+}
+
+// The positions of `tags`' contrast tags; the genre comes first and is never one.
+std::vector<size_t> contrastTagPositions(const std::vector<std::string>& tags)
+{
+    std::vector<size_t> positions;
+    for (size_t i = 1; i < tags.size(); ++i)
+        if (isContrastTag(tags[i])) positions.push_back(i);
+    return positions;
+}
+
 } // namespace
 
 bool hasContrastTag(const std::string& prompt)
 {
-    const std::vector<std::string> tags = splitTags(prompt);
-    return std::any_of(
-        tags.begin(), tags.end(), [](const std::string& tag) { return contrastOpposites().count(lowerCase(tag)); });
+    return !contrastTagPositions(splitTags(prompt)).empty();
 }
 
 std::string dropOtherThanContrastTags(const std::string& prompt, double dropout, std::mt19937_64& random)
 {
     const std::vector<std::string> tags = splitTags(prompt);
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
-    std::string out;
-    for (size_t i = 0; i < tags.size(); ++i) {
-        const bool keep = i == 0 || contrastOpposites().count(lowerCase(tags[i])) || !(uniform(random) < dropout);
-        if (keep) out += (out.empty() ? "" : ", ") + tags[i];
-    }
-    return out;
+    std::vector<std::string> kept;
+    for (size_t i = 0; i < tags.size(); ++i)
+        if (i == 0 || isContrastTag(tags[i]) || !(uniform(random) < dropout)) kept.push_back(tags[i]);
+    return joinTags(kept);
 }
 
 std::string swapContrastTag(const std::string& prompt, std::mt19937_64& random)
 {
     std::vector<std::string> tags = splitTags(prompt);
-    std::vector<size_t> candidates;
-    for (size_t i = 1; i < tags.size(); ++i) // the genre comes first and is never a contrast tag
-        if (contrastOpposites().count(lowerCase(tags[i]))) candidates.push_back(i);
+    const std::vector<size_t> candidates = contrastTagPositions(tags);
     if (candidates.empty()) return {};
     const size_t which = candidates[static_cast<size_t>(random() % candidates.size())];
     const std::vector<std::string>& opposites = contrastOpposites().at(lowerCase(tags[which]));
     tags[which] = opposites[static_cast<size_t>(random() % opposites.size())];
-    std::string out;
-    for (const std::string& tag : tags) out += (out.empty() ? "" : ", ") + tag;
-    return out;
+    return joinTags(tags);
 }
 
 std::string augmentPrompt(const WorldSong& song, const PromptAugment& augment, std::mt19937_64& random)
@@ -288,12 +301,10 @@ std::string augmentPrompt(const WorldSong& song, const PromptAugment& augment, s
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
     if (uniform(random) < augment.genreOnly) return song.genre;
     const std::vector<std::string> tags = splitTags(song.prompt);
-    std::string out;
-    for (size_t i = 0; i < tags.size(); ++i) {
-        if (i > 0 && uniform(random) < augment.tagDropout) continue;
-        out += (out.empty() ? "" : ", ") + tags[i];
-    }
-    return out;
+    std::vector<std::string> kept;
+    for (size_t i = 0; i < tags.size(); ++i)
+        if (i == 0 || !(uniform(random) < augment.tagDropout)) kept.push_back(tags[i]);
+    return joinTags(kept);
 }
 
 at::Tensor randomCodeCrops(const at::Tensor& codes, const std::vector<int64_t>& songs, int64_t batch, int64_t frames,

@@ -55,6 +55,8 @@ double bigramBaseline(
 
 // The tags of a prompt: split on commas, trimmed.
 std::vector<std::string> splitTags(const std::string& prompt);
+// The prompt of `tags`: joined with ", " (splitTags' inverse).
+std::string joinTags(const std::vector<std::string>& tags);
 
 // The tag contrasts of train-lm --tag-contrast: tempo (slow, mid-tempo, fast), production (acoustic,
 // electronic) and mood (happy and calm major, sad and dark minor). `prompt` with one of its contrast tags, chosen

@@ -222,12 +222,13 @@ Expected<LmTrainResult> trainLm(
         const double bigram
             = heldOut.empty() ? NAN : lmtrain::bigramBaseline(*codes, train, heldOut, config->decoder.vocabSize);
         report({ "baseline", 0, 1, bigram, 0.0, 0.0 });
-        const int64_t frames = std::max<int64_t>(
-            1, std::lround(options.seconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
-        const int64_t openingFrames = std::min<int64_t>(
-            frames, std::lround(kOpeningSeconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
-        const int64_t contrastFrames = std::max<int64_t>(
-            1, std::lround(options.tagContrastSeconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
+        auto framesIn = [&](double seconds) {
+            return static_cast<int64_t>(
+                std::lround(seconds * static_cast<double>(codec->sampleRate()) / codec->hopLength()));
+        };
+        const int64_t frames = std::max<int64_t>(1, framesIn(options.seconds));
+        const int64_t openingFrames = std::min<int64_t>(frames, framesIn(kOpeningSeconds));
+        const int64_t contrastFrames = std::max<int64_t>(1, framesIn(options.tagContrastSeconds));
         auto withContrastTag = [&](const std::vector<int64_t>& which) {
             std::vector<int64_t> out;
             for (int64_t song : which)

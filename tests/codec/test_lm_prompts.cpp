@@ -86,4 +86,5 @@ TEST(LmData, SwapContrastTagSwapsOneTagForAnOpposite)
     EXPECT_EQ(lmtrain::dropOtherThanContrastTags("Rock, piano, slow", 1.0, random), "Rock, slow");
     EXPECT_TRUE(lmtrain::hasContrastTag("Jazz, SAD"));
     EXPECT_FALSE(lmtrain::hasContrastTag("Jazz, piano"));
+    EXPECT_FALSE(lmtrain::hasContrastTag("Electronic, piano")) << "as swapContrastTag, never the genre";
 }
