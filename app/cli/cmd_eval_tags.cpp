@@ -2,7 +2,9 @@
 // acoustic/electronic, happy/sad) are generated with the same seed and analysed; a pair separates when the
 // analyser reads a higher tempo from the "fast" clip, a higher acousticness from the "acoustic" clip, and
 // major from "happy" with minor from "sad". The prompts start from held-out world songs' prompts with their
-// tempo, production and mood tags removed, so the rest of each prompt is in distribution.
+// tempo, production and mood tags removed, so the rest of each prompt is in distribution, and from genres in which
+// the world's training songs carry both tags of the contrast (--min-share): the world has slow and fast jazz, but
+// no slow techno and no fast ambient, so a pair there would ask for music the model never heard.
 //
 // With --likelihood nothing is generated: the language model is asked whether it knows the tags at all. For each
 // held-out world song whose prompt holds one tag of a contrast, the song's opening (--seconds) is encoded with the
@@ -71,8 +73,13 @@ std::string joinTags(const std::vector<std::string>& tags)
     return out;
 }
 
-// The held-out songs (in held-out order) with their prompts.
-Expected<std::vector<std::pair<std::string, std::string>>> heldOutPrompts(const fs::path& world, uint64_t seed)
+struct WorldPrompts {
+    std::vector<std::pair<std::string, std::string>> heldOut; // (track id, prompt), in held-out order
+    std::vector<std::string> training; // the other songs' prompts
+};
+
+// The world's prompts, split as the trainers split them.
+Expected<WorldPrompts> worldPrompts(const fs::path& world, uint64_t seed)
 {
     Expected<CsvReader> csv = CsvReader::open(world / "prompts.csv");
     if (!csv) return csv.error();
@@ -85,19 +92,55 @@ Expected<std::vector<std::pair<std::string, std::string>>> heldOutPrompts(const 
         ids.emplace_back(csv->field(idColumn));
         prompts[ids.back()] = std::string(csv->field(promptColumn));
     }
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const std::string& id : heldOutSongIds(ids, seed)) out.emplace_back(id, prompts[id]);
+    WorldPrompts out;
+    const std::vector<std::string> heldOut = heldOutSongIds(ids, seed);
+    const std::set<std::string> heldOutSet(heldOut.begin(), heldOut.end());
+    for (const std::string& id : heldOut) out.heldOut.emplace_back(id, prompts[id]);
+    for (const std::string& id : ids)
+        if (!heldOutSet.count(id)) out.training.push_back(prompts[id]);
     return out;
 }
 
-// The held-out songs' prompts without their varying tags (deduplicated, in held-out order).
-Expected<std::vector<std::string>> basePrompts(const fs::path& world, uint64_t seed)
+std::string genreOf(const std::string& prompt)
 {
-    Expected<std::vector<std::pair<std::string, std::string>>> songs = heldOutPrompts(world, seed);
-    if (!songs) return songs.error();
+    const std::vector<std::string> tags = splitTags(prompt);
+    return tags.empty() ? std::string() : lower(tags.front());
+}
+
+// The genres in which both tags of a contrast are common in the training prompts: each on at least minShare of
+// the genre's songs. A pair "Techno, ..., slow" / "..., fast" asks for music the world never made (its techno is
+// never slow), so what the model was taught cannot be judged there.
+std::set<std::string> genresWithBothTags(
+    const std::vector<std::string>& training, const Contrast& contrast, double minShare)
+{
+    struct Count {
+        int songs = 0, low = 0, high = 0;
+    };
+    std::map<std::string, Count> counts;
+    for (const std::string& prompt : training) {
+        const std::vector<std::string> tags = splitTags(prompt);
+        if (tags.empty()) continue;
+        Count& c = counts[lower(tags.front())];
+        ++c.songs;
+        for (const std::string& tag : tags) {
+            c.low += lower(tag) == contrast.low;
+            c.high += lower(tag) == contrast.high;
+        }
+    }
+    std::set<std::string> out;
+    for (const auto& [genre, c] : counts)
+        if (c.low >= minShare * c.songs && c.high >= minShare * c.songs && c.low > 0 && c.high > 0) out.insert(genre);
+    return out;
+}
+
+// The held-out songs' prompts without their varying tags (deduplicated, in held-out order), from the given genres.
+std::vector<std::string> basePrompts(
+    const std::vector<std::pair<std::string, std::string>>& heldOut, const std::set<std::string>& genres)
+{
     std::vector<std::string> out;
     std::set<std::string> seen;
-    for (const auto& [id, prompt] : *songs) {
+    for (const auto& [id, prompt] : heldOut) {
+        if (!genres.count(genreOf(prompt))) continue;
         std::vector<std::string> kept;
         for (const std::string& tag : splitTags(prompt))
             if (!kVaryingTags.count(lower(tag))) kept.push_back(tag);
@@ -118,8 +161,9 @@ int runTagLikelihood(const Args& args, const MusicgenModel& model, uint64_t worl
     const std::vector<std::string>& only)
 {
     const fs::path world = *args.get("world");
-    Expected<std::vector<std::pair<std::string, std::string>>> songs = heldOutPrompts(world, worldSeed);
-    if (!songs) return reportError(songs.error());
+    Expected<WorldPrompts> prompts = worldPrompts(world, worldSeed);
+    if (!prompts) return reportError(prompts.error());
+    const auto* songs = &prompts->heldOut;
     const ModelInfo& info = model.info();
     const auto samples = static_cast<size_t>(seconds * static_cast<double>(info.sampleRate));
     std::ostringstream csv;
@@ -186,10 +230,11 @@ int runEvalTags(const Args& args)
     Expected<double> cfg = args.number("cfg", -1.0);
     Expected<long long> topK = args.integer("top-k", 0);
     Expected<double> temperature = args.number("temperature", 1.0);
+    Expected<double> minShare = args.number("min-share", 0.1);
     for (const Error* e :
         { pairs ? nullptr : &pairs.error(), seed ? nullptr : &seed.error(), worldSeed ? nullptr : &worldSeed.error(),
             seconds ? nullptr : &seconds.error(), cfg ? nullptr : &cfg.error(), topK ? nullptr : &topK.error(),
-            temperature ? nullptr : &temperature.error() })
+            temperature ? nullptr : &temperature.error(), minShare ? nullptr : &minShare.error() })
         if (e) return reportError(*e);
     if (*pairs < 1 || !(*seconds > 0))
         return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --pairs and --seconds must be positive" });
@@ -197,6 +242,9 @@ int runEvalTags(const Args& args)
         return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --cfg must be at least 1" });
     if (*topK < 0)
         return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --top-k must not be negative (0: off)" });
+    if (!(*minShare >= 0 && *minShare < 0.5))
+        return reportError(
+            Error { ErrorCode::InvalidArgument, "eval-tags: --min-share must be at least 0 and below 0.5" });
     if (!(*temperature > 0))
         return reportError(Error { ErrorCode::InvalidArgument, "eval-tags: --temperature must be positive" });
     const std::vector<std::string> only = splitList(args.getOr("contrasts", ""));
@@ -210,10 +258,27 @@ int runEvalTags(const Args& args)
         if (!model) return reportError(model.error());
         return runTagLikelihood(args, **model, static_cast<uint64_t>(*worldSeed), *seconds, only);
     }
-    Expected<std::vector<std::string>> bases = basePrompts(*args.get("world"), static_cast<uint64_t>(*worldSeed));
-    if (!bases) return reportError(bases.error());
-    if (bases->empty())
-        return reportError(Error { ErrorCode::NotFound, "eval-tags: the world has no held-out prompts" });
+    Expected<WorldPrompts> world = worldPrompts(*args.get("world"), static_cast<uint64_t>(*worldSeed));
+    if (!world) return reportError(world.error());
+    std::map<std::string, std::vector<std::string>> bases; // by contrast
+    for (const Contrast& contrast : kContrasts) {
+        if (!only.empty() && std::find(only.begin(), only.end(), contrast.name) == only.end()) continue;
+        std::set<std::string> genres;
+        if (*minShare > 0) {
+            genres = genresWithBothTags(world->training, contrast, *minShare);
+        } else {
+            for (const auto& song : world->heldOut) genres.insert(genreOf(song.second));
+        }
+        bases[contrast.name] = basePrompts(world->heldOut, genres);
+        if (bases[contrast.name].empty())
+            return reportError(Error { ErrorCode::NotFound,
+                std::string("eval-tags: no held-out prompt is from a genre whose training songs carry both \"")
+                    + contrast.low + "\" and \"" + contrast.high + "\" (lower --min-share)" });
+        std::string list;
+        for (const std::string& genre : genres) list += (list.empty() ? "" : ", ") + genre;
+        std::printf(
+            "%s: prompts from %s (%zu held-out bases)\n", contrast.name, list.c_str(), bases[contrast.name].size());
+    }
     Expected<std::shared_ptr<const MusicgenModel>> model = loadModel(args);
     if (!model) return reportError(model.error());
     const ModelInfo& info = (*model)->info();
@@ -227,7 +292,8 @@ int runEvalTags(const Args& args)
         if (!only.empty() && std::find(only.begin(), only.end(), contrast.name) == only.end()) continue;
         int separated = 0;
         for (long long p = 0; p < *pairs; ++p) {
-            const std::string& base = (*bases)[static_cast<size_t>(p) % bases->size()];
+            const std::vector<std::string>& pool = bases[contrast.name];
+            const std::string& base = pool[static_cast<size_t>(p) % pool.size()];
             GenerationRequest request = GenerationRequest::defaultsFor(info);
             request.prompts = { base + ", " + contrast.low, base + ", " + contrast.high };
             request.frames = static_cast<int64_t>(*seconds * static_cast<double>(info.frameRate));
@@ -284,6 +350,9 @@ Command evalTagsCommand()
              { "cfg", OptionKind::Value, "G", "classifier-free guidance scale (default from the checkpoint)" },
              { "top-k", OptionKind::Value, "K", "sample from the K likeliest codes (default from the checkpoint)" },
              { "temperature", OptionKind::Value, "T", "sampling temperature (default from the checkpoint)" },
+             { "min-share", OptionKind::Value, "F",
+                 "draw each contrast's prompts from genres whose training songs carry each of its two tags on at "
+                 "least this share (default 0.1; 0: every genre)" },
              { "contrasts", OptionKind::Value, "LIST", "only these of tempo,acousticness,mode (default all)" },
              { "likelihood", OptionKind::Flag, "",
                  "generate nothing: score each held-out song's opening (--seconds) under its prompt and under the "
