@@ -33,8 +33,8 @@ namespace tmk {
 namespace {
 
 constexpr double kLayerNormEps = 1e-5; // hard-coded in Hugging Face's MusicGen, not read from config
-constexpr int64_t kMaxGemvRows = 4; // linear(): up to this many rows use rowsTimesWeight on the CPU
-constexpr int64_t kGemvGrainRows = 64; // rowsTimesWeight: output rows per parallel chunk, at least
+constexpr int64_t kMaxGemvRows = 4; // linear(): up to this many rows use rowsTimesWeights on the CPU
+constexpr int64_t kGemvGrainRows = 64; // rowsTimesWeights: output rows per parallel chunk, at least
 const std::string kDecoderPrefix = "decoder.model.decoder.";
 const std::string kPositionsName = kDecoderPrefix + "embed_positions.weights";
 
@@ -89,27 +89,46 @@ template <typename T> std::array<T*, gemv::kMaxRows> rowPointers(const at::Tenso
     return rows;
 }
 
-at::Tensor rowsTimesWeight(const at::Tensor& rows, const at::Tensor& weight)
+// y_j = W_j x for several weights that share one input (q, k and v; the lm_heads), all in ONE parallel region over
+// their output rows together: a region is a futex wake-up of the sleeping workers under the passive OpenMP wait.
+// Every W_j is [out_j, in], contiguous, and of one dtype.
+std::vector<at::Tensor> rowsTimesWeights(const at::Tensor& rows, const std::vector<const at::Tensor*>& weights)
 {
-    const int64_t count = rows.size(0), out = weight.size(0), in = weight.size(1);
-    const bool bf16 = weight.scalar_type() == at::kBFloat16;
+    const int64_t count = rows.size(0), in = weights.front()->size(1);
+    const bool bf16 = weights.front()->scalar_type() == at::kBFloat16;
     const bool dot = bf16 && rows.scalar_type() == at::kBFloat16 && gemv::hasBf16DotProduct(); // bf16 x bf16
     const at::Tensor x = dot || rows.scalar_type() == at::kFloat ? rows.contiguous() : rows.to(at::kFloat).contiguous();
-    at::Tensor y = at::empty({ count, out }, x.options().dtype(at::kFloat)); // [rows, out] float32
     const auto halves = dot ? rowPointers<const uint16_t>(x) : std::array<const uint16_t*, gemv::kMaxRows> {};
     const auto floats = dot ? std::array<const float*, gemv::kMaxRows> {} : rowPointers<const float>(x);
-    const auto outputs = rowPointers<float>(y);
-    const void* w = weight.data_ptr();
+    struct Part {
+        const void* w;
+        int64_t begin, end; // its rows in the joint range
+        std::array<float*, gemv::kMaxRows> outputs;
+    };
+    std::vector<at::Tensor> ys;
+    std::vector<Part> parts;
+    int64_t total = 0;
+    for (const at::Tensor* weight : weights) {
+        ys.push_back(at::empty({ count, weight->size(0) }, x.options().dtype(at::kFloat))); // [rows, out_j] float32
+        parts.push_back({ weight->data_ptr(), total, total + weight->size(0), rowPointers<float>(ys.back()) });
+        total += weight->size(0);
+    }
     const int n = static_cast<int>(count);
-    at::parallel_for(0, out, kGemvGrainRows, [&](int64_t first, int64_t last) {
-        if (dot)
-            gemv::rowsTimesBf16Dot(static_cast<const uint16_t*>(w), in, n, halves.data(), outputs.data(), first, last);
-        else if (bf16)
-            gemv::rowsTimesBf16(static_cast<const uint16_t*>(w), in, n, floats.data(), outputs.data(), first, last);
-        else
-            gemv::rowsTimesF32(static_cast<const float*>(w), in, n, floats.data(), outputs.data(), first, last);
+    at::parallel_for(0, total, kGemvGrainRows, [&](int64_t first, int64_t last) {
+        for (const Part& part : parts) {
+            const int64_t a = std::max(first, part.begin) - part.begin, b = std::min(last, part.end) - part.begin;
+            if (a >= b) continue;
+            if (dot)
+                gemv::rowsTimesBf16Dot(
+                    static_cast<const uint16_t*>(part.w), in, n, halves.data(), part.outputs.data(), a, b);
+            else if (bf16)
+                gemv::rowsTimesBf16(
+                    static_cast<const uint16_t*>(part.w), in, n, floats.data(), part.outputs.data(), a, b);
+            else
+                gemv::rowsTimesF32(static_cast<const float*>(part.w), in, n, floats.data(), part.outputs.data(), a, b);
+        }
     });
-    return y;
+    return ys;
 }
 
 } // namespace
@@ -269,7 +288,39 @@ std::vector<std::string> MusicgenDecoder::parameterNames() const
 
 at::Tensor MusicgenDecoder::linear(const at::Tensor& x, const Linear& layer) const
 {
-    at::Tensor y = baseLinear(x, layer); // [..., out]
+    return withLora(x, baseLinear(x, layer), layer);
+}
+
+std::vector<at::Tensor> MusicgenDecoder::linears(const at::Tensor& x, const std::vector<const Linear*>& layers) const
+{
+    std::vector<at::Tensor> ys;
+    const at::Tensor& first = tensor(layers.front()->weight);
+    const bool fused = std::all_of(layers.begin(), layers.end(), [&](const Linear* layer) {
+        const at::Tensor& weight = tensor(layer->weight);
+        return usesStepKernel(x, weight) && weight.scalar_type() == first.scalar_type()
+            && weight.size(1) == first.size(1);
+    });
+    if (!fused) {
+        for (const Linear* layer : layers) ys.push_back(linear(x, *layer));
+        return ys;
+    }
+    std::vector<const at::Tensor*> weights;
+    for (const Linear* layer : layers) weights.push_back(&tensor(layer->weight));
+    const int64_t rows = x.numel() / x.size(-1);
+    ys = rowsTimesWeights(x.reshape({ rows, x.size(-1) }), weights);
+    for (size_t j = 0; j < layers.size(); ++j) {
+        std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+        shape.back() = weights[j]->size(0);
+        at::Tensor y = ys[j].view(shape); // [..., out] float32
+        if (x.scalar_type() != at::kFloat) y = y.to(x.scalar_type()); // bf16: rounded once, as at::linear does
+        if (layers[j]->bias >= 0) y = y + tensor(layers[j]->bias);
+        ys[j] = withLora(x, y, *layers[j]);
+    }
+    return ys;
+}
+
+at::Tensor MusicgenDecoder::withLora(const at::Tensor& x, const at::Tensor& y, const Linear& layer) const
+{
     if (m_lora == nullptr || !m_lora->enabled()) return y;
     const LoraFactors* lora = m_lora->factors(layer.weight);
     if (lora == nullptr) return y;
@@ -279,6 +330,14 @@ at::Tensor MusicgenDecoder::linear(const at::Tensor& x, const Linear& layer) con
     at::Tensor delta = at::linear(low, lora->b); // [..., out]
     if (lora->scale != 1.0) delta = delta * lora->scale;
     return y + delta.to(y.scalar_type());
+}
+
+bool MusicgenDecoder::usesStepKernel(const at::Tensor& x, const at::Tensor& weight) const
+{
+    const bool supported = (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat)
+        || (x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16);
+    return supported && x.numel() / x.size(-1) <= kMaxGemvRows && x.is_cpu() && weight.is_contiguous()
+        && c10::InferenceMode::is_enabled();
 }
 
 at::Tensor MusicgenDecoder::baseLinear(const at::Tensor& x, const Linear& layer) const
@@ -295,14 +354,11 @@ at::Tensor MusicgenDecoder::baseLinear(const at::Tensor& x, const Linear& layer)
         const at::Tensor y = at::linear(x.to(m_productDtype), weight.to(m_productDtype)).to(at::kFloat);
         return layer.bias < 0 ? y : y + tensor(layer.bias);
     }
-    const bool supported = (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat)
-        || (x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16);
-    if (rows > kMaxGemvRows || !x.is_cpu() || !supported || !weight.is_contiguous()
-        || !c10::InferenceMode::is_enabled())
+    if (!usesStepKernel(x, weight))
         return layer.bias < 0 ? at::linear(x, weight) : at::linear(x, weight, tensor(layer.bias));
     std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
     shape.back() = weight.size(0);
-    at::Tensor y = rowsTimesWeight(x.reshape({ rows, x.size(-1) }), weight).view(shape); // [..., out] float32
+    at::Tensor y = rowsTimesWeights(x.reshape({ rows, x.size(-1) }), { &weight }).front().view(shape); // float32
     if (x.scalar_type() != at::kFloat) y = y.to(x.scalar_type()); // bf16: rounded once, as at::linear does
     return layer.bias < 0 ? y : y + tensor(layer.bias);
 }
@@ -420,9 +476,10 @@ at::Tensor MusicgenDecoder::selfAttention(
     const Layer& layer, const at::Tensor& x, DecoderState& state, size_t layerIndex, const at::Tensor& causalBias) const
 {
     const double scaling = 1.0 / std::sqrt(static_cast<double>(m_config.headDim()));
-    at::Tensor q = splitHeads(linear(x, layer.self.q) * scaling); // [B, heads, L, headDim]
-    at::Tensor k = splitHeads(linear(x, layer.self.k));
-    at::Tensor v = splitHeads(linear(x, layer.self.v));
+    const std::vector<at::Tensor> qkv = linears(x, { &layer.self.q, &layer.self.k, &layer.self.v });
+    at::Tensor q = splitHeads(qkv[0] * scaling); // [B, heads, L, headDim]
+    at::Tensor k = splitHeads(qkv[1]);
+    at::Tensor v = splitHeads(qkv[2]);
     if (state.hasCache()) {
         LayerKv& cache = state.m_self[layerIndex];
         const int64_t start = state.m_position;
@@ -503,9 +560,9 @@ std::vector<at::Tensor> MusicgenDecoder::layerLoraTensors(size_t i) const
 
 at::Tensor MusicgenDecoder::logitsFromHidden(const at::Tensor& hidden) const
 {
-    std::vector<at::Tensor> perCodebook; // K x [B, L, V]
-    perCodebook.reserve(m_heads.size());
-    for (const Linear& head : m_heads) perCodebook.push_back(linear(hidden, head));
+    std::vector<const Linear*> heads;
+    for (const Linear& head : m_heads) heads.push_back(&head);
+    const std::vector<at::Tensor> perCodebook = linears(hidden, heads); // K x [B, L, V]
     at::Tensor logits = at::stack(perCodebook, 1); // [B, K, L, V]
     return logits.reshape({ -1, hidden.size(1), m_config.vocabSize }); // [B*K, L, V]
 }

@@ -144,6 +144,11 @@ private:
         size_t i, const at::Tensor& x, const DecoderState& state, const at::Tensor& causal) const;
     std::vector<at::Tensor> layerLoraTensors(size_t i) const; // the factors the hook gives layer i's linears
     at::Tensor baseLinear(const at::Tensor& x, const Linear& layer) const; // x W^T + b, no LoRA
+    // linear() of several layers on one input; a decode step's products run in one parallel region.
+    std::vector<at::Tensor> linears(const at::Tensor& x, const std::vector<const Linear*>& layers) const;
+    at::Tensor withLora(const at::Tensor& x, const at::Tensor& y, const Linear& layer) const; // y + the LoRA branch
+    // Whether x W^T runs in gemv.h's kernel: a decode step (<= kMaxGemvRows rows) on the CPU, in inference mode.
+    bool usesStepKernel(const at::Tensor& x, const at::Tensor& weight) const;
     at::Tensor layerNorm(const at::Tensor& x, const Norm& norm) const;
     at::Tensor embed(const at::Tensor& ids, int64_t startPosition) const;
     at::Tensor splitHeads(const at::Tensor& x) const; // [B, L, H] -> [B, heads, L, headDim]

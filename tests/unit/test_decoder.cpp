@@ -306,8 +306,9 @@ double fromBfloat16(uint16_t bits)
 }
 
 // The decoding step's kernels (lm/gemv.h) against a double-precision reference, for 1-4 rows and widths that
-// leave every tail: float32, bfloat16 weights with float32 rows, and (where the CPU has it) the AVX-512-BF16
-// dot product of bfloat16 weights and rows. Each result is within 1e-5 of the sum of |w x|.
+// leave every tail: float32, bfloat16 weights with float32 rows (on every instruction set the CPU has), and (where
+// the CPU has it) the AVX-512-BF16 dot product of bfloat16 weights and rows. Each result is within 1e-5 of the sum
+// of |w x|, and the AVX2 and AVX-512 kernels give the same bits.
 TEST(Gemv, KernelsMatchADoubleReference)
 {
     std::mt19937 random(11);
@@ -331,27 +332,44 @@ TEST(Gemv, KernelsMatchADoubleReference)
                 xsHalf[static_cast<size_t>(r)] = xHalf.data() + r * in;
                 ys[static_cast<size_t>(r)] = y.data() + r * out;
             }
+            std::map<std::pair<int, gemv::Isa>, std::vector<float>> results;
             // kind 0: f32 x f32; 1: bf16 weights x f32 rows; 2: bf16 x bf16 (vdpbf16ps)
-            for (int kind = 0; kind < 3; ++kind) {
-                if (kind == 2 && !gemv::hasBf16DotProduct()) continue;
-                std::fill(y.begin(), y.end(), 0.0f);
-                if (kind == 0) gemv::rowsTimesF32(w.data(), in, rows, xs.data(), ys.data(), 0, out);
-                if (kind == 1) gemv::rowsTimesBf16(wHalf.data(), in, rows, xs.data(), ys.data(), 0, out);
-                if (kind == 2) gemv::rowsTimesBf16Dot(wHalf.data(), in, rows, xsHalf.data(), ys.data(), 0, out);
-                for (int r = 0; r < rows; ++r)
-                    for (int64_t j = 0; j < out; ++j) {
-                        double exact = 0.0, magnitude = 0.0;
-                        for (int64_t k = 0; k < in; ++k) {
-                            const size_t wi = static_cast<size_t>(j * in + k), xi = static_cast<size_t>(r * in + k);
-                            const double a = kind == 0 ? w[wi] : fromBfloat16(wHalf[wi]);
-                            const double b = kind == 2 ? fromBfloat16(xHalf[xi]) : x[xi];
-                            exact += a * b;
-                            magnitude += std::abs(a * b);
+            for (int kind = 0; kind < 3; ++kind)
+                for (gemv::Isa isa : { gemv::Isa::Baseline, gemv::Isa::Avx2, gemv::Isa::Avx512 }) {
+                    if (kind == 2 && (!gemv::hasBf16DotProduct() || isa != gemv::Isa::Avx512)) continue;
+                    if (isa > gemv::bestIsa()) continue;
+                    SCOPED_TRACE("instruction set " + std::to_string(static_cast<int>(isa)));
+                    std::fill(y.begin(), y.end(), 0.0f);
+                    if (kind == 0) gemv::rowsTimesF32(isa, w.data(), in, rows, xs.data(), ys.data(), 0, out);
+                    if (kind == 1) gemv::rowsTimesBf16(isa, wHalf.data(), in, rows, xs.data(), ys.data(), 0, out);
+                    if (kind == 2) gemv::rowsTimesBf16Dot(wHalf.data(), in, rows, xsHalf.data(), ys.data(), 0, out);
+                    results[{ kind, isa }] = y;
+                    for (int r = 0; r < rows; ++r)
+                        for (int64_t j = 0; j < out; ++j) {
+                            double exact = 0.0, magnitude = 0.0;
+                            for (int64_t k = 0; k < in; ++k) {
+                                const size_t wi = static_cast<size_t>(j * in + k), xi = static_cast<size_t>(r * in + k);
+                                const double a = kind == 0 ? w[wi] : fromBfloat16(wHalf[wi]);
+                                const double b = kind == 2 ? fromBfloat16(xHalf[xi]) : x[xi];
+                                exact += a * b;
+                                magnitude += std::abs(a * b);
+                            }
+                            EXPECT_NEAR(y[static_cast<size_t>(r * out + j)], exact, 1e-5 * magnitude + 1e-30)
+                                << "kind " << kind << ", row " << r << ", output " << j;
                         }
-                        EXPECT_NEAR(y[static_cast<size_t>(r * out + j)], exact, 1e-5 * magnitude + 1e-30)
-                            << "kind " << kind << ", row " << r << ", output " << j;
-                    }
-            }
+                }
+            for (int kind = 0; kind < 2; ++kind)
+                if (gemv::bestIsa() == gemv::Isa::Avx512)
+                    EXPECT_EQ(0,
+                        std::memcmp(results[{ kind, gemv::Isa::Avx2 }].data(),
+                            results[{ kind, gemv::Isa::Avx512 }].data(), y.size() * sizeof(float)))
+                        << "kind " << kind << ": the AVX2 and AVX-512 kernels differ";
+            // The public entry points use the best instruction set.
+            std::vector<float> best(y.size());
+            std::array<float*, gemv::kMaxRows> bestRows {};
+            for (int r = 0; r < rows; ++r) bestRows[static_cast<size_t>(r)] = best.data() + r * out;
+            gemv::rowsTimesF32(w.data(), in, rows, xs.data(), bestRows.data(), 0, out);
+            EXPECT_EQ(best, (results[{ 0, gemv::bestIsa() }]));
         }
 }
 
