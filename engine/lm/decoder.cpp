@@ -313,7 +313,7 @@ std::vector<at::Tensor> MusicgenDecoder::linears(const at::Tensor& x, const std:
         shape.back() = weights[j]->size(0);
         at::Tensor y = ys[j].view(shape); // [..., out] float32
         if (x.scalar_type() != at::kFloat) y = y.to(x.scalar_type()); // bf16: rounded once, as at::linear does
-        if (layers[j]->bias >= 0) y = y + tensor(layers[j]->bias);
+        if (layers[j]->bias >= 0) y = y + tensor(layers[j]->bias).to(y.scalar_type());
         ys[j] = withLora(x, y, *layers[j]);
     }
     return ys;
@@ -334,8 +334,10 @@ at::Tensor MusicgenDecoder::withLora(const at::Tensor& x, const at::Tensor& y, c
 
 bool MusicgenDecoder::usesStepKernel(const at::Tensor& x, const at::Tensor& weight) const
 {
+    // float32 x float32, bf16 x bf16, and float32 activations x bf16 weights (autocast)
     const bool supported = (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat)
-        || (x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16);
+        || (x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16)
+        || (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kBFloat16 && m_autocast);
     return supported && x.numel() / x.size(-1) <= kMaxGemvRows && x.is_cpu() && weight.is_contiguous()
         && c10::InferenceMode::is_enabled();
 }
@@ -343,24 +345,25 @@ bool MusicgenDecoder::usesStepKernel(const at::Tensor& x, const at::Tensor& weig
 at::Tensor MusicgenDecoder::baseLinear(const at::Tensor& x, const Linear& layer) const
 {
     const at::Tensor& weight = tensor(layer.weight); // [out, in], contiguous
+    const int64_t rows = x.numel() / x.size(-1);
+    if (usesStepKernel(x, weight)) {
+        std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+        shape.back() = weight.size(0);
+        at::Tensor y = rowsTimesWeights(x.reshape({ rows, x.size(-1) }), { &weight }).front().view(shape); // f32
+        if (x.scalar_type() != at::kFloat) y = y.to(x.scalar_type()); // bf16: rounded once, as at::linear does
+        return layer.bias < 0 ? y : y + tensor(layer.bias).to(y.scalar_type());
+    }
     if (x.scalar_type() != weight.scalar_type() && m_autocast) { // float32 activations, half weights
         const at::Tensor input = x.to(weight.scalar_type());
         at::Tensor y = layer.bias < 0 ? at::linear(input, weight) : at::linear(input, weight, tensor(layer.bias));
         return y.to(x.scalar_type());
     }
-    const int64_t rows = x.numel() / x.size(-1);
     if (m_productDtype != at::kFloat && rows > kMaxGemvRows && x.scalar_type() == at::kFloat
         && weight.scalar_type() == at::kFloat) { // mixed precision: cast down, multiply, back up
         const at::Tensor y = at::linear(x.to(m_productDtype), weight.to(m_productDtype)).to(at::kFloat);
         return layer.bias < 0 ? y : y + tensor(layer.bias);
     }
-    if (!usesStepKernel(x, weight))
-        return layer.bias < 0 ? at::linear(x, weight) : at::linear(x, weight, tensor(layer.bias));
-    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
-    shape.back() = weight.size(0);
-    at::Tensor y = rowsTimesWeights(x.reshape({ rows, x.size(-1) }), { &weight }).front().view(shape); // float32
-    if (x.scalar_type() != at::kFloat) y = y.to(x.scalar_type()); // bf16: rounded once, as at::linear does
-    return layer.bias < 0 ? y : y + tensor(layer.bias);
+    return layer.bias < 0 ? at::linear(x, weight) : at::linear(x, weight, tensor(layer.bias));
 }
 
 at::Tensor MusicgenDecoder::layerNorm(const at::Tensor& x, const Norm& norm) const
@@ -410,8 +413,8 @@ Expected<DecoderState> MusicgenDecoder::newState(
     state.m_encoderStates = encoderStates.to(device(), dtype());
     state.m_encoderMask = mask.to(device());
     state.m_encoderBias = encoderBias(state.m_encoderMask);
-    if (cacheLength > 0) {
-        const auto options = at::TensorOptions().dtype(dtype()).device(device());
+    if (cacheLength > 0) { // autocast: the keys and values of float32 activations stay float32
+        const auto options = at::TensorOptions().dtype(m_autocast ? at::kFloat : dtype()).device(device());
         for (size_t i = 0; i < m_layers.size(); ++i) // [B, heads, capacity, headDim]
             state.m_self.push_back(
                 { at::zeros({ state.m_batch, m_config.numHeads, cacheLength, m_config.headDim() }, options),

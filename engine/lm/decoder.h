@@ -102,6 +102,9 @@ public:
     // their dtype (bf16/f16: inputs cast down, outputs back up) while the residual stream, layer norms,
     // attention and logits stay in float32, so the rounding of one product is not carried through every
     // later layer. No effect on a float32 model. Attach between runs.
+    // Also how a bf16 model decodes on a CPU without AVX-512-BF16 (MusicgenModel turns it on): libtorch 1.13's
+    // bf16 element-wise and attention kernels convert every element there, so the activations and the KV cache
+    // stay float32, and a decode step's products read the bf16 weights with float32 rows (gemv.h).
     void setAutocast(bool on) { m_autocast = on; }
     bool autocast() const { return m_autocast; }
 

@@ -64,7 +64,8 @@ template <int L> [[gnu::always_inline]] inline typename Vec<L>::Floats load(cons
 }
 
 // y[r][j] for rows j in [first, last): two 16-lane accumulators a row of x (32 weights a turn), summed lane by lane
-// and then across the lanes in order; the tail in float32.
+// and then across the lanes in order; the tail in float32. The turn's loops are unrolled so that the accumulators
+// stay in registers (at -O2, GCC kept them in memory: 12 instead of 17 GB/s here).
 template <int L, typename T, int R>
 [[gnu::always_inline]] inline void body(
     const T* w, int64_t in, const float* const* x, float* const* y, int64_t first, int64_t last)
@@ -75,10 +76,13 @@ template <int L, typename T, int R>
         typename Vec<L>::Floats acc[R][2][P] = {};
         int64_t k = 0;
         for (; k + 2 * kLanes <= in; k += 2 * kLanes)
+#pragma GCC unroll 2
             for (int h = 0; h < 2; ++h)
+#pragma GCC unroll 4
                 for (int p = 0; p < P; ++p) {
                     const int64_t at = k + h * kLanes + p * L;
                     const typename Vec<L>::Floats a = load<L>(row + at);
+#pragma GCC unroll 4
                     for (int r = 0; r < R; ++r) acc[r][h][p] += a * load<L>(x[r] + at);
                 }
         for (int r = 0; r < R; ++r) {

@@ -4,6 +4,7 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/cuda.h>
 
+#include "lm/gemv.h"
 #include "pipeline/model_impl.h"
 #include "tensorio/torch/weights.h"
 
@@ -150,6 +151,9 @@ Expected<void> loadParts(
     Expected<MusicgenDecoder> decoder = MusicgenDecoder::load(*weights, impl.config, compute);
     if (!decoder) return decoder.error();
     impl.decoder.emplace(std::move(*decoder));
+    // bf16 on a CPU without bf16 dot products: float32 activations over the bf16 weights (decoder.h: setAutocast).
+    if (impl.computeType == at::kBFloat16 && impl.device.is_cpu() && !gemv::hasBf16DotProduct())
+        impl.decoder->setAutocast(true);
     report(ProgressStage::LoadingAudioCodec, 4);
     Expected<Encodec> codec = Encodec::load(*weights, impl.config, compute.dtype(at::kFloat));
     if (!codec) return codec.error();

@@ -22,6 +22,7 @@
 #include <ATen/ops/zeros.h>
 #include <c10/core/InferenceMode.h>
 
+#include "lm/gemv.h"
 #include "tensorio/torch/weights.h"
 
 namespace tmk {
@@ -159,6 +160,7 @@ Expected<T5Encoder> T5Encoder::load(
     T5Encoder encoder;
     encoder.m_config = c;
     encoder.m_dtype = dtype;
+    encoder.m_widenProducts = dtype == at::kBFloat16 && options.device().is_cpu() && !gemv::hasBf16DotProduct();
     const at::TensorOptions f32 = options.dtype(at::kFloat);
     Expected<at::Tensor> embedding = weights.getAny(
         { "text_encoder.shared.weight", kPrefix + "embed_tokens.weight" }, { c.vocabSize, c.dModel }, options);
@@ -196,16 +198,22 @@ at::Tensor T5Encoder::rmsNorm(const at::Tensor& x, const at::Tensor& weight) con
     return (x32 * at::rsqrt(variance + m_config.layerNormEps) * weight).to(m_dtype);
 }
 
+at::Tensor T5Encoder::linear(const at::Tensor& x, const at::Tensor& weight) const
+{
+    if (!m_widenProducts || weight.scalar_type() != at::kBFloat16) return at::linear(x, weight);
+    return at::linear(x.to(at::kFloat), weight.to(at::kFloat)).to(x.scalar_type()); // rounded once, as at::linear
+}
+
 at::Tensor T5Encoder::attention(const Block& block, const at::Tensor& x, const at::Tensor& bias) const
 {
     const int64_t batch = x.size(0), length = x.size(1), heads = m_config.numHeads, dKv = m_config.dKv;
-    at::Tensor qkv = at::linear(rmsNorm(x, block.attentionNorm), block.qkv); // [B, S, 3 * inner]
+    at::Tensor qkv = linear(rmsNorm(x, block.attentionNorm), block.qkv); // [B, S, 3 * inner]
     qkv = qkv.view({ batch, length, 3, heads, dKv }).permute({ 2, 0, 3, 1, 4 }); // [3, B, H, S, dKv]
     at::Tensor scores = at::matmul(qkv[0], qkv[1].transpose(-1, -2)); // [B, H, S, S], no 1/sqrt(dKv)
     at::Tensor weights = at::softmax(scores.to(at::kFloat) + bias, -1).to(m_dtype);
     at::Tensor context = at::matmul(weights, qkv[2]); // [B, H, S, dKv]
     context = context.transpose(1, 2).reshape({ batch, length, heads * dKv }); // [B, S, inner]
-    return at::linear(context, block.out); // [B, S, D]
+    return linear(context, block.out); // [B, S, D]
 }
 
 at::Tensor T5Encoder::feedForward(const Block& block, const at::Tensor& x) const
@@ -213,10 +221,10 @@ at::Tensor T5Encoder::feedForward(const Block& block, const at::Tensor& x) const
     at::Tensor h = rmsNorm(x, block.ffnNorm); // [B, S, D]
     at::Tensor inner; // [B, S, F]
     if (block.wiLinear.defined())
-        inner = at::gelu(at::linear(h, block.wi), "tanh") * at::linear(h, block.wiLinear); // gelu_new
+        inner = at::gelu(linear(h, block.wi), "tanh") * linear(h, block.wiLinear); // gelu_new
     else
-        inner = at::relu(at::linear(h, block.wi));
-    return at::linear(inner, block.wo); // [B, S, D]
+        inner = at::relu(linear(h, block.wi));
+    return linear(inner, block.wo); // [B, S, D]
 }
 
 at::Tensor T5Encoder::forward(const at::Tensor& ids, const at::Tensor& mask) const

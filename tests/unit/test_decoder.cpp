@@ -213,6 +213,37 @@ TEST_F(DecoderTest, BFloat16RunsCloseToFloat32)
     expectClose(logits, fixture("decoder_logits", "logits"), 0.15, 0.05, "bf16 logits");
 }
 
+// How a bf16 model decodes on a CPU without bf16 dot products (MusicgenModel turns autocast on there): step by
+// step through the KV cache, float32 activations and cache over the bf16 weights, in the step kernel. It is at
+// least as close to the float32 logits as the all-bf16 forward.
+TEST_F(DecoderTest, BFloat16WeightsDecodeStepByStepWithFloat32Activations)
+{
+    auto config = MusicgenConfig::load(modelDir());
+    auto store = WeightStore::open(modelDir());
+    auto decoder = MusicgenDecoder::load(*store, *config, at::TensorOptions().dtype(at::kBFloat16));
+    ASSERT_TRUE(decoder.ok()) << decoder.error().message;
+    c10::InferenceMode guard;
+    const at::Tensor mask = fixture("decoder_logits", "attention_mask");
+    const at::Tensor ids = fixture("decoder_logits", "decoder_input_ids"); // [B*K, L]
+    const at::Tensor expected = fixture("decoder_logits", "logits");
+    const at::Tensor encoderStates
+        = decoder->projectEncoder(fixture("decoder_logits", "encoder_last_hidden_state"), mask);
+    auto whole = decoder->newState(encoderStates, mask, 0);
+    const at::Tensor allBf16 = decoder->forward(ids, *whole).to(at::kFloat);
+
+    decoder->setAutocast(true);
+    auto state = decoder->newState(encoderStates, mask, ids.size(1));
+    ASSERT_TRUE(state.ok());
+    std::vector<at::Tensor> steps;
+    for (int64_t t = 0; t < ids.size(1); ++t) steps.push_back(decoder->forward(ids.narrow(1, t, 1), *state));
+    const at::Tensor stepped = at::cat(steps, 1);
+    EXPECT_EQ(stepped.scalar_type(), at::kFloat);
+    expectClose(stepped, expected, 0.15, 0.05, "bf16 weights, float32 activations");
+    const double errorMixed = (stepped - expected).abs().max().item<double>();
+    const double errorBf16 = (allBf16 - expected).abs().max().item<double>();
+    EXPECT_LE(errorMixed, errorBf16) << "float32 activations should not be less accurate than bf16 ones";
+}
+
 TEST_F(DecoderTest, BadStateArgumentsAreErrors)
 {
     auto wrongWidth = s_decoder->newState(at::zeros({ 1, 3, 32 }), at::ones({ 1, 3 }), 4);

@@ -8,6 +8,7 @@
 
 #include "adapters/lora_adapter.h"
 #include "lm/delay_pattern.h"
+#include "lm/gemv.h"
 #include "pipeline/model_access.h"
 #include "testsupport.h"
 #include "training/lora_runtime.h"
@@ -284,6 +285,9 @@ TEST(SequenceLogProb, AutocastRunsABfloat16BaseWithFloat32Activations)
     auto bf16 = MusicgenModel::load(test::dataDir() / "musicgen-tiny-public", options);
     ASSERT_TRUE(bf16.ok()) << bf16.error().message;
     MusicgenDecoder& half = writableDecoder(**bf16);
+    // Loaded for inference, it decodes with float32 activations where the CPU has no bf16 dot products.
+    EXPECT_EQ(half.autocast(), !gemv::hasBf16DotProduct());
+    half.setAutocast(false);
     const PromptStates p = prompts({ "pop", "jazz, piano" });
     const at::Tensor codes = randomCodes(2, 9, 12);
     at::NoGradGuard noGrad;
