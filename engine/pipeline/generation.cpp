@@ -1,6 +1,8 @@
 // The generation job: prompts -> T5 -> decoder with CFG -> codes -> EnCodec -> audio.
+#include <algorithm>
 #include <chrono>
 
+#include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/tensor.h>
@@ -39,6 +41,38 @@ std::vector<std::vector<float>> audioFromTensor(const at::Tensor& audio) // [B, 
     return signals;
 }
 
+// Threads for the decoding loop. A step opens a parallel region per weight product (and libtorch one per larger
+// element-wise op), and under the passive OpenMP wait (tastemaker/process.h) each region wakes a sleeping worker,
+// which costs tens of microseconds. A step that streams few weights is done sooner on one thread: models/demo
+// (30 MB a step) made a 10-s clip in 3.2 s on one thread against 5.8 s on two (docs/performance.md). One thread
+// per 32 MiB that a step reads, up to the configured count.
+int decodeThreads(const MusicgenModel::Impl& impl)
+{
+    constexpr int64_t kStepBytesPerThread = int64_t { 32 } << 20;
+    const int configured = at::get_num_threads();
+    if (!impl.device.is_cpu()) return configured;
+    return static_cast<int>(std::clamp<int64_t>(impl.info.decoderStepBytes / kStepBytesPerThread, 1, configured));
+}
+
+// Sets this thread's intra-op thread count for a scope.
+class ScopedThreads {
+public:
+    explicit ScopedThreads(int threads)
+        : m_previous(at::get_num_threads())
+    {
+        if (threads != m_previous) at::set_num_threads(threads);
+    }
+    ~ScopedThreads()
+    {
+        if (at::get_num_threads() != m_previous) at::set_num_threads(m_previous);
+    }
+    ScopedThreads(const ScopedThreads&) = delete;
+    ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+private:
+    int m_previous;
+};
+
 Expected<GenerationResult> runGeneration(
     const MusicgenModel::Impl& impl, const GenerationRequest& request, const GenerationCallbacks& callbacks)
 {
@@ -59,8 +93,10 @@ Expected<GenerationResult> runGeneration(
         lmCallbacks.onFrame
             = [&](int64_t frame, const std::vector<int64_t>& codes) { callbacks.onFrame(frame, codes); };
     start = SteadyClock::now();
-    Expected<at::Tensor> codes
-        = generateCodes(*impl.decoder, states, mask, request.frames, request.sampling, lmCallbacks);
+    Expected<at::Tensor> codes = [&] {
+        const ScopedThreads threads(decodeThreads(impl));
+        return generateCodes(*impl.decoder, states, mask, request.frames, request.sampling, lmCallbacks);
+    }();
     if (!codes) return codes.error();
     result.decodeSeconds = secondsSince(start);
     result.codes = codesFromTensor(*codes);
