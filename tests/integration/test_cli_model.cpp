@@ -205,8 +205,9 @@ TEST(CliModel, ConvertModelWritesABfloat16FolderThatGeneratesTheSame)
     EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
 }
 
-// eval-tags on a two-song "world" (only prompts.csv is read): one tempo pair, analysed, with the sampling
-// overridden; bad sampling values are refused before the model loads.
+// eval-tags on a 40-song "world" (only prompts.csv is read): one tempo pair, analysed, with the sampling
+// overridden, drawn from rock, whose songs are fast and slow, and never from techno, which is only fast here;
+// bad sampling values are refused before the model loads.
 TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
 {
     const fs::path out = test::freshOutDir("cli_eval_tags");
@@ -214,7 +215,10 @@ TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
     fs::create_directories(world);
     std::string prompts = "track_id,prompt\n";
     for (int i = 0; i < 40; ++i)
-        prompts += "song" + std::to_string(i) + ",\"rock, electric guitar, drums, fast, happy\"\n";
+        prompts += "song" + std::to_string(i)
+            + (i < 14        ? ",\"rock, electric guitar, drums, fast, happy\"\n"
+                    : i < 28 ? ",\"rock, electric guitar, drums, slow, happy\"\n"
+                             : ",\"techno, synth, drum machine, fast\"\n");
     ASSERT_TRUE(writeFileAtomic(world / "prompts.csv", prompts));
     const std::vector<std::string> common = { "eval-tags", "--model", fixture(), "--world", world.string(), "--pairs",
         "1", "--seconds", "0.2", "--contrasts", "tempo" };
@@ -226,6 +230,7 @@ TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
     auto result = with({ "--top-k", "5", "--temperature", "0.7", "--out", (out / "run").string() });
     ASSERT_EQ(result.exitCode, 0) << result.err;
     EXPECT_NE(result.out.find("separate in"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("tempo: prompts from rock ("), std::string::npos) << result.out;
     const Expected<std::string> read = readFileText(out / "run" / "eval-tags.csv");
     ASSERT_TRUE(read) << read.error().message;
     const std::string& csv = *read;
@@ -253,10 +258,18 @@ TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
     const Expected<std::string> scored = readFileText(out / "likelihood" / "eval-tags-likelihood.csv");
     ASSERT_TRUE(scored) << scored.error().message;
     EXPECT_EQ(std::count(scored->begin(), scored->end(), '\n'), 1 + songs) << *scored;
-    EXPECT_NE(
-        scored->find("\"rock, electric guitar, drums, fast, happy\",\"rock, electric guitar, drums, slow, happy\""),
-        std::string::npos)
-        << *scored;
+    const bool swapped = scored->find("\"rock, electric guitar, drums, fast, happy\",\"rock, electric guitar, drums, "
+                                      "slow, happy\"")
+            != std::string::npos
+        || scored->find("\"rock, electric guitar, drums, slow, happy\",\"rock, electric guitar, drums, fast, happy\"")
+            != std::string::npos
+        || scored->find("\"techno, synth, drum machine, fast\",\"techno, synth, drum machine, slow\"")
+            != std::string::npos;
+    EXPECT_TRUE(swapped) << *scored;
+    // No genre can carry each of two tags on more than half of its songs: such a share is refused.
+    result = with({ "--min-share", "0.6" });
+    EXPECT_NE(result.exitCode, 0);
+    EXPECT_NE(result.err.find("--min-share"), std::string::npos) << result.err;
     result = with({ "--temperature", "0" });
     EXPECT_NE(result.exitCode, 0);
     EXPECT_NE(result.err.find("--temperature must be positive"), std::string::npos) << result.err;
