@@ -26,6 +26,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "lm/gemv.h"
+#include "lm/step_pool.h"
 #include "tensorio/torch/weights.h"
 
 namespace tmk {
@@ -114,7 +115,7 @@ std::vector<at::Tensor> rowsTimesWeights(const at::Tensor& rows, const std::vect
         total += weight->size(0);
     }
     const int n = static_cast<int>(count);
-    at::parallel_for(0, total, kGemvGrainRows, [&](int64_t first, int64_t last) {
+    const auto body = [&](int64_t first, int64_t last) {
         for (const Part& part : parts) {
             const int64_t a = std::max(first, part.begin) - part.begin, b = std::min(last, part.end) - part.begin;
             if (a >= b) continue;
@@ -127,7 +128,11 @@ std::vector<at::Tensor> rowsTimesWeights(const at::Tensor& rows, const std::vect
             else
                 gemv::rowsTimesF32(static_cast<const float*>(part.w), in, n, floats.data(), part.outputs.data(), a, b);
         }
-    });
+    };
+    if (const int threads = steppool::stepThreads(); threads > 0) // generation's decoding loop
+        steppool::run(threads, total, kGemvGrainRows, body);
+    else
+        at::parallel_for(0, total, kGemvGrainRows, body);
     return ys;
 }
 

@@ -8,6 +8,7 @@
 #include "codec/codec_plot.h"
 #include "codec/encodec_train.h"
 #include "lmtrain/lm_trainer.h"
+#include "tastemaker/fileio.h"
 #include "tensorio/torch/torch_tensor.h"
 
 namespace tmk::lmtrain {

@@ -10,6 +10,7 @@
 
 #include "core/stopwatch.h"
 #include "lm/generate.h"
+#include "lm/step_pool.h"
 #include "pipeline/model_access.h"
 #include "training/sequence_logprob.h"
 
@@ -41,11 +42,10 @@ std::vector<std::vector<float>> audioFromTensor(const at::Tensor& audio) // [B, 
     return signals;
 }
 
-// Threads for the decoding loop. A step opens a parallel region per weight product (and libtorch one per larger
-// element-wise op), and under the passive OpenMP wait (tastemaker/process.h) each region wakes a sleeping worker,
-// which costs tens of microseconds. A step that streams few weights is done sooner on one thread: models/demo
-// (30 MB a step) made a 10-s clip in 3.2 s on one thread against 5.8 s on two (docs/performance.md). One thread
-// per 32 MiB that a step reads, up to the configured count.
+// Threads for the decoding loop's weight products (the step pool). A step that reads few weights gains nothing from
+// sharing them: models/demo (30 MB a step) made a 10-s clip in 3.2 s on one thread against 5.8 s on two while the
+// products were OpenMP regions (docs/performance.md). One thread per 32 MiB that a step reads, up to the
+// configured count.
 int decodeThreads(const MusicgenModel::Impl& impl)
 {
     constexpr int64_t kStepBytesPerThread = int64_t { 32 } << 20;
@@ -94,7 +94,11 @@ Expected<GenerationResult> runGeneration(
             = [&](int64_t frame, const std::vector<int64_t>& codes) { callbacks.onFrame(frame, codes); };
     start = SteadyClock::now();
     Expected<at::Tensor> codes = [&] {
-        const ScopedThreads threads(decodeThreads(impl));
+        // On the CPU the step's products share out over the step pool, and libtorch's own small ops stay on this
+        // thread: no OpenMP region, so no sleeping worker to wake, in the loop (lm/step_pool.h).
+        const bool cpu = impl.device.is_cpu();
+        const steppool::ScopedStepThreads products(cpu ? decodeThreads(impl) : 0);
+        const ScopedThreads threads(cpu ? 1 : at::get_num_threads());
         return generateCodes(*impl.decoder, states, mask, request.frames, request.sampling, lmCallbacks);
     }();
     if (!codes) return codes.error();

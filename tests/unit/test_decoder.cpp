@@ -13,6 +13,7 @@
 #include "lm/decoder.h"
 #include "lm/delay_pattern.h"
 #include "lm/gemv.h"
+#include "lm/step_pool.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
 #include "testsupport.h"
@@ -242,6 +243,24 @@ TEST_F(DecoderTest, BFloat16WeightsDecodeStepByStepWithFloat32Activations)
     const double errorMixed = (stepped - expected).abs().max().item<double>();
     const double errorBf16 = (allBf16 - expected).abs().max().item<double>();
     EXPECT_LE(errorMixed, errorBf16) << "float32 activations should not be less accurate than bf16 ones";
+}
+
+// Generation shares a step's products out over the step pool (lm/step_pool.h) instead of libtorch's parallel_for;
+// each output row is one thread's dot product either way, so the logits are the same bits.
+TEST_F(DecoderTest, StepPoolGivesTheSameStepBits)
+{
+    c10::InferenceMode guard;
+    auto [states, mask] = encoder();
+    const at::Tensor ids = fixture("decoder_logits", "decoder_input_ids"); // [B*K, L]
+    const auto steps = [&](int poolThreads) {
+        const steppool::ScopedStepThreads threads(poolThreads);
+        auto state = s_decoder->newState(states, mask, ids.size(1));
+        std::vector<at::Tensor> out;
+        for (int64_t t = 0; t < ids.size(1); ++t) out.push_back(s_decoder->forward(ids.narrow(1, t, 1), *state));
+        return at::cat(out, 1);
+    };
+    const at::Tensor reference = steps(0);
+    for (int threads : { 1, 2, 3 }) EXPECT_TRUE(at::equal(steps(threads), reference)) << threads << " threads";
 }
 
 TEST_F(DecoderTest, BadStateArgumentsAreErrors)
