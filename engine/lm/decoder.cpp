@@ -330,9 +330,18 @@ at::Tensor MusicgenDecoder::withLora(const at::Tensor& x, const at::Tensor& y, c
     const LoraFactors* lora = m_lora->factors(layer.weight);
     if (lora == nullptr) return y;
     const at::Tensor input = x.scalar_type() == lora->a.scalar_type() ? x : x.to(lora->a.scalar_type());
-    at::Tensor low = at::linear(input, lora->a); // [..., r]
+    // A decode step: both factors' products in the step kernel (1-4 rows), like the base weight's.
+    const auto product = [&](const at::Tensor& rows, const at::Tensor& weight) {
+        if (!weight.is_contiguous() || !usesStepKernel(rows, weight)) return at::linear(rows, weight);
+        std::vector<int64_t> shape(rows.sizes().begin(), rows.sizes().end());
+        shape.back() = weight.size(0);
+        const at::Tensor out
+            = rowsTimesWeights(rows.reshape({ rows.numel() / rows.size(-1), rows.size(-1) }), { &weight }).front();
+        return out.view(shape).to(rows.scalar_type()); // float32 rows: no rounding
+    };
+    at::Tensor low = product(input, lora->a); // [..., r]
     if (lora->mid.defined()) low = low * lora->mid;
-    at::Tensor delta = at::linear(low, lora->b); // [..., out]
+    at::Tensor delta = product(low, lora->b); // [..., out]
     if (lora->scale != 1.0) delta = delta * lora->scale;
     return y + delta.to(y.scalar_type());
 }
