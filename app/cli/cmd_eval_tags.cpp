@@ -140,9 +140,10 @@ std::vector<std::string> basePrompts(
     std::vector<std::string> out;
     std::set<std::string> seen;
     for (const auto& [id, prompt] : heldOut) {
-        if (!genres.count(genreOf(prompt))) continue;
+        const std::vector<std::string> tags = splitTags(prompt);
+        if (tags.empty() || !genres.count(lower(tags.front()))) continue;
         std::vector<std::string> kept;
-        for (const std::string& tag : splitTags(prompt))
+        for (const std::string& tag : tags)
             if (!kVaryingTags.count(lower(tag))) kept.push_back(tag);
         const std::string base = joinTags(kept);
         if (!base.empty() && seen.insert(base).second) out.push_back(base);

@@ -136,6 +136,19 @@ std::vector<at::Tensor> rowsTimesWeights(const at::Tensor& rows, const std::vect
     return ys;
 }
 
+// x W_j^T for each weight in the step kernel (x [..., in] of at most kMaxGemvRows rows): [..., out_j] float32.
+std::vector<at::Tensor> stepProducts(const at::Tensor& x, const std::vector<const at::Tensor*>& weights)
+{
+    const int64_t in = x.size(-1);
+    std::vector<at::Tensor> ys = rowsTimesWeights(x.reshape({ x.numel() / in, in }), weights);
+    for (size_t j = 0; j < ys.size(); ++j) {
+        std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+        shape.back() = weights[j]->size(0);
+        ys[j] = ys[j].view(shape);
+    }
+    return ys;
+}
+
 } // namespace
 
 std::vector<TensorSpec> decoderTensorSpecs(const MusicgenConfig& config)
@@ -311,17 +324,16 @@ std::vector<at::Tensor> MusicgenDecoder::linears(const at::Tensor& x, const std:
     }
     std::vector<const at::Tensor*> weights;
     for (const Linear* layer : layers) weights.push_back(&tensor(layer->weight));
-    const int64_t rows = x.numel() / x.size(-1);
-    ys = rowsTimesWeights(x.reshape({ rows, x.size(-1) }), weights);
-    for (size_t j = 0; j < layers.size(); ++j) {
-        std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
-        shape.back() = weights[j]->size(0);
-        at::Tensor y = ys[j].view(shape); // [..., out] float32
-        if (x.scalar_type() != at::kFloat) y = y.to(x.scalar_type()); // bf16: rounded once, as at::linear does
-        if (layers[j]->bias >= 0) y = y + tensor(layers[j]->bias).to(y.scalar_type());
-        ys[j] = withLora(x, y, *layers[j]);
-    }
+    ys = stepProducts(x, weights);
+    for (size_t j = 0; j < layers.size(); ++j) ys[j] = withLora(x, finishStepProduct(x, ys[j], *layers[j]), *layers[j]);
     return ys;
+}
+
+at::Tensor MusicgenDecoder::finishStepProduct(const at::Tensor& x, const at::Tensor& product, const Linear& layer) const
+{
+    at::Tensor y = product; // [..., out] float32
+    if (x.scalar_type() != at::kFloat) y = y.to(x.scalar_type()); // bf16: rounded once, as at::linear does
+    return layer.bias < 0 ? y : y + tensor(layer.bias).to(y.scalar_type());
 }
 
 at::Tensor MusicgenDecoder::withLora(const at::Tensor& x, const at::Tensor& y, const Linear& layer) const
@@ -332,12 +344,8 @@ at::Tensor MusicgenDecoder::withLora(const at::Tensor& x, const at::Tensor& y, c
     const at::Tensor input = x.scalar_type() == lora->a.scalar_type() ? x : x.to(lora->a.scalar_type());
     // A decode step: both factors' products in the step kernel (1-4 rows), like the base weight's.
     const auto product = [&](const at::Tensor& rows, const at::Tensor& weight) {
-        if (!weight.is_contiguous() || !usesStepKernel(rows, weight)) return at::linear(rows, weight);
-        std::vector<int64_t> shape(rows.sizes().begin(), rows.sizes().end());
-        shape.back() = weight.size(0);
-        const at::Tensor out
-            = rowsTimesWeights(rows.reshape({ rows.numel() / rows.size(-1), rows.size(-1) }), { &weight }).front();
-        return out.view(shape).to(rows.scalar_type()); // float32 rows: no rounding
+        if (!usesStepKernel(rows, weight)) return at::linear(rows, weight);
+        return stepProducts(rows, { &weight }).front().to(rows.scalar_type()); // float32 rows: no rounding
     };
     at::Tensor low = product(input, lora->a); // [..., r]
     if (lora->mid.defined()) low = low * lora->mid;
@@ -359,20 +367,13 @@ bool MusicgenDecoder::usesStepKernel(const at::Tensor& x, const at::Tensor& weig
 at::Tensor MusicgenDecoder::baseLinear(const at::Tensor& x, const Linear& layer) const
 {
     const at::Tensor& weight = tensor(layer.weight); // [out, in], contiguous
-    const int64_t rows = x.numel() / x.size(-1);
-    if (usesStepKernel(x, weight)) {
-        std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
-        shape.back() = weight.size(0);
-        at::Tensor y = rowsTimesWeights(x.reshape({ rows, x.size(-1) }), { &weight }).front().view(shape); // f32
-        if (x.scalar_type() != at::kFloat) y = y.to(x.scalar_type()); // bf16: rounded once, as at::linear does
-        return layer.bias < 0 ? y : y + tensor(layer.bias).to(y.scalar_type());
-    }
+    if (usesStepKernel(x, weight)) return finishStepProduct(x, stepProducts(x, { &weight }).front(), layer);
     if (x.scalar_type() != weight.scalar_type() && m_autocast) { // float32 activations, half weights
         const at::Tensor input = x.to(weight.scalar_type());
         at::Tensor y = layer.bias < 0 ? at::linear(input, weight) : at::linear(input, weight, tensor(layer.bias));
         return y.to(x.scalar_type());
     }
-    if (m_productDtype != at::kFloat && rows > kMaxGemvRows && x.scalar_type() == at::kFloat
+    if (m_productDtype != at::kFloat && x.numel() / x.size(-1) > kMaxGemvRows && x.scalar_type() == at::kFloat
         && weight.scalar_type() == at::kFloat) { // mixed precision: cast down, multiply, back up
         const at::Tensor y = at::linear(x.to(m_productDtype), weight.to(m_productDtype)).to(at::kFloat);
         return layer.bias < 0 ? y : y + tensor(layer.bias);

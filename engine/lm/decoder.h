@@ -150,6 +150,8 @@ private:
     // linear() of several layers on one input; a decode step's products run in one parallel region.
     std::vector<at::Tensor> linears(const at::Tensor& x, const std::vector<const Linear*>& layers) const;
     at::Tensor withLora(const at::Tensor& x, const at::Tensor& y, const Linear& layer) const; // y + the LoRA branch
+    // A step kernel product [..., out] (float32) in x's dtype, plus the layer's bias.
+    at::Tensor finishStepProduct(const at::Tensor& x, const at::Tensor& product, const Linear& layer) const;
     // Whether x W^T runs in gemv.h's kernel: a decode step (<= kMaxGemvRows rows) on the CPU, in inference mode.
     bool usesStepKernel(const at::Tensor& x, const at::Tensor& weight) const;
     at::Tensor layerNorm(const at::Tensor& x, const Norm& norm) const;

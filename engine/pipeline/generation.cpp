@@ -13,6 +13,7 @@
 #include "lm/step_pool.h"
 #include "pipeline/model_access.h"
 #include "training/sequence_logprob.h"
+#include "training/worker_pool.h"
 
 namespace tmk {
 
@@ -42,36 +43,16 @@ std::vector<std::vector<float>> audioFromTensor(const at::Tensor& audio) // [B, 
     return signals;
 }
 
-// Threads for the decoding loop's weight products (the step pool). A step that reads few weights gains nothing from
+// Threads for the CPU decoding loop's weight products (the step pool). A step that reads few weights gains nothing from
 // sharing them: models/demo (30 MB a step) made a 10-s clip in 3.2 s on one thread against 5.8 s on two while the
 // products were OpenMP regions (docs/performance.md). One thread per 32 MiB that a step reads, up to the
 // configured count.
 int decodeThreads(const MusicgenModel::Impl& impl)
 {
     constexpr int64_t kStepBytesPerThread = int64_t { 32 } << 20;
-    const int configured = at::get_num_threads();
-    if (!impl.device.is_cpu()) return configured;
-    return static_cast<int>(std::clamp<int64_t>(impl.info.decoderStepBytes / kStepBytesPerThread, 1, configured));
+    return static_cast<int>(
+        std::clamp<int64_t>(impl.info.decoderStepBytes / kStepBytesPerThread, 1, at::get_num_threads()));
 }
-
-// Sets this thread's intra-op thread count for a scope.
-class ScopedThreads {
-public:
-    explicit ScopedThreads(int threads)
-        : m_previous(at::get_num_threads())
-    {
-        if (threads != m_previous) at::set_num_threads(threads);
-    }
-    ~ScopedThreads()
-    {
-        if (at::get_num_threads() != m_previous) at::set_num_threads(m_previous);
-    }
-    ScopedThreads(const ScopedThreads&) = delete;
-    ScopedThreads& operator=(const ScopedThreads&) = delete;
-
-private:
-    int m_previous;
-};
 
 Expected<GenerationResult> runGeneration(
     const MusicgenModel::Impl& impl, const GenerationRequest& request, const GenerationCallbacks& callbacks)
@@ -98,7 +79,7 @@ Expected<GenerationResult> runGeneration(
         // thread: no OpenMP region, so no sleeping worker to wake, in the loop (lm/step_pool.h).
         const bool cpu = impl.device.is_cpu();
         const steppool::ScopedStepThreads products(cpu ? decodeThreads(impl) : 0);
-        const ScopedThreads threads(cpu ? 1 : at::get_num_threads());
+        const ScopedIntraOpThreads threads(cpu ? 1 : at::get_num_threads());
         return generateCodes(*impl.decoder, states, mask, request.frames, request.sampling, lmCallbacks);
     }();
     if (!codes) return codes.error();

@@ -32,14 +32,25 @@ void forEachOnWorkers(int64_t count, int workers, const std::function<void(int64
             }
         }
     };
-    const int previous = at::get_num_threads();
-    at::set_num_threads(1);
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) pool.emplace_back(loop);
-    loop();
-    for (std::thread& thread : pool) thread.join();
-    at::set_num_threads(previous);
+    {
+        const ScopedIntraOpThreads oneEach(1);
+        std::vector<std::thread> pool;
+        for (int t = 1; t < threads; ++t) pool.emplace_back(loop);
+        loop();
+        for (std::thread& thread : pool) thread.join();
+    }
     if (failure) std::rethrow_exception(failure);
+}
+
+ScopedIntraOpThreads::ScopedIntraOpThreads(int threads)
+    : m_previous(at::get_num_threads())
+{
+    if (threads != m_previous) at::set_num_threads(threads);
+}
+
+ScopedIntraOpThreads::~ScopedIntraOpThreads()
+{
+    if (at::get_num_threads() != m_previous) at::set_num_threads(m_previous);
 }
 
 } // namespace tmk

@@ -14,4 +14,16 @@ namespace tmk {
 // no new jobs after it).
 void forEachOnWorkers(int64_t count, int workers, const std::function<void(int64_t)>& work);
 
+// Sets libtorch's intra-op thread count on this thread for a scope, and restores it.
+class ScopedIntraOpThreads {
+public:
+    explicit ScopedIntraOpThreads(int threads);
+    ~ScopedIntraOpThreads();
+    ScopedIntraOpThreads(const ScopedIntraOpThreads&) = delete;
+    ScopedIntraOpThreads& operator=(const ScopedIntraOpThreads&) = delete;
+
+private:
+    int m_previous;
+};
+
 } // namespace tmk

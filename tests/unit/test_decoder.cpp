@@ -40,6 +40,17 @@ void expectClose(
     EXPECT_TRUE(at::allclose(a, e, rtol, atol)) << what << ": max |diff| " << maxDiff;
 }
 
+// ids [B*K, L] decoded one position a step through a fresh KV cache: the logits [B*K, L, V].
+at::Tensor decodeStepByStep(
+    const MusicgenDecoder& decoder, const at::Tensor& encoderStates, const at::Tensor& mask, const at::Tensor& ids)
+{
+    auto state = decoder.newState(encoderStates, mask, ids.size(1));
+    EXPECT_TRUE(state.ok()) << state.error().message;
+    std::vector<at::Tensor> steps;
+    for (int64_t t = 0; t < ids.size(1); ++t) steps.push_back(decoder.forward(ids.narrow(1, t, 1), *state));
+    return at::cat(steps, 1);
+}
+
 class DecoderTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite()
@@ -233,11 +244,7 @@ TEST_F(DecoderTest, BFloat16WeightsDecodeStepByStepWithFloat32Activations)
     const at::Tensor allBf16 = decoder->forward(ids, *whole).to(at::kFloat);
 
     decoder->setAutocast(true);
-    auto state = decoder->newState(encoderStates, mask, ids.size(1));
-    ASSERT_TRUE(state.ok());
-    std::vector<at::Tensor> steps;
-    for (int64_t t = 0; t < ids.size(1); ++t) steps.push_back(decoder->forward(ids.narrow(1, t, 1), *state));
-    const at::Tensor stepped = at::cat(steps, 1);
+    const at::Tensor stepped = decodeStepByStep(*decoder, encoderStates, mask, ids);
     EXPECT_EQ(stepped.scalar_type(), at::kFloat);
     expectClose(stepped, expected, 0.15, 0.05, "bf16 weights, float32 activations");
     const double errorMixed = (stepped - expected).abs().max().item<double>();
@@ -254,10 +261,7 @@ TEST_F(DecoderTest, StepPoolGivesTheSameStepBits)
     const at::Tensor ids = fixture("decoder_logits", "decoder_input_ids"); // [B*K, L]
     const auto steps = [&](int poolThreads) {
         const steppool::ScopedStepThreads threads(poolThreads);
-        auto state = s_decoder->newState(states, mask, ids.size(1));
-        std::vector<at::Tensor> out;
-        for (int64_t t = 0; t < ids.size(1); ++t) out.push_back(s_decoder->forward(ids.narrow(1, t, 1), *state));
-        return at::cat(out, 1);
+        return decodeStepByStep(*s_decoder, states, mask, ids);
     };
     const at::Tensor reference = steps(0);
     for (int threads : { 1, 2, 3 }) EXPECT_TRUE(at::equal(steps(threads), reference)) << threads << " threads";
