@@ -6,14 +6,20 @@
 // the world's training songs carry both tags of the contrast (--min-share): the world has slow and fast jazz, but
 // no slow techno and no fast ambient, so a pair there would ask for music the model never heard.
 //
+// Every clip is also checked for a steady tempo: its two halves are analysed apart and must read within 4% of each
+// other. A tempo contrast can only be heard in clips that keep one tempo; the same check on held-out world songs,
+// cut to the clips' length, says how often the analyser itself agrees with itself on real music.
+//
 // With --likelihood nothing is generated: the language model is asked whether it knows the tags at all. For each
 // held-out world song whose prompt holds one tag of a contrast, the song's opening (--seconds) is encoded with the
 // model's codec and scored under its own prompt and under the prompt with that tag swapped for the other; the
 // song counts when its own prompt is the likelier.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "cli_common.h"
@@ -71,6 +77,15 @@ std::string joinTags(const std::vector<std::string>& tags)
     std::string out;
     for (const std::string& tag : tags) out += (out.empty() ? "" : ", ") + tag;
     return out;
+}
+
+// Whether a clip keeps one tempo: its halves, analysed apart, read within 4% of each other.
+bool steadyTempo(std::span<const float> audio, int sampleRate)
+{
+    const size_t half = audio.size() / 2;
+    const double a = analyseSignal(audio.first(half), sampleRate).tempoBpm;
+    const double b = analyseSignal(audio.subspan(half, half), sampleRate).tempoBpm;
+    return a > 0 && b > 0 && std::abs(a - b) < 0.04 * std::max(a, b);
 }
 
 struct WorldPrompts {
@@ -287,8 +302,8 @@ int runEvalTags(const Args& args)
     if (out) fs::create_directories(*out);
 
     std::ostringstream csv;
-    csv << "contrast,pair,prompt_low,prompt_high,score_low,score_high,separated\n";
-    int prompts = 0;
+    csv << "contrast,pair,prompt_low,prompt_high,score_low,score_high,separated,steady_low,steady_high\n";
+    int prompts = 0, steady = 0;
     for (const Contrast& contrast : kContrasts) {
         if (!only.empty() && std::find(only.begin(), only.end(), contrast.name) == only.end()) continue;
         int separated = 0;
@@ -310,8 +325,12 @@ int runEvalTags(const Args& args)
             const double a = contrast.score(low), b = contrast.score(high);
             const bool ok = contrast.strictMode ? (b == 1.0 && a == 0.0) : b > a;
             separated += ok;
+            const bool steadyLow = steadyTempo(result->audio[0], result->sampleRate);
+            const bool steadyHigh = steadyTempo(result->audio[1], result->sampleRate);
+            steady += steadyLow + steadyHigh;
             csv << contrast.name << "," << p << ",\"" << request.prompts[0] << "\",\"" << request.prompts[1] << "\","
-                << a << "," << b << "," << (ok ? 1 : 0) << "\n";
+                << a << "," << b << "," << (ok ? 1 : 0) << "," << (steadyLow ? 1 : 0) << "," << (steadyHigh ? 1 : 0)
+                << "\n";
             if (out)
                 for (int i = 0; i < 2; ++i) {
                     const fs::path wav = fs::path(*out)
@@ -327,6 +346,26 @@ int runEvalTags(const Args& args)
         std::fflush(stdout);
     }
     std::printf("prompts generated: %d\n", prompts);
+    // The same check on as many held-out world songs, cut to the clips' length (when the world has its audio).
+    const fs::path audioDir = fs::path(*args.get("world")) / "audio";
+    const auto samples = static_cast<size_t>(*seconds * info.sampleRate);
+    int songs = 0, songsSteady = 0;
+    for (const auto& song : world->heldOut) {
+        if (songs == prompts || !fs::is_directory(audioDir)) break;
+        Expected<std::vector<float>> audio = readAudioMono(audioDir / (song.first + ".wav"), info.sampleRate);
+        if (!audio) return reportError(audio.error());
+        if (audio->size() < samples) continue;
+        audio->resize(samples);
+        ++songs;
+        songsSteady += steadyTempo(*audio, info.sampleRate);
+    }
+    std::printf("steady tempo (the halves read within 4%%): %d of %d clips (%.2f)", steady, prompts,
+        static_cast<double>(steady) / std::max(prompts, 1));
+    if (songs > 0)
+        std::printf("; held-out world songs cut to %.1f s: %d of %d (%.2f)\n", *seconds, songsSteady, songs,
+            static_cast<double>(songsSteady) / songs);
+    else
+        std::printf("; no world audio to compare with\n");
     if (out) {
         Expected<void> written = writeFileAtomic(fs::path(*out) / "eval-tags.csv", csv.str());
         if (!written) return reportError(written.error());

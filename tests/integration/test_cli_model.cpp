@@ -205,7 +205,7 @@ TEST(CliModel, ConvertModelWritesABfloat16FolderThatGeneratesTheSame)
     EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
 }
 
-// eval-tags on a 40-song "world" (only prompts.csv is read): one tempo pair, analysed, with the sampling
+// eval-tags on a 40-song "world" (prompts.csv, then audio): one tempo pair, analysed, with the sampling
 // overridden, drawn from rock, whose songs are fast and slow, and never from techno, which is only fast here;
 // bad sampling values are refused before the model loads.
 TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
@@ -231,10 +231,15 @@ TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
     ASSERT_EQ(result.exitCode, 0) << result.err;
     EXPECT_NE(result.out.find("separate in"), std::string::npos) << result.out;
     EXPECT_NE(result.out.find("tempo: prompts from rock ("), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("steady tempo (the halves read within 4%): "), std::string::npos) << result.out;
     const Expected<std::string> read = readFileText(out / "run" / "eval-tags.csv");
     ASSERT_TRUE(read) << read.error().message;
     const std::string& csv = *read;
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2) << csv;
+    EXPECT_EQ(
+        csv.rfind("contrast,pair,prompt_low,prompt_high,score_low,score_high,separated,steady_low,steady_high\n", 0),
+        0u)
+        << csv;
     EXPECT_NE(
         csv.find("\"rock, electric guitar, drums, slow\",\"rock, electric guitar, drums, fast\""), std::string::npos)
         << csv;
@@ -247,6 +252,10 @@ TEST(CliModel, EvalTagsWritesOneRowPerPairAndChecksItsSampling)
         tone[i] = 0.3f * static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
     for (int i = 0; i < 40; ++i)
         ASSERT_TRUE(writeAudioFile(world / "audio" / ("song" + std::to_string(i) + ".wav"), tone, 1, 16000, {}));
+    // With the world's audio, the steady-tempo check also runs on held-out songs cut to the clips' length.
+    result = with({});
+    ASSERT_EQ(result.exitCode, 0) << result.err;
+    EXPECT_NE(result.out.find("; held-out world songs cut to 0.2 s: "), std::string::npos) << result.out;
     result = with({ "--likelihood", "--out", (out / "likelihood").string() });
     ASSERT_EQ(result.exitCode, 0) << result.err;
     const size_t at = result.out.find("is the likelier in ");
