@@ -178,6 +178,11 @@ bool hasBf16DotProduct()
     return has;
 }
 
+bool widensBf16Products(bool bf16, bool onCpu)
+{
+    return bf16 && onCpu && !hasBf16DotProduct();
+}
+
 void rowsTimesBf16Dot(
     const uint16_t* w, int64_t in, int rows, const uint16_t* const* x, float* const* y, int64_t first, int64_t last)
 {

@@ -32,6 +32,10 @@ void rowsTimesBf16(
 // is summed into float32 by one instruction (vdpbf16ps: exact products, round to nearest, denormals as zero).
 // Call only when hasBf16DotProduct(); elsewhere widen the rows and use rowsTimesBf16.
 bool hasBf16DotProduct();
+// Whether bf16 weights of this dtype on this device should be multiplied with float32 activations: a bf16 model
+// on a CPU without the bf16 dot product, where libtorch emulates bf16 arithmetic (the decoder's autocast, T5's
+// widened products).
+bool widensBf16Products(bool bf16, bool onCpu);
 void rowsTimesBf16Dot(
     const uint16_t* w, int64_t in, int rows, const uint16_t* const* x, float* const* y, int64_t first, int64_t last);
 

@@ -152,7 +152,7 @@ Expected<void> loadParts(
     if (!decoder) return decoder.error();
     impl.decoder.emplace(std::move(*decoder));
     // bf16 on a CPU without bf16 dot products: float32 activations over the bf16 weights (decoder.h: setAutocast).
-    if (impl.computeType == at::kBFloat16 && impl.device.is_cpu() && !gemv::hasBf16DotProduct())
+    if (gemv::widensBf16Products(impl.computeType == at::kBFloat16, impl.device.is_cpu()))
         impl.decoder->setAutocast(true);
     report(ProgressStage::LoadingAudioCodec, 4);
     Expected<Encodec> codec = Encodec::load(*weights, impl.config, compute.dtype(at::kFloat));

@@ -160,7 +160,7 @@ Expected<T5Encoder> T5Encoder::load(
     T5Encoder encoder;
     encoder.m_config = c;
     encoder.m_dtype = dtype;
-    encoder.m_widenProducts = dtype == at::kBFloat16 && options.device().is_cpu() && !gemv::hasBf16DotProduct();
+    encoder.m_widenProducts = gemv::widensBf16Products(dtype == at::kBFloat16, options.device().is_cpu());
     const at::TensorOptions f32 = options.dtype(at::kFloat);
     Expected<at::Tensor> embedding = weights.getAny(
         { "text_encoder.shared.weight", kPrefix + "embed_tokens.weight" }, { c.vocabSize, c.dModel }, options);

@@ -412,12 +412,13 @@ TEST(Gemv, KernelsMatchADoubleReference)
                                 << "kind " << kind << ", row " << r << ", output " << j;
                         }
                 }
-            for (int kind = 0; kind < 2; ++kind)
-                if (gemv::bestIsa() == gemv::Isa::Avx512)
-                    EXPECT_EQ(0,
-                        std::memcmp(results[{ kind, gemv::Isa::Avx2 }].data(),
-                            results[{ kind, gemv::Isa::Avx512 }].data(), y.size() * sizeof(float)))
-                        << "kind " << kind << ": the AVX2 and AVX-512 kernels differ";
+            for (int kind = 0; kind < 2; ++kind) {
+                if (gemv::bestIsa() != gemv::Isa::Avx512) continue;
+                EXPECT_EQ(0,
+                    std::memcmp(results[{ kind, gemv::Isa::Avx2 }].data(), results[{ kind, gemv::Isa::Avx512 }].data(),
+                        y.size() * sizeof(float)))
+                    << "kind " << kind << ": the AVX2 and AVX-512 kernels differ";
+            }
             // The public entry points use the best instruction set.
             std::vector<float> best(y.size());
             std::array<float*, gemv::kMaxRows> bestRows {};
