@@ -48,6 +48,7 @@ Expected<void> AdapterMerger::add(const std::string& name, std::shared_ptr<const
             term.adapter = slotIndex;
             term.scale = module.scale;
             term.linear = module.kind == LoraKind::Linear;
+            term.bf16Exact = module.storedDtype == DType::BF16; // module.a and .b hold its values in float32
             if (module.kind == LoraKind::Linear) {
                 term.left = module.b.to(f32).contiguous(); // [out, r]
                 term.right = module.a.to(f32).contiguous(); // [r, in]
@@ -227,8 +228,10 @@ Expected<bool> AdapterMerger::setOverlay(const std::map<std::string, double>& we
         for (const ModuleState& module : m_modules) {
             std::vector<double> mid; // per rank
             std::vector<at::Tensor> lefts, rights;
+            bool bf16Exact = module.base.is_cpu();
             for (const Term& term : module.terms) {
                 if (!moved(term.adapter)) continue;
+                bf16Exact = bf16Exact && term.bf16Exact;
                 const double difference = (*wanted)[term.adapter] - m_current[term.adapter];
                 mid.insert(mid.end(), static_cast<size_t>(term.right.size(0)), difference * term.scale);
                 if (!sameTerms) {
@@ -247,6 +250,10 @@ Expected<bool> AdapterMerger::setOverlay(const std::map<std::string, double>& we
             added.weightName = module.weightName;
             added.factors.a = rights.size() == 1 ? rights.front() : at::cat(rights, 0); // [R, in]
             added.factors.b = lefts.size() == 1 ? lefts.front() : at::cat(lefts, 1); // [out, R]
+            if (bf16Exact) { // a bf16 bank's factors: every step reads half the bytes, and the same values
+                added.factors.a = added.factors.a.to(at::kBFloat16);
+                added.factors.b = added.factors.b.to(at::kBFloat16);
+            }
             added.factors.mid = coefficients;
             m_overlay.push_back(std::move(added));
         }

@@ -104,6 +104,7 @@ private:
         at::Tensor left; // Linear: B [out, r]; Embedding: A^T [num, r]
         at::Tensor right; // Linear: A [r, in]; Embedding: B^T [r, dim]
         double scale = 1.0;
+        bool bf16Exact = false; // the adapter's factors were stored in bfloat16: converting back loses nothing
     };
     struct ModuleState {
         std::string weightName;

@@ -341,11 +341,15 @@ at::Tensor MusicgenDecoder::withLora(const at::Tensor& x, const at::Tensor& y, c
     if (m_lora == nullptr || !m_lora->enabled()) return y;
     const LoraFactors* lora = m_lora->factors(layer.weight);
     if (lora == nullptr) return y;
-    const at::Tensor input = x.scalar_type() == lora->a.scalar_type() ? x : x.to(lora->a.scalar_type());
+    // bf16 factors (a bf16 bank's, merger.h: setOverlay) meet float32 activations as they are: the factors are
+    // widened, the activations never rounded. Otherwise the activations take the factors' dtype.
+    const bool widen = lora->a.scalar_type() == at::kBFloat16 && x.scalar_type() == at::kFloat;
+    const at::Tensor input = widen || x.scalar_type() == lora->a.scalar_type() ? x : x.to(lora->a.scalar_type());
     // A decode step: both factors' products in the step kernel (1-4 rows), like the base weight's.
     const auto product = [&](const at::Tensor& rows, const at::Tensor& weight) {
-        if (!usesStepKernel(rows, weight)) return at::linear(rows, weight);
-        return stepProducts(rows, { &weight }).front().to(rows.scalar_type()); // float32 rows: no rounding
+        if (usesStepKernel(rows, weight, /*widen=*/true))
+            return stepProducts(rows, { &weight }).front().to(rows.scalar_type()); // float32 rows: no rounding
+        return at::linear(rows, weight.scalar_type() == rows.scalar_type() ? weight : weight.to(rows.scalar_type()));
     };
     at::Tensor low = product(input, lora->a); // [..., r]
     if (lora->mid.defined()) low = low * lora->mid;
@@ -354,12 +358,12 @@ at::Tensor MusicgenDecoder::withLora(const at::Tensor& x, const at::Tensor& y, c
     return y + delta.to(y.scalar_type());
 }
 
-bool MusicgenDecoder::usesStepKernel(const at::Tensor& x, const at::Tensor& weight) const
+bool MusicgenDecoder::usesStepKernel(const at::Tensor& x, const at::Tensor& weight, bool widen) const
 {
-    // float32 x float32, bf16 x bf16, and float32 activations x bf16 weights (autocast)
+    // float32 x float32, bf16 x bf16, and float32 activations x bf16 weights (autocast, or widen)
     const bool supported = (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat)
         || (x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16)
-        || (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kBFloat16 && m_autocast);
+        || (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kBFloat16 && (m_autocast || widen));
     return supported && x.numel() / x.size(-1) <= kMaxGemvRows && x.is_cpu() && weight.is_contiguous()
         && c10::InferenceMode::is_enabled();
 }

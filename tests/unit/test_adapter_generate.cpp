@@ -16,6 +16,7 @@
 #include "tastemaker/fileio.h"
 #include "tastemaker/metrics.h"
 #include "tastemaker/steering.h"
+#include "tastemaker/tensorio.h"
 #include "tensorio/torch/torch_tensor.h"
 #include "tensorio/torch/weights.h"
 #include "testsupport.h"
@@ -207,6 +208,50 @@ TEST(AdapterRuntime, RuntimeSlidersGiveHuggingFacesCodes)
     ASSERT_TRUE(longRun.ok() && longRun->has_value());
     EXPECT_EQ((*steering)->runtimeAdapters(), 0);
     AdapterGenerateTest::compareGeneration(*parts.textEncoder, *parts.decoder, *parts.codec, "formats");
+}
+
+// A bf16 adapter moved alone at run time (rating+ is the fixture bank's bf16 one) keeps its factors in bf16: a
+// step reads half the bytes, and converting the bank's bf16 values back loses nothing. They meet the float32
+// activations widened, never rounding them, so the greedy codes equal those of the same sliders merged.
+TEST(AdapterRuntime, Bf16FactorsStayBf16AndGiveTheMergedCodes)
+{
+    auto model = MusicgenModel::load(modelDir(), ModelOptions {});
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    auto steering = Steering::load(*model, fixtureDir() / "bank", metrics());
+    ASSERT_TRUE(steering.ok()) << steering.error().message;
+    Expected<SafetensorsFile> file
+        = SafetensorsFile::open(fixtureDir() / "bank" / "rating+" / "adapter_model.safetensors");
+    ASSERT_TRUE(file.ok()) << file.error().message;
+    int64_t elements = 0;
+    for (const TensorInfo& info : file->tensors()) {
+        ASSERT_EQ(info.dtype, DType::BF16) << info.name;
+        int64_t n = 1;
+        for (int64_t d : info.shape) n *= d;
+        elements += n;
+    }
+    GenerationRequest request = GenerationRequest::defaultsFor((*model)->info());
+    request.prompts = { "80s pop track with bassy drums and synth", "90s rock song with loud guitars" };
+    request.frames = 24;
+    request.sampling.greedy = true;
+    const SliderValues sliders { { "rating", 0.8 } };
+
+    Expected<SteeringMergeInfo> moved = (*steering)->applyAtRuntime(sliders);
+    ASSERT_TRUE(moved.ok()) << moved.error().message;
+    EXPECT_EQ(moved->runtimeAdapters, 1);
+    EXPECT_EQ((*steering)->runtimeBytes(), 2 * elements) << "the run-time factors are bf16";
+    Expected<GenerationResult> runtime = generate(**model, request);
+    ASSERT_TRUE(runtime.ok()) << runtime.error().message;
+
+    Expected<std::optional<SteeringMergeInfo>> merged = (*steering)->consolidate();
+    ASSERT_TRUE(merged.ok() && merged->has_value());
+    EXPECT_EQ((*steering)->runtimeAdapters(), 0);
+    Expected<GenerationResult> fromMerged = generate(**model, request);
+    ASSERT_TRUE(fromMerged.ok()) << fromMerged.error().message;
+    EXPECT_EQ(runtime->codes.values, fromMerged->codes.values);
+
+    // With a float32 adapter (energy+) moved too, the modules both touch keep float32 factors.
+    ASSERT_TRUE((*steering)->applyAtRuntime({ { "rating", 0.0 }, { "energy", 0.5 } }).ok());
+    EXPECT_GT((*steering)->runtimeBytes(), 2 * elements);
 }
 
 } // namespace
