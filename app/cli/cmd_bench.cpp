@@ -269,6 +269,10 @@ int benchSliders(const Args& args)
     params.options.dtype = *dtype;
     params.rank = *rank;
     params.frames = *frames;
+    const std::string bankDtype = args.getOr("bank-dtype", "f32");
+    if (bankDtype != "f32" && bankDtype != "bf16")
+        return reportError(Error { ErrorCode::InvalidArgument, "bench: --bank-dtype must be f32 or bf16" });
+    params.bf16Bank = bankDtype == "bf16";
     Expected<SliderBenchResult> r = benchmarkSliders(params, *metrics);
     temp.remove();
     if (!r) return reportError(r.error());
@@ -324,7 +328,8 @@ Command benchCommand()
     command.name = "bench";
     command.summary = "Benchmarks: 'bench generate' (decoder step vs. the memory-bandwidth floor, T5, EnCodec, RTF, "
                       "RSS), 'bench load' (load time and peak RSS against the weights), 'bench merge' (slider-move "
-                      "latency), 'bench stream' (time to first audio, streaming SNR), "
+                      "latency), 'bench sliders' (run-time slider moves and their step cost), 'bench stream' (time to "
+                      "first audio, streaming SNR), "
                       "'bench train' (DPO pairs per second, peak RSS).";
     command.positional = { "WHAT" };
     command.minPositional = 1;
@@ -341,6 +346,8 @@ Command benchCommand()
             "bench load, generate: where the weights live (default auto: copied into huge pages)" },
         { "batch", OptionKind::Value, "N", "bench train: pairs per step (default 1)" },
         { "checkpoint-layers", OptionKind::Flag, "", "bench train: activation checkpointing of the decoder layers" },
+        { "bank-dtype", OptionKind::Value, "f32|bf16",
+            "bench sliders: the random bank's factors (default f32; the bundled bank is bf16)" },
     };
     command.run = [](const Args& args) {
         const std::string& what = args.positional().front();

@@ -79,6 +79,7 @@ Expected<BankSummary> makeRandomAdapterBank(const RandomBankParams& params, cons
             Expected<LoraAdapter> adapter = makeRandomAdapter(
                 *config, params.rank, params.alpha, params.seed * 1000003ULL + index++, params.deltaRatio, baseModel);
             if (!adapter) return adapter.error();
+            if (params.bf16) adapter->setStoredDtype(DType::BF16);
             TMK_TRY(adapter->save(params.outDir / name));
             bank["metrics"][metric.id][sideSymbol(side)] = name;
         }

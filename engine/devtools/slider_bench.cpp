@@ -63,6 +63,7 @@ Expected<SliderBenchResult> benchmarkSliders(const SliderBenchParams& params, co
     bank.modelDir = params.modelDir;
     bank.outDir = bankDir;
     bank.rank = params.rank;
+    bank.bf16 = params.bf16Bank;
     Expected<BankSummary> made = makeRandomAdapterBank(bank, metrics);
     if (!made) return made.error();
     Expected<std::unique_ptr<Steering>> loaded = Steering::load(*model, bankDir, metrics);

@@ -103,6 +103,7 @@ struct SliderBenchParams {
     int64_t rank = 16;
     int64_t frames = 24; // per generation timed
     int repeats = 3;
+    bool bf16Bank = false; // the random bank's factors in bfloat16
 };
 struct SliderStepRow {
     int sliders = 0; // sliders at +0.5

@@ -35,6 +35,7 @@ struct RandomBankParams {
     double alpha = 16.0;
     uint64_t seed = 0;
     double deltaRatio = 0.35;
+    bool bf16 = false; // write the factors in bfloat16 (as bank-export --dtype bf16 and the bundled bank do)
 };
 Expected<BankSummary> makeRandomAdapterBank(const RandomBankParams& params, const std::vector<MetricInfo>& metrics);
 
