@@ -48,10 +48,13 @@ Expected<void> AdapterMerger::add(const std::string& name, std::shared_ptr<const
             term.adapter = slotIndex;
             term.scale = module.scale;
             term.linear = module.kind == LoraKind::Linear;
-            term.bf16Exact = module.storedDtype == DType::BF16; // module.a and .b hold its values in float32
+            // A bf16 file's Linear factors stay bf16 on the CPU (module.a and .b hold its values in float32, so
+            // converting back is exact): half the memory, and the run-time path reads them as they are.
+            term.bf16 = module.storedDtype == DType::BF16 && term.linear && live->is_cpu();
             if (module.kind == LoraKind::Linear) {
-                term.left = module.b.to(f32).contiguous(); // [out, r]
-                term.right = module.a.to(f32).contiguous(); // [r, in]
+                const at::TensorOptions stored = term.bf16 ? f32.dtype(at::kBFloat16) : f32;
+                term.left = module.b.to(stored).contiguous(); // [out, r]
+                term.right = module.a.to(stored).contiguous(); // [r, in]
             } else {
                 term.left = module.a.t().to(f32).contiguous(); // [num, r]
                 term.right = module.b.t().to(f32).contiguous(); // [r, dim]
@@ -186,8 +189,8 @@ void AdapterMerger::writeModule(ModuleState& module, const std::vector<double>& 
     for (size_t t = 0; t < module.terms.size(); ++t) {
         if (coefficients[t] == 0.0) continue;
         const Term& term = module.terms[t];
-        lefts.push_back(term.left * (coefficients[t] * term.scale)); // [out, r_t]
-        rights.push_back(term.right); // [r_t, in]
+        lefts.push_back(term.left.to(at::kFloat) * (coefficients[t] * term.scale)); // [out, r_t]
+        rights.push_back(term.right.to(at::kFloat)); // [r_t, in] (a view when it is float32 already)
     }
     if (lefts.empty()) {
         live->copy_(module.base); // W0 bit for bit
@@ -228,10 +231,10 @@ Expected<bool> AdapterMerger::setOverlay(const std::map<std::string, double>& we
         for (const ModuleState& module : m_modules) {
             std::vector<double> mid; // per rank
             std::vector<at::Tensor> lefts, rights;
-            bool bf16Exact = module.base.is_cpu();
+            bool bf16 = true; // every moved term's factors are bf16: the module's stay bf16
             for (const Term& term : module.terms) {
                 if (!moved(term.adapter)) continue;
-                bf16Exact = bf16Exact && term.bf16Exact;
+                bf16 = bf16 && term.bf16;
                 const double difference = (*wanted)[term.adapter] - m_current[term.adapter];
                 mid.insert(mid.end(), static_cast<size_t>(term.right.size(0)), difference * term.scale);
                 if (!sameTerms) {
@@ -248,12 +251,11 @@ Expected<bool> AdapterMerger::setOverlay(const std::map<std::string, double>& we
             }
             OverlayModule added;
             added.weightName = module.weightName;
+            if (!bf16) // mixed with float32 terms: all float32
+                for (std::vector<at::Tensor>* list : { &lefts, &rights })
+                    for (at::Tensor& t : *list) t = t.to(at::kFloat);
             added.factors.a = rights.size() == 1 ? rights.front() : at::cat(rights, 0); // [R, in]
             added.factors.b = lefts.size() == 1 ? lefts.front() : at::cat(lefts, 1); // [out, R]
-            if (bf16Exact) { // a bf16 bank's factors: every step reads half the bytes, and the same values
-                added.factors.a = added.factors.a.to(at::kBFloat16);
-                added.factors.b = added.factors.b.to(at::kBFloat16);
-            }
             added.factors.mid = coefficients;
             m_overlay.push_back(std::move(added));
         }

@@ -104,7 +104,7 @@ private:
         at::Tensor left; // Linear: B [out, r]; Embedding: A^T [num, r]
         at::Tensor right; // Linear: A [r, in]; Embedding: B^T [r, dim]
         double scale = 1.0;
-        bool bf16Exact = false; // the adapter's factors were stored in bfloat16: converting back loses nothing
+        bool bf16 = false; // left and right are bfloat16 (a bf16 file's Linear factors on the CPU), else float32
     };
     struct ModuleState {
         std::string weightName;

@@ -412,7 +412,7 @@ TEST(AdapterMerge, RegisterAdapterUpdatesBankJson)
     EXPECT_NE(empty.error().message.find("adapter_config.json"), std::string::npos);
 }
 
-TEST(AdapterMerge, MemoryIsReported)
+TEST(AdapterMerge, MemoryIsReportedAndBf16FactorsTakeTwoBytes)
 {
     Model model;
     const AdapterBank bank = loadBank(model);
@@ -420,9 +420,15 @@ TEST(AdapterMerge, MemoryIsReported)
     ASSERT_TRUE(merger.addBank(bank).ok());
     size_t baseBytes = 0;
     for (const std::string& name : merger.touchedWeights()) baseBytes += model.weights.at(name).nbytes();
-    size_t factorBytes = 0;
+    size_t factorBytes = 0; // float32, but a bf16 file's Linear factors are kept in bf16 (rating+ is one)
+    bool someBf16 = false;
     for (const AdapterBank::Entry& entry : bank.entries())
-        factorBytes += size_t(entry.adapter->parameterCount()) * sizeof(float);
+        for (const LoraModule& module : entry.adapter->modules()) {
+            const bool bf16 = module.storedDtype == DType::BF16 && module.kind == LoraKind::Linear;
+            someBf16 = someBf16 || bf16;
+            factorBytes += size_t(module.a.numel() + module.b.numel()) * (bf16 ? 2 : sizeof(float));
+        }
+    EXPECT_TRUE(someBf16);
     EXPECT_EQ(merger.memory().baseBytes, baseBytes);
     EXPECT_EQ(merger.memory().factorBytes, factorBytes);
 }
