@@ -447,7 +447,11 @@ TEST(TrainLm, MixedBf16TrainsLikeFloat32)
     EXPECT_LT(rowsB[23][1], rowsB[0][1] - 0.1) << "the mixed run learns";
     EXPECT_NEAR(rowsB[23][3], rowsA[23][3], 0.01 * rowsA[23][3]) << "as much as the float32 run";
     EXPECT_NEAR(y->heldOutLoss, x->heldOutLoss, 0.01 * x->heldOutLoss);
-    EXPECT_NE(rowsB[23][1], rowsA[23][1]) << "the products did run in bfloat16";
+    // loss.csv keeps six digits, at which one step's two losses can agree by chance (the last step did on an
+    // AVX-512-BF16 CPU): the products ran in bfloat16 when the runs' losses differ at some step.
+    int differing = 0;
+    for (size_t i = 0; i < rowsA.size(); ++i) differing += rowsB[i][1] != rowsA[i][1];
+    EXPECT_GE(differing, 12) << "the products did run in bfloat16";
     Expected<SafetensorsCheckpoint> exported = SafetensorsCheckpoint::open(mixed / "model" / "model.safetensors");
     ASSERT_TRUE(exported.ok());
     const auto fc1 = exported->find("decoder.model.decoder.layers.0.fc1.weight");
