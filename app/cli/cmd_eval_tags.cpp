@@ -349,9 +349,10 @@ int runEvalTags(const Args& args)
     // The same check on as many held-out world songs, cut to the clips' length (when the world has its audio).
     const fs::path audioDir = fs::path(*args.get("world")) / "audio";
     const auto samples = static_cast<size_t>(*seconds * info.sampleRate);
+    const bool hasAudio = fs::is_directory(audioDir);
     int songs = 0, songsSteady = 0;
     for (const auto& song : world->heldOut) {
-        if (songs == prompts || !fs::is_directory(audioDir)) break;
+        if (songs == prompts || !hasAudio) break;
         Expected<std::vector<float>> audio = readAudioMono(audioDir / (song.first + ".wav"), info.sampleRate);
         if (!audio) return reportError(audio.error());
         if (audio->size() < samples) continue;

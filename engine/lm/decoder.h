@@ -152,9 +152,9 @@ private:
     at::Tensor withLora(const at::Tensor& x, const at::Tensor& y, const Linear& layer) const; // y + the LoRA branch
     // A step kernel product [..., out] (float32) in x's dtype, plus the layer's bias.
     at::Tensor finishStepProduct(const at::Tensor& x, const at::Tensor& product, const Linear& layer) const;
-    // Whether x W^T runs in gemv.h's kernel: a decode step (<= kMaxGemvRows rows) on the CPU, in inference mode;
-    // `widen`: bf16 weights may meet float32 rows (widened exactly) even
-    // without the autocast, as a bf16 bank's run-time factors do.
+    // Whether x W^T runs in gemv.h's kernel: a decode step (<= kMaxGemvRows rows) on the CPU, in inference mode.
+    // With `widen`, bf16 weights may meet float32 rows (widened exactly) even without the autocast, as a bf16
+    // bank's run-time factors do.
     bool usesStepKernel(const at::Tensor& x, const at::Tensor& weight, bool widen = false) const;
     at::Tensor layerNorm(const at::Tensor& x, const Norm& norm) const;
     at::Tensor embed(const at::Tensor& ids, int64_t startPosition) const;
